@@ -1,0 +1,280 @@
+// Command pspsim emulates Genstore, the CodePay gateway and the Visa/Mastercard
+// online gateway on one port, for payment-app developers and CI.
+//
+//	pspsim serve [flags]      run the sandbox
+//	pspsim specs [NAME]       list the embedded OpenAPI specs, or print one
+//	pspsim fixtures           print the magic test cards and sandbox credentials
+//	pspsim health [--url U]   exit 0 when a running pspsim answers
+//	pspsim version            print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator"
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/specs"
+)
+
+// DefaultAddr is where `pspsim serve` listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7357"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+const usage = `pspsim — a payment sandbox: Genstore, CodePay and a Visa/Mastercard gateway on one port.
+
+Usage:
+  pspsim serve [flags]     run the sandbox (pspsim serve -h for flags)
+  pspsim specs [NAME]      list the embedded OpenAPI specs, or print one
+  pspsim fixtures          print the magic test cards and sandbox credentials
+  pspsim health [--url U]  exit 0 when a running pspsim answers (container health checks)
+  pspsim version           print the version
+`
+
+// run is main without the process: tests call it. ready, when not nil,
+// receives the listening address once the server accepts connections.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, ready)
+	case "specs":
+		return printSpecs(args[1:], stdout, stderr)
+	case "fixtures":
+		return printFixtures(stdout, stderr)
+	case "health":
+		return health(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "pspsim %s\n", simulator.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "pspsim: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", DefaultAddr, "listen address (host:port; port 0 picks a free one)")
+	publicURL := fs.String("public-url", "", "URL clients reach pspsim at, for hosted pages (default: http://<addr>)")
+	clockMode := fs.String("clock", "real", "real, or sim: a clock that moves only by POST /_sim/clock/advance")
+	clockStart := fs.String("clock-start", "", "with --clock=sim: the starting time, RFC 3339 (default: now)")
+	seedFlag := fs.String("seed", "", "random seed for ids, fake data and probabilistic faults (default: drawn and logged)")
+	configPath := fs.String("config", "", "YAML file with apps, shops, merchants, terminals (one section per system)")
+	codepayData := fs.String("codepay-data", "string", "how CodePay answers carry data: string (as CodePay's demos verify) or object (as the seed's samples show)")
+	validate := fs.Bool("validate-specs", false, "run full OpenAPI document validation at start (slower)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: --log-level: %v\n", err)
+		return 2
+	}
+	log := logging.New(stderr, level, *logJSON)
+
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate}
+	switch *clockMode {
+	case "real":
+		opts.Clock = clock.NewReal()
+	case "sim":
+		start := time.Now().UTC().Truncate(time.Second)
+		if *clockStart != "" {
+			t, err := time.Parse(time.RFC3339, *clockStart)
+			if err != nil {
+				fmt.Fprintf(stderr, "pspsim serve: --clock-start: %v\n", err)
+				return 2
+			}
+			start = t
+		}
+		opts.Clock = clock.NewSim(start)
+	default:
+		fmt.Fprintf(stderr, "pspsim serve: --clock must be real or sim, not %q\n", *clockMode)
+		return 2
+	}
+	if *seedFlag == "" {
+		opts.Seed = ids.RandomSeed() >> 1 // keep it below 2^63 so JSON readers take it whole
+	} else {
+		var seed uint64
+		if _, err := fmt.Sscanf(*seedFlag, "%d", &seed); err != nil {
+			fmt.Fprintf(stderr, "pspsim serve: --seed must be a non-negative integer\n")
+			return 2
+		}
+		opts.Seed = seed
+	}
+	switch *codepayData {
+	case "string":
+		opts.CodePayData = codepay.DataString
+	case "object":
+		opts.CodePayData = codepay.DataObject
+	default:
+		fmt.Fprintf(stderr, "pspsim serve: --codepay-data must be string or object\n")
+		return 2
+	}
+	if *configPath != "" {
+		b, err := os.ReadFile(*configPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "pspsim serve: --config: %v\n", err)
+			return 2
+		}
+		opts.Config = b
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+	base := *publicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	opts.BaseURL = base
+	sim, err := simulator.New(ctx, opts)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+	defer sim.Close()
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
+		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health")
+	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.Warn("shutdown", "err", err)
+			return 1
+		}
+		return 0
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+}
+
+func printSpecs(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		for _, n := range specs.Names() {
+			fmt.Fprintln(stdout, n)
+		}
+		return 0
+	}
+	name := args[0]
+	if !strings.HasSuffix(name, ".yaml") {
+		name += ".yaml"
+	}
+	b, err := specs.Read(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim specs: no spec %q (pspsim specs lists them)\n", args[0])
+		return 1
+	}
+	stdout.Write(b)
+	return 0
+}
+
+func printFixtures(stdout, stderr io.Writer) int {
+	cs, err := fixtures.TestCards()
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim fixtures: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "Magic test cards (any future expiry, any CVV):")
+	fmt.Fprintf(stdout, "  %-3s %-17s %-17s %-20s %s\n", "NN", "Visa", "Mastercard", "3-D Secure", "outcome")
+	for _, c := range cs.Cards {
+		outcome := c.Outcome
+		if c.DeclineReason != "" {
+			outcome += " (" + c.DeclineReason + ")"
+		}
+		flow := c.ThreeDS.Flow
+		if c.ThreeDS.TransStatus != "" {
+			flow += " " + c.ThreeDS.TransStatus
+			if c.ThreeDS.FinalStatus != "" {
+				flow += "→" + c.ThreeDS.FinalStatus
+			}
+		}
+		fmt.Fprintf(stdout, "  %-3s %-17s %-17s %-20s %s\n", c.NN, c.Visa, c.Mastercard, flow, outcome)
+	}
+	fmt.Fprintf(stdout, "Challenge OTPs: %s passes, %s fails; Cancel abandons.\n\n", cs.Challenge.PassOTP, cs.Challenge.FailOTP)
+	for _, name := range []string{"genstore.yaml", "codepay.yaml", "vmgateway.yaml"} {
+		b, err := fixtures.Read(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "pspsim fixtures: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "--- fixtures/%s\n%s\n", name, pan.Scrub(string(b)))
+	}
+	return 0
+}
+
+// health asks a running pspsim for /_sim/health: the container health check
+// (distroless images have no curl).
+func health(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://"+DefaultAddr, "base URL of the running pspsim")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(*url, "/")+"/_sim/health", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim health: %v\n", err)
+		return 2
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim health: %v\n", err)
+		return 1
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "pspsim health: HTTP %d\n", res.StatusCode)
+		return 1
+	}
+	stdout.Write(append(body, '\n'))
+	return 0
+}

@@ -1,0 +1,126 @@
+// Package scenario is the Gherkin step library that QA engineers script the
+// simulator with, without Go. Steps talk to the simulator over HTTP (its APIs
+// and /_sim), so the same feature file runs against an in-process simulator
+// in `go test` or against a running `pspsim serve`.
+//
+// Each scenario gets a fresh World, carried in the context.Context (so
+// scenarios may run concurrently), built by a Before hook.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sync"
+
+	"github.com/cucumber/godog"
+
+	"github.com/pspsim/pspsim/simulator"
+)
+
+// World is one scenario's state.
+type World struct {
+	// Target is the base URL of the simulator under test.
+	Target string
+	// Client sends the scenario's requests.
+	Client *http.Client
+	// Sim is the in-process simulator, or nil against a remote target.
+	Sim *simulator.Simulator
+	// Headers are sent with every request of the scenario.
+	Headers http.Header
+	// Last is the latest answer.
+	Last *Response
+
+	mu   sync.Mutex
+	vars map[string]string
+}
+
+// Set remembers a value for later steps, written {name} in step text.
+func (w *World) Set(name, value string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.vars == nil {
+		w.vars = map[string]string{}
+	}
+	w.vars[name] = value
+}
+
+// Get returns a remembered value.
+func (w *World) Get(name string) (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v, ok := w.vars[name]
+	return v, ok
+}
+
+var varRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_.]*)\}`)
+
+// Expand replaces {name} by remembered values; unknown names stay as written.
+func (w *World) Expand(s string) string {
+	return varRE.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := w.Get(m[1 : len(m)-1]); ok {
+			return v
+		}
+		return m
+	})
+}
+
+type worldKey struct{}
+
+// WorldFrom returns the scenario's world.
+func WorldFrom(ctx context.Context) *World {
+	w, _ := ctx.Value(worldKey{}).(*World)
+	return w
+}
+
+// Factory builds a world for one scenario and returns a cleanup function.
+type Factory func(ctx context.Context, sc *godog.Scenario) (*World, func(), error)
+
+// Step is one documented step definition.
+type Step struct {
+	Pattern string // godog regular expression
+	Doc     string // what it does, for features/STEPS.md
+	Example string // a line of Gherkin using it
+	Func    any    // the step function; its first argument is the context
+}
+
+// Group is a set of related steps.
+type Group struct {
+	Name  string
+	Doc   string
+	Steps []Step
+}
+
+// Groups returns every step group of the library, in documentation order.
+// A system adds its steps by adding its group here.
+func Groups() []Group {
+	return []Group{httpSteps(), clockSteps(), journalSteps()}
+}
+
+// Initializer returns a godog scenario initializer: every step of Groups and
+// a Before hook that builds each scenario's World with factory.
+func Initializer(factory Factory) func(*godog.ScenarioContext) {
+	return func(sc *godog.ScenarioContext) {
+		var cleanup func()
+		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			w, c, err := factory(ctx, s)
+			if err != nil {
+				return ctx, fmt.Errorf("building the scenario's simulator: %w", err)
+			}
+			cleanup = c
+			return context.WithValue(ctx, worldKey{}, w), nil
+		})
+		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+			if cleanup != nil {
+				cleanup()
+			}
+			return ctx, nil
+		})
+		for _, g := range Groups() {
+			for _, st := range g.Steps {
+				sc.Step(st.Pattern, st.Func)
+			}
+		}
+	}
+}

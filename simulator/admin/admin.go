@@ -1,0 +1,259 @@
+// Package admin serves the simulator's control API (specs/admin.yaml) under
+// /_sim: health, reset, the virtual clock, the journal and the specs. Systems
+// register their own admin operations (apps, shops, terminals, buyer actions)
+// through Handle, by operationId.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/specs"
+)
+
+// Prefix is where the admin API is mounted.
+const Prefix = "/_sim"
+
+// Mounts tells the admin API which specs are served where.
+var Mounts = map[string]string{
+	"genstore.yaml":  "/genstore",
+	"codepay.yaml":   "/codepay",
+	"vmgateway.yaml": "/vm",
+	"admin.yaml":     Prefix,
+}
+
+// SystemInfo describes one mounted system for the health answer.
+type SystemInfo struct {
+	Name       string `json:"name"`
+	Mount      string `json:"mount"`
+	Operations int    `json:"operations"`
+	Handled    int    `json:"handled"`
+}
+
+// Core is what the admin API controls.
+type Core struct {
+	Version string
+	Seed    uint64
+	Clock   clock.Clock
+	Journal *journal.Journal
+	Reset   func(ctx context.Context) error
+	Systems func() []SystemInfo
+}
+
+// Dialect renders admin errors: {"error": {"code", "message", "field"}}.
+type Dialect struct{}
+
+// WriteError implements apierr.Dialect.
+func (Dialect) WriteError(w http.ResponseWriter, _ *http.Request, e *apierr.Error) {
+	body := map[string]string{"code": string(e.Kind), "message": e.Message}
+	if e.Field != "" {
+		body["field"] = e.Field
+	}
+	status := e.Status
+	if status == 0 {
+		status = apierr.HTTPStatus(e.Kind)
+	}
+	WriteJSON(w, status, map[string]any{"error": body})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// Error writes e in the admin dialect.
+func Error(w http.ResponseWriter, r *http.Request, e *apierr.Error) { Dialect{}.WriteError(w, r, e) }
+
+// Register installs the core handlers on the admin mount.
+func Register(m *openapi.Mount, core Core) error {
+	h := &handlers{core: core}
+	for key, f := range map[string]http.HandlerFunc{
+		"getHealth":      h.health,
+		"resetSimulator": h.reset,
+		"getClock":       h.getClock,
+		"advanceClock":   h.advanceClock,
+		"setClock":       h.setClock,
+		"listEvents":     h.listEvents,
+		"listSpecs":      h.listSpecs,
+		"getSpec":        h.getSpec,
+	} {
+		if err := m.Handle(key, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type handlers struct{ core Core }
+
+func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"status": "ok", "version": h.core.Version, "seed": h.core.Seed,
+		"clock": h.clockState(), "systems": h.core.Systems(),
+	})
+}
+
+func (h *handlers) clockState() map[string]any {
+	out := map[string]any{"mode": h.core.Clock.Mode(), "now": h.core.Clock.Now().UTC().Format(time.RFC3339Nano)}
+	if sim, ok := h.core.Clock.(*clock.Sim); ok {
+		out["pendingTimers"] = sim.Pending()
+	}
+	return out
+}
+
+func (h *handlers) reset(w http.ResponseWriter, r *http.Request) {
+	if err := h.core.Reset(r.Context()); err != nil {
+		Error(w, r, apierr.Wrap(fmt.Errorf("reset: %w", err)))
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"status": "reset", "at": h.core.Clock.Now().UTC().Format(time.RFC3339Nano)})
+}
+
+func (h *handlers) getClock(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, h.clockState())
+}
+
+func (h *handlers) simClock(w http.ResponseWriter, r *http.Request) (*clock.Sim, bool) {
+	sim, ok := h.core.Clock.(*clock.Sim)
+	if !ok {
+		Error(w, r, apierr.New(apierr.Conflict, "the clock is real: start pspsim with --clock=sim to move it"))
+	}
+	return sim, ok
+}
+
+func (h *handlers) advanceClock(w http.ResponseWriter, r *http.Request) {
+	sim, ok := h.simClock(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		By string `json:"by"`
+	}
+	json.Unmarshal(openapi.FromContext(r.Context()).Body, &in)
+	d, err := time.ParseDuration(in.By)
+	if err != nil || d < 0 {
+		Error(w, r, apierr.Field(apierr.Invalid, "by", "duration", "must be a non-negative Go duration like 90s or 1h30m"))
+		return
+	}
+	h.move(w, r, sim, func() (int, error) { return sim.Advance(d) })
+}
+
+func (h *handlers) setClock(w http.ResponseWriter, r *http.Request) {
+	sim, ok := h.simClock(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		To time.Time `json:"to"`
+	}
+	if err := json.Unmarshal(openapi.FromContext(r.Context()).Body, &in); err != nil {
+		Error(w, r, apierr.Field(apierr.Invalid, "to", "format", "must be an RFC 3339 time"))
+		return
+	}
+	h.move(w, r, sim, func() (int, error) { return sim.Set(in.To) })
+}
+
+func (h *handlers) move(w http.ResponseWriter, r *http.Request, sim *clock.Sim, move func() (int, error)) {
+	before := sim.Now()
+	fired, err := move()
+	if errors.Is(err, clock.ErrBackwards) {
+		Error(w, r, apierr.New(apierr.Conflict, "the simulated clock only moves forward (it is %s)", before.UTC().Format(time.RFC3339)))
+		return
+	}
+	h.core.Journal.Record(journal.Event{System: "sim", Kind: "clock.moved", Message: fmt.Sprintf("clock moved from %s to %s; %d timers fired", before.UTC().Format(time.RFC3339), sim.Now().UTC().Format(time.RFC3339), fired),
+		Data: map[string]any{"from": before, "to": sim.Now(), "fired": fired}})
+	WriteJSON(w, http.StatusOK, map[string]any{"mode": "sim", "now": sim.Now().UTC().Format(time.RFC3339Nano), "fired": fired, "pendingTimers": sim.Pending()})
+}
+
+// reserved query parameters of listEvents; any other one filters on an id.
+var reserved = map[string]bool{"system": true, "kind": true, "id": true, "after": true, "since": true, "limit": true}
+
+// FilterFromQuery builds a journal filter from listEvents' query parameters.
+func FilterFromQuery(q url.Values) (journal.Filter, *apierr.Error) {
+	f := journal.Filter{System: q.Get("system"), Kind: q.Get("kind"), AnyID: q.Get("id")}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return f, apierr.Field(apierr.Invalid, "after", "type", "must be a non-negative integer")
+		}
+		f.AfterSeq = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, apierr.Field(apierr.Invalid, "since", "format", "must be an RFC 3339 time")
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return f, apierr.Field(apierr.Invalid, "limit", "minimum", "must be a positive integer")
+		}
+		f.Limit = n
+	}
+	for k, v := range q {
+		if reserved[k] || len(v) == 0 {
+			continue
+		}
+		if f.IDs == nil {
+			f.IDs = map[string]string{}
+		}
+		f.IDs[k] = v[0]
+	}
+	return f, nil
+}
+
+func (h *handlers) listEvents(w http.ResponseWriter, r *http.Request) {
+	f, aerr := FilterFromQuery(r.URL.Query())
+	if aerr != nil {
+		Error(w, r, aerr)
+		return
+	}
+	events := h.core.Journal.Query(f)
+	if events == nil {
+		events = []journal.Event{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"events": events, "lastSeq": h.core.Journal.LastSeq()})
+}
+
+func (h *handlers) listSpecs(w http.ResponseWriter, r *http.Request) {
+	var out []map[string]string
+	for _, name := range specs.Names() {
+		e := map[string]string{"name": name, "url": Prefix + "/specs/" + name}
+		if m, ok := Mounts[name]; ok {
+			e["mount"] = m
+		}
+		out = append(out, e)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"specs": out})
+}
+
+func (h *handlers) getSpec(w http.ResponseWriter, r *http.Request) {
+	name := openapi.FromContext(r.Context()).PathParams["name"]
+	b, err := specs.Read(name)
+	if err != nil || strings.Contains(name, "/") {
+		Error(w, r, apierr.Field(apierr.NotFound, "name", "exists", "no spec named %s", name))
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}

@@ -1,0 +1,163 @@
+package clock
+
+import (
+	"container/heap"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Sim is a simulated clock: it stands still until Advance or Set moves it.
+// Timers that fall due during a move run synchronously, in order of their due
+// time (ties in order of creation), each seeing Now() equal to its due time; a
+// timer scheduled by a running timer runs in the same move if it falls due
+// before the move's target. So "advance 48h" replays a whole retry schedule,
+// in order, before the call returns.
+type Sim struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers timerHeap
+	seq    uint64
+	moving sync.Mutex // serialises Advance/Set so two moves never interleave
+}
+
+// ErrBackwards is returned by Set when asked to move the clock back.
+var ErrBackwards = errors.New("clock: the simulated clock only moves forward")
+
+// NewSim returns a simulated clock standing at start.
+func NewSim(start time.Time) *Sim {
+	return &Sim{now: start}
+}
+
+// Now returns the simulated time.
+func (s *Sim) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+// Mode returns "sim".
+func (s *Sim) Mode() string { return "sim" }
+
+// AfterFunc schedules f at Now()+d. A d ≤ 0 timer runs at the next move
+// (Advance(0) runs it at once).
+func (s *Sim) AfterFunc(d time.Duration, f func()) Timer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d < 0 {
+		d = 0
+	}
+	s.seq++
+	t := &simTimer{clock: s, due: s.now.Add(d), seq: s.seq, f: f, index: -1}
+	heap.Push(&s.timers, t)
+	return t
+}
+
+// Pending reports how many timers wait to fire.
+func (s *Sim) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.timers)
+}
+
+// NextDue reports when the earliest pending timer falls due.
+func (s *Sim) NextDue() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.timers) == 0 {
+		return time.Time{}, false
+	}
+	return s.timers[0].due, true
+}
+
+// Advance moves the clock forward by d, firing every timer that falls due on
+// the way, and returns how many fired. A negative d is refused.
+func (s *Sim) Advance(d time.Duration) (int, error) {
+	if d < 0 {
+		return 0, ErrBackwards
+	}
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	target := s.Now().Add(d)
+	return s.runUntil(target), nil
+}
+
+// Set moves the clock to t (never backwards), firing due timers on the way.
+func (s *Sim) Set(t time.Time) (int, error) {
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	if t.Before(s.Now()) {
+		return 0, ErrBackwards
+	}
+	return s.runUntil(t), nil
+}
+
+func (s *Sim) runUntil(target time.Time) int {
+	fired := 0
+	for {
+		s.mu.Lock()
+		if len(s.timers) == 0 || s.timers[0].due.After(target) {
+			s.now = target
+			s.mu.Unlock()
+			return fired
+		}
+		t := heap.Pop(&s.timers).(*simTimer)
+		if t.due.After(s.now) {
+			s.now = t.due
+		}
+		t.fired = true
+		s.mu.Unlock()
+		// Run outside the lock: f may read the clock or schedule more timers.
+		t.f()
+		fired++
+	}
+}
+
+type simTimer struct {
+	clock *Sim
+	due   time.Time
+	seq   uint64
+	f     func()
+	index int
+	fired bool
+}
+
+func (t *simTimer) Stop() bool {
+	s := t.clock
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.fired || t.index < 0 {
+		return false
+	}
+	heap.Remove(&s.timers, t.index)
+	return true
+}
+
+type timerHeap []*simTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].due.Equal(h[j].due) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].due.Before(h[j].due)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*simTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.index = -1
+	*h = old[:n-1]
+	return t
+}

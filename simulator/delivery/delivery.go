@@ -1,0 +1,399 @@
+// Package delivery sends what the simulated systems send on their own:
+// Genstore's requests to payment apps, CodePay's notifications, the card
+// gateway's webhooks. A delivery is one message with a retry policy: every
+// attempt sends byte-identical content, waits between attempts come from the
+// clock (so `POST /_sim/clock/advance` replays a 48-hour schedule at once),
+// and every attempt and outcome goes into the journal.
+//
+// A Hook wraps every attempt; the fault engine uses it to drop, delay,
+// duplicate, reorder or tamper deliveries.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/journal"
+)
+
+// Request is one outbound message.
+type Request struct {
+	System string            // the sender: "genstore", "codepay", "vmgateway"
+	Kind   string            // what it is: "payment", "capture", "notification", "webhook"
+	Method string            // HTTP method; POST when empty
+	URL    string            // absolute URL
+	Header http.Header       // sent on every attempt
+	Body   []byte            // sent byte-identical on every attempt
+	IDs    map[string]string // journal ids (shopId, paymentId, orderNo...)
+}
+
+// Response is what an attempt got back.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte // at most MaxResponseBody bytes
+}
+
+// Outcome classifies an attempt.
+type Outcome int
+
+const (
+	Delivered Outcome = iota // done, successfully
+	Retry                    // try again on the schedule
+	Final                    // done, unsuccessfully: do not retry (e.g. a 4xx)
+)
+
+func (o Outcome) String() string {
+	return [...]string{"delivered", "retry", "final"}[o]
+}
+
+// Policy says when an attempt succeeded and when to try again.
+type Policy struct {
+	// Schedule holds the waits between attempts: after attempt i fails,
+	// attempt i+1 comes Schedule[i] later. When it runs out, the delivery fails.
+	Schedule []time.Duration
+	// Timeout bounds each attempt (wall time: it is a network timeout).
+	Timeout time.Duration
+	// Classify judges an attempt. err is a transport error (no response).
+	Classify func(resp *Response, err error) Outcome
+}
+
+// Is2xx delivers on any 2xx and retries everything else.
+func Is2xx(resp *Response, err error) Outcome {
+	if err == nil && resp.Status >= 200 && resp.Status < 300 {
+		return Delivered
+	}
+	return Retry
+}
+
+// State is where a delivery stands.
+type State string
+
+const (
+	Pending State = "pending" // attempts remain
+	Done    State = "delivered"
+	Failed  State = "failed"  // a final answer, or the schedule ran out
+	Stopped State = "stopped" // cancelled before it finished
+)
+
+// Attempt records one try.
+type Attempt struct {
+	N        int           `json:"n"`
+	At       time.Time     `json:"at"`
+	Status   int           `json:"status,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Outcome  string        `json:"outcome"`
+	Duration time.Duration `json:"durationNs"`
+	Response *Response     `json:"-"`
+}
+
+// SendFunc performs one attempt.
+type SendFunc func(ctx context.Context, req *Request, attempt int) (*Response, error)
+
+// Hook wraps every attempt. It may change the request (a copy), delay,
+// skip (return an error without calling send), or call send more than once.
+type Hook func(ctx context.Context, req *Request, attempt int, send SendFunc) (*Response, error)
+
+// MaxResponseBody bounds how much of an answer is read and kept.
+const MaxResponseBody = 64 << 10
+
+// Sender sends deliveries. Build one per simulator.
+type Sender struct {
+	clock   clock.Clock
+	journal *journal.Journal
+	client  *http.Client
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu     sync.Mutex
+	hook   Hook
+	active map[*Delivery]struct{}
+}
+
+// NewSender returns a sender using c for schedules and j for the record.
+// client may be nil (a default client is used; timeouts come from policies).
+func NewSender(c clock.Clock, j *journal.Journal, client *http.Client) *Sender {
+	if client == nil {
+		client = &http.Client{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Sender{clock: c, journal: j, client: client, ctx: ctx, cancel: cancel, active: map[*Delivery]struct{}{}}
+}
+
+// SetHook installs the hook that wraps every attempt (nil removes it).
+func (s *Sender) SetHook(h Hook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = h
+}
+
+// Delivery is one message on its way.
+type Delivery struct {
+	sender *Sender
+	req    Request
+	policy Policy
+	onDone func(*Delivery)
+
+	mu       sync.Mutex
+	state    State
+	attempts []Attempt
+	timer    clock.Timer
+	done     chan struct{}
+}
+
+// Send makes the first attempt now, in the caller's goroutine, and schedules
+// the others on the clock. onDone (may be nil) runs once when the delivery is
+// delivered, fails or is stopped.
+func (s *Sender) Send(req Request, p Policy, onDone func(*Delivery)) *Delivery {
+	d := s.newDelivery(req, p, onDone)
+	d.attempt(1)
+	return d
+}
+
+// Start is Send with the first attempt in a new goroutine, for callers (such
+// as an HTTP handler) that must not wait for the receiver.
+func (s *Sender) Start(req Request, p Policy, onDone func(*Delivery)) *Delivery {
+	d := s.newDelivery(req, p, onDone)
+	go d.attempt(1)
+	return d
+}
+
+func (s *Sender) newDelivery(req Request, p Policy, onDone func(*Delivery)) *Delivery {
+	if req.Method == "" {
+		req.Method = http.MethodPost
+	}
+	if p.Classify == nil {
+		p.Classify = Is2xx
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 10 * time.Second
+	}
+	d := &Delivery{sender: s, req: req, policy: p, onDone: onDone, state: Pending, done: make(chan struct{})}
+	s.mu.Lock()
+	s.active[d] = struct{}{}
+	s.mu.Unlock()
+	return d
+}
+
+// Request returns the message (do not modify it).
+func (d *Delivery) Request() Request { return d.req }
+
+// State returns the delivery's state.
+func (d *Delivery) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Attempts returns a copy of the attempts so far.
+func (d *Delivery) Attempts() []Attempt {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Attempt(nil), d.attempts...)
+}
+
+// Last returns the latest attempt, if any.
+func (d *Delivery) Last() (Attempt, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.attempts) == 0 {
+		return Attempt{}, false
+	}
+	return d.attempts[len(d.attempts)-1], true
+}
+
+// Done is closed when the delivery is delivered, fails or is stopped.
+func (d *Delivery) Done() <-chan struct{} { return d.done }
+
+// Wait blocks until the delivery finishes or ctx ends.
+func (d *Delivery) Wait(ctx context.Context) error {
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop cancels the remaining attempts (e.g. once the answer came another
+// way). It reports whether the delivery was still pending.
+func (d *Delivery) Stop() bool {
+	d.mu.Lock()
+	if d.state != Pending {
+		d.mu.Unlock()
+		return false
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.mu.Unlock()
+	d.finish(Stopped, "stopped before it finished")
+	return true
+}
+
+func (d *Delivery) attempt(n int) {
+	d.mu.Lock()
+	if d.state != Pending {
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	s := d.sender
+	start := time.Now()
+	at := s.clock.Now()
+	s.mu.Lock()
+	hook := s.hook
+	s.mu.Unlock()
+	req := d.req // a copy per attempt: hooks may change their copy
+	req.Header = d.req.Header.Clone()
+	var resp *Response
+	var err error
+	if hook != nil {
+		resp, err = hook(s.ctx, &req, n, s.send(d.policy.Timeout))
+	} else {
+		resp, err = s.send(d.policy.Timeout)(s.ctx, &req, n)
+	}
+	outcome := d.policy.Classify(resp, err)
+	a := Attempt{N: n, At: at, Outcome: outcome.String(), Duration: time.Since(start), Response: resp}
+	if err != nil {
+		a.Error = err.Error()
+	} else {
+		a.Status = resp.Status
+	}
+	d.mu.Lock()
+	d.attempts = append(d.attempts, a)
+	d.mu.Unlock()
+	s.record("delivery.attempt", d, fmt.Sprintf("%s %s attempt %d: %s", d.req.Kind, d.req.URL, n, describe(a)), map[string]any{
+		"attempt": n, "status": a.Status, "error": a.Error, "outcome": a.Outcome, "durationMs": a.Duration.Milliseconds(),
+	})
+	switch outcome {
+	case Delivered:
+		d.finish(Done, "delivered")
+	case Final:
+		d.finish(Failed, "final answer, not retried")
+	default:
+		if n-1 >= len(d.policy.Schedule) {
+			d.finish(Failed, fmt.Sprintf("gave up after %d attempts", n))
+			return
+		}
+		wait := d.policy.Schedule[n-1]
+		d.mu.Lock()
+		if d.state == Pending {
+			d.timer = s.clock.AfterFunc(wait, func() { d.attempt(n + 1) })
+		}
+		d.mu.Unlock()
+		s.record("delivery.scheduled", d, fmt.Sprintf("%s %s: attempt %d in %s", d.req.Kind, d.req.URL, n+1, wait), map[string]any{
+			"attempt": n + 1, "in": wait.String(), "at": at.Add(wait),
+		})
+	}
+}
+
+func describe(a Attempt) string {
+	if a.Error != "" {
+		return a.Error + " → " + a.Outcome
+	}
+	return fmt.Sprintf("HTTP %d → %s", a.Status, a.Outcome)
+}
+
+func (d *Delivery) finish(state State, why string) {
+	d.mu.Lock()
+	if d.state != Pending {
+		d.mu.Unlock()
+		return
+	}
+	d.state = state
+	close(d.done)
+	d.mu.Unlock()
+	s := d.sender
+	s.mu.Lock()
+	delete(s.active, d)
+	s.mu.Unlock()
+	s.record("delivery."+string(state), d, fmt.Sprintf("%s %s %s: %s", d.req.Kind, d.req.URL, state, why), map[string]any{"attempts": len(d.Attempts())})
+	if d.onDone != nil {
+		d.onDone(d)
+	}
+}
+
+func (s *Sender) record(kind string, d *Delivery, msg string, data map[string]any) {
+	if s.journal == nil {
+		return
+	}
+	data["deliveryKind"] = d.req.Kind
+	data["url"] = d.req.URL
+	s.journal.Record(journal.Event{System: d.req.System, Kind: kind, IDs: d.req.IDs, Message: msg, Data: data})
+}
+
+// send returns the plain HTTP attempt.
+func (s *Sender) send(timeout time.Duration) SendFunc {
+	return func(ctx context.Context, req *Request, _ int) (*Response, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var body io.Reader
+		if req.Body != nil {
+			body = bytes.NewReader(req.Body)
+		}
+		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
+		if err != nil {
+			return nil, fmt.Errorf("build request: %w", err)
+		}
+		for k, v := range req.Header {
+			hr.Header[k] = v
+		}
+		res, err := s.client.Do(hr)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return nil, fmt.Errorf("no answer within %s", timeout)
+			}
+			return nil, fmt.Errorf("transport: %w", unwrapURLError(err))
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
+		if err != nil {
+			return nil, fmt.Errorf("reading the answer: %w", err)
+		}
+		return &Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
+	}
+}
+
+func unwrapURLError(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// Pending returns how many deliveries have not finished.
+func (s *Sender) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.active)
+}
+
+// StopAll stops every pending delivery (simulator reset).
+func (s *Sender) StopAll() {
+	s.mu.Lock()
+	list := make([]*Delivery, 0, len(s.active))
+	for d := range s.active {
+		list = append(list, d)
+	}
+	s.mu.Unlock()
+	for _, d := range list {
+		d.Stop()
+	}
+}
+
+// Close stops every delivery and aborts attempts in flight.
+func (s *Sender) Close() {
+	s.StopAll()
+	s.cancel()
+}

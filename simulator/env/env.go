@@ -1,0 +1,53 @@
+// Package env carries the machinery every emulated system shares — clock,
+// store, journal, id generator, logger, outbound sender — from the Simulator
+// to each system's constructor. There are no package-level singletons: two
+// simulators in one process (as tests run them) share nothing.
+package env
+
+import (
+	"log/slog"
+	"net/http"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
+)
+
+// Env is what a system is built from.
+type Env struct {
+	Clock   clock.Clock
+	Store   store.Store
+	Journal *journal.Journal
+	IDs     *ids.Generator
+	Log     *slog.Logger
+	Sender  *delivery.Sender
+	// BaseURL returns the simulator's public base URL ("http://127.0.0.1:8080"),
+	// for URLs handed to clients: hosted checkout, 3-D Secure challenge pages.
+	BaseURL func() string
+	// Config is the system's section of the --config file, or nil.
+	Config *yaml.Node
+	// ValidateSpecs runs kin-openapi's document validation when specs load.
+	ValidateSpecs bool
+	// CheckResponses, when set, validates every response against the spec (tests).
+	CheckResponses openapi.ResponseCheck
+	// Wrap, when set, wraps every validated request's handler (faults).
+	Wrap func(system string) func(http.Handler) http.Handler
+}
+
+// Record is a shortcut for Journal.Record with the system's name filled in.
+func (e *Env) Record(system, kind, message string, ids map[string]string, data map[string]any) journal.Event {
+	return e.Journal.Record(journal.Event{System: system, Kind: kind, Message: message, IDs: ids, Data: data})
+}
+
+// WrapFor returns the handler wrapper for one system, or nil.
+func (e *Env) WrapFor(system string) func(http.Handler) http.Handler {
+	if e.Wrap == nil {
+		return nil
+	}
+	return e.Wrap(system)
+}

@@ -1,0 +1,122 @@
+// Package ids makes identifiers (trans_no, tradeNo, tokens, UUIDs) from a
+// seeded generator, so that `pspsim serve --seed N` gives the same ids, fake
+// data and probabilistic faults run after run, and a failing CI run can be
+// replayed. Without a seed the simulator draws one and logs it.
+package ids
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"sync"
+)
+
+// Generator is a goroutine-safe deterministic source of identifiers.
+type Generator struct {
+	seed uint64
+	mu   sync.Mutex
+	r    *mrand.Rand
+}
+
+// New returns a generator seeded with seed.
+func New(seed uint64) *Generator {
+	return &Generator{seed: seed, r: mrand.New(mrand.NewPCG(seed, 0x5053_5053_494d))}
+}
+
+// RandomSeed draws a seed from the operating system, for runs without --seed.
+func RandomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("ids: no system randomness: %v", err)) // crypto/rand never fails on supported platforms
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// Seed returns the seed the generator started from.
+func (g *Generator) Seed() uint64 { return g.seed }
+
+// Derive returns an independent generator for one purpose ("faults",
+// "fakedata"), so that drawing ids does not shift the fault decisions.
+func (g *Generator) Derive(label string) *Generator {
+	h := fnv.New64a()
+	h.Write([]byte(label))
+	return &Generator{seed: g.seed, r: mrand.New(mrand.NewPCG(g.seed, h.Sum64()))}
+}
+
+// Uint64 returns a pseudo-random number.
+func (g *Generator) Uint64() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.r.Uint64()
+}
+
+// Float64 returns a pseudo-random number in [0, 1).
+func (g *Generator) Float64() float64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.r.Float64()
+}
+
+// IntN returns a pseudo-random number in [0, n).
+func (g *Generator) IntN(n int) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.r.IntN(n)
+}
+
+// Digits returns n decimal digits, the first one non-zero.
+func (g *Generator) Digits(n int) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + g.r.IntN(10))
+	}
+	if n > 0 && b[0] == '0' {
+		b[0] = byte('1' + g.r.IntN(9))
+	}
+	return string(b)
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// Alnum returns n letters and digits.
+func (g *Generator) Alnum(n int) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alnum[g.r.IntN(len(alnum))]
+	}
+	return string(b)
+}
+
+// Hex returns n random bytes as lower-case hex (2n characters).
+func (g *Generator) Hex(n int) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(g.r.Uint32())
+	}
+	return hex.EncodeToString(b)
+}
+
+// Prefixed returns prefix followed by n digits, e.g. Prefixed("PI", 19).
+func (g *Generator) Prefixed(prefix string, n int) string { return prefix + g.Digits(n) }
+
+// UUID returns a version-4 UUID drawn from the generator.
+func (g *Generator) UUID() string {
+	g.mu.Lock()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], g.r.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], g.r.Uint64())
+	g.mu.Unlock()
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,77 @@
+package openapi
+
+import (
+	"context"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// Request is what the mount learned about a request before calling its
+// handler: which operation it is, its raw body (already validated), and who
+// sent it. Handlers read it with FromContext.
+type Request struct {
+	System      string
+	OperationID string
+	Key         string // the handler key: the operationId or the dispatch value
+	Operation   *openapi3.Operation
+	Route       *routers.Route
+	PathParams  map[string]string
+	Body        []byte
+
+	mu        sync.Mutex
+	principal any
+	tags      map[string]string
+}
+
+// Principal returns what the authentication function recorded (a token's
+// shop and scopes, a gateway app...), or nil.
+func (r *Request) Principal() any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.principal
+}
+
+// SetPrincipal records who sent the request.
+func (r *Request) SetPrincipal(p any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.principal = p
+}
+
+// Tag records a fact about the request (merchant, shop, app, environment,
+// amount) for fault matching and the journal.
+func (r *Request) Tag(key, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tags == nil {
+		r.tags = map[string]string{}
+	}
+	r.tags[key] = value
+}
+
+// Tags returns a copy of the recorded tags.
+func (r *Request) Tags() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]string, len(r.tags))
+	for k, v := range r.tags {
+		out[k] = v
+	}
+	return out
+}
+
+type ctxKey struct{}
+
+// FromContext returns the Request of the operation being served, or nil
+// outside a mount.
+func FromContext(ctx context.Context) *Request {
+	r, _ := ctx.Value(ctxKey{}).(*Request)
+	return r
+}
+
+// WithRequest stores r in ctx. The mount does it; tests of handlers may too.
+func WithRequest(ctx context.Context, r *Request) context.Context {
+	return context.WithValue(ctx, ctxKey{}, r)
+}

@@ -1,0 +1,467 @@
+package openapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+)
+
+// DispatchExtension marks an operation whose handler is chosen by a body
+// field: `x-pspsim-dispatch: method` on CodePay's POST /api/entry.
+const DispatchExtension = "x-pspsim-dispatch"
+
+// DefaultMaxBody is the largest request body a mount reads (1 MiB).
+const DefaultMaxBody = 1 << 20
+
+// AuthFunc checks one security requirement of an operation. It returns an
+// *apierr.Error (Unauthorized or Forbidden) to refuse, and may record the
+// caller with FromContext(ctx).SetPrincipal.
+type AuthFunc func(ctx context.Context, in *openapi3filter.AuthenticationInput) error
+
+// ResponseCheck receives the result of validating a response against the
+// spec. Tests install one that fails the test on any violation.
+type ResponseCheck func(r *http.Request, operation string, status int, err error)
+
+// Config describes one mount.
+type Config struct {
+	System  string         // "genstore", "codepay", "vmgateway", "admin"
+	Prefix  string         // "/genstore"
+	Doc     *openapi3.T    // loaded with Load(..., Prefix, ...)
+	Dialect apierr.Dialect // renders every error of this mount
+	// Auth checks security requirements. Without it, an operation that has
+	// security fails every request with 401: nothing pretends to authenticate.
+	Auth AuthFunc
+	// MaxBody bounds the request body; 0 means DefaultMaxBody.
+	MaxBody int64
+	// CheckResponses, when set, validates every response of a routed request
+	// against the spec and reports the outcome. Off in production (it buffers
+	// the response); on in tests.
+	CheckResponses ResponseCheck
+	// Wrap, when set, wraps the handler of every routed, validated request
+	// (the fault engine hooks in here). The Request is in the context.
+	Wrap func(http.Handler) http.Handler
+}
+
+// Mount serves one spec.
+type Mount struct {
+	cfg      Config
+	router   routers.Router
+	opts     *openapi3filter.Options
+	keys     map[string]*operation // handler key → operation
+	byID     map[string]*operation // operationId → operation
+	ops      []*operation
+	handlers map[string]http.Handler
+}
+
+type operation struct {
+	id        string
+	method    string
+	path      string
+	dispatch  string            // body field whose value picks the handler, or ""
+	keys      []string          // operationId, or every dispatch value
+	fallbacks map[string]answer // handler key → spec example answer
+}
+
+type answer struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// New builds a mount from cfg. It fails loudly when the spec cannot be served
+// faithfully: no operationId, a dispatch operation without a discriminator
+// mapping, or a success response without an example to fall back on.
+func New(cfg Config) (*Mount, error) {
+	if cfg.Doc == nil || cfg.Dialect == nil || cfg.System == "" {
+		return nil, errors.New("openapi: mount needs System, Doc and Dialect")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	router, err := gorillamux.NewRouter(cfg.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: router: %w", cfg.System, err)
+	}
+	m := &Mount{cfg: cfg, router: router, keys: map[string]*operation{}, byID: map[string]*operation{}, handlers: map[string]http.Handler{}}
+	m.opts = &openapi3filter.Options{
+		MultiError:          true,
+		SkipSettingDefaults: true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidators(Formats()),
+			openapi3.DisableSchemaErrorDetails(),
+		},
+	}
+	if cfg.Auth != nil {
+		m.opts.AuthenticationFunc = openapi3filter.AuthenticationFunc(cfg.Auth)
+	} else {
+		m.opts.AuthenticationFunc = func(context.Context, *openapi3filter.AuthenticationInput) error {
+			return apierr.New(apierr.Unauthorized, "this operation requires authentication, which this simulator mount does not offer")
+		}
+	}
+	paths := cfg.Doc.Paths.InMatchingOrder()
+	for _, p := range paths {
+		item := cfg.Doc.Paths.Value(p)
+		methods := make([]string, 0)
+		for method := range item.Operations() {
+			methods = append(methods, method)
+		}
+		sort.Strings(methods)
+		for _, method := range methods {
+			op, err := newOperation(cfg.System, method, p, item.GetOperation(method))
+			if err != nil {
+				return nil, err
+			}
+			m.ops = append(m.ops, op)
+			m.byID[op.id] = op
+			for _, k := range op.keys {
+				if prev, dup := m.keys[k]; dup {
+					return nil, fmt.Errorf("%s: handler key %q used by %s %s and %s %s", cfg.System, k, prev.method, prev.path, method, p)
+				}
+				m.keys[k] = op
+			}
+		}
+	}
+	return m, nil
+}
+
+func newOperation(system, method, path string, op *openapi3.Operation) (*operation, error) {
+	where := fmt.Sprintf("%s: %s %s", system, method, path)
+	if op.OperationID == "" {
+		return nil, fmt.Errorf("%s has no operationId", where)
+	}
+	o := &operation{id: op.OperationID, method: method, path: path, fallbacks: map[string]answer{}}
+	if field, ok := op.Extensions[DispatchExtension].(string); ok {
+		o.dispatch = field
+		values, err := dispatchValues(op, field)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		o.keys = values
+	} else {
+		o.keys = []string{op.OperationID}
+	}
+	for _, k := range o.keys {
+		a, err := exampleAnswer(op, k)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", where, k, err)
+		}
+		o.fallbacks[k] = a
+	}
+	return o, nil
+}
+
+// dispatchValues reads the discriminator mapping of a dispatch operation's
+// request body: its keys are the handler keys.
+func dispatchValues(op *openapi3.Operation, field string) ([]string, error) {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return nil, fmt.Errorf("%s %s needs a request body", DispatchExtension, field)
+	}
+	mt := op.RequestBody.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return nil, fmt.Errorf("%s needs an application/json body schema", DispatchExtension)
+	}
+	d := mt.Schema.Value.Discriminator
+	if d == nil || d.PropertyName != field || len(d.Mapping) == 0 {
+		return nil, fmt.Errorf("%s %s needs a discriminator on %q with an explicit mapping", DispatchExtension, field, field)
+	}
+	var values []string
+	for v := range d.Mapping {
+		values = append(values, v)
+	}
+	sort.Strings(values)
+	return values, nil
+}
+
+// exampleAnswer picks what an operation answers before it has a handler: its
+// first success response, with the example keyed by the handler key, else the
+// only/first example. A JSON success response without any example is a spec
+// defect and fails the mount.
+func exampleAnswer(op *openapi3.Operation, key string) (answer, error) {
+	codes := make([]int, 0)
+	for code := range op.Responses.Map() {
+		if n, err := strconv.Atoi(code); err == nil && n >= 200 && n < 300 {
+			codes = append(codes, n)
+		}
+	}
+	if len(codes) == 0 {
+		return answer{}, errors.New("no 2xx response")
+	}
+	sort.Ints(codes)
+	resp := op.Responses.Status(codes[0]).Value
+	if resp == nil || len(resp.Content) == 0 {
+		return answer{status: codes[0]}, nil
+	}
+	ct := "application/json"
+	mt := resp.Content.Get(ct)
+	if mt == nil {
+		for c, m := range resp.Content {
+			ct, mt = c, m
+			break
+		}
+	}
+	var ex any
+	switch {
+	case mt.Examples[key] != nil && mt.Examples[key].Value != nil:
+		ex = mt.Examples[key].Value.Value
+	case mt.Example != nil:
+		ex = mt.Example
+	case len(mt.Examples) > 0:
+		names := make([]string, 0, len(mt.Examples))
+		for n := range mt.Examples {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if e := mt.Examples[names[0]]; e != nil && e.Value != nil {
+			ex = e.Value.Value
+		}
+	case mt.Schema != nil && mt.Schema.Value != nil && mt.Schema.Value.Example != nil:
+		ex = mt.Schema.Value.Example
+	}
+	if ex == nil {
+		return answer{}, fmt.Errorf("response %d has no example to answer with", codes[0])
+	}
+	var body []byte
+	if s, ok := ex.(string); ok && !strings.Contains(ct, "json") {
+		body = []byte(s)
+	} else {
+		b, err := json.Marshal(ex)
+		if err != nil {
+			return answer{}, fmt.Errorf("response %d example: %w", codes[0], err)
+		}
+		body = b
+	}
+	return answer{status: codes[0], contentType: ct, body: body}, nil
+}
+
+// Handle registers the handler for a key: an operationId, or a dispatch
+// value. An unknown key is an error, so a typo cannot leave an operation on
+// its fallback silently.
+func (m *Mount) Handle(key string, h http.Handler) error {
+	if _, ok := m.keys[key]; !ok {
+		return fmt.Errorf("%s: no operation %q in the spec", m.cfg.System, key)
+	}
+	m.handlers[key] = h
+	return nil
+}
+
+// HandleFunc registers a handler function for a key.
+func (m *Mount) HandleFunc(key string, f func(http.ResponseWriter, *http.Request)) error {
+	return m.Handle(key, http.HandlerFunc(f))
+}
+
+// Keys lists every handler key of the spec, sorted.
+func (m *Mount) Keys() []string {
+	out := make([]string, 0, len(m.keys))
+	for k := range m.keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Unhandled lists the keys that still answer from their spec example.
+func (m *Mount) Unhandled() []string {
+	var out []string
+	for _, k := range m.Keys() {
+		if m.handlers[k] == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Prefix returns the mount path.
+func (m *Mount) Prefix() string { return m.cfg.Prefix }
+
+// System returns the system's name.
+func (m *Mount) System() string { return m.cfg.System }
+
+// Doc returns the spec.
+func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
+
+// ServeHTTP routes, authenticates, validates and dispatches one request.
+func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, params, err := m.router.FindRoute(r)
+	if err != nil {
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			m.cfg.Dialect.WriteError(w, r, apierr.New(apierr.MethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+			return
+		}
+		m.cfg.Dialect.WriteError(w, r, apierr.New(apierr.NotFound, "no operation at %s %s", r.Method, r.URL.Path))
+		return
+	}
+	body, err := readBody(w, r, m.cfg.MaxBody)
+	if err != nil {
+		m.cfg.Dialect.WriteError(w, r, err.(*apierr.Error))
+		return
+	}
+	req := &Request{System: m.cfg.System, OperationID: route.Operation.OperationID, Key: route.Operation.OperationID,
+		Operation: route.Operation, Route: route, PathParams: params, Body: body}
+	ctx := WithRequest(r.Context(), req)
+	r = r.WithContext(ctx)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	var rec *recorder
+	out := w
+	if m.cfg.CheckResponses != nil {
+		rec = newRecorder()
+		out = rec
+	}
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: m.opts}
+	m.serve(out, r, req, input)
+	if rec != nil {
+		m.check(r, req, input, rec)
+		rec.flushTo(w)
+	}
+}
+
+func (m *Mount) serve(w http.ResponseWriter, r *http.Request, req *Request, input *openapi3filter.RequestValidationInput) {
+	if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
+		m.cfg.Dialect.WriteError(w, r, translate(err))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(req.Body))
+	op := m.byID[req.OperationID]
+	if op.dispatch != "" {
+		// The key is the value of the dispatch field (validated by the discriminator).
+		key, err := dispatchKey(req.Body, op.dispatch)
+		if err != nil {
+			m.cfg.Dialect.WriteError(w, r, err)
+			return
+		}
+		req.Key = key
+	}
+	h := m.handlers[req.Key]
+	if h == nil {
+		a := op.fallbacks[req.Key]
+		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Pspsim-Answer", "spec-example")
+			if a.contentType != "" {
+				w.Header().Set("Content-Type", a.contentType)
+			}
+			w.WriteHeader(a.status)
+			w.Write(a.body)
+		})
+	}
+	if m.cfg.Wrap != nil {
+		h = m.cfg.Wrap(h)
+	}
+	h.ServeHTTP(w, r)
+}
+
+func dispatchKey(body []byte, field string) (string, *apierr.Error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return "", apierr.New(apierr.Malformed, "request body is not a JSON object")
+	}
+	var v string
+	if err := json.Unmarshal(probe[field], &v); err != nil || v == "" {
+		return "", apierr.Required(field)
+	}
+	return v, nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, apierr.New(apierr.TooLarge, "request body is larger than %d bytes", max)
+		}
+		return nil, apierr.New(apierr.Malformed, "could not read the request body")
+	}
+	return body, nil
+}
+
+// translate turns a kin-openapi validation error into the error a client
+// sees: an authentication failure wins over everything else (a request from a
+// stranger learns nothing about its body); otherwise the violations, the first
+// one naming field and rule.
+func translate(err error) *apierr.Error {
+	if auth := authError(err); auth != nil {
+		return auth
+	}
+	vs := Violations(err)
+	if len(vs) == 0 {
+		return apierr.New(apierr.Invalid, "request does not match the API specification")
+	}
+	first := vs[0]
+	kind := apierr.Invalid
+	switch first.Rule {
+	case "required":
+		kind = apierr.Missing
+	case "parse":
+		kind = apierr.Malformed
+	}
+	// The message names every broken rule (up to maxListed), so a developer
+	// fixes a request in one round trip; Field and Rule name the first.
+	const maxListed = 5
+	var msgs []string
+	e := &apierr.Error{Kind: kind, Field: first.Field, Rule: first.Rule}
+	for i, v := range vs {
+		e.Details = append(e.Details, apierr.Detail{Field: v.Field, Rule: v.Rule, Message: v.Message()})
+		if i < maxListed {
+			msgs = append(msgs, v.Message())
+		}
+	}
+	if len(vs) > maxListed {
+		msgs = append(msgs, fmt.Sprintf("and %d more", len(vs)-maxListed))
+	}
+	e.Message = strings.Join(msgs, "; ")
+	return e
+}
+
+// authError finds the *apierr.Error an AuthFunc returned inside kin-openapi's
+// wrapping. With alternative requirements, Forbidden (the caller is known but
+// lacks a scope) is more telling than Unauthorized.
+func authError(err error) *apierr.Error {
+	var found []*apierr.Error
+	var walk func(error)
+	walk = func(err error) {
+		var multi openapi3.MultiError
+		if errors.As(err, &multi) {
+			for _, e := range multi {
+				walk(e)
+			}
+			return
+		}
+		var sec *openapi3filter.SecurityRequirementsError
+		if errors.As(err, &sec) {
+			for _, e := range sec.Errors {
+				var ae *apierr.Error
+				if errors.As(e, &ae) {
+					found = append(found, ae)
+				} else {
+					found = append(found, &apierr.Error{Kind: apierr.Unauthorized, Message: "authentication failed", Cause: e})
+				}
+			}
+		}
+	}
+	walk(err)
+	if len(found) == 0 {
+		return nil
+	}
+	for _, e := range found {
+		if e.Kind == apierr.Forbidden {
+			return e
+		}
+	}
+	return found[0]
+}

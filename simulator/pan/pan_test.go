@@ -1,0 +1,105 @@
+package pan_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+func TestMask(t *testing.T) {
+	cases := map[string]string{
+		"4000123456000019":    "400012******0019",
+		"5100123456000015":    "510012******0015",
+		"378282246310005":     "378282*****0005",
+		"6212454545454690123": "621245*********0123",
+		"1234":                "****",
+	}
+	for in, want := range cases {
+		if got := pan.Mask(in); got != want {
+			t.Errorf("Mask(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestLuhn(t *testing.T) {
+	for _, ok := range []string{"4000123456000019", "5100123456000007", "4111111111111111", "79927398713"} {
+		if !pan.Luhn(ok) {
+			t.Errorf("%s should pass", ok)
+		}
+	}
+	for _, bad := range []string{"4000123456000010", "1234567812345678", "", "12a4"} {
+		if pan.Luhn(bad) {
+			t.Errorf("%s should fail", bad)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"card 4000123456000019 declined", "card 400012******0019 declined"},
+		{"card 4000 1234 5600 0019 declined", "card 400012******0019 declined"},
+		{"card 4000-1234-5600-0019.", "card 400012******0019."},
+		{`{"cardNo":"5100123456000015"}`, `{"cardNo":"510012******0015"}`},
+		// Not card numbers: a ms timestamp, an order number, a non-Luhn run, a 22-digit trans_no.
+		{"ts 1709106082819", "ts 1709106082819"},
+		{"order 20220828000002", "order 20220828000002"},
+		{"ref 4000123456000010", "ref 4000123456000010"},
+		{"trans 5021000010210602000003", "trans 5021000010210602000003"},
+		{"no digits here", "no digits here"},
+	}
+	for _, c := range cases {
+		if got := pan.Scrub(c.in); got != c.want {
+			t.Errorf("Scrub(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestRedactMasksByKeyAndShape(t *testing.T) {
+	in := map[string]any{
+		"card":    map[string]any{"number": "4000123456000019", "cvv": "123", "holderName": "Ada"},
+		"note":    "paid with 5100123456000015",
+		"secret":  "s3cr3t",
+		"list":    []any{"4000123456000027", 12.5},
+		"amount":  "10.00",
+		"headers": map[string]string{"Authorization": "Bearer x"},
+	}
+	out := pan.Redact(in).(map[string]any)
+	card := out["card"].(map[string]any)
+	if card["number"] != "400012******0019" || card["cvv"] != "***" || card["holderName"] != "Ada" {
+		t.Fatalf("card = %v", card)
+	}
+	if out["note"] != "paid with 510012******0015" || out["secret"] != "[redacted]" || out["amount"] != "10.00" {
+		t.Fatalf("out = %v", out)
+	}
+	if out["list"].([]any)[0] != "400012******0027" {
+		t.Fatalf("list = %v", out["list"])
+	}
+	if out["headers"].(map[string]string)["Authorization"] != "[redacted]" {
+		t.Fatalf("headers = %v", out["headers"])
+	}
+	// The input is not modified.
+	if in["card"].(map[string]any)["number"] != "4000123456000019" {
+		t.Fatal("Redact modified its input")
+	}
+}
+
+func FuzzScrubNeverLeaksAPAN(f *testing.F) {
+	f.Add("x 4000123456000019 y")
+	f.Add("4000 1234 5600 0019")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := pan.Scrub(s)
+		// No maximal digit run left in the output may look like a PAN.
+		run := ""
+		for i := 0; i <= len(out); i++ {
+			if i < len(out) && out[i] >= '0' && out[i] <= '9' {
+				run += string(out[i])
+				continue
+			}
+			if pan.LooksLikePAN(run) && strings.Contains(s, run) {
+				t.Fatalf("Scrub(%q) left %s", s, run)
+			}
+			run = ""
+		}
+	})
+}

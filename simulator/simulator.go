@@ -1,0 +1,355 @@
+// Package simulator assembles pspsim: one Simulator value holds a clock, a
+// store, a journal, an id generator and the emulated systems (Genstore,
+// CodePay, the Visa/Mastercard gateway), and serves them all from one
+// http.Handler:
+//
+//	/genstore/…   Genstore's API for payment apps     (specs/genstore.yaml)
+//	/codepay/…    the CodePay gateway                  (specs/codepay.yaml)
+//	/vm/…         the Visa/Mastercard online gateway   (specs/vmgateway.yaml)
+//	/_sim/…       the simulator's control API          (specs/admin.yaml)
+//
+// There is no global state: tests build as many isolated simulators as they
+// like, each from its own Options.
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pspsim/pspsim/simulator/admin"
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/env"
+	"github.com/pspsim/pspsim/simulator/genstore"
+	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/specs"
+)
+
+// Version is pspsim's version, reported by /_sim/health and `pspsim version`.
+const Version = "0.1.0"
+
+// Options configure a Simulator. The zero value is usable: real clock, seed
+// 0, in-memory store, no logging.
+type Options struct {
+	Clock  clock.Clock  // nil: the real clock
+	Seed   uint64       // ids, fake data and probabilistic faults derive from it
+	Store  store.Store  // nil: in memory
+	Logger *slog.Logger // nil: discard
+	// BaseURL is the public URL clients reach the simulator at; Serve sets it
+	// from the listener when empty.
+	BaseURL string
+	// HTTPClient sends deliveries (requests to apps, notifications, webhooks).
+	HTTPClient *http.Client
+	// ValidateSpecs runs kin-openapi's full document validation at start
+	// (slower; the spec tests always do it).
+	ValidateSpecs bool
+	// CheckResponses validates every API response against its spec and
+	// reports the outcome (tests install one that fails on violations).
+	CheckResponses openapi.ResponseCheck
+	// Config is the YAML of `pspsim serve --config`: one section per system.
+	Config []byte
+	// CodePayData chooses how CodePay answers carry `data`.
+	CodePayData codepay.DataMode
+}
+
+// System is one emulated system.
+type System interface {
+	Name() string
+	Mount() *openapi.Mount
+	// Reset reloads fixtures and config after the simulator emptied the store.
+	Reset(ctx context.Context) error
+	// AdminHandlers returns handlers for admin.yaml operations, by operationId.
+	AdminHandlers() map[string]http.Handler
+}
+
+// Router is implemented by systems that serve pages beside their API
+// (hosted checkout, 3-D Secure challenges, terminal screens).
+type Router interface {
+	Routes(mux *http.ServeMux)
+}
+
+// Simulator is a running pspsim.
+type Simulator struct {
+	opts    Options
+	env     *env.Env
+	systems []System
+	admin   *openapi.Mount
+	handler http.Handler
+
+	mu      sync.RWMutex
+	baseURL string
+}
+
+// sections are the known top-level keys of the --config file.
+var sections = []string{"genstore", "codepay", "vmgateway", "faults"}
+
+// New builds a simulator.
+func New(ctx context.Context, opts Options) (*Simulator, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.NewReal()
+	}
+	if opts.Store == nil {
+		opts.Store = store.NewMemory()
+	}
+	if opts.Logger == nil {
+		opts.Logger = logging.Discard()
+	}
+	config, err := parseConfig(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	j := journal.New(opts.Clock, 0)
+	s.env = &env.Env{
+		Clock:          opts.Clock,
+		Store:          opts.Store,
+		Journal:        j,
+		IDs:            ids.New(opts.Seed),
+		Log:            opts.Logger,
+		Sender:         delivery.NewSender(opts.Clock, j, opts.HTTPClient),
+		BaseURL:        s.BaseURL,
+		ValidateSpecs:  opts.ValidateSpecs,
+		CheckResponses: opts.CheckResponses,
+	}
+	forSystem := func(name string) *env.Env {
+		e := *s.env
+		e.Config = config[name]
+		return &e
+	}
+	// The systems are independent and loading their specs dominates start-up
+	// time, so they are built concurrently.
+	var (
+		wg                         sync.WaitGroup
+		gs, cp, vm                 System
+		gsErr, cpErr, vmErr, adErr error
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); gs, gsErr = genstoreNew(ctx, forSystem(genstore.Name)) }()
+	go func() {
+		defer wg.Done()
+		cp, cpErr = codepayNew(ctx, forSystem(codepay.Name), codepay.Options{DataMode: opts.CodePayData})
+	}()
+	go func() { defer wg.Done(); vm, vmErr = vmgatewayNew(ctx, forSystem("vmgateway")) }()
+	go func() {
+		defer wg.Done()
+		doc, err := openapi.Load(ctx, specs.FS(), "admin.yaml", admin.Prefix, opts.ValidateSpecs)
+		if err != nil {
+			adErr = err
+			return
+		}
+		s.admin, adErr = openapi.New(openapi.Config{System: "admin", Prefix: admin.Prefix, Doc: doc, Dialect: admin.Dialect{}, CheckResponses: opts.CheckResponses})
+	}()
+	wg.Wait()
+	for _, e := range []struct {
+		name string
+		err  error
+	}{{"genstore", gsErr}, {"codepay", cpErr}, {"vmgateway", vmErr}, {"admin", adErr}} {
+		if e.err != nil {
+			return nil, fmt.Errorf("%s: %w", e.name, e.err)
+		}
+	}
+	s.systems = []System{gs, cp, vm}
+
+	if err := admin.Register(s.admin, admin.Core{
+		Version: Version, Seed: opts.Seed, Clock: opts.Clock, Journal: j, Reset: s.Reset, Systems: s.systemInfo,
+	}); err != nil {
+		return nil, err
+	}
+	for _, sys := range s.systems {
+		for key, h := range sys.AdminHandlers() {
+			if err := s.admin.Handle(key, h); err != nil {
+				return nil, fmt.Errorf("%s admin: %w", sys.Name(), err)
+			}
+		}
+	}
+	s.handler = s.routes()
+	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
+		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
+	return s, nil
+}
+
+func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
+	out := map[string]*yaml.Node{}
+	if len(raw) == 0 {
+		return out, nil
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	for k, v := range doc {
+		known := false
+		for _, s := range sections {
+			known = known || s == k
+		}
+		if !known {
+			return nil, fmt.Errorf("config: unknown section %q (known: %s)", k, strings.Join(sections, ", "))
+		}
+		node := v
+		out[k] = &node
+	}
+	return out, nil
+}
+
+func (s *Simulator) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(admin.Prefix+"/", s.admin)
+	for _, sys := range s.systems {
+		mux.Handle(sys.Mount().Prefix()+"/", sys.Mount())
+		if r, ok := sys.(Router); ok {
+			r.Routes(mux)
+		}
+	}
+	mux.HandleFunc("/{$}", s.index)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		admin.Error(w, r, apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path))
+	})
+	return s.logRequests(mux)
+}
+
+func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
+	admin.WriteJSON(w, http.StatusOK, map[string]any{
+		"name": "pspsim", "version": Version,
+		"serves": map[string]string{
+			"/genstore/": "Genstore's API for payment apps",
+			"/codepay/":  "the CodePay gateway",
+			"/vm/":       "the Visa/Mastercard online gateway",
+			"/_sim/":     "the simulator's control API (health, reset, clock, events, specs)",
+		},
+		"specs": admin.Prefix + "/specs",
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (faults hijack it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Simulator) logRequests(next http.Handler) http.Handler {
+	log := s.opts.Logger
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+	})
+}
+
+// Handler returns the simulator's HTTP handler.
+func (s *Simulator) Handler() http.Handler { return s.handler }
+
+// Reset forgets every object and event, stops pending deliveries and reloads
+// each system's fixtures and config. The clock does not move.
+func (s *Simulator) Reset(ctx context.Context) error {
+	s.env.Sender.StopAll()
+	if err := s.env.Store.Reset(ctx); err != nil {
+		return fmt.Errorf("reset store: %w", err)
+	}
+	s.env.Journal.Reset()
+	for _, sys := range s.systems {
+		if err := sys.Reset(ctx); err != nil {
+			return fmt.Errorf("reset %s: %w", sys.Name(), err)
+		}
+	}
+	s.env.Record("sim", "sim.reset", "simulator reset: state emptied, fixtures reloaded", nil, nil)
+	return nil
+}
+
+// Close stops deliveries; the simulator must not be used afterwards.
+func (s *Simulator) Close() { s.env.Sender.Close() }
+
+// SetBaseURL records the URL clients reach the simulator at.
+func (s *Simulator) SetBaseURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.baseURL = strings.TrimRight(u, "/")
+}
+
+// BaseURL returns the URL clients reach the simulator at.
+func (s *Simulator) BaseURL() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.baseURL
+}
+
+// Clock returns the simulator's clock.
+func (s *Simulator) Clock() clock.Clock { return s.opts.Clock }
+
+// Journal returns the event journal.
+func (s *Simulator) Journal() *journal.Journal { return s.env.Journal }
+
+// Env returns the shared machinery (for tests and in-process tools).
+func (s *Simulator) Env() *env.Env { return s.env }
+
+// Seed returns the random seed.
+func (s *Simulator) Seed() uint64 { return s.opts.Seed }
+
+// Mount returns the API mount of a system ("genstore", "codepay",
+// "vmgateway", "admin"), or nil.
+func (s *Simulator) Mount(system string) *openapi.Mount {
+	if system == "admin" {
+		return s.admin
+	}
+	for _, sys := range s.systems {
+		if sys.Name() == system {
+			return sys.Mount()
+		}
+	}
+	return nil
+}
+
+// System returns an emulated system by name, or nil.
+func (s *Simulator) System(name string) System {
+	for _, sys := range s.systems {
+		if sys.Name() == name {
+			return sys
+		}
+	}
+	return nil
+}
+
+func (s *Simulator) systemInfo() []admin.SystemInfo {
+	var out []admin.SystemInfo
+	for _, sys := range s.systems {
+		m := sys.Mount()
+		keys := m.Keys()
+		out = append(out, admin.SystemInfo{Name: sys.Name(), Mount: m.Prefix(), Operations: len(keys), Handled: len(keys) - len(m.Unhandled())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
