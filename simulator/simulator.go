@@ -24,6 +24,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pspsim/pspsim/fixtures/fake"
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/clock"
@@ -119,6 +120,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		Store:          opts.Store,
 		Journal:        j,
 		IDs:            ids.New(opts.Seed),
+		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         delivery.NewSender(opts.Clock, j, opts.HTTPClient),
 		BaseURL:        s.BaseURL,

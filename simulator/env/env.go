@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pspsim/pspsim/fixtures/fake"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/ids"
@@ -24,8 +25,10 @@ type Env struct {
 	Store   store.Store
 	Journal *journal.Journal
 	IDs     *ids.Generator
-	Log     *slog.Logger
-	Sender  *delivery.Sender
+	// Fake makes buyer and basket data (gofakeit), seeded from the run's seed.
+	Fake   *fake.Faker
+	Log    *slog.Logger
+	Sender *delivery.Sender
 	// BaseURL returns the simulator's public base URL ("http://127.0.0.1:8080"),
 	// for URLs handed to clients: hosted checkout, 3-D Secure challenge pages.
 	BaseURL func() string

@@ -6,6 +6,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
 )
 
 // Request is what the mount learned about a request before calling its
@@ -19,6 +21,9 @@ type Request struct {
 	Route       *routers.Route
 	PathParams  map[string]string
 	Body        []byte
+	// Dialect renders errors the way this system does (the fault engine
+	// answers injected errors with it).
+	Dialect apierr.Dialect
 
 	mu        sync.Mutex
 	principal any

@@ -310,7 +310,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &Request{System: m.cfg.System, OperationID: route.Operation.OperationID, Key: route.Operation.OperationID,
-		Operation: route.Operation, Route: route, PathParams: params, Body: body}
+		Operation: route.Operation, Route: route, PathParams: params, Body: body, Dialect: m.cfg.Dialect}
 	ctx := WithRequest(r.Context(), req)
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
