@@ -32,6 +32,17 @@ type Request struct {
 	Header http.Header       // sent on every attempt
 	Body   []byte            // sent byte-identical on every attempt
 	IDs    map[string]string // journal ids (shopId, paymentId, orderNo...)
+	Tags   map[string]string // fault-matching facts (openapi.Tag* names): shop, app, merchant, terminal, environment
+
+	// Contradict, when set, builds the opposite result of this message (a
+	// success notified as a failure), signed exactly like a genuine message,
+	// for the fault engine's "contradicting result" action. Only the sending
+	// system knows how its messages are signed, so it provides this.
+	Contradict func() (Request, bool)
+	// Tamper, when set, returns a copy of the message whose signature no
+	// longer verifies (the sending system knows where its signature lives),
+	// for the fault engine's "tamper the signature" action.
+	Tamper func(Request) Request
 }
 
 // Response is what an attempt got back.

@@ -123,8 +123,8 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 	}
 	if req := openapi.FromContext(ctx); req != nil {
 		req.SetPrincipal(inst)
-		req.Tag("shop", inst.ShopID)
-		req.Tag("app", inst.ClientID)
+		req.Tag(openapi.TagShop, inst.ShopID)
+		req.Tag(openapi.TagApp, inst.ClientID)
 	}
 	return nil
 }

@@ -10,6 +10,17 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 )
 
+// Tag names every system uses for the same facts, so that fault rules and
+// the journal can match on them whatever system a request hit.
+const (
+	TagShop        = "shop"        // Genstore shop id
+	TagApp         = "app"         // the caller's app: Genstore clientId, CodePay app_id, gateway appId
+	TagMerchant    = "merchant"    // CodePay merchant_no, gateway merchant id
+	TagStore       = "store"       // CodePay store_no
+	TagTerminal    = "terminal"    // CodePay terminal_sn
+	TagEnvironment = "environment" // "sandbox" or "live"
+)
+
 // Request is what the mount learned about a request before calling its
 // handler: which operation it is, its raw body (already validated), and who
 // sent it. Handlers read it with FromContext.

@@ -51,6 +51,12 @@ type Config struct {
 	// against the spec and reports the outcome. Off in production (it buffers
 	// the response); on in tests.
 	CheckResponses ResponseCheck
+	// Guard, when set, runs after validation and before Wrap and the handler:
+	// checks a system makes in the body rather than through a security scheme
+	// (CodePay's signature, timestamp and app). It records the caller with
+	// Request.Tag so that faults can match on it, and returns false when it
+	// has answered the request itself (a refusal).
+	Guard func(w http.ResponseWriter, r *http.Request) bool
 	// Wrap, when set, wraps the handler of every routed, validated request
 	// (the fault engine hooks in here). The Request is in the context.
 	Wrap func(http.Handler) http.Handler
@@ -356,6 +362,9 @@ func (m *Mount) serve(w http.ResponseWriter, r *http.Request, req *Request, inpu
 			w.WriteHeader(a.status)
 			w.Write(a.body)
 		})
+	}
+	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
+		return
 	}
 	if m.cfg.Wrap != nil {
 		h = m.cfg.Wrap(h)

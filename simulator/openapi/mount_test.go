@@ -243,3 +243,41 @@ func BenchmarkMountValidatedRequest(b *testing.B) {
 		}
 	}
 }
+
+func TestGuardRunsAfterValidationAndCanRefuse(t *testing.T) {
+	var vs []violation
+	m := newMount(t, &vs)
+	doc := m.Doc()
+	var order []string
+	guarded, err := openapi.New(openapi.Config{System: "shop", Prefix: "/shop", Doc: doc, Dialect: testDialect, Auth: tokenAuth,
+		Guard: func(w http.ResponseWriter, r *http.Request) bool {
+			order = append(order, "guard")
+			req := openapi.FromContext(r.Context())
+			req.Tag(openapi.TagMerchant, "m1")
+			if strings.Contains(string(req.Body), "REFUSE") {
+				testDialect.WriteError(w, r, apierr.New(apierr.Unauthorized, "bad signature"))
+				return false
+			}
+			return true
+		},
+		Wrap: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, "wrap:"+openapi.FromContext(r.Context()).Tags()[openapi.TagMerchant])
+				next.ServeHTTP(w, r)
+			})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guarded.HandleFunc("createOrder", func(w http.ResponseWriter, r *http.Request) { order = append(order, "handler"); w.WriteHeader(201) })
+	if status, _, _ := do(t, guarded, "POST", "/shop/orders", "w", `{"orderNo":"A0001"}`); status != 400 || len(order) != 0 {
+		t.Fatalf("an invalid request reached the guard: %d %v", status, order)
+	}
+	if status, _, _ := do(t, guarded, "POST", "/shop/orders", "w", `{"orderNo":"REFUSE","amount":"1"}`); status != 401 || strings.Join(order, ",") != "guard" {
+		t.Fatalf("refusal: %d %v", status, order)
+	}
+	order = nil
+	if status, _, _ := do(t, guarded, "POST", "/shop/orders", "w", `{"orderNo":"A0001","amount":"1"}`); status != 201 || strings.Join(order, ",") != "guard,wrap:m1,handler" {
+		t.Fatalf("order: %d %v", status, order)
+	}
+}

@@ -187,9 +187,9 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 	}
 	if req := openapi.FromContext(ctx); req != nil {
 		req.SetPrincipal(t)
-		req.Tag("app", t.AppID)
-		req.Tag("merchant", t.MerchantID)
-		req.Tag("environment", t.Environment)
+		req.Tag(openapi.TagApp, t.AppID)
+		req.Tag(openapi.TagMerchant, t.MerchantID)
+		req.Tag(openapi.TagEnvironment, t.Environment)
 	}
 	return nil
 }
