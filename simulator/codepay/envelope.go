@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/ids"
@@ -50,9 +51,29 @@ type Envelope struct {
 	// replace the key when the simulator resets).
 	Key  func() *rsa.PrivateKey
 	IDs  *ids.Generator
-	Mode DataMode
+	Mode DataMode // the initial mode; SetMode changes it while serving
 	// Observe, when set, sees every error answer (the journal records it).
 	Observe func(r *http.Request, code, msg string)
+
+	mu  sync.RWMutex
+	set bool
+	cur DataMode
+}
+
+// SetMode changes how data travels in later answers.
+func (e *Envelope) SetMode(m DataMode) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set, e.cur = true, m
+}
+
+func (e *Envelope) mode() DataMode {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.set {
+		return e.cur
+	}
+	return e.Mode
 }
 
 // Answer builds the signed envelope bytes for code, msg and data (data may be
@@ -75,7 +96,7 @@ func (e *Envelope) Answer(code, msg string, data any) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("codepay answer data: %w", err)
 		}
-		if e.Mode == DataString {
+		if e.mode() == DataString {
 			if err := put("data", string(dataJSON)); err != nil {
 				return nil, err
 			}

@@ -154,6 +154,9 @@ func (s *System) key() *rsa.PrivateKey {
 	return s.gatewayKey
 }
 
+// SetDataMode chooses how later answers carry data (string or object).
+func (s *System) SetDataMode(m DataMode) { s.envelope.SetMode(m) }
+
 // SetThreeDS wires the 3-D Secure service after construction (the
 // simulator builds its systems concurrently).
 func (s *System) SetThreeDS(t ThreeDS) {
