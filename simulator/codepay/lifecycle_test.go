@@ -138,7 +138,9 @@ func TestTransitionsThroughTheAPI(t *testing.T) {
 func TestRefusedTransitionsAndCodes(t *testing.T) {
 	type step func(c *cp) answer
 	entry := func(method string, f map[string]any) step { return func(c *cp) answer { return c.call(method, f) } }
-	card := func(path string, f func(c *cp) map[string]any) step { return func(c *cp) answer { return c.card(path, f(c)) } }
+	card := func(path string, f func(c *cp) map[string]any) step {
+		return func(c *cp) answer { return c.card(path, f(c)) }
+	}
 	cases := []struct {
 		name  string
 		setup func(c *cp)
@@ -174,7 +176,9 @@ func TestRefusedTransitionsAndCodes(t *testing.T) {
 				return map[string]any{"trans_no": transNoOf(c, "A"), "merchant_order_no": "C1", "trans_amount": json.Number("1")}
 			}), "40009", "A", "2"},
 		{"cancel payment of a sale", func(c *cp) { c.paidSale("A", "5.00", visaOK, nil) },
-			card("cancel", func(c *cp) map[string]any { return map[string]any{"trans_no": transNoOf(c, "A"), "merchant_order_no": "X1"} }), "40009", "A", "2"},
+			card("cancel", func(c *cp) map[string]any {
+				return map[string]any{"trans_no": transNoOf(c, "A"), "merchant_order_no": "X1"}
+			}), "40009", "A", "2"},
 		{"tip adjustment of a wallet sale", func(c *cp) {
 			c.order("A", nil)
 			c.act(termA, "wallet", map[string]any{"wallet": "Alipay+"})
