@@ -411,3 +411,20 @@ func readFixture(t testing.TB, name string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// waitDeliveries blocks until an order's notifications have settled: n
+// attempts made, each followed by its retry being scheduled or the
+// delivery ending (the first attempt runs in its own goroutine).
+func (c *cp) waitDeliveries(orderNo string, n int) {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f := journal.Filter{IDs: map[string]string{"merchant_order_no": orderNo}}
+		count := func(kind string) int { f.Kind = kind; return len(c.h.Sim.Journal().Query(f)) }
+		if count("delivery.attempt") >= n && count("delivery.scheduled")+count("delivery.delivered")+count("delivery.failed") >= n {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	c.t.Fatalf("deliveries of %s did not settle after %d attempts", orderNo, n)
+}
