@@ -94,7 +94,7 @@ func (f *fakeThreeDS) complete(t testing.TB, ref string, res codepay.ThreeDSResu
 func (c *cp) merchantCheckout(orderNo, pan string, extra map[string]any) answer {
 	c.t.Helper()
 	f := map[string]any{
-		"card":           encryptCard(c.t, c.gw, map[string]string{"pan": pan, "holder": "Jane Doe", "cvv": "123", "expiry": "1230"}),
+		"card":            encryptCard(c.t, c.gw, map[string]string{"pan": pan, "holder": "Jane Doe", "cvv": "123", "expiry": "1230"}),
 		"billing_address": map[string]any{"name": "Jane Doe", "country": "US"}, "merchant_order_no": orderNo, "price_currency": "USD",
 		"order_amount": json.Number("34.50"), "expires": 600, "description": "IPhone White X2", "return_url": "https://shop.example/return",
 	}

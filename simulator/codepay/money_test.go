@@ -87,8 +87,12 @@ func TestPreAuthorizationLifecycle(t *testing.T) {
 		t.Fatalf("capture: %s", cap)
 	}
 	for name, try := range map[string]func() answer{
-		"capture twice":      func() answer { return c.card("capture", map[string]any{"trans_no": auth, "merchant_order_no": "PA1-C2", "trans_amount": json.Number("1")}) },
-		"raise a captured":   func() answer { return c.card("incremental-authorization", map[string]any{"trans_no": auth, "trans_amount": json.Number("1")}) },
+		"capture twice": func() answer {
+			return c.card("capture", map[string]any{"trans_no": auth, "merchant_order_no": "PA1-C2", "trans_amount": json.Number("1")})
+		},
+		"raise a captured": func() answer {
+			return c.card("incremental-authorization", map[string]any{"trans_no": auth, "trans_amount": json.Number("1")})
+		},
 		"cancel a captured":  func() answer { return c.card("cancel", map[string]any{"trans_no": auth, "merchant_order_no": "PA1-X"}) },
 		"revoke a completed": func() answer { return c.call("order.revoker", map[string]any{"merchant_order_no": "PA1"}) },
 	} {
