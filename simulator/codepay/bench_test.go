@@ -87,4 +87,3 @@ func BenchmarkRSA2048Verify(b *testing.B) {
 		}
 	}
 }
-
