@@ -315,7 +315,7 @@ func codepaySteps() Group {
 				Pattern: `^terminal "([^"]*)" goes (online|offline)$`,
 				Doc:     "Connects or disconnects a terminal; orders pushed while it is offline wait in its queue.",
 				Example: `When terminal "WPYB001234567890" goes offline`,
-				Func: func(ctx context.Context, sn, state string) error { return cpAct(ctx, sn, state, nil) },
+				Func:    func(ctx context.Context, sn, state string) error { return cpAct(ctx, sn, state, nil) },
 			},
 			{
 				Pattern: `^terminal "([^"]*)" shows order "([^"]*)" on the "([^"]*)" screen$`,
@@ -491,4 +491,3 @@ func codepaySteps() Group {
 		},
 	}
 }
-
