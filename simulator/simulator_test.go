@@ -391,7 +391,21 @@ func TestFieldErrorsInEachDialect(t *testing.T) {
 	})
 
 	t.Run("codepay", func(t *testing.T) {
+		// Each request is signed like a real client's (demo app key, the
+		// clock's timestamp), so the rules checked after the signature —
+		// the currency's decimals — are reached too.
 		base := requestExample(t, h, "codepay", "/api/entry", "post", "wisehub.cloud.pay.order")
+		base["merchant_no"], base["app_id"], base["terminal_sn"] = "302100041048", "wz9f2a175d0e0ef632", "WPYB001234567890"
+		keyPEM, _ := fixtures.Read("keys/codepay-app-demo.pem")
+		key, _ := codepay.ParsePrivateKey(keyPEM)
+		sign := func(m map[string]any) []byte {
+			m["timestamp"] = strconv.FormatInt(h.Clock.Now().UnixMilli(), 10)
+			delete(m, "sign")
+			b, _ := json.Marshal(m)
+			m["sign"], _ = codepay.Sign(key, b)
+			b, _ = json.Marshal(m)
+			return b
+		}
 		for _, c := range []fieldCase{
 			{"missing required", "merchant_no", nil, "40001"},
 			{"wrong type", "trans_type", "sale", "40002"},
@@ -399,9 +413,11 @@ func TestFieldErrorsInEachDialect(t *testing.T) {
 			{"bad enum", "trans_type", 99, "40002"},
 			{"bad amount", "order_amount", -5, "40002"},
 			{"amount as text", "order_amount", "10.00", "40002"},
+			{"more decimals than the currency", "order_amount", json.Number("10.001"), "40002"},
+			{"exponent amount", "tip_amount", json.Number("1e1"), "40002"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := h.Do("POST", "/codepay/api/entry", set(clone(base), c.field, c.value))
+				r := h.Do("POST", "/codepay/api/entry", sign(set(clone(base), c.field, c.value)))
 				m := r.JSON()
 				msg, _ := m["msg"].(string)
 				if r.Status != 200 || m["code"] != c.code || !strings.Contains(msg, c.field) || m["sign"] == nil {
