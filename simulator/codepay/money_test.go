@@ -205,3 +205,40 @@ func TestBatchRules(t *testing.T) {
 		t.Fatalf("foreign terminal: %s", a)
 	}
 }
+
+// TestCashbackAndCashWithdrawal: a sale with cashback charges order plus
+// cashback, but only the order is refundable; a cash withdrawal is voidable
+// and not refundable; both are card-present and batched at what was charged.
+func TestCashbackAndCashWithdrawal(t *testing.T) {
+	c := newCP(t)
+	c.order("CB1", map[string]any{"trans_type": 11, "order_amount": json.Number("30.00"), "cashback_amount": json.Number("20.00")})
+	if a := c.call("wisehub.cloud.pay.order", map[string]any{"terminal_sn": termA, "message_receiving_application": "CodePay Register",
+		"price_currency": "USD", "order_amount": json.Number("5"), "trans_type": 11, "merchant_order_no": "CB0", "description": "x",
+		"expires": 60, "api_version": "2.0"}); a.Code != codepay.CodeMissingParameter || !strings.Contains(a.Msg, "cashback_amount") {
+		t.Fatalf("cashback sale without cashback: %s", a)
+	}
+	if s := c.step(termA); s != codepay.StepPayment {
+		t.Fatalf("CB1 on screen: %s", s)
+	}
+	if st, m := c.admin("POST", "/codepay/terminals/"+termA+"/actions/wallet", map[string]any{"wallet": "Alipay+"}); st != 409 {
+		t.Fatalf("cashback by wallet: %d %v", st, m)
+	}
+	c.act(termA, "card", map[string]any{"card": visaOK})
+	q := c.query("CB1")
+	if q.str("trans_amount") != "50.00" || q.str("cashback_amount") != "20.00" || q.str("trans_status") != "2" {
+		t.Fatalf("%s", q)
+	}
+	refund(c, "CB1", "CB1-R", "30.01", codepay.CodeAmountExceeds)
+	refund(c, "CB1", "CB1-R", "30.00", "0")
+	c.order("CW1", map[string]any{"trans_type": 12, "order_amount": json.Number("100.00")})
+	c.act(termA, "card", map[string]any{"card": visaOK})
+	refund(c, "CW1", "CW1-R", "1.00", codepay.CodeStatusForbids)
+	open := c.card("batch/open", map[string]any{"merchant_no": merchant, "terminal_sn_list": []string{termA}})
+	if open.str("count") != "3" || open.str("total_amount") != "120.00" {
+		t.Fatalf("batch: %s", open)
+	}
+	c.order("CW1-V", map[string]any{"trans_type": 2, "orig_merchant_order_no": "CW1", "order_amount": json.Number("100.00")})
+	if st := c.statusOf("CW1"); st != "3" {
+		t.Fatalf("voided withdrawal: %s", st)
+	}
+}

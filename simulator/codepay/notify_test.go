@@ -53,6 +53,13 @@ func TestNotificationRetriesOnTheSchedule(t *testing.T) {
 			t.Errorf("notification lacks %s", k)
 		}
 	}
+	// The notification is what the spec's Notification schema (closed) says.
+	var doc any
+	json.Unmarshal(first, &doc)
+	schema := c.sys.Mount().Doc().Components.Schemas["Notification"].Value
+	if err := schema.VisitJSON(doc); err != nil {
+		t.Fatalf("notification breaks the spec's Notification schema: %v", err)
+	}
 	attempts := c.h.Sim.Journal().Query(journal.Filter{Kind: "delivery.attempt", IDs: map[string]string{"merchant_order_no": "N1"}})
 	if len(attempts) != 15 {
 		t.Fatalf("%d attempts journaled", len(attempts))

@@ -534,22 +534,23 @@ func (s *System) schedulePilot(sn string) {
 	}
 	s.pilots[key] = true
 	s.mu.Unlock()
-	run := func() {
+	run := func(inTimer bool) {
 		s.mu.Lock()
 		delete(s.pilots, key)
 		s.mu.Unlock()
-		s.runPilot(sn, head)
+		s.runPilot(sn, head, inTimer)
 	}
 	if term.Autopilot.Delay <= 0 {
-		run()
+		run(false)
 		return
 	}
-	s.env.Clock.AfterFunc(term.Autopilot.Delay, run)
+	s.env.Clock.AfterFunc(term.Autopilot.Delay, func() { run(true) })
 }
 
 // runPilot completes what the terminal shows for one order, screen by
-// screen, as far as the autopilot's settings allow.
-func (s *System) runPilot(sn, transNo string) {
+// screen, as far as the autopilot's settings allow. inTimer: it runs from a
+// clock timer (notifications are then sent in order, in this goroutine).
+func (s *System) runPilot(sn, transNo string, inTimer bool) {
 	ctx := context.Background()
 	for i := 0; i < 8; i++ {
 		term, err := s.terminals.Get(ctx, sn)
@@ -589,7 +590,7 @@ func (s *System) runPilot(sn, transNo string) {
 		default:
 			return
 		}
-		if err := s.do(true, func(fx *effects) error { return s.act(ctx, fx, sn, a) }); err != nil {
+		if err := s.do(inTimer, func(fx *effects) error { return s.act(ctx, fx, sn, a) }); err != nil {
 			s.env.Record(Name, "terminal.autopilot_stopped", fmt.Sprintf("terminal %s autopilot stopped on %s: %v", sn, transNo, err),
 				map[string]string{"terminal_sn": sn, "trans_no": transNo}, nil)
 			return
