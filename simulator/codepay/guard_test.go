@@ -238,3 +238,69 @@ func indent(s, pre string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// TestObjectModeAnswersMatchTheSpec runs operations of every kind with data
+// sent as an object: simtest validates each answer against its closed
+// <Operation>Data schema, and each answer verifies with the gateway key.
+func TestObjectModeAnswersMatchTheSpec(t *testing.T) {
+	c := newCP(t)
+	c.sys.SetThreeDS(newFake3DS(t, c.h.Clock))
+	c.sys.SetDataMode(codepay.DataObject)
+	send := func(path string, body []byte) map[string]any {
+		t.Helper()
+		r := c.h.Do("POST", path, body)
+		if err := codepay.Verify(c.gw, r.Body); err != nil {
+			t.Fatalf("%s: %v", r.Body, err)
+		}
+		var m map[string]any
+		json.Unmarshal(r.Body, &m)
+		if m["code"] != "0" {
+			t.Fatalf("%s: %s", path, r.Body)
+		}
+		d, _ := m["data"].(map[string]any)
+		return d
+	}
+	entry := func(method string, f map[string]any) map[string]any {
+		return send("/codepay/api/entry", c.body(c.envelope(method), f))
+	}
+	card := func(path string, f map[string]any) map[string]any {
+		return send("/codepay/api/card/"+path, c.body(map[string]any{"app_id": c.app, "timestamp": c.now()}, f))
+	}
+	push := func(no string, f map[string]any) string {
+		base := map[string]any{"terminal_sn": termA, "message_receiving_application": "CodePay Register", "price_currency": "USD",
+			"order_amount": json.Number("20.00"), "trans_type": 1, "merchant_order_no": no, "description": "x", "expires": 300,
+			"api_version": "2.0", "on_screen_signature": false}
+		for k, v := range f {
+			base[k] = v
+		}
+		return entry("wisehub.cloud.pay.order", base)["trans_no"].(string)
+	}
+	sale := push("O1", nil)
+	c.act(termA, "card", map[string]any{"card": visaOK})
+	auth := push("O2", map[string]any{"trans_type": 4})
+	c.act(termA, "card", map[string]any{"card": visaOK})
+	push("O3", nil)
+	entry("wisehub.cloud.pay.close", map[string]any{"terminal_sn": termA, "merchant_order_no": "O3", "message_receiving_application": "CodePay Register"})
+	entry("order.query", map[string]any{"trans_no": sale})
+	entry("tip.adjustment", map[string]any{"merchant_order_no": "O1", "tip_adjustment_amount": json.Number("1")})
+	card("tip-adjustment", map[string]any{"trans_no": sale, "tip_amount": json.Number("2")})
+	card("incremental-authorization", map[string]any{"trans_no": auth, "trans_amount": json.Number("5")})
+	card("capture", map[string]any{"trans_no": auth, "merchant_order_no": "O2-C", "trans_amount": json.Number("25")})
+	card("refund", map[string]any{"trans_no": auth, "merchant_order_no": "O2-R", "order_amount": json.Number("5")})
+	card("recall", map[string]any{"merchant_order_no": "O1"})
+	r := entry("order.refund.submit", refundOf("O1", "O1-R", "1.00"))
+	entry("order.refund.query", map[string]any{"trans_no": r["trans_no"]})
+	card("batch/open", map[string]any{"merchant_no": merchant})
+	entry("batch.close", map[string]any{"terminal_sn": termA})
+	card("batch/close", map[string]any{"merchant_no": merchant, "store_no": store})
+	auth2 := push("O4", map[string]any{"trans_type": 4})
+	c.act(termA, "card", map[string]any{"card": visaOK})
+	card("cancel", map[string]any{"trans_no": auth2, "merchant_order_no": "O4-X"})
+	entry("pay.checkout", map[string]any{"merchant_order_no": "O5", "price_currency": "USD", "order_amount": json.Number("3"), "expires": 60, "description": "x"})
+	mc := entry("pay.merchant.checkout", map[string]any{"card": encryptCard(t, c.gw, map[string]string{"pan": visaChallenge, "expiry": "1230"}),
+		"billing_address": map[string]any{}, "merchant_order_no": "O6", "price_currency": "USD", "order_amount": json.Number("3"), "expires": 60, "description": "x"})
+	if mc["redirect_url_3dsecure"] == nil {
+		t.Fatalf("no challenge redirect: %v", mc)
+	}
+	entry("order.revoker", map[string]any{"merchant_order_no": "O6"})
+}
