@@ -1,17 +1,24 @@
 package codepay_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/simtest"
+	simstore "github.com/pspsim/pspsim/simulator/store"
 )
 
 // TestAnswersVerifyLikeThePHPDemo signs a request in Go and checks the
@@ -303,4 +310,61 @@ func TestObjectModeAnswersMatchTheSpec(t *testing.T) {
 		t.Fatalf("no challenge redirect: %v", mc)
 	}
 	entry("order.revoker", map[string]any{"merchant_order_no": "O6"})
+}
+
+// TestGuardRecordsTagsForFaults: before faults and the handler run, the
+// request carries the app, merchant, store, terminal and environment tags
+// fault rules match on.
+func TestGuardRecordsTagsForFaults(t *testing.T) {
+	c := newCP(t) // for its client; the system under test is built alone below
+	var mu sync.Mutex
+	var got []map[string]string
+	e := *c.h.Sim.Env()
+	e.Store = simstore.NewMemory()
+	e.Wrap = func(system string) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				got = append(got, openapi.FromContext(r.Context()).Tags())
+				mu.Unlock()
+				h.ServeHTTP(w, r)
+			})
+		}
+	}
+	sys, err := codepay.New(context.Background(), &e, codepay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sys.Mount())
+	defer srv.Close()
+	post := func(body []byte) {
+		res, err := http.Post(srv.URL+"/codepay/api/entry", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	post(c.body(c.envelope("pay.checkout"), map[string]any{"merchant_order_no": "X", "store_no": store, "price_currency": "USD",
+		"order_amount": json.Number("1"), "expires": 60, "description": "x"}))
+	post(c.body(c.envelope("batch.close"), map[string]any{"terminal_sn": termB}))
+	live := *c
+	live.key = liveKey(t)
+	post(live.body(live.envelope("order.query"), map[string]any{"merchant_order_no": "X"}))
+	bad := c.body(c.envelope("order.query"), map[string]any{"merchant_order_no": "X"})
+	post(bytes.Replace(bad, []byte(`"merchant_order_no":"X"`), []byte(`"merchant_order_no":"Y"`), 1)) // refused: never reaches faults
+	mu.Lock()
+	defer mu.Unlock()
+	want := []map[string]string{
+		{"app": appID, "merchant": merchant, "store": store, "environment": "sandbox"},
+		{"app": appID, "merchant": merchant, "store": store, "terminal": termB, "environment": "sandbox"},
+		{"app": appID, "merchant": merchant, "environment": "live"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("tags seen %d times: %v", len(got), got)
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("request %d tags %v, want %v", i, got[i], want[i])
+		}
+	}
 }
