@@ -211,6 +211,13 @@ func TestSandboxAndLiveCredentials(t *testing.T) {
 	if a := basic.query("ENV-1"); a.Code != "0" || a.str("terminal_sn") != termA {
 		t.Fatalf("sandbox Basic sees the sandbox order: %s", a)
 	}
+	if a := basic.card("recall", map[string]any{"merchant_order_no": "ENV-1"}); a.Code != "0" || a.str("trans_status") != "9" {
+		t.Fatalf("a card operation with sign_type NONE: %s", a)
+	}
+	liveRecall := live.card("recall", map[string]any{"merchant_order_no": "ENV-1"})
+	if liveRecall.Code != "0" || liveRecall.str("trans_no") == basic.card("recall", map[string]any{"merchant_order_no": "ENV-1"}).str("trans_no") {
+		t.Fatalf("live recall must find the live order: %s", liveRecall)
+	}
 	envs := map[string]int{}
 	for _, e := range c.events("request.answered") {
 		envs[e.Data["environment"].(string)]++
