@@ -449,7 +449,11 @@ func (s *System) presentWallet(t *Txn, a Action) error {
 	}
 	t.PayUserAccountID = s.env.IDs.Digits(16)
 	t.PayPlatformNo = s.env.IDs.Digits(22)
-	s.record("terminal.wallet", fmt.Sprintf("terminal %s scanned a %s code for %s", t.TerminalSN, name, t.MerchantOrderNo), t, map[string]any{"wallet": name})
+	data := map[string]any{"wallet": name}
+	if a.QR != "" {
+		data["qr"] = a.QR
+	}
+	s.record("terminal.wallet", fmt.Sprintf("terminal %s scanned a %s code for %s", t.TerminalSN, name, t.MerchantOrderNo), t, data)
 	if err := s.setStatus(t, StatusProcessing, "wallet code scanned"); err != nil {
 		return err
 	}
