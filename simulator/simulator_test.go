@@ -1,17 +1,21 @@
 package simulator_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gavv/httpexpect/v2"
 
+	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -187,12 +191,56 @@ func TestSeedSamplesReplayAgainstTheServer(t *testing.T) {
 		t.Run(system, func(t *testing.T) {
 			h := simtest.New(t)
 			var headers []string
+			// CodePay verifies signatures and timestamps: each sample is
+			// re-signed with the demo app key, its timestamp taken from the
+			// clock, and sign_type NONE samples carry the demo Basic
+			// credentials. A sample "ok" for its spec then passes every
+			// envelope check; the gateway may still refuse it on business
+			// grounds (its order does not exist here), with a signed answer.
+			var resign func(body []byte) ([]byte, []string)
 			switch system {
 			case "genstore":
 				headers = []string{"X-Genstore-Access-Token", simtest.GenstoreToken}
 			case "vmgateway":
 				headers = []string{"Authorization", "Bearer " + h.VMToken("sandbox")}
+			case "codepay":
+				keyPEM, _ := fixtures.Read("keys/codepay-app-demo.pem")
+				key, err := codepay.ParsePrivateKey(keyPEM)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resign = func(body []byte) ([]byte, []string) {
+					var f map[string]json.RawMessage
+					if json.Unmarshal(body, &f) != nil {
+						return body, nil
+					}
+					now := strconv.FormatInt(h.Clock.Now().UnixMilli(), 10)
+					if ts, ok := f["timestamp"]; ok {
+						if strings.HasPrefix(string(ts), `"`) {
+							now = strconv.Quote(now)
+						}
+						f["timestamp"] = json.RawMessage(now)
+					}
+					var signType, appID string
+					json.Unmarshal(f["sign_type"], &signType)
+					json.Unmarshal(f["app_id"], &appID)
+					if signType == "NONE" {
+						b, _ := json.Marshal(f)
+						return b, []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(appID+":demo-basic-password"))}
+					}
+					delete(f, "sign")
+					b, _ := json.Marshal(f)
+					sign, err := codepay.Sign(key, b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f["sign"], _ = json.Marshal(sign)
+					b, _ = json.Marshal(f)
+					return b, nil
+				}
 			}
+			gatewayPEM, _ := fixtures.Read("keys/codepay-gateway.pub.pem")
+			gatewayPub, _ := codepay.ParsePublicKey(gatewayPEM)
 			raw, _ := os.ReadFile(file)
 			var samples []seedSample
 			if err := json.Unmarshal(raw, &samples); err != nil {
@@ -205,12 +253,25 @@ func TestSeedSamplesReplayAgainstTheServer(t *testing.T) {
 						path += "?" + s.Query
 					}
 					var body any
+					hdrs := headers
 					if len(s.Body) > 0 {
 						body = []byte(s.Body)
+						if resign != nil {
+							b, extra := resign(s.Body)
+							body, hdrs = b, append(append([]string(nil), headers...), extra...)
+						}
 					}
-					r := h.Do(s.Method, path, body, headers...)
+					r := h.Do(s.Method, path, body, hdrs...)
+					if system == "codepay" {
+						if err := codepay.Verify(gatewayPub, r.Body); err != nil {
+							t.Fatalf("answer not signed by the gateway: %v: %s", err, r.Body)
+						}
+					}
 					if s.Expect.OK {
-						if r.Status/100 != 2 || dialectError(system, r) != "" {
+						code, _ := r.JSON()["code"].(string)
+						business := map[string]bool{codepay.CodeDuplicateOrder: true, codepay.CodeOrderNotFound: true, codepay.CodeStatusForbids: true,
+							codepay.CodeTerminalOffline: true, codepay.CodeAmountExceeds: true, codepay.CodeRefundLimit: true}
+						if r.Status/100 != 2 || (dialectError(system, r) != "" && !(system == "codepay" && business[code])) {
 							t.Fatalf("sample refused: %d %s", r.Status, r.Body)
 						}
 						return
@@ -330,7 +391,21 @@ func TestFieldErrorsInEachDialect(t *testing.T) {
 	})
 
 	t.Run("codepay", func(t *testing.T) {
+		// Each request is signed like a real client's (demo app key, the
+		// clock's timestamp), so the rules checked after the signature —
+		// the currency's decimals — are reached too.
 		base := requestExample(t, h, "codepay", "/api/entry", "post", "wisehub.cloud.pay.order")
+		base["merchant_no"], base["app_id"], base["terminal_sn"] = "302100041048", "wz9f2a175d0e0ef632", "WPYB001234567890"
+		keyPEM, _ := fixtures.Read("keys/codepay-app-demo.pem")
+		key, _ := codepay.ParsePrivateKey(keyPEM)
+		sign := func(m map[string]any) []byte {
+			m["timestamp"] = strconv.FormatInt(h.Clock.Now().UnixMilli(), 10)
+			delete(m, "sign")
+			b, _ := json.Marshal(m)
+			m["sign"], _ = codepay.Sign(key, b)
+			b, _ = json.Marshal(m)
+			return b
+		}
 		for _, c := range []fieldCase{
 			{"missing required", "merchant_no", nil, "40001"},
 			{"wrong type", "trans_type", "sale", "40002"},
@@ -338,9 +413,11 @@ func TestFieldErrorsInEachDialect(t *testing.T) {
 			{"bad enum", "trans_type", 99, "40002"},
 			{"bad amount", "order_amount", -5, "40002"},
 			{"amount as text", "order_amount", "10.00", "40002"},
+			{"more decimals than the currency", "order_amount", json.Number("10.001"), "40002"},
+			{"exponent amount", "tip_amount", json.Number("1e1"), "40002"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := h.Do("POST", "/codepay/api/entry", set(clone(base), c.field, c.value))
+				r := h.Do("POST", "/codepay/api/entry", sign(set(clone(base), c.field, c.value)))
 				m := r.JSON()
 				msg, _ := m["msg"].(string)
 				if r.Status != 200 || m["code"] != c.code || !strings.Contains(msg, c.field) || m["sign"] == nil {

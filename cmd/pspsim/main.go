@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return printFixtures(stdout, stderr)
 	case "health":
 		return health(ctx, args[1:], stdout, stderr)
+	case "codepay":
+		return codepayCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "pspsim %s\n", simulator.Version)
 		return 0

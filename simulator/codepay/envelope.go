@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
 // Codes are CodePay's stable answer codes (specs/codepay.yaml x-error-codes).
@@ -45,9 +47,33 @@ const (
 // Envelope writes CodePay answers: {code, msg, psn, sign, data}, signed with
 // the gateway's key exactly as sent.
 type Envelope struct {
-	Key  *rsa.PrivateKey
+	// Key returns the gateway's signing key (a function: --config may
+	// replace the key when the simulator resets).
+	Key  func() *rsa.PrivateKey
 	IDs  *ids.Generator
-	Mode DataMode
+	Mode DataMode // the initial mode; SetMode changes it while serving
+	// Observe, when set, sees every error answer (the journal records it).
+	Observe func(r *http.Request, code, msg string)
+
+	mu  sync.RWMutex
+	set bool
+	cur DataMode
+}
+
+// SetMode changes how data travels in later answers.
+func (e *Envelope) SetMode(m DataMode) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set, e.cur = true, m
+}
+
+func (e *Envelope) mode() DataMode {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.set {
+		return e.cur
+	}
+	return e.Mode
 }
 
 // Answer builds the signed envelope bytes for code, msg and data (data may be
@@ -70,7 +96,7 @@ func (e *Envelope) Answer(code, msg string, data any) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("codepay answer data: %w", err)
 		}
-		if e.Mode == DataString {
+		if e.mode() == DataString {
 			if err := put("data", string(dataJSON)); err != nil {
 				return nil, err
 			}
@@ -82,7 +108,7 @@ func (e *Envelope) Answer(code, msg string, data any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sign, err := SignString(e.Key, s)
+	sign, err := SignString(e.Key(), s)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +143,41 @@ func (e *Envelope) Write(w http.ResponseWriter, status int, code, msg string, da
 // WriteError implements apierr.Dialect: every error is a signed envelope with
 // a non-zero code, HTTP 200, except an unknown path (404), a wrong HTTP method
 // (405) and a body over the limit (413).
-func (e *Envelope) WriteError(w http.ResponseWriter, _ *http.Request, err *apierr.Error) {
+func (e *Envelope) WriteError(w http.ResponseWriter, r *http.Request, err *apierr.Error) {
+	if err.Field == "method" && err.Rule == "discriminator" && !hasField(r, "method") {
+		err = apierr.Required("method")
+	}
 	code, status := CodeAndStatus(err)
+	if e.Observe != nil {
+		e.Observe(r, code, err.Message)
+	}
 	e.Write(w, status, code, err.Message, nil)
+}
+
+// hasField reports whether the request body being served has a non-empty
+// top-level field.
+func hasField(r *http.Request, name string) bool {
+	req := openapi.FromContext(r.Context())
+	if req == nil {
+		return false
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(req.Body, &fields) != nil {
+		return false
+	}
+	v, ok := fields[name]
+	return ok && string(v) != "null" && string(v) != `""`
 }
 
 // CodeAndStatus maps an error to CodePay's code and HTTP status.
 func CodeAndStatus(err *apierr.Error) (string, int) {
 	code := err.Code
 	status := err.Status
+	if code == "" && err.Field == "method" && (err.Rule == "discriminator" || err.Rule == "enum") {
+		// A method outside the dispatch table is an unsupported method, not a
+		// malformed field (specs/codepay.yaml: 40012).
+		code = CodeUnsupported
+	}
 	if code == "" {
 		switch err.Kind {
 		case apierr.Missing:

@@ -167,6 +167,16 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	return k, nil
 }
 
+// publicKeyPEM renders a public key as SPKI PEM, the form the admin API
+// publishes and stores.
+func publicKeyPEM(pub *rsa.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("encode public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
 // ParsePublicKey reads an RSA public key in PEM (SPKI or PKCS#1), or the bare
 // base64 SPKI that CodePay's portal shows.
 func ParsePublicKey(text []byte) (*rsa.PublicKey, error) {

@@ -3,6 +3,13 @@
 // hosted and merchant-hosted checkout, captures, refunds, tips, batches and
 // notifications. Every `method` of POST /api/entry and every card-transaction
 // operationId in specs/codepay.yaml has its handler registered here.
+//
+// State lives in the store (apps, merchants, terminals, transactions,
+// batches). Operations that change several objects at once (a refund changes
+// the refund and its original, a push changes an order and a terminal's
+// queue) run under the System's ledger lock; reads do not take it. Nothing
+// is sent while the lock is held: notifications and autopilot runs are
+// collected as effects and performed after it is released.
 package codepay
 
 import (
@@ -10,12 +17,12 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"net/http"
-
-	"gopkg.in/yaml.v3"
+	"sync"
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -29,59 +36,100 @@ const Prefix = "/codepay"
 type Options struct {
 	// DataMode: answers' data as a JSON string (default) or object.
 	DataMode DataMode
-}
-
-type gatewayFixture struct {
-	Gateway struct {
-		PrivateKey string `yaml:"privateKey"`
-		PublicKey  string `yaml:"publicKey"`
-	} `yaml:"gateway"`
+	// ThreeDS authenticates online card payments (merchant-hosted and hosted
+	// checkout). Nil: 3-D Secure is not requested and cards are authorized
+	// on their own outcome (see ThreeDS).
+	ThreeDS ThreeDS
 }
 
 // System is the CodePay emulator.
 type System struct {
-	env        *env.Env
-	mount      *openapi.Mount
-	envelope   *Envelope
-	gatewayPub *rsa.PublicKey
+	env      *env.Env
+	opts     Options
+	mount    *openapi.Mount
+	envelope *Envelope
+	cards    *fixtures.Cards
+
+	// keyMu guards the gateway key, which --config may replace at Reset.
+	keyMu      sync.RWMutex
+	gatewayKey *rsa.PrivateKey
 	gatewayPEM []byte
+
+	apps      store.Table[App]
+	merchants store.Table[Merchant]
+	terminals store.Table[Terminal]
+	txns      store.Table[Txn]
+	batches   store.Table[Batch]
+
+	// mu is the ledger lock: every change of state runs under it.
+	mu sync.Mutex
+	// pilots records autopilot runs already scheduled (terminal/trans_no).
+	pilots map[string]bool
+
+	keys sync.Map // public key PEM → *rsa.PublicKey, so requests do not re-parse keys
+
+	tdsMu   sync.RWMutex
+	threeDS ThreeDS
 }
 
-// New builds the CodePay emulator from its spec and fixtures.
+// New builds the CodePay emulator from its spec, fixtures and config.
 func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
-	raw, err := fixtures.Read("codepay.yaml")
+	cards, err := fixtures.TestCards()
 	if err != nil {
 		return nil, err
 	}
-	var fx gatewayFixture
-	if err := yaml.Unmarshal(raw, &fx); err != nil {
-		return nil, fmt.Errorf("codepay fixtures: %w", err)
+	s := &System{
+		env: e, opts: opts, cards: cards, threeDS: opts.ThreeDS, pilots: map[string]bool{},
+		apps:      store.NewTable[App](e.Store, "codepay.app"),
+		merchants: store.NewTable[Merchant](e.Store, "codepay.merchant"),
+		terminals: store.NewTable[Terminal](e.Store, "codepay.terminal"),
+		txns:      store.NewTable[Txn](e.Store, "codepay.txn"),
+		batches:   store.NewTable[Batch](e.Store, "codepay.batch"),
 	}
-	privPEM, err := fixtures.Read(fx.Gateway.PrivateKey)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ParsePrivateKey(privPEM)
-	if err != nil {
-		return nil, fmt.Errorf("codepay gateway key: %w", err)
-	}
-	pubPEM, err := fixtures.Read(fx.Gateway.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	s := &System{env: e, envelope: &Envelope{Key: key, IDs: e.IDs, Mode: opts.DataMode}, gatewayPub: &key.PublicKey, gatewayPEM: pubPEM}
+	s.envelope = &Envelope{IDs: e.IDs, Mode: opts.DataMode, Key: s.key, Observe: s.observeError}
 	doc, err := openapi.Load(ctx, specs.FS(), "codepay.yaml", Prefix, e.ValidateSpecs)
 	if err != nil {
 		return nil, err
 	}
 	s.mount, err = openapi.New(openapi.Config{
-		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.envelope,
+		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.envelope, Guard: s.guard,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
 	})
 	if err != nil {
 		return nil, err
 	}
+	for key, h := range s.handlers() {
+		if err := s.mount.HandleFunc(key, h); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.Reset(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+func (s *System) handlers() map[string]func(http.ResponseWriter, *http.Request) {
+	return map[string]func(http.ResponseWriter, *http.Request){
+		"wisehub.cloud.pay.order": s.createOrder,
+		"wisehub.cloud.pay.close": s.closeOrder,
+		"pay.checkout":            s.hostedCheckout,
+		"pay.merchant.checkout":   s.merchantCheckout,
+		"order.query":             s.queryOrder,
+		"order.refund.query":      s.queryRefund,
+		"order.revoker":           s.revokeOrder,
+		"order.refund.submit":     s.submitRefund,
+		"tip.adjustment":          s.tipAdjustment,
+		"batch.close":             s.batchCloseMethod,
+		"capturePayment":          s.capturePayment,
+		"incrementAuthorization":  s.incrementAuthorization,
+		"cancelPayment":           s.cancelPayment,
+		"refundPayment":           s.refundPayment,
+		"adjustTip":               s.adjustTip,
+		"recallTransaction":       s.recallTransaction,
+		"closeBatches":            s.closeBatches,
+		"getOpenBatch":            s.getOpenBatch,
+	}
 }
 
 // Name returns "codepay".
@@ -91,10 +139,100 @@ func (s *System) Name() string { return Name }
 func (s *System) Mount() *openapi.Mount { return s.mount }
 
 // GatewayPublicKeyPEM returns the key clients verify answers with.
-func (s *System) GatewayPublicKeyPEM() []byte { return s.gatewayPEM }
+func (s *System) GatewayPublicKeyPEM() []byte {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	return s.gatewayPEM
+}
 
-// Reset reloads fixtures after the simulator emptied the store.
-func (s *System) Reset(context.Context) error { return nil }
+// GatewayPublicKey returns the gateway's public key.
+func (s *System) GatewayPublicKey() *rsa.PublicKey { return &s.key().PublicKey }
 
-// AdminHandlers returns the handlers of the admin operations this system owns.
-func (s *System) AdminHandlers() map[string]http.Handler { return nil }
+func (s *System) key() *rsa.PrivateKey {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
+	return s.gatewayKey
+}
+
+// SetDataMode chooses how later answers carry data (string or object).
+func (s *System) SetDataMode(m DataMode) { s.envelope.SetMode(m) }
+
+// SetThreeDS wires the 3-D Secure service after construction (the
+// simulator builds its systems concurrently).
+func (s *System) SetThreeDS(t ThreeDS) {
+	s.tdsMu.Lock()
+	defer s.tdsMu.Unlock()
+	s.threeDS = t
+}
+
+func (s *System) authenticator() ThreeDS {
+	s.tdsMu.RLock()
+	defer s.tdsMu.RUnlock()
+	return s.threeDS
+}
+
+// Reset loads the fixtures, then the `codepay:` section of --config, into a
+// store that the simulator has just emptied.
+func (s *System) Reset(ctx context.Context) error {
+	raw, err := fixtures.Read("codepay.yaml")
+	if err != nil {
+		return err
+	}
+	fx, err := parseSection(raw, nil)
+	if err != nil {
+		return err
+	}
+	key, err := fx.gatewayKey(readFixture)
+	if err != nil {
+		return err
+	}
+	var cfg *section
+	if s.env.Config != nil {
+		c, err := parseSection(nil, s.env.Config)
+		if err != nil {
+			return err
+		}
+		if k, err := c.gatewayKey(readDisk); err != nil {
+			return err
+		} else if k != nil {
+			key = k
+		}
+		cfg = &c
+	}
+	if key == nil {
+		return fmt.Errorf("codepay: no gateway key in fixtures or config")
+	}
+	pubPEM, err := publicKeyPEM(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	s.keyMu.Lock()
+	s.gatewayKey, s.gatewayPEM = key, []byte(pubPEM)
+	s.keyMu.Unlock()
+
+	s.mu.Lock()
+	s.pilots = map[string]bool{}
+	s.mu.Unlock()
+	if err := s.load(ctx, fx, readFixture, "fixtures/codepay.yaml"); err != nil {
+		return err
+	}
+	if cfg != nil {
+		if err := s.load(ctx, *cfg, readDisk, "config codepay"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publicKeyOf parses (once) a registered public key.
+func (s *System) publicKeyOf(pemText string) (*rsa.PublicKey, error) {
+	if k, ok := s.keys.Load(pemText); ok {
+		return k.(*rsa.PublicKey), nil
+	}
+	k, err := ParsePublicKey([]byte(pemText))
+	if err != nil {
+		return nil, err
+	}
+	s.keys.Store(pemText, k)
+	return k, nil
+}

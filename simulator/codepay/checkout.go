@@ -1,0 +1,490 @@
+package codepay
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// checkoutIn is the body of pay.checkout and pay.merchant.checkout.
+type checkoutIn struct {
+	MerchantOrderNo string          `json:"merchant_order_no"`
+	PriceCurrency   string          `json:"price_currency"`
+	OrderAmount     json.Number     `json:"order_amount"`
+	Expires         int64           `json:"expires"`
+	Description     string          `json:"description"`
+	ReturnURL       string          `json:"return_url"`
+	NotifyURL       string          `json:"notify_url"`
+	Attach          string          `json:"attach"`
+	OrderDetail     json.RawMessage `json:"order_detail"`
+	Card            string          `json:"card"`
+}
+
+func (s *System) newOnlineOrder(c *Caller, in checkoutIn, channel string) (Txn, *apierr.Error) {
+	if aerr := knownCurrency(in.PriceCurrency); aerr != nil {
+		return Txn{}, aerr
+	}
+	amt, aerr := amount("order_amount", in.OrderAmount, in.PriceCurrency, true, true)
+	if aerr != nil {
+		return Txn{}, aerr
+	}
+	now := s.env.Clock.Now()
+	return Txn{
+		TransNo: s.newTransNo(), Environment: c.Environment, AppID: c.App.AppID, MerchantNo: c.MerchantNo, StoreNo: c.StoreNo,
+		MerchantOrderNo: in.MerchantOrderNo, TransType: TypeSale, Status: StatusCreated, Channel: channel, Currency: in.PriceCurrency,
+		Amount: amt, Description: in.Description, Attach: in.Attach, NotifyURL: in.NotifyURL, ReturnURL: in.ReturnURL,
+		CreatedAt: now, ExpiresAt: now.Add(time.Duration(in.Expires) * time.Second),
+	}, nil
+}
+
+// hostedCheckout saves an order and answers the URL of pspsim's hosted
+// checkout page (pay.checkout).
+func (s *System) hostedCheckout(w http.ResponseWriter, r *http.Request) {
+	var in checkoutIn
+	if err := decode(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	c := callerOf(ctx)
+	t, aerr := s.newOnlineOrder(c, in, ChannelHosted)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	if len(in.OrderDetail) > 0 && string(in.OrderDetail) != "null" {
+		detail, aerr := s.orderDetail(in.OrderDetail)
+		if aerr != nil {
+			s.fail(w, r, aerr)
+			return
+		}
+		t.OrderDetail = detail
+	}
+	err := s.do(false, func(fx *effects) error {
+		if err := s.create(ctx, &t); err != nil {
+			return err
+		}
+		s.record("order.created", fmt.Sprintf("hosted checkout %s (%s) of %s %s", t.MerchantOrderNo, t.TransNo, fmtAmount(t.Amount, t.Currency), t.Currency), &t,
+			map[string]any{"transType": t.TransType, "amount": fmtAmount(t.Amount, t.Currency), "currency": t.Currency, "expires": in.Expires})
+		s.scheduleExpiry(&t)
+		return nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.answer(w, r, txnIDs(&t), map[string]any{"pay_url": s.env.BaseURL() + Prefix + "/checkout/" + t.TransNo})
+}
+
+// orderDetail validates pay.checkout's order_detail (an object, or its JSON
+// text as the seed's sample sends it) against the spec's OrderDetail and
+// returns the object's compact JSON.
+func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
+	text := raw
+	if raw[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(raw, &inner); err != nil {
+			return nil, invalid("order_detail", "type", "order_detail: is not a string")
+		}
+		text = []byte(inner)
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, invalid("order_detail", "format", "order_detail: is not JSON: %v", err)
+	}
+	var plain any
+	if err := json.Unmarshal(text, &plain); err != nil {
+		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+	}
+	ref := s.mount.Doc().Components.Schemas["OrderDetail"]
+	if ref == nil || ref.Value == nil {
+		return nil, apierr.Wrap(errors.New("spec has no OrderDetail schema"))
+	}
+	if err := ref.Value.VisitJSON(plain, openapi3.MultiErrors()); err != nil {
+		vs := openapi.Violations(err)
+		if len(vs) > 0 {
+			f := "order_detail"
+			if vs[0].Field != "" {
+				f += "." + vs[0].Field
+			}
+			return nil, invalid(f, vs[0].Rule, "%s: %s", f, vs[0].Reason)
+		}
+		return nil, invalid("order_detail", "schema", "order_detail: does not match OrderDetail")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, text); err != nil {
+		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+	}
+	return buf.Bytes(), nil
+}
+
+// merchantCheckout pays with a card the merchant's page collected and
+// encrypted to the gateway's key (pay.merchant.checkout): the answer is the
+// result, or redirect_url_3dsecure when the card needs a challenge.
+func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
+	var in checkoutIn
+	if err := decode(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	c := callerOf(ctx)
+	t, aerr := s.newOnlineOrder(c, in, ChannelMerchant)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	cd, aerr := s.decryptCard(in.Card)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	// A merchant_order_no already used is refused before 3-D Secure runs.
+	if _, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo); err == nil {
+		s.fail(w, r, apierr.Field(apierr.Conflict, "merchant_order_no", "unique",
+			"merchant_order_no: %s is already used by merchant %s", in.MerchantOrderNo, c.MerchantNo).WithCode(CodeDuplicateOrder))
+		return
+	}
+	useCard(&t, cd, InstrumentCardOnline)
+	res, aerr := s.authenticate(ctx, &t, cd)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	err := s.do(false, func(fx *effects) error {
+		if err := s.create(ctx, &t); err != nil {
+			return err
+		}
+		s.record("order.created", fmt.Sprintf("merchant checkout %s (%s) of %s %s with card %s", t.MerchantOrderNo, t.TransNo,
+			fmtAmount(t.Amount, t.Currency), t.Currency, t.CardMasked), &t,
+			map[string]any{"transType": t.TransType, "amount": fmtAmount(t.Amount, t.Currency), "currency": t.Currency, "card": t.CardMasked, "expires": in.Expires})
+		s.scheduleExpiry(&t)
+		return s.settleOnline(ctx, fx, &t, res)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := map[string]any{"trans_no": t.TransNo, "trans_status": int(t.Status), "pay_user_account_id": t.PayUserAccountID, "pay_method_id": t.PayMethodID}
+	if t.PayChannelNo != "" {
+		data["pay_channel_trans_no"] = t.PayChannelNo
+	}
+	if t.RefNo != "" {
+		data["ref_no"] = t.RefNo
+	}
+	if t.EndAt != nil {
+		data["trans_end_time"] = fmtTime(*t.EndAt)
+	}
+	if t.ThreeDS != nil && t.ThreeDS.Challenge != "" && t.Status == StatusProcessing {
+		data["redirect_url_3dsecure"] = s.env.BaseURL() + Prefix + "/3ds/" + t.TransNo
+	}
+	s.answer(w, r, txnIDs(&t), data)
+}
+
+var expiryRE = regexp.MustCompile(`^(0[1-9]|1[0-2])([0-9]{2})$`)
+
+// decryptCard opens pay.merchant.checkout's card: base64 of RSA PKCS#1 v1.5
+// ciphertext, under the gateway's key, of the compact JSON of
+// {pan, holder, cvv, expiry}. Errors name the field, never its value.
+func (s *System) decryptCard(b64 string) (card, *apierr.Error) {
+	ct, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return card{}, invalid("card", "format", "card: is not base64")
+	}
+	plain, err := rsa.DecryptPKCS1v15(rand.Reader, s.key(), ct)
+	if err != nil {
+		return card{}, invalid("card", "decrypt", "card: does not decrypt with the gateway's key (RSA PKCS#1 v1.5 over the card JSON, with gateway_rsa_public_key from GET /_sim/codepay/gateway-key)")
+	}
+	var in struct {
+		PAN    *string `json:"pan"`
+		Holder string  `json:"holder"`
+		CVV    string  `json:"cvv"`
+		Expiry *string `json:"expiry"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(plain))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return card{}, invalid("card", "format", "card: the decrypted text is not the card JSON {pan, holder, cvv, expiry} (%s)", scrubJSONError(err))
+	}
+	switch {
+	case in.PAN == nil || *in.PAN == "":
+		return card{}, missing("card.pan", "card.pan: is required")
+	case !allDigits(*in.PAN) || len(*in.PAN) < 12 || len(*in.PAN) > 19:
+		return card{}, invalid("card.pan", "pattern", "card.pan: must be 12 to 19 digits")
+	case !pan.Luhn(*in.PAN):
+		return card{}, invalid("card.pan", "luhn", "card.pan: fails the Luhn check")
+	case in.Expiry == nil || *in.Expiry == "":
+		return card{}, missing("card.expiry", "card.expiry: is required")
+	case !expiryRE.MatchString(*in.Expiry):
+		return card{}, invalid("card.expiry", "pattern", "card.expiry: must be MMYY")
+	case in.CVV != "" && (!allDigits(in.CVV) || len(in.CVV) < 3 || len(in.CVV) > 4):
+		return card{}, invalid("card.cvv", "pattern", "card.cvv: must be 3 or 4 digits")
+	case len(in.Holder) > 64:
+		return card{}, invalid("card.holder", "maxLength", "card.holder: at most 64 characters")
+	}
+	m := expiryRE.FindStringSubmatch(*in.Expiry)
+	now := s.env.Clock.Now().UTC()
+	month, year := int(m[1][0]-'0')*10+int(m[1][1]-'0'), 2000+int(m[2][0]-'0')*10+int(m[2][1]-'0')
+	if year < now.Year() || (year == now.Year() && month < int(now.Month())) {
+		return card{}, invalid("card.expiry", "future", "card.expiry: the card has expired")
+	}
+	c := s.lookupCard(*in.PAN)
+	c.expiry, c.holder = *in.Expiry, in.Holder
+	return c, nil
+}
+
+func allDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// scrubJSONError keeps a JSON error's shape without any value from the text.
+func scrubJSONError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "unknown field"); i >= 0 {
+		return pan.Scrub(msg[i:])
+	}
+	return "malformed"
+}
+
+// authenticate runs 3-D Secure for an online card payment, when a service
+// is wired. A directory server that fails, or a card whose host fails
+// before any authentication completes, is a retryable system error: no
+// order is kept, so the merchant may retry with the same merchant_order_no.
+func (s *System) authenticate(ctx context.Context, t *Txn, c card) (*ThreeDSResult, *apierr.Error) {
+	tds := s.authenticator()
+	if tds == nil {
+		if issuerDecision(c.profile).retryable {
+			return nil, retryable("the host failed to process card %s; retry", t.CardMasked)
+		}
+		return nil, nil
+	}
+	transNo := t.TransNo
+	res, err := tds.Authenticate(ctx, ThreeDSRequest{
+		System: Name, Reference: t.TransNo, MerchantID: t.MerchantNo, PAN: c.number, Expiry: c.expiry, Holder: c.holder,
+		Amount: t.Amount, Currency: t.Currency, ReturnURL: s.env.BaseURL() + Prefix + "/3ds/" + t.TransNo + "/return",
+	}, func(final ThreeDSResult) { s.completeAuthentication(transNo, final) })
+	if err != nil {
+		return nil, retryable("3-D Secure is unavailable (%v); retry", err)
+	}
+	switch res.Outcome {
+	case ThreeDSError:
+		return nil, retryable("the 3-D Secure directory server failed for card %s; retry", t.CardMasked)
+	case ThreeDSAuthenticated, ThreeDSNotEnrolled:
+		if issuerDecision(c.profile).retryable {
+			return nil, retryable("the host failed to process card %s; retry", t.CardMasked)
+		}
+	}
+	return &res, nil
+}
+
+func retryable(format string, args ...any) *apierr.Error {
+	return apierr.New(apierr.Unavailable, format, args...).WithCode(CodeSystemError)
+}
+
+// settleOnline acts on an online card payment's authentication: authorize,
+// fail, or wait for the challenge or decoupled result. t is stored at 9.
+func (s *System) settleOnline(ctx context.Context, fx *effects, t *Txn, res *ThreeDSResult) error {
+	if err := s.setStatus(t, StatusProcessing, "card submitted"); err != nil {
+		return err
+	}
+	if res == nil {
+		return s.authorizeOnline(ctx, fx, t)
+	}
+	t.ThreeDS = &ThreeDSInfo{Outcome: string(res.Outcome), TransStatus: res.TransStatus, ECI: res.ECI, DSTransID: res.DSTransID, HasCAVV: res.CAVV != "", ReasonCode: res.ReasonCode}
+	s.record("order.3ds", fmt.Sprintf("3-D Secure for %s: %s (transStatus %s)", t.MerchantOrderNo, res.Outcome, res.TransStatus), t,
+		map[string]any{"outcome": string(res.Outcome), "transStatus": res.TransStatus, "eci": res.ECI})
+	switch res.Outcome {
+	case ThreeDSChallenge:
+		t.ThreeDS.Challenge = res.ChallengeURL
+		return s.save(ctx, t)
+	case ThreeDSDecoupled:
+		return s.save(ctx, t)
+	}
+	return s.afterAuthentication(ctx, fx, t, *res, false)
+}
+
+// afterAuthentication authorizes or fails a payment on a final
+// authentication result.
+// After a challenge, U means abandoned or timed out (TESTCARDS 08): failed,
+// whatever the merchant's setting for an unavailable 3-D Secure.
+func (s *System) afterAuthentication(ctx context.Context, fx *effects, t *Txn, res ThreeDSResult, afterChallenge bool) error {
+	fail := func(code, why string) error {
+		t.RespCode, t.RespMsg = code, "["+code+"]"+why
+		if err := s.setStatus(t, StatusFailed, why); err != nil {
+			return err
+		}
+		return s.finalize(ctx, fx, t)
+	}
+	switch res.Outcome {
+	case ThreeDSAuthenticated, ThreeDSNotEnrolled:
+		return s.authorizeOnline(ctx, fx, t)
+	case ThreeDSUnavailable:
+		if afterChallenge {
+			return fail("05", "3-D SECURE CHALLENGE ABANDONED OR TIMED OUT")
+		}
+		m, err := s.merchants.Get(ctx, t.MerchantNo)
+		if err == nil && m.ThreeDSUnavailable == "proceed" {
+			return s.authorizeOnline(ctx, fx, t)
+		}
+		return fail("05", "3-D SECURE UNAVAILABLE (merchant setting: fail)")
+	case ThreeDSRejected:
+		return fail("05", "3-D SECURE REJECTED BY THE ISSUER")
+	case ThreeDSError:
+		return fail("96", "3-D SECURE ERROR")
+	}
+	return fail("05", "3-D SECURE AUTHENTICATION FAILED")
+}
+
+// authorizeOnline asks the host for an online card payment.
+func (s *System) authorizeOnline(ctx context.Context, fx *effects, t *Txn) error {
+	d := issuerDecision(s.profileByName(t.CardProfile))
+	switch {
+	case d.timeout:
+		t.HostTimeout = true
+		s.record("order.host_timeout", fmt.Sprintf("the host accepted %s and does not answer; it fails when the order expires", t.MerchantOrderNo), t, nil)
+		return s.save(ctx, t)
+	case !d.approved:
+		t.RespCode, t.RespMsg = d.code, d.msg
+		if err := s.setStatus(t, StatusFailed, "declined: "+d.msg); err != nil {
+			return err
+		}
+		return s.finalize(ctx, fx, t)
+	}
+	s.approve(t, d)
+	if err := s.setStatus(t, StatusSuccess, "approved"); err != nil {
+		return err
+	}
+	return s.finalize(ctx, fx, t)
+}
+
+// completeAuthentication receives the final result of a challenge or a
+// decoupled authentication.
+func (s *System) completeAuthentication(transNo string, res ThreeDSResult) {
+	s.do(true, func(fx *effects) error {
+		ctx := context.Background()
+		t, err := s.txns.Get(ctx, transNo)
+		if err != nil || t.Status != StatusProcessing || t.ThreeDS == nil {
+			return nil
+		}
+		t.ThreeDS.TransStatus, t.ThreeDS.ECI, t.ThreeDS.ReasonCode = res.TransStatus, res.ECI, res.ReasonCode
+		t.ThreeDS.HasCAVV = res.CAVV != ""
+		s.record("order.3ds_completed", fmt.Sprintf("3-D Secure for %s ended: %s (transStatus %s)", t.MerchantOrderNo, res.Outcome, res.TransStatus), &t,
+			map[string]any{"outcome": string(res.Outcome), "transStatus": res.TransStatus, "eci": res.ECI})
+		return s.afterAuthentication(ctx, fx, &t, res, true)
+	})
+}
+
+// payHosted pays a hosted-checkout order with a card the buyer typed on
+// pspsim's page. A retryable failure leaves the order payable.
+func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, holder string) (Txn, *apierr.Error) {
+	t, err := s.txns.Get(ctx, transNo)
+	if err != nil || t.Channel != ChannelHosted {
+		return t, notFound("trans_no", "no hosted checkout %s", transNo)
+	}
+	if t.Status != StatusCreated {
+		return t, statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+	}
+	number = strings.ReplaceAll(strings.ReplaceAll(number, " ", ""), "-", "")
+	switch {
+	case !allDigits(number) || len(number) < 12 || len(number) > 19 || !pan.Luhn(number):
+		return t, invalid("card.pan", "luhn", "card number: 12 to 19 digits passing the Luhn check")
+	case !expiryRE.MatchString(strings.ReplaceAll(expiry, "/", "")):
+		return t, invalid("card.expiry", "pattern", "expiry: MM/YY")
+	case cvv != "" && (!allDigits(cvv) || len(cvv) < 3 || len(cvv) > 4):
+		return t, invalid("card.cvv", "pattern", "CVV: 3 or 4 digits")
+	}
+	c := s.lookupCard(number)
+	c.expiry, c.holder = strings.ReplaceAll(expiry, "/", ""), holder
+	useCard(&t, c, InstrumentCardOnline)
+	res, aerr := s.authenticate(ctx, &t, c)
+	if aerr != nil {
+		return t, aerr
+	}
+	var out Txn
+	err = s.do(false, func(fx *effects) error {
+		cur, err := s.txns.Get(ctx, transNo)
+		if err != nil || cur.Status != StatusCreated {
+			return statusForbids("checkout %s is no longer payable", t.MerchantOrderNo)
+		}
+		cur.Instrument, cur.CardMasked, cur.CardBrand, cur.CardProfile = t.Instrument, t.CardMasked, t.CardBrand, t.CardProfile
+		cur.PayUserAccountID, cur.PayMethodID, cur.NotifyDelay = t.PayUserAccountID, t.PayMethodID, t.NotifyDelay
+		s.record("checkout.card", fmt.Sprintf("buyer paid checkout %s with card %s", cur.MerchantOrderNo, cur.CardMasked), &cur, map[string]any{"card": cur.CardMasked})
+		err = s.settleOnline(ctx, fx, &cur, res)
+		out = cur
+		return err
+	})
+	if err != nil {
+		return out, apierr.Wrap(err)
+	}
+	return out, nil
+}
+
+// payHostedWallet pays a hosted-checkout order with a wallet.
+func (s *System) payHostedWallet(ctx context.Context, transNo, wallet string) (Txn, error) {
+	var out Txn
+	err := s.do(false, func(fx *effects) error {
+		t, err := s.txns.Get(ctx, transNo)
+		if err != nil || t.Channel != ChannelHosted {
+			return notFound("trans_no", "no hosted checkout %s", transNo)
+		}
+		if t.Status != StatusCreated {
+			return statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+		}
+		t.Instrument, t.PayMethodID, t.PayScenario = InstrumentWallet, wallet, "SCANQR_PAY"
+		t.PayUserAccountID, t.PayPlatformNo = s.env.IDs.Digits(16), s.env.IDs.Digits(22)
+		s.record("checkout.wallet", fmt.Sprintf("buyer paid checkout %s with %s", t.MerchantOrderNo, wallet), &t, map[string]any{"wallet": wallet})
+		if err := s.setStatus(&t, StatusProcessing, "wallet payment"); err != nil {
+			return err
+		}
+		s.approve(&t, decision{code: "000", msg: "[000]APPROVAL"})
+		if err := s.setStatus(&t, StatusSuccess, "paid by wallet"); err != nil {
+			return err
+		}
+		out = t
+		return s.finalize(ctx, fx, &t)
+	})
+	return out, err
+}
+
+// cancelHosted records the buyer leaving a hosted checkout with Cancel.
+func (s *System) cancelHosted(ctx context.Context, transNo string) (Txn, error) {
+	var out Txn
+	err := s.do(false, func(fx *effects) error {
+		t, err := s.txns.Get(ctx, transNo)
+		if err != nil || t.Channel != ChannelHosted {
+			return notFound("trans_no", "no hosted checkout %s", transNo)
+		}
+		out = t
+		if t.Status != StatusCreated {
+			return nil
+		}
+		if err := s.setStatus(&t, StatusCancelled, "the buyer cancelled on the checkout page"); err != nil {
+			return err
+		}
+		out = t
+		return s.finalize(ctx, fx, &t)
+	})
+	return out, err
+}

@@ -1,0 +1,306 @@
+package codepay
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
+)
+
+// TimestampWindow is how far a request's timestamp may be from the clock.
+const TimestampWindow = 15 * time.Minute
+
+// Caller is who sent a request that passed the guard: the app, the
+// environment its credentials belong to, and the merchant it named (empty on
+// the card operations, which name a transaction instead).
+type Caller struct {
+	App         App
+	Environment string
+	MerchantNo  string
+	StoreNo     string
+	TerminalSN  string
+}
+
+// callerOf returns the caller the guard recorded.
+func callerOf(ctx context.Context) *Caller {
+	if req := openapi.FromContext(ctx); req != nil {
+		if c, ok := req.Principal().(*Caller); ok {
+			return c
+		}
+	}
+	return &Caller{}
+}
+
+// guard runs after schema validation and before faults and the handler: the
+// app must be known; an RSA2 request must verify with the app's registered
+// key exactly as the SDKs build the string to sign; a NONE request must carry
+// the app's Basic credentials; the timestamp must lie within ±15 minutes of
+// the clock; the merchant, store and terminals named must exist and belong to
+// the app. The environment is the one whose credentials matched.
+func (s *System) guard(w http.ResponseWriter, r *http.Request) bool {
+	req := openapi.FromContext(r.Context())
+	caller, err := s.check(r, req)
+	if err != nil {
+		s.envelope.WriteError(w, r, err)
+		return false
+	}
+	req.SetPrincipal(caller)
+	req.Tag(openapi.TagApp, caller.App.AppID)
+	req.Tag(openapi.TagEnvironment, caller.Environment)
+	for tag, v := range map[string]string{openapi.TagMerchant: caller.MerchantNo, openapi.TagStore: caller.StoreNo, openapi.TagTerminal: caller.TerminalSN} {
+		if v != "" {
+			req.Tag(tag, v)
+		}
+	}
+	return true
+}
+
+func (s *System) check(r *http.Request, req *openapi.Request) (*Caller, *apierr.Error) {
+	ctx := r.Context()
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &f); err != nil || f == nil {
+		return nil, apierr.New(apierr.Malformed, "request body is not a JSON object")
+	}
+	str := func(k string) string {
+		var v string
+		json.Unmarshal(f[k], &v)
+		return v
+	}
+	appID := str("app_id")
+	req.Tag(openapi.TagApp, appID)
+	app, err := s.apps.Get(ctx, appID)
+	if err != nil {
+		return nil, apierr.Field(apierr.Unauthorized, "app_id", "unknown", "app_id: no application %s is registered with the gateway", appID).WithCode(CodeUnknownApp)
+	}
+	signType := str("sign_type")
+	if signType == "" {
+		signType = "RSA2" // the card operations may omit it
+	}
+	caller := &Caller{App: app}
+	if signType == "NONE" {
+		env, aerr := basicEnvironment(r, app)
+		if aerr != nil {
+			return nil, aerr
+		}
+		caller.Environment = env
+	}
+	if raw, ok := f["timestamp"]; ok && string(raw) != "null" {
+		if aerr := s.checkTimestamp(raw); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if signType == "RSA2" {
+		env, aerr := s.signatureEnvironment(f, app)
+		if aerr != nil {
+			return nil, aerr
+		}
+		caller.Environment = env
+	}
+	if aerr := s.checkParties(ctx, f, caller); aerr != nil {
+		return nil, aerr
+	}
+	return caller, nil
+}
+
+// basicEnvironment checks Authorization: Basic app_id:password against the
+// app's sandbox and live passwords.
+func basicEnvironment(r *http.Request, app App) (string, *apierr.Error) {
+	refuse := func(format string, args ...any) *apierr.Error {
+		return apierr.Field(apierr.Unauthorized, "Authorization", "basic", format, args...).WithCode(CodeUnknownApp)
+	}
+	h := r.Header.Get("Authorization")
+	scheme, payload, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", refuse("Authorization: sign_type NONE requires HTTP Basic credentials (user app_id, password the app's API secret)")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
+	if err != nil {
+		return "", refuse("Authorization: the Basic credentials are not base64")
+	}
+	user, pass, _ := strings.Cut(string(raw), ":")
+	if user != app.AppID {
+		return "", refuse("Authorization: the Basic user must be the app_id %s", app.AppID)
+	}
+	for _, c := range []struct {
+		env  string
+		cred Credentials
+	}{{Sandbox, app.Sandbox}, {Live, app.Live}} {
+		if c.cred.BasicPassword != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(c.cred.BasicPassword)) == 1 {
+			return c.env, nil
+		}
+	}
+	return "", refuse("Authorization: wrong password for app_id %s", app.AppID)
+}
+
+// checkTimestamp accepts 13 digits as a JSON number or string, within ±15
+// minutes of the clock.
+func (s *System) checkTimestamp(raw json.RawMessage) *apierr.Error {
+	text := strings.Trim(string(raw), `"`)
+	ms, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || len(text) != 13 {
+		return apierr.Field(apierr.Invalid, "timestamp", "pattern", "timestamp: must be 13 digits of milliseconds since the epoch").WithCode(CodeInvalidParameter)
+	}
+	now := s.env.Clock.Now()
+	at := time.UnixMilli(ms)
+	if d := at.Sub(now); d > TimestampWindow || d < -TimestampWindow {
+		return apierr.Field(apierr.Invalid, "timestamp", "window",
+			"timestamp: %s is %s the gateway's time %s; at most 15 minutes either way",
+			at.UTC().Format(time.RFC3339), roundDiff(d), now.UTC().Format(time.RFC3339)).WithCode(CodeTimestamp)
+	}
+	return nil
+}
+
+func roundDiff(d time.Duration) string {
+	if d < 0 {
+		return (-d).Round(time.Second).String() + " behind"
+	}
+	return d.Round(time.Second).String() + " ahead of"
+}
+
+// signatureEnvironment verifies sign over the string to sign with the app's
+// sandbox key, then its live key; the one that verifies is the environment.
+func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (string, *apierr.Error) {
+	var sign string
+	for k, v := range f {
+		if strings.EqualFold(k, "sign") {
+			json.Unmarshal(v, &sign)
+		}
+	}
+	if sign == "" {
+		return "", apierr.Field(apierr.Missing, "sign", "required", "sign: is required with sign_type RSA2").WithCode(CodeMissingParameter)
+	}
+	text, err := stringToSign(f)
+	if err != nil {
+		return "", apierr.New(apierr.Malformed, "request body: %v", err)
+	}
+	for _, c := range []struct {
+		env  string
+		cred Credentials
+	}{{Sandbox, app.Sandbox}, {Live, app.Live}} {
+		if c.cred.PublicKeyPEM == "" {
+			continue
+		}
+		pub, err := s.publicKeyOf(c.cred.PublicKeyPEM)
+		if err != nil {
+			continue
+		}
+		if VerifyString(pub, text, sign) == nil {
+			return c.env, nil
+		}
+	}
+	return "", apierr.Field(apierr.Unauthorized, "sign", "signature",
+		"sign: does not verify with the public key registered for app_id %s (SHA256withRSA over the sorted key=value string of every non-empty field except sign)", app.AppID).WithCode(CodeBadSignature)
+}
+
+// checkParties resolves merchant_no, store_no, terminal_sn and
+// terminal_sn_list against the app. On the card operations, which name no
+// merchant, the transaction's parties are recorded for fault matching when
+// it belongs to the app.
+func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage, c *Caller) *apierr.Error {
+	str := func(k string) string {
+		var v string
+		json.Unmarshal(f[k], &v)
+		return v
+	}
+	unknown := func(field, format string, args ...any) *apierr.Error {
+		return apierr.Field(apierr.NotFound, field, "unknown", format, args...).WithCode(CodeUnknownMerchant)
+	}
+	merchantNo := str("merchant_no")
+	if merchantNo == "" {
+		if transNo := str("trans_no"); transNo != "" {
+			if t, err := s.txns.Get(ctx, transNo); err == nil && c.App.ActsFor(t.MerchantNo) && t.Environment == c.Environment {
+				c.MerchantNo, c.StoreNo, c.TerminalSN = t.MerchantNo, t.StoreNo, t.TerminalSN
+			}
+		}
+		return nil
+	}
+	m, err := s.merchants.Get(ctx, merchantNo)
+	if err != nil {
+		return unknown("merchant_no", "merchant_no: no merchant %s", merchantNo)
+	}
+	if !c.App.ActsFor(merchantNo) {
+		return unknown("merchant_no", "merchant_no: merchant %s is not bound to app_id %s", merchantNo, c.App.AppID)
+	}
+	c.MerchantNo = merchantNo
+	storeNo := str("store_no")
+	if storeNo != "" {
+		if !m.hasStore(storeNo) {
+			return unknown("store_no", "store_no: merchant %s has no store %s", merchantNo, storeNo)
+		}
+		c.StoreNo = storeNo
+	}
+	bound := func(field, sn string) *apierr.Error {
+		st, ok := m.storeOf(sn)
+		if !ok {
+			return unknown(field, "%s: terminal %s is not bound to merchant %s", field, sn, merchantNo)
+		}
+		if storeNo != "" && st != storeNo {
+			return unknown(field, "%s: terminal %s belongs to store %s, not %s", field, sn, st, storeNo)
+		}
+		return nil
+	}
+	if sn := str("terminal_sn"); sn != "" {
+		if err := bound("terminal_sn", sn); err != nil {
+			return err
+		}
+		c.TerminalSN = sn
+		if c.StoreNo == "" {
+			c.StoreNo, _ = m.storeOf(sn)
+		}
+	}
+	var list []string
+	json.Unmarshal(f["terminal_sn_list"], &list)
+	for i, sn := range list {
+		if err := bound(fmt.Sprintf("terminal_sn_list[%d]", i), sn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// observeError journals every error answer.
+func (s *System) observeError(r *http.Request, code, msg string) {
+	ids := map[string]string{}
+	method := r.URL.Path
+	if req := openapi.FromContext(r.Context()); req != nil {
+		method = req.Key
+		for k, v := range bodyIDs(req.Body) {
+			ids[k] = v
+		}
+	}
+	s.env.Record(Name, "request.refused", fmt.Sprintf("%s refused: %s %s", method, code, msg), ids, map[string]any{"method": method, "code": code})
+}
+
+// bodyIDs picks the journal ids out of a request body.
+func bodyIDs(body []byte) map[string]string {
+	var f map[string]json.RawMessage
+	if json.Unmarshal(body, &f) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range []string{"app_id", "merchant_no", "merchant_order_no", "trans_no", "terminal_sn"} {
+		var v string
+		if json.Unmarshal(f[k], &v) == nil && v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// notFound is the 40008 error.
+func notFound(field, format string, args ...any) *apierr.Error {
+	return apierr.Field(apierr.NotFound, field, "unknown", format, args...).WithCode(CodeOrderNotFound)
+}
+
+// isNotFound reports a store miss.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

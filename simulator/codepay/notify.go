@@ -1,0 +1,239 @@
+package codepay
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/openapi"
+)
+
+// orderFields is the order.query field set of a transaction (also the body
+// of its notification). Amounts are decimal strings, as in the seed.
+func orderFields(t *Txn) map[string]any {
+	f := map[string]any{
+		"trans_no":          t.TransNo,
+		"merchant_order_no": t.MerchantOrderNo,
+		"trans_status":      int(t.Status),
+		"trans_type":        t.TransType,
+		"price_currency":    t.Currency,
+		"order_amount":      fmtAmount(t.Amount, t.Currency),
+		"tip_amount":        fmtAmount(t.Tip, t.Currency),
+		"trans_amount":      fmtAmount(t.TransAmount(), t.Currency),
+		"paid_amount":       fmtAmount(paidAmount(t), t.Currency),
+		"trans_fee_c":       "0",
+		"discount_bpc":      "0",
+		"discount_bmopc":    "0",
+		"vat_amount":        "0",
+	}
+	put := func(k, v string) {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	if t.Cashback > 0 {
+		f["cashback_amount"] = fmtAmount(t.Cashback, t.Currency)
+	}
+	if t.Refunded > 0 {
+		f["refunded_amount"] = fmtAmount(t.Refunded, t.Currency)
+	}
+	if t.EndAt != nil {
+		f["trans_end_time"] = fmtTime(*t.EndAt)
+	}
+	put("store_no", t.StoreNo)
+	put("terminal_sn", t.TerminalSN)
+	put("pay_user_account_id", t.PayUserAccountID)
+	put("pay_scenario", t.PayScenario)
+	put("pay_method_id", t.PayMethodID)
+	put("pay_channel_trans_no", t.PayChannelNo)
+	put("pay_platform_trans_no", t.PayPlatformNo)
+	put("attach", t.Attach)
+	put("orig_trans_no", t.OrigTransNo)
+	put("orig_merchant_order_no", t.OrigMerchantOrderNo)
+	put("auth_no", t.AuthNo)
+	put("ref_no", t.RefNo)
+	put("resp_code", t.RespCode)
+	put("resp_msg", t.RespMsg)
+	return f
+}
+
+// paidAmount is what the buyer paid: the charged amount once successful
+// (kept after a reversal, which refunds it), zero otherwise.
+func paidAmount(t *Txn) int64 {
+	if t.Status == StatusSuccess || (t.Status == StatusCancelled && t.ReversedBy != "") {
+		return t.TransAmount()
+	}
+	return 0
+}
+
+// refundFields is the order.refund.query field set.
+func refundFields(t *Txn) map[string]any {
+	f := map[string]any{
+		"trans_no":          t.TransNo,
+		"merchant_order_no": t.MerchantOrderNo,
+		"trans_status":      int(t.Status),
+		"trans_type":        t.TransType,
+		"price_currency":    t.Currency,
+		"order_amount":      fmtAmount(t.Amount, t.Currency),
+		"trans_amount":      fmtAmount(t.Amount+t.Tip, t.Currency),
+		"trans_fee_c":       "0",
+		"vat_amount":        "0",
+	}
+	if t.EndAt != nil {
+		f["trans_end_time"] = fmtTime(*t.EndAt)
+	}
+	if t.PayChannelNo != "" {
+		f["pay_channel_trans_no"] = t.PayChannelNo
+	}
+	if t.OrigTransNo != "" {
+		f["orig_trans_no"] = t.OrigTransNo
+		f["orig_merchant_order_no"] = t.OrigMerchantOrderNo
+	}
+	return f
+}
+
+// NotificationSchedule is the wait before each retry of a notification the
+// merchant did not acknowledge: 5 s, 10 s, 15 s, 30 s, 60 s, 3 min, 10 min,
+// 15 min, 30 min ×3, 3 h ×3 (14 retries after the first attempt).
+var NotificationSchedule = []time.Duration{
+	5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second, 60 * time.Second,
+	3 * time.Minute, 10 * time.Minute, 15 * time.Minute,
+	30 * time.Minute, 30 * time.Minute, 30 * time.Minute,
+	3 * time.Hour, 3 * time.Hour, 3 * time.Hour,
+}
+
+// acknowledged delivers only on HTTP 200 with the body `success`
+// (surrounding whitespace ignored); anything else is retried.
+func acknowledged(resp *delivery.Response, err error) delivery.Outcome {
+	if err == nil && resp.Status == http.StatusOK && strings.TrimSpace(string(resp.Body)) == "success" {
+		return delivery.Delivered
+	}
+	return delivery.Retry
+}
+
+// notificationBody builds the signed notification of a transaction at a
+// status (normally its own; the opposite one for a contradiction).
+func (s *System) notificationBody(t *Txn, status Status) ([]byte, error) {
+	f := orderFields(t)
+	f["trans_status"] = int(status)
+	f["app_id"] = t.AppID
+	f["merchant_no"] = t.MerchantNo
+	f["format"] = "JSON"
+	f["charset"] = "UTF-8"
+	f["sign_type"] = "RSA2"
+	f["version"] = "1.0"
+	f["timestamp"] = strconv.FormatInt(s.env.Clock.Now().UnixMilli(), 10)
+	raw := map[string]json.RawMessage{}
+	for k, v := range f {
+		b, err := marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("notification %s: %w", k, err)
+		}
+		raw[k] = b
+	}
+	text, err := stringToSign(raw)
+	if err != nil {
+		return nil, err
+	}
+	sign, err := SignString(s.key(), text)
+	if err != nil {
+		return nil, err
+	}
+	raw["sign"], _ = marshal(sign)
+	return marshal(raw)
+}
+
+// opposite is the contradicting final status a fault may send instead.
+func opposite(st Status) Status {
+	if st == StatusSuccess {
+		return StatusFailed
+	}
+	return StatusSuccess
+}
+
+// sendNotification posts a transaction's final status to its notify_url,
+// signed with the gateway's key, retried on the schedule until the merchant
+// answers `success`. inTimer sends the first attempt in the caller's
+// goroutine (a clock timer); otherwise in a new one.
+func (s *System) sendNotification(t Txn, inTimer bool) {
+	send := func(sync bool) {
+		body, err := s.notificationBody(&t, t.Status)
+		if err != nil {
+			s.record("notification.failed", fmt.Sprintf("notification of %s could not be built: %v", t.MerchantOrderNo, err), &t, nil)
+			return
+		}
+		req := delivery.Request{
+			System: Name, Kind: "notification", URL: t.NotifyURL, Body: body,
+			Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}, "User-Agent": {"pspsim-codepay/1.0"}},
+			IDs:    map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "merchant_no": t.MerchantNo},
+			Tags:   map[string]string{openapi.TagApp: t.AppID, openapi.TagMerchant: t.MerchantNo, openapi.TagEnvironment: t.Environment},
+		}
+		if t.TerminalSN != "" {
+			req.IDs["terminal_sn"] = t.TerminalSN
+			req.Tags[openapi.TagTerminal] = t.TerminalSN
+		}
+		if t.StoreNo != "" {
+			req.Tags[openapi.TagStore] = t.StoreNo
+		}
+		tx := t
+		req.Contradict = func() (delivery.Request, bool) {
+			b, err := s.notificationBody(&tx, opposite(tx.Status))
+			if err != nil {
+				return delivery.Request{}, false
+			}
+			c := req
+			c.Body, c.Contradict, c.Tamper = b, nil, nil
+			return c, true
+		}
+		req.Tamper = tamperSign
+		s.record("notification.queued", fmt.Sprintf("notification of %s (trans_status %d) to %s", t.MerchantOrderNo, t.Status, t.NotifyURL), &t,
+			map[string]any{"url": t.NotifyURL, "trans_status": int(t.Status)})
+		p := delivery.Policy{Schedule: NotificationSchedule, Timeout: 10 * time.Second, Classify: acknowledged}
+		if sync {
+			s.env.Sender.Send(req, p, nil)
+		} else {
+			s.env.Sender.Start(req, p, nil)
+		}
+	}
+	if t.NotifyDelay > 0 {
+		s.record("notification.delayed", fmt.Sprintf("notification of %s held back %s (test card)", t.MerchantOrderNo, t.NotifyDelay), &t, nil)
+		s.env.Clock.AfterFunc(t.NotifyDelay, func() { send(true) })
+		return
+	}
+	send(inTimer)
+}
+
+// tamperSign returns a copy of a notification whose signature no longer
+// verifies: one bit of the signature flipped, still valid base64.
+func tamperSign(r delivery.Request) delivery.Request {
+	var f map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if dec.Decode(&f) != nil {
+		return r
+	}
+	var sign string
+	json.Unmarshal(f["sign"], &sign)
+	sig, err := base64.StdEncoding.DecodeString(sign)
+	if err != nil || len(sig) == 0 {
+		return r
+	}
+	sig[len(sig)/2] ^= 0x01
+	f["sign"], _ = marshal(base64.StdEncoding.EncodeToString(sig))
+	out := r
+	out.Body, _ = marshal(f)
+	out.Header = r.Header.Clone()
+	return out
+}
+
+// VerifyNotification checks a notification the way a merchant must: its
+// signature with the gateway's public key.
+func (s *System) VerifyNotification(body []byte) error {
+	return Verify(s.GatewayPublicKey(), body)
+}

@@ -1,0 +1,306 @@
+package codepay
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+)
+
+// Routes serves CodePay's pages beside its API: the virtual terminals'
+// screens, the hosted checkout and the 3-D Secure hand-over. Plain HTML
+// forms, no JavaScript; card numbers appear masked only.
+func (s *System) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+Prefix+"/terminals/{sn}", s.terminalPage)
+	mux.HandleFunc("POST "+Prefix+"/terminals/{sn}", s.terminalForm)
+	mux.HandleFunc("GET "+Prefix+"/checkout/{transNo}", s.checkoutPage)
+	mux.HandleFunc("POST "+Prefix+"/checkout/{transNo}", s.checkoutForm)
+	mux.HandleFunc("GET "+Prefix+"/3ds/{transNo}", s.threeDSRedirect)
+	mux.HandleFunc("GET "+Prefix+"/3ds/{transNo}/return", s.returnToMerchant)
+}
+
+const pageStyle = `body{font-family:system-ui,sans-serif;max-width:46rem;margin:1.5rem auto;padding:0 1rem;color:#222}
+.screen{border:3px solid #333;border-radius:12px;padding:1rem;background:#f4f7fb;margin:1rem 0}
+.offline{background:#eee;color:#777}.msg{padding:.5rem;background:#fff3cd;border:1px solid #e0c060}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.25rem;text-align:left}
+form{display:inline-block;margin:.25rem .25rem .25rem 0}input{padding:.3rem}button{padding:.35rem .8rem}
+.amount{font-size:2rem;font-weight:bold}`
+
+var terminalTmpl = template.Must(template.New("terminal").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Terminal {{.V.SN}} · pspsim CodePay</title><style>` + pageStyle + `</style></head><body>
+<h1>CodePay Register · {{.V.SN}}</h1>
+<p>{{if .V.Online}}<b>online</b>{{else}}<b>offline</b>{{end}}
+{{range .V.Merchants}} · merchant {{.MerchantNo}} store {{.StoreNo}}{{end}}
+ · <a href="?">refresh</a></p>
+{{if .Msg}}<p class="msg">{{.Msg}}</p>{{end}}
+<form method="post"><input type="hidden" name="action" value="{{if .V.Online}}offline{{else}}online{{end}}"><button>Go {{if .V.Online}}offline{{else}}online{{end}}</button></form>
+<div class="screen{{if not .V.Online}} offline{{end}}">
+{{with .V.Screen}}
+<p>{{.TransTypeName}} · order {{.MerchantOrderNo}} · {{.Environment}}</p>
+<p class="amount">{{.TransAmount}} {{.Currency}}</p>
+<p>order {{.OrderAmount}} · tip {{.TipAmount}}{{if .CashbackAmount}} · cashback {{.CashbackAmount}}{{end}}{{if .Card}} · card {{.Card}}{{end}}</p>
+<p>{{.Description}}</p>
+<p>Screen: <b>{{.Step}}</b></p>
+{{if eq .Step "confirm"}}<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><button name="action" value="confirm">Confirm</button></form>{{end}}
+{{if eq .Step "approval"}}<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><button name="action" value="approve">Manager approves</button><button name="action" value="decline">Manager refuses</button></form>{{end}}
+{{if eq .Step "tip"}}<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><input name="tip_amount" placeholder="tip, e.g. 2.50" size="10"><button name="action" value="tip">Enter tip</button></form>{{end}}
+{{if eq .Step "payment"}}<form method="post" autocomplete="off"><input type="hidden" name="trans_no" value="{{.TransNo}}"><input name="card" placeholder="card number" size="22" inputmode="numeric"><button name="action" value="card">Present card</button></form>
+<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><input name="wallet" value="Alipay+" size="10"><button name="action" value="wallet">Scan wallet QR</button></form>{{end}}
+{{if eq .Step "signature"}}<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><button name="action" value="sign">Sign</button></form>{{end}}
+{{if ne .Step "host"}}<form method="post"><input type="hidden" name="trans_no" value="{{.TransNo}}"><button name="action" value="cancel">Cancel</button></form>{{else}}<p>Waiting for the host…</p>{{end}}
+{{else}}<p>{{if .V.Online}}CodePay Register is idle: no order.{{else}}The terminal is offline; pushed orders wait in its queue.{{end}}</p>{{end}}
+</div>
+<h2>Queue</h2>
+<table><tr><th>#</th><th>order</th><th>type</th><th>amount</th><th>status</th></tr>
+{{range $i, $q := .V.Queue}}<tr><td>{{$i}}</td><td>{{$q.MerchantOrderNo}}</td><td>{{$q.TransTypeName}}</td><td>{{$q.TransAmount}} {{$q.Currency}}</td><td>{{$q.Status}} {{$q.Step}}</td></tr>{{end}}
+</table>
+<h2>Open batches</h2>
+<table><tr><th>batch</th><th>merchant</th><th>environment</th><th>count</th><th>total</th></tr>
+{{range .V.Batches}}<tr><td>{{.BatchNo}}</td><td>{{.MerchantNo}}</td><td>{{.Environment}}</td><td>{{.Count}}</td><td>{{.Total}}</td></tr>{{end}}
+</table>
+<h2>Autopilot</h2>
+{{with .V.Autopilot}}<p>on: after {{.Delay}}, pay with {{if .Card}}{{.Card}}{{else}}{{.Wallet}}{{end}}{{if .Tip}}, tip {{.Tip}}{{end}}, sign {{.Sign}}, approve {{.Approve}}</p>
+<form method="post"><button name="action" value="pilot-off">Autopilot off</button></form>{{else}}
+<form method="post" autocomplete="off"><input name="card" placeholder="card number" size="22"> after <input name="delay" value="5s" size="5"> tip <input name="tip_amount" size="6"><button name="action" value="pilot-on">Autopilot on</button></form>{{end}}
+</body></html>`))
+
+func (s *System) terminalPage(w http.ResponseWriter, r *http.Request) {
+	v, err := s.terminalView(r.Context(), r.PathValue("sn"))
+	if err != nil {
+		http.Error(w, "no such terminal", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	terminalTmpl.Execute(w, map[string]any{"V": v, "Msg": r.URL.Query().Get("msg")})
+}
+
+func (s *System) terminalForm(w http.ResponseWriter, r *http.Request) {
+	sn := r.PathValue("sn")
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := r.PostForm
+	var err error
+	msg := "done: " + f.Get("action")
+	switch f.Get("action") {
+	case "pilot-on":
+		d, perr := parseDuration(f.Get("delay"))
+		if perr != nil {
+			err = apierr.Field(apierr.Invalid, "delay", "duration", "delay: %v", perr)
+			break
+		}
+		_, err = s.SetAutopilot(r.Context(), sn, &Autopilot{Card: strings.ReplaceAll(f.Get("card"), " ", ""), Delay: d, Tip: f.Get("tip_amount"), Sign: true, Approve: true})
+	case "pilot-off":
+		_, err = s.SetAutopilot(r.Context(), sn, nil)
+	default:
+		_, err = s.Act(r.Context(), sn, Action{Kind: f.Get("action"), TransNo: f.Get("trans_no"), Tip: f.Get("tip_amount"),
+			Card: strings.ReplaceAll(f.Get("card"), " ", ""), Wallet: f.Get("wallet")})
+	}
+	if err != nil {
+		var ae *apierr.Error
+		msg = "refused"
+		if errors.As(err, &ae) {
+			msg = ae.Message
+		}
+	}
+	http.Redirect(w, r, Prefix+"/terminals/"+url.PathEscape(sn)+"?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+var checkoutTmpl = template.Must(template.New("checkout").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>CodePay checkout · {{.T.MerchantOrderNo}}</title><style>` + pageStyle + `</style></head><body>
+<h1>CodePay checkout</h1>
+<p>{{.T.Description}} · order {{.T.MerchantOrderNo}}</p>
+<p class="amount">{{.Amount}} {{.T.Currency}}</p>
+{{if .Items}}<table><tr><th>item</th><th>qty</th><th>amount</th></tr>{{range .Items}}<tr><td>{{.Name}}</td><td>{{.Quantity}}</td><td>{{.Amount}}</td></tr>{{end}}</table>{{end}}
+{{if .Msg}}<p class="msg">{{.Msg}}</p>{{end}}
+{{if .Payable}}
+{{if .Card}}<h2>Pay by card</h2>
+<form method="post" autocomplete="off"><input type="hidden" name="action" value="card">
+<p><input name="pan" placeholder="card number" size="22" inputmode="numeric" required></p>
+<p><input name="expiry" placeholder="MM/YY" size="6" required> <input name="cvv" placeholder="CVV" size="4"> <input name="holder" placeholder="name on card" size="20"></p>
+<p><button>Pay {{.Amount}} {{.T.Currency}}</button></p></form>{{end}}
+{{range .Wallets}}<form method="post"><input type="hidden" name="action" value="wallet"><button name="wallet" value="{{.}}">Pay with {{.}}</button></form>{{end}}
+<form method="post"><button name="action" value="cancel">Cancel and return to the shop</button></form>
+{{else}}<p>Status: <b>{{.Status}}</b>{{if .T.CardMasked}} · card {{.T.CardMasked}}{{end}}</p>
+{{if .T.ReturnURL}}<p><a href="{{.Return}}">Return to the shop</a></p>{{end}}{{end}}
+</body></html>`))
+
+type itemView struct {
+	Name     string      `json:"name"`
+	Quantity json.Number `json:"quantity"`
+	Amount   json.Number `json:"amount"`
+}
+
+// checkoutOptions reads order_detail's items and payment options: card
+// unless disallowed, and the wallets allowed (Alipay+ when none is named).
+func checkoutOptions(detail []byte) (items []itemView, cardOK bool, wallets []string) {
+	var d struct {
+		Data struct {
+			Items   []itemView `json:"items"`
+			Payment struct {
+				Allow    json.RawMessage `json:"allow_options"`
+				Disallow json.RawMessage `json:"disallow_options"`
+			} `json:"payment"`
+		} `json:"data"`
+	}
+	cardOK = true
+	if len(detail) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(detail)))
+		dec.UseNumber()
+		dec.Decode(&d)
+	}
+	list := func(raw json.RawMessage) []string {
+		var out []string
+		if json.Unmarshal(raw, &out) == nil {
+			return out
+		}
+		var text string
+		if json.Unmarshal(raw, &text) == nil {
+			json.Unmarshal([]byte(text), &out)
+		}
+		return out
+	}
+	allow, disallow := list(d.Data.Payment.Allow), list(d.Data.Payment.Disallow)
+	banned := map[string]bool{}
+	for _, o := range disallow {
+		banned[strings.ToLower(strings.TrimSpace(o))] = true
+	}
+	if len(allow) == 0 {
+		allow = []string{"Card", "Alipay+"}
+	}
+	for _, o := range allow {
+		o = strings.TrimSpace(o)
+		switch {
+		case banned[strings.ToLower(o)]:
+		case strings.EqualFold(o, "Card"):
+		default:
+			wallets = append(wallets, o)
+		}
+	}
+	cardOK = !banned["card"] && contains(lower(allow), "card")
+	return d.Data.Items, cardOK, wallets
+}
+
+func lower(in []string) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = strings.ToLower(strings.TrimSpace(v))
+	}
+	return out
+}
+
+func (s *System) renderCheckout(w http.ResponseWriter, r *http.Request, transNo, msg string) {
+	t, err := s.txns.Get(r.Context(), transNo)
+	if err != nil || t.Channel != ChannelHosted {
+		http.Error(w, "no such checkout", http.StatusNotFound)
+		return
+	}
+	items, cardOK, wallets := checkoutOptions(t.OrderDetail)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	checkoutTmpl.Execute(w, map[string]any{
+		"T": t, "Amount": fmtAmount(t.Amount, t.Currency), "Items": items, "Card": cardOK, "Wallets": wallets, "Msg": msg,
+		"Payable": t.Status == StatusCreated, "Status": t.Status.String(), "Return": template.URL(returnURL(&t)),
+	})
+}
+
+func (s *System) checkoutPage(w http.ResponseWriter, r *http.Request) {
+	s.renderCheckout(w, r, r.PathValue("transNo"), r.URL.Query().Get("msg"))
+}
+
+func (s *System) checkoutForm(w http.ResponseWriter, r *http.Request) {
+	transNo := r.PathValue("transNo")
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	f := r.PostForm
+	var t Txn
+	var err error
+	switch f.Get("action") {
+	case "card":
+		var aerr *apierr.Error
+		t, aerr = s.payHosted(r.Context(), transNo, f.Get("pan"), f.Get("expiry"), f.Get("cvv"), f.Get("holder"))
+		if aerr != nil {
+			err = aerr
+		}
+	case "wallet":
+		t, err = s.payHostedWallet(r.Context(), transNo, firstNonEmpty(f.Get("wallet"), "Alipay+"))
+	case "cancel":
+		t, err = s.cancelHosted(r.Context(), transNo)
+	default:
+		err = apierr.New(apierr.Invalid, "unknown action")
+	}
+	if err != nil {
+		msg := "refused"
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			msg = ae.Message
+		}
+		s.renderCheckout(w, r, transNo, msg)
+		return
+	}
+	if t.Status == StatusProcessing && t.ThreeDS != nil && t.ThreeDS.Challenge != "" {
+		http.Redirect(w, r, Prefix+"/3ds/"+url.PathEscape(t.TransNo), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, Prefix+"/3ds/"+url.PathEscape(t.TransNo)+"/return", http.StatusSeeOther)
+}
+
+// threeDSRedirect sends the buyer to the challenge of a payment that awaits
+// one; a payment past its challenge goes back to the merchant.
+func (s *System) threeDSRedirect(w http.ResponseWriter, r *http.Request) {
+	t, err := s.txns.Get(r.Context(), r.PathValue("transNo"))
+	if err != nil || t.Instrument != InstrumentCardOnline {
+		http.Error(w, "no such payment", http.StatusNotFound)
+		return
+	}
+	if t.Status == StatusProcessing && t.ThreeDS != nil && t.ThreeDS.Challenge != "" {
+		http.Redirect(w, r, t.ThreeDS.Challenge, http.StatusSeeOther)
+		return
+	}
+	s.returnToMerchant(w, r)
+}
+
+// returnURL is the merchant's return_url with the order's numbers added, so
+// the merchant knows which order to query (it must query: the redirect is
+// no proof of payment).
+func returnURL(t *Txn) string {
+	u, err := url.Parse(t.ReturnURL)
+	if err != nil || t.ReturnURL == "" {
+		return ""
+	}
+	q := u.Query()
+	q.Set("merchant_order_no", t.MerchantOrderNo)
+	q.Set("trans_no", t.TransNo)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+var resultTmpl = template.Must(template.New("result").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>CodePay · {{.T.MerchantOrderNo}}</title><style>` + pageStyle + `</style></head><body>
+<h1>CodePay</h1><p>Order {{.T.MerchantOrderNo}}: <b>{{.Status}}</b>{{if .T.CardMasked}} · card {{.T.CardMasked}}{{end}}</p>
+<p>The merchant gave no return_url; it learns the result from its notification or order.query.</p></body></html>`))
+
+// returnToMerchant sends the buyer's browser back to the merchant's
+// return_url once a payment is past its page or challenge.
+func (s *System) returnToMerchant(w http.ResponseWriter, r *http.Request) {
+	t, err := s.txns.Get(r.Context(), r.PathValue("transNo"))
+	if err != nil || (t.Channel != ChannelHosted && t.Channel != ChannelMerchant) {
+		http.Error(w, "no such payment", http.StatusNotFound)
+		return
+	}
+	s.record("checkout.returned", "buyer sent back to the merchant for "+t.MerchantOrderNo, &t, map[string]any{"trans_status": int(t.Status)})
+	if u := returnURL(&t); u != "" {
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	resultTmpl.Execute(w, map[string]any{"T": t, "Status": t.Status.String()})
+}

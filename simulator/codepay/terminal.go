@@ -1,0 +1,724 @@
+package codepay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// Screens (steps) a pushed order goes through on the terminal, in order.
+// Each appears only when the order asks for it.
+const (
+	StepConfirm   = "confirm"   // confirm_on_terminal: the cashier confirms the order
+	StepApproval  = "approval"  // required_terminal_authentication: a store manager authorizes a void or refund
+	StepTip       = "tip"       // on_screen_tip: the buyer enters a tip
+	StepPayment   = "payment"   // the buyer presents a card or a wallet QR code
+	StepSignature = "signature" // on_screen_signature: the buyer signs an approved card payment
+	StepHost      = "host"      // waiting for the host, which may never answer
+	stepExecute   = "execute"   // a void/refund/capture with nothing left to ask: the terminal performs it
+)
+
+// stepOf returns the screen an order is on, or "" once it is final.
+func stepOf(t *Txn) string {
+	switch {
+	case t.Status.Final():
+		return ""
+	case t.Status == StatusProcessing && t.HostTimeout:
+		return StepHost
+	case t.Status == StatusProcessing:
+		return StepSignature
+	}
+	o := t.Options
+	switch {
+	case o.ConfirmOnTerminal && !t.Progress.Confirmed:
+		return StepConfirm
+	case o.RequiredAuthorization && needsManager(t.TransType) && !t.Progress.Approved:
+		return StepApproval
+	case o.OnScreenTip && tipOnScreen(t.TransType) && !t.Progress.TipDone:
+		return StepTip
+	case needsPayment(t.TransType):
+		return StepPayment
+	}
+	return stepExecute
+}
+
+// needsManager: "when refund or void a transaction" (seed 003).
+func needsManager(tt int) bool {
+	switch tt {
+	case TypeVoid, TypeRefund, TypePreAuthCancel, TypeCompletionCancel, TypeCompletionRefund:
+		return true
+	}
+	return false
+}
+
+// tipOnScreen: on_screen_tip "can be set when trans_type=1, 3, 4".
+func tipOnScreen(tt int) bool { return tt == TypeSale || tt == TypeRefund || tt == TypePreAuth }
+
+// push puts an order in its terminal's queue: at the back (FIFO) or at the
+// front (FILO), never ahead of an order the terminal has started.
+func (s *System) push(ctx context.Context, fx *effects, t *Txn) (Terminal, error) {
+	term, err := s.terminals.Update(ctx, t.TerminalSN, func(term *Terminal) error {
+		if t.Options.QueueMode == "FILO" && len(term.Queue) > 0 {
+			at := 0
+			if head, err := s.txns.Get(ctx, term.Queue[0]); err == nil && started(&head) {
+				at = 1
+			}
+			term.Queue = append(term.Queue[:at], append([]string{t.TransNo}, term.Queue[at:]...)...)
+		} else {
+			term.Queue = append(term.Queue, t.TransNo)
+		}
+		return nil
+	})
+	if err != nil {
+		return term, fmt.Errorf("push to terminal %s: %w", t.TerminalSN, err)
+	}
+	s.record("terminal.order_pushed", fmt.Sprintf("terminal %s (%s): %s %s queued %s, position %d of %d",
+		term.SN, onlineWord(term.Online), typeNames[t.TransType], t.MerchantOrderNo, t.Options.QueueMode, indexOf(term.Queue, t.TransNo)+1, len(term.Queue)),
+		t, map[string]any{"online": term.Online, "queue": len(term.Queue), "mode": t.Options.QueueMode})
+	fx.drives = append(fx.drives, t.TerminalSN)
+	return term, nil
+}
+
+func started(t *Txn) bool {
+	p := t.Progress
+	return t.Status != StatusCreated || p.Confirmed || p.Approved || p.TipDone
+}
+
+func onlineWord(online bool) string {
+	if online {
+		return "online"
+	}
+	return "offline"
+}
+
+func indexOf(list []string, v string) int {
+	for i, x := range list {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// dequeue removes an order from its terminal's queue.
+func (s *System) dequeue(ctx context.Context, sn, transNo string) error {
+	if sn == "" {
+		return nil
+	}
+	_, err := s.terminals.Update(ctx, sn, func(term *Terminal) error {
+		if i := indexOf(term.Queue, transNo); i >= 0 {
+			term.Queue = append(term.Queue[:i], term.Queue[i+1:]...)
+		}
+		return nil
+	})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// drive lets an online terminal move on: an order at the head that became
+// final is dropped, and a void, refund or capture at the head with nothing
+// left to ask is performed. Each call handles the head once; whatever it
+// finalizes asks for the terminal to be driven again (effects.drives).
+func (s *System) drive(ctx context.Context, fx *effects, sn string) error {
+	term, err := s.terminals.Get(ctx, sn)
+	if err != nil {
+		return fmt.Errorf("terminal %s: %w", sn, err)
+	}
+	if !term.Online || len(term.Queue) == 0 {
+		return nil
+	}
+	head, err := s.txns.Get(ctx, term.Queue[0])
+	if err != nil || head.Status.Final() {
+		if err := s.dequeue(ctx, sn, term.Queue[0]); err != nil {
+			return err
+		}
+		fx.drives = append(fx.drives, sn)
+		return nil
+	}
+	fx.pilots = append(fx.pilots, sn)
+	if stepOf(&head) != stepExecute {
+		return nil
+	}
+	return s.execute(ctx, fx, &head)
+}
+
+// execute performs a pushed void, refund, pre-auth cancel or completion on
+// its original, once the terminal has nothing left to ask. What was true at
+// push time is checked again: the batch may have closed meanwhile.
+func (s *System) execute(ctx context.Context, fx *effects, t *Txn) error {
+	if err := s.setStatus(t, StatusProcessing, "performed by the terminal"); err != nil {
+		return err
+	}
+	o, err := s.txns.Get(ctx, t.OrigTransNo)
+	if err != nil {
+		return fmt.Errorf("original %s of %s: %w", t.OrigTransNo, t.TransNo, err)
+	}
+	if aerr := s.checkOriginal(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
+		t.RespCode, t.RespMsg = "12", "[12]INVALID TRANSACTION: "+aerr.Message
+		if err := s.setStatus(t, StatusFailed, aerr.Message); err != nil {
+			return err
+		}
+		return s.finalize(ctx, fx, t)
+	}
+	return s.applyReference(ctx, fx, t, &o)
+}
+
+// finalize does what a final status brings: the order leaves the terminal's
+// queue, receipts print, the merchant is notified, and the terminal moves on.
+func (s *System) finalize(ctx context.Context, fx *effects, t *Txn) error {
+	if err := s.save(ctx, t); err != nil {
+		return err
+	}
+	if t.TerminalSN != "" && t.Channel == ChannelTerminal {
+		if err := s.dequeue(ctx, t.TerminalSN, t.TransNo); err != nil {
+			return err
+		}
+		s.printReceipts(t)
+		if err := s.save(ctx, t); err != nil {
+			return err
+		}
+		fx.drives = append(fx.drives, t.TerminalSN)
+	}
+	if t.NotifyURL != "" {
+		fx.notify = append(fx.notify, *t)
+	}
+	return nil
+}
+
+// printReceipts honours receipt_print_mode (0 none, 1 merchant copy, 2
+// customer copy, 3 both) for a completed terminal transaction.
+func (s *System) printReceipts(t *Txn) {
+	if t.Status != StatusSuccess {
+		return
+	}
+	copies := map[int][]string{1: {"merchant"}, 2: {"customer"}, 3: {"merchant", "customer"}}[t.Options.ReceiptPrintMode]
+	for _, c := range copies {
+		s.record("terminal.receipt_printed", fmt.Sprintf("terminal %s printed the %s copy for %s", t.TerminalSN, c, t.MerchantOrderNo), t,
+			map[string]any{"copy": c, "amount": fmtAmount(t.TransAmount(), t.Currency), "currency": t.Currency, "card": t.CardMasked})
+	}
+	if len(copies) > 0 {
+		t.Progress.Receipts = fmt.Sprint(copies)
+	}
+}
+
+// expire closes an order its expires ran out on: unpaid (9) or still
+// processing (0: a challenge, a signature or the host that never came) →
+// failed (1). A pre-authorization or sale already approved stays as it is.
+func (s *System) expire(transNo string) {
+	s.do(true, func(fx *effects) error {
+		ctx := context.Background()
+		t, err := s.txns.Get(ctx, transNo)
+		if err != nil || t.Status.Final() || s.env.Clock.Now().Before(t.ExpiresAt) {
+			return nil
+		}
+		why := fmt.Sprintf("expired: not paid within %s", t.ExpiresAt.Sub(t.CreatedAt))
+		if t.Status == StatusProcessing {
+			why = fmt.Sprintf("expired while processing (%s): any authorization is reversed", stepOf(&t))
+			if t.HostTimeout {
+				t.RespCode, t.RespMsg = "91", "[91]ISSUER OR SWITCH INOPERATIVE: host timeout, reversed"
+			}
+		}
+		if err := s.setStatus(&t, StatusFailed, why); err != nil {
+			return err
+		}
+		return s.finalize(ctx, fx, &t)
+	})
+}
+
+// scheduleExpiry arms the order's expiry on the clock.
+func (s *System) scheduleExpiry(t *Txn) {
+	if t.ExpiresAt.IsZero() {
+		return
+	}
+	transNo := t.TransNo
+	s.env.Clock.AfterFunc(t.ExpiresAt.Sub(s.env.Clock.Now()), func() { s.expire(transNo) })
+}
+
+// Action is something a cashier, a buyer or a manager does on a terminal.
+type Action struct {
+	Kind    string // online, offline, confirm, approve, decline, tip, card, wallet, sign, cancel
+	TransNo string // when set, the order on screen must be this one
+	Tip     string // decimal text, for tip
+	Card    string // card number, for card
+	Wallet  string // wallet name (e.g. Alipay+), for wallet
+	QR      string // the wallet's QR payload, for wallet
+	Decline bool   // for wallet: the wallet refuses
+}
+
+// terminalError is an admin-dialect refusal of a terminal action.
+func terminalError(kind apierr.Kind, field, format string, args ...any) *apierr.Error {
+	e := apierr.Field(kind, field, "terminal", format, args...)
+	e.Status = apierr.HTTPStatus(kind)
+	return e
+}
+
+// Act performs an action on a terminal and returns the terminal's view.
+func (s *System) Act(ctx context.Context, sn string, a Action) (TerminalView, error) {
+	err := s.do(false, func(fx *effects) error { return s.act(ctx, fx, sn, a) })
+	if err != nil {
+		return TerminalView{}, err
+	}
+	return s.terminalView(ctx, sn)
+}
+
+func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) error {
+	term, err := s.terminals.Get(ctx, sn)
+	if err != nil {
+		return terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
+	}
+	switch a.Kind {
+	case "online", "offline":
+		online := a.Kind == "online"
+		if term.Online != online {
+			if _, err := s.terminals.Update(ctx, sn, func(t *Terminal) error { t.Online, t.Since = online, s.env.Clock.Now(); return nil }); err != nil {
+				return err
+			}
+			s.env.Record(Name, "terminal."+a.Kind, fmt.Sprintf("terminal %s went %s with %d order(s) queued", sn, a.Kind, len(term.Queue)),
+				map[string]string{"terminal_sn": sn}, map[string]any{"queue": len(term.Queue)})
+		}
+		if online {
+			fx.drives = append(fx.drives, sn)
+		}
+		return nil
+	}
+	if !term.Online {
+		return terminalError(apierr.Conflict, "sn", "terminal %s is offline: bring it online first", sn)
+	}
+	if len(term.Queue) == 0 {
+		return terminalError(apierr.Conflict, "sn", "terminal %s shows no order", sn)
+	}
+	t, err := s.txns.Get(ctx, term.Queue[0])
+	if err != nil {
+		return fmt.Errorf("terminal %s head: %w", sn, err)
+	}
+	if a.TransNo != "" && a.TransNo != t.TransNo {
+		return terminalError(apierr.Conflict, "trans_no", "terminal %s shows %s, not %s", sn, t.TransNo, a.TransNo)
+	}
+	step := stepOf(&t)
+	need := func(want string) error {
+		if step != want {
+			return terminalError(apierr.Conflict, "action", "terminal %s is on the %s screen of %s, not %s", sn, step, t.MerchantOrderNo, want)
+		}
+		return nil
+	}
+	ids := func(msg string, data map[string]any) {
+		s.record("terminal."+a.Kind, fmt.Sprintf("terminal %s: %s", sn, msg), &t, data)
+	}
+	switch a.Kind {
+	case "confirm":
+		if err := need(StepConfirm); err != nil {
+			return err
+		}
+		t.Progress.Confirmed = true
+		ids("the cashier confirmed "+t.MerchantOrderNo, nil)
+	case "approve", "decline":
+		if err := need(StepApproval); err != nil {
+			return err
+		}
+		if a.Kind == "decline" {
+			ids("the manager refused "+t.MerchantOrderNo, nil)
+			if err := s.setStatus(&t, StatusCancelled, "the store manager refused it on the terminal"); err != nil {
+				return err
+			}
+			return s.finalize(ctx, fx, &t)
+		}
+		t.Progress.Approved = true
+		ids("the manager approved "+t.MerchantOrderNo, nil)
+	case "tip":
+		if err := need(StepTip); err != nil {
+			return err
+		}
+		tip, aerr := amount("tip_amount", json.Number(a.Tip), t.Currency, false, false)
+		if aerr != nil {
+			return terminalError(apierr.Invalid, "tip_amount", "%s", aerr.Message)
+		}
+		t.Tip, t.Progress.TipDone = tip, true
+		ids(fmt.Sprintf("tip of %s %s entered for %s", fmtAmount(tip, t.Currency), t.Currency, t.MerchantOrderNo), map[string]any{"tip": fmtAmount(tip, t.Currency)})
+	case "card":
+		if err := need(StepPayment); err != nil {
+			return err
+		}
+		if err := s.presentCard(&t, a.Card); err != nil {
+			return err
+		}
+	case "wallet":
+		if err := need(StepPayment); err != nil {
+			return err
+		}
+		if err := s.presentWallet(&t, a); err != nil {
+			return err
+		}
+	case "sign":
+		if err := need(StepSignature); err != nil {
+			return err
+		}
+		t.Progress.Signed = true
+		ids("the buyer signed for "+t.MerchantOrderNo, nil)
+		if err := s.setStatus(&t, StatusSuccess, "approved and signed"); err != nil {
+			return err
+		}
+		if err := s.succeeded(ctx, &t); err != nil {
+			return err
+		}
+	case "cancel":
+		if step == StepHost {
+			return terminalError(apierr.Conflict, "action", "terminal %s waits for the host on %s: it cannot be cancelled now", sn, t.MerchantOrderNo)
+		}
+		why := "cancelled on the terminal"
+		if step == StepSignature {
+			why = "cancelled on the terminal at the signature: the approved authorization is reversed"
+		}
+		ids("the cashier cancelled "+t.MerchantOrderNo, nil)
+		if err := s.setStatus(&t, StatusCancelled, why); err != nil {
+			return err
+		}
+	default:
+		return terminalError(apierr.Invalid, "action", "unknown terminal action %q", a.Kind)
+	}
+	if t.Status.Final() {
+		return s.finalize(ctx, fx, &t)
+	}
+	if err := s.save(ctx, &t); err != nil {
+		return err
+	}
+	fx.drives = append(fx.drives, sn)
+	return nil
+}
+
+// presentCard reads a card on the terminal and asks the host.
+func (s *System) presentCard(t *Txn, number string) error {
+	if len(number) < 12 || len(number) > 19 || !pan.Luhn(number) {
+		return terminalError(apierr.Invalid, "card", "card: the terminal cannot read it (12 to 19 digits passing the Luhn check)")
+	}
+	c := s.lookupCard(number)
+	if !brandAccepted(t.PayMethodID, c.brand) {
+		return terminalError(apierr.Conflict, "card", "card: a %s card cannot pay an order for pay_method_id %s", brandName(c.brand), t.PayMethodID)
+	}
+	useCard(t, c, InstrumentCardPresent)
+	t.PayScenario = "SWIPE_CARD"
+	s.record("terminal.card", fmt.Sprintf("terminal %s read card %s for %s", t.TerminalSN, t.CardMasked, t.MerchantOrderNo), t,
+		map[string]any{"card": t.CardMasked, "brand": c.brand})
+	if err := s.setStatus(t, StatusProcessing, "card read, authorizing"); err != nil {
+		return err
+	}
+	d := issuerDecision(c.profile)
+	switch {
+	case d.timeout:
+		t.HostTimeout = true
+		s.record("order.host_timeout", fmt.Sprintf("the host accepted %s and does not answer; it fails when the order expires", t.MerchantOrderNo), t, nil)
+		return nil
+	case !d.approved:
+		t.RespCode, t.RespMsg = d.code, d.msg
+		return s.setStatus(t, StatusFailed, "declined by the issuer: "+d.msg)
+	}
+	s.approve(t, d)
+	if t.TransType == TypePreAuth {
+		t.Authorized = t.TransAmount()
+	}
+	if t.Options.OnScreenSignature {
+		s.record("terminal.signature_requested", fmt.Sprintf("terminal %s: approved, waiting for the buyer's signature on %s", t.TerminalSN, t.MerchantOrderNo), t, nil)
+		return nil
+	}
+	if err := s.setStatus(t, StatusSuccess, "approved"); err != nil {
+		return err
+	}
+	return s.succeeded(context.Background(), t)
+}
+
+// presentWallet pays with a QR wallet on the terminal: approved at once (no
+// signature, no batch) unless the wallet is told to refuse.
+func (s *System) presentWallet(t *Txn, a Action) error {
+	if t.TransType != TypeSale {
+		return terminalError(apierr.Conflict, "wallet", "wallet: a %s needs a card", typeNames[t.TransType])
+	}
+	name := a.Wallet
+	if name == "" {
+		name = "Alipay+"
+	}
+	t.Instrument = InstrumentWallet
+	t.PayMethodID = name
+	if t.PayScenario != "SCANQR_PAY" {
+		t.PayScenario = "BSCANQR_PAY" // the terminal scanned the buyer's code
+	}
+	t.PayUserAccountID = s.env.IDs.Digits(16)
+	t.PayPlatformNo = s.env.IDs.Digits(22)
+	data := map[string]any{"wallet": name}
+	if a.QR != "" {
+		data["qr"] = a.QR
+	}
+	s.record("terminal.wallet", fmt.Sprintf("terminal %s scanned a %s code for %s", t.TerminalSN, name, t.MerchantOrderNo), t, data)
+	if err := s.setStatus(t, StatusProcessing, "wallet code scanned"); err != nil {
+		return err
+	}
+	if a.Decline {
+		t.RespCode, t.RespMsg = "05", "[05]WALLET DECLINED"
+		return s.setStatus(t, StatusFailed, "the wallet refused the payment")
+	}
+	s.approve(t, decision{code: "000", msg: "[000]APPROVAL"})
+	if err := s.setStatus(t, StatusSuccess, "paid by wallet"); err != nil {
+		return err
+	}
+	return s.succeeded(context.Background(), t)
+}
+
+// succeeded does what a payment's success brings: a card-present sale,
+// completion or refund joins its terminal's open batch.
+func (s *System) succeeded(ctx context.Context, t *Txn) error {
+	if !t.Offline() {
+		return nil
+	}
+	switch t.TransType {
+	case TypeSale, TypeCashback, TypeCashWithdrawal, TypePreAuthCompletion, TypeRefund, TypeCompletionRefund:
+		return s.addToBatch(ctx, t)
+	}
+	return nil
+}
+
+// SetAutopilot sets (or, with nil, clears) a terminal's autopilot.
+func (s *System) SetAutopilot(ctx context.Context, sn string, p *Autopilot) (TerminalView, error) {
+	err := s.do(false, func(fx *effects) error {
+		if p != nil && p.Card != "" {
+			if !pan.Luhn(p.Card) || len(p.Card) < 12 || len(p.Card) > 19 {
+				return terminalError(apierr.Invalid, "card", "card: 12 to 19 digits passing the Luhn check")
+			}
+			p.CardMask = pan.Mask(p.Card)
+		}
+		_, err := s.terminals.Update(ctx, sn, func(t *Terminal) error { t.Autopilot = p; return nil })
+		if isNotFound(err) {
+			return terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
+		}
+		if err != nil {
+			return err
+		}
+		msg := "autopilot off"
+		data := map[string]any{}
+		if p != nil {
+			msg = fmt.Sprintf("autopilot on: after %s, pay with %s", p.Delay, firstNonEmpty(p.CardMask, p.Wallet, "nothing"))
+			data = map[string]any{"delay": p.Delay.String(), "card": p.CardMask, "wallet": p.Wallet, "sign": p.Sign, "approve": p.Approve}
+		}
+		s.env.Record(Name, "terminal.autopilot", "terminal "+sn+": "+msg, map[string]string{"terminal_sn": sn}, data)
+		fx.pilots = append(fx.pilots, sn)
+		return nil
+	})
+	if err != nil {
+		return TerminalView{}, err
+	}
+	return s.terminalView(ctx, sn)
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, x := range v {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// schedulePilot arms the autopilot for the order a terminal shows, once.
+func (s *System) schedulePilot(sn string) {
+	ctx := context.Background()
+	term, err := s.terminals.Get(ctx, sn)
+	if err != nil || !term.Online || term.Autopilot == nil || len(term.Queue) == 0 {
+		return
+	}
+	head := term.Queue[0]
+	key := sn + "/" + head
+	s.mu.Lock()
+	if s.pilots[key] {
+		s.mu.Unlock()
+		return
+	}
+	s.pilots[key] = true
+	s.mu.Unlock()
+	run := func(inTimer bool) {
+		s.mu.Lock()
+		delete(s.pilots, key)
+		s.mu.Unlock()
+		s.runPilot(sn, head, inTimer)
+	}
+	if term.Autopilot.Delay <= 0 {
+		run(false)
+		return
+	}
+	s.env.Clock.AfterFunc(term.Autopilot.Delay, func() { run(true) })
+}
+
+// runPilot completes what the terminal shows for one order, screen by
+// screen, as far as the autopilot's settings allow. inTimer: it runs from a
+// clock timer (notifications are then sent in order, in this goroutine).
+func (s *System) runPilot(sn, transNo string, inTimer bool) {
+	ctx := context.Background()
+	for i := 0; i < 8; i++ {
+		term, err := s.terminals.Get(ctx, sn)
+		if err != nil || !term.Online || term.Autopilot == nil || len(term.Queue) == 0 || term.Queue[0] != transNo {
+			return
+		}
+		t, err := s.txns.Get(ctx, transNo)
+		if err != nil {
+			return
+		}
+		p := term.Autopilot
+		a := Action{TransNo: transNo}
+		switch stepOf(&t) {
+		case StepConfirm:
+			a.Kind = "confirm"
+		case StepApproval:
+			a.Kind = "decline"
+			if p.Approve {
+				a.Kind = "approve"
+			}
+		case StepTip:
+			a.Kind, a.Tip = "tip", firstNonEmpty(p.Tip, "0")
+		case StepPayment:
+			switch {
+			case p.Card != "":
+				a.Kind, a.Card = "card", p.Card
+			case p.Wallet != "":
+				a.Kind, a.Wallet = "wallet", p.Wallet
+			default:
+				return
+			}
+		case StepSignature:
+			if !p.Sign {
+				return
+			}
+			a.Kind = "sign"
+		default:
+			return
+		}
+		if err := s.do(inTimer, func(fx *effects) error { return s.act(ctx, fx, sn, a) }); err != nil {
+			s.env.Record(Name, "terminal.autopilot_stopped", fmt.Sprintf("terminal %s autopilot stopped on %s: %v", sn, transNo, err),
+				map[string]string{"terminal_sn": sn, "trans_no": transNo}, nil)
+			return
+		}
+	}
+}
+
+// TerminalView is what the admin API and the terminal page show.
+type TerminalView struct {
+	SN        string          `json:"sn"`
+	Online    bool            `json:"online"`
+	Merchants []BindingView   `json:"merchants"`
+	Screen    *ScreenView     `json:"screen,omitempty"`
+	Queue     []ScreenView    `json:"queue"`
+	Autopilot *AutopilotView  `json:"autopilot,omitempty"`
+	Batches   []BatchSummaryV `json:"openBatches"`
+}
+
+// BindingView is a merchant and store a terminal serves.
+type BindingView struct {
+	MerchantNo string `json:"merchantNo"`
+	StoreNo    string `json:"storeNo"`
+}
+
+// ScreenView is an order as a terminal shows it.
+type ScreenView struct {
+	TransNo         string `json:"trans_no"`
+	MerchantOrderNo string `json:"merchant_order_no"`
+	MerchantNo      string `json:"merchant_no"`
+	TransType       int    `json:"trans_type"`
+	TransTypeName   string `json:"trans_type_name"`
+	Status          int    `json:"trans_status"`
+	Step            string `json:"step,omitempty"`
+	Currency        string `json:"price_currency"`
+	OrderAmount     string `json:"order_amount"`
+	TipAmount       string `json:"tip_amount"`
+	CashbackAmount  string `json:"cashback_amount,omitempty"`
+	TransAmount     string `json:"trans_amount"`
+	Description     string `json:"description,omitempty"`
+	Card            string `json:"card,omitempty"`
+	ExpiresAt       string `json:"expires_at"`
+	Environment     string `json:"environment"`
+}
+
+// AutopilotView shows an autopilot with its card masked.
+type AutopilotView struct {
+	Card    string `json:"card,omitempty"`
+	Wallet  string `json:"wallet,omitempty"`
+	Delay   string `json:"delay"`
+	Tip     string `json:"tip_amount,omitempty"`
+	Sign    bool   `json:"sign"`
+	Approve bool   `json:"approve"`
+}
+
+func screenOf(t *Txn) ScreenView {
+	v := ScreenView{TransNo: t.TransNo, MerchantOrderNo: t.MerchantOrderNo, MerchantNo: t.MerchantNo, TransType: t.TransType,
+		TransTypeName: typeNames[t.TransType], Status: int(t.Status), Step: stepOf(t), Currency: t.Currency,
+		OrderAmount: fmtAmount(t.Amount, t.Currency), TipAmount: fmtAmount(t.Tip, t.Currency), TransAmount: fmtAmount(t.TransAmount(), t.Currency),
+		Description: t.Description, Card: t.CardMasked, Environment: t.Environment}
+	if t.Cashback > 0 {
+		v.CashbackAmount = fmtAmount(t.Cashback, t.Currency)
+	}
+	if !t.ExpiresAt.IsZero() {
+		v.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return v
+}
+
+// terminalView reads a terminal for the admin API and its page.
+func (s *System) terminalView(ctx context.Context, sn string) (TerminalView, error) {
+	term, err := s.terminals.Get(ctx, sn)
+	if err != nil {
+		return TerminalView{}, terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
+	}
+	v := TerminalView{SN: sn, Online: term.Online, Queue: []ScreenView{}, Merchants: []BindingView{}, Batches: []BatchSummaryV{}}
+	merchants, _ := s.merchants.List(ctx, nil)
+	for _, m := range merchants {
+		if st, ok := m.storeOf(sn); ok {
+			v.Merchants = append(v.Merchants, BindingView{MerchantNo: m.MerchantNo, StoreNo: st})
+		}
+	}
+	for i, no := range term.Queue {
+		t, err := s.txns.Get(ctx, no)
+		if err != nil {
+			continue
+		}
+		sv := screenOf(&t)
+		if i == 0 && term.Online {
+			v.Screen = &sv
+		}
+		v.Queue = append(v.Queue, sv)
+	}
+	if p := term.Autopilot; p != nil {
+		v.Autopilot = &AutopilotView{Card: p.CardMask, Wallet: p.Wallet, Delay: p.Delay.String(), Tip: p.Tip, Sign: p.Sign, Approve: p.Approve}
+	}
+	for _, no := range sortedValues(term.OpenBatch) {
+		b, err := s.batches.Get(ctx, no)
+		if err != nil {
+			continue
+		}
+		sum, err := s.summarize(ctx, []Batch{b})
+		if err != nil {
+			return v, err
+		}
+		v.Batches = append(v.Batches, BatchSummaryV{BatchNo: b.BatchNo, MerchantNo: b.MerchantNo, Environment: b.Environment, Count: sum.Count, Total: sum.Total.String()})
+	}
+	return v, nil
+}
+
+// BatchSummaryV is an open batch in a terminal view.
+type BatchSummaryV struct {
+	BatchNo     string `json:"batchNo"`
+	MerchantNo  string `json:"merchantNo"`
+	Environment string `json:"environment"`
+	Count       int    `json:"count"`
+	Total       string `json:"total_amount"`
+}
+
+// writeAdmin answers an admin request: the view, or the error in the admin
+// dialect.
+func writeAdmin(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
+		adminError(w, r, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, v)
+}
