@@ -37,6 +37,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/simulator/threeds"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -115,6 +116,10 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/")}
 	j := journal.New(opts.Clock, 0)
+	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: ids.New(opts.Seed).Derive("threeds"), BaseURL: s.BaseURL})
+	if err != nil {
+		return nil, err
+	}
 	s.env = &env.Env{
 		Clock:          opts.Clock,
 		Store:          opts.Store,
@@ -123,6 +128,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         delivery.NewSender(opts.Clock, j, opts.HTTPClient),
+		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
@@ -210,6 +216,7 @@ func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
 func (s *Simulator) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(admin.Prefix+"/", s.admin)
+	s.env.ThreeDS.Routes(mux)
 	for _, sys := range s.systems {
 		mux.Handle(sys.Mount().Prefix()+"/", sys.Mount())
 		if r, ok := sys.(Router); ok {
