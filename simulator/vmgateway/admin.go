@@ -46,7 +46,9 @@ func adminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func adminFail(w http.ResponseWriter, r *http.Request, err error) { admin.Error(w, r, apierr.Wrap(err)) }
+func adminFail(w http.ResponseWriter, r *http.Request, err error) {
+	admin.Error(w, r, apierr.Wrap(err))
+}
 
 func adminJSON(w http.ResponseWriter, status int, v any) { admin.WriteJSON(w, status, v) }
 

@@ -274,26 +274,26 @@ func (r *Refund) transition(to, why string, now time.Time) error {
 
 // Session is a hosted checkout session.
 type Session struct {
-	SessionID       string      `json:"sessionId"`
-	OrderNo         string      `json:"orderNo"`
-	AppID           string      `json:"appId"`
-	MerchantID      string      `json:"merchantId"`
-	Environment     string      `json:"environment"`
-	Status          string      `json:"status"`
-	Amount          int64       `json:"amount"`
-	Currency        string      `json:"currency"`
-	CaptureMethod   string      `json:"captureMethod"`
-	ThreeDSMode     string      `json:"threeDsMode"`
-	FraudMode       string      `json:"fraudMode,omitempty"`
-	Description     string      `json:"description,omitempty"`
-	FrontURL        string      `json:"frontUrl,omitempty"`
-	NotificationURL string      `json:"notificationUrl,omitempty"`
-	Products        []Product   `json:"products,omitempty"`
-	TradeNo         string      `json:"tradeNo,omitempty"` // the latest attempt
-	Attempts        []string    `json:"attempts,omitempty"`
-	CreatedAt       time.Time   `json:"createdAt"`
-	UpdatedAt       time.Time   `json:"updatedAt"`
-	ExpiresAt       time.Time   `json:"expiresAt"`
+	SessionID       string       `json:"sessionId"`
+	OrderNo         string       `json:"orderNo"`
+	AppID           string       `json:"appId"`
+	MerchantID      string       `json:"merchantId"`
+	Environment     string       `json:"environment"`
+	Status          string       `json:"status"`
+	Amount          int64        `json:"amount"`
+	Currency        string       `json:"currency"`
+	CaptureMethod   string       `json:"captureMethod"`
+	ThreeDSMode     string       `json:"threeDsMode"`
+	FraudMode       string       `json:"fraudMode,omitempty"`
+	Description     string       `json:"description,omitempty"`
+	FrontURL        string       `json:"frontUrl,omitempty"`
+	NotificationURL string       `json:"notificationUrl,omitempty"`
+	Products        []Product    `json:"products,omitempty"`
+	TradeNo         string       `json:"tradeNo,omitempty"` // the latest attempt
+	Attempts        []string     `json:"attempts,omitempty"`
+	CreatedAt       time.Time    `json:"createdAt"`
+	UpdatedAt       time.Time    `json:"updatedAt"`
+	ExpiresAt       time.Time    `json:"expiresAt"`
 	History         []Transition `json:"history"`
 }
 

@@ -198,7 +198,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
 	np := &newPayment{
-		tok:     Token{AppID: ss.AppID, MerchantID: ss.MerchantID, Environment: ss.Environment},
+		tok:      Token{AppID: ss.AppID, MerchantID: ss.MerchantID, Environment: ss.Environment},
 		merchant: m, orderNo: ss.OrderNo, tradeNo: tradeNo, sessionID: ss.SessionID, method: method,
 		amount: ss.Amount, currency: ss.Currency, capture: ss.CaptureMethod, threeDSMode: ss.ThreeDSMode, fraudMode: ss.FraudMode,
 		description: ss.Description, frontURL: ss.FrontURL, notifyURL: ss.NotificationURL, expiry: ss.ExpiresAt.Sub(s.now()),
