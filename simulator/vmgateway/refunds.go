@@ -192,7 +192,10 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var aerr *apierr.Error
-		if p, aerr = s.findPayment(ctx, tok, in.OrderNo, orString(in.TradeNo, rf.TradeNo)); aerr != nil {
+		if in.OrderNo == "" && in.TradeNo == "" {
+			in.TradeNo = rf.TradeNo
+		}
+		if p, aerr = s.findPayment(ctx, tok, in.OrderNo, in.TradeNo); aerr != nil {
 			s.fail(w, r, aerr)
 			return
 		}
