@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,7 +112,7 @@ type Request struct {
 	Amount   int64
 	Currency string
 	// ReturnURL is where the challenge page sends the browser (303) when the
-	// challenge ends: an absolute http(s) URL.
+	// challenge ends: an absolute http(s) URL, or a path on this simulator.
 	ReturnURL string
 	// JournalIDs are the caller's ids (orderNo, tradeNo, trans_no...) added
 	// to every journal event of this authentication.
@@ -272,8 +273,9 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if _, ok := money.Exponent(req.Currency); !ok {
 		return Result{}, &InvalidError{"currency", "must be an ISO 4217 code"}
 	}
-	if u, err := url.Parse(req.ReturnURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Result{}, &InvalidError{"returnUrl", "must be an absolute http(s) URL"}
+	if u, err := url.Parse(req.ReturnURL); err != nil || !((u.Scheme == "http" || u.Scheme == "https") && u.Host != "" ||
+		u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/")) {
+		return Result{}, &InvalidError{"returnUrl", "must be an absolute http(s) URL or a path on this simulator"}
 	}
 	row, brand, _ := s.cards.Lookup(req.CardNumber)
 	now := s.opts.Clock.Now()

@@ -155,18 +155,6 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 func (s *System) journaled(op string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{ids: map[string]string{}}
-		if req := openapi.FromContext(r.Context()); req != nil {
-			var probe struct {
-				OrderNo      string `json:"orderNo"`
-				TradeNo      string `json:"tradeNo"`
-				RefundNumber string `json:"refundNumber"`
-				TrackingNo   string `json:"trackingNo"`
-			}
-			if json.Unmarshal(req.Body, &probe) == nil {
-				note(context.WithValue(r.Context(), callInfoKey{}, info), "orderNo", probe.OrderNo, "tradeNo", probe.TradeNo,
-					"refundNumber", probe.RefundNumber, "trackingNo", probe.TrackingNo)
-			}
-		}
 		sw := &statusRecorder{ResponseWriter: w}
 		h(sw, r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info)))
 		data := map[string]any{"operation": op, "status": sw.status}

@@ -37,6 +37,13 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 		last = p.History[n-1]
 	}
 	data := map[string]any{"from": before, "to": p.Status, "why": last.Why, "environment": p.Environment}
+	if before == "" {
+		// The payment's first status is its creation: say what was created.
+		data["method"], data["amount"], data["currency"] = p.Method, formatAmount(p.Amount, p.Currency), p.Currency
+		if p.MaskedCardNo != "" {
+			data["maskedCardNo"] = p.MaskedCardNo
+		}
+	}
 	if p.FailureCode != "" {
 		data["failureCode"] = p.FailureCode
 	}
@@ -168,6 +175,7 @@ func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
 	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
 	if aerr != nil {
 		s.fail(w, r, aerr)
@@ -196,6 +204,7 @@ func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
 	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
 	if aerr != nil {
 		s.fail(w, r, aerr)
@@ -245,6 +254,7 @@ func (s *System) cancelPayment(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
 	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
 	if aerr != nil {
 		s.fail(w, r, aerr)

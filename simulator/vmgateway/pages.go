@@ -2,6 +2,7 @@ package vmgateway
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
@@ -216,6 +217,9 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p, _, err := s.create(ctx, np)
+	s.env.Record(Name, "cashier.attempt", fmt.Sprintf("cashier of session %s: the customer paid with %s", ss.SessionID, method),
+		map[string]string{"orderNo": ss.OrderNo, "sessionId": ss.SessionID, "tradeNo": tradeNo, "merchant": ss.MerchantID},
+		map[string]any{"environment": ss.Environment, "method": method, "status": p.Status})
 	if err != nil {
 		msg := "The payment could not be processed; try again."
 		var ae *apierr.Error

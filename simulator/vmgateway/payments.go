@@ -294,6 +294,7 @@ func (s *System) createPayment(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo)
 	np, aerr := s.paymentInput(tok, m, &in)
 	if aerr != nil {
 		s.fail(w, r, aerr)
@@ -545,8 +546,6 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {
 		return Payment{}, false, fmt.Errorf("store payment: %w", err)
 	}
-	s.env.Record(Name, "payment.created", fmt.Sprintf("%s payment of %s created: %s", p.Method, describeAmount(p.Amount, p.Currency), p.Status),
-		s.paymentIDs(p), map[string]any{"environment": p.Environment, "status": p.Status, "method": p.Method, "maskedCardNo": p.MaskedCardNo})
 	s.afterChange(ctx, "", p)
 	return p, hold, nil
 }
@@ -796,6 +795,7 @@ func (s *System) createTokenPayment(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "transactionIdentifier", in.TransactionIdentifier)
 	np, aerr := s.tokenInput(r.Context(), tok, m, &in)
 	if aerr != nil {
 		s.fail(w, r, aerr)

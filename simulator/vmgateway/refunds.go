@@ -37,6 +37,7 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo, "refundNumber", in.RefundNumber)
 	ctx := r.Context()
 	p, aerr := s.findPayment(ctx, tok, in.OrderNo, in.TradeNo)
 	if aerr != nil {
@@ -182,6 +183,7 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo, "refundNumber", in.RefundNumber)
 	ctx := r.Context()
 	var p Payment
 	var list []Refund

@@ -40,6 +40,7 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo)
 	ctx := r.Context()
 	modes := m.LinkModes
 	if len(modes) == 0 {

@@ -68,6 +68,7 @@ func (s *System) addTracking(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
 	t, aerr := s.addOne(r.Context(), tok, in)
 	if aerr != nil {
 		s.fail(w, r, aerr)
@@ -116,6 +117,7 @@ func (s *System) retrieveTracking(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
 	t, err := s.tracks.Get(r.Context(), trackingKey(tok.MerchantID, tok.Environment, in.OrderNo, in.TrackingNo))
 	if err != nil {
 		s.fail(w, r, apierr.Field(apierr.NotFound, "trackingNo", "exists", "trackingNo: no tracking record for this order and trackingNo"))
@@ -145,6 +147,7 @@ func (s *System) updateTracking(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
+	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
 	// Items are checked against the fields' own rules before anything is
 	// looked up: a malformed request is a 400 whatever the record's state.
 	for i, it := range in.Iterms {
