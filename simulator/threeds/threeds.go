@@ -537,9 +537,20 @@ func (s *Service) finish(ctx context.Context, id, status, reason, how string) (R
 	return t.Result, nil
 }
 
+// timerKey marks the context of work a clock timer started (a challenge
+// timing out, a decoupled authentication resolving), so a PSP continuing the
+// payment in OnComplete can tell it runs inside a clock move.
+type timerKey struct{}
+
+// InTimer reports whether ctx comes from one of the service's clock timers.
+// A PSP then does its follow-up work synchronously (e.g. a webhook's first
+// attempt), so that everything it schedules is on the clock before the
+// clock moves further.
+func InTimer(ctx context.Context) bool { v, _ := ctx.Value(timerKey{}).(bool); return v }
+
 // expire ends a challenge nobody finished (U, reason 14).
 func (s *Service) expire(id string) {
-	ctx := context.Background()
+	ctx := context.WithValue(context.Background(), timerKey{}, true)
 	t, err := s.txns.Get(ctx, id)
 	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
 		return
@@ -549,7 +560,7 @@ func (s *Service) expire(id string) {
 
 // resolveDecoupled ends a decoupled authentication as the card's row says.
 func (s *Service) resolveDecoupled(id string) {
-	ctx := context.Background()
+	ctx := context.WithValue(context.Background(), timerKey{}, true)
 	t, err := s.txns.Get(ctx, id)
 	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/simulator/threeds"
 )
 
 // updatePayment changes one payment under its lock and, when its status
@@ -102,7 +103,10 @@ type timerKey struct{}
 
 func timerCtx() context.Context { return context.WithValue(context.Background(), timerKey{}, true) }
 
-func inTimer(ctx context.Context) bool { v, _ := ctx.Value(timerKey{}).(bool); return v }
+func inTimer(ctx context.Context) bool {
+	v, _ := ctx.Value(timerKey{}).(bool)
+	return v || threeds.InTimer(ctx)
+}
 
 func (s *System) expirePayment(tradeNo string) {
 	s.updatePayment(timerCtx(), tradeNo, func(p *Payment, now time.Time) error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,5 +283,33 @@ func TestContradictAndTamper(t *testing.T) {
 			!vmgateway.Verify(secret, req.Header.Get(vmgateway.HeaderTimestamp), req.Body, req.Header.Get(vmgateway.HeaderSignature)) {
 			t.Fatal("tamper")
 		}
+	}
+}
+
+// TestTimerEventsAreSentWithinTheClockMove: a status change made by the
+// clock (a decoupled authentication resolving) makes its first delivery
+// attempt before the clock move returns, so its retries are on the clock.
+func TestTimerEventsAreSentWithinTheClockMove(t *testing.T) {
+	g := newGW(t)
+	rc := newReceiver(t, 500, g.Clock.Now)
+	g.subscribe(rc.srv.URL)
+	g.pay(g.order(), "5100123456000130")
+	g.settled(1)
+	g.Advance(30 * time.Second)
+	// At +30 s: the decoupled result (CAPTURED, first attempt) and the
+	// PENDING event's first retry.
+	got := rc.list()
+	captured := 0
+	for _, r := range got {
+		if strings.Contains(string(r.body), `"status":"CAPTURED"`) {
+			captured++
+		}
+	}
+	if len(got) != 3 || captured != 1 {
+		t.Fatalf("%d deliveries after the move (%d CAPTURED)", len(got), captured)
+	}
+	g.Advance(30 * time.Second) // the CAPTURED event's first retry
+	if n := len(rc.list()); n != 4 {
+		t.Fatalf("%d deliveries", n)
 	}
 }
