@@ -44,6 +44,21 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 		if p.MaskedCardNo != "" {
 			data["maskedCardNo"] = p.MaskedCardNo
 		}
+		if p.StoreCard {
+			data["storedcredentials"] = "store"
+		}
+		if p.CustomerInitiatedReason != "" {
+			data["customerInitiatedReason"] = p.CustomerInitiatedReason
+		}
+		if p.MerchantInitiated {
+			data["initiator"] = "merchant"
+		}
+		if p.ThreeDS != nil {
+			data["threeDsMode"] = p.ThreeDS.Mode
+		}
+		if p.FraudMode != "" {
+			data["fraudMode"] = p.FraudMode
+		}
 	}
 	if p.FailureCode != "" {
 		data["failureCode"] = p.FailureCode

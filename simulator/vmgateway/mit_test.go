@@ -33,6 +33,10 @@ func TestMerchantInitiatedPayments(t *testing.T) {
 	if cit["status"] != "CAPTURED" || len(id) < 5 {
 		t.Fatalf("%v", cit)
 	}
+	created := g.events("payment.status_changed", map[string]string{"orderNo": field(cit, "orderNo")})
+	if len(created) == 0 || created[0].Data["storedcredentials"] != "store" || created[0].Data["customerInitiatedReason"] != "RECURRING" {
+		t.Fatalf("stored credentials not recorded: %+v", created)
+	}
 	if p := g.pay(g.order(), "4000123456000019"); p["transactionIdentifier"] != nil {
 		t.Fatalf("identifier without storedcredentials: %v", p)
 	}

@@ -3,6 +3,7 @@ package vmgateway
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -392,12 +393,12 @@ func (m Merchant) allowsEnvironment(env string) bool {
 	return len(m.Environments) == 0 || slices.Contains(m.Environments, env)
 }
 
+// scopeKey builds a store key from a merchant, an environment and parts
+// (kind, orderNo, trackingNo...). The parts are joined with a control
+// character no field can hold (the schemas admit printable text), so that
+// ("A/B", "C") and ("A", "B/C") never make the same key.
 func scopeKey(merchant, environment string, parts ...string) string {
-	k := merchant + "/" + environment
-	for _, p := range parts {
-		k += "/" + p
-	}
-	return k
+	return strings.Join(append([]string{merchant, environment}, parts...), "\x1f")
 }
 
 func orderKey(merchant, environment, orderNo string) string {
