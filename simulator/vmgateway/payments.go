@@ -692,8 +692,8 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	case threeds.StatusR:
 		return p.fail(FailAuthenticationRejected, "3-D Secure result R", now)
 	case threeds.StatusU:
-		if res.Flow == threeds.FlowChallenge && res.TransStatusReason == threeds.ReasonTimedOut {
-			return p.fail(FailAuthenticationAbandoned, "3-D Secure challenge abandoned or timed out", now)
+		if res.TransStatusReason == threeds.ReasonTimedOut {
+			return p.fail(FailAuthenticationAbandoned, "3-D Secure "+res.Flow+" abandoned or timed out", now)
 		}
 		if mode == "standard" || unavailable != "proceed" {
 			return p.fail(FailAuthenticationUnavailable, "3-D Secure result U", now)
