@@ -37,6 +37,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/simulator/threeds"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -115,6 +116,10 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/")}
 	j := journal.New(opts.Clock, 0)
+	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: ids.New(opts.Seed).Derive("threeds"), BaseURL: s.BaseURL})
+	if err != nil {
+		return nil, err
+	}
 	s.env = &env.Env{
 		Clock:          opts.Clock,
 		Store:          opts.Store,
@@ -123,6 +128,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         delivery.NewSender(opts.Clock, j, opts.HTTPClient),
+		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
@@ -165,6 +171,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		}
 	}
 	s.systems = []System{gs, cp, vm}
+	// CodePay's online card payments authenticate with the same 3-D Secure
+	// simulator as the card gateway.
+	cp.(*codepay.System).SetThreeDS(codepay.ServiceThreeDS{Service: s.env.ThreeDS})
 
 	if err := admin.Register(s.admin, admin.Core{
 		Version: Version, Seed: opts.Seed, Clock: opts.Clock, Journal: j, Reset: s.Reset, Systems: s.systemInfo,
@@ -210,6 +219,7 @@ func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
 func (s *Simulator) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(admin.Prefix+"/", s.admin)
+	s.env.ThreeDS.Routes(mux)
 	for _, sys := range s.systems {
 		mux.Handle(sys.Mount().Prefix()+"/", sys.Mount())
 		if r, ok := sys.(Router); ok {

@@ -207,10 +207,12 @@ func TestMerchantCheckoutHandlesEveryThreeDSOutcome(t *testing.T) {
 	}
 }
 
-// TestMerchantCheckoutWithoutThreeDS: without a 3-D Secure service wired,
-// cards are authorized on their own outcome; 3-D Secure is never pretended.
+// TestMerchantCheckoutWithoutThreeDS: without a 3-D Secure service wired (a
+// CodePay system built on its own; the simulator always wires one), cards are
+// authorized on their own outcome; 3-D Secure is never pretended.
 func TestMerchantCheckoutWithoutThreeDS(t *testing.T) {
 	c := newCP(t)
+	c.sys.SetThreeDS(nil)
 	if a := c.merchantCheckout("NS-1", visaChallenge, nil); a.str("trans_status") != "2" || a.Data["redirect_url_3dsecure"] != nil {
 		t.Fatalf("%s", a)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/simulator/threeds"
 )
 
 // Env is what a system is built from.
@@ -29,6 +30,8 @@ type Env struct {
 	Fake   *fake.Faker
 	Log    *slog.Logger
 	Sender *delivery.Sender
+	// ThreeDS is the 3-D Secure service every PSP authenticates cards with.
+	ThreeDS *threeds.Service
 	// BaseURL returns the simulator's public base URL ("http://127.0.0.1:8080"),
 	// for URLs handed to clients: hosted checkout, 3-D Secure challenge pages.
 	BaseURL func() string

@@ -1,11 +1,14 @@
 package vmgateway
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
 // Error codes of the gateway's envelope (specs/vmgateway.yaml x-error-codes).
@@ -29,17 +32,30 @@ const (
 
 // Dialect renders errors in the gateway's envelope:
 // {"code", "message", "field", "traceId"} with the HTTP status of the kind.
-type Dialect struct{ IDs *ids.Generator }
+type Dialect struct {
+	IDs *ids.Generator
+	// record, when set, journals errors answered before a handler ran
+	// (authentication and validation failures).
+	record func(r *http.Request, e *apierr.Error)
+}
 
 // WriteError implements apierr.Dialect.
-func (d Dialect) WriteError(w http.ResponseWriter, _ *http.Request, e *apierr.Error) {
-	body := map[string]string{"code": Code(e), "message": e.Message, "traceId": d.IDs.UUID()}
+func (d Dialect) WriteError(w http.ResponseWriter, r *http.Request, e *apierr.Error) {
+	code := Code(e)
+	body := map[string]string{"code": code, "message": e.Message, "traceId": d.IDs.UUID()}
 	if e.Field != "" {
 		body["field"] = e.Field
 	}
 	status := e.Status
 	if status == 0 {
 		status = apierr.HTTPStatus(e.Kind)
+	}
+	if r != nil {
+		if info := callInfoFrom(r.Context()); info != nil {
+			info.code, info.field = code, e.Field
+		} else if d.record != nil {
+			d.record(r, e)
+		}
 	}
 	WriteJSON(w, status, body)
 }
@@ -81,4 +97,91 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// callInfo collects, while a handler runs, what the journal says about the
+// request afterwards: the ids it concerned and the error it answered.
+type callInfo struct {
+	ids   map[string]string
+	code  string
+	field string
+}
+
+type callInfoKey struct{}
+
+func callInfoFrom(ctx context.Context) *callInfo {
+	c, _ := ctx.Value(callInfoKey{}).(*callInfo)
+	return c
+}
+
+// note adds ids (name, value pairs) to the journal event of the request.
+func note(ctx context.Context, kv ...string) {
+	c := callInfoFrom(ctx)
+	if c == nil {
+		return
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			c.ids[kv[i]] = kv[i+1]
+		}
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// journaled wraps a handler so that every request it serves is journaled
+// (kind api.request) with the operation, the answer's status and error code,
+// the environment of the credentials and the ids it concerned.
+func (s *System) journaled(op string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &callInfo{ids: map[string]string{}}
+		sw := &statusRecorder{ResponseWriter: w}
+		h(sw, r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info)))
+		data := map[string]any{"operation": op, "status": sw.status}
+		if t, ok := TokenFrom(r.Context()); ok {
+			info.ids["appId"], info.ids["merchant"] = t.AppID, t.MerchantID
+			data["environment"] = t.Environment
+		}
+		if info.code != "" {
+			data["code"], data["field"] = info.code, info.field
+		}
+		msg := fmt.Sprintf("%s → %d", op, sw.status)
+		if info.code != "" {
+			msg += " " + info.code
+		}
+		s.env.Record(Name, "api.request", msg, info.ids, data)
+	})
+}
+
+// recordRefused journals a request refused before its handler ran.
+func (s *System) recordRefused(r *http.Request, e *apierr.Error) {
+	op := ""
+	if req := openapi.FromContext(r.Context()); req != nil {
+		op = req.OperationID
+	}
+	data := map[string]any{"operation": op, "status": apierr.HTTPStatus(e.Kind), "code": Code(e), "path": r.URL.Path}
+	if e.Field != "" {
+		data["field"] = e.Field
+	}
+	s.env.Record(Name, "api.refused", fmt.Sprintf("%s %s refused: %s", r.Method, r.URL.Path, Code(e)), nil, data)
 }

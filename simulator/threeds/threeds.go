@@ -1,0 +1,692 @@
+// Package threeds is the 3-D Secure directory server and access control
+// server (ACS) that every emulated PSP uses: the card gateway for its card
+// payments and checkout sessions, CodePay for its merchant-hosted checkout.
+//
+// A PSP asks Authenticate to authenticate a card for an amount, a currency
+// and a merchant. The card's row of TESTCARDS.md (fixtures/testcards.yaml)
+// decides what happens: a frictionless result (Y, A, N, R, U), a challenge
+// (a page served at /3ds/challenge/{acsTransId} that takes an OTP, or the
+// admin action that completes it without a browser), a decoupled
+// authentication that resolves on the clock, a card that is not enrolled, or
+// a directory server error. A challenge or decoupled authentication ends
+// later; the PSP learns the result through its OnComplete callback (and may
+// read it with Get at any time).
+//
+// Authentication values (CAVV/AAV) are derived from the dsTransID
+// (AuthenticationValue), and each result is bound to the one authorization
+// that presents it (Bind): a value from another transaction, another card,
+// merchant or amount is refused. The service never keeps a card number: it
+// keeps a keyed fingerprint and the masked number only.
+package threeds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
+)
+
+// Name is the service's name in the journal.
+const Name = "threeds"
+
+// Version is the EMV 3-D Secure protocol version the simulated directory
+// servers speak.
+const Version = "2.2.0"
+
+// Flows an authentication can take (the gateway spec's ThreeDsResult.flow).
+const (
+	FlowFrictionless = "frictionless"
+	FlowChallenge    = "challenge"
+	FlowDecoupled    = "decoupled"
+	FlowNotEnrolled  = "not_enrolled"
+	FlowDSError      = "ds_error"
+)
+
+// Transaction statuses (EMV 3DS transStatus) this simulator produces.
+const (
+	StatusY = "Y" // authenticated
+	StatusA = "A" // attempted: not authenticated, proof of attempt
+	StatusN = "N" // not authenticated
+	StatusR = "R" // rejected: the issuer refuses; never authorize
+	StatusU = "U" // unavailable
+	StatusC = "C" // challenge required (pending)
+	StatusD = "D" // decoupled authentication (pending)
+)
+
+// Reasons (EMV 3DS transStatusReason) this simulator uses.
+const (
+	ReasonCardAuthFailed = "01" // card authentication failed (N)
+	ReasonSuspectedFraud = "11" // suspected fraud (R)
+	ReasonTimedOut       = "14" // transaction timed out / abandoned (U)
+)
+
+// DefaultChallengeTimeout is how long a challenge waits for the cardholder
+// before it ends as abandoned (U, reason 14).
+const DefaultChallengeTimeout = 10 * time.Minute
+
+// MaxOTPAttempts is how many wrong codes a challenge page takes before the
+// authentication fails (N).
+const MaxOTPAttempts = 3
+
+// Options build a Service.
+type Options struct {
+	Clock   clock.Clock
+	Store   store.Store
+	Journal *journal.Journal
+	IDs     *ids.Generator
+	// BaseURL returns the simulator's public URL, for challenge page links.
+	BaseURL func() string
+	// Cards is the magic card table; nil loads fixtures.TestCards().
+	Cards *fixtures.Cards
+	// ChallengeTimeout bounds a challenge; 0 means DefaultChallengeTimeout.
+	ChallengeTimeout time.Duration
+}
+
+// Request asks for the authentication of one card payment.
+type Request struct {
+	// System is the caller ("vmgateway", "codepay"), for the journal.
+	System string
+	// MerchantID and MerchantName identify the merchant (the name is shown
+	// on the challenge page).
+	MerchantID   string
+	MerchantName string
+	// Reference is the caller's id of the payment (tradeNo, trans_no). The
+	// result can only be bound to an authorization with this reference. An
+	// empty reference makes a standalone authentication, bound to the first
+	// authorization that presents it.
+	Reference string
+	// CardNumber is the PAN. It is read, never stored or logged.
+	CardNumber string
+	// Amount (minor units) and Currency (ISO 4217) of the purchase.
+	Amount   int64
+	Currency string
+	// ReturnURL is where the challenge page sends the browser (303) when the
+	// challenge ends: an absolute http(s) URL, or a path on this simulator.
+	ReturnURL string
+	// JournalIDs are the caller's ids (orderNo, tradeNo, trans_no...) added
+	// to every journal event of this authentication.
+	JournalIDs map[string]string
+	// OnComplete, when set, is called once when a challenge or a decoupled
+	// authentication ends (not for results Authenticate returns final). It
+	// runs outside any lock, on the goroutine that ended the authentication
+	// (the challenge page's request, the admin action, or a clock timer).
+	OnComplete func(ctx context.Context, r Result)
+}
+
+// Result is where an authentication stands.
+type Result struct {
+	ThreeDSServerTransID string `json:"threeDsServerTransId"`
+	// DSTransID and ACSTransID are absent when the card is not enrolled or
+	// the directory server failed (no authentication took place).
+	DSTransID         string `json:"dsTransId,omitempty"`
+	ACSTransID        string `json:"acsTransId,omitempty"`
+	Version           string `json:"version"`
+	Flow              string `json:"flow"`
+	TransStatus       string `json:"transStatus,omitempty"`
+	TransStatusReason string `json:"transStatusReason,omitempty"`
+	// ECI is the indicator the authorization must carry (absent on a
+	// directory server error, when nothing can be authorized).
+	ECI string `json:"eci,omitempty"`
+	// AuthenticationValue is the CAVV (Visa) or AAV (Mastercard), base64 of
+	// 20 bytes; only for Y and A.
+	AuthenticationValue string `json:"authenticationValue,omitempty"`
+	LiabilityShift      bool   `json:"liabilityShift"`
+	// ChallengeURL is the page to send the cardholder to while the status
+	// is C.
+	ChallengeURL string `json:"challengeUrl,omitempty"`
+	// Final is false while the status is C or D.
+	Final     bool   `json:"final"`
+	Brand     string `json:"brand"`
+	MaskedPAN string `json:"maskedPan"`
+	System    string `json:"system,omitempty"`
+	Merchant  string `json:"merchantId"`
+	Reference string `json:"reference,omitempty"`
+	Amount    int64  `json:"amountMinor"`
+	Currency  string `json:"currency"`
+	// BoundTo is the reference of the authorization that used the result.
+	BoundTo     string     `json:"boundTo,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ExpiresAt   *time.Time `json:"expiresAt,omitempty"`
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
+}
+
+// Transaction is the stored form of an authentication.
+type Transaction struct {
+	Result
+	MerchantName    string            `json:"merchantName,omitempty"`
+	CardFingerprint string            `json:"cardFingerprint"`
+	NN              string            `json:"nn,omitempty"`
+	ReturnURL       string            `json:"returnUrl,omitempty"`
+	FinalStatus     string            `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
+	OTPAttempts     int               `json:"otpAttempts,omitempty"`
+	JournalIDs      map[string]string `json:"journalIds,omitempty"`
+}
+
+// Errors of the service.
+var (
+	// ErrNotFound: no authentication with this id.
+	ErrNotFound = errors.New("threeds: no such authentication")
+	// ErrNotPending: the authentication is final already.
+	ErrNotPending = errors.New("threeds: the authentication is not waiting for the cardholder")
+)
+
+// InvalidError is a request the service refuses, naming the field.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
+
+// WrongOTPError says a challenge got a wrong code and may be tried again.
+type WrongOTPError struct{ AttemptsLeft int }
+
+func (e *WrongOTPError) Error() string {
+	return fmt.Sprintf("the code is not correct; %d attempts left", e.AttemptsLeft)
+}
+
+// Service is the simulated directory server and ACS.
+type Service struct {
+	opts  Options
+	cards *fixtures.Cards
+	txns  store.Table[Transaction]
+	key   []byte
+
+	mu        sync.Mutex
+	callbacks map[string]func(context.Context, Result)
+}
+
+// New builds the service.
+func New(o Options) (*Service, error) {
+	if o.Clock == nil || o.Store == nil || o.Journal == nil || o.IDs == nil || o.BaseURL == nil {
+		return nil, errors.New("threeds: Clock, Store, Journal, IDs and BaseURL are required")
+	}
+	if o.ChallengeTimeout <= 0 {
+		o.ChallengeTimeout = DefaultChallengeTimeout
+	}
+	cards := o.Cards
+	if cards == nil {
+		var err error
+		if cards, err = fixtures.TestCards(); err != nil {
+			return nil, fmt.Errorf("threeds: %w", err)
+		}
+	}
+	return &Service{
+		opts: o, cards: cards, txns: store.NewTable[Transaction](o.Store, "3ds.transaction"),
+		key: []byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32)), callbacks: map[string]func(context.Context, Result){},
+	}, nil
+}
+
+// ChallengeURL returns the challenge page of an ACS transaction.
+func (s *Service) ChallengeURL(acsTransID string) string {
+	return s.opts.BaseURL() + "/3ds/challenge/" + acsTransID
+}
+
+func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) {
+	idm := map[string]string{"threeDsServerTransId": t.ThreeDSServerTransID}
+	for k, v := range t.JournalIDs {
+		idm[k] = v
+	}
+	if t.DSTransID != "" {
+		idm["dsTransId"] = t.DSTransID
+	}
+	if t.ACSTransID != "" {
+		idm["acsTransId"] = t.ACSTransID
+	}
+	if t.Merchant != "" {
+		idm["merchant"] = t.Merchant
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["flow"] = t.Flow
+	data["transStatus"] = t.TransStatus
+	data["maskedPan"] = t.MaskedPAN
+	data["brand"] = t.Brand
+	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDs: idm, Data: data})
+}
+
+// Authenticate runs the authentication of req.CardNumber. The answer is
+// final (frictionless, not enrolled, directory server error) or pending:
+// status C with a ChallengeURL, or D (decoupled); req.OnComplete then hears
+// the final result.
+func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error) {
+	switch {
+	case !pan.Luhn(req.CardNumber) || len(req.CardNumber) < 12 || len(req.CardNumber) > 19:
+		return Result{}, &InvalidError{"cardNumber", "must be 12 to 19 digits passing the Luhn check"}
+	case req.Amount <= 0:
+		return Result{}, &InvalidError{"amount", "must be greater than zero"}
+	case req.MerchantID == "":
+		return Result{}, &InvalidError{"merchantId", "is required"}
+	}
+	if _, ok := money.Exponent(req.Currency); !ok {
+		return Result{}, &InvalidError{"currency", "must be an ISO 4217 code"}
+	}
+	if u, err := url.Parse(req.ReturnURL); err != nil || !((u.Scheme == "http" || u.Scheme == "https") && u.Host != "" ||
+		u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/")) {
+		return Result{}, &InvalidError{"returnUrl", "must be an absolute http(s) URL or a path on this simulator"}
+	}
+	row, brand, _ := s.cards.Lookup(req.CardNumber)
+	now := s.opts.Clock.Now()
+	t := Transaction{
+		Result: Result{
+			ThreeDSServerTransID: s.opts.IDs.UUID(), Version: Version, Brand: brand, MaskedPAN: pan.Mask(req.CardNumber),
+			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
+			CreatedAt: now,
+		},
+		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
+		ReturnURL: req.ReturnURL, JournalIDs: req.JournalIDs,
+	}
+	flow := row.ThreeDS.Flow
+	switch flow {
+	case "", "none", "not_requested":
+		// The card has no 3-D Secure behaviour of its own: when asked, it
+		// authenticates like any card outside the table (TESTCARDS.md).
+		flow, row = s.cards.Default.ThreeDS.Flow, s.cards.Default
+	}
+	var keys []string
+	switch flow {
+	case "ds_error":
+		t.Flow, t.Final = FlowDSError, true
+	case "not_enrolled":
+		t.Flow, t.Final, t.ECI = FlowNotEnrolled, true, ECI(brand, "")
+	default:
+		t.DSTransID, t.ACSTransID = s.opts.IDs.UUID(), s.opts.IDs.UUID()
+		keys = append(keys, "ds/"+t.DSTransID, "acs/"+t.ACSTransID)
+		switch flow {
+		case "challenge", "challenge_abandoned":
+			t.Flow, t.TransStatus = FlowChallenge, StatusC
+			t.ChallengeURL = s.ChallengeURL(t.ACSTransID)
+			exp := now.Add(s.opts.ChallengeTimeout)
+			t.ExpiresAt = &exp
+		case "decoupled":
+			t.Flow, t.TransStatus, t.FinalStatus = FlowDecoupled, StatusD, row.ThreeDS.FinalStatus
+			delay := row.ThreeDS.DecoupledDelay.Std()
+			if delay <= 0 {
+				delay = 30 * time.Second
+			}
+			exp := now.Add(delay)
+			t.ExpiresAt = &exp
+		default: // frictionless, unavailable
+			t.Flow, t.Final = FlowFrictionless, true
+			s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now)
+			if t.AuthenticationValue != "" {
+				keys = append(keys, "cavv/"+t.AuthenticationValue)
+			}
+		}
+	}
+	if err := s.txns.Create(ctx, t.ThreeDSServerTransID, t, keys...); err != nil {
+		return Result{}, fmt.Errorf("threeds: store authentication: %w", err)
+	}
+	if !t.Final && req.OnComplete != nil {
+		s.mu.Lock()
+		s.callbacks[t.ThreeDSServerTransID] = req.OnComplete
+		s.mu.Unlock()
+	}
+	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
+		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
+	switch t.TransStatus {
+	case StatusC:
+		id := t.ThreeDSServerTransID
+		s.opts.Clock.AfterFunc(s.opts.ChallengeTimeout, func() { s.expire(id) })
+	case StatusD:
+		id := t.ThreeDSServerTransID
+		s.opts.Clock.AfterFunc(t.ExpiresAt.Sub(now), func() { s.resolveDecoupled(id) })
+	}
+	return t.Result, nil
+}
+
+func describe(r Result) string {
+	switch {
+	case r.Flow == FlowDSError:
+		return "directory server error"
+	case r.Flow == FlowNotEnrolled:
+		return "card not enrolled"
+	case r.TransStatus == StatusC:
+		return "challenge required"
+	case r.TransStatus == StatusD:
+		return "decoupled authentication started"
+	}
+	s := r.Flow + " " + r.TransStatus
+	if r.TransStatusReason != "" {
+		s += " (reason " + r.TransStatusReason + ")"
+	}
+	return s
+}
+
+// settle writes a final transStatus and what follows from it.
+func (s *Service) settle(t *Transaction, status, reason string, now time.Time) {
+	t.TransStatus, t.TransStatusReason, t.Final = status, reason, true
+	t.ECI = ECI(t.Brand, status)
+	t.LiabilityShift = LiabilityShift(status)
+	if t.LiabilityShift {
+		t.AuthenticationValue = AuthenticationValue(t.DSTransID)
+	}
+	t.ChallengeURL = ""
+	t.ExpiresAt = nil
+	done := now
+	t.CompletedAt = &done
+}
+
+// Get returns an authentication by its threeDSServerTransID, dsTransID or
+// acsTransID.
+func (s *Service) Get(ctx context.Context, id string) (Result, error) {
+	t, err := s.find(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.Result, nil
+}
+
+func (s *Service) find(ctx context.Context, id string) (Transaction, error) {
+	if t, err := s.txns.Get(ctx, id); err == nil {
+		return t, nil
+	}
+	for _, prefix := range []string{"ds/", "acs/"} {
+		if t, err := s.txns.Lookup(ctx, prefix+id); err == nil {
+			return t, nil
+		}
+	}
+	return Transaction{}, ErrNotFound
+}
+
+// Completion is how a challenge (or a decoupled authentication) ends.
+type Completion struct {
+	// Action: "submit" (with OTP), "cancel" (the cardholder abandons), or
+	// "result" (Result says the outcome, for the admin action).
+	Action string
+	OTP    string
+	// Result, with Action "result": "pass", "fail", "abandon", or "" for
+	// what the card's row of TESTCARDS.md intends.
+	Result string
+}
+
+// Complete ends a pending authentication (by any of its ids). A wrong OTP
+// answers *WrongOTPError while attempts remain; a final authentication
+// answers its result with ErrNotPending.
+func (s *Service) Complete(ctx context.Context, id string, c Completion) (Result, error) {
+	t, err := s.find(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if t.Final {
+		return t.Result, ErrNotPending
+	}
+	status, reason, how := "", "", ""
+	switch c.Action {
+	case "submit":
+		switch c.OTP {
+		case s.cards.Challenge.PassOTP:
+			status, how = StatusY, "the cardholder entered the right code"
+		case s.cards.Challenge.FailOTP:
+			status, reason, how = StatusN, ReasonCardAuthFailed, "the cardholder entered the failing code"
+		default:
+			var left int
+			updated, err := s.txns.Update(ctx, t.ThreeDSServerTransID, func(cur *Transaction) error {
+				if cur.Final {
+					return ErrNotPending
+				}
+				cur.OTPAttempts++
+				left = MaxOTPAttempts - cur.OTPAttempts
+				return nil
+			})
+			if err != nil {
+				return updated.Result, err
+			}
+			if left > 0 {
+				s.record("threeds.challenge_wrong_code", fmt.Sprintf("wrong code on the challenge page, %d attempts left", left), &updated, nil)
+				return updated.Result, &WrongOTPError{AttemptsLeft: left}
+			}
+			status, reason, how = StatusN, ReasonCardAuthFailed, fmt.Sprintf("%d wrong codes", MaxOTPAttempts)
+		}
+	case "cancel":
+		status, reason, how = StatusU, ReasonTimedOut, "the cardholder cancelled"
+	case "result":
+		r := c.Result
+		if r == "" {
+			r = s.intended(t)
+		}
+		switch r {
+		case "pass":
+			status, how = StatusY, "completed by the admin API (pass)"
+		case "fail":
+			status, reason, how = StatusN, ReasonCardAuthFailed, "completed by the admin API (fail)"
+		case "abandon":
+			status, reason, how = StatusU, ReasonTimedOut, "completed by the admin API (abandon)"
+		default:
+			return t.Result, &InvalidError{"result", "must be pass, fail or abandon"}
+		}
+	default:
+		return t.Result, &InvalidError{"action", "must be submit or cancel"}
+	}
+	return s.finish(ctx, t.ThreeDSServerTransID, status, reason, how)
+}
+
+// intended is what the card's row means a challenge to end with: row 06
+// passes, 07 fails, 08 is abandoned; a decoupled card ends as its row says.
+func (s *Service) intended(t Transaction) string {
+	if t.TransStatus == StatusD {
+		switch t.FinalStatus {
+		case StatusN, StatusR:
+			return "fail"
+		case StatusU:
+			return "abandon"
+		}
+		return "pass"
+	}
+	for _, c := range s.cards.Cards {
+		if c.NN != t.NN {
+			continue
+		}
+		switch {
+		case c.ThreeDS.Flow == "challenge_abandoned" || c.ThreeDS.FinalStatus == StatusU:
+			return "abandon"
+		case c.ThreeDS.FinalStatus == StatusN:
+			return "fail"
+		}
+	}
+	return "pass"
+}
+
+// finish moves a pending authentication to its final status, once, and tells
+// the caller.
+func (s *Service) finish(ctx context.Context, id, status, reason, how string) (Result, error) {
+	changed := false
+	t, err := s.txns.Update(ctx, id, func(cur *Transaction) error {
+		if cur.Final {
+			return nil
+		}
+		s.settle(cur, status, reason, s.opts.Clock.Now())
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("threeds: complete %s: %w", id, err)
+	}
+	if !changed {
+		return t.Result, ErrNotPending
+	}
+	if t.AuthenticationValue != "" {
+		if err := s.txns.Claim(ctx, id, "cavv/"+t.AuthenticationValue); err != nil {
+			return t.Result, fmt.Errorf("threeds: index authentication value: %w", err)
+		}
+	}
+	kind := "threeds.challenge_completed"
+	if t.Flow == FlowDecoupled {
+		kind = "threeds.decoupled_completed"
+	}
+	s.record(kind, fmt.Sprintf("%s authentication %s → %s: %s", t.Flow, map[bool]string{true: "D", false: "C"}[t.Flow == FlowDecoupled], describe(t.Result), how), &t, map[string]any{"how": how})
+	s.mu.Lock()
+	cb := s.callbacks[id]
+	delete(s.callbacks, id)
+	s.mu.Unlock()
+	if cb != nil {
+		cb(context.WithoutCancel(ctx), t.Result)
+	}
+	return t.Result, nil
+}
+
+// timerKey marks the context of work a clock timer started (a challenge
+// timing out, a decoupled authentication resolving), so a PSP continuing the
+// payment in OnComplete can tell it runs inside a clock move.
+type timerKey struct{}
+
+// InTimer reports whether ctx comes from one of the service's clock timers.
+// A PSP then does its follow-up work synchronously (e.g. a webhook's first
+// attempt), so that everything it schedules is on the clock before the
+// clock moves further.
+func InTimer(ctx context.Context) bool { v, _ := ctx.Value(timerKey{}).(bool); return v }
+
+// expire ends a challenge nobody finished (U, reason 14).
+func (s *Service) expire(id string) {
+	ctx := context.WithValue(context.Background(), timerKey{}, true)
+	t, err := s.txns.Get(ctx, id)
+	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
+		return
+	}
+	s.finish(ctx, id, StatusU, ReasonTimedOut, "the challenge timed out")
+}
+
+// resolveDecoupled ends a decoupled authentication as the card's row says.
+func (s *Service) resolveDecoupled(id string) {
+	ctx := context.WithValue(context.Background(), timerKey{}, true)
+	t, err := s.txns.Get(ctx, id)
+	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
+		return
+	}
+	status, reason := t.FinalStatus, ""
+	if status == "" {
+		status = StatusY
+	}
+	if status == StatusN {
+		reason = ReasonCardAuthFailed
+	}
+	s.finish(ctx, id, status, reason, "the cardholder answered in the issuer's app")
+}
+
+// Binding is what an authorization presents to prove its authentication.
+type Binding struct {
+	// DSTransID and AuthenticationValue (CAVV/AAV) as the authorization
+	// carries them; at least one.
+	DSTransID           string
+	AuthenticationValue string
+	// ECI, when given, must be the authentication's.
+	ECI string
+	// MerchantID, Reference, Amount and Currency of the authorization.
+	MerchantID string
+	Reference  string
+	Amount     int64
+	Currency   string
+	// CardNumber, when given, must be the authenticated card.
+	CardNumber string
+}
+
+// BindError says why an authentication cannot back an authorization; Field
+// names the offending value ("cavv", "dsTransId", "eci", "amount", ...).
+type BindError struct {
+	Field  string
+	Reason string
+}
+
+func (e *BindError) Error() string { return e.Field + ": " + e.Reason }
+
+// Bind checks that an authentication result backs this authorization and
+// records the authorization as its user: a result binds to one reference
+// only (binding again with the same reference is a no-op). ErrNotFound when
+// neither the dsTransID nor the authentication value is one of this
+// simulator's; *BindError when the result belongs elsewhere or does not fit.
+func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
+	t, err := s.check(ctx, b)
+	if err != nil {
+		return Result{}, err
+	}
+	var refused *BindError
+	t, err = s.txns.Update(ctx, t.ThreeDSServerTransID, func(cur *Transaction) error {
+		if cur.BoundTo != "" && cur.BoundTo != b.Reference {
+			refused = &BindError{"cavv", "was already used by another authorization"}
+			return refused
+		}
+		cur.BoundTo = b.Reference
+		return nil
+	})
+	if refused != nil {
+		s.refuse(&t, b, refused.Field, refused.Reason)
+		return Result{}, refused
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("threeds: bind: %w", err)
+	}
+	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	return t.Result, nil
+}
+
+// Verify makes Bind's checks without binding: a PSP asks it before it
+// commits to anything (claims an order number), then calls Bind.
+func (s *Service) Verify(ctx context.Context, b Binding) (Result, error) {
+	t, err := s.check(ctx, b)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.Result, nil
+}
+
+func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {
+	var t Transaction
+	var err error
+	switch {
+	case b.DSTransID != "":
+		t, err = s.txns.Lookup(ctx, "ds/"+b.DSTransID)
+		if err != nil && b.AuthenticationValue != "" {
+			// A value of ours presented with a foreign dsTransID is a value
+			// taken from another transaction.
+			if other, e := s.txns.Lookup(ctx, "cavv/"+b.AuthenticationValue); e == nil {
+				return s.refuse(&other, b, "cavv", "belongs to another authentication")
+			}
+		}
+	case b.AuthenticationValue != "":
+		t, err = s.txns.Lookup(ctx, "cavv/"+b.AuthenticationValue)
+	default:
+		return Transaction{}, &BindError{"dsTransId", "a dsTransId or an authentication value is required"}
+	}
+	if err != nil {
+		return Transaction{}, ErrNotFound
+	}
+	switch {
+	case !t.Final:
+		return s.refuse(&t, b, "dsTransId", "the authentication is not finished")
+	case !LiabilityShift(t.TransStatus):
+		return s.refuse(&t, b, "authenticationResultCode", "the authentication did not succeed (transStatus "+t.TransStatus+")")
+	case b.AuthenticationValue != "" && b.AuthenticationValue != t.AuthenticationValue:
+		return s.refuse(&t, b, "cavv", "does not belong to this dsTransId")
+	case b.ECI != "" && b.ECI != t.ECI:
+		return s.refuse(&t, b, "eci", "is not the ECI of this authentication ("+t.ECI+")")
+	case b.MerchantID != t.Merchant:
+		return s.refuse(&t, b, "dsTransId", "belongs to another merchant's authentication")
+	case b.CardNumber != "" && fingerprint(s.key, b.CardNumber) != t.CardFingerprint:
+		return s.refuse(&t, b, "dsTransId", "authenticated another card")
+	case b.Currency != t.Currency || b.Amount != t.Amount:
+		return s.refuse(&t, b, "dsTransId", "authenticated another amount or currency")
+	case t.Reference != "" && t.Reference != b.Reference:
+		return s.refuse(&t, b, "cavv", "belongs to another transaction")
+	case t.BoundTo != "" && t.BoundTo != b.Reference:
+		return s.refuse(&t, b, "cavv", "was already used by another authorization")
+	}
+	return t, nil
+}
+
+func (s *Service) refuse(t *Transaction, b Binding, field, reason string) (Transaction, error) {
+	s.record("threeds.binding_refused", "authentication refused for authorization "+b.Reference+": "+field+" "+reason, t,
+		map[string]any{"reference": b.Reference, "field": field})
+	return Transaction{}, &BindError{Field: field, Reason: reason}
+}

@@ -1,0 +1,213 @@
+package vmgateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/pspsim/pspsim/simulator/admin"
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
+)
+
+// AdminHandlers returns the handlers of the gateway's admin operations
+// (specs/admin.yaml, vmgateway region), and those of the 3-D Secure service,
+// which has no system of its own to register them.
+func (s *System) AdminHandlers() map[string]http.Handler {
+	h := map[string]http.Handler{
+		"revokeVMTokens":       http.HandlerFunc(s.adminRevoke),
+		"getVMMerchant":        http.HandlerFunc(s.adminGetMerchant),
+		"updateVMMerchant":     http.HandlerFunc(s.adminUpdateMerchant),
+		"actAsVMBuyer":         http.HandlerFunc(s.adminBuyer),
+		"settleVMRefund":       http.HandlerFunc(s.adminSettleRefund),
+		"createVMWebhookSink":  http.HandlerFunc(s.adminCreateSink),
+		"getVMWebhookSink":     http.HandlerFunc(s.adminGetSink),
+		"updateVMWebhookSink":  http.HandlerFunc(s.adminUpdateSink),
+		"receiveVMWebhookSink": http.HandlerFunc(s.adminSinkReceive),
+	}
+	for k, v := range s.tds.AdminHandlers() {
+		h[k] = v
+	}
+	return h
+}
+
+func adminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body := openapi.FromContext(r.Context()).Body
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		admin.Error(w, r, apierr.New(apierr.Malformed, "request body is not valid JSON for this operation"))
+		return false
+	}
+	return true
+}
+
+func adminFail(w http.ResponseWriter, r *http.Request, err error) {
+	admin.Error(w, r, apierr.Wrap(err))
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) { admin.WriteJSON(w, status, v) }
+
+// adminRevoke revokes access tokens: one ({accessToken}) or all of an app,
+// optionally in one environment ({appId, environment}).
+func (s *System) adminRevoke(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		AccessToken string `json:"accessToken"`
+		AppID       string `json:"appId"`
+		Environment string `json:"environment"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	if in.AccessToken == "" && in.AppID == "" {
+		admin.Error(w, r, apierr.Field(apierr.Missing, "accessToken", "required", "accessToken or appId is required"))
+		return
+	}
+	list, err := s.tokens.List(r.Context(), func(t *Token) bool {
+		return !t.Revoked && (in.AccessToken == "" || t.Token == in.AccessToken) && (in.AppID == "" || t.AppID == in.AppID) &&
+			(in.Environment == "" || t.Environment == in.Environment)
+	})
+	if err != nil {
+		adminFail(w, r, err)
+		return
+	}
+	for _, t := range list {
+		s.tokens.Update(r.Context(), t.Token, func(t *Token) error { t.Revoked = true; return nil })
+		s.env.Record(Name, "auth.token_revoked", "access token revoked ("+t.Environment+")", map[string]string{"appId": t.AppID, "merchant": t.MerchantID},
+			map[string]any{"environment": t.Environment})
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"revoked": len(list)})
+}
+
+func (s *System) merchantView(m Merchant) map[string]any {
+	methods := m.Methods
+	if methods == nil {
+		methods = []string{}
+	}
+	envs := m.Environments
+	if envs == nil {
+		envs = []string{}
+	}
+	modes := m.LinkModes
+	if modes == nil {
+		modes = []string{}
+	}
+	return map[string]any{"merchantId": m.MerchantID, "name": m.Name, "methods": methods, "billingDesc": m.BillingDesc,
+		"linkModes": modes, "threeDsUnavailable": m.ThreeDSUnavailable, "environments": envs}
+}
+
+func (s *System) adminGetMerchant(w http.ResponseWriter, r *http.Request) {
+	m, err := s.merchants.Get(r.Context(), openapi.FromContext(r.Context()).PathParams["merchantId"])
+	if err != nil {
+		admin.Error(w, r, apierr.Field(apierr.NotFound, "merchantId", "exists", "no card gateway merchant with this id"))
+		return
+	}
+	adminJSON(w, http.StatusOK, s.merchantView(m))
+}
+
+// adminUpdateMerchant changes what a merchant has activated.
+func (s *System) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name               *string   `json:"name"`
+		Methods            *[]string `json:"methods"`
+		BillingDesc        *bool     `json:"billingDesc"`
+		LinkModes          *[]string `json:"linkModes"`
+		ThreeDSUnavailable *string   `json:"threeDsUnavailable"`
+		Environments       *[]string `json:"environments"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	id := openapi.FromContext(r.Context()).PathParams["merchantId"]
+	m, err := s.merchants.Update(r.Context(), id, func(m *Merchant) error {
+		if in.Name != nil {
+			m.Name = *in.Name
+		}
+		if in.Methods != nil {
+			m.Methods = slices.Clone(*in.Methods)
+		}
+		if in.BillingDesc != nil {
+			m.BillingDesc = *in.BillingDesc
+		}
+		if in.LinkModes != nil {
+			m.LinkModes = slices.Clone(*in.LinkModes)
+		}
+		if in.ThreeDSUnavailable != nil {
+			m.ThreeDSUnavailable = *in.ThreeDSUnavailable
+		}
+		if in.Environments != nil {
+			m.Environments = slices.Clone(*in.Environments)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		admin.Error(w, r, apierr.Field(apierr.NotFound, "merchantId", "exists", "no card gateway merchant with this id"))
+		return
+	}
+	if err != nil {
+		adminFail(w, r, err)
+		return
+	}
+	s.env.Record(Name, "merchant.updated", "merchant settings changed through the admin API", map[string]string{"merchant": id}, s.merchantView(m))
+	adminJSON(w, http.StatusOK, s.merchantView(m))
+}
+
+// adminBuyer is the buyer's answer to a wallet or QR payment, without a
+// browser: approve or decline.
+func (s *System) adminBuyer(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Action string `json:"action"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	p, err := s.walletDecision(r.Context(), openapi.FromContext(r.Context()).PathParams["tradeNo"], in.Action == "approve")
+	if errors.Is(err, store.ErrNotFound) {
+		admin.Error(w, r, apierr.Field(apierr.NotFound, "tradeNo", "exists", "no payment with this tradeNo"))
+		return
+	}
+	if err != nil {
+		adminFail(w, r, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, paymentSummary(p))
+}
+
+func paymentSummary(p Payment) map[string]any {
+	out := map[string]any{"tradeNo": p.TradeNo, "orderNo": p.OrderNo, "status": p.Status}
+	if p.FailureCode != "" {
+		out["failureCode"] = p.FailureCode
+	}
+	return out
+}
+
+// adminSettleRefund settles a PENDING refund now: succeeded, or failed (the
+// processor declined it).
+func (s *System) adminSettleRefund(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Result string `json:"result"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	id := openapi.FromContext(r.Context()).PathParams["refundId"]
+	to, code, why := RefundSucceeded, "", "settled through the admin API"
+	if in.Result == "failed" {
+		to, code, why = RefundFailed, "REFUND_DECLINED", "declined by the processor (admin API)"
+	}
+	rf, err := s.settleRefund(r.Context(), id, to, code, why)
+	if errors.Is(err, store.ErrNotFound) {
+		admin.Error(w, r, apierr.Field(apierr.NotFound, "refundId", "exists", "no refund with this refundId"))
+		return
+	}
+	if err != nil {
+		adminFail(w, r, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"refundId": rf.RefundID, "refundNumber": rf.RefundNumber, "status": rf.Status,
+		"amount": fmt.Sprintf("%s", formatAmount(rf.Amount, rf.Currency))})
+}

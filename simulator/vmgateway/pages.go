@@ -1,0 +1,323 @@
+package vmgateway
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/money"
+)
+
+// The gateway's pages: the hosted cashier of a checkout session, the wallet
+// approval page that stands in for a wallet app, and the return page that
+// sends the customer to frontUrl. They never show card data but the masked
+// number, and never echo a submitted card number back.
+//
+// Form contracts (for robots and Gherkin steps):
+//
+//	<form id="pspsim-cashier-card" method="post">   method=card, cardNo, expiryMonth, expiryYear, cvc, holderName
+//	<form id="pspsim-cashier-wallet" method="post"> buttons name=method value=<wallet>
+//	<form id="pspsim-wallet" method="post">         buttons name=action value=approve|decline
+
+var walletMethods = []string{"alipay", "alipayPlus", "wechat", "upay", "payNow", "grabPay", "shopeePay", "paypal"}
+
+const pageStyle = `<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}
+.box{border:1px solid #ccc;border-radius:8px;padding:1.5rem;margin-bottom:1rem}label{display:block;margin-top:.6rem;font-size:.85rem;color:#555}
+input{font-size:1rem;padding:.3rem;width:100%;box-sizing:border-box}.row{display:flex;gap:.5rem}button{margin:.8rem .4rem 0 0;padding:.45rem 1rem}
+.msg{color:#a00}.ok{color:#070}.hint{color:#666;font-size:.8rem}td{padding:.15rem .5rem}</style>`
+
+var pageTmpl = template.Must(template.New("pages").Parse(`
+{{define "cashier"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pay {{.Merchant}} – pspsim cashier</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">` + pageStyle + `</head><body>
+<div class="box"><h1>{{.Merchant}}</h1><p>Order {{.OrderNo}}{{if .Description}} – {{.Description}}{{end}}</p>
+{{if .Products}}<table>{{range .Products}}<tr><td>{{.Name}}</td><td>{{.Quantity}}</td><td>{{.Price}}</td></tr>{{end}}</table>{{end}}
+<p><strong id="pspsim-amount">{{.Amount}}</strong></p>
+{{if .Message}}<p class="msg" id="pspsim-cashier-message">{{.Message}}</p>{{end}}</div>
+{{if .Open}}
+<div class="box"><h2>Card</h2>
+<form id="pspsim-cashier-card" method="post" action="{{.Action}}" autocomplete="off">
+<input type="hidden" name="method" value="card">
+<label for="cardNo">Card number</label><input id="cardNo" name="cardNo" inputmode="numeric" autocomplete="cc-number" maxlength="19">
+<div class="row"><div><label for="expiryMonth">Month (MM)</label><input id="expiryMonth" name="expiryMonth" maxlength="2"></div>
+<div><label for="expiryYear">Year (YYYY)</label><input id="expiryYear" name="expiryYear" maxlength="4"></div>
+<div><label for="cvc">CVC</label><input id="cvc" name="cvc" maxlength="4" autocomplete="cc-csc"></div></div>
+<label for="holderName">Name on card</label><input id="holderName" name="holderName" maxlength="64">
+<button type="submit">Pay {{.Amount}}</button></form>
+<p class="hint">Sandbox: the magic cards of TESTCARDS.md decide the outcome.</p></div>
+{{if .Wallets}}<div class="box"><h2>Wallet</h2><form id="pspsim-cashier-wallet" method="post" action="{{.Action}}">
+{{range .Wallets}}<button type="submit" name="method" value="{{.}}">{{.}}</button>{{end}}</form></div>{{end}}
+{{end}}
+</body></html>{{end}}
+
+{{define "wallet"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{.Method}} – pspsim wallet</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">` + pageStyle + `</head><body>
+<div class="box"><h1>{{.Method}}</h1><p>Simulated wallet app.</p>
+<p>{{.Merchant}} asks for <strong>{{.Amount}}</strong> (order {{.OrderNo}}).</p>
+{{if .Open}}<form id="pspsim-wallet" method="post" action="{{.Action}}">
+<button type="submit" name="action" value="approve">Approve</button>
+<button type="submit" name="action" value="decline">Decline</button></form>
+{{else}}<p id="pspsim-wallet-result" data-status="{{.Status}}">This payment is {{.Status}}.</p>{{end}}
+</div></body></html>{{end}}
+
+{{define "result"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Payment {{.Status}} – pspsim</title>
+{{if .Waiting}}<meta http-equiv="refresh" content="5">{{end}}
+<meta name="viewport" content="width=device-width, initial-scale=1">` + pageStyle + `</head><body>
+<div class="box"><h1>Payment {{.Status}}</h1>
+<p id="pspsim-result" data-status="{{.Status}}">Order {{.OrderNo}}, {{.Amount}}{{if .Card}}, card {{.Card}}{{end}}.</p>
+{{if .Message}}<p class="{{if .Failed}}msg{{else}}ok{{end}}">{{.Message}}</p>{{end}}
+{{if .Waiting}}<p class="hint">Waiting for the outcome; this page refreshes itself.</p>{{end}}
+</div></body></html>{{end}}
+`))
+
+type cashierData struct {
+	Merchant, OrderNo, Description, Amount, Message, Action string
+	Products                                                []struct{ Name, Quantity, Price string }
+	Open                                                    bool
+	Wallets                                                 []string
+}
+
+func (s *System) renderPage(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	pageTmpl.ExecuteTemplate(w, name, data)
+}
+
+func notFoundPage(w http.ResponseWriter, what string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("<!doctype html><title>Not found</title><p>No " + template.HTMLEscapeString(what) + " with this id.</p>"))
+}
+
+func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierData {
+	m, _ := s.merchants.Get(r.Context(), ss.MerchantID)
+	d := cashierData{
+		Merchant: orString(m.Name, ss.MerchantID), OrderNo: ss.OrderNo, Description: ss.Description,
+		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: Prefix + "/cashier/" + ss.SessionID,
+		Open: ss.Status == SessionOpen && s.now().Before(ss.ExpiresAt),
+	}
+	for _, p := range ss.Products {
+		d.Products = append(d.Products, struct{ Name, Quantity, Price string }{p.Name, p.Quantity, money.Format(p.Price, ss.Currency)})
+	}
+	for _, wm := range walletMethods {
+		if m.allowsMethod(wm) {
+			d.Wallets = append(d.Wallets, wm)
+		}
+	}
+	if !d.Open && msg == "" {
+		switch ss.Status {
+		case SessionCompleted:
+			d.Message = "This order is paid."
+		default:
+			d.Message = "This checkout session has expired."
+		}
+	}
+	return d
+}
+
+func (s *System) cashierPage(w http.ResponseWriter, r *http.Request) {
+	ss, err := s.sessions.Get(r.Context(), r.PathValue("sessionId"))
+	if err != nil {
+		notFoundPage(w, "checkout session")
+		return
+	}
+	msg := ""
+	if failed := r.URL.Query().Get("failed"); failed != "" {
+		if p, err := s.payments.Get(r.Context(), failed); err == nil && p.SessionID == ss.SessionID && p.FailureMessage != "" {
+			msg = "The payment did not go through: " + p.FailureMessage + ". Try again."
+		}
+	}
+	s.renderPage(w, http.StatusOK, "cashier", s.cashierData(r, ss, msg))
+}
+
+// cashierPost pays a checkout session from the cashier's forms.
+func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ss, err := s.sessions.Get(ctx, r.PathValue("sessionId"))
+	if err != nil {
+		notFoundPage(w, "checkout session")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, "The form could not be read."))
+		return
+	}
+	f := r.PostForm
+	method := f.Get("method")
+	m, _ := s.merchants.Get(ctx, ss.MerchantID)
+	if method != "card" && !slices.Contains(walletMethods, method) {
+		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, "Choose a card or a wallet."))
+		return
+	}
+	if method != "card" && !m.allowsMethod(method) {
+		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, method+" is not available for this merchant."))
+		return
+	}
+	var card *cardData
+	if method == "card" {
+		number := strings.Map(func(c rune) rune {
+			if c == ' ' || c == '-' {
+				return -1
+			}
+			return c
+		}, f.Get("cardNo"))
+		month, year := f.Get("expiryMonth"), f.Get("expiryYear")
+		if len(month) == 1 {
+			month = "0" + month
+		}
+		if len(year) == 2 {
+			year = "20" + year
+		}
+		if len(number) < 13 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
+			s.renderPage(w, http.StatusOK, "cashier", s.cashierData(r, ss, "Enter a card number of 13 to 19 digits."))
+			return
+		}
+		if aerr := s.checkCard("", number, month, year); aerr != nil {
+			s.renderPage(w, http.StatusOK, "cashier", s.cashierData(r, ss, "Check the card details: "+aerr.Message+"."))
+			return
+		}
+		card = &cardData{Number: number, ExpiryMonth: month, ExpiryYear: year}
+	}
+	ss, tradeNo, err := s.startAttempt(ctx, ss.SessionID)
+	if err != nil {
+		if errors.Is(err, errAttemptRunning) {
+			if ss.TradeNo != "" {
+				http.Redirect(w, r, Prefix+"/return/"+ss.TradeNo, http.StatusSeeOther)
+				return
+			}
+		}
+		ss, _ = s.sessions.Get(ctx, ss.SessionID)
+		s.renderPage(w, http.StatusConflict, "cashier", s.cashierData(r, ss, ""))
+		return
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	np := &newPayment{
+		tok:      Token{AppID: ss.AppID, MerchantID: ss.MerchantID, Environment: ss.Environment},
+		merchant: m, orderNo: ss.OrderNo, tradeNo: tradeNo, sessionID: ss.SessionID, method: method,
+		amount: ss.Amount, currency: ss.Currency, capture: ss.CaptureMethod, threeDSMode: ss.ThreeDSMode, fraudMode: ss.FraudMode,
+		description: ss.Description, frontURL: ss.FrontURL, notifyURL: ss.NotificationURL, expiry: ss.ExpiresAt.Sub(s.now()),
+		card: card, clientIP: ip,
+	}
+	if m.Name == "" {
+		np.merchant.Name = ss.MerchantID
+	}
+	if card != nil {
+		np.expiryMonth, np.expiryYear = card.ExpiryMonth, card.ExpiryYear
+	} else {
+		np.productType = "h5"
+		if slices.Contains([]string{"payNow", "grabPay", "shopeePay", "paypal", "upay"}, method) {
+			np.productType = "qr-code"
+		}
+	}
+	p, _, err := s.create(ctx, np)
+	s.env.Record(Name, "cashier.attempt", fmt.Sprintf("cashier of session %s: the customer paid with %s", ss.SessionID, method),
+		map[string]string{"orderNo": ss.OrderNo, "sessionId": ss.SessionID, "tradeNo": tradeNo, "merchant": ss.MerchantID},
+		map[string]any{"environment": ss.Environment, "method": method, "status": p.Status})
+	if err != nil {
+		msg := "The payment could not be processed; try again."
+		var ae *apierr.Error
+		if errors.As(err, &ae) && ae.Kind != apierr.Internal {
+			msg = ae.Message
+		}
+		s.renderPage(w, http.StatusOK, "cashier", s.cashierData(r, ss, msg))
+		return
+	}
+	switch {
+	case p.Status == StatusFailed:
+		s.renderPage(w, http.StatusOK, "cashier", s.cashierData(r, ss, "The payment did not go through: "+p.FailureMessage+". Try again."))
+	case p.Status == StatusRequiresAction && p.NextAction != nil:
+		target := p.NextAction.RedirectURL
+		if target == "" {
+			target = p.NextAction.QRCode
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, Prefix+"/return/"+p.TradeNo, http.StatusSeeOther)
+	}
+}
+
+type walletData struct {
+	Method, Merchant, Amount, OrderNo, Status, Action string
+	Open                                              bool
+}
+
+func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.payments.Get(r.Context(), r.PathValue("tradeNo"))
+	if err != nil || p.Method == "card" {
+		notFoundPage(w, "wallet payment")
+		return
+	}
+	m, _ := s.merchants.Get(r.Context(), p.MerchantID)
+	s.renderPage(w, http.StatusOK, "wallet", walletData{
+		Method: p.Method, Merchant: orString(m.Name, p.MerchantID), Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency,
+		OrderNo: p.OrderNo, Status: p.Status, Action: Prefix + "/wallet/" + p.TradeNo, Open: p.Status == StatusRequiresAction,
+	})
+}
+
+func (s *System) walletPost(w http.ResponseWriter, r *http.Request) {
+	tradeNo := r.PathValue("tradeNo")
+	p, err := s.payments.Get(r.Context(), tradeNo)
+	if err != nil || p.Method == "card" {
+		notFoundPage(w, "wallet payment")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	r.ParseForm()
+	switch r.PostForm.Get("action") {
+	case "approve", "decline":
+		if p.Status == StatusRequiresAction {
+			s.walletDecision(r.Context(), tradeNo, r.PostForm.Get("action") == "approve")
+		}
+		http.Redirect(w, r, Prefix+"/return/"+tradeNo, http.StatusSeeOther)
+	default:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte("<!doctype html><title>Bad request</title><p>action must be approve or decline.</p>"))
+	}
+}
+
+type resultData struct {
+	Status, OrderNo, Amount, Card, Message string
+	Waiting, Failed                        bool
+}
+
+// returnPage is where the customer lands after a challenge or the wallet: it
+// sends them to frontUrl (with orderNo, tradeNo and status added to its
+// query), back to the cashier after a failed session attempt, or shows the
+// outcome.
+func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.payments.Get(r.Context(), r.PathValue("tradeNo"))
+	if err != nil {
+		notFoundPage(w, "payment")
+		return
+	}
+	if p.SessionID != "" && (p.Status == StatusFailed || p.Status == StatusExpired) {
+		if ss, err := s.sessions.Get(r.Context(), p.SessionID); err == nil && ss.Status == SessionOpen && s.now().Before(ss.ExpiresAt) {
+			http.Redirect(w, r, Prefix+"/cashier/"+ss.SessionID+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
+			return
+		}
+	}
+	waiting := p.Status == StatusPending || p.Status == StatusRequiresAction
+	if p.FrontURL != "" && !waiting {
+		if u, err := url.Parse(p.FrontURL); err == nil {
+			q := u.Query()
+			q.Set("orderNo", p.OrderNo)
+			q.Set("tradeNo", p.TradeNo)
+			q.Set("status", p.Status)
+			u.RawQuery = q.Encode()
+			http.Redirect(w, r, u.String(), http.StatusSeeOther)
+			return
+		}
+	}
+	s.renderPage(w, http.StatusOK, "result", resultData{
+		Status: p.Status, OrderNo: p.OrderNo, Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency, Card: p.MaskedCardNo,
+		Message: p.FailureMessage, Waiting: waiting, Failed: p.Status == StatusFailed,
+	})
+}

@@ -1,0 +1,347 @@
+package vmgateway
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/openapi"
+)
+
+// APIVersion is the webhook API version (the seed's sample).
+const APIVersion = "20250703"
+
+// Webhook headers (specs/vmgateway.yaml components/parameters).
+const (
+	HeaderEventID   = "X-VM-Event-Id"
+	HeaderTimestamp = "X-VM-Timestamp"
+	HeaderSignature = "X-VM-Signature"
+)
+
+// RetrySchedule is the wait before each retry of an unacknowledged webhook:
+// 30 s, then 1 to 256 minutes doubling (10 retries, about 8.5 h).
+var RetrySchedule = func() []time.Duration {
+	out := []time.Duration{30 * time.Second}
+	for m := 1; m <= 256; m *= 2 {
+		out = append(out, time.Duration(m)*time.Minute)
+	}
+	return out
+}()
+
+// WebhookTimeout is how long one delivery attempt waits for an answer.
+const WebhookTimeout = 10 * time.Second
+
+// Sign returns the X-VM-Signature of a delivery: lowercase hex
+// HMAC-SHA256, keyed with the secret's bytes, over timestamp + "." + body.
+func Sign(secret, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(timestamp))
+	m.Write([]byte("."))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a delivery's signature in constant time.
+func Verify(secret, timestamp string, body []byte, signature string) bool {
+	want := Sign(secret, timestamp, body)
+	return hmac.Equal([]byte(want), []byte(signature))
+}
+
+// webhookEvent is the spec's WebhookEvent.
+type webhookEvent struct {
+	EventID    string `json:"eventId"`
+	EventType  string `json:"eventType"`
+	APIVersion string `json:"apiVersion"`
+	CreatedAt  string `json:"createdAt"`
+	Data       any    `json:"data"`
+}
+
+// createWebhookSubscription subscribes a URL to the merchant's events in the
+// token's environment. A second subscription of the same URL replaces the
+// first (a new id and secret): that rotates the secret.
+func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Request) {
+	tok, _, ok := s.caller(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		APIVersion   string `json:"apiVersion"`
+		SignMethod   string `json:"signMethod"`
+		SubscribeURL string `json:"subscribeUrl"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	sub := Subscription{
+		SubscriptionID: "ws_" + s.env.IDs.Hex(8), MerchantID: tok.MerchantID, Environment: tok.Environment, APIVersion: in.APIVersion,
+		SignMethod: in.SignMethod, SubscribeURL: in.SubscribeURL, Secret: "whsec_" + s.env.IDs.Hex(16), CreatedAt: now,
+	}
+	id := scopeKey(tok.MerchantID, tok.Environment, "subscription", in.SubscribeURL)
+	err := s.subs.Create(ctx, id, sub)
+	replaced := false
+	if err != nil {
+		if _, uerr := s.subs.Update(ctx, id, func(cur *Subscription) error { *cur = sub; return nil }); uerr != nil {
+			s.fail(w, r, fmt.Errorf("store subscription: %w", uerr))
+			return
+		}
+		replaced = true
+	}
+	msg := "webhook subscription created for " + in.SubscribeURL
+	if replaced {
+		msg = "webhook subscription replaced (new secret) for " + in.SubscribeURL
+	}
+	s.env.Record(Name, "webhook.subscribed", msg, map[string]string{"subscriptionId": sub.SubscriptionID, "merchant": tok.MerchantID},
+		map[string]any{"environment": tok.Environment, "replaced": replaced, "url": in.SubscribeURL})
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"subscriptionId": sub.SubscriptionID, "apiVersion": sub.APIVersion, "signMethod": sub.SignMethod,
+		"subscribeUrl": sub.SubscribeURL, "secret": sub.Secret, "createdAt": ts(sub.CreatedAt),
+	})
+}
+
+// target is one place an event goes, with the key that signs it there.
+type target struct {
+	url, secret, subscriptionID string
+}
+
+func (s *System) targets(ctx context.Context, merchant, environment, appID, notificationURL string) []target {
+	var out []target
+	subs, _ := s.subs.List(ctx, func(sub *Subscription) bool { return sub.MerchantID == merchant && sub.Environment == environment })
+	for _, sub := range subs {
+		out = append(out, target{url: sub.SubscribeURL, secret: sub.Secret, subscriptionID: sub.SubscriptionID})
+	}
+	if notificationURL != "" {
+		if app, err := s.apps.Get(ctx, appID); err == nil {
+			out = append(out, target{url: notificationURL, secret: app.secret(environment)})
+		}
+	}
+	return out
+}
+
+// publishPayment sends payment.status_changed for p's current status.
+func (s *System) publishPayment(ctx context.Context, p Payment) {
+	ids := s.paymentIDs(p)
+	opposite := func() (any, bool) {
+		q := p
+		switch p.Status {
+		case StatusAuthorized, StatusCaptured, StatusPartiallyRefunded, StatusRefunded:
+			q.Status, q.Authorized, q.Captured, q.Refunded = StatusFailed, 0, 0, 0
+			q.FailureCode, q.FailureMessage = FailDoNotHonor, failureMessages[FailDoNotHonor]
+			q.TransactionIdentifier, q.AuthorizationExpiresAt = "", nil
+		case StatusFailed, StatusCancelled, StatusExpired:
+			q.Status, q.Authorized, q.FailureCode, q.FailureMessage = StatusCaptured, p.Amount, "", ""
+			q.Captured = p.Amount
+			if p.CaptureMethod == "manual" {
+				q.Status, q.Captured = StatusAuthorized, 0
+			}
+		default:
+			return nil, false
+		}
+		return viewPayment(q), true
+	}
+	s.publish(ctx, "payment.status_changed", viewPayment(p), opposite, p.MerchantID, p.Environment, p.AppID, p.NotificationURL, ids, p.NotificationDelay)
+}
+
+// publishRefund sends refund.status_changed for rf's current status.
+func (s *System) publishRefund(ctx context.Context, rf Refund) {
+	ids := map[string]string{"refundNumber": rf.RefundNumber, "tradeNo": rf.TradeNo, "orderNo": rf.OrderNo, "merchant": rf.MerchantID, "appId": rf.AppID}
+	opposite := func() (any, bool) {
+		q := rf
+		switch rf.Status {
+		case RefundSucceeded:
+			q.Status, q.FailureCode, q.FailureMessage = RefundFailed, "REFUND_DECLINED", "the refund was declined"
+		case RefundFailed:
+			q.Status, q.FailureCode, q.FailureMessage = RefundSucceeded, "", ""
+		default:
+			return nil, false
+		}
+		return viewRefund(q), true
+	}
+	s.publish(ctx, "refund.status_changed", viewRefund(rf), opposite, rf.MerchantID, rf.Environment, rf.AppID, rf.NotificationURL, ids, 0)
+}
+
+// publish signs an event for every target and hands it to the sender: the
+// first attempt now (or after delay, TESTCARDS.md 12), retries on
+// RetrySchedule, on the clock, byte-identical.
+func (s *System) publish(ctx context.Context, eventType string, data any, opposite func() (any, bool), merchant, environment, appID, notificationURL string, ids map[string]string, delay time.Duration) {
+	targets := s.targets(ctx, merchant, environment, appID, notificationURL)
+	if len(targets) == 0 {
+		return
+	}
+	now := s.now()
+	ev := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: ts(now), Data: data}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		s.env.Log.Error("vmgateway: encode webhook event", "err", err)
+		return
+	}
+	stamp := strconv.FormatInt(now.Unix(), 10)
+	tags := map[string]string{openapi.TagApp: appID, openapi.TagMerchant: merchant, openapi.TagEnvironment: environment}
+	policy := delivery.Policy{Schedule: RetrySchedule, Timeout: WebhookTimeout, Classify: delivery.Is2xx}
+	for _, t := range targets {
+		req := s.webhookRequest(t, ev.EventID, stamp, body, ids, tags)
+		t := t
+		req.Contradict = func() (delivery.Request, bool) {
+			data, ok := opposite()
+			if !ok {
+				return delivery.Request{}, false
+			}
+			x := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: ev.CreatedAt, Data: data}
+			b, err := json.Marshal(x)
+			if err != nil {
+				return delivery.Request{}, false
+			}
+			return s.webhookRequest(t, x.EventID, stamp, b, ids, tags), true
+		}
+		req.Tamper = tamper
+		sync := inTimer(ctx)
+		send := func() {
+			if sync {
+				s.env.Sender.Send(req, policy, nil)
+			} else {
+				s.env.Sender.Start(req, policy, nil)
+			}
+		}
+		if delay > 0 {
+			s.env.Record(Name, "webhook.delayed", fmt.Sprintf("%s %s to %s held back %s", eventType, ev.EventID, t.url, delay), req.IDs, map[string]any{"delay": delay.String()})
+			sync = true
+			s.env.Clock.AfterFunc(delay, send)
+			continue
+		}
+		send()
+	}
+}
+
+func (s *System) webhookRequest(t target, eventID, stamp string, body []byte, ids map[string]string, tags map[string]string) delivery.Request {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "pspsim-vmgateway-webhooks/"+APIVersion)
+	h.Set(HeaderEventID, eventID)
+	h.Set(HeaderTimestamp, stamp)
+	h.Set(HeaderSignature, Sign(t.secret, stamp, body))
+	jids := map[string]string{"eventId": eventID}
+	for k, v := range ids {
+		jids[k] = v
+	}
+	if t.subscriptionID != "" {
+		jids["subscriptionId"] = t.subscriptionID
+	}
+	return delivery.Request{System: Name, Kind: "webhook", URL: t.url, Header: h, Body: body, IDs: jids, Tags: tags}
+}
+
+// tamper returns a copy of a delivery whose signature no longer verifies.
+func tamper(r delivery.Request) delivery.Request {
+	c := r
+	c.Header = r.Header.Clone()
+	sig := []byte(c.Header.Get(HeaderSignature))
+	for i := range sig {
+		if sig[i] == '0' {
+			sig[i] = '1'
+		} else {
+			sig[i] = '0'
+		}
+	}
+	c.Header.Set(HeaderSignature, string(sig))
+	return c
+}
+
+// --------------------------------------------------------------- webhook sinks
+
+// Sink is a webhook receiver inside pspsim (admin API): a URL that records
+// what it receives and answers a chosen status, so a developer or a Gherkin
+// scenario can watch deliveries and retries without a server of their own.
+type Sink struct {
+	SinkID   string         `json:"sinkId"`
+	Status   int            `json:"status"`
+	Received []SinkDelivery `json:"received"`
+}
+
+// SinkDelivery is one request a sink received.
+type SinkDelivery struct {
+	At        string `json:"at"`
+	EventID   string `json:"eventId"`
+	Timestamp string `json:"timestamp"`
+	Signature string `json:"signature"`
+	Body      string `json:"body"`
+	Answered  int    `json:"answered"`
+}
+
+// sinkView answers the admin API.
+func (s *System) sinkView(k Sink) map[string]any {
+	rec := k.Received
+	if rec == nil {
+		rec = []SinkDelivery{}
+	}
+	return map[string]any{"sinkId": k.SinkID, "url": s.env.BaseURL() + "/_sim/vmgateway/webhook-sinks/" + k.SinkID + "/deliveries", "status": k.Status, "received": rec}
+}
+
+func (s *System) adminCreateSink(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status int `json:"status"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	k := Sink{SinkID: "sink_" + s.env.IDs.Hex(6), Status: in.Status}
+	if k.Status == 0 {
+		k.Status = http.StatusOK
+	}
+	if err := s.sinks.Create(r.Context(), k.SinkID, k); err != nil {
+		adminFail(w, r, apierr.Wrap(err))
+		return
+	}
+	adminJSON(w, http.StatusOK, s.sinkView(k))
+}
+
+func (s *System) adminGetSink(w http.ResponseWriter, r *http.Request) {
+	k, err := s.sinks.Get(r.Context(), openapi.FromContext(r.Context()).PathParams["sinkId"])
+	if err != nil {
+		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
+		return
+	}
+	adminJSON(w, http.StatusOK, s.sinkView(k))
+}
+
+func (s *System) adminUpdateSink(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status int `json:"status"`
+	}
+	if !adminDecode(w, r, &in) {
+		return
+	}
+	k, err := s.sinks.Update(r.Context(), openapi.FromContext(r.Context()).PathParams["sinkId"], func(k *Sink) error { k.Status = in.Status; return nil })
+	if err != nil {
+		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
+		return
+	}
+	adminJSON(w, http.StatusOK, s.sinkView(k))
+}
+
+// adminSinkReceive is the sink's URL: it records the delivery and answers
+// the sink's status.
+func (s *System) adminSinkReceive(w http.ResponseWriter, r *http.Request) {
+	req := openapi.FromContext(r.Context())
+	var answered int
+	_, err := s.sinks.Update(r.Context(), req.PathParams["sinkId"], func(k *Sink) error {
+		answered = k.Status
+		k.Received = append(k.Received, SinkDelivery{
+			At: s.now().UTC().Format(time.RFC3339Nano), EventID: r.Header.Get(HeaderEventID), Timestamp: r.Header.Get(HeaderTimestamp),
+			Signature: r.Header.Get(HeaderSignature), Body: string(req.Body), Answered: k.Status,
+		})
+		return nil
+	})
+	if err != nil {
+		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
+		return
+	}
+	adminJSON(w, answered, map[string]any{"received": true, "status": answered})
+}
