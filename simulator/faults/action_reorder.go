@@ -24,7 +24,9 @@ func init() {
 
 type reorder struct{ max time.Duration }
 
-func (a reorder) Describe() string { return fmt.Sprintf("message held until the next one has gone (up to %s)", a.max) }
+func (a reorder) Describe() string {
+	return fmt.Sprintf("message held until the next one has gone (up to %s)", a.max)
+}
 
 func (a reorder) Deliver(ctx context.Context, f *Fire, req *delivery.Request, attempt int, send delivery.SendFunc) (*delivery.Response, error) {
 	if f.Pairing() {

@@ -60,10 +60,10 @@ type Param struct {
 // its parameters through p, which reports a bad or unknown one naming the
 // field; it returns an APIAction or a DeliveryAction as Target says.
 type Kind struct {
-	Name   string  `json:"name"`
-	Target Target  `json:"target"`
-	Doc    string  `json:"doc"`
-	Params []Param `json:"params"`
+	Name   string                          `json:"name"`
+	Target Target                          `json:"target"`
+	Doc    string                          `json:"doc"`
+	Params []Param                         `json:"params"`
 	Build  func(p *Params) (Action, error) `json:"-"`
 }
 

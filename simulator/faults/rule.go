@@ -44,16 +44,16 @@ type Rule struct {
 
 // Match says which calls a rule applies to. Zero fields match everything.
 type Match struct {
-	System    string            // genstore, codepay, vmgateway, ...
-	Operations []string         // any of: operationIds; for CodePay methods; for deliveries their kind
-	Method    string            // HTTP method
-	Path      string            // the URL path, exactly or as a path.Match glob ("/vm/v1/payments/*")
-	Tags      map[string]string // merchant, shop, app, store, terminal, environment
-	Amount    *AmountMatch      // the body's amount
-	Card      string            // the body's card number, digits
-	Header    *HeaderMatch      // a request header
-	Attempt   int               // deliveries: only this attempt of each message (1 = the first)
-	Nth       int               // only the nth call that matches everything else
+	System     string            // genstore, codepay, vmgateway, ...
+	Operations []string          // any of: operationIds; for CodePay methods; for deliveries their kind
+	Method     string            // HTTP method
+	Path       string            // the URL path, exactly or as a path.Match glob ("/vm/v1/payments/*")
+	Tags       map[string]string // merchant, shop, app, store, terminal, environment
+	Amount     *AmountMatch      // the body's amount
+	Card       string            // the body's card number, digits
+	Header     *HeaderMatch      // a request header
+	Attempt    int               // deliveries: only this attempt of each message (1 = the first)
+	Nth        int               // only the nth call that matches everything else
 }
 
 // TagNames are the facts a rule can match on that systems record with
