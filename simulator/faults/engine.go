@@ -285,8 +285,11 @@ func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 			for _, b := range built {
 				b.stop()
 			}
-			if fe, ok := err.(*FieldError); ok && r.ID == "" {
-				fe.Rule = fmt.Sprintf("rules[%d]", i)
+			if fe, ok := err.(*FieldError); ok {
+				if r.ID == "" {
+					fe.Rule = fmt.Sprintf("rules[%d]", i)
+				}
+				fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field) // where it sits in the list given
 			}
 			return nil, err
 		}

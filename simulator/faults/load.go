@@ -20,7 +20,7 @@ import (
 //	    action: {type: error, kind: unavailable}
 //	    frequency: {probability: 0.2}
 //
-// A bare list of rules is accepted too.
+// A bare list of rules is accepted too, and so is a single rule.
 type File struct {
 	Rules []Rule
 	Magic *bool // nil: not said
@@ -48,12 +48,19 @@ func ParseNode(node *yaml.Node, source string) (File, error) {
 	}
 	var f File
 	var list []any
+	single := false
 	switch x := v.(type) {
 	case nil:
 		return f, nil
 	case []any:
 		list = x
 	case map[string]any:
+		_, hasRules := x["rules"]
+		_, hasMagic := x["magic"]
+		if !hasRules && !hasMagic {
+			list, single = []any{x}, true // a single rule
+			break
+		}
 		for k := range x {
 			if k != "rules" && k != "magic" {
 				return f, &FieldError{Field: k, Check: "unknown", Message: "a faults section has rules and magic"}
@@ -75,7 +82,11 @@ func ParseNode(node *yaml.Node, source string) (File, error) {
 		return f, &FieldError{Check: "type", Message: "a faults file is a list of rules, or {magic, rules}"}
 	}
 	for i, item := range list {
-		r, err := ParseRule(item, fmt.Sprintf("rules[%d]", i))
+		where := fmt.Sprintf("rules[%d]", i)
+		if single {
+			where = ""
+		}
+		r, err := ParseRule(item, where)
 		if err != nil {
 			return File{}, err
 		}

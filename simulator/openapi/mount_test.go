@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,9 +324,9 @@ func TestWrapGetsTheConnectionWhileResponsesAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created := 0
+	var created atomic.Int32
 	m.HandleFunc("createOrder", func(w http.ResponseWriter, r *http.Request) {
-		created++
+		created.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(201)
 		w.Write([]byte(`{"orderNo":"A0001","status":"CREATED"}`))
@@ -358,8 +359,8 @@ func TestWrapGetsTheConnectionWhileResponsesAreChecked(t *testing.T) {
 	if _, err := post(true); err == nil {
 		t.Fatal("the connection was not broken")
 	}
-	if created != 2 {
-		t.Fatalf("handler ran %d times, want 2", created)
+	if created.Load() != 2 {
+		t.Fatalf("handler ran %d times, want 2", created.Load())
 	}
 	// The stream's first event arrives while the handler is still running.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
