@@ -493,6 +493,7 @@ func (e *Engine) install(r Rule, now time.Time, taken map[string]bool) (*install
 		}
 		return nil, fail(fieldErr("action", "invalid", "%v", err))
 	}
+	r.Match.compile()
 	in := &installed{rule: r, target: kind.Target}
 	switch kind.Target {
 	case API:
@@ -729,9 +730,9 @@ func (e *Engine) Wrap(system string) func(http.Handler) http.Handler {
 				return
 			}
 			req := openapi.FromContext(r.Context())
-			ft := facts{system: system, method: r.Method, path: r.URL.Path, header: r.Header}
+			ft := facts{system: system, method: r.Method, path: r.URL.Path, header: r.Header, req: req}
 			if req != nil {
-				ft.operation, ft.body, ft.tags = req.Key, req.Body, req.Tags
+				ft.operation, ft.body = req.Key, req.Body
 			}
 			in, n := e.evaluate(list, &ft)
 			if in == nil {
@@ -770,7 +771,7 @@ func (e *Engine) deliver(ctx context.Context, req *delivery.Request, attempt int
 		return send(ctx, req, attempt)
 	}
 	ft := facts{system: req.System, operation: req.Kind, method: req.Method, path: urlPath(req.URL), header: req.Header,
-		body: req.Body, attempt: attempt, tags: func() map[string]string { return req.Tags }}
+		body: req.Body, attempt: attempt, dtags: req.Tags}
 	in, n := e.evaluate(list, &ft)
 	if in == nil {
 		return send(ctx, req, attempt)

@@ -3,38 +3,45 @@ package faults
 import (
 	"bytes"
 	"net/http"
-	"strings"
+
+	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
 // decimal is a non-negative decimal number as text: integer digits without
 // leading zeros ("0" for none) and fraction digits without trailing zeros.
-// Amounts are compared as text, never as float64.
+// Amounts are compared as text, never as float64. The slices point into
+// the text parsed (a request body is not changed while it is served), so
+// reading an amount allocates nothing.
 type decimal struct {
-	ip, fp string
+	ip, fp []byte
 }
+
+var zero = []byte("0")
 
 // parseDecimal reads "10.51", "0010.510", "7": digits, an optional point and
 // digits. Signs and exponents are refused: they are not amounts.
-func parseDecimal(s string) (decimal, bool) {
-	ip, fp, hasPoint := strings.Cut(s, ".")
-	if ip == "" || (hasPoint && fp == "") || len(s) > 40 {
+func parseDecimal(s string) (decimal, bool) { return parseDecimalBytes([]byte(s)) }
+
+func parseDecimalBytes(s []byte) (decimal, bool) {
+	ip, fp, hasPoint := bytes.Cut(s, []byte("."))
+	if len(ip) == 0 || (hasPoint && len(fp) == 0) || len(s) > 40 {
 		return decimal{}, false
 	}
-	for i := 0; i < len(ip); i++ {
-		if ip[i] < '0' || ip[i] > '9' {
+	for _, c := range ip {
+		if c < '0' || c > '9' {
 			return decimal{}, false
 		}
 	}
-	for i := 0; i < len(fp); i++ {
-		if fp[i] < '0' || fp[i] > '9' {
+	for _, c := range fp {
+		if c < '0' || c > '9' {
 			return decimal{}, false
 		}
 	}
-	ip = strings.TrimLeft(ip, "0")
-	if ip == "" {
-		ip = "0"
+	ip = bytes.TrimLeft(ip, "0")
+	if len(ip) == 0 {
+		ip = zero
 	}
-	return decimal{ip: ip, fp: strings.TrimRight(fp, "0")}, true
+	return decimal{ip: ip, fp: bytes.TrimRight(fp, "0")}, true
 }
 
 func (a decimal) cmp(b decimal) int {
@@ -44,10 +51,10 @@ func (a decimal) cmp(b decimal) int {
 		}
 		return 1
 	}
-	if c := strings.Compare(a.ip, b.ip); c != 0 {
+	if c := bytes.Compare(a.ip, b.ip); c != 0 {
 		return c
 	}
-	return strings.Compare(a.fp, b.fp) // trailing zeros trimmed: "5" < "51" as 0.5 < 0.51
+	return bytes.Compare(a.fp, b.fp) // trailing zeros trimmed: "5" < "51" as 0.5 < 0.51
 }
 
 // cents returns the hundredths of an amount with at most two decimals.
@@ -89,16 +96,26 @@ func (m *AmountMatch) matches(d decimal) bool {
 var amountFields = []string{"amount", "order_amount", "trans_amount", "captureAmount", "refundAmount", "refund_amount",
 	"orderAmount", "transAmount", "total_amount", "totalAmount", "paid_amount"}
 
+// amountRank and cardField index the names above for the body walk (built
+// once at package initialisation and only read afterwards).
+var amountRank, cardField, cardParent = index(amountFields), index(cardFields), index(cardParents)
+
+func index(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		m[n] = i
+	}
+	return m
+}
+
 // The well-known fields holding a card number; "number" counts only inside a
 // card object (the gateway's card.number, Genstore's paymentMethod card).
 var cardFields = []string{"cardNo", "card_no", "cardNumber", "card_number", "pan", "primaryAccountNumber"}
 var cardParents = []string{"card", "cardInfo", "card_info", "creditCard"}
 
-func fieldIndex(names []string, key []byte) int {
-	for i, n := range names {
-		if string(key) == n {
-			return i
-		}
+func rank(m map[string]int, key []byte) int {
+	if i, ok := m[string(key)]; ok { // no allocation: the compiler looks up without converting
+		return i
 	}
 	return -1
 }
@@ -109,50 +126,19 @@ func bodyAmount(body []byte) (decimal, bool) {
 	if !bytes.Contains(body, []byte("mount")) {
 		return decimal{}, false // none of the names, skip the walk
 	}
-	best, bestDepth := len(amountFields), 1<<30
-	var val []byte
-	walkJSON(body, func(parent, key, v []byte, depth int) bool {
-		i := fieldIndex(amountFields, key)
-		if i < 0 && string(key) == "value" {
-			if i = fieldIndex(amountFields, parent); i >= 0 {
-				depth--
-			}
-		}
-		if i >= 0 && (i < best || (i == best && depth < bestDepth)) {
-			best, bestDepth, val = i, depth, v
-		}
-		return true
-	})
-	if val == nil {
+	w := jwalk{b: body, mode: walkAmount, best: len(amountFields), bestDepth: 1 << 30}
+	w.value(nil, nil, 0)
+	if w.found == nil {
 		return decimal{}, false
 	}
-	return parseDecimal(string(val))
+	return parseDecimalBytes(w.found)
 }
 
 // bodyCard finds a card number in a JSON body.
 func bodyCard(body []byte) (string, bool) {
-	var found string
-	walkJSON(body, func(parent, key, v []byte, _ int) bool {
-		if fieldIndex(cardFields, key) < 0 && !(string(key) == "number" && fieldIndex(cardParents, parent) >= 0) {
-			return true
-		}
-		d := make([]byte, 0, len(v))
-		for _, c := range v {
-			switch {
-			case c >= '0' && c <= '9':
-				d = append(d, c)
-			case c == ' ' || c == '-':
-			default:
-				return true // not a plain number (encrypted, masked): keep looking
-			}
-		}
-		if len(d) >= 12 && len(d) <= 19 {
-			found = string(d)
-			return false
-		}
-		return true
-	})
-	return found, found != ""
+	w := jwalk{b: body, mode: walkCard}
+	w.value(nil, nil, 0)
+	return w.card, w.card != ""
 }
 
 // facts are what rules match a call on, computed lazily: reading the body
@@ -162,23 +148,37 @@ type facts struct {
 	attempt                         int // deliveries; 0 for served requests
 	header                          http.Header
 	body                            []byte
-	tags                            func() map[string]string
+	req                             *openapi.Request  // served requests: tags come from here
+	dtags                           map[string]string // deliveries: their tags
 
-	tagsDone, amountDone, cardDone bool
-	tagMap                         map[string]string
-	amount                         decimal
-	hasAmount                      bool
-	card                           string
+	amountDone, cardDone bool
+	amount               decimal
+
+	tagsRead  uint8 // which of TagNames were read into tagVals
+	tagVals   [8]string
+	hasAmount bool
+	card      string
 }
 
 func (f *facts) tag(name string) string {
-	if !f.tagsDone {
-		f.tagsDone = true
-		if f.tags != nil {
-			f.tagMap = f.tags()
+	if f.req == nil {
+		return f.dtags[name]
+	}
+	slot := -1
+	for i, n := range TagNames {
+		if n == name {
+			slot = i
+			break
 		}
 	}
-	return f.tagMap[name]
+	if slot < 0 {
+		return f.req.TagValue(name)
+	}
+	if f.tagsRead&(1<<slot) == 0 { // read each tag once per request, however many rules ask
+		f.tagsRead |= 1 << slot
+		f.tagVals[slot] = f.req.TagValue(name)
+	}
+	return f.tagVals[slot]
 }
 
 func (f *facts) getAmount() (decimal, bool) {
@@ -238,8 +238,8 @@ func (m *Match) matches(f *facts) bool {
 			}
 		}
 	}
-	for k, v := range m.Tags {
-		if f.tag(k) != v {
+	for _, t := range m.tagList {
+		if f.tag(t.name) != t.value {
 			return false
 		}
 	}

@@ -62,9 +62,9 @@ func TestBodyAmountReadsEachSystemsFields(t *testing.T) {
 			d, ok := bodyAmount([]byte(c.body))
 			got := ""
 			if ok {
-				got = d.ip
-				if d.fp != "" {
-					got += "." + d.fp
+				got = string(d.ip)
+				if len(d.fp) > 0 {
+					got += "." + string(d.fp)
 				}
 			}
 			if got != c.want {

@@ -54,6 +54,40 @@ type Match struct {
 	Header     *HeaderMatch      // a request header
 	Attempt    int               // deliveries: only this attempt of each message (1 = the first)
 	Nth        int               // only the nth call that matches everything else
+
+	tagList []tagPair // Tags as a list, for the hot path (ranging over a map costs)
+}
+
+type tagPair struct{ name, value string }
+
+// compile prepares the match for the hot path; the engine calls it when it
+// installs a rule, whoever built the Match.
+func (m *Match) compile() {
+	m.tagList = nil
+	for _, k := range sortedKeys(m.Tags) {
+		m.tagList = append(m.tagList, tagPair{k, m.Tags[k]})
+	}
+	if a := m.Amount; a != nil {
+		for _, f := range []struct {
+			text string
+			dst  **decimal
+		}{{a.Equals, &a.equals}, {a.Min, &a.min}, {a.Max, &a.max}} {
+			if f.text != "" && *f.dst == nil {
+				if d, ok := parseDecimal(f.text); ok {
+					*f.dst = &d
+				}
+			}
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // TagNames are the facts a rule can match on that systems record with
@@ -492,12 +526,7 @@ func (m Match) view() map[string]any {
 	}
 	put("method", m.Method)
 	put("path", m.Path)
-	keys := make([]string, 0, len(m.Tags))
-	for k := range m.Tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(m.Tags) {
 		put(k, m.Tags[k])
 	}
 	if a := m.Amount; a != nil {
