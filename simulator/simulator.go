@@ -218,7 +218,8 @@ func (s *Simulator) loadFaults(section *yaml.Node) error {
 			ops[sys.Name()][k] = true
 		}
 	}
-	s.faults.SetCatalog(names, func(system, op string) bool {
+	// "sim" sends the test messages of POST /_sim/deliveries/test.
+	s.faults.SetCatalog(append(names, "sim"), func(system, op string) bool {
 		if system != "" {
 			return ops[system][op]
 		}

@@ -96,6 +96,43 @@ func ParseNode(node *yaml.Node, source string) (File, error) {
 	return f, nil
 }
 
+// RuleDocuments splits a rules text (YAML or JSON: one rule, a list, or
+// {rules: [...]}) into one JSON document per rule, as the admin API takes
+// them; numbers keep their literal text. Gherkin steps use it to send the
+// rules QA write in YAML to a simulator that may run elsewhere.
+func RuleDocuments(data []byte) ([]json.RawMessage, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(data, &node); err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	v, err := plain(&node)
+	if err != nil {
+		return nil, fmt.Errorf("faults: %w", err)
+	}
+	var list []any
+	switch x := v.(type) {
+	case []any:
+		list = x
+	case map[string]any:
+		if r, ok := x["rules"].([]any); ok {
+			list = r
+		} else {
+			list = []any{x}
+		}
+	default:
+		return nil, fmt.Errorf("faults: want a rule, a list of rules or {rules: [...]}")
+	}
+	out := make([]json.RawMessage, 0, len(list))
+	for _, item := range list {
+		b, err := json.Marshal(item)
+		if err != nil {
+			return nil, fmt.Errorf("faults: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // MagicRules returns the rules of fixtures/faults.yaml: amounts that trigger
 // a fault, so that a developer can provoke one from their own app's UI.
 func MagicRules() ([]Rule, error) {
