@@ -30,6 +30,7 @@ import (
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/pan"
@@ -260,6 +261,16 @@ func printFixtures(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-3s %-17s %-17s %-20s %s\n", c.NN, c.Visa, c.Mastercard, flow, outcome)
 	}
 	fmt.Fprintf(stdout, "Challenge OTPs: %s passes, %s fails; Cancel abandons.\n\n", cs.Challenge.PassOTP, cs.Challenge.FailOTP)
+	magic, err := faults.MagicRules()
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim fixtures: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "Magic amounts (fixtures/faults.yaml; --config faults: {magic: false} turns them off):")
+	for _, r := range magic {
+		fmt.Fprintf(stdout, "  %-20s %s\n", r.ID, r.Description)
+	}
+	fmt.Fprintln(stdout)
 	for _, name := range []string{"genstore.yaml", "codepay.yaml", "vmgateway.yaml"} {
 		b, err := fixtures.Read(name)
 		if err != nil {
