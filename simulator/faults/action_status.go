@@ -12,13 +12,13 @@ func init() {
 		Target: API,
 		Doc:    "Answers an HTTP status with a body of your choice instead of running the operation (a proxy's 502, a 429 with Retry-After). For an error in the system's own envelope use error.",
 		Params: []Param{
-			{Name: "status", Type: "integer", Doc: "the HTTP status, 100 to 599"},
+			{Name: "status", Type: "integer", Doc: "the HTTP status, 200 to 599"},
 			{Name: "body", Type: "string or JSON", Default: "empty", Doc: "the body, as text or as a JSON value"},
 			{Name: "contentType", Type: "string", Default: "application/json when the body is JSON, else text/plain", Doc: "the Content-Type"},
 			{Name: "headers", Type: "object", Doc: "more headers, e.g. {Retry-After: \"30\"}"},
 		},
 		Build: func(p *Params) (Action, error) {
-			a := status{code: p.Int("status", 0, 100, 599)}
+			a := status{code: p.Int("status", 0, 200, 599)}
 			if !p.Has("status") {
 				p.Fail("status", "required", "is required: the HTTP status to answer")
 			}
