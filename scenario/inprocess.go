@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -23,13 +25,14 @@ func newClient() *http.Client {
 
 // InProcess builds a fresh simulator for every scenario, on its own loopback
 // port, with a simulated clock at simtest.Start and a seed derived from the
-// scenario's name (so a scenario replays identically). check, when not nil,
+// feature file's name and the scenario's (so a scenario replays identically,
+// whether go test or pspsim scenario runs it, from whatever directory). check, when not nil,
 // receives every response that breaks its spec. opts, when not nil, adjusts
 // the simulator's options (a rules file, a config).
 func InProcess(check func(r *http.Request, op string, status int, err error), opts ...func(*simulator.Options)) Factory {
 	return func(ctx context.Context, s *godog.Scenario) (*World, func(), error) {
 		h := fnv.New64a()
-		h.Write([]byte(s.Uri + "/" + s.Name))
+		h.Write([]byte(path.Base(filepath.ToSlash(s.Uri)) + "/" + s.Name))
 		srv := httptest.NewServer(nil)
 		o := simulator.Options{Clock: clock.NewSim(simtest.Start), Seed: h.Sum64() >> 1, BaseURL: srv.URL, CheckResponses: check}
 		for _, f := range opts {

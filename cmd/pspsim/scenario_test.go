@@ -165,3 +165,18 @@ func TestServeRefusesAMalformedFaultsFile(t *testing.T) {
 		t.Fatalf("missing file: exit %d", code)
 	}
 }
+
+// TestScenarioRunsTheSimulatorsOwnFeatures: what go test runs, the command
+// runs too, from another directory, with the same seeds.
+func TestScenarioRunsTheSimulatorsOwnFeatures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every feature")
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"scenario", "--concurrency", "2", "../../features/simulator"}, &out, &errb, nil); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), " passed)") || strings.Contains(out.String(), "failed") {
+		t.Fatalf("%s", out.String())
+	}
+}
