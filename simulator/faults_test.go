@@ -412,3 +412,49 @@ func TestClockRunsA48hRetryScheduleAndA24hExpiryInOrder(t *testing.T) {
 		t.Fatal("the 24 h rule did not expire at +24h")
 	}
 }
+
+// TestOddRuleBodiesNeverMakeA500: whatever shape a client sends, the answer
+// is a 201 or an admin-dialect 400 naming a field.
+func TestOddRuleBodiesNeverMakeA500(t *testing.T) {
+	h := simtest.New(t)
+	bodies := []string{
+		`{"action":{"type":"latency","delay":5}}`,
+		`{"action":{"type":"status","status":"abc"}}`,
+		`{"action":{"type":"status","status":200,"headers":{"a":1}}}`,
+		`{"action":{"type":"status","status":200,"headers":"x"}}`,
+		`{"action":{"type":"error","status":99}}`,
+		`{"action":{"type":"duplicate","copies":1000}}`,
+		`{"action":{"type":"lost","then":"explode"}}`,
+		`{"action":{"type":"malformed","processed":"maybe"}}`,
+		`{"action":{"type":null}}`,
+		`{"action":42}`,
+		`{"action":"reset","match":{"amount":{"cents":"x"}}}`,
+		`{"action":"reset","match":{"amount":{}}}`,
+		`{"action":"reset","match":{"amount":[1]}}`,
+		`{"action":"reset","match":{"header":"x"}}`,
+		`{"action":"reset","match":{"header":{"name":"A","other":1}}}`,
+		`{"action":"reset","match":{"operation":[1,2]}}`,
+		`{"action":"reset","match":{"operation":[]}}`,
+		`{"action":"reset","match":{"nth":-1}}`,
+		`{"action":"reset","match":{"card":12345}}`,
+		`{"action":"reset","frequency":"sometimes"}`,
+		`{"action":"reset","frequency":{"first":"two"}}`,
+		`{"action":"reset","frequency":{}}`,
+		`{"action":"reset","description":7}`,
+		`{"action":"reset","for":"1h","after":"-5m"}`,
+		`{"action":{"type":"status","status":200,"body":{"deep":[1,2,{"x":null}]}}}`,
+		`{"id":"ok-1","action":{"type":"drop"},"match":{"system":"sim","operation":"test","attempt":2}}`,
+	}
+	for _, b := range bodies {
+		r := h.Do("POST", "/_sim/faults", b)
+		switch r.Status {
+		case 201:
+		case 400:
+			if code, field, msg := adminError(r); code == "" || msg == "" || (field == "" && !strings.Contains(msg, "fault rule")) {
+				t.Errorf("%s: %s", b, r.Body)
+			}
+		default:
+			t.Errorf("%s: %d %s", b, r.Status, r.Body)
+		}
+	}
+}

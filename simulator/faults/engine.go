@@ -436,19 +436,7 @@ func (e *Engine) install(r Rule, now time.Time, taken map[string]bool) (*install
 		fe.Rule = r.ID
 		return fe
 	}
-	if r.ID == "" {
-		prefix := "rule"
-		if r.Source != SourceAPI && r.Source != "" {
-			prefix = r.Source
-		}
-		for {
-			e.nextID++
-			r.ID = fmt.Sprintf("%s-%d", prefix, e.nextID)
-			if !taken[r.ID] {
-				break
-			}
-		}
-	} else if taken[r.ID] {
+	if r.ID != "" && taken[r.ID] {
 		return nil, fail(fieldErr("id", "unique", "another rule already has this id"))
 	}
 	kind, ok := e.reg.Lookup(r.Action)
@@ -492,6 +480,19 @@ func (e *Engine) install(r Rule, now time.Time, taken map[string]bool) (*install
 			return nil, fail(fe)
 		}
 		return nil, fail(fieldErr("action", "invalid", "%v", err))
+	}
+	if r.ID == "" { // named only once it is known to be good, so that errors never cite an id no one saw
+		prefix := "rule"
+		if r.Source != SourceAPI && r.Source != "" {
+			prefix = r.Source
+		}
+		for {
+			e.nextID++
+			r.ID = fmt.Sprintf("%s-%d", prefix, e.nextID)
+			if !taken[r.ID] {
+				break
+			}
+		}
 	}
 	r.Match.compile()
 	in := &installed{rule: r, target: kind.Target}
