@@ -344,6 +344,9 @@ func TestTestDeliveriesGoThroughTheDeliveryFaults(t *testing.T) {
 	if r := h.Do("POST", "/_sim/deliveries/test", `{"url":"ftp://x/","body":{}}`); r.Status != 400 {
 		t.Fatalf("bad url: %d %s", r.Status, r.Body)
 	}
+	if r := h.Do("POST", "/_sim/deliveries/test", `{"url":"`+h.URL+`/_sim/deliveries/test","body":{}}`); r.Status != 400 {
+		t.Fatalf("a message to itself: %d %s", r.Status, r.Body)
+	}
 	// A magic amount works on test deliveries too: x.61 drops the first attempt.
 	h.Do("DELETE", "/_sim/faults", nil)
 	r := h.Do("POST", "/_sim/deliveries/test", `{"url":"`+srv.URL+`","body":{"amount":"10.61"},"retry":["30s"]}`)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/admin"
@@ -185,6 +186,11 @@ func (e *Engine) sendTestDelivery(w http.ResponseWriter, r *http.Request) {
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		admin.Error(w, r, apierr.Field(apierr.Invalid, "url", "format", "must be an absolute http(s) URL"))
+		return
+	}
+	if u.Host == r.Host && strings.HasPrefix(u.Path, admin.Prefix+"/") {
+		// A test message to the control API could trigger itself without end.
+		admin.Error(w, r, apierr.Field(apierr.Invalid, "url", "target", "a test message cannot be sent to the simulator's own control API"))
 		return
 	}
 	policy := delivery.Policy{Timeout: 10 * time.Second}

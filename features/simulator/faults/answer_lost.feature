@@ -5,7 +5,7 @@ Feature: Processed, answer lost
   same key, or asks the PSP, and finds the operation done.
 
   Background:
-    Given requests time out after "500ms"
+    Given requests time out after "1s"
 
   Scenario Outline: The token is issued although the client never hears of it
     Given <fault>

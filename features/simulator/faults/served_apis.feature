@@ -5,7 +5,7 @@ Feature: Faults on the APIs pspsim serves
   fault is a rule: which calls it matches, what it does, how often.
 
   Background:
-    Given requests time out after "500ms"
+    Given requests time out after "1s"
 
   Scenario: The gateway never answers: the client times out
     Given the vmgateway operation "createAccessToken" times out
