@@ -4,23 +4,53 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/cucumber/godog"
 )
 
-// Response is an answer the scenario got.
+// Response is an answer the scenario got — or what went wrong getting it.
 type Response struct {
-	Status int
+	Status int // 0 when no answer came
 	Header http.Header
 	Body   []byte
+	// Err is the transport error: no answer (a timeout, a reset or closed
+	// connection), or an answer whose body broke off (Status is then set).
+	Err  error
+	Took time.Duration // wall time from sending to the end of the body
 }
 
-// Do sends a request to the target and records the answer as Last.
+// Outcome names what happened in a word, for repeated requests and
+// messages: the status ("200"), or "timeout", "reset", "closed", "cut".
+func (r *Response) Outcome() string {
+	switch {
+	case r.Err == nil:
+		return strconv.Itoa(r.Status)
+	case r.Status != 0:
+		return "cut"
+	case isTimeout(r.Err):
+		return "timeout"
+	case errors.Is(r.Err, syscall.ECONNRESET):
+		return "reset"
+	}
+	return "closed"
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Do sends a request to the target and records the answer as Last. A
+// transport failure is recorded too (Last.Err) and returned, so that the
+// steps that expect one can judge it.
 func (w *World) Do(ctx context.Context, method, path string, body []byte) (*Response, error) {
 	var rd io.Reader
 	if body != nil {
@@ -36,17 +66,29 @@ func (w *World) Do(ctx context.Context, method, path string, body []byte) (*Resp
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now() // wall time: how long the client waited
 	res, err := w.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		w.Last = &Response{Err: err, Took: time.Since(start)}
+		return w.Last, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
+	w.Last = &Response{Status: res.StatusCode, Header: res.Header, Body: b, Err: err, Took: time.Since(start)}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+		return w.Last, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
-	w.Last = &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 	return w.Last, nil
+}
+
+// send is Do for the steps that send: a transport failure is an outcome the
+// scenario may expect (a fault), not a failed step.
+func (w *World) send(ctx context.Context, method, path string, body []byte) error {
+	_, err := w.Do(ctx, method, path, body)
+	if err != nil && w.Last == nil {
+		return err
+	}
+	return nil
 }
 
 // Field returns the value at a dotted path ("data.trans_no", "events[0].kind")
@@ -114,10 +156,15 @@ func text(v any) string {
 	}
 }
 
+// last returns the latest answer; a request that got none fails the
+// assertion with what happened instead.
 func last(ctx context.Context) (*World, *Response, error) {
 	w := WorldFrom(ctx)
 	if w.Last == nil {
 		return w, nil, fmt.Errorf("no request was sent yet")
+	}
+	if w.Last.Err != nil {
+		return w, w.Last, fmt.Errorf("the request got no complete answer (%s): %v", w.Last.Outcome(), w.Last.Err)
 	}
 	return w, w.Last, nil
 }
@@ -126,14 +173,13 @@ func httpSteps() Group {
 	return Group{
 		Name: "HTTP",
 		Doc:  "Send any request to the simulator and check the answer. Paths start at the simulator's root (`/codepay/api/entry`); `{name}` inserts a remembered value.",
-		Steps: []Step{
+		Steps: append([]Step{
 			{
 				Pattern: `^I send (GET|POST|PUT|PATCH|DELETE) "([^"]*)"$`,
-				Doc:     "Sends a request without a body.",
+				Doc:     "Sends a request without a body. A request that gets no answer (a fault) does not fail the step: the next steps judge what happened.",
 				Example: `When I send GET "/_sim/health"`,
 				Func: func(ctx context.Context, method, path string) error {
-					_, err := WorldFrom(ctx).Do(ctx, method, path, nil)
-					return err
+					return WorldFrom(ctx).send(ctx, method, path, nil)
 				},
 			},
 			{
@@ -142,8 +188,7 @@ func httpSteps() Group {
 				Example: "When I send POST \"/_sim/clock/advance\" with JSON:\n  \"\"\"\n  {\"by\": \"1h\"}\n  \"\"\"",
 				Func: func(ctx context.Context, method, path string, body *godog.DocString) error {
 					w := WorldFrom(ctx)
-					_, err := w.Do(ctx, method, path, []byte(w.Expand(body.Content)))
-					return err
+					return w.send(ctx, method, path, []byte(w.Expand(body.Content)))
 				},
 			},
 			{
@@ -239,7 +284,7 @@ func httpSteps() Group {
 					return nil
 				},
 			},
-		},
+		}, moreHTTPSteps()...),
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/cucumber/godog"
 
@@ -13,24 +16,52 @@ import (
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
+// newClient is a scenario's HTTP client. It opens a connection per request:
+// net/http silently retries some requests on a reused connection that
+// breaks, which would hide the very faults a scenario provokes.
+func newClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment}}
+}
+
 // InProcess builds a fresh simulator for every scenario, on its own loopback
 // port, with a simulated clock at simtest.Start and a seed derived from the
-// scenario's name (so a scenario replays identically). check, when not nil,
-// receives every response that breaks its spec.
-func InProcess(check func(r *http.Request, op string, status int, err error)) Factory {
+// feature file's name and the scenario's (so a scenario replays identically,
+// whether go test or pspsim scenario runs it, from whatever directory). check, when not nil,
+// receives every response that breaks its spec. opts, when not nil, adjusts
+// the simulator's options (a rules file, a config).
+func InProcess(check func(r *http.Request, op string, status int, err error), opts ...func(*simulator.Options)) Factory {
 	return func(ctx context.Context, s *godog.Scenario) (*World, func(), error) {
 		h := fnv.New64a()
-		h.Write([]byte(s.Uri + "/" + s.Name))
+		h.Write([]byte(path.Base(filepath.ToSlash(s.Uri)) + "/" + s.Name))
 		srv := httptest.NewServer(nil)
-		sim, err := simulator.New(ctx, simulator.Options{
-			Clock: clock.NewSim(simtest.Start), Seed: h.Sum64() >> 1, BaseURL: srv.URL, CheckResponses: check,
-		})
+		o := simulator.Options{Clock: clock.NewSim(simtest.Start), Seed: h.Sum64() >> 1, BaseURL: srv.URL, CheckResponses: check}
+		for _, f := range opts {
+			f(&o)
+		}
+		sim, err := simulator.New(ctx, o)
 		if err != nil {
 			srv.Close()
 			return nil, nil, err
 		}
 		srv.Config.Handler = sim.Handler()
-		w := &World{Target: srv.URL, Client: srv.Client(), Sim: sim, Headers: http.Header{}}
-		return w, func() { srv.Close(); sim.Close() }, nil
+		w := &World{Target: srv.URL, Client: newClient(), Sim: sim, Headers: http.Header{}}
+		// The simulator closes first: connections that faults hold are let
+		// go, so that the server's Close does not wait for them.
+		return w, func() { sim.Close(); srv.Close() }, nil
+	}
+}
+
+// Remote runs scenarios against a running simulator (`pspsim serve`): each
+// scenario starts with POST /_sim/reset. Scenarios against one simulator
+// must not run concurrently. Steps that need the simulator's clock to be
+// simulated fail against one started without --clock=sim.
+func Remote(target string) Factory {
+	target = strings.TrimRight(target, "/")
+	return func(ctx context.Context, s *godog.Scenario) (*World, func(), error) {
+		w := &World{Target: target, Client: newClient(), Headers: http.Header{}}
+		if err := w.Reset(ctx); err != nil {
+			return nil, nil, err
+		}
+		return w, func() {}, nil
 	}
 }

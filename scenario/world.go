@@ -31,9 +31,34 @@ type World struct {
 	Headers http.Header
 	// Last is the latest answer.
 	Last *Response
+	// Batch holds the answers of the latest repeated request ("… 10 times").
+	Batch []*Response
+	// LastRule is the id of the fault rule the scenario added last.
+	LastRule string
 
-	mu   sync.Mutex
-	vars map[string]string
+	mu        sync.Mutex
+	vars      map[string]string
+	receivers map[string]*Receiver
+	messages  messageSettings
+	cleanups  []func()
+}
+
+// OnClose registers a function run when the scenario ends (receivers
+// close their servers).
+func (w *World) OnClose(f func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cleanups = append(w.cleanups, f)
+}
+
+func (w *World) close() {
+	w.mu.Lock()
+	fs := w.cleanups
+	w.cleanups = nil
+	w.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
 
 // Set remembers a value for later steps, written {name} in step text.
@@ -92,10 +117,11 @@ type Group struct {
 	Steps []Step
 }
 
-// Groups returns every step group of the library, in documentation order.
-// A system adds its steps by adding its group here.
+// Groups returns every step group of the library, in documentation order
+// (features/STEPS.md is generated from it). A system adds its steps by
+// adding its group here.
 func Groups() []Group {
-	return []Group{httpSteps(), clockSteps(), journalSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
+	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and
@@ -103,15 +129,19 @@ func Groups() []Group {
 func Initializer(factory Factory) func(*godog.ScenarioContext) {
 	return func(sc *godog.ScenarioContext) {
 		var cleanup func()
+		var world *World
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 			w, c, err := factory(ctx, s)
 			if err != nil {
 				return ctx, fmt.Errorf("building the scenario's simulator: %w", err)
 			}
-			cleanup = c
+			cleanup, world = c, w
 			return context.WithValue(ctx, worldKey{}, w), nil
 		})
 		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+			if world != nil {
+				world.close() // receivers first: the simulator may still be sending to them
+			}
 			if cleanup != nil {
 				cleanup()
 			}

@@ -31,6 +31,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/env"
+	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
@@ -64,6 +65,9 @@ type Options struct {
 	CheckResponses openapi.ResponseCheck
 	// Config is the YAML of `pspsim serve --config`: one section per system.
 	Config []byte
+	// Faults is the YAML of `pspsim serve --faults`: fault rules installed at
+	// start and reinstalled by every reset.
+	Faults []byte
 	// CodePayData chooses how CodePay answers carry `data`.
 	CodePayData codepay.DataMode
 }
@@ -90,7 +94,10 @@ type Simulator struct {
 	env     *env.Env
 	systems []System
 	admin   *openapi.Mount
+	faults  *faults.Engine
 	handler http.Handler
+	done    chan struct{}
+	closing sync.Once
 
 	mu      sync.RWMutex
 	baseURL string
@@ -114,8 +121,12 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/")}
+	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{})}
 	j := journal.New(opts.Clock, 0)
+	sender := delivery.NewSender(opts.Clock, j, opts.HTTPClient)
+	// The fault engine exists before the systems: each wraps its mount with
+	// it (env.Wrap) as it is built, and it hooks every delivery.
+	s.faults = faults.New(faults.Options{Clock: opts.Clock, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
 	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: ids.New(opts.Seed).Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
@@ -127,11 +138,12 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		IDs:            ids.New(opts.Seed),
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
-		Sender:         delivery.NewSender(opts.Clock, j, opts.HTTPClient),
+		Sender:         sender,
 		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
+		Wrap:           s.faults.Wrap,
 	}
 	forSystem := func(name string) *env.Env {
 		e := *s.env
@@ -175,10 +187,18 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// simulator as the card gateway.
 	cp.(*codepay.System).SetThreeDS(codepay.ServiceThreeDS{Service: s.env.ThreeDS})
 
+	if err := s.loadFaults(config["faults"]); err != nil {
+		return nil, err
+	}
 	if err := admin.Register(s.admin, admin.Core{
-		Version: Version, Seed: opts.Seed, Clock: opts.Clock, Journal: j, Reset: s.Reset, Systems: s.systemInfo,
+		Version: Version, Seed: opts.Seed, Clock: opts.Clock, Journal: j, Reset: s.Reset, Systems: s.systemInfo, Done: s.done,
 	}); err != nil {
 		return nil, err
+	}
+	for key, h := range s.faults.AdminHandlers() {
+		if err := s.admin.Handle(key, h); err != nil {
+			return nil, fmt.Errorf("faults admin: %w", err)
+		}
 	}
 	for _, sys := range s.systems {
 		for key, h := range sys.AdminHandlers() {
@@ -191,6 +211,67 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
 	return s, nil
+}
+
+// loadFaults tells the fault engine what the systems serve, then installs
+// the rules of the --faults file, of the config's faults section and the
+// magic amounts, in that order. A malformed rule stops the start with the
+// rule and field named.
+func (s *Simulator) loadFaults(section *yaml.Node) error {
+	ops := map[string]map[string]bool{}
+	var names []string
+	for _, sys := range s.systems {
+		names = append(names, sys.Name())
+		ops[sys.Name()] = map[string]bool{}
+		for _, k := range sys.Mount().Keys() {
+			ops[sys.Name()][k] = true
+		}
+	}
+	// "sim" sends the test messages of POST /_sim/deliveries/test.
+	s.faults.SetCatalog(append(names, "sim"), func(system, op string) bool {
+		if system != "" {
+			return ops[system][op]
+		}
+		for _, m := range ops {
+			if m[op] {
+				return true
+			}
+		}
+		return false
+	})
+	var rules []faults.Rule
+	magic := true
+	if len(s.opts.Faults) > 0 {
+		f, err := faults.ParseFile(s.opts.Faults, faults.SourceFile)
+		if err != nil {
+			return fmt.Errorf("--faults: %w", err)
+		}
+		rules = append(rules, f.Rules...)
+		if f.Magic != nil {
+			magic = *f.Magic
+		}
+	}
+	if section != nil {
+		f, err := faults.ParseNode(section, faults.SourceConfig)
+		if err != nil {
+			return fmt.Errorf("config: faults: %w", err)
+		}
+		rules = append(rules, f.Rules...)
+		if f.Magic != nil {
+			magic = *f.Magic
+		}
+	}
+	if magic {
+		m, err := faults.MagicRules()
+		if err != nil {
+			return err
+		}
+		rules = append(rules, m...)
+	}
+	if err := s.faults.SetBase(rules); err != nil {
+		return fmt.Errorf("fault rules: %w", err)
+	}
+	return nil
 }
 
 func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
@@ -298,12 +379,27 @@ func (s *Simulator) Reset(ctx context.Context) error {
 			return fmt.Errorf("reset %s: %w", sys.Name(), err)
 		}
 	}
+	if err := s.faults.Reset(); err != nil {
+		return fmt.Errorf("reset faults: %w", err)
+	}
 	s.env.Record("sim", "sim.reset", "simulator reset: state emptied, fixtures reloaded", nil, nil)
 	return nil
 }
 
-// Close stops deliveries; the simulator must not be used afterwards.
-func (s *Simulator) Close() { s.env.Sender.Close() }
+// Close stops deliveries, lets go of connections that faults hold and ends
+// live event streams; the simulator must not be used afterwards. It may be
+// called more than once (cmd/pspsim calls it when the server starts shutting
+// down, so that held connections do not delay the shutdown).
+func (s *Simulator) Close() {
+	s.closing.Do(func() {
+		close(s.done)
+		s.faults.Close()
+		s.env.Sender.Close()
+	})
+}
+
+// Faults returns the fault engine.
+func (s *Simulator) Faults() *faults.Engine { return s.faults }
 
 // SetBaseURL records the URL clients reach the simulator at.
 func (s *Simulator) SetBaseURL(u string) {

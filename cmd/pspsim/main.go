@@ -2,8 +2,10 @@
 // online gateway on one port, for payment-app developers and CI.
 //
 //	pspsim serve [flags]      run the sandbox
+//	pspsim scenario PATH...   run Gherkin feature files against a simulator
+//	pspsim steps              print the Gherkin step catalogue (features/STEPS.md)
 //	pspsim specs [NAME]       list the embedded OpenAPI specs, or print one
-//	pspsim fixtures           print the magic test cards and sandbox credentials
+//	pspsim fixtures           print the magic test cards, magic amounts and sandbox credentials
 //	pspsim health [--url U]   exit 0 when a running pspsim answers
 //	pspsim version            print the version
 package main
@@ -24,9 +26,11 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/scenario"
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/pan"
@@ -46,8 +50,10 @@ const usage = `pspsim — a payment sandbox: Genstore, CodePay and a Visa/Master
 
 Usage:
   pspsim serve [flags]     run the sandbox (pspsim serve -h for flags)
+  pspsim scenario PATH...  run Gherkin feature files (pspsim scenario -h for flags)
+  pspsim steps             print the Gherkin step catalogue (features/STEPS.md)
   pspsim specs [NAME]      list the embedded OpenAPI specs, or print one
-  pspsim fixtures          print the magic test cards and sandbox credentials
+  pspsim fixtures          print the magic test cards, magic amounts and sandbox credentials
   pspsim health [--url U]  exit 0 when a running pspsim answers (container health checks)
   pspsim version           print the version
 `
@@ -62,6 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, ready)
+	case "scenario":
+		return runScenarios(ctx, args[1:], stdout, stderr)
+	case "steps":
+		stdout.Write(scenario.Catalogue())
+		return 0
 	case "specs":
 		return printSpecs(args[1:], stdout, stderr)
 	case "fixtures":
@@ -89,7 +100,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	clockMode := fs.String("clock", "real", "real, or sim: a clock that moves only by POST /_sim/clock/advance")
 	clockStart := fs.String("clock-start", "", "with --clock=sim: the starting time, RFC 3339 (default: now)")
 	seedFlag := fs.String("seed", "", "random seed for ids, fake data and probabilistic faults (default: drawn and logged)")
-	configPath := fs.String("config", "", "YAML file with apps, shops, merchants, terminals (one section per system)")
+	configPath := fs.String("config", "", "YAML file with apps, shops, merchants, terminals (one section per system) and fault rules (faults)")
+	faultsPath := fs.String("faults", "", "YAML file of fault rules installed at start and after every reset (see README, Faults)")
 	codepayData := fs.String("codepay-data", "string", "how CodePay answers carry data: string (as CodePay's demos verify) or object (as the seed's samples show)")
 	validate := fs.Bool("validate-specs", false, "run full OpenAPI document validation at start (slower)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -151,6 +163,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		opts.Config = b
 	}
 
+	if *faultsPath != "" {
+		b, err := os.ReadFile(*faultsPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "pspsim serve: --faults: %v\n", err)
+			return 2
+		}
+		opts.Faults = b
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
@@ -169,6 +190,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	defer sim.Close()
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Connections held by faults and live event streams end when shutdown
+	// starts, so that they do not hold it up.
+	srv.RegisterOnShutdown(sim.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
@@ -239,6 +263,16 @@ func printFixtures(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-3s %-17s %-17s %-20s %s\n", c.NN, c.Visa, c.Mastercard, flow, outcome)
 	}
 	fmt.Fprintf(stdout, "Challenge OTPs: %s passes, %s fails; Cancel abandons.\n\n", cs.Challenge.PassOTP, cs.Challenge.FailOTP)
+	magic, err := faults.MagicRules()
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim fixtures: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "Magic amounts (fixtures/faults.yaml; --config faults: {magic: false} turns them off):")
+	for _, r := range magic {
+		fmt.Fprintf(stdout, "  %-20s %s\n", r.ID, r.Description)
+	}
+	fmt.Fprintln(stdout)
 	for _, name := range []string{"genstore.yaml", "codepay.yaml", "vmgateway.yaml"} {
 		b, err := fixtures.Read(name)
 		if err != nil {

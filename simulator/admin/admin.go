@@ -1,5 +1,6 @@
 // Package admin serves the simulator's control API (specs/admin.yaml) under
-// /_sim: health, reset, the virtual clock, the journal and the specs. Systems
+// /_sim: health, reset, the virtual clock, the journal (as a list and as a
+// live server-sent-events stream) and the specs. Systems
 // register their own admin operations (apps, shops, terminals, buyer actions)
 // through Handle, by operationId.
 package admin
@@ -49,6 +50,9 @@ type Core struct {
 	Journal *journal.Journal
 	Reset   func(ctx context.Context) error
 	Systems func() []SystemInfo
+	// Done, when closed, ends the live event streams (the simulator is
+	// stopping), so that a server shuts down without waiting for them.
+	Done <-chan struct{}
 }
 
 // Dialect renders admin errors: {"error": {"code", "message", "field"}}.
@@ -91,6 +95,7 @@ func Register(m *openapi.Mount, core Core) error {
 		"advanceClock":   h.advanceClock,
 		"setClock":       h.setClock,
 		"listEvents":     h.listEvents,
+		"streamEvents":   h.streamEvents,
 		"listSpecs":      h.listSpecs,
 		"getSpec":        h.getSpec,
 	} {
@@ -232,6 +237,95 @@ func (h *handlers) listEvents(w http.ResponseWriter, r *http.Request) {
 		events = []journal.Event{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"events": events, "lastSeq": h.core.Journal.LastSeq()})
+}
+
+// streamBuffer is how many events a live stream may fall behind before it
+// misses some.
+const streamBuffer = 1024
+
+// heartbeat is how often an idle stream sends a comment line. Wall time: it
+// keeps proxies and browsers from closing an idle connection.
+const heartbeat = 15 * time.Second
+
+// streamEvents serves the journal as server-sent events: the recorded events
+// after `after` (or Last-Event-ID) first, then every new one as it is
+// recorded, without a gap or a repeat between the two.
+func (h *handlers) streamEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, aerr := FilterFromQuery(q)
+	if aerr != nil {
+		Error(w, r, aerr)
+		return
+	}
+	replay := q.Has("after")
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			Error(w, r, apierr.Field(apierr.Invalid, "Last-Event-ID", "type", "must be an event's sequence number"))
+			return
+		}
+		f.AfterSeq, replay = n, true
+	}
+	live := f
+	live.AfterSeq, live.Limit = 0, 0
+	// Subscribe before reading the backlog, so that nothing recorded in
+	// between is lost; events seen in both are skipped by sequence number.
+	ch, cancel := h.core.Journal.Subscribe(live, streamBuffer)
+	defer cancel()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": pspsim journal\n\n")
+	last := f.AfterSeq
+	if replay {
+		for _, e := range h.core.Journal.Query(f) {
+			if writeEvent(w, e) != nil {
+				return
+			}
+			last = e.Seq
+		}
+	} else {
+		last = h.core.Journal.LastSeq()
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			if e.Seq <= last {
+				continue
+			}
+			last = e.Seq
+			if writeEvent(w, e) != nil || rc.Flush() != nil {
+				return
+			}
+		case <-tick.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-h.core.Done:
+			return
+		}
+	}
+}
+
+func writeEvent(w http.ResponseWriter, e journal.Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Kind, b)
+	return err
 }
 
 func (h *handlers) listSpecs(w http.ResponseWriter, r *http.Request) {

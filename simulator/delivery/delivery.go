@@ -108,9 +108,23 @@ type Attempt struct {
 // SendFunc performs one attempt.
 type SendFunc func(ctx context.Context, req *Request, attempt int) (*Response, error)
 
-// Hook wraps every attempt. It may change the request (a copy), delay,
-// skip (return an error without calling send), or call send more than once.
+// Hook wraps every attempt. It may change the request (a copy), skip it
+// (return an error without calling send), call send more than once, or
+// postpone it by returning a *Deferred.
 type Hook func(ctx context.Context, req *Request, attempt int, send SendFunc) (*Response, error)
+
+// Deferred is what a Hook returns, as its error, to postpone an attempt
+// without blocking: the sender hands Schedule the rest of the attempt (send
+// the request as the hook left it, judge the answer, retry on the schedule),
+// and the hook's owner runs it when it chooses — a clock timer for a delay,
+// after the next delivery for a reorder. Blocking inside the hook instead
+// would stall the simulated clock, whose timers run inside Advance.
+type Deferred struct {
+	Reason   string           // for the journal: "delayed 1m by fault rule r1"
+	Schedule func(run func()) // arranges for run to be called once, later
+}
+
+func (d *Deferred) Error() string { return "deferred: " + d.Reason }
 
 // MaxResponseBody bounds how much of an answer is read and kept.
 const MaxResponseBody = 64 << 10
@@ -250,27 +264,52 @@ func (d *Delivery) Stop() bool {
 }
 
 func (d *Delivery) attempt(n int) {
-	d.mu.Lock()
-	if d.state != Pending {
-		d.mu.Unlock()
+	if !d.pending() {
 		return
 	}
-	d.mu.Unlock()
 	s := d.sender
-	start := time.Now()
+	start := time.Now() // wall time: how long the network took, not domain time
 	at := s.clock.Now()
 	s.mu.Lock()
 	hook := s.hook
 	s.mu.Unlock()
 	req := d.req // a copy per attempt: hooks may change their copy
 	req.Header = d.req.Header.Clone()
-	var resp *Response
-	var err error
-	if hook != nil {
-		resp, err = hook(s.ctx, &req, n, s.send(d.policy.Timeout))
-	} else {
-		resp, err = s.send(d.policy.Timeout)(s.ctx, &req, n)
+	send := s.send(d.policy.Timeout)
+	if hook == nil {
+		resp, err := send(s.ctx, &req, n)
+		d.judge(n, at, start, resp, err)
+		return
 	}
+	resp, err := hook(s.ctx, &req, n, send)
+	var def *Deferred
+	if errors.As(err, &def) {
+		s.record("delivery.deferred", d, fmt.Sprintf("%s %s attempt %d deferred: %s", d.req.Kind, d.req.URL, n, def.Reason), map[string]any{
+			"attempt": n, "reason": def.Reason,
+		})
+		def.Schedule(func() {
+			if !d.pending() {
+				return // stopped (reset) while it waited
+			}
+			start, at := time.Now(), s.clock.Now()
+			resp, err := send(s.ctx, &req, n)
+			d.judge(n, at, start, resp, err)
+		})
+		return
+	}
+	d.judge(n, at, start, resp, err)
+}
+
+func (d *Delivery) pending() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state == Pending
+}
+
+// judge classifies an attempt's result, records it, and finishes the
+// delivery or schedules the next attempt on the clock.
+func (d *Delivery) judge(n int, at, start time.Time, resp *Response, err error) {
+	s := d.sender
 	outcome := d.policy.Classify(resp, err)
 	a := Attempt{N: n, At: at, Outcome: outcome.String(), Duration: time.Since(start), Response: resp}
 	if err != nil {

@@ -195,3 +195,41 @@ func TestHookWrapsEveryAttempt(t *testing.T) {
 		t.Fatal("hook changed the delivery's own request")
 	}
 }
+
+// TestDeferredAttemptRunsWhenTheHookSaysSo: a hook postpones an attempt on
+// the clock without blocking the sender; the attempt then sends the request
+// as the hook left it and is judged like any other. A delivery stopped while
+// it waits sends nothing.
+func TestDeferredAttemptRunsWhenTheHookSaysSo(t *testing.T) {
+	c := clock.NewSim(t0)
+	j := journal.New(c, 0)
+	rc := &receiver{clock: c, answer: func(int) int { return 200 }}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	s := delivery.NewSender(c, j, srv.Client())
+	defer s.Close()
+	s.SetHook(func(ctx context.Context, req *delivery.Request, n int, send delivery.SendFunc) (*delivery.Response, error) {
+		req.Header.Set("Idempotency-Key", "changed-by-hook")
+		return nil, &delivery.Deferred{Reason: "held for a minute", Schedule: func(run func()) { c.AfterFunc(time.Minute, run) }}
+	})
+	d := s.Send(delivery.Request{URL: srv.URL, Header: http.Header{}, Body: []byte(`{"n":1}`)}, delivery.Policy{}, nil)
+	stopped := s.Send(delivery.Request{URL: srv.URL, Header: http.Header{}, Body: []byte(`{"n":2}`)}, delivery.Policy{}, nil)
+	stopped.Stop()
+	if d.State() != delivery.Pending || len(rc.bodies) != 0 || len(d.Attempts()) != 0 {
+		t.Fatalf("sent before its time: %s %v", d.State(), rc.bodies)
+	}
+	if ev := j.Query(journal.Filter{Kind: "delivery.deferred"}); len(ev) != 2 || ev[0].Data["reason"] != "held for a minute" {
+		t.Fatalf("journal: %+v", ev)
+	}
+	c.Advance(59 * time.Second)
+	if len(rc.bodies) != 0 {
+		t.Fatal("sent early")
+	}
+	c.Advance(time.Second)
+	if d.State() != delivery.Done || len(rc.bodies) != 1 || rc.bodies[0] != `{"n":1}` || rc.keys[0] != "changed-by-hook" {
+		t.Fatalf("after the wait: %s %v %v", d.State(), rc.bodies, rc.keys)
+	}
+	if !rc.at[0].Equal(t0.Add(time.Minute)) {
+		t.Fatalf("sent at %v", rc.at[0])
+	}
+}

@@ -67,6 +67,14 @@ func (r *Request) Tag(key, value string) {
 	r.tags[key] = value
 }
 
+// TagValue returns one recorded tag, or "" (the fault engine's hot path:
+// cheaper than copying them all).
+func (r *Request) TagValue(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tags[key]
+}
+
 // Tags returns a copy of the recorded tags.
 func (r *Request) Tags() map[string]string {
 	r.mu.Lock()

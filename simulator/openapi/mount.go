@@ -24,6 +24,11 @@ import (
 // field: `x-pspsim-dispatch: method` on CodePay's POST /api/entry.
 const DispatchExtension = "x-pspsim-dispatch"
 
+// StreamExtension marks an operation whose answer is a stream (server-sent
+// events): its response is not buffered for checking, since a buffered
+// stream never reaches the client.
+const StreamExtension = "x-pspsim-stream"
+
 // DefaultMaxBody is the largest request body a mount reads (1 MiB).
 const DefaultMaxBody = 1 << 20
 
@@ -58,7 +63,10 @@ type Config struct {
 	// has answered the request itself (a refusal).
 	Guard func(w http.ResponseWriter, r *http.Request) bool
 	// Wrap, when set, wraps the handler of every routed, validated request
-	// (the fault engine hooks in here). The Request is in the context.
+	// (the fault engine hooks in here). The Request is in the context. The
+	// wrapper receives the connection's own ResponseWriter, so it can hijack
+	// and reset the connection; response checking happens inside it, around
+	// the handler, so an answer a fault breaks on purpose is never checked.
 	Wrap func(http.Handler) http.Handler
 }
 
@@ -78,6 +86,7 @@ type operation struct {
 	method    string
 	path      string
 	dispatch  string            // body field whose value picks the handler, or ""
+	stream    bool              // x-pspsim-stream: the answer is not buffered for checking
 	keys      []string          // operationId, or every dispatch value
 	fallbacks map[string]answer // handler key → spec example answer
 }
@@ -150,6 +159,9 @@ func newOperation(system, method, path string, op *openapi3.Operation) (*operati
 		return nil, fmt.Errorf("%s has no operationId", where)
 	}
 	o := &operation{id: op.OperationID, method: method, path: path, fallbacks: map[string]answer{}}
+	if v, ok := op.Extensions[StreamExtension].(bool); ok {
+		o.stream = v
+	}
 	if field, ok := op.Extensions[DispatchExtension].(string); ok {
 		o.dispatch = field
 		values, err := dispatchValues(op, field)
@@ -321,24 +333,40 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: m.opts}
+	checking := m.cfg.CheckResponses != nil && !m.byID[req.OperationID].stream
+	// What the mount answers itself (validation errors, a guard's refusal) is
+	// buffered and checked here; what the handler answers is checked inside
+	// Wrap (see checked), so that the fault engine gets the real connection.
 	var rec *recorder
 	out := w
-	if m.cfg.CheckResponses != nil {
+	if checking {
 		rec = newRecorder()
 		out = rec
 	}
-	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: m.opts}
-	m.serve(out, r, req, input)
-	if rec != nil {
-		m.check(r, req, input, rec)
-		rec.flushTo(w)
+	h := m.prepare(out, r, req, input)
+	if h == nil {
+		if rec != nil {
+			m.check(r, req, input, rec)
+			rec.flushTo(w)
+		}
+		return
 	}
+	if checking {
+		h = m.checked(h, req, input)
+	}
+	if m.cfg.Wrap != nil {
+		h = m.cfg.Wrap(h)
+	}
+	h.ServeHTTP(w, r)
 }
 
-func (m *Mount) serve(w http.ResponseWriter, r *http.Request, req *Request, input *openapi3filter.RequestValidationInput) {
+// prepare validates the request, picks its handler and runs the guard. It
+// returns nil when it has answered the request itself.
+func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
 	if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
 		m.cfg.Dialect.WriteError(w, r, translate(err))
-		return
+		return nil
 	}
 	r.Body = io.NopCloser(bytes.NewReader(req.Body))
 	op := m.byID[req.OperationID]
@@ -347,7 +375,7 @@ func (m *Mount) serve(w http.ResponseWriter, r *http.Request, req *Request, inpu
 		key, err := dispatchKey(req.Body, op.dispatch)
 		if err != nil {
 			m.cfg.Dialect.WriteError(w, r, err)
-			return
+			return nil
 		}
 		req.Key = key
 	}
@@ -364,12 +392,20 @@ func (m *Mount) serve(w http.ResponseWriter, r *http.Request, req *Request, inpu
 		})
 	}
 	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
-		return
+		return nil
 	}
-	if m.cfg.Wrap != nil {
-		h = m.cfg.Wrap(h)
-	}
-	h.ServeHTTP(w, r)
+	return h
+}
+
+// checked buffers h's answer, validates it against the spec, then passes it
+// on to whatever writer the wrapper chain gives it.
+func (m *Mount) checked(h http.Handler, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := newRecorder()
+		h.ServeHTTP(rec, r)
+		m.check(r, req, input, rec)
+		rec.flushTo(w)
+	})
 }
 
 func dispatchKey(body []byte, field string) (string, *apierr.Error) {

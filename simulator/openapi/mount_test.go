@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
@@ -175,7 +178,7 @@ func TestMountDispatchesByOperationIDAndByMethod(t *testing.T) {
 	if len(seen) != 2 || seen[0] != `createOrder:w:{"orderNo":"A0001","amount":"1"}` || seen[1] != "order.query" {
 		t.Fatalf("handlers saw %q", seen)
 	}
-	if got := strings.Join(m.Unhandled(), ","); got != "getOrder,pay.order" {
+	if got := strings.Join(m.Unhandled(), ","); got != "getOrder,pay.order,watchOrders" {
 		t.Fatalf("unhandled = %s", got)
 	}
 	if len(vs) != 0 {
@@ -279,5 +282,103 @@ func TestGuardRunsAfterValidationAndCanRefuse(t *testing.T) {
 	order = nil
 	if status, _, _ := do(t, guarded, "POST", "/shop/orders", "w", `{"orderNo":"A0001","amount":"1"}`); status != 201 || strings.Join(order, ",") != "guard,wrap:m1,handler" {
 		t.Fatalf("order: %d %v", status, order)
+	}
+}
+
+// TestWrapGetsTheConnectionWhileResponsesAreChecked shows the plumbing the
+// fault engine needs: with response checking on, the wrapper still receives
+// the connection's own writer (it can hijack and reset it), the handler's
+// answer is checked inside the wrapper, and a streamed operation is not
+// buffered at all.
+func TestWrapGetsTheConnectionWhileResponsesAreChecked(t *testing.T) {
+	doc, err := openapi.Load(context.Background(), os.DirFS("testdata"), "shop.yaml", "/shop", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var checked []string
+	m, err := openapi.New(openapi.Config{System: "shop", Prefix: "/shop", Doc: doc, Dialect: testDialect, Auth: tokenAuth,
+		CheckResponses: func(_ *http.Request, op string, status int, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			checked = append(checked, op)
+			if err != nil {
+				t.Errorf("%s: %v", op, err)
+			}
+		},
+		Wrap: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("X-Reset") == "" {
+					next.ServeHTTP(w, r)
+					return
+				}
+				next.ServeHTTP(httptest.NewRecorder(), r) // the operation runs; its answer is lost
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					t.Errorf("the wrapper cannot hijack: %v", err)
+					return
+				}
+				conn.Close()
+			})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created atomic.Int32
+	m.HandleFunc("createOrder", func(w http.ResponseWriter, r *http.Request) {
+		created.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		w.Write([]byte(`{"orderNo":"A0001","status":"CREATED"}`))
+	})
+	m.HandleFunc("watchOrders", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		w.Write([]byte("data: {\"n\":1}\n\n"))
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("a stream cannot flush: %v", err)
+		}
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	post := func(reset bool) (*http.Response, error) {
+		req, _ := http.NewRequest("POST", srv.URL+"/shop/orders", strings.NewReader(`{"orderNo":"A0001","amount":"1"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Token", "w")
+		if reset {
+			req.Header.Set("X-Reset", "1")
+		}
+		return srv.Client().Do(req)
+	}
+	res, err := post(false)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("plain request: %v %v", res, err)
+	}
+	res.Body.Close()
+	if _, err := post(true); err == nil {
+		t.Fatal("the connection was not broken")
+	}
+	if created.Load() != 2 {
+		t.Fatalf("handler ran %d times, want 2", created.Load())
+	}
+	// The stream's first event arrives while the handler is still running.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/shop/feed", nil)
+	res, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || line != "data: {\"n\":1}\n" {
+		t.Fatalf("stream: %q %v", line, err)
+	}
+	cancel()
+	res.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(checked, ",") != "createOrder,createOrder" {
+		t.Fatalf("checked %v; want both createOrder answers and not the stream", checked)
 	}
 }

@@ -1,0 +1,136 @@
+package faults
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDecimalCompareAndCents(t *testing.T) {
+	cases := []struct {
+		a, b  string
+		cmp   int
+		cents int // of a; -1: none
+	}{
+		{"10.51", "10.51", 0, 51},
+		{"10.510", "10.51", 0, 51},
+		{"0010.5", "10.50", 0, 50},
+		{"9.99", "10", -1, 99},
+		{"100", "99.999", 1, 0},
+		{"0.51", "0.5", 1, 51},
+		{"0.501", "0.51", -1, -1},
+		{"15051", "15051", 0, 0},
+	}
+	for _, c := range cases {
+		a, ok1 := parseDecimal(c.a)
+		b, ok2 := parseDecimal(c.b)
+		if !ok1 || !ok2 {
+			t.Fatalf("%s or %s not parsed", c.a, c.b)
+		}
+		if got := a.cmp(b); got != c.cmp {
+			t.Errorf("cmp(%s, %s) = %d, want %d", c.a, c.b, got, c.cmp)
+		}
+		cents, ok := a.cents()
+		if (c.cents < 0 && ok) || (c.cents >= 0 && (!ok || cents != c.cents)) {
+			t.Errorf("cents(%s) = %d %v, want %d", c.a, cents, ok, c.cents)
+		}
+	}
+	for _, bad := range []string{"", "1e3", "-1", "1.", ".5", "1.2.3", "12a", "１"} {
+		if _, ok := parseDecimal(bad); ok {
+			t.Errorf("%q parsed as a decimal", bad)
+		}
+	}
+}
+
+func TestBodyAmountReadsEachSystemsFields(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+	}{
+		{"gateway string", `{"orderNo":"A1","amount":"199.68","currency":"USD"}`, "199.68"},
+		{"codepay number", `{"method":"wisehub.cloud.pay.order","order_amount":10.51,"tip_amount":1}`, "10.51"},
+		{"codepay refund", `{"trans_amount": 3.50, "merchant_no":"3121"}`, "3.5"},
+		{"gateway capture", `{"orderNo":"A1","captureAmount":"5.00"}`, "5"},
+		{"amount beats order_amount", `{"order_amount":1.00,"amount":"2.00"}`, "2"},
+		{"value object", `{"amount":{"value":"7.51","currency":"EUR"}}`, "7.51"},
+		{"shallowest wins", `{"items":[{"amount":"1.00"}],"amount":"9.00"}`, "9"},
+		{"nested only", `{"pay":{"amount":"4.20"}}`, "4.2"},
+		{"none", `{"orderNo":"A1"}`, ""},
+		{"not an amount", `{"amount":"lots"}`, ""},
+		{"escaped key is not the field", `{"x":"\"amount\":1","y":2}`, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, ok := bodyAmount([]byte(c.body))
+			got := ""
+			if ok {
+				got = string(d.ip)
+				if len(d.fp) > 0 {
+					got += "." + string(d.fp)
+				}
+			}
+			if got != c.want {
+				t.Fatalf("amount %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestBodyCardReadsWellKnownFields(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"gateway card.cardNo", `{"card":{"cardNo":"4000123456000019","cvc":"123"}}`, "4000123456000019"},
+		{"card.number", `{"paymentMethod":{"card":{"number":"5100 1234 5600 0015"}}}`, "5100123456000015"},
+		{"codepay pan", `{"pan":"4000123456000027"}`, "4000123456000027"},
+		{"number elsewhere is not a card", `{"phone":{"number":"18510775231000"}}`, ""},
+		{"encrypted", `{"pan":"AbC0+/=="}`, ""},
+	}
+	for _, c := range cases {
+		got, _ := bodyCard([]byte(c.body))
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestWalkJSONSurvivesBrokenInput: the walker meets only validated bodies,
+// but must never panic or loop on anything.
+func TestWalkJSONSurvivesBrokenInput(t *testing.T) {
+	inputs := []string{"", "{", "[", `{"a"`, `{"a":`, `{"a":1`, `{"a":"\`, `[[[[[[[[[[[[[[[[[[[[`, `{"a":[1,2,}`, `}`, `"x"`, `nul`,
+		strings.Repeat(`{"a":`, 10000), `{"a":1 "b":2}`, `{"a" 1}`}
+	for _, in := range inputs {
+		n := 0
+		walkJSON([]byte(in), func(_, _, _ []byte, _ int) bool { n++; return true })
+	}
+}
+
+func FuzzWalkJSON(f *testing.F) {
+	f.Add([]byte(`{"amount":"10.51","card":{"number":"4000123456000019"}}`))
+	f.Add([]byte(`[{"a":[1,{"b":"c"}]}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		walkJSON(b, func(_, _, v []byte, depth int) bool {
+			if depth > maxJSONDepth {
+				t.Fatalf("depth %d", depth)
+			}
+			return true
+		})
+		bodyAmount(b)
+		bodyCard(b)
+	})
+}
+
+func TestUnitIsUniformEnoughAndFixed(t *testing.T) {
+	below := 0
+	for n := uint64(1); n <= 10000; n++ {
+		u := unit(42, n, 0)
+		if u < 0 || u >= 1 {
+			t.Fatalf("unit out of range: %v", u)
+		}
+		if u != unit(42, n, 0) {
+			t.Fatal("unit is not a function of its inputs")
+		}
+		if u < 0.25 {
+			below++
+		}
+	}
+	if below < 2300 || below > 2700 {
+		t.Fatalf("%d of 10000 draws below 0.25", below)
+	}
+}
