@@ -43,6 +43,12 @@ type Request struct {
 	// longer verifies (the sending system knows where its signature lives),
 	// for the fault engine's "tamper the signature" action.
 	Tamper func(Request) Request
+	// Prepare, when set, runs on each attempt's copy before it is sent (and
+	// before the hook), for senders whose signature covers the time of
+	// sending: Genstore signs a fresh timestamp into every attempt's query.
+	// It must not change the body; the body is restored after it runs, so
+	// every attempt still sends byte-identical content.
+	Prepare func(r *Request, attempt int)
 }
 
 // Response is what an attempt got back.
@@ -264,6 +270,10 @@ func (d *Delivery) attempt(n int) {
 	s.mu.Unlock()
 	req := d.req // a copy per attempt: hooks may change their copy
 	req.Header = d.req.Header.Clone()
+	if d.req.Prepare != nil {
+		d.req.Prepare(&req, n)
+		req.Body = d.req.Body
+	}
 	var resp *Response
 	var err error
 	if hook != nil {
