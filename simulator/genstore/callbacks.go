@@ -158,6 +158,7 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 			s.writeError(w, r, aerr)
 			return
 		}
+		req.Tag("paymentId", paymentID) // for the journal of a refusal below
 		res := Result{Result: cb.Result, ChannelID: cb.ChannelID, At: s.env.Clock.Now(), Source: SourceCallback}
 		if !cb.Result {
 			res.Reason = cb.Reason

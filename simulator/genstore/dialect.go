@@ -66,6 +66,9 @@ func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 		for k, v := range req.PathParams {
 			ids[k] = v
 		}
+		if id := req.Tags()["paymentId"]; id != "" {
+			ids["paymentId"] = id
+		}
 		if tok, ok := req.Principal().(Token); ok {
 			ids["shopId"], ids["clientId"] = tok.ShopID, tok.ClientID
 		}
