@@ -33,6 +33,11 @@ type Callback struct {
 // is a 422 naming the field and the rule; it never panics (FuzzDecodeCallback).
 func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 	var cb Callback
+	switch kind {
+	case KindPayment, KindCapture, KindVoid, KindRefund:
+	default:
+		return cb, apierr.New(apierr.Invalid, "%q is not a kind of callback (payment, capture, void, refund)", clip(kind, 20))
+	}
 	var top map[string]json.RawMessage
 	if err := strictObject(body, &top); err != nil {
 		return cb, apierr.New(apierr.Malformed, "the body must be a JSON object {\"pay\": {...}}")

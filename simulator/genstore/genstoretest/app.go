@@ -38,6 +38,7 @@ const (
 	PathRefund       = "/refund"
 	PathPaymentQuery = "/payment_query"
 	PathRefundQuery  = "/refund_query"
+	PathChallenge    = "/challenge"
 )
 
 var kindOfPath = map[string]string{
@@ -83,6 +84,17 @@ type Reply struct {
 	Callback *Result
 	// Drop closes the connection without an answer (a broken connection).
 	Drop bool
+	// Challenge acknowledges a payment with a redirect to the app's own
+	// challenge page (PathChallenge), which follows the pspsim challenge
+	// contract and sends the buyer back to the payment's returnUrl.
+	Challenge bool
+}
+
+// Challenge is what a buyer did on the app's challenge page.
+type Challenge struct {
+	PaymentID string
+	OTP       string
+	Action    string // submit or cancel
 }
 
 // Result is a callback to send.
@@ -119,8 +131,10 @@ type App struct {
 	server *httptest.Server
 	client *http.Client
 
-	mu       sync.Mutex
-	requests []Request
+	mu         sync.Mutex
+	requests   []Request
+	returnURLs map[string]string
+	challenges []Challenge
 	queued   map[string][]Reply
 	defaults map[string]Reply
 	queries  map[string]QueryAnswer
@@ -137,7 +151,7 @@ func New(clientID, secret, genstoreURL string) (*App, error) {
 		return nil, err
 	}
 	a := &App{ClientID: clientID, ClientSecret: secret, Key: key, Genstore: strings.TrimRight(genstoreURL, "/"), AutoInstall: true,
-		queued: map[string][]Reply{}, defaults: map[string]Reply{}, queries: map[string]QueryAnswer{}}
+		queued: map[string][]Reply{}, defaults: map[string]Reply{}, queries: map[string]QueryAnswer{}, returnURLs: map[string]string{}}
 	a.server = httptest.NewServer(http.HandlerFunc(a.serve))
 	a.client = &http.Client{Timeout: 15 * time.Second}
 	return a, nil
@@ -248,7 +262,48 @@ func (a *App) fail(format string, args ...any) {
 	a.errs = append(a.errs, fmt.Sprintf(format, args...))
 }
 
+// Challenges returns what buyers did on the app's challenge page.
+func (a *App) Challenges() []Challenge {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Challenge(nil), a.challenges...)
+}
+
+// challengeTemplate follows the challenge contract Genstore's buyer action
+// relies on.
+const challengeTemplate = `<!doctype html><html><head><title>Confirm your payment</title></head><body>
+<form id="pspsim-challenge" method="post" action="%s">
+<label>One-time password <input name="otp" autocomplete="one-time-code"></label>
+<button type="submit" name="action" value="submit">Submit</button>
+<button type="submit" name="action" value="cancel">Cancel</button>
+</form></body></html>`
+
+func (a *App) challengePage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("paymentId")
+	a.mu.Lock()
+	back, ok := a.returnURLs[id]
+	a.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, challengeTemplate, PathChallenge+"?paymentId="+url.QueryEscape(id))
+		return
+	}
+	r.ParseForm()
+	a.mu.Lock()
+	a.challenges = append(a.challenges, Challenge{PaymentID: id, OTP: r.PostForm.Get("otp"), Action: r.PostForm.Get("action")})
+	a.mu.Unlock()
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
 func (a *App) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == PathChallenge {
+		a.challengePage(w, r)
+		return
+	}
 	kind, ok := kindOfPath[r.URL.Path]
 	if !ok {
 		http.NotFound(w, r)
@@ -284,6 +339,9 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 	if kind == genstore.KindPayment {
 		var obj genstore.PaymentObject
 		if err := json.Unmarshal(b, &obj); err == nil {
+			a.mu.Lock()
+			a.returnURLs[obj.PaymentID] = obj.PaymentMethod.Data.ReturnURL
+			a.mu.Unlock()
 			c, err := ecies.OpenCard(a.Key, obj.PaymentMethod.Data, a.Settings)
 			if err == nil {
 				req.Card = &c
@@ -366,6 +424,9 @@ func (a *App) answer(w http.ResponseWriter, ctx context.Context, req *Request) i
 		ack := map[string]string{channelField(req.Kind): "ch_" + req.ID, "error": ""}
 		if rep.Redirect != "" {
 			ack["redirectUrl"] = rep.Redirect
+		}
+		if rep.Challenge {
+			ack["redirectUrl"] = a.server.URL + PathChallenge + "?paymentId=" + url.QueryEscape(req.ID)
 		}
 		body = ack
 	}
