@@ -135,12 +135,12 @@ type App struct {
 	requests   []Request
 	returnURLs map[string]string
 	challenges []Challenge
-	queued   map[string][]Reply
-	defaults map[string]Reply
-	queries  map[string]QueryAnswer
-	token    string
-	scopes   string
-	errs     []string
+	queued     map[string][]Reply
+	defaults   map[string]Reply
+	queries    map[string]QueryAnswer
+	token      string
+	scopes     string
+	errs       []string
 }
 
 // New starts an app with a fresh P-256 key. genstoreURL is the simulator's
