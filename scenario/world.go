@@ -95,7 +95,7 @@ type Group struct {
 // Groups returns every step group of the library, in documentation order.
 // A system adds its steps by adding its group here.
 func Groups() []Group {
-	return []Group{httpSteps(), clockSteps(), journalSteps()}
+	return []Group{httpSteps(), clockSteps(), journalSteps(), genstoreSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and
