@@ -2,6 +2,8 @@ package genstore_test
 
 import (
 	"context"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +254,36 @@ func TestConfigSection(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.says) {
 			t.Errorf("config %q: %v (want an error about %s)", bad.cfg, err, bad.says)
 		}
+	}
+}
+
+// TestReadmeSettingsLoad keeps the README's `genstore:` settings example
+// honest: it must load, and it must be the defaults.
+func TestReadmeSettingsLoad(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("README.md not found")
+	}
+	text := string(raw)
+	start := strings.Index(text, "```yaml\ngenstore:\n")
+	if start < 0 {
+		t.Fatal("README.md has no genstore config example")
+	}
+	block := text[start+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	var kept []string
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.Contains(line, "[...]") {
+			kept = append(kept, line)
+		}
+	}
+	sim, err := simulator.New(context.Background(), simulator.Options{Config: []byte(strings.Join(kept, "\n"))})
+	if err != nil {
+		t.Fatalf("the README's config does not load: %v", err)
+	}
+	defer sim.Close()
+	got := sim.System(genstore.Name).(*genstore.System).Settings()
+	if !reflect.DeepEqual(got, genstore.DefaultSettings()) {
+		t.Fatalf("the README's settings are not the defaults:\n%+v\n%+v", got, genstore.DefaultSettings())
 	}
 }
