@@ -520,14 +520,6 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) {
 	if p.OutOrderNo == "" {
 		p.OutOrderNo = s.env.IDs.Digits(21)
 	}
-	if p.PaymentID, err = s.newPaymentID(ctx, shop.ShopID, now); err != nil {
-		admin.Error(w, r, apierr.Wrap(err))
-		return
-	}
-	p.ReturnURL = in.ReturnURL
-	if p.ReturnURL == "" {
-		p.ReturnURL = s.returnURL(p)
-	}
 	if len(in.Customer) == 0 {
 		in.Customer, _ = fakeCustomer(s.env.Fake)
 	}
@@ -539,25 +531,39 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) {
 	}
 	card := s.cardFor(in.Card, in.Customer, now)
 	p.Card = cardSummary(card)
-	pkg, err := ecies.SealCard(s.rand, recipient, card, p.ReturnURL, s.settings.ECIES.Ecies())
-	if err != nil {
-		admin.Error(w, r, apierr.Wrap(fmt.Errorf("sealing the card: %w", err)))
-		return
-	}
-	obj := PaymentObject{
-		PurchaseInfo: compact(in.PurchaseInfo), Amount: money.Format(amount, in.Currency), ClientDetails: compact(in.ClientDetails),
-		Test: p.Test, ManualCapture: p.ManualCapture, PaymentID: p.PaymentID, PaymentMethod: PaymentMethod{Data: pkg},
-		Currency: p.Currency, Customer: compact(in.Customer),
-	}
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		admin.Error(w, r, apierr.Wrap(err))
-		return
-	}
-	p.Request = Outbound{URL: app.Endpoints.PaymentURL, IdempotencyKey: p.PaymentID, State: DeliveryPending}
-	if err := s.payments.Create(ctx, paymentKey(p.ShopID, p.PaymentID), p); err != nil {
-		admin.Error(w, r, apierr.Wrap(err))
-		return
+	// The id is in the body and the return URL, so a clash (two payments in
+	// the same second drawing the same digits) rebuilds both.
+	var raw []byte
+	for attempt := 0; ; attempt++ {
+		p.PaymentID = s.newPaymentID(now)
+		p.ReturnURL = in.ReturnURL
+		if p.ReturnURL == "" {
+			p.ReturnURL = s.returnURL(p)
+		}
+		pkg, err := ecies.SealCard(s.rand, recipient, card, p.ReturnURL, s.settings.ECIES.Ecies())
+		if err != nil {
+			admin.Error(w, r, apierr.Wrap(fmt.Errorf("sealing the card: %w", err)))
+			return
+		}
+		obj := PaymentObject{
+			PurchaseInfo: compact(in.PurchaseInfo), Amount: money.Format(amount, in.Currency), ClientDetails: compact(in.ClientDetails),
+			Test: p.Test, ManualCapture: p.ManualCapture, PaymentID: p.PaymentID, PaymentMethod: PaymentMethod{Data: pkg},
+			Currency: p.Currency, Customer: compact(in.Customer),
+		}
+		if raw, err = json.Marshal(obj); err != nil {
+			admin.Error(w, r, apierr.Wrap(err))
+			return
+		}
+		p.Request = Outbound{URL: app.Endpoints.PaymentURL, IdempotencyKey: p.PaymentID, State: DeliveryPending}
+		err = s.payments.Create(ctx, paymentKey(p.ShopID, p.PaymentID), p)
+		if errors.Is(err, store.ErrExists) && attempt < 20 {
+			continue
+		}
+		if err != nil {
+			admin.Error(w, r, apierr.Wrap(err))
+			return
+		}
+		break
 	}
 	s.record("payment.created", fmt.Sprintf("payment %s of %s %s created on shop %s for app %s (card %s, manualCapture %t, test %t)",
 		p.PaymentID, money.Format(amount, p.Currency), p.Currency, shop.ShopID, app.ClientID, p.Card.Masked, p.ManualCapture, p.Test),
@@ -650,21 +656,28 @@ func (s *System) checkAppSchema(ctx context.Context, field, schema string, raw j
 }
 
 // newPaymentID draws a Genstore-looking payment id: "PI00", the time to the
-// second, three digits (PI0020241010151755224).
-func (s *System) newPaymentID(ctx context.Context, shopID string, now time.Time) (string, error) {
-	for range 20 {
-		id := "PI00" + now.UTC().Format("20060102150405") + s.env.IDs.Digits(3)
-		if _, err := s.payments.Get(ctx, paymentKey(shopID, id)); errors.Is(err, store.ErrNotFound) {
-			return id, nil
-		}
-	}
-	return "", errors.New("no free payment id this second")
+// second, five digits (the seed's ids have three; two more make a clash
+// within a second rare, and Create still refuses one).
+func (s *System) newPaymentID(now time.Time) string {
+	return "PI00" + now.UTC().Format("20060102150405") + s.env.IDs.Digits(5)
 }
 
-// newOpID draws a capture (CI), void (VI) or refund (RI) id.
-func (s *System) newOpID(kind string, now time.Time) string {
+// claimOpID draws a capture (CI), void (VI) or refund (RI) id and claims it
+// on the payment, so that two operations started in the same second never
+// share an id.
+func (s *System) claimOpID(ctx context.Context, kind, shopID, paymentID string, now time.Time) (string, error) {
 	prefix := map[string]string{KindCapture: "CI00", KindVoid: "VI00", KindRefund: "RI00"}[kind]
-	return prefix + now.UTC().Format("20060102150405") + s.env.IDs.Digits(3)
+	for range 20 {
+		id := prefix + now.UTC().Format("20060102150405") + s.env.IDs.Digits(5)
+		err := s.payments.Claim(ctx, paymentKey(shopID, paymentID), opKey(kind, shopID, id))
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, store.ErrExists) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no free %s id this second", kind)
 }
 
 // cardFor completes the card the buyer entered: a valid expiry three years
@@ -785,7 +798,11 @@ func (s *System) adminOperation(kind string) http.HandlerFunc {
 			}
 		}
 		now := s.env.Clock.Now()
-		id := s.newOpID(kind, now)
+		id, err := s.claimOpID(ctx, kind, shopID, paymentID, now)
+		if err != nil {
+			admin.Error(w, r, apierr.Wrap(err))
+			return
+		}
 		p, err = s.payments.Update(ctx, paymentKey(shopID, paymentID), func(p *Payment) error {
 			if p.Fixture && p.Request.URL == "" {
 				return apierr.Field(apierr.Conflict, "paymentId", "fixture", "paymentId: %s is sample data of the fixtures, never sent to an app; create a payment to capture, void or refund", p.PaymentID)
@@ -800,10 +817,6 @@ func (s *System) adminOperation(kind string) http.HandlerFunc {
 		})
 		if err != nil {
 			admin.Error(w, r, apierr.Wrap(err))
-			return
-		}
-		if err := s.payments.Claim(ctx, paymentKey(shopID, paymentID), opKey(kind, shopID, id)); err != nil {
-			admin.Error(w, r, apierr.Wrap(fmt.Errorf("claiming %s %s: %w", kind, id, err)))
 			return
 		}
 		op := p.op(kind, id)

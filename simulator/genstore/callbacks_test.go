@@ -456,3 +456,35 @@ func TestAccountAuthorizeGatesPayments(t *testing.T) {
 		t.Fatalf("chosen app %v", v["clientId"])
 	}
 }
+
+// TestConcurrentRefundsNeverExceedTheCapture: twenty refunds of 1.00 of a
+// 10.00 payment started at once, in the same second: ten are created with
+// distinct ids, ten refused.
+func TestConcurrentRefundsNeverExceedTheCapture(t *testing.T) {
+	e := setup(t)
+	id := e.paid("10.00")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.h.Do("POST", "/_sim/genstore/shops/"+testShop+"/payments/"+id+"/refunds", map[string]any{"amount": "1.00"})
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[201] != 10 || statuses[422] != 10 {
+		t.Fatalf("answers %v, want 10 × 201 and 10 × 422", statuses)
+	}
+	v := e.payment(id)
+	if len(opIDs(v)) != 10 || v["refundable"] != "0.00" {
+		t.Fatalf("%d refunds, refundable %v", len(opIDs(v)), v["refundable"])
+	}
+	if n := len(e.app.Requests(genstore.KindRefund)); n != 10 {
+		t.Fatalf("the app received %d refunds", n)
+	}
+}

@@ -173,7 +173,9 @@ func (s *System) onAttempt(shopID, paymentID, kind, id string, o delivery.Outcom
 			msg += " (again: the first acknowledgement stands)"
 		}
 		s.record(kind+".acknowledged", msg, ids, data)
-		if firstAck {
+		// Reconciliation and expiry wait for a result; one that came
+		// during the attempt (a synchronous callback) needs neither.
+		if _, _, final := p.outboundOf(kind, id); firstAck && !final {
 			s.followUp(p, kind, id)
 		}
 	case delivery.Final:
