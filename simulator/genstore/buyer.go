@@ -29,6 +29,9 @@ import (
 
 const maxPage = 1 << 20
 
+// browserTimeout bounds one page load, redirects included.
+const browserTimeout = 30 * time.Second
+
 type browser struct {
 	timeout time.Duration
 	mu      sync.Mutex

@@ -83,7 +83,9 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		payments:      store.NewTable[Payment](e.Store, "genstore.payment"),
 		live:          newLiveOps(e.Clock),
 	}
-	s.browser = newBrowser(settings.RequestTimeout.Std())
+	// A browser waits longer than Genstore's 10-second request timeout: the
+	// page behind an onboarding URL may itself call Genstore (the code exchange).
+	s.browser = newBrowser(browserTimeout)
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
