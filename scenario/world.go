@@ -121,7 +121,7 @@ type Group struct {
 // (features/STEPS.md is generated from it). A system adds its steps by
 // adding its group here.
 func Groups() []Group {
-	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
+	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and

@@ -48,10 +48,14 @@ const Version = "0.1.0"
 // Options configure a Simulator. The zero value is usable: real clock, seed
 // 0, in-memory store, no logging.
 type Options struct {
-	Clock  clock.Clock  // nil: the real clock
-	Seed   uint64       // ids, fake data and probabilistic faults derive from it
-	Store  store.Store  // nil: in memory
-	Logger *slog.Logger // nil: discard
+	Clock clock.Clock // nil: the real clock
+	// StampClock gives the timestamps of outbound signatures (see
+	// env.Env.Stamps); nil: Clock. `pspsim serve` passes the wall clock unless
+	// told otherwise, because real apps check freshness against real time.
+	StampClock clock.Clock
+	Seed       uint64       // ids, fake data and probabilistic faults derive from it
+	Store      store.Store  // nil: in memory
+	Logger     *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
 	// from the listener when empty.
 	BaseURL string
@@ -111,6 +115,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}
+	if opts.StampClock == nil {
+		opts.StampClock = opts.Clock
+	}
 	if opts.Store == nil {
 		opts.Store = store.NewMemory()
 	}
@@ -133,6 +140,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	s.env = &env.Env{
 		Clock:          opts.Clock,
+		Stamps:         opts.StampClock,
 		Store:          opts.Store,
 		Journal:        j,
 		IDs:            ids.New(opts.Seed),

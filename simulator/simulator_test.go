@@ -164,12 +164,13 @@ func TestConfigRefusesUnknownSections(t *testing.T) {
 
 // seedSample is one vendor sample of specs/testdata/seeds.
 type seedSample struct {
-	Name   string          `json:"name"`
-	Method string          `json:"method"`
-	Path   string          `json:"path"`
-	Query  string          `json:"query"`
-	Body   json.RawMessage `json:"body"`
-	Expect struct {
+	Name    string            `json:"name"`
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`
+	Query   string            `json:"query"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+	Expect  struct {
 		OK    bool   `json:"ok"`
 		Field string `json:"field"`
 		Rule  string `json:"rule"`
@@ -253,12 +254,16 @@ func TestSeedSamplesReplayAgainstTheServer(t *testing.T) {
 						path += "?" + s.Query
 					}
 					var body any
-					hdrs := headers
+					// A sample's own headers (its {access_token}) win over the system's.
+					hdrs := append([]string(nil), headers...)
+					for k, v := range s.Headers {
+						hdrs = append(hdrs, k, v)
+					}
 					if len(s.Body) > 0 {
 						body = []byte(s.Body)
 						if resign != nil {
 							b, extra := resign(s.Body)
-							body, hdrs = b, append(append([]string(nil), headers...), extra...)
+							body, hdrs = b, append(hdrs, extra...)
 						}
 					}
 					r := h.Do(s.Method, path, body, hdrs...)

@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	publicURL := fs.String("public-url", "", "URL clients reach pspsim at, for hosted pages (default: http://<addr>)")
 	clockMode := fs.String("clock", "real", "real, or sim: a clock that moves only by POST /_sim/clock/advance")
 	clockStart := fs.String("clock-start", "", "with --clock=sim: the starting time, RFC 3339 (default: now)")
+	stampClock := fs.String("stamp-clock", "real", "clock of the timestamps in outbound signatures (Genstore's signed query, webhooks, notifications): real, because apps check freshness against real time; or sim, for receivers that follow pspsim's clock")
 	seedFlag := fs.String("seed", "", "random seed for ids, fake data and probabilistic faults (default: drawn and logged)")
 	configPath := fs.String("config", "", "YAML file with apps, shops, merchants, terminals (one section per system) and fault rules (faults)")
 	faultsPath := fs.String("faults", "", "YAML file of fault rules installed at start and after every reset (see README, Faults)")
@@ -133,6 +134,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		opts.Clock = clock.NewSim(start)
 	default:
 		fmt.Fprintf(stderr, "pspsim serve: --clock must be real or sim, not %q\n", *clockMode)
+		return 2
+	}
+	switch *stampClock {
+	case "real":
+		opts.StampClock = clock.NewReal()
+	case "sim":
+		opts.StampClock = opts.Clock
+	default:
+		fmt.Fprintf(stderr, "pspsim serve: --stamp-clock must be real or sim, not %q\n", *stampClock)
 		return 2
 	}
 	if *seedFlag == "" {

@@ -128,7 +128,7 @@ func (s *System) notificationBody(t *Txn, status Status) ([]byte, error) {
 	f["charset"] = "UTF-8"
 	f["sign_type"] = "RSA2"
 	f["version"] = "1.0"
-	f["timestamp"] = strconv.FormatInt(s.env.Clock.Now().UnixMilli(), 10)
+	f["timestamp"] = strconv.FormatInt(s.env.Stamps.Now().UnixMilli(), 10)
 	raw := map[string]json.RawMessage{}
 	for k, v := range f {
 		b, err := marshal(v)

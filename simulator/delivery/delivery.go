@@ -43,6 +43,12 @@ type Request struct {
 	// longer verifies (the sending system knows where its signature lives),
 	// for the fault engine's "tamper the signature" action.
 	Tamper func(Request) Request
+	// Prepare, when set, runs on each attempt's copy before it is sent (and
+	// before the hook), for senders whose signature covers the time of
+	// sending: Genstore signs a fresh timestamp into every attempt's query.
+	// It must not change the body; the body is restored after it runs, so
+	// every attempt still sends byte-identical content.
+	Prepare func(r *Request, attempt int)
 }
 
 // Response is what an attempt got back.
@@ -275,6 +281,14 @@ func (d *Delivery) attempt(n int) {
 	s.mu.Unlock()
 	req := d.req // a copy per attempt: hooks may change their copy
 	req.Header = d.req.Header.Clone()
+	// Prepare re-signs each attempt (a fresh timestamp), the body unchanged.
+	prepare := func(r *Request) {
+		if d.req.Prepare != nil {
+			d.req.Prepare(r, n)
+			r.Body = d.req.Body
+		}
+	}
+	prepare(&req)
 	send := s.send(d.policy.Timeout)
 	if hook == nil {
 		resp, err := send(s.ctx, &req, n)
@@ -292,6 +306,7 @@ func (d *Delivery) attempt(n int) {
 				return // stopped (reset) while it waited
 			}
 			start, at := time.Now(), s.clock.Now()
+			prepare(&req) // signed when it is really sent, not when it was deferred
 			resp, err := send(s.ctx, &req, n)
 			d.judge(n, at, start, resp, err)
 		})

@@ -22,7 +22,13 @@ import (
 
 // Env is what a system is built from.
 type Env struct {
-	Clock   clock.Clock
+	Clock clock.Clock
+	// Stamps is the clock of the timestamps in outbound signatures (Genstore's
+	// signed query, webhook and notification timestamps). A receiver checks
+	// their freshness against its own clock, which is real: with a simulated
+	// Clock that has been advanced, stamps from it would all look stale. The
+	// binary uses the wall clock; in-process tests use the simulated clock.
+	Stamps  clock.Clock
 	Store   store.Store
 	Journal *journal.Journal
 	IDs     *ids.Generator

@@ -2,23 +2,33 @@ package genstore
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
 // Dialect renders errors as Genstore does: {"errors": "<message>"} with a 4xx
 // status. A request that breaks the spec is 422 (CONTRACT.md §3: "422
-// malformed body"), naming the field and the rule.
-type Dialect struct{}
-
-// WriteError implements apierr.Dialect.
-func (Dialect) WriteError(w http.ResponseWriter, _ *http.Request, e *apierr.Error) {
-	WriteJSON(w, Status(e), map[string]string{"errors": e.Message})
+// malformed body"), naming the field and the rule. record, when set, hears
+// of every refusal, so that each refused callback is in the journal too.
+type Dialect struct {
+	record func(r *http.Request, status int, e *apierr.Error)
 }
 
-// Status maps an error to Genstore's HTTP status.
-func Status(e *apierr.Error) int {
+// WriteError implements apierr.Dialect.
+func (d Dialect) WriteError(w http.ResponseWriter, r *http.Request, e *apierr.Error) {
+	status := HTTPStatus(e)
+	if d.record != nil && r != nil {
+		d.record(r, status, e)
+	}
+	WriteJSON(w, status, map[string]string{"errors": e.Message})
+}
+
+// HTTPStatus maps an error to Genstore's HTTP status.
+func HTTPStatus(e *apierr.Error) int {
 	if e.Status != 0 {
 		return e.Status
 	}
@@ -38,4 +48,37 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// writeError answers in Genstore's dialect (and journals the refusal).
+func (s *System) writeError(w http.ResponseWriter, r *http.Request, e *apierr.Error) {
+	Dialect{record: s.recordRefusal}.WriteError(w, r, e)
+}
+
+// recordRefusal journals a refused request to Genstore's API with the ids it
+// names: the caller's shop and app when the token was good, the path's id.
+func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
+	ids := map[string]string{}
+	kind := "request.refused"
+	op := ""
+	if req := openapi.FromContext(r.Context()); req != nil {
+		op = req.OperationID
+		for k, v := range req.PathParams {
+			ids[k] = v
+		}
+		if id := req.Tags()["paymentId"]; id != "" {
+			ids["paymentId"] = id
+		}
+		if tok, ok := req.Principal().(Token); ok {
+			ids["shopId"], ids["clientId"] = tok.ShopID, tok.ClientID
+		}
+		if strings.HasPrefix(op, "update") {
+			kind = "callback.refused"
+		}
+	}
+	if e.Kind == apierr.Internal && e.Cause != nil {
+		s.env.Log.Error("genstore: internal error", "operation", op, "error", e.Cause)
+	}
+	s.record(kind, fmt.Sprintf("%s %s answered %d: %s", r.Method, r.URL.Path, status, e.Message), ids,
+		map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule})
 }

@@ -1,20 +1,28 @@
 // Package genstore emulates the Genstore platform towards third-party payment
-// apps (CONTRACT.md): shops, app installations, the requests Genstore sends
-// to apps, the six result callbacks apps send back, and the pay-transaction
-// query. Every callback's operationId in specs/genstore.yaml has its handler
-// registered in this package.
+// apps (CONTRACT.md): apps and shops, installation by the OAuth code grant,
+// the requests Genstore sends to apps (payments, captures, voids, refunds,
+// reconciliation queries) with their signatures, retries and card
+// encryption, the six result callbacks apps send back with the state machine
+// of §3, the pay-transaction query, and the buyer's side of a redirect.
+//
+// Every operationId of specs/genstore.yaml has its handler here; the admin
+// operations of the `genstore` region of specs/admin.yaml come from
+// AdminHandlers; the buyer's return page is served through Routes.
 package genstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync"
+	_ "time/tzdata" // shops report times in their IANA zone, also in a distroless image
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"gopkg.in/yaml.v3"
 
-	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/openapi"
@@ -28,49 +36,76 @@ const Name = "genstore"
 // Prefix is where the Genstore API is mounted.
 const Prefix = "/genstore"
 
-// Installation is an app installed on a shop: the access token an app
-// presents in X-Genstore-Access-Token, and the scopes it was granted.
-type Installation struct {
-	AccessToken string   `json:"accessToken" yaml:"accessToken"`
-	ShopID      string   `json:"shopId" yaml:"shopId"`
-	ClientID    string   `json:"clientId" yaml:"clientId"`
-	Scopes      []string `json:"scopes" yaml:"scopes"`
-}
-
-// HasScope reports whether the installation was granted scope.
-func (i Installation) HasScope(scope string) bool {
-	for _, s := range i.Scopes {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
-
-type seed struct {
-	Installations []Installation `yaml:"installations"`
-}
-
 // System is the Genstore emulator.
 type System struct {
-	env           *env.Env
-	mount         *openapi.Mount
+	env      *env.Env
+	mount    *openapi.Mount
+	settings Settings
+	config   Config
+	// rand feeds the card encryption's ephemeral keys and ivs: real
+	// randomness, never the seeded generator (a replayed run must not
+	// replay key material).
+	rand io.Reader
+
+	apps          store.Table[App]
+	shops         store.Table[Shop]
 	installations store.Table[Installation]
+	tokens        store.Table[Token]
+	codes         store.Table[InstallCode]
+	payments      store.Table[Payment]
+
+	live    *liveOps
+	browser *browser
+
+	appSpecOnce sync.Once
+	appSpec     *openapi3.T
+	appSpecErr  error
 }
 
-// New builds the Genstore emulator from its spec and fixtures.
+// New builds the Genstore emulator from its spec, the fixtures and the
+// `genstore:` section of --config (e.Config).
 func New(ctx context.Context, e *env.Env) (*System, error) {
+	settings, cfg, err := loadConfig(e.Config)
+	if err != nil {
+		return nil, err
+	}
 	doc, err := openapi.Load(ctx, specs.FS(), "genstore.yaml", Prefix, e.ValidateSpecs)
 	if err != nil {
 		return nil, err
 	}
-	s := &System{env: e, installations: store.NewTable[Installation](e.Store, "genstore.installation")}
+	s := &System{
+		env: e, settings: settings, config: cfg, rand: rand.Reader,
+		apps:          store.NewTable[App](e.Store, "genstore.app"),
+		shops:         store.NewTable[Shop](e.Store, "genstore.shop"),
+		installations: store.NewTable[Installation](e.Store, "genstore.installation"),
+		tokens:        store.NewTable[Token](e.Store, "genstore.token"),
+		codes:         store.NewTable[InstallCode](e.Store, "genstore.code"),
+		payments:      store.NewTable[Payment](e.Store, "genstore.payment"),
+		live:          newLiveOps(e.Clock),
+	}
+	// A browser waits longer than Genstore's 10-second request timeout: the
+	// page behind an onboarding URL may itself call Genstore (the code exchange).
+	s.browser = newBrowser(browserTimeout)
 	s.mount, err = openapi.New(openapi.Config{
-		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{}, Auth: s.authenticate,
+		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
 	})
 	if err != nil {
 		return nil, err
+	}
+	for key, h := range map[string]http.HandlerFunc{
+		"exchangeAccessToken":          s.exchangeAccessToken,
+		"updateAccountAuthorization":   s.updateAccountAuthorization,
+		"updatePaymentResult":          s.callback(KindPayment, false),
+		"updatePreAuthorizationResult": s.callback(KindPayment, true),
+		"updateCaptureResult":          s.callback(KindCapture, false),
+		"updateVoidResult":             s.callback(KindVoid, false),
+		"updateRefundResult":           s.callback(KindRefund, false),
+		"getPayment":                   s.getPayment,
+	} {
+		if err := s.mount.Handle(key, h); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.Reset(ctx); err != nil {
 		return nil, err
@@ -84,47 +119,98 @@ func (s *System) Name() string { return Name }
 // Mount returns the API mount.
 func (s *System) Mount() *openapi.Mount { return s.mount }
 
-// Reset loads the fixtures into a store that the simulator has just emptied.
+// Settings returns the settings in force (defaults, fixtures, --config).
+func (s *System) Settings() Settings { return s.settings }
+
+// Reset loads the fixtures and config into a store that the simulator has
+// just emptied, after stopping every timer of the previous state
+// (reconciliation, deadlines, expiry) and forgetting the buyers' sessions.
 func (s *System) Reset(ctx context.Context) error {
-	raw, err := fixtures.Read("genstore.yaml")
-	if err != nil {
-		return err
+	s.live.reset()
+	s.browser.reset()
+	now := s.env.Clock.Now()
+	for _, a := range s.config.Apps {
+		a.CreatedAt = now
+		if err := s.apps.Create(ctx, a.ClientID, a); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("genstore fixtures: app %s: %w", a.ClientID, err)
+		}
 	}
-	var sd seed
-	if err := yaml.Unmarshal(raw, &sd); err != nil {
-		return fmt.Errorf("genstore fixtures: %w", err)
+	for _, sh := range s.config.Shops {
+		sh.CreatedAt = now
+		if err := s.shops.Create(ctx, sh.ShopID, sh, "handle/"+sh.Handle); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("genstore fixtures: shop %s: %w", sh.ShopID, err)
+		}
 	}
-	for _, in := range sd.Installations {
-		if err := s.installations.Create(ctx, in.AccessToken, in); err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("genstore fixtures: %w", err)
+	for _, in := range s.config.Installations {
+		in.InstalledAt = now
+		if in.Ready {
+			in.ReadyAt = &now
+		}
+		if err := s.installations.Create(ctx, installationKey(in.ShopID, in.ClientID), in); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("genstore fixtures: installation %s/%s: %w", in.ShopID, in.ClientID, err)
+		}
+		tok := Token{Token: in.AccessToken, ShopID: in.ShopID, ClientID: in.ClientID, Scopes: in.Scopes, IssuedAt: now}
+		if err := s.tokens.Create(ctx, in.AccessToken, tok); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("genstore fixtures: token of %s/%s: %w", in.ShopID, in.ClientID, err)
+		}
+	}
+	for _, pf := range s.config.Payments {
+		p, err := pf.payment(now)
+		if err != nil {
+			return fmt.Errorf("genstore fixtures: payment %s: %w", pf.PaymentID, err)
+		}
+		var keys []string
+		for _, o := range p.Operations {
+			keys = append(keys, opKey(o.Kind, p.ShopID, o.ID))
+		}
+		if err := s.payments.Create(ctx, paymentKey(p.ShopID, p.PaymentID), p, keys...); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("genstore fixtures: payment %s: %w", pf.PaymentID, err)
 		}
 	}
 	return nil
 }
 
-// AdminHandlers returns the handlers of the admin operations this system owns.
-func (s *System) AdminHandlers() map[string]http.Handler { return nil }
-
-// authenticate checks X-Genstore-Access-Token against the installations and
-// the operation's scope (CONTRACT.md §1: 401 unknown token, 403 missing scope).
+// authenticate checks X-Genstore-Access-Token against the issued tokens and
+// the operation's scope (CONTRACT.md §1: 401 missing or unknown token, 403
+// missing scope), and records the token as the request's principal.
 func (s *System) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 	token := in.RequestValidationInput.Request.Header.Get("X-Genstore-Access-Token")
 	if token == "" {
 		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: is required")
 	}
-	inst, err := s.installations.Get(ctx, token)
-	if err != nil {
+	tok, err := s.tokens.Get(ctx, token)
+	if err != nil || tok.Revoked {
 		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: unknown or revoked access token")
 	}
 	for _, scope := range in.Scopes {
-		if !inst.HasScope(scope) {
+		if !tok.HasScope(scope) {
 			return apierr.New(apierr.Forbidden, "X-Genstore-Access-Token: the token lacks the %s scope", scope)
 		}
 	}
 	if req := openapi.FromContext(ctx); req != nil {
-		req.SetPrincipal(inst)
-		req.Tag(openapi.TagShop, inst.ShopID)
-		req.Tag(openapi.TagApp, inst.ClientID)
+		req.SetPrincipal(tok)
+		req.Tag(openapi.TagShop, tok.ShopID)
+		req.Tag(openapi.TagApp, tok.ClientID)
 	}
 	return nil
+}
+
+// principal returns the token of an authenticated request.
+func principal(r *http.Request) (Token, bool) {
+	req := openapi.FromContext(r.Context())
+	if req == nil {
+		return Token{}, false
+	}
+	tok, ok := req.Principal().(Token)
+	return tok, ok
+}
+
+// loadAppSpec loads genstore-app.yaml once, for checking the buyer and
+// basket data an admin request supplies against the schemas apps validate
+// with.
+func (s *System) loadAppSpec(ctx context.Context) (*openapi3.T, error) {
+	s.appSpecOnce.Do(func() {
+		s.appSpec, s.appSpecErr = openapi.Load(ctx, specs.FS(), "genstore-app.yaml", "/", false)
+	})
+	return s.appSpec, s.appSpecErr
 }

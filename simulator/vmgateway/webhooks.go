@@ -184,7 +184,7 @@ func (s *System) publish(ctx context.Context, eventType string, data any, opposi
 		s.env.Log.Error("vmgateway: encode webhook event", "err", err)
 		return
 	}
-	stamp := strconv.FormatInt(now.Unix(), 10)
+	stamp := strconv.FormatInt(s.env.Stamps.Now().Unix(), 10)
 	tags := map[string]string{openapi.TagApp: appID, openapi.TagMerchant: merchant, openapi.TagEnvironment: environment}
 	policy := delivery.Policy{Schedule: RetrySchedule, Timeout: WebhookTimeout, Classify: delivery.Is2xx}
 	for _, t := range targets {
@@ -235,7 +235,15 @@ func (s *System) webhookRequest(t target, eventID, stamp string, body []byte, id
 	if t.subscriptionID != "" {
 		jids["subscriptionId"] = t.subscriptionID
 	}
-	return delivery.Request{System: Name, Kind: "webhook", URL: t.url, Header: h, Body: body, IDs: jids, Tags: tags}
+	return delivery.Request{System: Name, Kind: "webhook", URL: t.url, Header: h, Body: body, IDs: jids, Tags: tags,
+		// Every attempt is signed with a fresh timestamp over the same body,
+		// so a receiver that refuses stale events accepts a late retry.
+		Prepare: func(r *delivery.Request, _ int) {
+			stamp := strconv.FormatInt(s.env.Stamps.Now().Unix(), 10)
+			r.Header.Set(HeaderTimestamp, stamp)
+			r.Header.Set(HeaderSignature, Sign(t.secret, stamp, body))
+		},
+	}
 }
 
 // tamper returns a copy of a delivery whose signature no longer verifies.

@@ -143,6 +143,10 @@ func TestFailingReceiverGetsRetriesOnTheSchedule(t *testing.T) {
 		if last.eventID != got[0].eventID || string(last.body) != string(got[0].body) || !vmgateway.Verify(secret, last.stamp, last.body, last.sig) {
 			t.Fatalf("attempt %d is not the same signed event", i+2)
 		}
+		// Each attempt is signed afresh: its timestamp is when it was sent.
+		if want := strconv.FormatInt(start.Add(offset).Unix(), 10); last.stamp != want {
+			t.Fatalf("attempt %d stamped %s, want %s (a stale stamp makes receivers refuse late retries)", i+2, last.stamp, want)
+		}
 	}
 	rc.set(204)
 	g.Advance(vmgateway.RetrySchedule[5])

@@ -1,0 +1,202 @@
+package genstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/money"
+)
+
+// errUnchanged aborts a store update that would write the same document (an
+// exact repeat of a recorded result).
+var errUnchanged = errors.New("genstore: unchanged")
+
+// settlement is what applying a final result did.
+type settlement struct {
+	Payment Payment // as stored afterwards
+	From    Status  // payment status before
+	To      Status  // payment status after
+	OpFrom  OpStatus
+	OpTo    OpStatus
+	// Repeat: the result equals the recorded one; nothing changed, except
+	// possibly a channel id that had not been reported before (Filled).
+	Repeat bool
+	Filled bool
+}
+
+// settle applies a final result — from a callback, a reconciliation query or
+// Genstore itself — to a payment (kind "payment") or one of its operations,
+// under the payment's lock, following the tables of states.go:
+//
+//   - no result yet: the transition is taken and the result recorded;
+//   - the same result again (and no other channel id): a repeat, nothing
+//     changes (a channel id not reported before is filled in, since it was
+//     never set);
+//   - a different result, or another channel id: 409, the first stands.
+//
+// guard runs first, inside the lock (e.g. "this callback is for the wrong
+// kind of payment"). Errors are *apierr.Error for the caller to answer.
+func (s *System) settle(ctx context.Context, shopID, paymentID, kind, id string, res Result, guard func(*Payment) *apierr.Error) (settlement, error) {
+	var st settlement
+	p, err := s.payments.Update(ctx, paymentKey(shopID, paymentID), func(p *Payment) error {
+		st = settlement{From: p.Status}
+		if guard != nil {
+			if e := guard(p); e != nil {
+				return e
+			}
+		}
+		if kind == KindPayment {
+			return settlePayment(p, res, &st)
+		}
+		op := p.op(kind, id)
+		if op == nil {
+			return apierr.Field(apierr.NotFound, idName(kind), "exists", "%s: no such %s", idName(kind), kind)
+		}
+		return settleOperation(p, op, res, &st)
+	})
+	st.Payment, st.To = p, p.Status
+	if errors.Is(err, errUnchanged) {
+		return st, nil
+	}
+	return st, err
+}
+
+func settlePayment(p *Payment, res Result, st *settlement) error {
+	if p.Result != nil {
+		return repeat(p.Result, res, KindPayment, st)
+	}
+	ev := evFailed
+	if res.Result {
+		ev = evPaid
+		if p.ManualCapture {
+			ev = evAuthorized
+		}
+	}
+	to, err := transitionPayment(p.Status, ev)
+	if err != nil {
+		return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: %v", err)
+	}
+	p.Status = to
+	r := res
+	p.Result = &r
+	if to == StatusSuccess {
+		p.CapturedMinor = p.Amount
+		at := res.At
+		p.SuccessAt = &at
+	}
+	return nil
+}
+
+func settleOperation(p *Payment, op *Operation, res Result, st *settlement) error {
+	st.OpFrom, st.OpTo = op.Status, op.Status
+	if op.Result != nil {
+		return repeat(op.Result, res, op.Kind, st)
+	}
+	to, err := transitionOperation(op.Status, res.Result)
+	if err != nil {
+		return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: %v", err)
+	}
+	if res.Result {
+		switch op.Kind {
+		case KindCapture, KindVoid:
+			ev := evCaptured
+			if op.Kind == KindVoid {
+				ev = evVoided
+			}
+			pto, err := transitionPayment(p.Status, ev)
+			if err != nil {
+				return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: the %s cannot succeed: %v", op.Kind, err)
+			}
+			p.Status = pto
+			if op.Kind == KindCapture {
+				p.CapturedMinor = op.Amount
+				at := res.At
+				p.SuccessAt = &at
+			}
+		case KindRefund:
+			if p.Status != StatusSuccess {
+				return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: the payment is in status %s (%s); only a successful payment is refunded", p.Status.Code(), p.Status)
+			}
+			if p.RefundedMinor+op.Amount > p.CapturedMinor {
+				return apierr.Field(apierr.Unprocessable, "pay.result", "refundLimit",
+					"pay.result: the refund of %s would bring refunds to %s, more than the captured %s",
+					money.Format(op.Amount, p.Currency), money.Format(p.RefundedMinor+op.Amount, p.Currency), money.Format(p.CapturedMinor, p.Currency))
+			}
+			p.RefundedMinor += op.Amount
+		}
+	}
+	op.Status = to
+	r := res
+	op.Result = &r
+	st.OpTo = to
+	return nil
+}
+
+// repeat compares a result with the recorded one: 200 for the same, 409 for
+// a different result or channel id.
+func repeat(rec *Result, res Result, kind string, st *settlement) error {
+	name := channelIDName(kind)
+	if rec.Result != res.Result {
+		return apierr.Field(apierr.Conflict, "pay.result", "immutable",
+			"pay.result: the %s already has the final result %q (%s); a final result never changes", kind, strconv.FormatBool(rec.Result), rec.Source)
+	}
+	if res.ChannelID != "" && rec.ChannelID != "" && res.ChannelID != rec.ChannelID {
+		return apierr.Field(apierr.Conflict, "pay."+name, "immutable",
+			"pay.%s: differs from the %s already recorded for this %s; it never changes", name, name, kind)
+	}
+	st.Repeat = true
+	if res.ChannelID != "" && rec.ChannelID == "" {
+		rec.ChannelID = res.ChannelID
+		st.Filled = true
+		return nil
+	}
+	return errUnchanged
+}
+
+// afterSettle journals what a settlement changed and stops what no longer
+// needs to run: the operation's retries, polls, deadline and expiry.
+func (s *System) afterSettle(kind, id string, st settlement, res Result) {
+	p := st.Payment
+	ids := p.ids(kind, id)
+	if st.Repeat {
+		msg := fmt.Sprintf("%s %s: the same final result again (%t), nothing changes", kind, id, res.Result)
+		if st.Filled {
+			msg = fmt.Sprintf("%s %s: the same final result again; %s %s recorded (none was before)", kind, id, channelIDName(kind), res.ChannelID)
+		}
+		s.record(kind+".result_repeated", msg, ids, map[string]any{"result": res.Result, "source": res.Source})
+		return
+	}
+	data := map[string]any{"result": res.Result, "reason": res.Reason, "source": res.Source, channelIDName(kind): res.ChannelID}
+	if kind != KindPayment {
+		s.record(kind+"."+string(st.OpTo), fmt.Sprintf("%s %s of payment %s %s (%s)%s", kind, id, p.PaymentID, st.OpTo, res.Source, because(res)), ids, data)
+	}
+	if st.From != st.To {
+		d := map[string]any{"from": st.From.Code(), "to": st.To.Code(), "fromName": st.From.String(), "toName": st.To.String(), "source": res.Source, "reason": res.Reason}
+		s.record("payment.status_changed", fmt.Sprintf("payment %s: %s (%s) → %s (%s) by %s %s%s", p.PaymentID, st.From.Code(), st.From, st.To.Code(), st.To, kind, res.Source, because(res)), p.ids(kind, id), d)
+	}
+	s.live.stop(opKey(kind, p.ShopID, id))
+}
+
+func because(r Result) string {
+	if r.Result || r.Reason == "" {
+		return ""
+	}
+	return ": " + r.Reason
+}
+
+// ids are the journal ids of an event about a payment or one of its operations.
+func (p Payment) ids(kind, id string) map[string]string {
+	m := map[string]string{"shopId": p.ShopID, "paymentId": p.PaymentID, "clientId": p.ClientID}
+	if kind != KindPayment && kind != "" {
+		m[idName(kind)] = id
+	}
+	return m
+}
+
+// record journals a Genstore event.
+func (s *System) record(kind, message string, ids map[string]string, data map[string]any) {
+	s.env.Record(Name, kind, message, ids, data)
+}
