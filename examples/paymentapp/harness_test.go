@@ -701,12 +701,22 @@ func (h *harness) post(path string, body any) (int, map[string]string) {
 
 func (h *harness) postRaw(path, query string, data []byte, bodyHMAC bool) (int, map[string]string) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.url+path+"?"+query, bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
+	header := ""
 	if bodyHMAC {
 		mac := hmac.New(sha256.New, []byte(testClientSecret))
 		mac.Write(data)
-		req.Header.Set("X-Genstore-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		header = base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	}
+	return h.postWithHeader(path, query, data, header)
+}
+
+// postWithHeader sends data with the given X-Genstore-Hmac-Sha256 (none if empty).
+func (h *harness) postWithHeader(path, query string, data []byte, bodyHMAC string) (int, map[string]string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.url+path+"?"+query, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	if bodyHMAC != "" {
+		req.Header.Set("X-Genstore-Hmac-Sha256", bodyHMAC)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -717,6 +727,14 @@ func (h *harness) postRaw(path, query string, data []byte, bodyHMAC bool) (int, 
 	out := map[string]string{}
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out
+}
+
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return data
 }
 
 // query sends a signed GET to a query endpoint.
