@@ -76,10 +76,12 @@ func (a *App) handleOperation(kind OpKind) http.HandlerFunc {
 			return
 		}
 		id, hash := req.id(kind), bodyHash(body)
+		ctx, reports := withReportQueue(a.ctx)
 		ack := once(a, &a.operations, string(kind)+"/"+sp.ShopID+"/"+id,
 			func() (OpAck, bool) { return a.operationAnswered(kind, sp.ShopID, id, hash) },
-			func() OpAck { return a.processOperation(a.ctx, kind, sp, req, hash) })
-		writeJSON(w, http.StatusOK, opAckBody(kind, ack))
+			func() OpAck { return a.processOperation(ctx, kind, sp, req, hash) })
+		acknowledge(w, opAckBody(kind, ack))
+		a.release(reports)
 	}
 }
 
@@ -344,11 +346,10 @@ func (a *App) refund(ctx context.Context, o OperationRecord, p PaymentRecord) Op
 	rf, err := a.gw.createRefund(ctx, o.Env, a.refundRequest(o, p, o.Amount))
 	switch {
 	case errorCode(err) == "REFUND_NUMBER_CONFLICT":
-		// The refundNumber is ours: an earlier attempt reached the gateway. Adopt it if it
-		// is this refund.
-		rf, err = a.gw.inquireRefund(ctx, o.Env, o.RefundNumber)
-		if err == nil && rf.Amount != formatAmount(o.Amount, o.Currency) {
-			err = errors.New("the refund number is used by another refund")
+		// The refundNumber is ours: an earlier attempt reached the gateway. Adopt that
+		// refund if it is this one; otherwise the conflict stands.
+		if found, ierr := a.gw.inquireRefund(ctx, o.Env, o.RefundNumber); ierr == nil && found.Amount == formatAmount(o.Amount, o.Currency) {
+			rf, err = found, nil
 		}
 	case errorCode(err) == "AMOUNT_EXCEEDED" && a.bugs.on(BugRefundOverCapture):
 		// The mistake, second half: "refund what is left, so the customer gets

@@ -92,10 +92,20 @@ func (a *App) handlePayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := bodyHash(body)
+	ctx, reports := withReportQueue(a.ctx)
 	ack := once(a, &a.payments, sp.ShopID+"/"+req.PaymentID,
 		func() (PaymentAck, bool) { return a.paymentAnswered(sp.ShopID, req.PaymentID, hash) },
-		func() PaymentAck { return a.processPayment(a.ctx, sp, req, hash) })
+		func() PaymentAck { return a.processPayment(ctx, sp, req, hash) })
+	acknowledge(w, ack)
+	a.release(reports)
+}
+
+// acknowledge writes a 200 answer and pushes it out, before any callback is sent.
+func acknowledge(w http.ResponseWriter, ack any) {
 	writeJSON(w, http.StatusOK, ack)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // paymentAnswered returns the acknowledgement already given for a payment, if any.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"sync"
 )
 
 // Final results (CONTRACT.md §3). Every operation ends in exactly one result, "true" or
@@ -54,7 +55,7 @@ func (a *App) finishPayment(ctx context.Context, shopID, paymentID string, succe
 		return
 	}
 	a.log.Info("payment final", "paymentId", paymentID, "result", resultWord(success), "reason", p.Result.Reason)
-	a.report(a.paymentCallback(p))
+	a.report(ctx, a.paymentCallback(p))
 }
 
 // paymentCallback builds the callback of a payment's final result: pre_authorize/ for an
@@ -115,7 +116,7 @@ func (a *App) finishOperation(ctx context.Context, kind OpKind, shopID, id strin
 		a.settlePayment(ctx, o)
 	}
 	a.log.Info(string(kind)+" final", string(kind)+"Id", id, "paymentId", o.PaymentID, "result", resultWord(success), "reason", o.Result.Reason)
-	a.report(operationCallback(o))
+	a.report(ctx, operationCallback(o))
 }
 
 // settlePayment applies a final capture, void or refund to its payment's amounts.
@@ -174,12 +175,52 @@ func resultBody(r Result, idField, id, channelField, channelID string) map[strin
 	return map[string]map[string]string{"pay": pay}
 }
 
-// report sends a callback in the background; the request that produced the result has
-// been (or is being) answered already.
-func (a *App) report(cb callback) {
+// report sends a callback in the background. When the result was reached while Genstore's
+// request is still being answered, the callback waits until the acknowledgement is out:
+// "200, received" first, then the result, never the other way round.
+func (a *App) report(ctx context.Context, cb callback) {
+	if q, ok := ctx.Value(reportQueueKey{}).(*reportQueue); ok && q.hold(cb) {
+		return
+	}
 	a.goAsync(func(ctx context.Context) {
 		_ = a.deliver(ctx, cb, a.cfg.CallbackAttempts) // deliver logs its own outcome
 	})
+}
+
+// reportQueue holds the callbacks of a request until its acknowledgement is written.
+type reportQueue struct {
+	mu       sync.Mutex
+	held     []callback
+	released bool
+}
+
+type reportQueueKey struct{}
+
+// withReportQueue returns a context whose callbacks wait for release.
+func withReportQueue(ctx context.Context) (context.Context, *reportQueue) {
+	q := &reportQueue{}
+	return context.WithValue(ctx, reportQueueKey{}, q), q
+}
+
+func (q *reportQueue) hold(cb callback) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.released {
+		return false
+	}
+	q.held = append(q.held, cb)
+	return true
+}
+
+// release sends the held callbacks; later ones go at once.
+func (a *App) release(q *reportQueue) {
+	q.mu.Lock()
+	held := q.held
+	q.held, q.released = nil, true
+	q.mu.Unlock()
+	for _, cb := range held {
+		a.report(context.Background(), cb)
+	}
 }
 
 func resultWord(success bool) string {
