@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -142,6 +143,41 @@ func TestParseECIESPrivateKey(t *testing.T) {
 	for _, bad := range []string{"", "not a key", "QUJD"} {
 		if _, err := parseECIESPrivateKey(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// Every vector delivered as a payment: ok ones charged with their card, fail ones
+// acknowledged with an error, refused by callback, and never sent to the gateway.
+func TestVectorsDeliveredAsPayments(t *testing.T) {
+	vectors := loadVectors(t)
+	h := newHarness(t, func(c *Config) { c.ECIESPrivateKey = vectors[0].RecipientPrivateKeyPkcs8 })
+	for i, v := range vectors {
+		if v.RecipientPrivateKeyPkcs8 != vectors[0].RecipientPrivateKeyPkcs8 {
+			t.Fatalf("%s: vectors with another recipient key are not covered", v.Name)
+		}
+		id := fmt.Sprintf("PIV%03d", i)
+		body := h.payment(id, cardApproved, true, false, "10.00")
+		body["paymentMethod"] = map[string]any{"data": v.Data}
+		ack := h.pay(body)
+		cb := h.waitCallbacks("/api/202412/app/payment/"+id, 1)[0]
+		var creates []gwCall
+		for _, c := range h.gw.callsOf("create") {
+			if c.OrderNo == id {
+				creates = append(creates, c)
+			}
+		}
+		var plain card
+		_ = json.Unmarshal([]byte(v.Plaintext), &plain)
+		switch v.Expect {
+		case "ok":
+			if len(creates) != 1 || creates[0].Card != maskPAN(plain.Number) || cb.Pay["result"] != "true" {
+				t.Errorf("%s: creates %d, callback %v", v.Name, len(creates), cb.Pay)
+			}
+		case "fail":
+			if len(creates) != 0 || ack["error"] == "" || cb.Pay["result"] != "false" || cb.Pay["reason"] == "" {
+				t.Errorf("%s: creates %d, ack %v, callback %v", v.Name, len(creates), ack, cb.Pay)
+			}
 		}
 	}
 }
