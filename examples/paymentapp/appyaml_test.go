@@ -1,0 +1,96 @@
+package paymentapp
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// appYAML is the shape the conformance runner reads (issue 7).
+type appYAML struct {
+	Name           string            `yaml:"name"`
+	ClientID       string            `yaml:"clientId"`
+	ClientSecret   string            `yaml:"clientSecret"`
+	Scopes         []string          `yaml:"scopes"`
+	Endpoints      map[string]string `yaml:"endpoints"`
+	ECIESPublicKey string            `yaml:"eciesPublicKey"`
+	PSP            struct {
+		System  string `yaml:"system"`
+		Sandbox struct {
+			AppID  string `yaml:"appId"`
+			Secret string `yaml:"secret"`
+		} `yaml:"sandbox"`
+		Live struct {
+			AppID  string `yaml:"appId"`
+			Secret string `yaml:"secret"`
+		} `yaml:"live"`
+	} `yaml:"psp"`
+	Start struct {
+		Command  []string          `yaml:"command"`
+		Env      map[string]string `yaml:"env"`
+		ReadyURL string            `yaml:"readyUrl"`
+	} `yaml:"start"`
+}
+
+// app.yaml must describe the app as it is: its key, its secret, its routes.
+func TestAppYAML(t *testing.T) {
+	data, err := os.ReadFile("app.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var y appYAML
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&y); err != nil {
+		t.Fatal(err)
+	}
+	spki, err := os.ReadFile("testdata/ecies-sandbox-key.spki.b64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key := testKey(t)
+	pub, _ := publicKeySPKI(key)
+	if y.ECIESPublicKey != pub || strings.TrimSpace(string(spki)) != pub {
+		t.Errorf("eciesPublicKey does not match testdata/ecies-sandbox-key.pem")
+	}
+	envKey, err := parseECIESPrivateKey(y.Start.Env["PAYMENTAPP_ECIES_PRIVATE_KEY"])
+	if err != nil || !envKey.Equal(key) {
+		t.Errorf("start.env's PAYMENTAPP_ECIES_PRIVATE_KEY is not the testdata key: %v", err)
+	}
+	if y.ClientID != y.Start.Env["PAYMENTAPP_CLIENT_ID"] || y.ClientSecret != y.Start.Env["PAYMENTAPP_CLIENT_SECRET"] || y.ClientSecret != testClientSecret {
+		t.Error("client id/secret differ between the registration, start.env and the tests")
+	}
+	if (Credentials{y.PSP.Sandbox.AppID, y.PSP.Sandbox.Secret}) != sandboxCreds || (Credentials{y.PSP.Live.AppID, y.PSP.Live.Secret}) != liveCreds ||
+		y.Start.Env["VM_SANDBOX_SECRET"] != sandboxCreds.Secret || y.Start.Env["VM_LIVE_SECRET"] != liveCreds.Secret {
+		t.Error("psp credentials differ between psp and start.env")
+	}
+	if y.PSP.System != "vmgateway" || len(y.Scopes) != 3 {
+		t.Errorf("psp.system %q, scopes %v", y.PSP.System, y.Scopes)
+	}
+
+	// Every endpoint is a route of the app, on the address the app is started with.
+	methods := map[string]string{"onboardingUrl": "GET", "paymentQueryUrl": "GET", "refundQueryUrl": "GET"}
+	handler := (&App{}).Handler().(*http.ServeMux)
+	for _, name := range []string{"onboardingUrl", "paymentUrl", "captureUrl", "voidUrl", "refundUrl", "paymentQueryUrl", "refundQueryUrl"} {
+		u, err := url.Parse(y.Endpoints[name])
+		if err != nil || u.Host != y.Start.Env["PAYMENTAPP_ADDR"] {
+			t.Errorf("%s = %q, not on %s", name, y.Endpoints[name], y.Start.Env["PAYMENTAPP_ADDR"])
+			continue
+		}
+		method := methods[name]
+		if method == "" {
+			method = "POST"
+		}
+		if _, pattern := handler.Handler(httptest.NewRequest(method, u.Path, nil)); pattern == "" {
+			t.Errorf("%s: the app has no route %s %s", name, method, u.Path)
+		}
+	}
+	if u, _ := url.Parse(y.Start.ReadyURL); u == nil || u.Path != "/healthz" {
+		t.Errorf("readyUrl = %q", y.Start.ReadyURL)
+	}
+}
