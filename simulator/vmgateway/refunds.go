@@ -51,10 +51,6 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := refundKey(tok.MerchantID, tok.Environment, in.RefundNumber)
-	if existing, err := s.refunds.Lookup(ctx, key); err == nil {
-		s.answerExistingRefund(w, r, existing, p, amount)
-		return
-	}
 	now := s.now()
 	rf := Refund{
 		RefundID: "rf_" + now.UTC().Format("20060102150405") + s.env.IDs.Digits(6), RefundNumber: in.RefundNumber,
@@ -62,9 +58,20 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 		Amount: amount, Currency: p.Currency, Reason: in.Reason, ClientIP: in.ClientIP, NotificationURL: in.NotificationURL,
 		CreatedAt: now, UpdatedAt: now, SettlesAt: now.Add(s.settings().refundSettleDelay),
 	}
-	// Reserve the amount against the payment, under its lock, so that two
-	// concurrent refunds can never exceed what was captured.
+	if err := rf.transition(RefundPending, "accepted; the amount is reserved", now); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Under the payment's lock, all at once: look the refundNumber up,
+	// reserve the amount, store the refund. A concurrent duplicate waits for
+	// the lock and then finds the refund instead of finding the amount gone.
+	var existing *Refund
+	errExisting := errors.New("refundNumber already used")
 	if _, err := s.payments.Update(ctx, p.TradeNo, func(p *Payment) error {
+		if ex, err := s.refunds.Lookup(ctx, key); err == nil {
+			existing = &ex
+			return errExisting
+		}
 		if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded {
 			hint := ""
 			if p.Status == StatusAuthorized {
@@ -76,26 +83,24 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 			return apierr.Field(apierr.Unprocessable, "amount", "maximum", "amount: exceeds the refundable amount %s (captured, less refunds succeeded or pending)",
 				describeAmount(left, p.Currency)).WithCode(CodeAmountExceeded)
 		}
+		if err := s.refunds.Create(ctx, rf.RefundID, rf, key); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				// The same refundNumber on another payment of the merchant, concurrently.
+				if ex, lerr := s.refunds.Lookup(ctx, key); lerr == nil {
+					existing = &ex
+					return errExisting
+				}
+			}
+			return fmt.Errorf("store refund: %w", err)
+		}
 		p.RefundPending += amount
 		return nil
 	}); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := rf.transition(RefundPending, "accepted; the amount is reserved", now); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.refunds.Create(ctx, rf.RefundID, rf, key); err != nil {
-		s.releaseReservation(ctx, p.TradeNo, amount)
-		if errors.Is(err, store.ErrExists) {
-			// A concurrent request with the same refundNumber won.
-			if existing, lerr := s.refunds.Lookup(ctx, key); lerr == nil {
-				s.answerExistingRefund(w, r, existing, p, amount)
-				return
-			}
+		if existing != nil {
+			s.answerExistingRefund(w, r, *existing, p, amount)
+			return
 		}
-		s.fail(w, r, fmt.Errorf("store refund: %w", err))
+		s.fail(w, r, err)
 		return
 	}
 	note(ctx, "refundId", rf.RefundID)
@@ -114,10 +119,6 @@ func (s *System) answerExistingRefund(w http.ResponseWriter, r *http.Request, ex
 	s.env.Record(Name, "refund.replayed", "refund "+existing.RefundNumber+" requested again: the existing refund is answered",
 		map[string]string{"refundNumber": existing.RefundNumber, "tradeNo": existing.TradeNo, "orderNo": existing.OrderNo}, nil)
 	WriteJSON(w, http.StatusOK, viewRefund(existing))
-}
-
-func (s *System) releaseReservation(ctx context.Context, tradeNo string, amount int64) {
-	s.payments.Update(ctx, tradeNo, func(p *Payment) error { p.RefundPending -= amount; return nil })
 }
 
 // settleRefund ends a PENDING refund: SUCCEEDED moves the amount to the
