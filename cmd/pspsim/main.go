@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -192,7 +193,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		base = "http://" + ln.Addr().String()
 	}
 	opts.BaseURL = base
+	// Building the simulator decodes the specs: a burst of short-lived
+	// garbage. A higher GC target for that burst alone cuts about a tenth of
+	// the cold start; the default comes back before serving.
+	gcPercent := debug.SetGCPercent(400)
 	sim, err := simulator.New(ctx, opts)
+	debug.SetGCPercent(gcPercent)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
