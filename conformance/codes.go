@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -189,17 +188,3 @@ func CodesMarkdown() []byte {
 }
 
 func escapeCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
-
-// themes returns the themes of the table, sorted.
-func themes() []string {
-	seen := map[string]bool{}
-	for _, i := range Codes() {
-		seen[i.Theme] = true
-	}
-	out := make([]string, 0, len(seen))
-	for t := range seen {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}

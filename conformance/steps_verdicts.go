@@ -111,7 +111,7 @@ func (w *world) expectResult(ctx context.Context, kind string, success bool, end
 	}
 	if o.result == nil {
 		if v := w.refusalVerdict(refused, o); v != nil {
-			return v
+			return w.withFaults(ctx, v)
 		}
 		ev := describeOutcome(o)
 		if retried {
@@ -126,7 +126,7 @@ func (w *world) expectResult(ctx context.Context, kind string, success bool, end
 		return verdict(ResultMissing, describeOutcome(o), "the result of %s %s was not reported by callback: Genstore recorded it from %s", kind, o.id, o.result.Source)
 	}
 	if v := w.refusalVerdict(refused, o); v != nil {
-		return v
+		return w.withFaults(ctx, v)
 	}
 	if o.result.Result != success {
 		return w.wrongResult(ctx, o, success)
@@ -181,6 +181,15 @@ func (w *world) wrongResult(ctx context.Context, o outcome, success bool) error 
 		return verdict(ResultContradictsPSP, ev, "the PSP approves this %s, and the app reported %s %s failed", o.kind, o.kind, o.id)
 	}
 	return verdict(ResultContradictsPSP, ev, "the PSP refuses this %s, and the app reported %s %s successful", o.kind, o.kind, o.id)
+}
+
+// withFaults adds the scenario's fault firings to a verdict's evidence: what
+// the PSP or Genstore did on purpose, beside what the app did about it.
+func (w *world) withFaults(ctx context.Context, v *Verdict) *Verdict {
+	if fired, err := w.faultsFired(ctx); err == nil {
+		v.Evidence = append(v.Evidence, eventRefs(fired)...)
+	}
+	return v
 }
 
 // faultsFired returns the firings of the scenario's fault rules.
@@ -383,7 +392,7 @@ func resultSteps() scenario.Group {
 						}
 					}
 					if len(conflicts) > 0 {
-						return verdict(ImmutableContradiction, eventRefs(conflicts), "the app sent a callback that contradicts a final result Genstore already holds")
+						return w.withFaults(ctx, verdict(ImmutableContradiction, eventRefs(conflicts), "the app sent a callback that contradicts a final result Genstore already holds"))
 					}
 					return nil
 				},

@@ -24,15 +24,13 @@ const VectorsFile = "vectors/ecies-vectors.json"
 
 // rawVector is one vector as the file holds it.
 type rawVector struct {
-	Name                  string            `json:"name"`
-	RecipientPublicKey    string            `json:"recipientPublicKeySpki"`
-	EphemeralPrivateKey   string            `json:"ephemeralPrivateKeyHex"`
-	Plaintext             string            `json:"plaintext"`
-	Data                  map[string]string `json:"data"`
-	Expect                string            `json:"expect"`
-	Why                   string            `json:"why"`
-	dataRaw               json.RawMessage
-	recipientIsTheAppsKey bool
+	Name                string            `json:"name"`
+	EphemeralPrivateKey string            `json:"ephemeralPrivateKeyHex"`
+	Plaintext           string            `json:"plaintext"`
+	Data                map[string]string `json:"data"`
+	Expect              string            `json:"expect"`
+	Why                 string            `json:"why"`
+	dataRaw             json.RawMessage
 }
 
 // vector is a vector as the suite delivers it to one app.
@@ -119,6 +117,10 @@ func loadVectors(appKey string) (*vectorSet, error) {
 			translated = flipLike(ct, resealed)
 		}
 		set.add(vector{Name: v.Name, Expect: v.Expect, Why: v.Why, Data: withField(v.dataRaw, "cipherText", translated), Verbatim: translated == ct})
+	}
+	set.names = set.names[:0]
+	for _, v := range raws {
+		set.names = append(set.names, v.Name) // the file's order
 	}
 	return set, nil
 }

@@ -18,7 +18,7 @@ Feature: Payments approved and declined (CONTRACT.md §2, §3)
     Then Genstore records the payment as successful, reported by "payment/"
     And the PSP holds exactly one payment of "1500", CAPTURED
 
-  Scenario Outline: A declined card is reported as failed, with a reason
+  Scenario Outline: A declined card (row <row>, <decline>) is reported as failed, with a reason
     When a buyer pays "12.40" with the Visa test card <row>
     Then Genstore records the payment as failed with a reason
     And the PSP holds exactly one payment of "12.40", FAILED
