@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 )
@@ -25,4 +26,10 @@ func VectorsFor(t testing.TB, key string) []VectorCase {
 		out = append(out, VectorCase{Name: v.Name, Expect: v.Expect, Card: v.Card, Data: v.Data, Verbatim: v.Verbatim})
 	}
 	return out
+}
+
+// CheckAnswer exposes the genstore-app.yaml check of an app's answer.
+func CheckAnswer(t testing.TB, path, method string, status int, body string) string {
+	t.Helper()
+	return (&Harness{}).checkAnswer(context.Background(), path, method, status, []byte(body))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -364,6 +363,3 @@ func (h *Harness) checkAnswer(ctx context.Context, path, method string, status i
 	}
 	return fmt.Sprintf("the %d answer breaks genstore-app.yaml: %s", status, strings.Join(msgs, "; "))
 }
-
-// errStop ends a wait early.
-var errStop = errors.New("stop")

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func (s *syncBuffer) String() string {
 
 // testTiming is the suite's patience in go test: the reference app answers
 // in milliseconds, so a missing callback is judged after a few seconds.
-var testTiming = conformance.Timing{ResultWait: 3 * time.Second, Quiet: 300 * time.Millisecond}
+var testTiming = conformance.Timing{ResultWait: 4 * time.Second, Quiet: 300 * time.Millisecond}
 
 // startRefApp starts a sandbox and the reference app wired to it, with the
 // given bug switches, and registers the app with the sandbox's Genstore.
@@ -141,5 +140,3 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
-
-var _ = strings.TrimSpace

@@ -287,3 +287,24 @@ func TestAppConfigCheck(t *testing.T) {
 func decodeB64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
 }
+
+// The app's answers are judged against specs/genstore-app.yaml: status and body.
+func TestAnswersAreCheckedAgainstTheAppSpec(t *testing.T) {
+	for _, c := range []struct {
+		name, path   string
+		status       int
+		body, reason string
+	}{
+		{"a good payment answer", "/payment_query", 200, `{"channelPaymentId":"1","status":"SUCCESS","error":""}`, ""},
+		{"an unknown status", "/payment_query", 200, `{"channelPaymentId":"1","status":"DONE","error":""}`, "status"},
+		{"a missing field", "/refund_query", 200, `{"status":"SUCCESS"}`, "breaks genstore-app.yaml"},
+		{"a good 404", "/refund_query", 404, `{"error":"refundId: unknown"}`, ""},
+		{"an undeclared status", "/payment_query", 500, `{"error":"boom"}`, "not an answer genstore-app.yaml allows"},
+		{"not JSON", "/payment_query", 200, `<html>`, "not JSON"},
+	} {
+		got := conformance.CheckAnswer(t, c.path, "GET", c.status, c.body)
+		if (c.reason == "") != (got == "") || !strings.Contains(got, c.reason) {
+			t.Errorf("%s: %q (want %q)", c.name, got, c.reason)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -169,10 +168,9 @@ type gsPayment struct {
 		Challenge         string     `json:"challenge"`
 		ReturnedAt        *time.Time `json:"returnedAt"`
 	} `json:"buyer"`
-	Reconciliation []gsPoll       `json:"reconciliation"`
-	DeadlineMissed bool           `json:"deadlineMissed"`
-	Operations     []gsOperation  `json:"operations"`
-	raw            map[string]any `json:"-"`
+	Reconciliation []gsPoll      `json:"reconciliation"`
+	DeadlineMissed bool          `json:"deadlineMissed"`
+	Operations     []gsOperation `json:"operations"`
 }
 
 // op returns an operation of the payment by kind and id.
@@ -287,9 +285,14 @@ func (w *world) refusals(ctx context.Context, kind, id string) ([]Event, error) 
 	}
 	var out []Event
 	for _, e := range evs {
-		if e.IDs[kind+"Id"] == id {
-			out = append(out, e)
+		if e.IDs[kind+"Id"] != id {
+			continue
 		}
+		// A refused capture, void or refund callback names its payment too.
+		if kind == genstore.KindPayment && (e.IDs["captureId"] != "" || e.IDs["voidId"] != "" || e.IDs["refundId"] != "") {
+			continue
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -302,9 +305,14 @@ func (w *world) callbacks(ctx context.Context, kind, id string) ([]Event, error)
 	}
 	var out []Event
 	for _, e := range evs {
-		if e.IDs[kind+"Id"] == id || (kind == genstore.KindPayment && e.IDs["paymentId"] == id && e.str("endpoint") != "" && isPaymentEndpoint(e.str("endpoint"))) {
-			out = append(out, e)
+		if e.IDs[kind+"Id"] != id {
+			continue
 		}
+		// A capture's callback names its payment too: keep the payment's own.
+		if kind == genstore.KindPayment && !isPaymentEndpoint(e.str("endpoint")) {
+			continue
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -348,15 +356,17 @@ func luhnDigit(body string) string {
 
 // ---------------------------------------------------------------- evidence
 
-func (w *world) shopRef() string { return "shop " + w.shopID }
-
+// describeOutcome renders where an operation stands at Genstore as evidence.
 func describeOutcome(o outcome) []string {
-	ev := []string{fmt.Sprintf("Genstore %s %s (%s): request %s after %d attempt(s), last HTTP %d %s", o.kind, o.id, "shop "+o.payment.PaymentID, o.request.State, o.request.Attempts, o.request.LastStatus, o.request.LastError)}
+	what := "payment " + o.id
 	if o.kind != genstore.KindPayment {
-		ev[0] = fmt.Sprintf("Genstore %s %s of payment %s: request %s after %d attempt(s), last HTTP %d %s", o.kind, o.id, o.payment.PaymentID, o.request.State, o.request.Attempts, o.request.LastStatus, o.request.LastError)
-	} else {
-		ev[0] = fmt.Sprintf("Genstore payment %s: request %s after %d attempt(s), last HTTP %d %s", o.id, o.request.State, o.request.Attempts, o.request.LastStatus, o.request.LastError)
+		what = fmt.Sprintf("%s %s of payment %s", o.kind, o.id, o.payment.PaymentID)
 	}
+	last := fmt.Sprintf("last HTTP %d", o.request.LastStatus)
+	if o.request.LastError != "" {
+		last += " (" + o.request.LastError + ")"
+	}
+	ev := []string{fmt.Sprintf("Genstore %s: request %s after %d attempt(s), %s", what, o.request.State, o.request.Attempts, last)}
 	if o.ack != nil {
 		ev = append(ev, fmt.Sprintf("acknowledgement: channel id %q, error %q%s", o.ack.ChannelID, pan.Scrub(o.ack.Error), map[bool]string{true: ", redirectUrl given", false: ""}[o.ack.RedirectURL != ""]))
 	}
@@ -380,9 +390,4 @@ func eventRefs(evs []Event) []string {
 		out = append(out, e.ref()+": "+pan.Scrub(e.Message))
 	}
 	return out
-}
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
 }
