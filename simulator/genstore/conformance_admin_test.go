@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
 )
 
 // paymentMethodData is sent as paymentMethod.data byte for byte (whitespace
@@ -73,5 +75,24 @@ func TestUncheckedLimits(t *testing.T) {
 	}
 	if p := e.payment(id2); p["status"] != "4" {
 		t.Errorf("payment status %v after the refused capture", p["status"])
+	}
+}
+
+// What an app writes — an acknowledgement's error, a failure's reason, a
+// refusal's text — is kept and shown masked: an app that leaks a card number
+// does not make Genstore leak it too.
+func TestWhatAppsWriteIsKeptMasked(t *testing.T) {
+	e := setup(t)
+	const card = "4000123456000019"
+	e.app.Queue("payment", genstoretest.Reply{Body: map[string]string{"channelPaymentId": "ch1", "error": "charged " + card}})
+	id := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
+	e.report("payment", id, false, "card "+card+" declined", "ch1")
+	e.app.Queue("payment", genstoretest.Reply{Status: 400, Body: map[string]string{"error": "bad card " + card}})
+	id2 := str(e.pay(map[string]any{"amount": "11.00"})["paymentId"])
+	for _, id := range []string{id, id2} {
+		r := e.h.Do("GET", "/_sim/genstore/shops/"+testShop+"/payments/"+id, nil)
+		if strings.Contains(string(r.Body), card) || !strings.Contains(string(r.Body), "400012******0019") {
+			t.Errorf("payment %s shows %s", id, r.Body)
+		}
 	}
 }
