@@ -1,14 +1,24 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: a static pspsim binary on a distroless base.
+# Multi-stage build: static binaries on a distroless base. The last stage is the sandbox
+# (what `docker build .` makes); the `paymentapp` stage is the reference payment app
+# (`docker build --target paymentapp .`), which docker-compose.yml runs beside it.
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/pspsim ./cmd/pspsim
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/pspsim ./cmd/pspsim \
+ && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/paymentapp ./examples/paymentapp/cmd/paymentapp
+
+FROM gcr.io/distroless/static-debian12:nonroot AS paymentapp
+COPY --from=build /out/paymentapp /usr/local/bin/paymentapp
+EXPOSE 7401
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/paymentapp"]
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/pspsim /usr/local/bin/pspsim
+COPY examples/paymentapp/compose/pspsim.yaml /etc/pspsim/paymentapp.yaml
 EXPOSE 7357
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/pspsim"]

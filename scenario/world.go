@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/cucumber/godog"
@@ -92,6 +93,21 @@ func (w *World) Expand(s string) string {
 }
 
 type worldKey struct{}
+
+// NewWorld returns a world for one scenario against the simulator at target
+// (sim is the in-process simulator, or nil), for step libraries built on this
+// one — the conformance suite — that run their own Before hook.
+func NewWorld(target string, sim *simulator.Simulator) *World {
+	return &World{Target: strings.TrimRight(target, "/"), Client: newClient(), Sim: sim, Headers: http.Header{}}
+}
+
+// WithWorld returns ctx carrying w, so that this library's steps find it.
+func WithWorld(ctx context.Context, w *World) context.Context {
+	return context.WithValue(ctx, worldKey{}, w)
+}
+
+// Close ends the world: its receivers stop. Call it when the scenario ends.
+func (w *World) Close() { w.close() }
 
 // WorldFrom returns the scenario's world.
 func WorldFrom(ctx context.Context) *World {

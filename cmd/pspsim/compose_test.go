@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/pspsim/pspsim/conformance"
+	"github.com/pspsim/pspsim/simulator/genstore"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // TestComposeFileIsValid loads docker-compose.yml with the Compose
@@ -42,7 +47,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		t.Fatalf("Dockerfile: %v", err)
 	}
 	cmd := strings.Join(svc.Command, " ")
-	for _, want := range []string{"serve", "--addr=0.0.0.0:7357", "--clock=real", "--seed=1"} {
+	for _, want := range []string{"serve", "--addr=0.0.0.0:7357", "--clock=real", "--seed=1", "--config=/etc/pspsim/paymentapp.yaml"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("command %q lacks %s", cmd, want)
 		}
@@ -58,6 +63,8 @@ func TestComposeFileIsValid(t *testing.T) {
 		t.Error("the compose health check uses `pspsim health`, which the binary lacks")
 	}
 
+	checkPaymentAppService(t, root, project)
+
 	// When a Docker client with the compose plugin is present, it must agree.
 	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err == nil {
 		cmd := exec.Command("docker", "compose", "-f", filepath.Join(root, "docker-compose.yml"), "config", "--quiet")
@@ -66,6 +73,90 @@ func TestComposeFileIsValid(t *testing.T) {
 		}
 	} else {
 		t.Logf("docker compose not available (%s): checked with compose-go only", strings.TrimSpace(firstLine(string(out))))
+	}
+}
+
+// checkPaymentAppService checks the reference app beside the sandbox: built
+// from the Dockerfile's paymentapp stage, wired to the pspsim service, with
+// the credentials and key of examples/paymentapp/app.yaml, healthy before use;
+// and the sandbox's config registering it at the address it has in the
+// compose network, so that `docker compose up` gives a working pair.
+func checkPaymentAppService(t *testing.T, root string, project *types.Project) {
+	t.Helper()
+	svc, ok := project.Services["paymentapp"]
+	if !ok {
+		t.Fatalf("no paymentapp service: %v", project.ServiceNames())
+	}
+	if svc.Build == nil || svc.Build.Dockerfile != "Dockerfile" || svc.Build.Target != "paymentapp" {
+		t.Errorf("paymentapp build: %+v", svc.Build)
+	}
+	df, _ := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if !regexp.MustCompile(`(?m)^FROM \S+ AS paymentapp$`).Match(df) || !strings.Contains(string(df), "./examples/paymentapp/cmd/paymentapp") {
+		t.Error("the Dockerfile has no paymentapp stage building ./examples/paymentapp/cmd/paymentapp")
+	}
+	app, err := conformance.LoadAppConfig(filepath.Join(root, "examples/paymentapp/app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if v := svc.Environment[k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	want := map[string]string{
+		"PAYMENTAPP_ADDR": "0.0.0.0:7401", "PAYMENTAPP_PUBLIC_URL": "http://paymentapp:7401",
+		"GENSTORE_URL": "http://pspsim:7357/genstore", "VMGATEWAY_URL": "http://pspsim:7357/vm",
+	}
+	for _, k := range []string{"PAYMENTAPP_CLIENT_ID", "PAYMENTAPP_CLIENT_SECRET", "PAYMENTAPP_ECIES_PRIVATE_KEY", "VM_SANDBOX_APP_ID", "VM_SANDBOX_SECRET", "VM_LIVE_APP_ID", "VM_LIVE_SECRET"} {
+		want[k] = app.Start.Env[k]
+	}
+	for k, v := range want {
+		if env(k) != v {
+			t.Errorf("paymentapp environment %s = %q, want %q", k, env(k), v)
+		}
+	}
+	if d, ok := svc.DependsOn["pspsim"]; !ok || d.Condition != types.ServiceConditionHealthy {
+		t.Errorf("paymentapp depends_on: %+v (want pspsim healthy: the app subscribes to the gateway's webhooks at start)", svc.DependsOn)
+	}
+	if len(svc.Ports) != 1 || svc.Ports[0].Target != 7401 || svc.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("paymentapp ports: %+v", svc.Ports)
+	}
+	if svc.HealthCheck == nil || strings.Join(svc.HealthCheck.Test, " ") != "CMD /usr/local/bin/paymentapp health" {
+		t.Errorf("paymentapp healthcheck: %+v", svc.HealthCheck)
+	}
+
+	// The sandbox's config loads, and registers the app as app.yaml does, at
+	// the paymentapp service's address.
+	cfg, err := os.ReadFile(filepath.Join(root, "examples/paymentapp/compose/pspsim.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(df), "COPY examples/paymentapp/compose/pspsim.yaml /etc/pspsim/paymentapp.yaml") {
+		t.Error("the pspsim image does not carry the compose config at /etc/pspsim/paymentapp.yaml")
+	}
+	h := simtest.New(t, simtest.WithConfig(string(cfg)))
+	var got struct {
+		ClientID  string             `json:"clientId"`
+		PublicKey string             `json:"publicKey"`
+		Scopes    []string           `json:"scopes"`
+		Endpoints genstore.Endpoints `json:"endpoints"`
+	}
+	res := h.Do("GET", "/_sim/genstore/apps/"+app.ClientID, nil)
+	if res.Status != 200 {
+		t.Fatalf("the compose config does not register %s: %d %s", app.ClientID, res.Status, res.Body)
+	}
+	if err := json.Unmarshal(res.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.PublicKey != app.ECIESPublicKey || len(got.Scopes) != len(app.Scopes) {
+		t.Errorf("the compose registration differs from app.yaml: %+v", got)
+	}
+	for name, u := range map[string]string{"onboardingUrl": got.Endpoints.OnboardingURL, "paymentUrl": got.Endpoints.PaymentURL, "captureUrl": got.Endpoints.CaptureURL,
+		"voidUrl": got.Endpoints.VoidURL, "refundUrl": got.Endpoints.RefundURL, "paymentQueryUrl": got.Endpoints.PaymentQueryURL, "refundQueryUrl": got.Endpoints.RefundQueryURL} {
+		if !strings.HasPrefix(u, env("PAYMENTAPP_PUBLIC_URL")+"/") {
+			t.Errorf("compose registration %s = %q, not on the paymentapp service", name, u)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@
 //
 //	pspsim serve [flags]      run the sandbox
 //	pspsim scenario PATH...   run Gherkin feature files against a simulator
+//	pspsim conformance --app app.yaml   judge a payment app against the Genstore contract
 //	pspsim steps              print the Gherkin step catalogue (features/STEPS.md)
 //	pspsim specs [NAME]       list the embedded OpenAPI specs, or print one
 //	pspsim fixtures           print the magic test cards, magic amounts and sandbox credentials
@@ -52,6 +53,8 @@ const usage = `pspsim — a payment sandbox: Genstore, CodePay and a Visa/Master
 Usage:
   pspsim serve [flags]     run the sandbox (pspsim serve -h for flags)
   pspsim scenario PATH...  run Gherkin feature files (pspsim scenario -h for flags)
+  pspsim conformance --app app.yaml
+                           judge a payment app against the Genstore contract (pspsim conformance -h)
   pspsim steps             print the Gherkin step catalogue (features/STEPS.md)
   pspsim specs [NAME]      list the embedded OpenAPI specs, or print one
   pspsim fixtures          print the magic test cards, magic amounts and sandbox credentials
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		return serve(ctx, args[1:], stdout, stderr, ready)
 	case "scenario":
 		return runScenarios(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "steps":
 		stdout.Write(scenario.Catalogue())
 		return 0

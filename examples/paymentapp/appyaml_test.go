@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,10 +32,13 @@ type appYAML struct {
 		} `yaml:"live"`
 	} `yaml:"psp"`
 	Start struct {
-		Command  []string          `yaml:"command"`
-		Env      map[string]string `yaml:"env"`
-		ReadyURL string            `yaml:"readyUrl"`
+		Command      []string          `yaml:"command"`
+		Dir          string            `yaml:"dir"`
+		Env          map[string]string `yaml:"env"`
+		ReadyURL     string            `yaml:"readyUrl"`
+		ReadyTimeout string            `yaml:"readyTimeout"`
 	} `yaml:"start"`
+	Suite map[string]string `yaml:"suite"`
 }
 
 // app.yaml must describe the app as it is: its key, its secret, its routes.
@@ -92,5 +96,9 @@ func TestAppYAML(t *testing.T) {
 	}
 	if u, _ := url.Parse(y.Start.ReadyURL); u == nil || u.Path != "/healthz" {
 		t.Errorf("readyUrl = %q", y.Start.ReadyURL)
+	}
+	// The command runs from the repository's root, whatever the caller's directory.
+	if _, err := os.Stat(filepath.Join(y.Start.Dir, "examples/paymentapp/cmd/paymentapp/main.go")); err != nil {
+		t.Errorf("start.dir %q is not the directory start.command runs in: %v", y.Start.Dir, err)
 	}
 }

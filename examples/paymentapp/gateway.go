@@ -188,7 +188,8 @@ type gwDeviceInfo struct {
 }
 
 type gwBrowser struct {
-	UserAgent string `json:"userAgent,omitempty"`
+	AcceptHeader string `json:"acceptHeader,omitempty"`
+	UserAgent    string `json:"userAgent,omitempty"`
 }
 
 type gwRefundRequest struct {

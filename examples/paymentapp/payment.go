@@ -406,10 +406,16 @@ func deviceInfo(req paymentRequest) gwDeviceInfo {
 		d.Language = lang
 	}
 	if cd.UserAgent != "" {
-		d.Browser = &gwBrowser{UserAgent: truncate(cd.UserAgent, 2048)}
+		// EMV 3-D Secure wants the browser's Accept header too. Genstore's
+		// clientDetails do not carry it, so the app sends what every browser
+		// sends for a page: the issuer's risk engine needs a value, not this one.
+		d.Browser = &gwBrowser{AcceptHeader: browserAccept, UserAgent: truncate(cd.UserAgent, 2048)}
 	}
 	return d
 }
+
+// browserAccept is the Accept header of a browser asking for a page.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 var (
 	ipPattern       = regexp.MustCompile(`^[0-9A-Fa-f:.]{2,45}$`)

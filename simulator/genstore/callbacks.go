@@ -14,6 +14,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
@@ -166,7 +167,7 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 		req.Tag("paymentId", paymentID) // for the journal of a refusal below
 		res := Result{Result: cb.Result, ChannelID: cb.ChannelID, At: s.env.Clock.Now(), Source: SourceCallback}
 		if !cb.Result {
-			res.Reason = cb.Reason
+			res.Reason = pan.Scrub(cb.Reason) // kept and shown: never a card number
 		}
 		st, err := s.settle(ctx, tok.ShopID, paymentID, kind, pathID, res, func(p *Payment) *apierr.Error {
 			if p.ClientID != tok.ClientID {

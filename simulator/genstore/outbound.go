@@ -12,6 +12,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/pan"
 )
 
 // classify judges one attempt of a request to an app (CONTRACT.md §2): a 2xx
@@ -269,7 +270,10 @@ func parseAck(kind string, resp *delivery.Response, now time.Time) Ack {
 		return v
 	}
 	a.ChannelID = str(channelIDName(kind))
-	a.Error = str("error")
+	// What an app writes is shown to the merchant and journaled: a card
+	// number an app leaks into it is kept masked (the canary registry has
+	// already seen the raw bytes).
+	a.Error = pan.Scrub(str("error"))
 	if kind == KindPayment {
 		a.RedirectURL = str("redirectUrl")
 		if a.RedirectURL != "" && checkURL(strings.SplitN(a.RedirectURL, "?", 2)[0]) != nil {
@@ -294,9 +298,9 @@ func appError(body []byte) string {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &m) == nil && m.Error != "" {
-		return clip(m.Error, 200)
+		return clip(pan.Scrub(m.Error), 200)
 	}
-	return clip(strings.TrimSpace(string(body)), 200)
+	return clip(pan.Scrub(strings.TrimSpace(string(body))), 200)
 }
 
 func clip(s string, n int) string {

@@ -30,6 +30,22 @@ type PaymentObject struct {
 // PaymentMethod wraps the sealed card.
 type PaymentMethod struct {
 	Data ecies.Package `json:"data"`
+	// Raw, when set, is sent as data instead of Data, verbatim: a test
+	// vector or a deliberately broken package (createGenstorePayment's
+	// paymentMethodData).
+	Raw json.RawMessage `json:"-"`
+}
+
+// MarshalJSON sends Raw verbatim when it is set.
+func (m PaymentMethod) MarshalJSON() ([]byte, error) {
+	if len(m.Raw) > 0 {
+		return json.Marshal(struct {
+			Data json.RawMessage `json:"data"`
+		}{m.Raw})
+	}
+	return json.Marshal(struct {
+		Data ecies.Package `json:"data"`
+	}{m.Data})
 }
 
 // CaptureObject is the body of POST {captureUrl}.

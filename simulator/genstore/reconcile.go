@@ -10,6 +10,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/pan"
 )
 
 // Query statuses an app's query endpoints answer (CONTRACT.md §2).
@@ -176,7 +177,7 @@ func parseQueryAnswer(kind string, a delivery.Attempt, poll *Poll) string {
 	case QueryProcessing, QuerySuccess, QueryFailure:
 		poll.Status = status
 		poll.ChannelID = channelID
-		poll.Error = clip(msg, 200)
+		poll.Error = clip(pan.Scrub(msg), 200)
 	default:
 		poll.Error = fmt.Sprintf("status: %q is not PROCESSING, SUCCESS or FAILURE", clip(status, 40))
 	}

@@ -110,6 +110,10 @@ func settleOperation(p *Payment, op *Operation, res Result, st *settlement) erro
 			if err != nil {
 				return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: the %s cannot succeed: %v", op.Kind, err)
 			}
+			if op.Kind == KindCapture && op.Amount > p.Amount {
+				return apierr.Field(apierr.Unprocessable, "pay.result", "captureLimit",
+					"pay.result: the capture of %s is more than the authorized %s", money.Format(op.Amount, p.Currency), money.Format(p.Amount, p.Currency))
+			}
 			p.Status = pto
 			if op.Kind == KindCapture {
 				p.CapturedMinor = op.Amount

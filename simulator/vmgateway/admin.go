@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -19,6 +20,7 @@ import (
 func (s *System) AdminHandlers() map[string]http.Handler {
 	h := map[string]http.Handler{
 		"revokeVMTokens":       http.HandlerFunc(s.adminRevoke),
+		"listVMPayments":       http.HandlerFunc(s.adminListPayments),
 		"getVMMerchant":        http.HandlerFunc(s.adminGetMerchant),
 		"updateVMMerchant":     http.HandlerFunc(s.adminUpdateMerchant),
 		"actAsVMBuyer":         http.HandlerFunc(s.adminBuyer),
@@ -210,4 +212,56 @@ func (s *System) adminSettleRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	adminJSON(w, http.StatusOK, map[string]any{"refundId": rf.RefundID, "refundNumber": rf.RefundNumber, "status": rf.Status,
 		"amount": fmt.Sprintf("%s", formatAmount(rf.Amount, rf.Currency))})
+}
+
+// paymentRecord is a payment as listVMPayments shows it: the gateway's own
+// record, environment and history included, with its refunds.
+type paymentRecord struct {
+	paymentView
+	MerchantID string         `json:"merchantId"`
+	AppID      string         `json:"appId"`
+	CardNN     string         `json:"cardNN,omitempty"`
+	History    []Transition   `json:"history"`
+	Refunds    []refundRecord `json:"refunds"`
+}
+
+type refundRecord struct {
+	refundView
+	Environment string `json:"environment"`
+}
+
+// adminListPayments answers the gateway's records, for tests that judge an
+// app from the PSP's side (the environment its credentials chose, how many
+// payments one order made, what was captured and refunded).
+func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	match := func(field, want string) bool { return want == "" || field == want }
+	list, err := s.payments.List(r.Context(), func(p *Payment) bool {
+		return match(p.OrderNo, q.Get("orderNo")) && match(p.TradeNo, q.Get("tradeNo")) &&
+			match(p.Environment, q.Get("environment")) && match(p.MerchantID, q.Get("merchantId"))
+	})
+	if err != nil {
+		adminFail(w, r, err)
+		return
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
+	out := make([]paymentRecord, 0, len(list))
+	for _, p := range list {
+		rec := paymentRecord{paymentView: viewPayment(p), MerchantID: p.MerchantID, AppID: p.AppID, CardNN: p.CardNN, History: p.History, Refunds: []refundRecord{}}
+		if rec.History == nil {
+			rec.History = []Transition{}
+		}
+		rec.NextAction = nil
+		refunds, err := s.refunds.List(r.Context(), func(rf *Refund) bool { return rf.TradeNo == p.TradeNo })
+		if err != nil {
+			adminFail(w, r, err)
+			return
+		}
+		sort.SliceStable(refunds, func(i, j int) bool { return refunds[i].CreatedAt.Before(refunds[j].CreatedAt) })
+		for _, rf := range refunds {
+			rec.Refunds = append(rec.Refunds, refundRecord{refundView: viewRefund(rf), Environment: rf.Environment})
+		}
+		out = append(out, rec)
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"payments": out})
 }

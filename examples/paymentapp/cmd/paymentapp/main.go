@@ -18,6 +18,8 @@
 //	PAYMENTAPP_RECONCILE_BACKOFF    gateway inquiry waits, e.g. 1s,2s,5s (default in config.go)
 //
 // GET /healthz answers 200 while the app serves. SIGINT or SIGTERM shut it down gracefully.
+// `paymentapp health` asks GET /healthz of the app at PAYMENTAPP_ADDR and exits 0 when it
+// answers 200: a container health check for images without a shell or curl.
 package main
 
 import (
@@ -37,6 +39,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "health" {
+		os.Exit(health(getenv("PAYMENTAPP_ADDR", "127.0.0.1:7401")))
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		log.Error("paymentapp stopped", "err", err)
@@ -90,6 +95,22 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// health checks a running app: 0 when its /healthz answers 200, 1 otherwise.
+func health(addr string) int {
+	client := &http.Client{Timeout: 2 * time.Second}
+	res, err := client.Get(publicURL(addr) + "/healthz")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "paymentapp health: %v\n", err)
+		return 1
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "paymentapp health: /healthz answered %d\n", res.StatusCode)
+		return 1
+	}
+	return 0
 }
 
 // configFromEnv reads the app's configuration from the environment.

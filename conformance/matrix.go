@@ -1,0 +1,118 @@
+package conformance
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// KillRow is one bug of an app run through the suite: which scenarios
+// failed, by theme, with which codes.
+type KillRow struct {
+	// Bug is the bug switch; Theme the tag whose scenarios must catch it.
+	Bug, Theme string
+	// Report is the run of the app with the bug switched on.
+	Report Report
+}
+
+// CaughtBy returns the failed scenarios carrying theme.
+func (k KillRow) CaughtBy(theme string) []ScenarioResult {
+	var out []ScenarioResult
+	for _, s := range k.Report.Failed() {
+		if s.HasTag(theme) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Caught reports whether a scenario of the bug's own theme failed.
+func (k KillRow) Caught() bool { return len(k.CaughtBy(k.Theme)) > 0 }
+
+// WriteKillMatrix prints the matrix: for each bug, the themes whose
+// scenarios caught it, how many, and the verdict codes they gave. themes
+// are the columns to show (every theme any row ran when empty).
+func WriteKillMatrix(out io.Writer, rows []KillRow) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "bug\tits theme\tcaught\tscenarios that failed, by theme: codes")
+	for _, r := range rows {
+		byTheme := map[string][]ScenarioResult{}
+		for _, s := range r.Report.Failed() {
+			for _, t := range s.Tags {
+				t = strings.TrimPrefix(t, "@")
+				byTheme[t] = append(byTheme[t], s)
+			}
+		}
+		themes := make([]string, 0, len(byTheme))
+		for t := range byTheme {
+			themes = append(themes, t)
+		}
+		sort.Slice(themes, func(i, j int) bool {
+			if (themes[i] == r.Theme) != (themes[j] == r.Theme) {
+				return themes[i] == r.Theme // its own theme first
+			}
+			return themes[i] < themes[j]
+		})
+		var cells []string
+		for _, t := range themes {
+			cells = append(cells, fmt.Sprintf("@%s %d/%d %s", t, len(byTheme[t]), ranWith(r.Report, t), codeCounts(byTheme[t])))
+		}
+		caught := "NO"
+		if r.Caught() {
+			caught = "yes"
+		}
+		if len(cells) == 0 {
+			cells = []string{"—"}
+		}
+		fmt.Fprintf(tw, "%s\t@%s\t%s\t%s\n", r.Bug, r.Theme, caught, strings.Join(cells, "; "))
+	}
+	tw.Flush()
+}
+
+// ranWith counts the scenarios of a run that carry theme.
+func ranWith(r Report, theme string) int {
+	n := 0
+	for _, s := range r.Scenarios {
+		if s.HasTag(theme) {
+			n++
+		}
+	}
+	return n
+}
+
+// codeCounts renders "[IDEMPOTENCY_DOUBLE_CHARGE ×3, RESULT_MISSING]".
+func codeCounts(ss []ScenarioResult) string {
+	counts := map[Code]int{}
+	var order []Code
+	for _, s := range ss {
+		codes := s.Codes
+		if len(codes) == 0 {
+			codes = []Code{"(no code: " + Code(firstLine(s.Err)) + ")"}
+		}
+		for _, c := range codes {
+			if counts[c] == 0 {
+				order = append(order, c)
+			}
+			counts[c]++
+		}
+	}
+	var parts []string
+	for _, c := range order {
+		if counts[c] > 1 {
+			parts = append(parts, fmt.Sprintf("%s ×%d", c, counts[c]))
+		} else {
+			parts = append(parts, string(c))
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pspsim/pspsim/conformance"
+	"github.com/pspsim/pspsim/examples/paymentapp"
+	"github.com/pspsim/pspsim/simulator/simtest"
+)
+
+// refApp is the reference payment app running in process against a sandbox.
+type refApp struct {
+	sandbox *conformance.Sandbox
+	app     *paymentapp.App
+	srv     *httptest.Server
+	config  conformance.AppConfig
+	logs    *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the app's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testTiming is the suite's patience in go test: the reference app answers
+// in milliseconds, so a missing callback is judged after a few seconds.
+var testTiming = conformance.Timing{ResultWait: 4 * time.Second, Quiet: 300 * time.Millisecond}
+
+// startRefApp starts a sandbox and the reference app wired to it, with the
+// given bug switches, and registers the app with the sandbox's Genstore.
+func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
+	t.Helper()
+	ctx := context.Background()
+	yaml, err := conformance.LoadAppConfig("../examples/paymentapp/app.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := conformance.StartSandbox(ctx, conformance.SandboxOptions{Start: simtest.Start, Seed: 7, RequestTimeout: conformance.DefaultTiming.RequestTimeout,
+		CheckResponses: func(r *http.Request, op string, status int, err error) {
+			if err != nil {
+				t.Errorf("the simulator's answer to %s %s (%s, %d) breaks its spec: %v", r.Method, r.URL.Path, op, status, err)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	ra := &refApp{sandbox: sb, logs: &syncBuffer{}}
+	ra.srv = httptest.NewServer(nil)
+	t.Cleanup(ra.srv.Close)
+	env := yaml.Start.Env
+	ra.app, err = paymentapp.New(paymentapp.Config{
+		GenstoreURL: sb.URL + "/genstore", GatewayURL: sb.URL + "/vm", PublicURL: ra.srv.URL,
+		ClientID: yaml.ClientID, ClientSecret: yaml.ClientSecret, ECIESPrivateKey: env["PAYMENTAPP_ECIES_PRIVATE_KEY"],
+		Sandbox: paymentapp.Credentials{AppID: yaml.PSP.Sandbox.AppID, Secret: yaml.PSP.Sandbox.Secret},
+		Live:    paymentapp.Credentials{AppID: yaml.PSP.Live.AppID, Secret: yaml.PSP.Live.Secret},
+		Logger:  slog.New(slog.NewTextHandler(ra.logs, nil)), Bugs: bugs,
+		CallbackBackoff: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ra.app.Close() })
+	ra.srv.Config.Handler = ra.app.Handler()
+	cfg := yaml
+	cfg.Start = nil
+	base := ra.srv.URL
+	cfg.Endpoints.OnboardingURL = base + "/onboarding"
+	cfg.Endpoints.PaymentURL = base + "/payment"
+	cfg.Endpoints.CaptureURL = base + "/capture"
+	cfg.Endpoints.VoidURL = base + "/void"
+	cfg.Endpoints.RefundURL = base + "/refund"
+	cfg.Endpoints.PaymentQueryURL = base + "/payment_query"
+	cfg.Endpoints.RefundQueryURL = base + "/refund_query"
+	ra.config = cfg
+	return ra
+}
+
+// run runs the suite (or the scenarios tags selects) against the app.
+func (ra *refApp) run(t testing.TB, tags string, out io.Writer, tt *testing.T) conformance.Report {
+	t.Helper()
+	h, err := conformance.NewHarness(ra.sandbox.URL, ra.config, testTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return h.Run(ctx, conformance.SuiteOptions{Tags: tags, Output: out, TestingT: tt, Format: "progress"})
+}
+
+// TestReferenceAppConforms runs the whole suite against the correct
+// reference app: every scenario must pass, each as a subtest.
+func TestReferenceAppConforms(t *testing.T) {
+	t.Parallel()
+	ra := startRefApp(t)
+	var out bytes.Buffer
+	start := time.Now()
+	rep := ra.run(t, os.Getenv("PSPSIM_CONFORMANCE_TAGS"), &out, t)
+	t.Logf("%d scenarios in %s", len(rep.Scenarios), time.Since(start).Round(time.Millisecond))
+	for _, s := range rep.Scenarios {
+		if len(s.Unfired) > 0 {
+			t.Errorf("%s: %q set up fault rules %v that never fired: the scenario did not test what it says", s.Feature, s.Name, s.Unfired)
+		}
+	}
+	if rep.Status != 0 {
+		for _, s := range rep.Failed() {
+			t.Errorf("%s: %s\n%s", s.Feature, s.Name, s.Err)
+		}
+		t.Errorf("the correct reference app failed the suite:\n%s\napp log:\n%s", out.String(), tail(ra.logs.String(), 4000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

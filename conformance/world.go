@@ -1,0 +1,393 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/genstore"
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// world is one scenario's state. The Before hook gives every scenario a
+// fresh one with a fresh shop; it travels in the context, so steps share
+// nothing else.
+type world struct {
+	h    *Harness
+	name string
+	tags map[string]bool
+	// start is the journal's last sequence number when the scenario began:
+	// the events after it are this scenario's.
+	start int64
+
+	shopID, shopName string
+	live             bool
+	reinstalled      bool
+	code             string // the latest installation code
+	installs         int    // installations the merchant made in this scenario
+
+	paymentID string
+	amount    string
+	card      string // the number paid with (a test card or the canary)
+	cardRow   string // its TESTCARDS.md row, when it is a magic card
+	ops       map[string]string
+	vector    *vector
+	canary    string
+
+	// rules are the fault rules the scenario installed.
+	rules []string
+
+	// direct is the app's answer to the suite's latest direct request.
+	direct *answer
+	// directPaymentID is the id of a payment the suite sent the app itself.
+	directPaymentID string
+	// query is what the suite learnt when it asked the app about an operation.
+	query *queryCheck
+}
+
+// answer is an app's answer to a request the suite sent it directly.
+type answer struct {
+	what   string
+	status int
+	body   []byte
+	err    error
+}
+
+type queryCheck struct {
+	kind, id string
+	path     string
+	ans      answer
+	poll     *gsPoll
+}
+
+type worldKey struct{}
+
+func worldOf(ctx context.Context) (*world, error) {
+	w, ok := ctx.Value(worldKey{}).(*world)
+	if !ok {
+		return nil, errors.New("conformance: no scenario world in the context")
+	}
+	return w, nil
+}
+
+// newWorld creates the scenario's shop (test mode, USD) and notes where the
+// journal stands.
+func (h *Harness) newWorld(ctx context.Context, name string, tags []string) (*world, error) {
+	start, err := h.lastSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the journal: %w", err)
+	}
+	n := h.shops.Add(1)
+	w := &world{h: h, name: name, start: start, ops: map[string]string{}, tags: map[string]bool{}}
+	for _, t := range tags {
+		w.tags[strings.TrimPrefix(t, "@")] = true
+	}
+	w.shopID = fmt.Sprintf("c%s%04d", h.run, n)
+	w.shopName = "conformance-" + w.shopID
+	shop := map[string]any{"shopId": w.shopID, "shop": w.shopName, "name": truncate("conformance: "+name, 120), "currency": "USD", "testMode": true}
+	if err := h.admin(ctx, "POST", "/_sim/genstore/shops", shop, http.StatusCreated, nil); err != nil {
+		return nil, fmt.Errorf("creating the scenario's shop: %w", err)
+	}
+	return w, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// shopPath is the admin path of the scenario's shop.
+func (w *world) shopPath() string { return "/_sim/genstore/shops/" + url.PathEscape(w.shopID) }
+
+// ---------------------------------------------------------------- Genstore's view
+
+type gsOutbound struct {
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	LastStatus int    `json:"lastStatus"`
+	LastError  string `json:"lastError"`
+}
+
+type gsAck struct {
+	ChannelID   string `json:"channelId"`
+	Error       string `json:"error"`
+	RedirectURL string `json:"redirectUrl"`
+	Malformed   string `json:"malformed"`
+}
+
+type gsResult struct {
+	Result    bool   `json:"result"`
+	Reason    string `json:"reason"`
+	ChannelID string `json:"channelId"`
+	Source    string `json:"source"`
+}
+
+type gsPoll struct {
+	Status    string `json:"status"`
+	ChannelID string `json:"channelId"`
+	HTTP      int    `json:"http"`
+	Error     string `json:"error"`
+	Applied   bool   `json:"applied"`
+}
+
+type gsOperation struct {
+	Kind           string     `json:"kind"`
+	ID             string     `json:"id"`
+	Amount         string     `json:"amount"`
+	Status         string     `json:"status"`
+	Request        gsOutbound `json:"request"`
+	Ack            *gsAck     `json:"ack"`
+	Result         *gsResult  `json:"result"`
+	Reconciliation []gsPoll   `json:"reconciliation"`
+	DeadlineMissed bool       `json:"deadlineMissed"`
+}
+
+type gsPayment struct {
+	PaymentID     string     `json:"paymentId"`
+	Amount        string     `json:"amount"`
+	Currency      string     `json:"currency"`
+	ManualCapture bool       `json:"manualCapture"`
+	Test          bool       `json:"test"`
+	Status        string     `json:"status"`
+	StatusName    string     `json:"statusName"`
+	Request       gsOutbound `json:"request"`
+	Ack           *gsAck     `json:"ack"`
+	Result        *gsResult  `json:"result"`
+	Captured      string     `json:"captured"`
+	Refunded      string     `json:"refunded"`
+	Buyer         struct {
+		RedirectFetchedAt *time.Time `json:"redirectFetchedAt"`
+		Challenge         string     `json:"challenge"`
+		ReturnedAt        *time.Time `json:"returnedAt"`
+	} `json:"buyer"`
+	Reconciliation []gsPoll      `json:"reconciliation"`
+	DeadlineMissed bool          `json:"deadlineMissed"`
+	Operations     []gsOperation `json:"operations"`
+}
+
+// op returns an operation of the payment by kind and id.
+func (p gsPayment) op(kind, id string) *gsOperation {
+	for i := range p.Operations {
+		if p.Operations[i].Kind == kind && p.Operations[i].ID == id {
+			return &p.Operations[i]
+		}
+	}
+	return nil
+}
+
+// payment reads Genstore's view of the scenario's payment.
+func (w *world) payment(ctx context.Context) (gsPayment, error) {
+	if w.paymentID == "" {
+		return gsPayment{}, errors.New("no payment yet in this scenario: a buyer must pay first")
+	}
+	var p gsPayment
+	err := w.h.admin(ctx, "GET", w.shopPath()+"/payments/"+url.PathEscape(w.paymentID), nil, http.StatusOK, &p)
+	return p, err
+}
+
+// outcome is where one operation (the payment, or a capture, void or
+// refund of it) stands at Genstore.
+type outcome struct {
+	kind, id string
+	request  gsOutbound
+	ack      *gsAck
+	result   *gsResult
+	payment  gsPayment
+}
+
+func (w *world) outcomeOf(ctx context.Context, kind string) (outcome, error) {
+	p, err := w.payment(ctx)
+	if err != nil {
+		return outcome{}, err
+	}
+	if kind == genstore.KindPayment {
+		return outcome{kind: kind, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}, nil
+	}
+	id := w.ops[kind]
+	if id == "" {
+		return outcome{}, fmt.Errorf("no %s yet in this scenario", kind)
+	}
+	o := p.op(kind, id)
+	if o == nil {
+		return outcome{}, fmt.Errorf("Genstore shows no %s %s on payment %s", kind, id, p.PaymentID)
+	}
+	return outcome{kind: kind, id: id, request: o.Request, ack: o.Ack, result: o.Result, payment: p}, nil
+}
+
+// ---------------------------------------------------------------- waiting
+
+// errWaited is returned by waitFor when the wait ran out.
+var errWaited = errors.New("the wait ran out")
+
+// waitFor polls check until it reports done, or the wait d (wall time) runs out.
+func (w *world) waitFor(ctx context.Context, d time.Duration, check func() (bool, error)) error {
+	deadline := time.Now().Add(d)
+	for {
+		done, err := check()
+		if err != nil || done {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errWaited
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(w.h.Timing.Poll):
+		}
+	}
+}
+
+// settle waits until the journal has been quiet for Timing.Quiet (bounded by
+// ResultWait): what the app does in reaction to the last step has happened.
+func (w *world) settle(ctx context.Context) error {
+	last, err := w.h.lastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	quietSince := time.Now()
+	err = w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+		seq, err := w.h.lastSeq(ctx)
+		if err != nil {
+			return false, err
+		}
+		if seq != last {
+			last, quietSince = seq, time.Now()
+			return false, nil
+		}
+		return time.Since(quietSince) >= w.h.Timing.Quiet, nil
+	})
+	if errors.Is(err, errWaited) {
+		return nil // never quiet: judge what there is
+	}
+	return err
+}
+
+// myEvents returns this scenario's events with the given filters.
+func (w *world) myEvents(ctx context.Context, filters ...string) ([]Event, error) {
+	return w.h.events(ctx, w.start, filters...)
+}
+
+// refusals returns Genstore's refusals of the app's callbacks about an
+// operation of this scenario (kind and id), oldest first.
+func (w *world) refusals(ctx context.Context, kind, id string) ([]Event, error) {
+	evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback.refused", "shopId", w.shopID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	for _, e := range evs {
+		if e.IDs[kind+"Id"] != id {
+			continue
+		}
+		// A refused capture, void or refund callback names its payment too.
+		if kind == genstore.KindPayment && (e.IDs["captureId"] != "" || e.IDs["voidId"] != "" || e.IDs["refundId"] != "") {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// callbacks returns the callbacks Genstore took about an operation.
+func (w *world) callbacks(ctx context.Context, kind, id string) ([]Event, error) {
+	evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback.received", "shopId", w.shopID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	for _, e := range evs {
+		if e.IDs[kind+"Id"] != id {
+			continue
+		}
+		// A capture's callback names its payment too: keep the payment's own.
+		if kind == genstore.KindPayment && !isPaymentEndpoint(e.str("endpoint")) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func isPaymentEndpoint(e string) bool { return e == "payment" || e == "pre_authorize" }
+
+// ---------------------------------------------------------------- cards
+
+// testCard returns a TESTCARDS.md number.
+func (w *world) testCard(brand, row string) (string, error) {
+	for _, c := range w.h.cards.Cards {
+		if c.NN == row {
+			if brand == "Mastercard" {
+				return c.Mastercard, nil
+			}
+			return c.Visa, nil
+		}
+	}
+	return "", fmt.Errorf("TESTCARDS.md has no row %s", row)
+}
+
+// newCanary draws a Luhn-valid Visa-range number no test card uses and no
+// other scenario of the run draws: 16 digits from the run, the scenario's
+// shop and a counter, with its check digit.
+func (w *world) newCanary() string {
+	hsh := fnv.New64a()
+	hsh.Write([]byte(w.h.run + "/" + w.shopID + "/" + strconv.Itoa(len(w.canary))))
+	body := fmt.Sprintf("49%013d", hsh.Sum64()%1e13) // 15 digits
+	return body + luhnDigit(body)
+}
+
+// luhnDigit is the check digit that makes body+digit Luhn-valid.
+func luhnDigit(body string) string {
+	for d := 0; d <= 9; d++ {
+		if n := body + strconv.Itoa(d); pan.Luhn(n) {
+			return strconv.Itoa(d)
+		}
+	}
+	return "0"
+}
+
+// ---------------------------------------------------------------- evidence
+
+// describeOutcome renders where an operation stands at Genstore as evidence.
+func describeOutcome(o outcome) []string {
+	what := "payment " + o.id
+	if o.kind != genstore.KindPayment {
+		what = fmt.Sprintf("%s %s of payment %s", o.kind, o.id, o.payment.PaymentID)
+	}
+	last := fmt.Sprintf("last HTTP %d", o.request.LastStatus)
+	if o.request.LastError != "" {
+		last += " (" + o.request.LastError + ")"
+	}
+	ev := []string{fmt.Sprintf("Genstore %s: request %s after %d attempt(s), %s", what, o.request.State, o.request.Attempts, last)}
+	if o.ack != nil {
+		ev = append(ev, fmt.Sprintf("acknowledgement: channel id %q, error %q%s", o.ack.ChannelID, pan.Scrub(o.ack.Error), map[bool]string{true: ", redirectUrl given", false: ""}[o.ack.RedirectURL != ""]))
+	}
+	if o.result != nil {
+		ev = append(ev, fmt.Sprintf("recorded result %t (%s)%s", o.result.Result, o.result.Source, reasonText(o.result.Reason)))
+	}
+	return ev
+}
+
+func reasonText(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + pan.Scrub(r)
+}
+
+// eventRefs renders journal events as evidence.
+func eventRefs(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ref()+": "+pan.Scrub(e.Message))
+	}
+	return out
+}

@@ -1,0 +1,64 @@
+@immutable
+Feature: A final result never changes; a callback is delivered (CONTRACT.md §3)
+  Genstore keeps the first final result and answers 409 to a different one. The PSP may notify
+  late, twice, out of order, or contradict itself: the app must never send a contradicting
+  callback. When Genstore answers a callback 5xx, or not at all, the app sends it again.
+
+  Background:
+    Given the app is installed on the shop
+
+  Scenario: The PSP notifies success, then failure
+    Given the PSP follows its next payment notification with a contradicting one
+    When a buyer pays "16.10" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/"
+    And the PSP's notifications have been answered
+    And no callback contradicted a recorded result
+
+  Scenario: The PSP notifies failure, then success
+    Given the PSP follows its next payment notification with a contradicting one
+    When a buyer pays "16.20" with the Visa test card 20
+    Then Genstore records the payment as failed with a reason
+    And the PSP's notifications have been answered
+    And no callback contradicted a recorded result
+
+  Scenario: The PSP notifies the same result twice
+    Given the PSP sends its next payment notification twice
+    When a buyer pays "16.30" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/"
+    And the PSP's notifications have been answered
+    And no callback contradicted a recorded result
+
+  @capture
+  Scenario: The PSP's notifications arrive out of order
+    Given the PSP holds back its next payment notification until the one after it has gone
+    When a buyer pays "16.40" with the Visa test card 00 to be captured later
+    Then Genstore records the payment as authorized, reported by "pre_authorize/"
+    When the merchant captures the payment
+    Then Genstore records the capture as successful
+    And the PSP's notifications have been answered
+    And no callback contradicted a recorded result
+
+  Scenario: A callback answered 503 is sent again
+    Given Genstore answers the app's next callback with HTTP 503
+    When a buyer pays "16.50" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/" after a retry
+
+  Scenario: A callback whose answer was lost is sent again, and Genstore keeps one result
+    Given Genstore processes the app's next callback but its answer is lost
+    When a buyer pays "16.60" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/"
+    And the app sent the payment's callback again after the lost answer
+    And no callback contradicted a recorded result
+
+  Scenario: A callback Genstore does not answer is sent again
+    Given Genstore does not answer the app's next callback
+    When a buyer pays "16.70" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/" after a retry
+
+  @refund
+  Scenario: A refund callback answered 503 is sent again
+    Given a buyer has paid "16.80" with the Visa test card 00
+    And Genstore answers the app's next callback with HTTP 503
+    When the merchant refunds "6.00"
+    And the PSP settles its refunds
+    Then Genstore records the refund as successful after a retry
