@@ -181,55 +181,61 @@ func (s *System) findPayment(ctx context.Context, tok Token, orderNo, tradeNo st
 
 // --------------------------------------------------------------- inquiry, capture, cancel
 
-func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) {
+// paymentRef is how an operation names a payment: by the merchant's orderNo,
+// the gateway's tradeNo, or both. Operation inputs embed it.
+type paymentRef struct {
+	OrderNo string `json:"orderNo"`
+	TradeNo string `json:"tradeNo"`
+}
+
+func (p paymentRef) ref() paymentRef { return p }
+
+// paymentRequest is the common start of the operations on one payment:
+// authenticate the caller, decode the body into in, find the payment it names
+// and note its ids for the journal. When it returns false it has answered.
+func (s *System) paymentRequest(w http.ResponseWriter, r *http.Request, in interface{ ref() paymentRef }) (Token, Payment, bool) {
 	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
+	if !ok || !s.decode(w, r, in) {
+		return Token{}, Payment{}, false
 	}
-	var in struct {
-		OrderNo           string `json:"orderNo"`
-		TradeNo           string `json:"tradeNo"`
-		PaymentMethodType string `json:"paymentMethodType"`
-	}
-	if !s.decode(w, r, &in) {
-		return
-	}
-	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
-	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
+	ref := in.ref()
+	note(r.Context(), "orderNo", ref.OrderNo, "tradeNo", ref.TradeNo)
+	p, aerr := s.findPayment(r.Context(), tok, ref.OrderNo, ref.TradeNo)
 	if aerr != nil {
 		s.fail(w, r, aerr)
+		return Token{}, Payment{}, false
+	}
+	note(r.Context(), "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
+	return tok, p, true
+}
+
+func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		paymentRef
+		PaymentMethodType string `json:"paymentMethodType"`
+	}
+	_, p, ok := s.paymentRequest(w, r, &in)
+	if !ok {
 		return
 	}
 	if in.PaymentMethodType != "" && in.PaymentMethodType != p.Method {
 		s.fail(w, r, apierr.Field(apierr.NotFound, "paymentMethodType", "match", "paymentMethodType: the payment was made with another method"))
 		return
 	}
-	note(r.Context(), "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
 	WriteJSON(w, http.StatusOK, viewPayment(p))
 }
 
 // capturePayment captures an AUTHORIZED payment once, fully or partly; the
 // rest of the authorization is released.
 func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
+	var in struct {
+		paymentRef
+		CaptureAmount string `json:"captureAmount"`
+	}
+	_, p, ok := s.paymentRequest(w, r, &in)
 	if !ok {
 		return
 	}
-	var in struct {
-		CaptureAmount string `json:"captureAmount"`
-		OrderNo       string `json:"orderNo"`
-		TradeNo       string `json:"tradeNo"`
-	}
-	if !s.decode(w, r, &in) {
-		return
-	}
-	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
-	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
-	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
-	}
-	note(r.Context(), "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
 	amount, aerr := parseAmount(in.CaptureAmount, p.Currency, "captureAmount", true)
 	if aerr != nil {
 		s.fail(w, r, aerr)
@@ -261,25 +267,14 @@ func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) {
 
 // cancelPayment voids a payment that is not captured (beyond the seed).
 func (s *System) cancelPayment(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
+	var in struct {
+		paymentRef
+		Reason string `json:"reason"`
+	}
+	_, p, ok := s.paymentRequest(w, r, &in)
 	if !ok {
 		return
 	}
-	var in struct {
-		OrderNo string `json:"orderNo"`
-		TradeNo string `json:"tradeNo"`
-		Reason  string `json:"reason"`
-	}
-	if !s.decode(w, r, &in) {
-		return
-	}
-	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo)
-	p, aerr := s.findPayment(r.Context(), tok, in.OrderNo, in.TradeNo)
-	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
-	}
-	note(r.Context(), "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
 	p, err := s.updatePayment(r.Context(), p.TradeNo, func(p *Payment, now time.Time) error {
 		if !CanTransition(p.Status, StatusCancelled) {
 			hint := ""

@@ -21,30 +21,20 @@ func refundKey(merchant, environment, refundNumber string) string {
 // settles it first. refundNumber is the idempotency key: the same number for
 // the same payment and amount answers the existing refund.
 func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
 	var in struct {
+		paymentRef
 		Amount          string `json:"amount"`
 		ClientIP        string `json:"clientIp"`
 		NotificationURL string `json:"notificationUrl"`
-		OrderNo         string `json:"orderNo"`
 		Reason          string `json:"reason"`
 		RefundNumber    string `json:"refundNumber"`
-		TradeNo         string `json:"tradeNo"`
 	}
-	if !s.decode(w, r, &in) {
+	tok, p, ok := s.paymentRequest(w, r, &in)
+	if !ok {
 		return
 	}
-	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo, "refundNumber", in.RefundNumber)
 	ctx := r.Context()
-	p, aerr := s.findPayment(ctx, tok, in.OrderNo, in.TradeNo)
-	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
-	}
-	note(ctx, "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
+	note(ctx, "refundNumber", in.RefundNumber)
 	amount, aerr := parseAmount(in.Amount, p.Currency, "amount", true)
 	if aerr != nil {
 		s.fail(w, r, aerr)
