@@ -85,6 +85,20 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // Error writes e in the admin dialect.
 func Error(w http.ResponseWriter, r *http.Request, e *apierr.Error) { Dialect{}.WriteError(w, r, e) }
 
+// HandlerFunc is an admin handler that returns its failure instead of writing
+// it (toxiproxy's apiError idiom): the handler says what went wrong once, as
+// an *apierr.Error (or any error, which becomes an internal one), and
+// ServeHTTP renders it in the admin dialect. A handler that returns nil has
+// written its answer itself.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		Error(w, r, apierr.Wrap(err))
+	}
+}
+
 // Register installs the core handlers on the admin mount.
 func Register(m *openapi.Mount, core Core) error {
 	h := &handlers{core: core}
