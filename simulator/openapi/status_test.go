@@ -15,7 +15,10 @@ func TestStatusRecorderKeepsTheFirstStatus(t *testing.T) {
 		{"nothing written", func(http.ResponseWriter) {}, 0},
 		{"body only", func(w http.ResponseWriter) { w.Write([]byte("x")) }, http.StatusOK},
 		{"explicit status", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTeapot); w.Write([]byte("x")) }, http.StatusTeapot},
-		{"second status ignored", func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated); w.WriteHeader(http.StatusInternalServerError) }, http.StatusCreated},
+		{"second status ignored", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusCreated)
+			w.WriteHeader(http.StatusInternalServerError)
+		}, http.StatusCreated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
