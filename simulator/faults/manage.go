@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -35,7 +36,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 	if !s.ActiveUntil.IsZero() {
 		v["activeUntil"] = s.ActiveUntil.UTC().Format(time.RFC3339Nano)
 	}
-	return jsonMarshal(v)
+	return json.Marshal(v)
 }
 
 func (e *Engine) status(in *installed) Status {
@@ -92,29 +93,14 @@ func (e *Engine) Add(r Rule) (Status, error) {
 func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	taken := map[string]bool{}
-	for _, in := range e.base {
-		taken[in.rule.ID] = true
-	}
-	now := e.clock.Now()
-	var built []*installed
-	for i, r := range rules {
-		r.Source = SourceAPI
-		in, err := e.install(r, now, taken)
-		if err != nil {
-			for _, b := range built {
-				b.stop()
-			}
-			if fe, ok := err.(*FieldError); ok {
-				if r.ID == "" {
-					fe.Rule = fmt.Sprintf("rules[%d]", i)
-				}
-				fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field) // where it sits in the list given
-			}
-			return nil, err
+	built, err := e.installList(rules, e.base, SourceAPI, func(i int, r Rule, fe *FieldError) {
+		if r.ID == "" {
+			fe.Rule = fmt.Sprintf("rules[%d]", i)
 		}
-		taken[in.rule.ID] = true
-		built = append(built, in)
+		fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field) // where it sits in the list given
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, in := range e.runtime {
 		in.stop()
@@ -190,17 +176,31 @@ func (e *Engine) SetBase(rules []Rule) error {
 }
 
 func (e *Engine) installBase(rules []Rule) ([]*installed, error) {
+	return e.installList(rules, e.runtime, "", nil)
+}
+
+// installList installs rules as one list, all or nothing, beside the rules
+// of other (whose ids they must not take); source, when given, marks each.
+// On an error the rules built so far are stopped, and fix may say where a
+// *FieldError stands in the list.
+func (e *Engine) installList(rules []Rule, other []*installed, source string, fix func(i int, r Rule, fe *FieldError)) ([]*installed, error) {
 	taken := map[string]bool{}
-	for _, in := range e.runtime {
+	for _, in := range other {
 		taken[in.rule.ID] = true
 	}
 	now := e.clock.Now()
 	var built []*installed
-	for _, r := range rules {
+	for i, r := range rules {
+		if source != "" {
+			r.Source = source
+		}
 		in, err := e.install(r, now, taken)
 		if err != nil {
 			for _, b := range built {
 				b.stop()
+			}
+			if fe, ok := err.(*FieldError); ok && fix != nil {
+				fix(i, r, fe)
 			}
 			return nil, err
 		}
