@@ -1,6 +1,7 @@
 package genstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // The admin operations of the genstore region of specs/admin.yaml live in
@@ -86,6 +88,56 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
+// adminShop, adminApp and adminPayment load what an admin request names, or
+// say that it does not exist (404 naming the field).
+func (s *System) adminShop(ctx context.Context, id string) (Shop, *apierr.Error) {
+	sh, err := s.shops.Get(ctx, id)
+	if err != nil {
+		return sh, adminNotFound("shop", "shopId", id)
+	}
+	return sh, nil
+}
+
+func (s *System) adminApp(ctx context.Context, id string) (App, *apierr.Error) {
+	a, err := s.apps.Get(ctx, id)
+	if err != nil {
+		return a, adminNotFound("app", "clientId", id)
+	}
+	return a, nil
+}
+
+func (s *System) adminPayment(ctx context.Context, shopID, paymentID string) (Payment, *apierr.Error) {
+	p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
+	if err != nil {
+		return p, adminNotFound("payment", "paymentId", paymentID)
+	}
+	return p, nil
+}
+
 func adminNotFound(what, field, id string) *apierr.Error {
 	return apierr.Field(apierr.NotFound, field, "exists", "no %s %s", what, id)
+}
+
+// updateSetUp changes an app or a shop the admin API names, under its lock;
+// change's *apierr.Error (a field that fails its check) is the answer, and
+// an object that does not exist is 404 naming field.
+func updateSetUp[T any](ctx context.Context, table store.Table[T], what, field, id string, change func(*T) error) (T, error) {
+	v, err := table.Update(ctx, id, change)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, adminNotFound(what, field, id)
+	}
+	if err != nil {
+		return v, fmt.Errorf("update %s %s: %w", what, id, err)
+	}
+	return v, nil
+}
+
+// views turns a list into what the admin API shows of each: never null, an
+// empty list is [].
+func views[T, V any](list []T, view func(T) V) []V {
+	out := make([]V, 0, len(list))
+	for _, x := range list {
+		out = append(out, view(x))
+	}
+	return out
 }

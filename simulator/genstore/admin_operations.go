@@ -32,13 +32,13 @@ func (s *System) adminOperation(kind string) admin.HandlerFunc {
 		if e := decodeOptional(r, &in); e != nil {
 			return e
 		}
-		shop, err := s.shops.Get(ctx, shopID)
-		if err != nil {
-			return adminNotFound("shop", "shopId", shopID)
+		shop, aerr := s.adminShop(ctx, shopID)
+		if aerr != nil {
+			return aerr
 		}
-		p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
-		if err != nil {
-			return adminNotFound("payment", "paymentId", paymentID)
+		p, aerr := s.adminPayment(ctx, shopID, paymentID)
+		if aerr != nil {
+			return aerr
 		}
 		app, err := s.apps.Get(ctx, p.ClientID)
 		if err != nil {
@@ -140,9 +140,9 @@ func (s *System) adminReconcile(w http.ResponseWriter, r *http.Request) error {
 	if e := decodeOptional(r, &in); e != nil {
 		return e
 	}
-	p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
-	if err != nil {
-		return adminNotFound("payment", "paymentId", paymentID)
+	p, aerr := s.adminPayment(ctx, shopID, paymentID)
+	if aerr != nil {
+		return aerr
 	}
 	kind, id := KindPayment, paymentID
 	if in.RefundID != "" {

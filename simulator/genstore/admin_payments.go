@@ -65,9 +65,9 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) erro
 	if e := decode(r, &in); e != nil {
 		return e
 	}
-	shop, err := s.shops.Get(ctx, shopID)
-	if err != nil {
-		return adminNotFound("shop", "shopId", shopID)
+	shop, aerr := s.adminShop(ctx, shopID)
+	if aerr != nil {
+		return aerr
 	}
 	inst, aerr := s.readyInstallation(ctx, shop, in.ClientID)
 	if aerr != nil {
@@ -297,19 +297,16 @@ func cardSummary(c ecies.Card) *Card {
 
 func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) error {
 	shopID := pathParam(r, "shopId")
-	shop, err := s.shops.Get(r.Context(), shopID)
-	if err != nil {
-		return adminNotFound("shop", "shopId", shopID)
+	shop, aerr := s.adminShop(r.Context(), shopID)
+	if aerr != nil {
+		return aerr
 	}
 	list, err := s.payments.List(r.Context(), func(p *Payment) bool { return p.ShopID == shopID })
 	if err != nil {
 		return fmt.Errorf("list payments of shop %s: %w", shopID, err)
 	}
-	out := []PaymentView{}
-	for _, p := range list {
-		out = append(out, paymentView(p, shop))
-	}
-	admin.WriteJSON(w, http.StatusOK, map[string]any{"payments": out})
+	view := func(p Payment) PaymentView { return paymentView(p, shop) }
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"payments": views(list, view)})
 	return nil
 }
 
@@ -318,13 +315,13 @@ func (s *System) adminGetPayment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *System) answerPayment(w http.ResponseWriter, r *http.Request, shopID, paymentID string, status int) error {
-	shop, err := s.shops.Get(r.Context(), shopID)
-	if err != nil {
-		return adminNotFound("shop", "shopId", shopID)
+	shop, aerr := s.adminShop(r.Context(), shopID)
+	if aerr != nil {
+		return aerr
 	}
-	p, err := s.payments.Get(r.Context(), paymentKey(shopID, paymentID))
-	if err != nil {
-		return adminNotFound("payment", "paymentId", paymentID)
+	p, aerr := s.adminPayment(r.Context(), shopID, paymentID)
+	if aerr != nil {
+		return aerr
 	}
 	admin.WriteJSON(w, status, paymentView(p, shop))
 	return nil

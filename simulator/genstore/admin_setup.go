@@ -71,19 +71,15 @@ func (s *System) adminListApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list apps: %w", err)
 	}
-	out := []AppView{}
-	for _, a := range apps {
-		out = append(out, appView(a))
-	}
-	admin.WriteJSON(w, http.StatusOK, map[string]any{"apps": out})
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"apps": views(apps, appView)})
 	return nil
 }
 
 func (s *System) adminGetApp(w http.ResponseWriter, r *http.Request) error {
 	id := pathParam(r, "clientId")
-	a, err := s.apps.Get(r.Context(), id)
-	if err != nil {
-		return adminNotFound("app", "clientId", id)
+	a, aerr := s.adminApp(r.Context(), id)
+	if aerr != nil {
+		return aerr
 	}
 	admin.WriteJSON(w, http.StatusOK, appView(a))
 	return nil
@@ -103,19 +99,13 @@ func (s *System) adminUpdateApp(w http.ResponseWriter, r *http.Request) error {
 	if e := decode(r, &in); e != nil {
 		return e
 	}
-	a, err := s.apps.Update(r.Context(), id, func(a *App) error {
-		if in.Name != nil {
-			a.Name = *in.Name
-		}
-		if in.ClientSecret != nil {
-			a.ClientSecret = *in.ClientSecret
-		}
+	a, err := updateSetUp(r.Context(), s.apps, "app", "clientId", id, func(a *App) error {
+		patch(&a.Name, in.Name)
+		patch(&a.ClientSecret, in.ClientSecret)
 		if in.Scopes != nil {
 			a.Scopes = in.Scopes
 		}
-		if in.PublicKey != nil {
-			a.PublicKey = *in.PublicKey
-		}
+		patch(&a.PublicKey, in.PublicKey)
 		for name, v := range in.Endpoints {
 			val := ""
 			if v != nil {
@@ -130,15 +120,20 @@ func (s *System) adminUpdateApp(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return adminNotFound("app", "clientId", id)
-	}
 	if err != nil {
-		return fmt.Errorf("update app %s: %w", id, err)
+		return err
 	}
 	s.record("app.updated", fmt.Sprintf("app %s updated", id), map[string]string{"clientId": id}, map[string]any{"endpoints": a.Endpoints, "hasPublicKey": a.PublicKey != ""})
 	admin.WriteJSON(w, http.StatusOK, appView(a))
 	return nil
+}
+
+// patch sets *dst to *v when the request gives v: a PATCH changes what it
+// names and nothing else.
+func patch[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 func (e *Endpoints) set(name, v string) bool {
@@ -205,9 +200,9 @@ func (s *System) adminListShops(w http.ResponseWriter, r *http.Request) error {
 
 func (s *System) adminGetShop(w http.ResponseWriter, r *http.Request) error {
 	id := pathParam(r, "shopId")
-	sh, err := s.shops.Get(r.Context(), id)
-	if err != nil {
-		return adminNotFound("shop", "shopId", id)
+	sh, aerr := s.adminShop(r.Context(), id)
+	if aerr != nil {
+		return aerr
 	}
 	admin.WriteJSON(w, http.StatusOK, sh)
 	return nil
@@ -226,29 +221,18 @@ func (s *System) adminUpdateShop(w http.ResponseWriter, r *http.Request) error {
 	if e := decode(r, &in); e != nil {
 		return e
 	}
-	sh, err := s.shops.Update(r.Context(), id, func(sh *Shop) error {
-		if in.Name != nil {
-			sh.Name = *in.Name
-		}
-		if in.TestMode != nil {
-			sh.TestMode = *in.TestMode
-		}
-		if in.FeePlan != nil {
-			sh.FeePlan = *in.FeePlan
-		}
-		if in.Timezone != nil {
-			sh.Timezone = *in.Timezone
-		}
+	sh, err := updateSetUp(r.Context(), s.shops, "shop", "shopId", id, func(sh *Shop) error {
+		patch(&sh.Name, in.Name)
+		patch(&sh.TestMode, in.TestMode)
+		patch(&sh.FeePlan, in.FeePlan)
+		patch(&sh.Timezone, in.Timezone)
 		if err := checkShop(*sh); err != nil {
 			return configError(err)
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return adminNotFound("shop", "shopId", id)
-	}
 	if err != nil {
-		return fmt.Errorf("update shop %s: %w", id, err)
+		return err
 	}
 	s.record("shop.updated", fmt.Sprintf("shop %s updated: test mode %t, fee %d bp + %d minor", id, sh.TestMode, sh.FeePlan.PercentBasisPoints, sh.FeePlan.FixedMinor),
 		map[string]string{"shopId": id}, map[string]any{"testMode": sh.TestMode, "feePlan": sh.FeePlan, "timezone": sh.Timezone})
@@ -275,18 +259,14 @@ func installationView(i Installation) InstallationView {
 
 func (s *System) adminListInstallations(w http.ResponseWriter, r *http.Request) error {
 	id := pathParam(r, "shopId")
-	if _, err := s.shops.Get(r.Context(), id); err != nil {
-		return adminNotFound("shop", "shopId", id)
+	if _, aerr := s.adminShop(r.Context(), id); aerr != nil {
+		return aerr
 	}
 	list, err := s.installations.List(r.Context(), func(i *Installation) bool { return i.ShopID == id })
 	if err != nil {
 		return fmt.Errorf("list installations of shop %s: %w", id, err)
 	}
-	out := []InstallationView{}
-	for _, i := range list {
-		out = append(out, installationView(i))
-	}
-	admin.WriteJSON(w, http.StatusOK, map[string]any{"installations": out})
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"installations": views(list, installationView)})
 	return nil
 }
 
@@ -303,13 +283,13 @@ func (s *System) adminInstall(w http.ResponseWriter, r *http.Request) error {
 	if e := decode(r, &in); e != nil {
 		return e
 	}
-	shop, err := s.shops.Get(ctx, shopID)
-	if err != nil {
-		return adminNotFound("shop", "shopId", shopID)
+	shop, aerr := s.adminShop(ctx, shopID)
+	if aerr != nil {
+		return aerr
 	}
-	app, err := s.apps.Get(ctx, in.ClientID)
-	if err != nil {
-		return adminNotFound("app", "clientId", in.ClientID)
+	app, aerr := s.adminApp(ctx, in.ClientID)
+	if aerr != nil {
+		return aerr
 	}
 	follow := app.Endpoints.OnboardingURL != ""
 	if in.FollowRedirect != nil {

@@ -342,9 +342,9 @@ func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) error {
 
 // redirectOf loads a payment whose acknowledgement sent the buyer somewhere.
 func (s *System) redirectOf(ctx context.Context, shopID, paymentID string) (Payment, *apierr.Error) {
-	p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
-	if err != nil {
-		return p, adminNotFound("payment", "paymentId", paymentID)
+	p, aerr := s.adminPayment(ctx, shopID, paymentID)
+	if aerr != nil {
+		return p, aerr
 	}
 	if p.Ack == nil || p.Ack.RedirectURL == "" {
 		return p, apierr.Field(apierr.Conflict, "paymentId", "redirectUrl", "the app's acknowledgement of payment %s has no redirectUrl: there is nowhere to send the buyer", paymentID)
