@@ -68,11 +68,7 @@ func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
 // Verify makes Bind's checks without binding: a PSP asks it before it
 // commits to anything (claims an order number), then calls Bind.
 func (s *Service) Verify(ctx context.Context, b Binding) (Result, error) {
-	t, err := s.check(ctx, b)
-	if err != nil {
-		return Result{}, err
-	}
-	return t.Result, nil
+	return resultOf(s.check(ctx, b))
 }
 
 func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {

@@ -375,7 +375,11 @@ func (s *Service) settle(t *Transaction, status, reason string, now time.Time) {
 // Get returns an authentication by its threeDSServerTransID, dsTransID or
 // acsTransID.
 func (s *Service) Get(ctx context.Context, id string) (Result, error) {
-	t, err := s.find(ctx, id)
+	return resultOf(s.find(ctx, id))
+}
+
+// resultOf is what the service answers of a transaction it found (or not).
+func resultOf(t Transaction, err error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
