@@ -15,13 +15,13 @@ import (
 // specs/admin.yaml: register, list, clear.
 func (r *Registry) AdminHandlers() map[string]http.Handler {
 	return map[string]http.Handler{
-		"registerCanaries": http.HandlerFunc(r.adminRegister),
+		"registerCanaries": admin.HandlerFunc(r.adminRegister),
 		"listCanaries":     http.HandlerFunc(r.adminList),
 		"clearCanaries":    http.HandlerFunc(r.adminClear),
 	}
 }
 
-func (r *Registry) adminRegister(w http.ResponseWriter, req *http.Request) {
+func (r *Registry) adminRegister(w http.ResponseWriter, req *http.Request) error {
 	var in struct {
 		Numbers []string `json:"numbers"`
 		Label   string   `json:"label"`
@@ -31,16 +31,17 @@ func (r *Registry) adminRegister(w http.ResponseWriter, req *http.Request) {
 		body = o.Body
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		admin.Error(w, req, apierr.New(apierr.Malformed, "the body must be {\"numbers\": [...], \"label\": \"...\"}"))
-		return
+		return apierr.New(apierr.Malformed, "the body must be {\"numbers\": [...], \"label\": \"...\"}")
 	}
 	out, err := r.Add(in.Numbers, in.Label)
 	if err != nil {
-		admin.Error(w, req, apierr.Field(apierr.Invalid, "numbers", "luhn", "%v", err))
-		return
+		return apierr.Field(apierr.Invalid, "numbers", "luhn", "%v", err)
 	}
 	admin.WriteJSON(w, http.StatusCreated, map[string]any{"canaries": out})
+	return nil
 }
+
+// adminList and adminClear cannot fail, so they stay plain handlers.
 
 func (r *Registry) adminList(w http.ResponseWriter, _ *http.Request) {
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"canaries": r.List()})

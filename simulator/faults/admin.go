@@ -27,13 +27,13 @@ const SignatureHeader = "X-Pspsim-Signature"
 func (e *Engine) AdminHandlers() map[string]http.Handler {
 	return map[string]http.Handler{
 		"listFaultRules":    http.HandlerFunc(e.listRules),
-		"createFaultRule":   http.HandlerFunc(e.createRule),
-		"replaceFaultRules": http.HandlerFunc(e.replaceRules),
+		"createFaultRule":   admin.HandlerFunc(e.createRule),
+		"replaceFaultRules": admin.HandlerFunc(e.replaceRules),
 		"clearFaultRules":   http.HandlerFunc(e.clearRules),
-		"getFaultRule":      http.HandlerFunc(e.getRule),
-		"deleteFaultRule":   http.HandlerFunc(e.deleteRule),
+		"getFaultRule":      admin.HandlerFunc(e.getRule),
+		"deleteFaultRule":   admin.HandlerFunc(e.deleteRule),
 		"listFaultActions":  http.HandlerFunc(e.listActions),
-		"sendTestDelivery":  http.HandlerFunc(e.sendTestDelivery),
+		"sendTestDelivery":  admin.HandlerFunc(e.sendTestDelivery),
 	}
 }
 
@@ -51,43 +51,44 @@ func decodeBody(r *http.Request) (any, *apierr.Error) {
 	return v, nil
 }
 
-func ruleError(w http.ResponseWriter, r *http.Request, err error) {
+// ruleErr says a rule's problem in the admin API's terms: a *FieldError
+// names the field; anything else is internal.
+func ruleErr(err error) error {
 	if fe, ok := err.(*FieldError); ok {
-		admin.Error(w, r, fe.APIError())
-		return
+		return fe.APIError()
 	}
-	admin.Error(w, r, apierr.Wrap(err))
+	return err
 }
+
+// listRules, clearRules and listActions cannot fail, so they stay plain
+// handlers; the others are admin.HandlerFunc and return their failure.
 
 func (e *Engine) listRules(w http.ResponseWriter, r *http.Request) {
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"rules": e.List()})
 }
 
-func (e *Engine) createRule(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) createRule(w http.ResponseWriter, r *http.Request) error {
 	v, aerr := decodeBody(r)
 	if aerr != nil {
-		admin.Error(w, r, aerr)
-		return
+		return aerr
 	}
 	rule, err := ParseRule(v, "")
 	if err != nil {
-		ruleError(w, r, err)
-		return
+		return ruleErr(err)
 	}
 	st, err := e.Add(rule)
 	if err != nil {
-		ruleError(w, r, err)
-		return
+		return ruleErr(err)
 	}
 	w.Header().Set("Location", admin.Prefix+"/faults/"+url.PathEscape(st.ID))
 	admin.WriteJSON(w, http.StatusCreated, st)
+	return nil
 }
 
-func (e *Engine) replaceRules(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) replaceRules(w http.ResponseWriter, r *http.Request) error {
 	v, aerr := decodeBody(r)
 	if aerr != nil {
-		admin.Error(w, r, aerr)
-		return
+		return aerr
 	}
 	m, _ := v.(map[string]any)
 	list, _ := m["rules"].([]any)
@@ -98,17 +99,16 @@ func (e *Engine) replaceRules(w http.ResponseWriter, r *http.Request) {
 			if fe, ok := err.(*FieldError); ok {
 				fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field)
 			}
-			ruleError(w, r, err)
-			return
+			return ruleErr(err)
 		}
 		rules = append(rules, rule)
 	}
 	out, err := e.Replace(rules)
 	if err != nil {
-		ruleError(w, r, err)
-		return
+		return ruleErr(err)
 	}
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"rules": out})
+	return nil
 }
 
 func (e *Engine) clearRules(w http.ResponseWriter, r *http.Request) {
@@ -117,27 +117,31 @@ func (e *Engine) clearRules(w http.ResponseWriter, r *http.Request) {
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"cleared": n})
 }
 
-func (e *Engine) ruleID(w http.ResponseWriter, r *http.Request) string {
+func pathRuleID(r *http.Request) string {
 	return openapi.FromContext(r.Context()).PathParams["id"]
 }
 
-func (e *Engine) getRule(w http.ResponseWriter, r *http.Request) {
-	id := e.ruleID(w, r)
-	st, ok := e.Get(id)
-	if !ok {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "id", "exists", "no fault rule %q", id))
-		return
-	}
-	admin.WriteJSON(w, http.StatusOK, st)
+func noRule(id string) *apierr.Error {
+	return apierr.Field(apierr.NotFound, "id", "exists", "no fault rule %q", id)
 }
 
-func (e *Engine) deleteRule(w http.ResponseWriter, r *http.Request) {
-	id := e.ruleID(w, r)
+func (e *Engine) getRule(w http.ResponseWriter, r *http.Request) error {
+	id := pathRuleID(r)
+	st, ok := e.Get(id)
+	if !ok {
+		return noRule(id)
+	}
+	admin.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (e *Engine) deleteRule(w http.ResponseWriter, r *http.Request) error {
+	id := pathRuleID(r)
 	if !e.Delete(id) {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "id", "exists", "no fault rule %q", id))
-		return
+		return noRule(id)
 	}
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"deleted": id})
+	return nil
 }
 
 func (e *Engine) listActions(w http.ResponseWriter, r *http.Request) {
@@ -171,45 +175,62 @@ type testDelivery struct {
 // contradicting and tampered messages can be rehearsed before (or beside)
 // the systems' own notifications. The first attempt is made before the call
 // answers.
-func (e *Engine) sendTestDelivery(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) sendTestDelivery(w http.ResponseWriter, r *http.Request) error {
 	if e.sender == nil {
-		admin.Error(w, r, apierr.New(apierr.Unavailable, "this simulator sends no deliveries"))
-		return
+		return apierr.New(apierr.Unavailable, "this simulator sends no deliveries")
 	}
 	var in testDelivery
 	dec := json.NewDecoder(bytes.NewReader(openapi.FromContext(r.Context()).Body))
 	dec.UseNumber()
 	if err := dec.Decode(&in); err != nil {
-		admin.Error(w, r, apierr.New(apierr.Malformed, "the body is not a test delivery: %v", err))
-		return
+		return apierr.New(apierr.Malformed, "the body is not a test delivery: %v", err)
 	}
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		admin.Error(w, r, apierr.Field(apierr.Invalid, "url", "format", "must be an absolute http(s) URL"))
-		return
+		return apierr.Field(apierr.Invalid, "url", "format", "must be an absolute http(s) URL")
 	}
 	if u.Host == r.Host && strings.HasPrefix(u.Path, admin.Prefix+"/") {
 		// A test message to the control API could trigger itself without end.
-		admin.Error(w, r, apierr.Field(apierr.Invalid, "url", "target", "a test message cannot be sent to the simulator's own control API"))
-		return
+		return apierr.Field(apierr.Invalid, "url", "target", "a test message cannot be sent to the simulator's own control API")
 	}
+	policy, aerr := in.policy()
+	if aerr != nil {
+		return aerr
+	}
+	d := e.sender.Send(in.message(), policy, nil)
+	attempts := []map[string]any{}
+	for _, a := range d.Attempts() {
+		attempts = append(attempts, map[string]any{"n": a.N, "status": a.Status, "error": a.Error, "outcome": a.Outcome})
+	}
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"state": string(d.State()), "attempts": attempts})
+	return nil
+}
+
+// policy is the test delivery's retry schedule and timeout (10s when not
+// given, at most 1m).
+func (in testDelivery) policy() (delivery.Policy, *apierr.Error) {
 	policy := delivery.Policy{Timeout: 10 * time.Second}
 	for i, s := range in.Retry {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
-			admin.Error(w, r, apierr.Field(apierr.Invalid, fmt.Sprintf("retry[%d]", i), "duration", "must be a positive Go duration like 30s"))
-			return
+			return policy, apierr.Field(apierr.Invalid, fmt.Sprintf("retry[%d]", i), "duration", "must be a positive Go duration like 30s")
 		}
 		policy.Schedule = append(policy.Schedule, d)
 	}
 	if in.Timeout != "" {
 		d, err := time.ParseDuration(in.Timeout)
 		if err != nil || d <= 0 || d > time.Minute {
-			admin.Error(w, r, apierr.Field(apierr.Invalid, "timeout", "duration", "must be a Go duration up to 1m"))
-			return
+			return policy, apierr.Field(apierr.Invalid, "timeout", "duration", "must be a Go duration up to 1m")
 		}
 		policy.Timeout = d
 	}
+	return policy, nil
+}
+
+// message builds the test delivery: signed with the caller's secret when
+// given (so that tamper has a signature to break), and able to contradict
+// itself with the caller's patch (so that contradict has something to say).
+func (in testDelivery) message() delivery.Request {
 	if in.System == "" {
 		in.System = "sim"
 	}
@@ -254,12 +275,7 @@ func (e *Engine) sendTestDelivery(w http.ResponseWriter, r *http.Request) {
 			return c, true
 		}
 	}
-	d := e.sender.Send(msg, policy, nil)
-	attempts := []map[string]any{}
-	for _, a := range d.Attempts() {
-		attempts = append(attempts, map[string]any{"n": a.N, "status": a.Status, "error": a.Error, "outcome": a.Outcome})
-	}
-	admin.WriteJSON(w, http.StatusOK, map[string]any{"state": string(d.State()), "attempts": attempts})
+	return msg
 }
 
 func compactJSON(raw json.RawMessage) []byte {

@@ -2,13 +2,10 @@ package faults
 
 import (
 	"bytes"
-	"encoding/json"
 	"net"
 	"net/http"
 	"time"
 )
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // capture is a ResponseWriter that keeps an answer in memory: actions run
 // the operation into one when its answer is to be lost, cut or replaced.

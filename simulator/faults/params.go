@@ -147,12 +147,8 @@ func (p *Params) Text(name, def string, maxLen int) string {
 	if !ok {
 		return def
 	}
-	if s, isStr := v.(string); isStr {
-		if len(s) > maxLen {
-			p.Fail(name, "maxLength", "must be at most %d bytes long", maxLen)
-			return def
-		}
-		return s
+	if _, isStr := v.(string); isStr {
+		return p.String(name, def, maxLen)
 	}
 	b, err := json.Marshal(v)
 	if err != nil || len(b) > maxLen {

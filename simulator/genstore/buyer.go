@@ -242,13 +242,12 @@ func (f *challengeForm) has(button string) bool {
 
 // adminFollowRedirect is the buyer's browser opening the payment's
 // redirectUrl: the page is fetched (redirects followed) and described.
-func (s *System) adminFollowRedirect(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminFollowRedirect(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	shopID, paymentID := pathParam(r, "shopId"), pathParam(r, "paymentId")
 	p, aerr := s.redirectOf(ctx, shopID, paymentID)
 	if aerr != nil {
-		admin.Error(w, r, aerr)
-		return
+		return aerr
 	}
 	pg := s.browser.get(ctx, paymentKey(shopID, paymentID), p.Ack.RedirectURL)
 	s.markBuyer(ctx, p, func(b *Buyer, now time.Time) { b.RedirectFetchedAt = &now })
@@ -258,12 +257,13 @@ func (s *System) adminFollowRedirect(w http.ResponseWriter, r *http.Request) {
 	cur, _ := s.payments.Get(ctx, paymentKey(shopID, paymentID))
 	v["returned"] = cur.Buyer.ReturnedAt != nil
 	admin.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // adminChallenge is the buyer completing (OTP, action "submit") or
 // abandoning (action "cancel") the challenge page at the redirectUrl; the
 // browser then follows the 303 back to the return URL.
-func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	shopID, paymentID := pathParam(r, "shopId"), pathParam(r, "paymentId")
 	var in struct {
@@ -271,35 +271,29 @@ func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) {
 		Action string `json:"action"`
 	}
 	if e := decode(r, &in); e != nil {
-		admin.Error(w, r, e)
-		return
+		return e
 	}
 	if in.Action == "" {
 		in.Action = "submit"
 	}
 	if in.Action == "submit" && in.OTP == "" {
-		admin.Error(w, r, apierr.Field(apierr.Missing, "otp", "required", "otp: is required to submit the challenge (or send action cancel)"))
-		return
+		return apierr.Field(apierr.Missing, "otp", "required", "is required to submit the challenge (or send action cancel)")
 	}
 	p, aerr := s.redirectOf(ctx, shopID, paymentID)
 	if aerr != nil {
-		admin.Error(w, r, aerr)
-		return
+		return aerr
 	}
 	session := paymentKey(shopID, paymentID)
 	pg := s.browser.get(ctx, session, p.Ack.RedirectURL)
 	if pg.Err != "" {
-		admin.Error(w, r, apierr.New(apierr.Unavailable, "the buyer's browser could not open the redirectUrl: %s", pg.Err))
-		return
+		return apierr.New(apierr.Unavailable, "the buyer's browser could not open the redirectUrl: %s", pg.Err)
 	}
 	form, err := parseChallenge(pg.URL, pg.Body)
 	if err != nil {
-		admin.Error(w, r, apierr.Field(apierr.Conflict, "action", "challengePage", "the page at the redirectUrl (%s, HTTP %d) is not a pspsim challenge page: %v", pg.URL, pg.Status, err))
-		return
+		return apierr.Field(apierr.Conflict, "action", "challengePage", "the page at the redirectUrl (%s, HTTP %d) is not a pspsim challenge page: %v", pg.URL, pg.Status, err)
 	}
 	if !form.has(in.Action) {
-		admin.Error(w, r, apierr.Field(apierr.Conflict, "action", "challengePage", "action: the challenge page offers no %q button (it offers %v)", in.Action, form.Buttons))
-		return
+		return apierr.Field(apierr.Conflict, "action", "challengePage", "the challenge page offers no %q button (it offers %v)", in.Action, form.Buttons)
 	}
 	values := url.Values{}
 	for k, v := range form.Fields {
@@ -327,8 +321,7 @@ func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) {
 		}
 		s.record("buyer.challenge_"+outcome, fmt.Sprintf("the buyer %s the challenge of payment %s, but the page answered %s instead of a 303 to the return URL", outcome, paymentID, why), ids,
 			map[string]any{"action": in.Action, "status": posted.Status, "error": posted.Err})
-		admin.Error(w, r, apierr.New(apierr.Conflict, "the challenge page answered %s, not the 303 to the return URL of the challenge contract", why))
-		return
+		return apierr.New(apierr.Conflict, "the challenge page answered %s, not the 303 to the return URL of the challenge contract", why)
 	}
 	back, err := url.Parse(form.Action)
 	if err == nil {
@@ -344,16 +337,17 @@ func (s *System) adminChallenge(w http.ResponseWriter, r *http.Request) {
 		"action": in.Action, "challengeStatus": posted.Status, "location": posted.Location,
 		"final": final.view(), "returned": cur.Buyer.ReturnedAt != nil, "status": cur.Status.Code(),
 	})
+	return nil
 }
 
 // redirectOf loads a payment whose acknowledgement sent the buyer somewhere.
 func (s *System) redirectOf(ctx context.Context, shopID, paymentID string) (Payment, *apierr.Error) {
-	p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
-	if err != nil {
-		return p, adminNotFound("payment", "paymentId", paymentID)
+	p, aerr := s.adminPayment(ctx, shopID, paymentID)
+	if aerr != nil {
+		return p, aerr
 	}
 	if p.Ack == nil || p.Ack.RedirectURL == "" {
-		return p, apierr.Field(apierr.Conflict, "paymentId", "redirectUrl", "paymentId: the app's acknowledgement of payment %s has no redirectUrl: there is nowhere to send the buyer", paymentID)
+		return p, apierr.Field(apierr.Conflict, "paymentId", "redirectUrl", "the app's acknowledgement of payment %s has no redirectUrl: there is nowhere to send the buyer", paymentID)
 	}
 	return p, nil
 }

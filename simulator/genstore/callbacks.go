@@ -45,6 +45,8 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 	}
 	for k := range top {
 		if k != "pay" {
+			// The prefix stays: k is the caller's, and the message could
+			// start with it.
 			return cb, apierr.Field(apierr.Invalid, k, "additionalProperties", "%s: is not a field of the body (only pay)", k)
 		}
 	}
@@ -54,7 +56,7 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 	}
 	var pay map[string]json.RawMessage
 	if err := strictObject(rawPay, &pay); err != nil {
-		return cb, apierr.Field(apierr.Invalid, "pay", "type", "pay: must be an object")
+		return cb, apierr.Field(apierr.Invalid, "pay", "type", "must be an object")
 	}
 	idField, chField := idName(kind), channelIDName(kind)
 	allowed := map[string]bool{"result": true, "reason": true, idField: true, chField: true}
@@ -66,7 +68,7 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		return cb, apierr.Field(apierr.Invalid, "pay."+extra[0], "additionalProperties", "pay.%s: is not a field of a %s callback (fields: result, reason, %s, %s)", extra[0], kind, idField, chField)
+		return cb, apierr.Field(apierr.Invalid, "pay."+extra[0], "additionalProperties", "is not a field of a %s callback (fields: result, reason, %s, %s)", kind, idField, chField)
 	}
 	raw, ok := pay["result"]
 	if !ok {
@@ -77,7 +79,7 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 		cb.Result = true
 	case `"false"`, `false`:
 	default:
-		return cb, apierr.Field(apierr.Invalid, "pay.result", "enum", "pay.result: must be \"true\" or \"false\" (a JSON boolean is accepted too)")
+		return cb, apierr.Field(apierr.Invalid, "pay.result", "enum", "must be \"true\" or \"false\" (a JSON boolean is accepted too)")
 	}
 	str := func(field string, required bool, max int) (string, *apierr.Error) {
 		raw, ok := pay[field]
@@ -89,10 +91,10 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 		}
 		var v string
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", apierr.Field(apierr.Invalid, "pay."+field, "type", "pay.%s: must be a string", field)
+			return "", apierr.Field(apierr.Invalid, "pay."+field, "type", "must be a string")
 		}
 		if len(v) > max {
-			return "", apierr.Field(apierr.Invalid, "pay."+field, "maxLength", "pay.%s: must be at most %d characters", field, max)
+			return "", apierr.Field(apierr.Invalid, "pay."+field, "maxLength", "must be at most %d characters", max)
 		}
 		return v, nil
 	}
@@ -104,16 +106,16 @@ func DecodeCallback(kind string, body []byte) (Callback, *apierr.Error) {
 		return cb, e
 	}
 	if !idRE.MatchString(cb.ID) {
-		return cb, apierr.Field(apierr.Invalid, "pay."+idField, "pattern", "pay.%s: must be 1-64 letters, digits, '_' or '-'", idField)
+		return cb, apierr.Field(apierr.Invalid, "pay."+idField, "pattern", "must be 1-64 letters, digits, '_' or '-'")
 	}
 	if cb.ChannelID, e = str(chField, false, 128); e != nil {
 		return cb, e
 	}
 	if _, present := pay[chField]; present && cb.ChannelID == "" {
-		return cb, apierr.Field(apierr.Invalid, "pay."+chField, "minLength", "pay.%s: must not be empty when present", chField)
+		return cb, apierr.Field(apierr.Invalid, "pay."+chField, "minLength", "must not be empty when present")
 	}
 	if !cb.Result && strings.TrimSpace(cb.Reason) == "" {
-		return cb, apierr.Field(apierr.Missing, "pay.reason", "required", "pay.reason: is required when pay.result is false")
+		return cb, apierr.Field(apierr.Missing, "pay.reason", "required", "is required when pay.result is false")
 	}
 	return cb, nil
 }
@@ -156,7 +158,7 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 		}
 		if cb.ID != pathID {
 			s.writeError(w, r, apierr.Field(apierr.Unprocessable, "pay."+idName(kind), "equalsPath",
-				"pay.%s: %q differs from the %s in the path (%q)", idName(kind), cb.ID, idName(kind), pathID))
+				"%q differs from the %s in the path (%q)", cb.ID, idName(kind), pathID))
 			return
 		}
 		paymentID, aerr := s.findOwner(r, tok, kind, pathID)
@@ -173,13 +175,8 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 			if p.ClientID != tok.ClientID {
 				return notFound(kind, pathID)
 			}
-			if kind == KindPayment && p.ManualCapture != preAuth {
-				right, what := "pre_authorize", "manualCapture:true"
-				if !p.ManualCapture {
-					right, what = "payment", "manualCapture:false"
-				}
-				return apierr.Field(apierr.Unprocessable, "paymentId", "callbackKind",
-					"paymentId: %s is a %s payment: report its result with PUT /api/202412/app/%s/%s, not %s/", pathID, what, right, pathID, endpoint)
+			if kind == KindPayment {
+				return callbackFits(p, preAuth, endpoint, pathID)
 			}
 			return nil
 		})
@@ -195,7 +192,7 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 }
 
 func notFound(kind, id string) *apierr.Error {
-	return apierr.Field(apierr.NotFound, idName(kind), "exists", "%s: no %s %s in this shop for this app", idName(kind), kind, id)
+	return apierr.Field(apierr.NotFound, idName(kind), "exists", "no %s %s in this shop for this app", kind, id)
 }
 
 // findOwner resolves the payment a callback's id belongs to in the token's
@@ -253,7 +250,7 @@ func (s *System) updateAccountAuthorization(w http.ResponseWriter, r *http.Reque
 		ready = true
 	case `"false"`, `false`:
 	default:
-		s.writeError(w, r, apierr.Field(apierr.Invalid, "pay.ready", "enum", "pay.ready: must be \"true\" or \"false\""))
+		s.writeError(w, r, apierr.Field(apierr.Invalid, "pay.ready", "enum", "must be \"true\" or \"false\""))
 		return
 	}
 	now := s.env.Clock.Now()

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -487,14 +486,4 @@ func (o OperationFixture) operation(p Payment, now time.Time) (Operation, error)
 		op.Result = &Result{Result: op.Status == OpSucceeded, ChannelID: o.ChannelID, At: now, Source: SourceFixture}
 	}
 	return op, nil
-}
-
-// hasScopes reports whether every scope is known; used by the admin API.
-func unknownScope(scopes []string) string {
-	for _, s := range scopes {
-		if !slices.Contains(KnownScopes, strings.TrimSpace(s)) {
-			return s
-		}
-	}
-	return ""
 }

@@ -48,8 +48,10 @@ func TestReconciliationPollsTheQueryEndpoint(t *testing.T) {
 	want(t, e.report(genstore.KindPayment, id, false, "declined", ""), 409, "")
 }
 
-// TestReconciliationIsSkippedAfterACallback and failures are applied with
-// the app's message.
+// TestReconciliationOfPaymentsAndRefunds: a payment whose callback came is
+// not polled; a failure the query reports is applied with the app's message;
+// a refund is polled at its own query endpoint; a query on demand that
+// contradicts the recorded result changes nothing.
 func TestReconciliationOfPaymentsAndRefunds(t *testing.T) {
 	e := setup(t)
 	called := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])

@@ -56,16 +56,16 @@ func (s *System) exchangeAccessToken(w http.ResponseWriter, r *http.Request) {
 	ids := map[string]string{"clientId": in.ClientID}
 	app, err := s.apps.Get(ctx, in.ClientID)
 	if err != nil {
-		s.writeError(w, r, apierr.Field(apierr.Unauthorized, "client_id", "exists", "client_id: no app is registered with this client_id"))
+		s.writeError(w, r, apierr.Field(apierr.Unauthorized, "client_id", "exists", "no app is registered with this client_id"))
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(in.ClientSecret), []byte(app.ClientSecret)) != 1 {
-		s.writeError(w, r, apierr.Field(apierr.Unauthorized, "client_secret", "matches", "client_secret: does not match client_id"))
+		s.writeError(w, r, apierr.Field(apierr.Unauthorized, "client_secret", "matches", "does not match client_id"))
 		return
 	}
 	now := s.env.Clock.Now()
 	refuse := func(why string) error {
-		return apierr.Field(apierr.Invalid, "code", "valid", "code: %s", why).WithStatus(http.StatusBadRequest)
+		return apierr.Field(apierr.Invalid, "code", "valid", "%s", why).WithStatus(http.StatusBadRequest)
 	}
 	code, err := s.codes.Update(ctx, in.Code, func(c *InstallCode) error {
 		switch {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
-	"github.com/pspsim/pspsim/simulator/money"
 )
 
 // errUnchanged aborts a store update that would write the same document (an
@@ -29,7 +27,8 @@ type settlement struct {
 
 // settle applies a final result — from a callback, a reconciliation query or
 // Genstore itself — to a payment (kind "payment") or one of its operations,
-// under the payment's lock, following the tables of states.go:
+// under the payment's lock, following the rules of states.go (settlePayment,
+// settleOperation, repeat):
 //
 //   - no result yet: the transition is taken and the result recorded;
 //   - the same result again (and no other channel id): a repeat, nothing
@@ -53,7 +52,7 @@ func (s *System) settle(ctx context.Context, shopID, paymentID, kind, id string,
 		}
 		op := p.op(kind, id)
 		if op == nil {
-			return apierr.Field(apierr.NotFound, idName(kind), "exists", "%s: no such %s", idName(kind), kind)
+			return apierr.Field(apierr.NotFound, idName(kind), "exists", "no such %s", kind)
 		}
 		return settleOperation(p, op, res, &st)
 	})
@@ -62,102 +61,6 @@ func (s *System) settle(ctx context.Context, shopID, paymentID, kind, id string,
 		return st, nil
 	}
 	return st, err
-}
-
-func settlePayment(p *Payment, res Result, st *settlement) error {
-	if p.Result != nil {
-		return repeat(p.Result, res, KindPayment, st)
-	}
-	ev := evFailed
-	if res.Result {
-		ev = evPaid
-		if p.ManualCapture {
-			ev = evAuthorized
-		}
-	}
-	to, err := transitionPayment(p.Status, ev)
-	if err != nil {
-		return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: %v", err)
-	}
-	p.Status = to
-	r := res
-	p.Result = &r
-	if to == StatusSuccess {
-		p.CapturedMinor = p.Amount
-		at := res.At
-		p.SuccessAt = &at
-	}
-	return nil
-}
-
-func settleOperation(p *Payment, op *Operation, res Result, st *settlement) error {
-	st.OpFrom, st.OpTo = op.Status, op.Status
-	if op.Result != nil {
-		return repeat(op.Result, res, op.Kind, st)
-	}
-	to, err := transitionOperation(op.Status, res.Result)
-	if err != nil {
-		return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: %v", err)
-	}
-	if res.Result {
-		switch op.Kind {
-		case KindCapture, KindVoid:
-			ev := evCaptured
-			if op.Kind == KindVoid {
-				ev = evVoided
-			}
-			pto, err := transitionPayment(p.Status, ev)
-			if err != nil {
-				return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: the %s cannot succeed: %v", op.Kind, err)
-			}
-			if op.Kind == KindCapture && op.Amount > p.Amount {
-				return apierr.Field(apierr.Unprocessable, "pay.result", "captureLimit",
-					"pay.result: the capture of %s is more than the authorized %s", money.Format(op.Amount, p.Currency), money.Format(p.Amount, p.Currency))
-			}
-			p.Status = pto
-			if op.Kind == KindCapture {
-				p.CapturedMinor = op.Amount
-				at := res.At
-				p.SuccessAt = &at
-			}
-		case KindRefund:
-			if p.Status != StatusSuccess {
-				return apierr.Field(apierr.Conflict, "pay.result", "state", "pay.result: the payment is in status %s (%s); only a successful payment is refunded", p.Status.Code(), p.Status)
-			}
-			if p.RefundedMinor+op.Amount > p.CapturedMinor {
-				return apierr.Field(apierr.Unprocessable, "pay.result", "refundLimit",
-					"pay.result: the refund of %s would bring refunds to %s, more than the captured %s",
-					money.Format(op.Amount, p.Currency), money.Format(p.RefundedMinor+op.Amount, p.Currency), money.Format(p.CapturedMinor, p.Currency))
-			}
-			p.RefundedMinor += op.Amount
-		}
-	}
-	op.Status = to
-	r := res
-	op.Result = &r
-	st.OpTo = to
-	return nil
-}
-
-// repeat compares a result with the recorded one: 200 for the same, 409 for
-// a different result or channel id.
-func repeat(rec *Result, res Result, kind string, st *settlement) error {
-	name := channelIDName(kind)
-	if rec.Result != res.Result {
-		return apierr.Field(apierr.Conflict, "pay.result", "immutable",
-			"pay.result: the %s already has the final result %q (%s); a final result never changes", kind, strconv.FormatBool(rec.Result), rec.Source)
-	}
-	if res.ChannelID != "" && rec.ChannelID != "" && res.ChannelID != rec.ChannelID {
-		return apierr.Field(apierr.Conflict, "pay."+name, "immutable",
-			"pay.%s: differs from the %s already recorded for this %s; it never changes", name, name, kind)
-	}
-	st.Repeat = true
-	if res.ChannelID != "" && rec.ChannelID == "" {
-		rec.ChannelID = res.ChannelID
-		st.Filled = true
-		return nil
-	}
-	return errUnchanged
 }
 
 // afterSettle journals what a settlement changed and stops what no longer

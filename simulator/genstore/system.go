@@ -7,7 +7,9 @@
 //
 // Every operationId of specs/genstore.yaml has its handler here; the admin
 // operations of the `genstore` region of specs/admin.yaml come from
-// AdminHandlers; the buyer's return page is served through Routes.
+// AdminHandlers; the buyer's return page is served through Routes. Whatever
+// a handler decides about states — may a payment or an operation start, what
+// a result moves — is one function of states.go.
 package genstore
 
 import (
