@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -54,24 +53,15 @@ func (s *System) newOnlineOrder(c *Caller, in checkoutIn, channel string) (Txn, 
 
 // hostedCheckout saves an order and answers the URL of pspsim's hosted
 // checkout page (pay.checkout).
-func (s *System) hostedCheckout(w http.ResponseWriter, r *http.Request) {
-	var in checkoutIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
-	t, aerr := s.newOnlineOrder(c, in, ChannelHosted)
+func (s *System) hostedCheckout(ctx context.Context, c *Caller, in *checkoutIn) (reply, error) {
+	t, aerr := s.newOnlineOrder(c, *in, ChannelHosted)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	if len(in.OrderDetail) > 0 && string(in.OrderDetail) != "null" {
 		detail, aerr := s.orderDetail(in.OrderDetail)
 		if aerr != nil {
-			s.fail(w, r, aerr)
-			return
+			return reply{}, aerr
 		}
 		t.OrderDetail = detail
 	}
@@ -85,10 +75,9 @@ func (s *System) hostedCheckout(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, txnIDs(&t), map[string]any{"pay_url": s.env.BaseURL() + Prefix + "/checkout/" + t.TransNo})
+	return txnReply(&t, map[string]any{"pay_url": s.env.BaseURL() + Prefix + "/checkout/" + t.TransNo}), nil
 }
 
 // orderDetail validates pay.checkout's order_detail (an object, or its JSON
@@ -137,36 +126,25 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 
 // merchantCheckout pays with a card the merchant's page collected and
 // encrypted to the gateway's key (pay.merchant.checkout): the answer is the
-// result, or redirect_url_3dsecure when the card needs a challenge.
-func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
-	var in checkoutIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
-	t, aerr := s.newOnlineOrder(c, in, ChannelMerchant)
+// result, or redirect_url_3dsecure when the card needs a challenge. 3-D
+// Secure runs before the ledger lock is taken.
+func (s *System) merchantCheckout(ctx context.Context, c *Caller, in *checkoutIn) (reply, error) {
+	t, aerr := s.newOnlineOrder(c, *in, ChannelMerchant)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	cd, aerr := s.decryptCard(in.Card)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	// A merchant_order_no already used is refused before 3-D Secure runs.
 	if _, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo); err == nil {
-		s.fail(w, r, apierr.Field(apierr.Conflict, "merchant_order_no", "unique",
-			"merchant_order_no: %s is already used by merchant %s", in.MerchantOrderNo, c.MerchantNo).WithCode(CodeDuplicateOrder))
-		return
+		return reply{}, duplicateOrder(in.MerchantOrderNo, c.MerchantNo)
 	}
 	useCard(&t, cd, InstrumentCardOnline)
 	res, aerr := s.authenticate(ctx, &t, cd)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	err := s.do(false, func(fx *effects) error {
 		if err := s.create(ctx, &t); err != nil {
@@ -179,8 +157,7 @@ func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
 		return s.settleOnline(ctx, fx, &t, res)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
 	data := map[string]any{"trans_no": t.TransNo, "trans_status": int(t.Status), "pay_user_account_id": t.PayUserAccountID, "pay_method_id": t.PayMethodID}
 	if t.PayChannelNo != "" {
@@ -195,7 +172,7 @@ func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
 	if t.ThreeDS != nil && t.ThreeDS.Challenge != "" && t.Status == StatusProcessing {
 		data["redirect_url_3dsecure"] = s.env.BaseURL() + Prefix + "/3ds/" + t.TransNo
 	}
-	s.answer(w, r, txnIDs(&t), data)
+	return txnReply(&t, data), nil
 }
 
 var expiryRE = regexp.MustCompile(`^(0[1-9]|1[0-2])([0-9]{2})$`)
@@ -297,10 +274,6 @@ func (s *System) authenticate(ctx context.Context, t *Txn, c card) (*ThreeDSResu
 		}
 	}
 	return &res, nil
-}
-
-func retryable(format string, args ...any) *apierr.Error {
-	return apierr.New(apierr.Unavailable, format, args...).WithCode(CodeSystemError)
 }
 
 // settleOnline acts on an online card payment's authentication: authorize,

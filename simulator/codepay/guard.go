@@ -297,10 +297,5 @@ func bodyIDs(body []byte) map[string]string {
 	return out
 }
 
-// notFound is the 40008 error.
-func notFound(field, format string, args ...any) *apierr.Error {
-	return apierr.Field(apierr.NotFound, field, "unknown", format, args...).WithCode(CodeOrderNotFound)
-}
-
 // isNotFound reports a store miss.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

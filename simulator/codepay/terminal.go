@@ -11,54 +11,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
-// Screens (steps) a pushed order goes through on the terminal, in order.
-// Each appears only when the order asks for it.
-const (
-	StepConfirm   = "confirm"   // confirm_on_terminal: the cashier confirms the order
-	StepApproval  = "approval"  // required_terminal_authentication: a store manager authorizes a void or refund
-	StepTip       = "tip"       // on_screen_tip: the buyer enters a tip
-	StepPayment   = "payment"   // the buyer presents a card or a wallet QR code
-	StepSignature = "signature" // on_screen_signature: the buyer signs an approved card payment
-	StepHost      = "host"      // waiting for the host, which may never answer
-	stepExecute   = "execute"   // a void/refund/capture with nothing left to ask: the terminal performs it
-)
-
-// stepOf returns the screen an order is on, or "" once it is final.
-func stepOf(t *Txn) string {
-	switch {
-	case t.Status.Final():
-		return ""
-	case t.Status == StatusProcessing && t.HostTimeout:
-		return StepHost
-	case t.Status == StatusProcessing:
-		return StepSignature
-	}
-	o := t.Options
-	switch {
-	case o.ConfirmOnTerminal && !t.Progress.Confirmed:
-		return StepConfirm
-	case o.RequiredAuthorization && needsManager(t.TransType) && !t.Progress.Approved:
-		return StepApproval
-	case o.OnScreenTip && tipOnScreen(t.TransType) && !t.Progress.TipDone:
-		return StepTip
-	case needsPayment(t.TransType):
-		return StepPayment
-	}
-	return stepExecute
-}
-
-// needsManager: "when refund or void a transaction" (seed 003).
-func needsManager(tt int) bool {
-	switch tt {
-	case TypeVoid, TypeRefund, TypePreAuthCancel, TypeCompletionCancel, TypeCompletionRefund:
-		return true
-	}
-	return false
-}
-
-// tipOnScreen: on_screen_tip "can be set when trans_type=1, 3, 4".
-func tipOnScreen(tt int) bool { return tt == TypeSale || tt == TypeRefund || tt == TypePreAuth }
-
 // push puts an order in its terminal's queue: at the back (FIFO) or at the
 // front (FILO), never ahead of an order the terminal has started.
 func (s *System) push(ctx context.Context, fx *effects, t *Txn) (Terminal, error) {
@@ -160,7 +112,7 @@ func (s *System) execute(ctx context.Context, fx *effects, t *Txn) error {
 	if err != nil {
 		return fmt.Errorf("original %s of %s: %w", t.OrigTransNo, t.TransNo, err)
 	}
-	if aerr := s.checkOriginal(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
+	if aerr := s.mayReference(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
 		t.RespCode, t.RespMsg = "12", "[12]INVALID TRANSACTION: "+aerr.Message
 		if err := s.setStatus(t, StatusFailed, aerr.Message); err != nil {
 			return err
@@ -302,26 +254,17 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		return terminalError(apierr.Conflict, "trans_no", "terminal %s shows %s, not %s", sn, t.TransNo, a.TransNo)
 	}
 	step := stepOf(&t)
-	need := func(want string) error {
-		if step != want {
-			return terminalError(apierr.Conflict, "action", "terminal %s is on the %s screen of %s, not %s", sn, step, t.MerchantOrderNo, want)
-		}
-		return nil
+	if aerr := mayAct(sn, &t, step, a.Kind); aerr != nil {
+		return aerr
 	}
 	ids := func(msg string, data map[string]any) {
 		s.record("terminal."+a.Kind, fmt.Sprintf("terminal %s: %s", sn, msg), &t, data)
 	}
 	switch a.Kind {
 	case "confirm":
-		if err := need(StepConfirm); err != nil {
-			return err
-		}
 		t.Progress.Confirmed = true
 		ids("the cashier confirmed "+t.MerchantOrderNo, nil)
 	case "approve", "decline":
-		if err := need(StepApproval); err != nil {
-			return err
-		}
 		if a.Kind == "decline" {
 			ids("the manager refused "+t.MerchantOrderNo, nil)
 			if err := s.setStatus(&t, StatusCancelled, "the store manager refused it on the terminal"); err != nil {
@@ -332,9 +275,6 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		t.Progress.Approved = true
 		ids("the manager approved "+t.MerchantOrderNo, nil)
 	case "tip":
-		if err := need(StepTip); err != nil {
-			return err
-		}
 		tip, aerr := amount("tip_amount", json.Number(a.Tip), t.Currency, false, false)
 		if aerr != nil {
 			return terminalError(apierr.Invalid, "tip_amount", "%s", aerr.Message)
@@ -342,23 +282,14 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		t.Tip, t.Progress.TipDone = tip, true
 		ids(fmt.Sprintf("tip of %s %s entered for %s", fmtAmount(tip, t.Currency), t.Currency, t.MerchantOrderNo), map[string]any{"tip": fmtAmount(tip, t.Currency)})
 	case "card":
-		if err := need(StepPayment); err != nil {
-			return err
-		}
 		if err := s.presentCard(&t, a.Card); err != nil {
 			return err
 		}
 	case "wallet":
-		if err := need(StepPayment); err != nil {
-			return err
-		}
 		if err := s.presentWallet(&t, a); err != nil {
 			return err
 		}
 	case "sign":
-		if err := need(StepSignature); err != nil {
-			return err
-		}
 		t.Progress.Signed = true
 		ids("the buyer signed for "+t.MerchantOrderNo, nil)
 		if err := s.setStatus(&t, StatusSuccess, "approved and signed"); err != nil {
@@ -368,9 +299,6 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 			return err
 		}
 	case "cancel":
-		if step == StepHost {
-			return terminalError(apierr.Conflict, "action", "terminal %s waits for the host on %s: it cannot be cancelled now", sn, t.MerchantOrderNo)
-		}
 		why := "cancelled on the terminal"
 		if step == StepSignature {
 			why = "cancelled on the terminal at the signature: the approved authorization is reversed"
