@@ -242,7 +242,7 @@ func (s *System) adminSetPilot(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := parseDuration(in.Delay)
 	if err != nil {
-		adminError(w, r, apierr.Field(apierr.Invalid, "delay", "duration", "delay: %v", err))
+		adminError(w, r, apierr.Field(apierr.Invalid, "delay", "duration", "%v", err))
 		return
 	}
 	p := &Autopilot{Card: in.Card, Wallet: in.Wallet, Delay: d, Tip: in.TipAmount, Sign: boolOr(in.Sign, true), Approve: boolOr(in.Approve, true)}

@@ -88,7 +88,7 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 	if raw[0] == '"' {
 		var inner string
 		if err := json.Unmarshal(raw, &inner); err != nil {
-			return nil, invalid("order_detail", "type", "order_detail: is not a string")
+			return nil, invalid("order_detail", "type", "is not a string")
 		}
 		text = []byte(inner)
 	}
@@ -96,11 +96,11 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON: %v", err)
+		return nil, invalid("order_detail", "format", "is not JSON: %v", err)
 	}
 	var plain any
 	if err := json.Unmarshal(text, &plain); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+		return nil, invalid("order_detail", "format", "is not JSON")
 	}
 	ref := s.mount.Doc().Components.Schemas["OrderDetail"]
 	if ref == nil || ref.Value == nil {
@@ -113,13 +113,13 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 			if vs[0].Field != "" {
 				f += "." + vs[0].Field
 			}
-			return nil, invalid(f, vs[0].Rule, "%s: %s", f, vs[0].Reason)
+			return nil, invalid(f, vs[0].Rule, "%s", vs[0].Reason)
 		}
-		return nil, invalid("order_detail", "schema", "order_detail: does not match OrderDetail")
+		return nil, invalid("order_detail", "schema", "does not match OrderDetail")
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, text); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+		return nil, invalid("order_detail", "format", "is not JSON")
 	}
 	return buf.Bytes(), nil
 }
@@ -183,11 +183,11 @@ var expiryRE = regexp.MustCompile(`^(0[1-9]|1[0-2])([0-9]{2})$`)
 func (s *System) decryptCard(b64 string) (card, *apierr.Error) {
 	ct, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return card{}, invalid("card", "format", "card: is not base64")
+		return card{}, invalid("card", "format", "is not base64")
 	}
 	plain, err := rsa.DecryptPKCS1v15(rand.Reader, s.key(), ct)
 	if err != nil {
-		return card{}, invalid("card", "decrypt", "card: does not decrypt with the gateway's key (RSA PKCS#1 v1.5 over the card JSON, with gateway_rsa_public_key from GET /_sim/codepay/gateway-key)")
+		return card{}, invalid("card", "decrypt", "does not decrypt with the gateway's key (RSA PKCS#1 v1.5 over the card JSON, with gateway_rsa_public_key from GET /_sim/codepay/gateway-key)")
 	}
 	var in struct {
 		PAN    *string `json:"pan"`
@@ -198,29 +198,29 @@ func (s *System) decryptCard(b64 string) (card, *apierr.Error) {
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return card{}, invalid("card", "format", "card: the decrypted text is not the card JSON {pan, holder, cvv, expiry} (%s)", scrubJSONError(err))
+		return card{}, invalid("card", "format", "the decrypted text is not the card JSON {pan, holder, cvv, expiry} (%s)", scrubJSONError(err))
 	}
 	switch {
 	case in.PAN == nil || *in.PAN == "":
-		return card{}, missing("card.pan", "card.pan: is required")
+		return card{}, missing("card.pan", "is required")
 	case !allDigits(*in.PAN) || len(*in.PAN) < 12 || len(*in.PAN) > 19:
-		return card{}, invalid("card.pan", "pattern", "card.pan: must be 12 to 19 digits")
+		return card{}, invalid("card.pan", "pattern", "must be 12 to 19 digits")
 	case !pan.Luhn(*in.PAN):
-		return card{}, invalid("card.pan", "luhn", "card.pan: fails the Luhn check")
+		return card{}, invalid("card.pan", "luhn", "fails the Luhn check")
 	case in.Expiry == nil || *in.Expiry == "":
-		return card{}, missing("card.expiry", "card.expiry: is required")
+		return card{}, missing("card.expiry", "is required")
 	case !expiryRE.MatchString(*in.Expiry):
-		return card{}, invalid("card.expiry", "pattern", "card.expiry: must be MMYY")
+		return card{}, invalid("card.expiry", "pattern", "must be MMYY")
 	case in.CVV != "" && (!allDigits(in.CVV) || len(in.CVV) < 3 || len(in.CVV) > 4):
-		return card{}, invalid("card.cvv", "pattern", "card.cvv: must be 3 or 4 digits")
+		return card{}, invalid("card.cvv", "pattern", "must be 3 or 4 digits")
 	case len(in.Holder) > 64:
-		return card{}, invalid("card.holder", "maxLength", "card.holder: at most 64 characters")
+		return card{}, invalid("card.holder", "maxLength", "at most 64 characters")
 	}
 	m := expiryRE.FindStringSubmatch(*in.Expiry)
 	now := s.env.Clock.Now().UTC()
 	month, year := int(m[1][0]-'0')*10+int(m[1][1]-'0'), 2000+int(m[2][0]-'0')*10+int(m[2][1]-'0')
 	if year < now.Year() || (year == now.Year() && month < int(now.Month())) {
-		return card{}, invalid("card.expiry", "future", "card.expiry: the card has expired")
+		return card{}, invalid("card.expiry", "future", "the card has expired")
 	}
 	c := s.lookupCard(*in.PAN)
 	c.expiry, c.holder = *in.Expiry, in.Holder

@@ -92,7 +92,7 @@ func (s *System) terminalForm(w http.ResponseWriter, r *http.Request) {
 	case "pilot-on":
 		d, perr := parseDuration(f.Get("delay"))
 		if perr != nil {
-			err = apierr.Field(apierr.Invalid, "delay", "duration", "delay: %v", perr)
+			err = apierr.Field(apierr.Invalid, "delay", "duration", "%v", perr)
 			break
 		}
 		_, err = s.SetAutopilot(r.Context(), sn, &Autopilot{Card: strings.ReplaceAll(f.Get("card"), " ", ""), Delay: d, Tip: f.Get("tip_amount"), Sign: true, Approve: true})

@@ -323,11 +323,11 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 // presentCard reads a card on the terminal and asks the host.
 func (s *System) presentCard(t *Txn, number string) error {
 	if len(number) < 12 || len(number) > 19 || !pan.Luhn(number) {
-		return terminalError(apierr.Invalid, "card", "card: the terminal cannot read it (12 to 19 digits passing the Luhn check)")
+		return terminalError(apierr.Invalid, "card", "the terminal cannot read it (12 to 19 digits passing the Luhn check)")
 	}
 	c := s.lookupCard(number)
 	if !brandAccepted(t.PayMethodID, c.brand) {
-		return terminalError(apierr.Conflict, "card", "card: a %s card cannot pay an order for pay_method_id %s", brandName(c.brand), t.PayMethodID)
+		return terminalError(apierr.Conflict, "card", "a %s card cannot pay an order for pay_method_id %s", brandName(c.brand), t.PayMethodID)
 	}
 	useCard(t, c, InstrumentCardPresent)
 	t.PayScenario = "SWIPE_CARD"
@@ -364,7 +364,7 @@ func (s *System) presentCard(t *Txn, number string) error {
 // signature, no batch) unless the wallet is told to refuse.
 func (s *System) presentWallet(t *Txn, a Action) error {
 	if t.TransType != TypeSale {
-		return terminalError(apierr.Conflict, "wallet", "wallet: a %s needs a card", typeNames[t.TransType])
+		return terminalError(apierr.Conflict, "wallet", "a %s needs a card", typeNames[t.TransType])
 	}
 	name := a.Wallet
 	if name == "" {
@@ -414,7 +414,7 @@ func (s *System) SetAutopilot(ctx context.Context, sn string, p *Autopilot) (Ter
 	err := s.do(false, func(fx *effects) error {
 		if p != nil && p.Card != "" {
 			if !pan.Luhn(p.Card) || len(p.Card) < 12 || len(p.Card) > 19 {
-				return terminalError(apierr.Invalid, "card", "card: 12 to 19 digits passing the Luhn check")
+				return terminalError(apierr.Invalid, "card", "12 to 19 digits passing the Luhn check")
 			}
 			p.CardMask = pan.Mask(p.Card)
 		}
