@@ -12,27 +12,6 @@ import (
 // trans_no; the merchant is the transaction's, which must be one the app
 // acts for, in the environment of the caller's credentials.
 
-// cardAnswer is the data of the card operations' answers.
-func cardAnswer(t *Txn, withTransNo bool) map[string]any {
-	d := map[string]any{"resp_code": t.RespCode, "resp_msg": t.RespMsg, "trans_status": int(t.Status), "trans_time": fmtTime(t.CreatedAt)}
-	if t.EndAt != nil {
-		d["trans_time"] = fmtTime(*t.EndAt)
-	}
-	if d["resp_code"] == "" {
-		d["resp_code"], d["resp_msg"] = "000", "[000]APPROVAL"
-		if t.Status == StatusFailed {
-			d["resp_code"], d["resp_msg"] = "05", "[05]DECLINED"
-		}
-	}
-	if t.AuthNo != "" {
-		d["auth_no"] = t.AuthNo
-	}
-	if withTransNo {
-		d["trans_no"] = t.TransNo
-	}
-	return d
-}
-
 // original resolves the trans_no of a card operation.
 func (s *System) original(ctx context.Context, c *Caller, transNo string) (Txn, *apierr.Error) {
 	return s.find(ctx, c.Environment, c.App.Merchants, transNo, "", "trans_no", "merchant_order_no")

@@ -7,10 +7,112 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 )
 
-// The views: what the admin API (/_sim/codepay/…) and the terminal page
-// show of the system's objects, apart from the objects themselves so that
-// a stored field and a shown field can change independently. Card numbers
-// appear masked only; credentials show keys, never passwords.
+// The views: what the gateway API answers (and notifications carry), what
+// the admin API (/_sim/codepay/…) and the terminal page show of the
+// system's objects, apart from the objects themselves so that a stored
+// field and a shown field can change independently. Card numbers appear
+// masked only; credentials show keys, never passwords.
+
+// txnFields are the fields every query answer has: the transaction's
+// numbers, status, type and order amount; CodePay charges no fee or VAT.
+func txnFields(t *Txn) map[string]any {
+	return map[string]any{
+		"trans_no":          t.TransNo,
+		"merchant_order_no": t.MerchantOrderNo,
+		"trans_status":      int(t.Status),
+		"trans_type":        t.TransType,
+		"price_currency":    t.Currency,
+		"order_amount":      fmtAmount(t.Amount, t.Currency),
+		"trans_fee_c":       "0",
+		"vat_amount":        "0",
+	}
+}
+
+// orderFields is the order.query field set of a transaction (also the body
+// of its notification). Amounts are decimal strings, as in the seed.
+func orderFields(t *Txn) map[string]any {
+	f := txnFields(t)
+	f["tip_amount"] = fmtAmount(t.Tip, t.Currency)
+	f["trans_amount"] = fmtAmount(t.TransAmount(), t.Currency)
+	f["paid_amount"] = fmtAmount(paidAmount(t), t.Currency)
+	f["discount_bpc"], f["discount_bmopc"] = "0", "0"
+	put := func(k, v string) {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	if t.Cashback > 0 {
+		f["cashback_amount"] = fmtAmount(t.Cashback, t.Currency)
+	}
+	if t.Refunded > 0 {
+		f["refunded_amount"] = fmtAmount(t.Refunded, t.Currency)
+	}
+	if t.EndAt != nil {
+		f["trans_end_time"] = fmtTime(*t.EndAt)
+	}
+	put("store_no", t.StoreNo)
+	put("terminal_sn", t.TerminalSN)
+	put("pay_user_account_id", t.PayUserAccountID)
+	put("pay_scenario", t.PayScenario)
+	put("pay_method_id", t.PayMethodID)
+	put("pay_channel_trans_no", t.PayChannelNo)
+	put("pay_platform_trans_no", t.PayPlatformNo)
+	put("attach", t.Attach)
+	put("orig_trans_no", t.OrigTransNo)
+	put("orig_merchant_order_no", t.OrigMerchantOrderNo)
+	put("auth_no", t.AuthNo)
+	put("ref_no", t.RefNo)
+	put("resp_code", t.RespCode)
+	put("resp_msg", t.RespMsg)
+	return f
+}
+
+// paidAmount is what the buyer paid: the charged amount once successful
+// (kept after a reversal, which refunds it), zero otherwise.
+func paidAmount(t *Txn) int64 {
+	if t.Status == StatusSuccess || (t.Status == StatusCancelled && t.ReversedBy != "") {
+		return t.TransAmount()
+	}
+	return 0
+}
+
+// refundFields is the order.refund.query field set.
+func refundFields(t *Txn) map[string]any {
+	f := txnFields(t)
+	f["trans_amount"] = fmtAmount(t.Amount+t.Tip, t.Currency)
+	if t.EndAt != nil {
+		f["trans_end_time"] = fmtTime(*t.EndAt)
+	}
+	if t.PayChannelNo != "" {
+		f["pay_channel_trans_no"] = t.PayChannelNo
+	}
+	if t.OrigTransNo != "" {
+		f["orig_trans_no"] = t.OrigTransNo
+		f["orig_merchant_order_no"] = t.OrigMerchantOrderNo
+	}
+	return f
+}
+
+// cardAnswer is the data of the card operations' answers.
+func cardAnswer(t *Txn, withTransNo bool) map[string]any {
+	d := map[string]any{"resp_code": t.RespCode, "resp_msg": t.RespMsg, "trans_status": int(t.Status), "trans_time": fmtTime(t.CreatedAt)}
+	if t.EndAt != nil {
+		d["trans_time"] = fmtTime(*t.EndAt)
+	}
+	if d["resp_code"] == "" {
+		d["resp_code"], d["resp_msg"] = "000", "[000]APPROVAL"
+		if t.Status == StatusFailed {
+			d["resp_code"], d["resp_msg"] = "05", "[05]DECLINED"
+		}
+	}
+	if t.AuthNo != "" {
+		d["auth_no"] = t.AuthNo
+	}
+	if withTransNo {
+		d["trans_no"] = t.TransNo
+	}
+	return d
+}
 
 // TerminalView is what the admin API and the terminal page show.
 type TerminalView struct {
