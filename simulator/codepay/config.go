@@ -63,7 +63,7 @@ type Merchant struct {
 	ThreeDSUnavailable string `json:"threeDSUnavailable,omitempty"`
 }
 
-// store returns the store that holds terminal sn, if any.
+// storeOf returns the store that holds terminal sn, if any.
 func (m Merchant) storeOf(sn string) (string, bool) {
 	for _, st := range m.Stores {
 		for _, t := range st.Terminals {
@@ -302,7 +302,8 @@ func (s *System) ensureTerminal(ctx context.Context, sn string) error {
 	return err
 }
 
-// durationText is a Go duration written as text in admin bodies.
+// parseDuration reads a duration written as Go text in admin bodies and
+// forms (empty is zero).
 func parseDuration(text string) (time.Duration, error) {
 	if text == "" {
 		return 0, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/openapi"
-	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // TimestampWindow is how far a request's timestamp may be from the clock.
@@ -296,6 +294,3 @@ func bodyIDs(body []byte) map[string]string {
 	}
 	return out
 }
-
-// isNotFound reports a store miss.
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

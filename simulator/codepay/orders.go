@@ -43,11 +43,7 @@ func (s *System) createOrder(ctx context.Context, c *Caller, in *createOrderIn) 
 	if err != nil {
 		return reply{}, err
 	}
-	status := "offline"
-	if online {
-		status = "online"
-	}
-	return txnReply(&t, map[string]any{"message_id": t.MessageID, "trans_no": t.TransNo, "terminal_online_status": status}), nil
+	return txnReply(&t, map[string]any{"message_id": t.MessageID, "trans_no": t.TransNo, "terminal_online_status": onlineWord(online)}), nil
 }
 
 // newTerminalOrder checks a wisehub.cloud.pay.order, stores the order as

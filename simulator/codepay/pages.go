@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -183,7 +184,7 @@ func checkoutOptions(detail []byte) (items []itemView, cardOK bool, wallets []st
 			wallets = append(wallets, o)
 		}
 	}
-	cardOK = !banned["card"] && contains(lower(allow), "card")
+	cardOK = !banned["card"] && slices.Contains(lower(allow), "card")
 	return d.Data.Items, cardOK, wallets
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/pan"
@@ -35,12 +36,14 @@ func (s *System) push(ctx context.Context, fx *effects, t *Txn) (Terminal, error
 		return term, fmt.Errorf("push to terminal %s: %w", t.TerminalSN, err)
 	}
 	s.record("terminal.order_pushed", fmt.Sprintf("terminal %s (%s): %s %s queued %s, position %d of %d",
-		term.SN, onlineWord(term.Online), typeNames[t.TransType], t.MerchantOrderNo, t.Options.QueueMode, indexOf(term.Queue, t.TransNo)+1, len(term.Queue)),
+		term.SN, onlineWord(term.Online), typeNames[t.TransType], t.MerchantOrderNo, t.Options.QueueMode, slices.Index(term.Queue, t.TransNo)+1, len(term.Queue)),
 		t, map[string]any{"online": term.Online, "queue": len(term.Queue), "mode": t.Options.QueueMode})
 	fx.drives = append(fx.drives, t.TerminalSN)
 	return term, nil
 }
 
+// started reports whether the terminal has begun an order: a FILO push
+// never goes ahead of it.
 func started(t *Txn) bool {
 	p := t.Progress
 	return t.Status != StatusCreated || p.Confirmed || p.Approved || p.TipDone
@@ -53,22 +56,13 @@ func onlineWord(online bool) string {
 	return "offline"
 }
 
-func indexOf(list []string, v string) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
-
 // dequeue removes an order from its terminal's queue.
 func (s *System) dequeue(ctx context.Context, sn, transNo string) error {
 	if sn == "" {
 		return nil
 	}
 	_, err := s.terminals.Update(ctx, sn, func(term *Terminal) error {
-		if i := indexOf(term.Queue, transNo); i >= 0 {
+		if i := slices.Index(term.Queue, transNo); i >= 0 {
 			term.Queue = append(term.Queue[:i], term.Queue[i+1:]...)
 		}
 		return nil

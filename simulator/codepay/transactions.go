@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/store"
 )
+
+// Transactions under the ledger lock: do runs a change of state under the
+// lock and performs its effects after it; create, save and the lookups keep
+// transactions in the store (merchant_order_no unique per merchant and
+// environment); setStatus moves one through the states.go table and
+// journals it.
 
 // effects are what a change of state leads to once the ledger lock is
 // released: notifications to send and terminals whose autopilot may act.
@@ -91,6 +98,9 @@ func duplicateOrder(merchantOrderNo, merchantNo string) *apierr.Error {
 		"merchant_order_no: %s is already used by merchant %s", merchantOrderNo, merchantNo).WithCode(CodeDuplicateOrder)
 }
 
+// isNotFound reports a store miss.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
 // byOrderNo finds a merchant's transaction by merchant_order_no.
 func (s *System) byOrderNo(ctx context.Context, env, merchantNo, merchantOrderNo string) (Txn, error) {
 	return s.txns.Lookup(ctx, orderKey(env, merchantNo, merchantOrderNo))
@@ -102,7 +112,7 @@ func (s *System) byOrderNo(ctx context.Context, env, merchantNo, merchantOrderNo
 func (s *System) find(ctx context.Context, env string, merchants []string, transNo, merchantOrderNo, transField, orderField string) (Txn, *apierr.Error) {
 	if transNo != "" {
 		t, err := s.txns.Get(ctx, transNo)
-		if err == nil && t.Environment == env && contains(merchants, t.MerchantNo) {
+		if err == nil && t.Environment == env && slices.Contains(merchants, t.MerchantNo) {
 			return t, nil
 		}
 		return Txn{}, notFound(transField, "no transaction %s", transNo)
@@ -116,15 +126,6 @@ func (s *System) find(ctx context.Context, env string, merchants []string, trans
 		return Txn{}, notFound(orderField, "no transaction %s", merchantOrderNo)
 	}
 	return Txn{}, missing(transField, "is required (or %s)", orderField)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // newTransNo draws a CodePay transaction number (23 digits, like the seed's).
