@@ -376,8 +376,8 @@ func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, ho
 	if err != nil || t.Channel != ChannelHosted {
 		return t, notFound("trans_no", "no hosted checkout %s", transNo)
 	}
-	if t.Status != StatusCreated {
-		return t, statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+	if aerr := mayPay(&t); aerr != nil {
+		return t, aerr
 	}
 	number = strings.ReplaceAll(strings.ReplaceAll(number, " ", ""), "-", "")
 	switch {
@@ -398,7 +398,7 @@ func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, ho
 	var out Txn
 	err = s.do(false, func(fx *effects) error {
 		cur, err := s.txns.Get(ctx, transNo)
-		if err != nil || cur.Status != StatusCreated {
+		if err != nil || mayPay(&cur) != nil {
 			return statusForbids("checkout %s is no longer payable", t.MerchantOrderNo)
 		}
 		cur.Instrument, cur.CardMasked, cur.CardBrand, cur.CardProfile = t.Instrument, t.CardMasked, t.CardBrand, t.CardProfile
@@ -422,8 +422,8 @@ func (s *System) payHostedWallet(ctx context.Context, transNo, wallet string) (T
 		if err != nil || t.Channel != ChannelHosted {
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}
-		if t.Status != StatusCreated {
-			return statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+		if aerr := mayPay(&t); aerr != nil {
+			return aerr
 		}
 		t.Instrument, t.PayMethodID, t.PayScenario = InstrumentWallet, wallet, "SCANQR_PAY"
 		t.PayUserAccountID, t.PayPlatformNo = s.env.IDs.Digits(16), s.env.IDs.Digits(22)
@@ -450,8 +450,8 @@ func (s *System) cancelHosted(ctx context.Context, transNo string) (Txn, error) 
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}
 		out = t
-		if t.Status != StatusCreated {
-			return nil
+		if mayPay(&t) != nil {
+			return nil // past the page already: leaving it changes nothing
 		}
 		if err := s.setStatus(&t, StatusCancelled, "the buyer cancelled on the checkout page"); err != nil {
 			return err

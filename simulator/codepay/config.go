@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,14 +39,7 @@ type App struct {
 }
 
 // ActsFor reports whether the app may act for a merchant.
-func (a App) ActsFor(merchantNo string) bool {
-	for _, m := range a.Merchants {
-		if m == merchantNo {
-			return true
-		}
-	}
-	return false
-}
+func (a App) ActsFor(merchantNo string) bool { return slices.Contains(a.Merchants, merchantNo) }
 
 // Store is a merchant's shop and the terminals bound to it.
 type Store struct {

@@ -289,8 +289,8 @@ func mayRevoke(t *Txn) (revocation, *apierr.Error) {
 	return revokeRefund, nil
 }
 
-// mayPay: a hosted checkout is paid (by card or wallet) only while it
-// awaits payment.
+// mayPay: a hosted checkout is paid (by card or wallet), or left with
+// Cancel, only while it awaits payment.
 func mayPay(t *Txn) *apierr.Error {
 	if t.Status != StatusCreated {
 		return statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)

@@ -2,7 +2,12 @@
 // the signed envelope, cloud-mode POS orders pushed to virtual terminals,
 // hosted and merchant-hosted checkout, captures, refunds, tips, batches and
 // notifications. Every `method` of POST /api/entry and every card-transaction
-// operationId in specs/codepay.yaml has its handler registered here.
+// operationId in specs/codepay.yaml has its handler registered here
+// (handlers). From there a reader takes the same walk as in every system:
+// the `method` or operationId → its operation (orders.go, checkout.go,
+// cardapi.go; serve in operation.go is their one skeleton) → the may… rule
+// in states.go that lets it start, and the transitions table every status
+// change goes through.
 //
 // State lives in the store (apps, merchants, terminals, transactions,
 // batches). Operations that change several objects at once (a refund changes
