@@ -1,10 +1,9 @@
 package codepay
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -14,41 +13,32 @@ import (
 )
 
 // AdminHandlers returns the handlers of the admin operations this system
-// owns (specs/admin.yaml, codepay region).
+// owns (specs/admin.yaml, codepay region). They return their failure, which
+// admin.HandlerFunc renders in the admin dialect (gateway codes mean nothing
+// there: the dialect shows the kind, field and message).
 func (s *System) AdminHandlers() map[string]http.Handler {
-	hs := map[string]http.HandlerFunc{
-		"getCodePayGatewayKey":      s.adminGatewayKey,
-		"listCodePayApps":           s.adminListApps,
-		"putCodePayApp":             s.adminPutApp,
-		"listCodePayMerchants":      s.adminListMerchants,
-		"putCodePayMerchant":        s.adminPutMerchant,
-		"getCodePayTerminal":        s.adminGetTerminal,
-		"actOnCodePayTerminal":      s.adminAct,
-		"setCodePayTerminalPilot":   s.adminSetPilot,
-		"clearCodePayTerminalPilot": s.adminClearPilot,
-		"getCodePayTransaction":     s.adminGetTxn,
+	return map[string]http.Handler{
+		"getCodePayGatewayKey":      admin.HandlerFunc(s.adminGatewayKey),
+		"listCodePayApps":           admin.HandlerFunc(s.adminListApps),
+		"putCodePayApp":             admin.HandlerFunc(s.adminPutApp),
+		"listCodePayMerchants":      admin.HandlerFunc(s.adminListMerchants),
+		"putCodePayMerchant":        admin.HandlerFunc(s.adminPutMerchant),
+		"getCodePayTerminal":        admin.HandlerFunc(s.adminGetTerminal),
+		"actOnCodePayTerminal":      admin.HandlerFunc(s.adminAct),
+		"setCodePayTerminalPilot":   admin.HandlerFunc(s.adminSetPilot),
+		"clearCodePayTerminalPilot": admin.HandlerFunc(s.adminClearPilot),
+		"getCodePayTransaction":     admin.HandlerFunc(s.adminGetTxn),
 	}
-	out := make(map[string]http.Handler, len(hs))
-	for k, h := range hs {
-		out[k] = h
-	}
-	return out
 }
 
-func adminJSON(w http.ResponseWriter, status int, v any) { admin.WriteJSON(w, status, v) }
-
-func adminError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apierr.Error
-	if !errors.As(err, &ae) {
-		ae = apierr.Wrap(err)
+// adminView answers an admin request with v, or returns err for
+// admin.HandlerFunc to render.
+func adminView(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
 	}
-	// Gateway codes mean nothing to the admin API: keep kind, field, message.
-	out := *ae
-	out.Code = ""
-	if out.Status == 0 || out.Status == http.StatusOK {
-		out.Status = apierr.HTTPStatus(out.Kind)
-	}
-	admin.Error(w, r, &out)
+	admin.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func pathParam(r *http.Request, name string) string {
@@ -72,57 +62,29 @@ func adminBody(r *http.Request, v any) error {
 // adminGatewayKey publishes the gateway's public key: the
 // gateway_rsa_public_key merchants verify answers and notifications with and
 // encrypt pay.merchant.checkout cards to.
-func (s *System) adminGatewayKey(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminGatewayKey(w http.ResponseWriter, r *http.Request) error {
 	pemText := string(s.GatewayPublicKeyPEM())
 	b64 := strings.Join(strings.Split(strings.TrimSpace(pemText), "\n")[1:], "")
 	b64 = strings.TrimSuffix(b64, "-----END PUBLIC KEY-----")
 	if _, err := base64.StdEncoding.DecodeString(b64); err != nil {
-		adminError(w, r, err)
-		return
+		return fmt.Errorf("gateway public key: %w", err)
 	}
-	adminJSON(w, http.StatusOK, map[string]any{
+	return adminView(w, map[string]any{
 		"gateway_rsa_public_key": b64, "publicKeyPem": pemText, "algorithm": "RSA", "bits": s.GatewayPublicKey().N.BitLen(),
 		"signType": "RSA2", "signature": "SHA256withRSA", "cardEncryption": "RSA PKCS#1 v1.5",
-	})
+	}, nil)
 }
 
-// AppView is an app as the admin API shows it: keys, never passwords.
-type AppView struct {
-	AppID     string           `json:"appId"`
-	Merchants []string         `json:"merchants"`
-	Sandbox   *CredentialsView `json:"sandbox,omitempty"`
-	Live      *CredentialsView `json:"live,omitempty"`
-}
-
-// CredentialsView shows one environment's credentials.
-type CredentialsView struct {
-	PublicKeyPEM string `json:"publicKeyPem,omitempty"`
-	BasicAuth    bool   `json:"basicAuth"`
-}
-
-func appView(a App) AppView {
-	v := AppView{AppID: a.AppID, Merchants: a.Merchants}
-	cv := func(c Credentials) *CredentialsView {
-		if c == (Credentials{}) {
-			return nil
-		}
-		return &CredentialsView{PublicKeyPEM: c.PublicKeyPEM, BasicAuth: c.BasicPassword != ""}
-	}
-	v.Sandbox, v.Live = cv(a.Sandbox), cv(a.Live)
-	return v
-}
-
-func (s *System) adminListApps(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminListApps(w http.ResponseWriter, r *http.Request) error {
 	apps, err := s.apps.List(r.Context(), nil)
 	if err != nil {
-		adminError(w, r, err)
-		return
+		return fmt.Errorf("list apps: %w", err)
 	}
 	out := []AppView{}
 	for _, a := range apps {
 		out = append(out, appView(a))
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"apps": out})
+	return adminView(w, map[string]any{"apps": out}, nil)
 }
 
 type credIn struct {
@@ -130,15 +92,14 @@ type credIn struct {
 	BasicPassword string `json:"basicPassword"`
 }
 
-func (s *System) adminPutApp(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminPutApp(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Merchants []string `json:"merchants"`
 		Sandbox   *credIn  `json:"sandbox"`
 		Live      *credIn  `json:"live"`
 	}
 	if err := adminBody(r, &in); err != nil {
-		adminError(w, r, err)
-		return
+		return err
 	}
 	a := App{AppID: pathParam(r, "appId"), Merchants: in.Merchants}
 	for _, c := range []struct {
@@ -151,65 +112,57 @@ func (s *System) adminPutApp(w http.ResponseWriter, r *http.Request) {
 		}
 		cred, err := credYAML{PublicKey: c.in.PublicKey, BasicPassword: c.in.BasicPassword}.resolve(nil, c.field)
 		if err != nil {
-			adminError(w, r, apierr.Field(apierr.Invalid, c.field+".publicKey", "key", "%v", err))
-			return
+			return apierr.Field(apierr.Invalid, c.field+".publicKey", "key", "%v", err)
 		}
 		*c.out = cred
 	}
 	ctx := r.Context()
 	for i, m := range a.Merchants {
 		if _, err := s.merchants.Get(ctx, m); err != nil {
-			adminError(w, r, apierr.Field(apierr.Invalid, "merchants", "unknown", "merchants[%d]: no merchant %s (create it first)", i, m))
-			return
+			return apierr.Field(apierr.Invalid, "merchants", "unknown", "merchants[%d]: no merchant %s (create it first)", i, m)
 		}
 	}
-	err := s.do(false, func(*effects) error { return s.putApp(ctx, a) })
-	if err != nil {
-		adminError(w, r, apierr.Field(apierr.Invalid, "", "app", "%v", err))
-		return
+	if err := s.do(false, func(*effects) error { return s.putApp(ctx, a) }); err != nil {
+		return apierr.Field(apierr.Invalid, "", "app", "%v", err)
 	}
 	s.env.Record(Name, "app.registered", "app "+a.AppID+" registered", map[string]string{"app_id": a.AppID}, map[string]any{"merchants": a.Merchants})
-	adminJSON(w, http.StatusOK, appView(a))
+	return adminView(w, appView(a), nil)
 }
 
-func (s *System) adminListMerchants(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminListMerchants(w http.ResponseWriter, r *http.Request) error {
 	ms, err := s.merchants.List(r.Context(), nil)
 	if err != nil {
-		adminError(w, r, err)
-		return
+		return fmt.Errorf("list merchants: %w", err)
 	}
 	if ms == nil {
 		ms = []Merchant{}
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"merchants": ms})
+	return adminView(w, map[string]any{"merchants": ms}, nil)
 }
 
-func (s *System) adminPutMerchant(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminPutMerchant(w http.ResponseWriter, r *http.Request) error {
 	var in Merchant
 	if err := adminBody(r, &in); err != nil {
-		adminError(w, r, err)
-		return
+		return err
 	}
 	in.MerchantNo = pathParam(r, "merchantNo")
 	ctx := r.Context()
-	err := s.do(false, func(*effects) error { return s.putMerchant(ctx, in) })
-	if err != nil {
-		adminError(w, r, apierr.Field(apierr.Invalid, "", "merchant", "%v", err))
-		return
+	if err := s.do(false, func(*effects) error { return s.putMerchant(ctx, in) }); err != nil {
+		return apierr.Field(apierr.Invalid, "", "merchant", "%v", err)
 	}
 	s.env.Record(Name, "merchant.registered", "merchant "+in.MerchantNo+" registered", map[string]string{"merchant_no": in.MerchantNo}, nil)
 	m, _ := s.merchants.Get(ctx, in.MerchantNo)
-	adminJSON(w, http.StatusOK, m)
+	return adminView(w, m, nil)
 }
 
-func (s *System) adminGetTerminal(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminGetTerminal(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.terminalView(r.Context(), pathParam(r, "sn"))
-	writeAdmin(w, r, v, err)
+	return adminView(w, v, err)
 }
 
 // adminAct performs a terminal action: online, offline, confirm, approve,
 // decline, tip, card, wallet, sign, cancel.
-func (s *System) adminAct(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminAct(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		TransNo   string `json:"trans_no"`
 		TipAmount string `json:"tip_amount"`
@@ -219,15 +172,14 @@ func (s *System) adminAct(w http.ResponseWriter, r *http.Request) {
 		Decline   bool   `json:"decline"`
 	}
 	if err := adminBody(r, &in); err != nil {
-		adminError(w, r, err)
-		return
+		return err
 	}
 	v, err := s.Act(r.Context(), pathParam(r, "sn"), Action{Kind: pathParam(r, "action"), TransNo: in.TransNo, Tip: in.TipAmount,
 		Card: in.Card, Wallet: in.Wallet, QR: in.QR, Decline: in.Decline})
-	writeAdmin(w, r, v, err)
+	return adminView(w, v, err)
 }
 
-func (s *System) adminSetPilot(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminSetPilot(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Card      string `json:"card"`
 		Wallet    string `json:"wallet"`
@@ -237,64 +189,26 @@ func (s *System) adminSetPilot(w http.ResponseWriter, r *http.Request) {
 		Approve   *bool  `json:"approve"`
 	}
 	if err := adminBody(r, &in); err != nil {
-		adminError(w, r, err)
-		return
+		return err
 	}
 	d, err := parseDuration(in.Delay)
 	if err != nil {
-		adminError(w, r, apierr.Field(apierr.Invalid, "delay", "duration", "delay: %v", err))
-		return
+		return apierr.Field(apierr.Invalid, "delay", "duration", "%v", err)
 	}
 	p := &Autopilot{Card: in.Card, Wallet: in.Wallet, Delay: d, Tip: in.TipAmount, Sign: boolOr(in.Sign, true), Approve: boolOr(in.Approve, true)}
 	v, err := s.SetAutopilot(r.Context(), pathParam(r, "sn"), p)
-	writeAdmin(w, r, v, err)
+	return adminView(w, v, err)
 }
 
-func (s *System) adminClearPilot(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminClearPilot(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.SetAutopilot(r.Context(), pathParam(r, "sn"), nil)
-	writeAdmin(w, r, v, err)
+	return adminView(w, v, err)
 }
 
-// TxnView is a transaction as the admin API shows it.
-type TxnView struct {
-	Fields      map[string]any `json:"fields"`
-	Environment string         `json:"environment"`
-	AppID       string         `json:"appId"`
-	MerchantNo  string         `json:"merchantNo"`
-	Channel     string         `json:"channel"`
-	Instrument  string         `json:"instrument,omitempty"`
-	Card        string         `json:"card,omitempty"`
-	Step        string         `json:"step,omitempty"`
-	BatchNo     string         `json:"batchNo,omitempty"`
-	BatchClosed bool           `json:"batchClosed"`
-	Authorized  string         `json:"authorized,omitempty"`
-	Captured    string         `json:"captured,omitempty"`
-	Refunds     []string       `json:"refunds"`
-	ThreeDS     *ThreeDSInfo   `json:"threeDS,omitempty"`
-	ExpiresAt   string         `json:"expiresAt,omitempty"`
-}
-
-func (s *System) txnView(ctx context.Context, t Txn) TxnView {
-	v := TxnView{Fields: orderFields(&t), Environment: t.Environment, AppID: t.AppID, MerchantNo: t.MerchantNo, Channel: t.Channel,
-		Instrument: t.Instrument, Card: t.CardMasked, Step: stepOf(&t), BatchNo: t.BatchNo, BatchClosed: s.batchClosed(ctx, &t),
-		Refunds: t.Refunds, ThreeDS: t.ThreeDS}
-	if v.Refunds == nil {
-		v.Refunds = []string{}
-	}
-	if t.TransType == TypePreAuth {
-		v.Authorized, v.Captured = fmtAmount(t.Authorized, t.Currency), fmtAmount(t.Captured, t.Currency)
-	}
-	if !t.ExpiresAt.IsZero() {
-		v.ExpiresAt = t.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
-	}
-	return v
-}
-
-func (s *System) adminGetTxn(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminGetTxn(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.txns.Get(r.Context(), pathParam(r, "transNo"))
 	if err != nil {
-		adminError(w, r, apierr.Field(apierr.NotFound, "transNo", "unknown", "no CodePay transaction %s", pathParam(r, "transNo")))
-		return
+		return apierr.Field(apierr.NotFound, "transNo", "unknown", "no CodePay transaction %s", pathParam(r, "transNo"))
 	}
-	adminJSON(w, http.StatusOK, s.txnView(r.Context(), t))
+	return adminView(w, s.txnView(r.Context(), t), nil)
 }

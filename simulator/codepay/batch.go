@@ -215,8 +215,8 @@ func (s *System) openBatches(ctx context.Context, env, merchantNo string, sns []
 	return out, nil
 }
 
-// closeBatches closes the open batches of terminals and returns what they
-// held. A terminal without an open batch closes nothing (count 0).
+// closeTerminalBatches closes the open batches of terminals and returns
+// what they held. A terminal without an open batch closes nothing (count 0).
 func (s *System) closeTerminalBatches(ctx context.Context, env, merchantNo string, sns []string) (Summary, error) {
 	bs, err := s.openBatches(ctx, env, merchantNo, sns)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -54,24 +53,15 @@ func (s *System) newOnlineOrder(c *Caller, in checkoutIn, channel string) (Txn, 
 
 // hostedCheckout saves an order and answers the URL of pspsim's hosted
 // checkout page (pay.checkout).
-func (s *System) hostedCheckout(w http.ResponseWriter, r *http.Request) {
-	var in checkoutIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
-	t, aerr := s.newOnlineOrder(c, in, ChannelHosted)
+func (s *System) hostedCheckout(ctx context.Context, c *Caller, in *checkoutIn) (reply, error) {
+	t, aerr := s.newOnlineOrder(c, *in, ChannelHosted)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	if len(in.OrderDetail) > 0 && string(in.OrderDetail) != "null" {
 		detail, aerr := s.orderDetail(in.OrderDetail)
 		if aerr != nil {
-			s.fail(w, r, aerr)
-			return
+			return reply{}, aerr
 		}
 		t.OrderDetail = detail
 	}
@@ -85,10 +75,9 @@ func (s *System) hostedCheckout(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, txnIDs(&t), map[string]any{"pay_url": s.env.BaseURL() + Prefix + "/checkout/" + t.TransNo})
+	return txnReply(&t, map[string]any{"pay_url": s.env.BaseURL() + Prefix + "/checkout/" + t.TransNo}), nil
 }
 
 // orderDetail validates pay.checkout's order_detail (an object, or its JSON
@@ -99,7 +88,7 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 	if raw[0] == '"' {
 		var inner string
 		if err := json.Unmarshal(raw, &inner); err != nil {
-			return nil, invalid("order_detail", "type", "order_detail: is not a string")
+			return nil, invalid("order_detail", "type", "is not a string")
 		}
 		text = []byte(inner)
 	}
@@ -107,11 +96,11 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON: %v", err)
+		return nil, invalid("order_detail", "format", "is not JSON: %v", err)
 	}
 	var plain any
 	if err := json.Unmarshal(text, &plain); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+		return nil, invalid("order_detail", "format", "is not JSON")
 	}
 	ref := s.mount.Doc().Components.Schemas["OrderDetail"]
 	if ref == nil || ref.Value == nil {
@@ -124,49 +113,38 @@ func (s *System) orderDetail(raw json.RawMessage) ([]byte, *apierr.Error) {
 			if vs[0].Field != "" {
 				f += "." + vs[0].Field
 			}
-			return nil, invalid(f, vs[0].Rule, "%s: %s", f, vs[0].Reason)
+			return nil, invalid(f, vs[0].Rule, "%s", vs[0].Reason)
 		}
-		return nil, invalid("order_detail", "schema", "order_detail: does not match OrderDetail")
+		return nil, invalid("order_detail", "schema", "does not match OrderDetail")
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, text); err != nil {
-		return nil, invalid("order_detail", "format", "order_detail: is not JSON")
+		return nil, invalid("order_detail", "format", "is not JSON")
 	}
 	return buf.Bytes(), nil
 }
 
 // merchantCheckout pays with a card the merchant's page collected and
 // encrypted to the gateway's key (pay.merchant.checkout): the answer is the
-// result, or redirect_url_3dsecure when the card needs a challenge.
-func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
-	var in checkoutIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
-	t, aerr := s.newOnlineOrder(c, in, ChannelMerchant)
+// result, or redirect_url_3dsecure when the card needs a challenge. 3-D
+// Secure runs before the ledger lock is taken.
+func (s *System) merchantCheckout(ctx context.Context, c *Caller, in *checkoutIn) (reply, error) {
+	t, aerr := s.newOnlineOrder(c, *in, ChannelMerchant)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	cd, aerr := s.decryptCard(in.Card)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	// A merchant_order_no already used is refused before 3-D Secure runs.
 	if _, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo); err == nil {
-		s.fail(w, r, apierr.Field(apierr.Conflict, "merchant_order_no", "unique",
-			"merchant_order_no: %s is already used by merchant %s", in.MerchantOrderNo, c.MerchantNo).WithCode(CodeDuplicateOrder))
-		return
+		return reply{}, duplicateOrder(in.MerchantOrderNo, c.MerchantNo)
 	}
 	useCard(&t, cd, InstrumentCardOnline)
 	res, aerr := s.authenticate(ctx, &t, cd)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
 	err := s.do(false, func(fx *effects) error {
 		if err := s.create(ctx, &t); err != nil {
@@ -179,8 +157,7 @@ func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
 		return s.settleOnline(ctx, fx, &t, res)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
 	data := map[string]any{"trans_no": t.TransNo, "trans_status": int(t.Status), "pay_user_account_id": t.PayUserAccountID, "pay_method_id": t.PayMethodID}
 	if t.PayChannelNo != "" {
@@ -195,7 +172,7 @@ func (s *System) merchantCheckout(w http.ResponseWriter, r *http.Request) {
 	if t.ThreeDS != nil && t.ThreeDS.Challenge != "" && t.Status == StatusProcessing {
 		data["redirect_url_3dsecure"] = s.env.BaseURL() + Prefix + "/3ds/" + t.TransNo
 	}
-	s.answer(w, r, txnIDs(&t), data)
+	return txnReply(&t, data), nil
 }
 
 var expiryRE = regexp.MustCompile(`^(0[1-9]|1[0-2])([0-9]{2})$`)
@@ -206,11 +183,11 @@ var expiryRE = regexp.MustCompile(`^(0[1-9]|1[0-2])([0-9]{2})$`)
 func (s *System) decryptCard(b64 string) (card, *apierr.Error) {
 	ct, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return card{}, invalid("card", "format", "card: is not base64")
+		return card{}, invalid("card", "format", "is not base64")
 	}
 	plain, err := rsa.DecryptPKCS1v15(rand.Reader, s.key(), ct)
 	if err != nil {
-		return card{}, invalid("card", "decrypt", "card: does not decrypt with the gateway's key (RSA PKCS#1 v1.5 over the card JSON, with gateway_rsa_public_key from GET /_sim/codepay/gateway-key)")
+		return card{}, invalid("card", "decrypt", "does not decrypt with the gateway's key (RSA PKCS#1 v1.5 over the card JSON, with gateway_rsa_public_key from GET /_sim/codepay/gateway-key)")
 	}
 	var in struct {
 		PAN    *string `json:"pan"`
@@ -221,29 +198,29 @@ func (s *System) decryptCard(b64 string) (card, *apierr.Error) {
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return card{}, invalid("card", "format", "card: the decrypted text is not the card JSON {pan, holder, cvv, expiry} (%s)", scrubJSONError(err))
+		return card{}, invalid("card", "format", "the decrypted text is not the card JSON {pan, holder, cvv, expiry} (%s)", scrubJSONError(err))
 	}
 	switch {
 	case in.PAN == nil || *in.PAN == "":
-		return card{}, missing("card.pan", "card.pan: is required")
+		return card{}, missing("card.pan", "is required")
 	case !allDigits(*in.PAN) || len(*in.PAN) < 12 || len(*in.PAN) > 19:
-		return card{}, invalid("card.pan", "pattern", "card.pan: must be 12 to 19 digits")
+		return card{}, invalid("card.pan", "pattern", "must be 12 to 19 digits")
 	case !pan.Luhn(*in.PAN):
-		return card{}, invalid("card.pan", "luhn", "card.pan: fails the Luhn check")
+		return card{}, invalid("card.pan", "luhn", "fails the Luhn check")
 	case in.Expiry == nil || *in.Expiry == "":
-		return card{}, missing("card.expiry", "card.expiry: is required")
+		return card{}, missing("card.expiry", "is required")
 	case !expiryRE.MatchString(*in.Expiry):
-		return card{}, invalid("card.expiry", "pattern", "card.expiry: must be MMYY")
+		return card{}, invalid("card.expiry", "pattern", "must be MMYY")
 	case in.CVV != "" && (!allDigits(in.CVV) || len(in.CVV) < 3 || len(in.CVV) > 4):
-		return card{}, invalid("card.cvv", "pattern", "card.cvv: must be 3 or 4 digits")
+		return card{}, invalid("card.cvv", "pattern", "must be 3 or 4 digits")
 	case len(in.Holder) > 64:
-		return card{}, invalid("card.holder", "maxLength", "card.holder: at most 64 characters")
+		return card{}, invalid("card.holder", "maxLength", "at most 64 characters")
 	}
 	m := expiryRE.FindStringSubmatch(*in.Expiry)
 	now := s.env.Clock.Now().UTC()
 	month, year := int(m[1][0]-'0')*10+int(m[1][1]-'0'), 2000+int(m[2][0]-'0')*10+int(m[2][1]-'0')
 	if year < now.Year() || (year == now.Year() && month < int(now.Month())) {
-		return card{}, invalid("card.expiry", "future", "card.expiry: the card has expired")
+		return card{}, invalid("card.expiry", "future", "the card has expired")
 	}
 	c := s.lookupCard(*in.PAN)
 	c.expiry, c.holder = *in.Expiry, in.Holder
@@ -297,10 +274,6 @@ func (s *System) authenticate(ctx context.Context, t *Txn, c card) (*ThreeDSResu
 		}
 	}
 	return &res, nil
-}
-
-func retryable(format string, args ...any) *apierr.Error {
-	return apierr.New(apierr.Unavailable, format, args...).WithCode(CodeSystemError)
 }
 
 // settleOnline acts on an online card payment's authentication: authorize,
@@ -403,8 +376,8 @@ func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, ho
 	if err != nil || t.Channel != ChannelHosted {
 		return t, notFound("trans_no", "no hosted checkout %s", transNo)
 	}
-	if t.Status != StatusCreated {
-		return t, statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+	if aerr := mayPay(&t); aerr != nil {
+		return t, aerr
 	}
 	number = strings.ReplaceAll(strings.ReplaceAll(number, " ", ""), "-", "")
 	switch {
@@ -425,7 +398,7 @@ func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, ho
 	var out Txn
 	err = s.do(false, func(fx *effects) error {
 		cur, err := s.txns.Get(ctx, transNo)
-		if err != nil || cur.Status != StatusCreated {
+		if err != nil || mayPay(&cur) != nil {
 			return statusForbids("checkout %s is no longer payable", t.MerchantOrderNo)
 		}
 		cur.Instrument, cur.CardMasked, cur.CardBrand, cur.CardProfile = t.Instrument, t.CardMasked, t.CardBrand, t.CardProfile
@@ -449,8 +422,8 @@ func (s *System) payHostedWallet(ctx context.Context, transNo, wallet string) (T
 		if err != nil || t.Channel != ChannelHosted {
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}
-		if t.Status != StatusCreated {
-			return statusForbids("checkout %s is %s: it cannot be paid", t.MerchantOrderNo, t.Status)
+		if aerr := mayPay(&t); aerr != nil {
+			return aerr
 		}
 		t.Instrument, t.PayMethodID, t.PayScenario = InstrumentWallet, wallet, "SCANQR_PAY"
 		t.PayUserAccountID, t.PayPlatformNo = s.env.IDs.Digits(16), s.env.IDs.Digits(22)
@@ -477,8 +450,8 @@ func (s *System) cancelHosted(ctx context.Context, transNo string) (Txn, error) 
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}
 		out = t
-		if t.Status != StatusCreated {
-			return nil
+		if mayPay(&t) != nil {
+			return nil // past the page already: leaving it changes nothing
 		}
 		if err := s.setStatus(&t, StatusCancelled, "the buyer cancelled on the checkout page"); err != nil {
 			return err

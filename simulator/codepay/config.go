@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,14 +39,7 @@ type App struct {
 }
 
 // ActsFor reports whether the app may act for a merchant.
-func (a App) ActsFor(merchantNo string) bool {
-	for _, m := range a.Merchants {
-		if m == merchantNo {
-			return true
-		}
-	}
-	return false
-}
+func (a App) ActsFor(merchantNo string) bool { return slices.Contains(a.Merchants, merchantNo) }
 
 // Store is a merchant's shop and the terminals bound to it.
 type Store struct {
@@ -63,7 +57,7 @@ type Merchant struct {
 	ThreeDSUnavailable string `json:"threeDSUnavailable,omitempty"`
 }
 
-// store returns the store that holds terminal sn, if any.
+// storeOf returns the store that holds terminal sn, if any.
 func (m Merchant) storeOf(sn string) (string, bool) {
 	for _, st := range m.Stores {
 		for _, t := range st.Terminals {
@@ -302,7 +296,8 @@ func (s *System) ensureTerminal(ctx context.Context, sn string) error {
 	return err
 }
 
-// durationText is a Go duration written as text in admin bodies.
+// parseDuration reads a duration written as Go text in admin bodies and
+// forms (empty is zero).
 func parseDuration(text string) (time.Duration, error) {
 	if text == "" {
 		return 0, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/openapi"
-	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // TimestampWindow is how far a request's timestamp may be from the clock.
@@ -80,7 +78,7 @@ func (s *System) check(r *http.Request, req *openapi.Request) (*Caller, *apierr.
 	req.Tag(openapi.TagApp, appID)
 	app, err := s.apps.Get(ctx, appID)
 	if err != nil {
-		return nil, apierr.Field(apierr.Unauthorized, "app_id", "unknown", "app_id: no application %s is registered with the gateway", appID).WithCode(CodeUnknownApp)
+		return nil, apierr.Field(apierr.Unauthorized, "app_id", "unknown", "no application %s is registered with the gateway", appID).WithCode(CodeUnknownApp)
 	}
 	signType := str("sign_type")
 	if signType == "" {
@@ -121,15 +119,15 @@ func basicEnvironment(r *http.Request, app App) (string, *apierr.Error) {
 	h := r.Header.Get("Authorization")
 	scheme, payload, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return "", refuse("Authorization: sign_type NONE requires HTTP Basic credentials (user app_id, password the app's API secret)")
+		return "", refuse("sign_type NONE requires HTTP Basic credentials (user app_id, password the app's API secret)")
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
 	if err != nil {
-		return "", refuse("Authorization: the Basic credentials are not base64")
+		return "", refuse("the Basic credentials are not base64")
 	}
 	user, pass, _ := strings.Cut(string(raw), ":")
 	if user != app.AppID {
-		return "", refuse("Authorization: the Basic user must be the app_id %s", app.AppID)
+		return "", refuse("the Basic user must be the app_id %s", app.AppID)
 	}
 	for _, c := range []struct {
 		env  string
@@ -139,7 +137,7 @@ func basicEnvironment(r *http.Request, app App) (string, *apierr.Error) {
 			return c.env, nil
 		}
 	}
-	return "", refuse("Authorization: wrong password for app_id %s", app.AppID)
+	return "", refuse("wrong password for app_id %s", app.AppID)
 }
 
 // checkTimestamp accepts 13 digits as a JSON number or string, within ±15
@@ -148,13 +146,13 @@ func (s *System) checkTimestamp(raw json.RawMessage) *apierr.Error {
 	text := strings.Trim(string(raw), `"`)
 	ms, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || len(text) != 13 {
-		return apierr.Field(apierr.Invalid, "timestamp", "pattern", "timestamp: must be 13 digits of milliseconds since the epoch").WithCode(CodeInvalidParameter)
+		return apierr.Field(apierr.Invalid, "timestamp", "pattern", "must be 13 digits of milliseconds since the epoch").WithCode(CodeInvalidParameter)
 	}
 	now := s.env.Clock.Now()
 	at := time.UnixMilli(ms)
 	if d := at.Sub(now); d > TimestampWindow || d < -TimestampWindow {
 		return apierr.Field(apierr.Invalid, "timestamp", "window",
-			"timestamp: %s is %s the gateway's time %s; at most 15 minutes either way",
+			"%s is %s the gateway's time %s; at most 15 minutes either way",
 			at.UTC().Format(time.RFC3339), roundDiff(d), now.UTC().Format(time.RFC3339)).WithCode(CodeTimestamp)
 	}
 	return nil
@@ -177,7 +175,7 @@ func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (st
 		}
 	}
 	if sign == "" {
-		return "", apierr.Field(apierr.Missing, "sign", "required", "sign: is required with sign_type RSA2").WithCode(CodeMissingParameter)
+		return "", apierr.Field(apierr.Missing, "sign", "required", "is required with sign_type RSA2").WithCode(CodeMissingParameter)
 	}
 	text, err := stringToSign(f)
 	if err != nil {
@@ -199,7 +197,7 @@ func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (st
 		}
 	}
 	return "", apierr.Field(apierr.Unauthorized, "sign", "signature",
-		"sign: does not verify with the public key registered for app_id %s (SHA256withRSA over the sorted key=value string of every non-empty field except sign)", app.AppID).WithCode(CodeBadSignature)
+		"does not verify with the public key registered for app_id %s (SHA256withRSA over the sorted key=value string of every non-empty field except sign)", app.AppID).WithCode(CodeBadSignature)
 }
 
 // checkParties resolves merchant_no, store_no, terminal_sn and
@@ -226,26 +224,26 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 	}
 	m, err := s.merchants.Get(ctx, merchantNo)
 	if err != nil {
-		return unknown("merchant_no", "merchant_no: no merchant %s", merchantNo)
+		return unknown("merchant_no", "no merchant %s", merchantNo)
 	}
 	if !c.App.ActsFor(merchantNo) {
-		return unknown("merchant_no", "merchant_no: merchant %s is not bound to app_id %s", merchantNo, c.App.AppID)
+		return unknown("merchant_no", "merchant %s is not bound to app_id %s", merchantNo, c.App.AppID)
 	}
 	c.MerchantNo = merchantNo
 	storeNo := str("store_no")
 	if storeNo != "" {
 		if !m.hasStore(storeNo) {
-			return unknown("store_no", "store_no: merchant %s has no store %s", merchantNo, storeNo)
+			return unknown("store_no", "merchant %s has no store %s", merchantNo, storeNo)
 		}
 		c.StoreNo = storeNo
 	}
 	bound := func(field, sn string) *apierr.Error {
 		st, ok := m.storeOf(sn)
 		if !ok {
-			return unknown(field, "%s: terminal %s is not bound to merchant %s", field, sn, merchantNo)
+			return unknown(field, "terminal %s is not bound to merchant %s", sn, merchantNo)
 		}
 		if storeNo != "" && st != storeNo {
-			return unknown(field, "%s: terminal %s belongs to store %s, not %s", field, sn, st, storeNo)
+			return unknown(field, "terminal %s belongs to store %s, not %s", sn, st, storeNo)
 		}
 		return nil
 	}
@@ -296,11 +294,3 @@ func bodyIDs(body []byte) map[string]string {
 	}
 	return out
 }
-
-// notFound is the 40008 error.
-func notFound(field, format string, args ...any) *apierr.Error {
-	return apierr.Field(apierr.NotFound, field, "unknown", format, args...).WithCode(CodeOrderNotFound)
-}
-
-// isNotFound reports a store miss.
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

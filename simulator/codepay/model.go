@@ -1,63 +1,6 @@
 package codepay
 
-import (
-	"fmt"
-	"time"
-
-	"github.com/pspsim/pspsim/simulator/apierr"
-)
-
-// Status is a transaction's trans_status.
-type Status int
-
-// The trans_status values of seed 003.
-const (
-	StatusProcessing Status = 0 // the buyer is paying: card read, 3-D Secure challenge, awaiting signature or the host
-	StatusFailed     Status = 1 // failed, declined, or closed by expiry
-	StatusSuccess    Status = 2 // paid (for a pre-authorization: authorized)
-	StatusCancelled  Status = 3 // closed by the merchant before payment, or reversed in full
-	StatusCreated    Status = 9 // created, awaiting payment
-)
-
-func (s Status) String() string {
-	switch s {
-	case StatusProcessing:
-		return "processing"
-	case StatusFailed:
-		return "failed"
-	case StatusSuccess:
-		return "success"
-	case StatusCancelled:
-		return "cancelled"
-	case StatusCreated:
-		return "created"
-	}
-	return fmt.Sprintf("status(%d)", int(s))
-}
-
-// Final reports whether no payment can happen any more. Success is final
-// for the payment's outcome; the one move out of it is a full reversal (a
-// void before the batch closes, order.revoker, or the cancellation of an
-// uncaptured authorization), which the table below spells out.
-func (s Status) Final() bool { return s == StatusFailed || s == StatusSuccess || s == StatusCancelled }
-
-// transitions is the one table of allowed status changes, for every
-// trans_type. Anything else is refused with 40009.
-var transitions = map[Status][]Status{
-	StatusCreated:    {StatusProcessing, StatusFailed, StatusCancelled}, // paying; expired; closed by the merchant or the cashier
-	StatusProcessing: {StatusSuccess, StatusFailed, StatusCancelled},    // approved; declined or timed out; cancelled while paying
-	StatusSuccess:    {StatusCancelled},                                 // reversed in full
-}
-
-// CanMove reports whether the table allows from → to.
-func CanMove(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+import "time"
 
 // Transaction types (TransType) of seed 003.
 const (
@@ -78,29 +21,6 @@ var typeNames = map[int]string{
 	TypePreAuthCancel: "pre-authorization cancel", TypePreAuthCompletion: "pre-authorization completion",
 	TypeCompletionCancel: "completion cancel", TypeCompletionRefund: "completion refund",
 	TypeCashback: "sale with cashback", TypeCashWithdrawal: "cash withdrawal",
-}
-
-// needsPayment reports whether a trans_type takes money from a card or
-// wallet presented by the buyer (the others act on an original transaction).
-func needsPayment(tt int) bool {
-	switch tt {
-	case TypeSale, TypePreAuth, TypeCashback, TypeCashWithdrawal:
-		return true
-	}
-	return false
-}
-
-// needsOriginal reports whether a trans_type acts on an original
-// transaction named by orig_merchant_order_no.
-func needsOriginal(tt int) bool { return !needsPayment(tt) }
-
-// isRefund reports whether a trans_type gives money back (it counts against
-// the original's refundable amount and the 10-refund limit).
-func isRefund(tt int) bool { return tt == TypeRefund || tt == TypeCompletionRefund }
-
-// isReversal reports whether a trans_type reverses its original in full.
-func isReversal(tt int) bool {
-	return tt == TypeVoid || tt == TypePreAuthCancel || tt == TypeCompletionCancel
 }
 
 // Channels a transaction came through.
@@ -249,24 +169,6 @@ func (t *Txn) Refundable() int64 { return t.Paid() - t.Refunded }
 // Offline reports whether this is an offline bank card transaction (read by
 // a terminal; settled by batch; cancelled only by a void).
 func (t *Txn) Offline() bool { return t.Instrument == InstrumentCardPresent }
-
-// moveTo changes the status if the table allows it.
-func (t *Txn) moveTo(to Status, at time.Time) error {
-	if !CanMove(t.Status, to) {
-		return statusForbids("trans_no %s is %s (trans_status %d); it cannot become %s (%d)", t.TransNo, t.Status, t.Status, to, to)
-	}
-	t.Status = to
-	if to.Final() {
-		end := at
-		t.EndAt = &end
-	}
-	return nil
-}
-
-// statusForbids is the 40009 error.
-func statusForbids(format string, args ...any) *apierr.Error {
-	return apierr.New(apierr.Conflict, format, args...).WithCode(CodeStatusForbids)
-}
 
 // Terminal is a virtual POS terminal running CodePay Register.
 type Terminal struct {

@@ -4,26 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 )
-
-func invalid(field, rule, format string, args ...any) *apierr.Error {
-	return apierr.Field(apierr.Invalid, field, rule, format, args...).WithCode(CodeInvalidParameter)
-}
-
-func missing(field, format string, args ...any) *apierr.Error {
-	return apierr.Field(apierr.Missing, field, "required", format, args...).WithCode(CodeMissingParameter)
-}
-
-func boolOr(b *bool, def bool) bool {
-	if b == nil {
-		return def
-	}
-	return *b
-}
 
 // createOrderIn is wisehub.cloud.pay.order's body.
 type createOrderIn struct {
@@ -54,27 +38,18 @@ type createOrderIn struct {
 }
 
 // createOrder pushes an order to a terminal (wisehub.cloud.pay.order).
-func (s *System) createOrder(w http.ResponseWriter, r *http.Request) {
-	var in createOrderIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c := callerOf(r.Context())
-	t, online, err := s.newTerminalOrder(r.Context(), c, in)
+func (s *System) createOrder(ctx context.Context, c *Caller, in *createOrderIn) (reply, error) {
+	t, online, err := s.newTerminalOrder(ctx, c, *in)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	status := "offline"
-	if online {
-		status = "online"
-	}
-	s.answer(w, r, map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "terminal_sn": t.TerminalSN},
-		map[string]any{"message_id": t.MessageID, "trans_no": t.TransNo, "terminal_online_status": status})
+	return txnReply(&t, map[string]any{"message_id": t.MessageID, "trans_no": t.TransNo, "terminal_online_status": onlineWord(online)}), nil
 }
 
-func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrderIn) (Txn, bool, error) {
+// newTerminalOrder checks a wisehub.cloud.pay.order, stores the order as
+// created (9) and pushes it to its terminal; online reports whether the
+// terminal was online.
+func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrderIn) (t Txn, online bool, err error) {
 	if aerr := knownCurrency(in.PriceCurrency); aerr != nil {
 		return Txn{}, false, aerr
 	}
@@ -93,24 +68,24 @@ func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrder
 	tt := in.TransType
 	switch {
 	case cashback > 0 && tt != TypeCashback:
-		return Txn{}, false, invalid("cashback_amount", "trans_type", "cashback_amount: can be set only with trans_type 11 (sale with cashback)")
+		return Txn{}, false, invalid("cashback_amount", "trans_type", "can be set only with trans_type 11 (sale with cashback)")
 	case tt == TypeCashback && cashback == 0:
-		return Txn{}, false, missing("cashback_amount", "cashback_amount: is required with trans_type 11 (sale with cashback)")
+		return Txn{}, false, missing("cashback_amount", "is required with trans_type 11 (sale with cashback)")
 	case boolOr(in.OnScreenTip, false) && !tipOnScreen(tt):
-		return Txn{}, false, invalid("on_screen_tip", "trans_type", "on_screen_tip: can be set only with trans_type 1, 3 or 4")
+		return Txn{}, false, invalid("on_screen_tip", "trans_type", "can be set only with trans_type 1, 3 or 4")
 	case tip > 0 && !(tt == TypeSale || tt == TypeRefund || tt == TypePreAuth || tt == TypePreAuthCompletion || tt == TypeCashback):
-		return Txn{}, false, invalid("tip_amount", "trans_type", "tip_amount: applies to trans_type 1, 3, 4, 6 and 11, not %d (%s)", tt, typeNames[tt])
+		return Txn{}, false, invalid("tip_amount", "trans_type", "applies to trans_type 1, 3, 4, 6 and 11, not %d (%s)", tt, typeNames[tt])
 	case needsOriginal(tt) && in.OrigMerchantOrderNo == "":
-		return Txn{}, false, missing("orig_merchant_order_no", "orig_merchant_order_no: is required with trans_type %d (%s)", tt, typeNames[tt])
+		return Txn{}, false, missing("orig_merchant_order_no", "is required with trans_type %d (%s)", tt, typeNames[tt])
 	case !needsOriginal(tt) && in.OrigMerchantOrderNo != "":
-		return Txn{}, false, invalid("orig_merchant_order_no", "trans_type", "orig_merchant_order_no: applies only to trans_type 2, 3, 5, 6, 7 and 8")
+		return Txn{}, false, invalid("orig_merchant_order_no", "trans_type", "applies only to trans_type 2, 3, 5, 6, 7 and 8")
 	}
 	now := s.env.Clock.Now()
 	mode := in.OrderQueueMode
 	if mode == "" {
 		mode = "FIFO"
 	}
-	t := Txn{
+	t = Txn{
 		TransNo: s.newTransNo(), MessageID: "M" + s.env.IDs.Digits(21), Environment: c.Environment, AppID: c.App.AppID,
 		MerchantNo: c.MerchantNo, StoreNo: c.StoreNo, TerminalSN: in.TerminalSN, MerchantOrderNo: in.MerchantOrderNo,
 		TransType: tt, Status: StatusCreated, Channel: ChannelTerminal, Currency: in.PriceCurrency,
@@ -130,44 +105,22 @@ func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrder
 	if t.PayScenario == "" {
 		t.PayScenario = "SWIPE_CARD"
 	}
-	var online bool
-	err := s.do(false, func(fx *effects) error {
+	err = s.do(false, func(fx *effects) error {
 		if needsOriginal(tt) {
-			o, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.OrigMerchantOrderNo)
-			if err != nil {
-				return notFound("orig_merchant_order_no", "orig_merchant_order_no: merchant %s has no transaction %s", c.MerchantNo, in.OrigMerchantOrderNo)
+			if err := s.linkOriginal(ctx, c, &t, in.OrigMerchantOrderNo); err != nil {
+				return err
 			}
-			if o.TerminalSN == "" {
-				return statusForbids("%s was not paid on a terminal: use order.refund.submit or order.revoker", o.MerchantOrderNo)
-			}
-			if o.Currency != t.Currency {
-				return invalid("price_currency", "original", "price_currency: must be %s, the currency of %s", o.Currency, o.MerchantOrderNo)
-			}
-			if isRefund(tt) {
-				if holder, aerr := s.moneyHolder(ctx, o); aerr != nil {
-					return aerr
-				} else {
-					o = holder
-				}
-			}
-			if tt == TypeVoid && t.Amount != o.Amount && t.Amount != o.TransAmount() {
-				return invalid("order_amount", "original", "order_amount: a void reverses all of %s: %s %s", o.MerchantOrderNo, fmtAmount(o.TransAmount(), o.Currency), o.Currency)
-			}
-			if aerr := s.checkOriginal(ctx, tt, refAmount(&t, &o), &o); aerr != nil {
-				return aerr
-			}
-			t.OrigTransNo, t.OrigMerchantOrderNo = o.TransNo, o.MerchantOrderNo
 		}
 		term, err := s.terminals.Get(ctx, t.TerminalSN)
 		if err != nil {
-			return apierr.Field(apierr.NotFound, "terminal_sn", "unknown", "terminal_sn: no terminal %s", t.TerminalSN).WithCode(CodeUnknownMerchant)
+			return apierr.Field(apierr.NotFound, "terminal_sn", "unknown", "no terminal %s", t.TerminalSN).WithCode(CodeUnknownMerchant)
 		}
 		online = term.Online
 		if !online && t.Options.RejectWhenOffline {
 			s.env.Record(Name, "terminal.order_rejected", fmt.Sprintf("terminal %s is offline: %s rejected (reject_trade_when_terminal_offline)", term.SN, t.MerchantOrderNo),
 				map[string]string{"terminal_sn": term.SN, "merchant_order_no": t.MerchantOrderNo, "merchant_no": t.MerchantNo}, nil)
 			return apierr.Field(apierr.Unavailable, "terminal_sn", "offline",
-				"terminal_sn: terminal %s is offline since %s and reject_trade_when_terminal_offline is true", term.SN, term.Since.UTC().Format(time.RFC3339)).WithCode(CodeTerminalOffline)
+				"terminal %s is offline since %s and reject_trade_when_terminal_offline is true", term.SN, term.Since.UTC().Format(time.RFC3339)).WithCode(CodeTerminalOffline)
 		}
 		if err := s.create(ctx, &t); err != nil {
 			return err
@@ -187,30 +140,55 @@ func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrder
 	return t, online, nil
 }
 
+// linkOriginal checks the original of a reference transaction t pushed to a
+// terminal (a void, refund, cancel or completion) and names it on t. A
+// refund of a captured pre-authorization refunds its completion.
+func (s *System) linkOriginal(ctx context.Context, c *Caller, t *Txn, origMerchantOrderNo string) error {
+	o, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, origMerchantOrderNo)
+	if err != nil {
+		return notFound("orig_merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, origMerchantOrderNo)
+	}
+	if aerr := mayPushReference(&o); aerr != nil {
+		return aerr
+	}
+	if o.Currency != t.Currency {
+		return invalid("price_currency", "original", "must be %s, the currency of %s", o.Currency, o.MerchantOrderNo)
+	}
+	if isRefund(t.TransType) {
+		holder, aerr := s.moneyHolder(ctx, o)
+		if aerr != nil {
+			return aerr
+		}
+		o = holder
+	}
+	if t.TransType == TypeVoid && t.Amount != o.Amount && t.Amount != o.TransAmount() {
+		return invalid("order_amount", "original", "a void reverses all of %s: %s %s", o.MerchantOrderNo, fmtAmount(o.TransAmount(), o.Currency), o.Currency)
+	}
+	if aerr := s.mayReference(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
+		return aerr
+	}
+	t.OrigTransNo, t.OrigMerchantOrderNo = o.TransNo, o.MerchantOrderNo
+	return nil
+}
+
+type closeOrderIn struct {
+	TerminalSN      string `json:"terminal_sn"`
+	MerchantOrderNo string `json:"merchant_order_no"`
+	Description     string `json:"description"`
+}
+
 // closeOrder closes an unpaid order and removes it from the terminal's
-// queue (wisehub.cloud.pay.close). Only status 9 can be closed.
-func (s *System) closeOrder(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		TerminalSN      string `json:"terminal_sn"`
-		MerchantOrderNo string `json:"merchant_order_no"`
-		Description     string `json:"description"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
+// queue (wisehub.cloud.pay.close).
+func (s *System) closeOrder(ctx context.Context, c *Caller, in *closeOrderIn) (reply, error) {
 	var t Txn
 	err := s.do(false, func(fx *effects) error {
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
 		if err != nil || t.Channel != ChannelTerminal || t.TerminalSN != in.TerminalSN {
-			return notFound("merchant_order_no", "merchant_order_no: terminal %s has no order %s of merchant %s", in.TerminalSN, in.MerchantOrderNo, c.MerchantNo)
+			return notFound("merchant_order_no", "terminal %s has no order %s of merchant %s", in.TerminalSN, in.MerchantOrderNo, c.MerchantNo)
 		}
-		if t.Status != StatusCreated {
-			return statusForbids("order %s is %s (trans_status %d): only an order awaiting payment (9) can be closed; void a paid one with trans_type 2",
-				t.MerchantOrderNo, t.Status, t.Status)
+		if aerr := mayClose(&t); aerr != nil {
+			return aerr
 		}
 		why := "closed by the merchant"
 		if in.Description != "" {
@@ -222,11 +200,9 @@ func (s *System) closeOrder(w http.ResponseWriter, r *http.Request) {
 		return s.finalize(ctx, fx, &t)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "terminal_sn": t.TerminalSN},
-		map[string]any{"message_id": "M" + s.env.IDs.Digits(21), "trans_no": t.TransNo})
+	return txnReply(&t, map[string]any{"message_id": "M" + s.env.IDs.Digits(21), "trans_no": t.TransNo}), nil
 }
 
 // lookupIn is the body of the queries: trans_no wins over merchant_order_no.
@@ -236,81 +212,55 @@ type lookupIn struct {
 }
 
 // queryOrder answers a transaction's status (order.query).
-func (s *System) queryOrder(w http.ResponseWriter, r *http.Request) {
-	var in lookupIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c := callerOf(r.Context())
-	t, aerr := s.find(r.Context(), c.Environment, []string{c.MerchantNo}, in.TransNo, in.MerchantOrderNo, "trans_no", "merchant_order_no")
+func (s *System) queryOrder(ctx context.Context, c *Caller, in *lookupIn) (reply, error) {
+	t, aerr := s.find(ctx, c.Environment, []string{c.MerchantNo}, in.TransNo, in.MerchantOrderNo, "trans_no", "merchant_order_no")
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return reply{}, aerr
 	}
-	s.answer(w, r, txnIDs(&t), orderFields(&t))
+	return txnReply(&t, orderFields(&t)), nil
 }
 
 // queryRefund answers a refund's status (order.refund.query).
-func (s *System) queryRefund(w http.ResponseWriter, r *http.Request) {
-	var in lookupIn
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *System) queryRefund(ctx context.Context, c *Caller, in *lookupIn) (reply, error) {
+	t, aerr := s.find(ctx, c.Environment, []string{c.MerchantNo}, in.TransNo, in.MerchantOrderNo, "trans_no", "merchant_order_no")
+	if aerr != nil {
+		return reply{}, aerr
 	}
-	c := callerOf(r.Context())
-	t, aerr := s.find(r.Context(), c.Environment, []string{c.MerchantNo}, in.TransNo, in.MerchantOrderNo, "trans_no", "merchant_order_no")
-	if aerr == nil && !isRefund(t.TransType) {
+	if !isRefund(t.TransType) {
 		field, id := "merchant_order_no", in.MerchantOrderNo
 		if in.TransNo != "" {
 			field, id = "trans_no", in.TransNo
 		}
-		aerr = notFound(field, "%s: %s is a %s, not a refund (use order.query)", field, id, typeNames[t.TransType])
+		// The field stays in the text: the message starts with the id, which
+		// may itself start with the field's name.
+		return reply{}, notFound(field, "%s: %s is a %s, not a refund (use order.query)", field, id, typeNames[t.TransType])
 	}
-	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
-	}
-	s.answer(w, r, txnIDs(&t), refundFields(&t))
+	return txnReply(&t, refundFields(&t)), nil
 }
 
-func txnIDs(t *Txn) map[string]string {
-	return map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "terminal_sn": t.TerminalSN}
+type revokeIn struct {
+	MerchantOrderNo string `json:"merchant_order_no"`
 }
 
 // revokeOrder cancels an order whose outcome is unclear or unwanted
-// (order.revoker): an unpaid or processing order is closed, a paid one is
-// refunded in full; an order already failed or cancelled answers success
-// again (the seed tells merchants to call it again when unsure). Offline
-// card transactions are refused: they are voided on the terminal.
-func (s *System) revokeOrder(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		MerchantOrderNo string `json:"merchant_order_no"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
+// (order.revoker): what it does is mayRevoke's revocation.
+func (s *System) revokeOrder(ctx context.Context, c *Caller, in *revokeIn) (reply, error) {
 	var t Txn
 	err := s.do(false, func(fx *effects) error {
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
 		if err != nil {
-			return notFound("merchant_order_no", "merchant_order_no: merchant %s has no order %s", c.MerchantNo, in.MerchantOrderNo)
+			return notFound("merchant_order_no", "merchant %s has no order %s", c.MerchantNo, in.MerchantOrderNo)
 		}
-		if t.Offline() {
-			return statusForbids("%s is an offline bank card transaction: order.revoker cancels QR and online transactions only; void it on the terminal (trans_type 2) or refund it", t.MerchantOrderNo)
+		how, aerr := mayRevoke(&t)
+		if aerr != nil {
+			return aerr
 		}
-		if !needsPayment(t.TransType) {
-			return statusForbids("%s is a %s, not a payment order", t.MerchantOrderNo, typeNames[t.TransType])
-		}
-		switch t.Status {
-		case StatusFailed, StatusCancelled:
+		switch how {
+		case revokeAgain:
 			s.record("order.revoke_repeated", fmt.Sprintf("order.revoker on %s, already %s: nothing to do", t.MerchantOrderNo, t.Status), &t, nil)
 			return nil
-		case StatusCreated, StatusProcessing:
+		case revokeClose:
 			if t.HostTimeout {
 				t.RespCode, t.RespMsg = "91", "[91]REVERSED: host timeout"
 			}
@@ -318,9 +268,6 @@ func (s *System) revokeOrder(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			return s.finalize(ctx, fx, &t)
-		}
-		if t.TransType == TypePreAuth && t.CaptureTransNo != "" {
-			return statusForbids("pre-authorization %s was captured by %s: refund the completion instead", t.MerchantOrderNo, t.CaptureTransNo)
 		}
 		refund := t.Refundable()
 		t.Refunded += refund
@@ -331,34 +278,28 @@ func (s *System) revokeOrder(w http.ResponseWriter, r *http.Request) {
 		return s.finalize(ctx, fx, &t)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
 	data := map[string]any{"trans_no": t.TransNo}
 	if t.MessageID != "" {
 		data["message_id"] = t.MessageID
 	}
-	s.answer(w, r, txnIDs(&t), data)
+	return txnReply(&t, data), nil
+}
+
+type submitRefundIn struct {
+	OrigMerchantOrderNo string      `json:"orig_merchant_order_no"`
+	OrigTransNo         string      `json:"orig_trans_no"`
+	MerchantOrderNo     string      `json:"merchant_order_no"`
+	PriceCurrency       string      `json:"price_currency"`
+	OrderAmount         json.Number `json:"order_amount"`
+	Description         string      `json:"description"`
+	NotifyURL           string      `json:"notify_url"`
 }
 
 // submitRefund refunds part or all of a paid transaction
 // (order.refund.submit).
-func (s *System) submitRefund(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		OrigMerchantOrderNo string      `json:"orig_merchant_order_no"`
-		OrigTransNo         string      `json:"orig_trans_no"`
-		MerchantOrderNo     string      `json:"merchant_order_no"`
-		PriceCurrency       string      `json:"price_currency"`
-		OrderAmount         json.Number `json:"order_amount"`
-		Description         string      `json:"description"`
-		NotifyURL           string      `json:"notify_url"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
+func (s *System) submitRefund(ctx context.Context, c *Caller, in *submitRefundIn) (reply, error) {
 	var refund *Txn
 	err := s.do(false, func(fx *effects) error {
 		o, aerr := s.find(ctx, c.Environment, []string{c.MerchantNo}, in.OrigTransNo, in.OrigMerchantOrderNo, "orig_trans_no", "orig_merchant_order_no")
@@ -369,77 +310,56 @@ func (s *System) submitRefund(w http.ResponseWriter, r *http.Request) {
 			return aerr
 		}
 		if in.PriceCurrency != o.Currency {
-			return invalid("price_currency", "original", "price_currency: must be %s, the currency of %s", o.Currency, o.MerchantOrderNo)
+			return invalid("price_currency", "original", "must be %s, the currency of %s", o.Currency, o.MerchantOrderNo)
 		}
 		amt, aerr := amount("order_amount", in.OrderAmount, o.Currency, true, true)
 		if aerr != nil {
 			return aerr
 		}
-		tt := TypeRefund
-		if o.TransType == TypePreAuthCompletion {
-			tt = TypeCompletionRefund
-		}
-		t, err := s.gatewayReference(ctx, fx, c, tt, in.MerchantOrderNo, amt, 0, &o, in.NotifyURL, in.Description)
-		refund = t
+		var err error
+		refund, err = s.gatewayReference(ctx, fx, c, &o, newReference{TransType: refundTypeOf(&o), MerchantOrderNo: in.MerchantOrderNo, Amount: amt,
+			NotifyURL: in.NotifyURL, Description: in.Description})
 		return err
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, txnIDs(refund), map[string]any{
+	return txnReply(refund, map[string]any{
 		"trans_no": refund.TransNo, "trans_amount": fmtAmount(refund.Amount, refund.Currency), "trans_fee_c": "0", "vat_amount": "0",
-	})
+	}), nil
+}
+
+type tipAdjustmentIn struct {
+	MerchantOrderNo     string      `json:"merchant_order_no"`
+	TipAdjustmentAmount json.Number `json:"tip_adjustment_amount"`
 }
 
 // tipAdjustment replaces the tip of a card-present sale in an open batch
 // (tip.adjustment).
-func (s *System) tipAdjustment(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		MerchantOrderNo     string      `json:"merchant_order_no"`
-		TipAdjustmentAmount json.Number `json:"tip_adjustment_amount"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c := callerOf(ctx)
+func (s *System) tipAdjustment(ctx context.Context, c *Caller, in *tipAdjustmentIn) (reply, error) {
 	var t Txn
 	err := s.do(false, func(fx *effects) error {
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
 		if err != nil {
-			return notFound("merchant_order_no", "merchant_order_no: merchant %s has no transaction %s", c.MerchantNo, in.MerchantOrderNo)
+			return notFound("merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, in.MerchantOrderNo)
 		}
 		return s.adjustTipOf(ctx, &t, "tip_adjustment_amount", in.TipAdjustmentAmount)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, txnIDs(&t), map[string]any{})
+	return txnReply(&t, map[string]any{}), nil
 }
 
-// adjustTipOf sets a new tip on a card-present sale or completion whose batch
-// is still open.
+// adjustTipOf sets a new tip on a transaction mayAdjustTip allows it on.
 func (s *System) adjustTipOf(ctx context.Context, t *Txn, field string, n json.Number) error {
 	tip, aerr := amount(field, n, t.Currency, true, false)
 	if aerr != nil {
 		return aerr
 	}
-	switch {
-	case !(t.TransType == TypeSale || t.TransType == TypePreAuthCompletion || t.TransType == TypeCashback):
-		return statusForbids("a tip adjusts a sale or a completion; %s is a %s", t.MerchantOrderNo, typeNames[t.TransType])
-	case !t.Offline():
-		return statusForbids("%s was not paid by card on a terminal: only offline card transactions take tip adjustments", t.MerchantOrderNo)
-	case t.Status != StatusSuccess:
-		return statusForbids("%s is %s (trans_status %d): only a successful transaction takes a tip adjustment", t.MerchantOrderNo, t.Status, t.Status)
-	case s.batchClosed(ctx, t):
-		return statusForbids("the batch %s of %s is closed: its tip can no longer be adjusted", t.BatchNo, t.MerchantOrderNo)
-	case t.Amount+tip < t.Refunded:
-		return apierr.Field(apierr.Unprocessable, field, "minimum", "%s: %s would leave less than the %s already refunded", field,
-			fmtAmount(tip, t.Currency), fmtAmount(t.Refunded, t.Currency)).WithCode(CodeAmountExceeds)
+	if aerr := s.mayAdjustTip(ctx, t, field, tip); aerr != nil {
+		return aerr
 	}
 	old := t.Tip
 	t.Tip = tip
@@ -448,10 +368,9 @@ func (s *System) adjustTipOf(ctx context.Context, t *Txn, field string, n json.N
 	return s.save(ctx, t)
 }
 
-// batchCloseMethod closes one terminal's batch (batch.close).
-func (s *System) batchCloseMethod(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	c := callerOf(ctx)
+// batchCloseMethod closes the calling terminal's batch (batch.close); its
+// body names nothing the guard has not already read.
+func (s *System) batchCloseMethod(ctx context.Context, c *Caller, _ *struct{}) (reply, error) {
 	var sum Summary
 	err := s.do(false, func(fx *effects) error {
 		var err error
@@ -459,8 +378,7 @@ func (s *System) batchCloseMethod(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return reply{}, err
 	}
-	s.answer(w, r, map[string]string{"terminal_sn": c.TerminalSN}, sum.data())
+	return reply{ids: map[string]string{"terminal_sn": c.TerminalSN}, data: sum.data()}, nil
 }

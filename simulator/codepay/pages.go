@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -92,7 +93,7 @@ func (s *System) terminalForm(w http.ResponseWriter, r *http.Request) {
 	case "pilot-on":
 		d, perr := parseDuration(f.Get("delay"))
 		if perr != nil {
-			err = apierr.Field(apierr.Invalid, "delay", "duration", "delay: %v", perr)
+			err = apierr.Field(apierr.Invalid, "delay", "duration", "%v", perr)
 			break
 		}
 		_, err = s.SetAutopilot(r.Context(), sn, &Autopilot{Card: strings.ReplaceAll(f.Get("card"), " ", ""), Delay: d, Tip: f.Get("tip_amount"), Sign: true, Approve: true})
@@ -183,7 +184,7 @@ func checkoutOptions(detail []byte) (items []itemView, cardOK bool, wallets []st
 			wallets = append(wallets, o)
 		}
 	}
-	cardOK = !banned["card"] && contains(lower(allow), "card")
+	cardOK = !banned["card"] && slices.Contains(lower(allow), "card")
 	return d.Data.Items, cardOK, wallets
 }
 

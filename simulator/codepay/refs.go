@@ -13,9 +13,10 @@ const MaxRefunds = 10
 
 // A reference transaction acts on an original: voids, refunds, pre-auth
 // cancels, completions (captures), completion cancels and completion
-// refunds. The same rules hold whichever way it arrives: pushed to a
-// terminal (checked when pushed and again when performed), or through the
-// gateway API (order.refund.submit, order.revoker, the card operations).
+// refunds. The same rules (mayReference, states.go) hold whichever way it
+// arrives: pushed to a terminal (checked when pushed and again when
+// performed), or through the gateway API (order.refund.submit, the card
+// operations). This file performs them.
 
 // refAmount is what a reference transaction moves: a reversal the whole
 // original, a refund or completion its own amount and tip.
@@ -27,74 +28,6 @@ func refAmount(t, o *Txn) int64 {
 		return o.Authorized
 	}
 	return t.Amount + t.Tip
-}
-
-// checkOriginal says whether a reference transaction of type tt moving amt
-// may act on the original o now.
-func (s *System) checkOriginal(ctx context.Context, tt int, amt int64, o *Txn) *apierr.Error {
-	name := typeNames[tt]
-	if o.Status != StatusSuccess {
-		return statusForbids("a %s needs a successful original; %s (%s) is %s (trans_status %d)", name, o.MerchantOrderNo, o.TransNo, o.Status, o.Status)
-	}
-	is := func(types ...int) bool {
-		for _, x := range types {
-			if o.TransType == x {
-				return true
-			}
-		}
-		return false
-	}
-	wrongType := func(what string) *apierr.Error {
-		return statusForbids("a %s applies to %s; %s is a %s", name, what, o.MerchantOrderNo, typeNames[o.TransType])
-	}
-	switch tt {
-	case TypeVoid:
-		if !is(TypeSale, TypeCashback, TypeCashWithdrawal) {
-			return wrongType("a sale, a sale with cashback or a cash withdrawal")
-		}
-	case TypeRefund:
-		if !is(TypeSale, TypeCashback, TypePreAuthCompletion) {
-			return wrongType("a sale or a completion (a cash withdrawal is not refundable)")
-		}
-	case TypePreAuthCancel, TypePreAuthCompletion:
-		if !is(TypePreAuth) {
-			return wrongType("a pre-authorization")
-		}
-		if o.CaptureTransNo != "" {
-			return statusForbids("pre-authorization %s was already completed by %s", o.MerchantOrderNo, o.CaptureTransNo)
-		}
-	case TypeCompletionCancel, TypeCompletionRefund:
-		if !is(TypePreAuthCompletion) {
-			return wrongType("a pre-authorization completion")
-		}
-	}
-	switch {
-	case isReversal(tt) && tt != TypePreAuthCancel:
-		if o.Refunded > 0 {
-			return statusForbids("%s was partly refunded (%s): refund the rest instead of voiding it", o.MerchantOrderNo, fmtAmount(o.Refunded, o.Currency))
-		}
-		if s.batchClosed(ctx, o) {
-			return statusForbids("the batch %s of %s is closed: it can no longer be voided, only refunded", o.BatchNo, o.MerchantOrderNo)
-		}
-		if o.Instrument == InstrumentCardOnline {
-			return statusForbids("%s is an online card payment: cancel it with order.revoker or refund it", o.MerchantOrderNo)
-		}
-	case isRefund(tt):
-		if o.RefundCount >= MaxRefunds {
-			return apierr.New(apierr.Conflict, "%s already has %d refunds, the most one transaction may have", o.MerchantOrderNo, MaxRefunds).WithCode(CodeRefundLimit)
-		}
-		if amt > o.Refundable() {
-			return apierr.Field(apierr.Unprocessable, "order_amount", "maximum", "order_amount: %s %s exceeds the %s %s still refundable on %s (paid %s, refunded %s)",
-				fmtAmount(amt, o.Currency), o.Currency, fmtAmount(o.Refundable(), o.Currency), o.Currency, o.MerchantOrderNo,
-				fmtAmount(o.Paid(), o.Currency), fmtAmount(o.Refunded, o.Currency)).WithCode(CodeAmountExceeds)
-		}
-	case tt == TypePreAuthCompletion:
-		if amt > o.Authorized {
-			return apierr.Field(apierr.Unprocessable, "trans_amount", "maximum", "trans_amount: %s %s exceeds the %s %s authorized on %s",
-				fmtAmount(amt, o.Currency), o.Currency, fmtAmount(o.Authorized, o.Currency), o.Currency, o.MerchantOrderNo).WithCode(CodeAmountExceeds)
-		}
-	}
-	return nil
 }
 
 // applyReference performs a reference transaction t (status 0) on its
@@ -164,24 +97,38 @@ func copyInstrument(t, o *Txn) {
 	t.OrigTransNo, t.OrigMerchantOrderNo = o.TransNo, o.MerchantOrderNo
 }
 
-// gatewayReference creates and performs a reference transaction through the
-// gateway API (not a terminal): it is checked, stored as created (9), and
-// moved through processing (0) to success (2) at once.
-func (s *System) gatewayReference(ctx context.Context, fx *effects, c *Caller, tt int, merchantOrderNo string, amountMinor, tip int64, o *Txn, notifyURL, description string) (*Txn, error) {
+// newReference is what a reference transaction made through the gateway
+// API is: its type, the merchant's number for it, what it moves (a reversal
+// moves the whole original whatever it says), where its result is notified
+// and its description.
+type newReference struct {
+	TransType       int
+	MerchantOrderNo string
+	Amount, Tip     int64 // minor units of the original's currency
+	NotifyURL       string
+	Description     string
+}
+
+// gatewayReference creates and performs a reference transaction on the
+// original o for caller c through the gateway API (not a terminal): it is
+// checked, stored as created (9), and moved through processing (0) to
+// success (2) at once.
+func (s *System) gatewayReference(ctx context.Context, fx *effects, c *Caller, o *Txn, ref newReference) (*Txn, error) {
 	now := s.env.Clock.Now()
+	tt := ref.TransType
 	t := &Txn{
 		TransNo: s.newTransNo(), Environment: o.Environment, AppID: c.App.AppID, MerchantNo: o.MerchantNo, StoreNo: o.StoreNo,
-		MerchantOrderNo: merchantOrderNo, TransType: tt, Status: StatusCreated, Channel: ChannelGateway, Currency: o.Currency,
-		Amount: amountMinor, Tip: tip, NotifyURL: notifyURL, Description: description, CreatedAt: now,
+		MerchantOrderNo: ref.MerchantOrderNo, TransType: tt, Status: StatusCreated, Channel: ChannelGateway, Currency: o.Currency,
+		Amount: ref.Amount, Tip: ref.Tip, NotifyURL: ref.NotifyURL, Description: ref.Description, CreatedAt: now,
 		OrigTransNo: o.TransNo, OrigMerchantOrderNo: o.MerchantOrderNo,
 	}
-	if aerr := s.checkOriginal(ctx, tt, refAmount(t, o), o); aerr != nil {
+	if aerr := s.mayReference(ctx, tt, refAmount(t, o), o); aerr != nil {
 		return nil, aerr
 	}
 	if err := s.create(ctx, t); err != nil {
 		return nil, err
 	}
-	s.record("order.created", fmt.Sprintf("%s %s (%s) created on %s through the gateway API", typeNames[tt], merchantOrderNo, t.TransNo, o.MerchantOrderNo), t,
+	s.record("order.created", fmt.Sprintf("%s %s (%s) created on %s through the gateway API", typeNames[tt], ref.MerchantOrderNo, t.TransNo, o.MerchantOrderNo), t,
 		map[string]any{"transType": tt, "amount": fmtAmount(refAmount(t, o), o.Currency), "currency": o.Currency})
 	if err := s.setStatus(t, StatusProcessing, "submitted to the host"); err != nil {
 		return nil, err
@@ -190,6 +137,15 @@ func (s *System) gatewayReference(ctx context.Context, fx *effects, c *Caller, t
 		return nil, err
 	}
 	return t, nil
+}
+
+// refundTypeOf is the trans_type of a refund of o: a completion is refunded
+// by a completion refund, anything else by a refund.
+func refundTypeOf(o *Txn) int {
+	if o.TransType == TypePreAuthCompletion {
+		return TypeCompletionRefund
+	}
+	return TypeRefund
 }
 
 // moneyHolder resolves the transaction a refund gives money back from: a

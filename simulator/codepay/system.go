@@ -2,7 +2,12 @@
 // the signed envelope, cloud-mode POS orders pushed to virtual terminals,
 // hosted and merchant-hosted checkout, captures, refunds, tips, batches and
 // notifications. Every `method` of POST /api/entry and every card-transaction
-// operationId in specs/codepay.yaml has its handler registered here.
+// operationId in specs/codepay.yaml has its handler registered here
+// (handlers). From there a reader takes the same walk as in every system:
+// the `method` or operationId → its operation (orders.go, checkout.go,
+// cardapi.go; serve in operation.go is their one skeleton) → the may… rule
+// in states.go that lets it start, and the transitions table every status
+// change goes through.
 //
 // State lives in the store (apps, merchants, terminals, transactions,
 // batches). Operations that change several objects at once (a refund changes
@@ -109,26 +114,28 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 	return s, nil
 }
 
-func (s *System) handlers() map[string]func(http.ResponseWriter, *http.Request) {
-	return map[string]func(http.ResponseWriter, *http.Request){
-		"wisehub.cloud.pay.order": s.createOrder,
-		"wisehub.cloud.pay.close": s.closeOrder,
-		"pay.checkout":            s.hostedCheckout,
-		"pay.merchant.checkout":   s.merchantCheckout,
-		"order.query":             s.queryOrder,
-		"order.refund.query":      s.queryRefund,
-		"order.revoker":           s.revokeOrder,
-		"order.refund.submit":     s.submitRefund,
-		"tip.adjustment":          s.tipAdjustment,
-		"batch.close":             s.batchCloseMethod,
-		"capturePayment":          s.capturePayment,
-		"incrementAuthorization":  s.incrementAuthorization,
-		"cancelPayment":           s.cancelPayment,
-		"refundPayment":           s.refundPayment,
-		"adjustTip":               s.adjustTip,
-		"recallTransaction":       s.recallTransaction,
-		"closeBatches":            s.closeBatches,
-		"getOpenBatch":            s.getOpenBatch,
+// handlers maps each `method` of POST /api/entry and each /api/card/
+// operationId to its operation; serve gives them one skeleton.
+func (s *System) handlers() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"wisehub.cloud.pay.order": serve(s, s.createOrder),
+		"wisehub.cloud.pay.close": serve(s, s.closeOrder),
+		"pay.checkout":            serve(s, s.hostedCheckout),
+		"pay.merchant.checkout":   serve(s, s.merchantCheckout),
+		"order.query":             serve(s, s.queryOrder),
+		"order.refund.query":      serve(s, s.queryRefund),
+		"order.revoker":           serve(s, s.revokeOrder),
+		"order.refund.submit":     serve(s, s.submitRefund),
+		"tip.adjustment":          serve(s, s.tipAdjustment),
+		"batch.close":             serve(s, s.batchCloseMethod),
+		"capturePayment":          serve(s, s.capturePayment),
+		"incrementAuthorization":  serve(s, s.incrementAuthorization),
+		"cancelPayment":           serve(s, s.cancelPayment),
+		"refundPayment":           serve(s, s.refundPayment),
+		"adjustTip":               serve(s, s.adjustTip),
+		"recallTransaction":       serve(s, s.recallTransaction),
+		"closeBatches":            serve(s, s.closeBatches),
+		"getOpenBatch":            serve(s, s.getOpenBatch),
 	}
 }
 

@@ -4,60 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"time"
+	"slices"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
-// Screens (steps) a pushed order goes through on the terminal, in order.
-// Each appears only when the order asks for it.
-const (
-	StepConfirm   = "confirm"   // confirm_on_terminal: the cashier confirms the order
-	StepApproval  = "approval"  // required_terminal_authentication: a store manager authorizes a void or refund
-	StepTip       = "tip"       // on_screen_tip: the buyer enters a tip
-	StepPayment   = "payment"   // the buyer presents a card or a wallet QR code
-	StepSignature = "signature" // on_screen_signature: the buyer signs an approved card payment
-	StepHost      = "host"      // waiting for the host, which may never answer
-	stepExecute   = "execute"   // a void/refund/capture with nothing left to ask: the terminal performs it
-)
-
-// stepOf returns the screen an order is on, or "" once it is final.
-func stepOf(t *Txn) string {
-	switch {
-	case t.Status.Final():
-		return ""
-	case t.Status == StatusProcessing && t.HostTimeout:
-		return StepHost
-	case t.Status == StatusProcessing:
-		return StepSignature
-	}
-	o := t.Options
-	switch {
-	case o.ConfirmOnTerminal && !t.Progress.Confirmed:
-		return StepConfirm
-	case o.RequiredAuthorization && needsManager(t.TransType) && !t.Progress.Approved:
-		return StepApproval
-	case o.OnScreenTip && tipOnScreen(t.TransType) && !t.Progress.TipDone:
-		return StepTip
-	case needsPayment(t.TransType):
-		return StepPayment
-	}
-	return stepExecute
-}
-
-// needsManager: "when refund or void a transaction" (seed 003).
-func needsManager(tt int) bool {
-	switch tt {
-	case TypeVoid, TypeRefund, TypePreAuthCancel, TypeCompletionCancel, TypeCompletionRefund:
-		return true
-	}
-	return false
-}
-
-// tipOnScreen: on_screen_tip "can be set when trans_type=1, 3, 4".
-func tipOnScreen(tt int) bool { return tt == TypeSale || tt == TypeRefund || tt == TypePreAuth }
+// The virtual terminals: orders pushed to a terminal wait in its queue; the
+// order at the head is on its screen, where a cashier, a buyer or a manager
+// acts (Act; which action each screen allows is in states.go), and a
+// reference transaction with nothing left to ask is performed by the
+// terminal itself (drive). What the terminal shows is in views.go, its
+// autopilot in autopilot.go.
 
 // push puts an order in its terminal's queue: at the back (FIFO) or at the
 // front (FILO), never ahead of an order the terminal has started.
@@ -78,12 +36,14 @@ func (s *System) push(ctx context.Context, fx *effects, t *Txn) (Terminal, error
 		return term, fmt.Errorf("push to terminal %s: %w", t.TerminalSN, err)
 	}
 	s.record("terminal.order_pushed", fmt.Sprintf("terminal %s (%s): %s %s queued %s, position %d of %d",
-		term.SN, onlineWord(term.Online), typeNames[t.TransType], t.MerchantOrderNo, t.Options.QueueMode, indexOf(term.Queue, t.TransNo)+1, len(term.Queue)),
+		term.SN, onlineWord(term.Online), typeNames[t.TransType], t.MerchantOrderNo, t.Options.QueueMode, slices.Index(term.Queue, t.TransNo)+1, len(term.Queue)),
 		t, map[string]any{"online": term.Online, "queue": len(term.Queue), "mode": t.Options.QueueMode})
 	fx.drives = append(fx.drives, t.TerminalSN)
 	return term, nil
 }
 
+// started reports whether the terminal has begun an order: a FILO push
+// never goes ahead of it.
 func started(t *Txn) bool {
 	p := t.Progress
 	return t.Status != StatusCreated || p.Confirmed || p.Approved || p.TipDone
@@ -96,22 +56,13 @@ func onlineWord(online bool) string {
 	return "offline"
 }
 
-func indexOf(list []string, v string) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
-
 // dequeue removes an order from its terminal's queue.
 func (s *System) dequeue(ctx context.Context, sn, transNo string) error {
 	if sn == "" {
 		return nil
 	}
 	_, err := s.terminals.Update(ctx, sn, func(term *Terminal) error {
-		if i := indexOf(term.Queue, transNo); i >= 0 {
+		if i := slices.Index(term.Queue, transNo); i >= 0 {
 			term.Queue = append(term.Queue[:i], term.Queue[i+1:]...)
 		}
 		return nil
@@ -160,7 +111,7 @@ func (s *System) execute(ctx context.Context, fx *effects, t *Txn) error {
 	if err != nil {
 		return fmt.Errorf("original %s of %s: %w", t.OrigTransNo, t.TransNo, err)
 	}
-	if aerr := s.checkOriginal(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
+	if aerr := s.mayReference(ctx, t.TransType, refAmount(t, &o), &o); aerr != nil {
 		t.RespCode, t.RespMsg = "12", "[12]INVALID TRANSACTION: "+aerr.Message
 		if err := s.setStatus(t, StatusFailed, aerr.Message); err != nil {
 			return err
@@ -302,26 +253,17 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		return terminalError(apierr.Conflict, "trans_no", "terminal %s shows %s, not %s", sn, t.TransNo, a.TransNo)
 	}
 	step := stepOf(&t)
-	need := func(want string) error {
-		if step != want {
-			return terminalError(apierr.Conflict, "action", "terminal %s is on the %s screen of %s, not %s", sn, step, t.MerchantOrderNo, want)
-		}
-		return nil
+	if aerr := mayAct(sn, &t, step, a.Kind); aerr != nil {
+		return aerr
 	}
 	ids := func(msg string, data map[string]any) {
 		s.record("terminal."+a.Kind, fmt.Sprintf("terminal %s: %s", sn, msg), &t, data)
 	}
 	switch a.Kind {
 	case "confirm":
-		if err := need(StepConfirm); err != nil {
-			return err
-		}
 		t.Progress.Confirmed = true
 		ids("the cashier confirmed "+t.MerchantOrderNo, nil)
 	case "approve", "decline":
-		if err := need(StepApproval); err != nil {
-			return err
-		}
 		if a.Kind == "decline" {
 			ids("the manager refused "+t.MerchantOrderNo, nil)
 			if err := s.setStatus(&t, StatusCancelled, "the store manager refused it on the terminal"); err != nil {
@@ -332,9 +274,6 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		t.Progress.Approved = true
 		ids("the manager approved "+t.MerchantOrderNo, nil)
 	case "tip":
-		if err := need(StepTip); err != nil {
-			return err
-		}
 		tip, aerr := amount("tip_amount", json.Number(a.Tip), t.Currency, false, false)
 		if aerr != nil {
 			return terminalError(apierr.Invalid, "tip_amount", "%s", aerr.Message)
@@ -342,23 +281,14 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 		t.Tip, t.Progress.TipDone = tip, true
 		ids(fmt.Sprintf("tip of %s %s entered for %s", fmtAmount(tip, t.Currency), t.Currency, t.MerchantOrderNo), map[string]any{"tip": fmtAmount(tip, t.Currency)})
 	case "card":
-		if err := need(StepPayment); err != nil {
-			return err
-		}
 		if err := s.presentCard(&t, a.Card); err != nil {
 			return err
 		}
 	case "wallet":
-		if err := need(StepPayment); err != nil {
-			return err
-		}
 		if err := s.presentWallet(&t, a); err != nil {
 			return err
 		}
 	case "sign":
-		if err := need(StepSignature); err != nil {
-			return err
-		}
 		t.Progress.Signed = true
 		ids("the buyer signed for "+t.MerchantOrderNo, nil)
 		if err := s.setStatus(&t, StatusSuccess, "approved and signed"); err != nil {
@@ -368,9 +298,6 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 			return err
 		}
 	case "cancel":
-		if step == StepHost {
-			return terminalError(apierr.Conflict, "action", "terminal %s waits for the host on %s: it cannot be cancelled now", sn, t.MerchantOrderNo)
-		}
 		why := "cancelled on the terminal"
 		if step == StepSignature {
 			why = "cancelled on the terminal at the signature: the approved authorization is reversed"
@@ -395,11 +322,11 @@ func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) erro
 // presentCard reads a card on the terminal and asks the host.
 func (s *System) presentCard(t *Txn, number string) error {
 	if len(number) < 12 || len(number) > 19 || !pan.Luhn(number) {
-		return terminalError(apierr.Invalid, "card", "card: the terminal cannot read it (12 to 19 digits passing the Luhn check)")
+		return terminalError(apierr.Invalid, "card", "the terminal cannot read it (12 to 19 digits passing the Luhn check)")
 	}
 	c := s.lookupCard(number)
 	if !brandAccepted(t.PayMethodID, c.brand) {
-		return terminalError(apierr.Conflict, "card", "card: a %s card cannot pay an order for pay_method_id %s", brandName(c.brand), t.PayMethodID)
+		return terminalError(apierr.Conflict, "card", "a %s card cannot pay an order for pay_method_id %s", brandName(c.brand), t.PayMethodID)
 	}
 	useCard(t, c, InstrumentCardPresent)
 	t.PayScenario = "SWIPE_CARD"
@@ -436,7 +363,7 @@ func (s *System) presentCard(t *Txn, number string) error {
 // signature, no batch) unless the wallet is told to refuse.
 func (s *System) presentWallet(t *Txn, a Action) error {
 	if t.TransType != TypeSale {
-		return terminalError(apierr.Conflict, "wallet", "wallet: a %s needs a card", typeNames[t.TransType])
+		return terminalError(apierr.Conflict, "wallet", "a %s needs a card", typeNames[t.TransType])
 	}
 	name := a.Wallet
 	if name == "" {
@@ -479,246 +406,4 @@ func (s *System) succeeded(ctx context.Context, t *Txn) error {
 		return s.addToBatch(ctx, t)
 	}
 	return nil
-}
-
-// SetAutopilot sets (or, with nil, clears) a terminal's autopilot.
-func (s *System) SetAutopilot(ctx context.Context, sn string, p *Autopilot) (TerminalView, error) {
-	err := s.do(false, func(fx *effects) error {
-		if p != nil && p.Card != "" {
-			if !pan.Luhn(p.Card) || len(p.Card) < 12 || len(p.Card) > 19 {
-				return terminalError(apierr.Invalid, "card", "card: 12 to 19 digits passing the Luhn check")
-			}
-			p.CardMask = pan.Mask(p.Card)
-		}
-		_, err := s.terminals.Update(ctx, sn, func(t *Terminal) error { t.Autopilot = p; return nil })
-		if isNotFound(err) {
-			return terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
-		}
-		if err != nil {
-			return err
-		}
-		msg := "autopilot off"
-		data := map[string]any{}
-		if p != nil {
-			msg = fmt.Sprintf("autopilot on: after %s, pay with %s", p.Delay, firstNonEmpty(p.CardMask, p.Wallet, "nothing"))
-			data = map[string]any{"delay": p.Delay.String(), "card": p.CardMask, "wallet": p.Wallet, "sign": p.Sign, "approve": p.Approve}
-		}
-		s.env.Record(Name, "terminal.autopilot", "terminal "+sn+": "+msg, map[string]string{"terminal_sn": sn}, data)
-		fx.pilots = append(fx.pilots, sn)
-		return nil
-	})
-	if err != nil {
-		return TerminalView{}, err
-	}
-	return s.terminalView(ctx, sn)
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, x := range v {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
-// schedulePilot arms the autopilot for the order a terminal shows, once.
-func (s *System) schedulePilot(sn string) {
-	ctx := context.Background()
-	term, err := s.terminals.Get(ctx, sn)
-	if err != nil || !term.Online || term.Autopilot == nil || len(term.Queue) == 0 {
-		return
-	}
-	head := term.Queue[0]
-	key := sn + "/" + head
-	s.mu.Lock()
-	if s.pilots[key] {
-		s.mu.Unlock()
-		return
-	}
-	s.pilots[key] = true
-	s.mu.Unlock()
-	run := func(inTimer bool) {
-		s.mu.Lock()
-		delete(s.pilots, key)
-		s.mu.Unlock()
-		s.runPilot(sn, head, inTimer)
-	}
-	if term.Autopilot.Delay <= 0 {
-		run(false)
-		return
-	}
-	s.env.Clock.AfterFunc(term.Autopilot.Delay, func() { run(true) })
-}
-
-// runPilot completes what the terminal shows for one order, screen by
-// screen, as far as the autopilot's settings allow. inTimer: it runs from a
-// clock timer (notifications are then sent in order, in this goroutine).
-func (s *System) runPilot(sn, transNo string, inTimer bool) {
-	ctx := context.Background()
-	for i := 0; i < 8; i++ {
-		term, err := s.terminals.Get(ctx, sn)
-		if err != nil || !term.Online || term.Autopilot == nil || len(term.Queue) == 0 || term.Queue[0] != transNo {
-			return
-		}
-		t, err := s.txns.Get(ctx, transNo)
-		if err != nil {
-			return
-		}
-		p := term.Autopilot
-		a := Action{TransNo: transNo}
-		switch stepOf(&t) {
-		case StepConfirm:
-			a.Kind = "confirm"
-		case StepApproval:
-			a.Kind = "decline"
-			if p.Approve {
-				a.Kind = "approve"
-			}
-		case StepTip:
-			a.Kind, a.Tip = "tip", firstNonEmpty(p.Tip, "0")
-		case StepPayment:
-			switch {
-			case p.Card != "":
-				a.Kind, a.Card = "card", p.Card
-			case p.Wallet != "":
-				a.Kind, a.Wallet = "wallet", p.Wallet
-			default:
-				return
-			}
-		case StepSignature:
-			if !p.Sign {
-				return
-			}
-			a.Kind = "sign"
-		default:
-			return
-		}
-		if err := s.do(inTimer, func(fx *effects) error { return s.act(ctx, fx, sn, a) }); err != nil {
-			s.env.Record(Name, "terminal.autopilot_stopped", fmt.Sprintf("terminal %s autopilot stopped on %s: %v", sn, transNo, err),
-				map[string]string{"terminal_sn": sn, "trans_no": transNo}, nil)
-			return
-		}
-	}
-}
-
-// TerminalView is what the admin API and the terminal page show.
-type TerminalView struct {
-	SN        string          `json:"sn"`
-	Online    bool            `json:"online"`
-	Merchants []BindingView   `json:"merchants"`
-	Screen    *ScreenView     `json:"screen,omitempty"`
-	Queue     []ScreenView    `json:"queue"`
-	Autopilot *AutopilotView  `json:"autopilot,omitempty"`
-	Batches   []BatchSummaryV `json:"openBatches"`
-}
-
-// BindingView is a merchant and store a terminal serves.
-type BindingView struct {
-	MerchantNo string `json:"merchantNo"`
-	StoreNo    string `json:"storeNo"`
-}
-
-// ScreenView is an order as a terminal shows it.
-type ScreenView struct {
-	TransNo         string `json:"trans_no"`
-	MerchantOrderNo string `json:"merchant_order_no"`
-	MerchantNo      string `json:"merchant_no"`
-	TransType       int    `json:"trans_type"`
-	TransTypeName   string `json:"trans_type_name"`
-	Status          int    `json:"trans_status"`
-	Step            string `json:"step,omitempty"`
-	Currency        string `json:"price_currency"`
-	OrderAmount     string `json:"order_amount"`
-	TipAmount       string `json:"tip_amount"`
-	CashbackAmount  string `json:"cashback_amount,omitempty"`
-	TransAmount     string `json:"trans_amount"`
-	Description     string `json:"description,omitempty"`
-	Card            string `json:"card,omitempty"`
-	ExpiresAt       string `json:"expires_at"`
-	Environment     string `json:"environment"`
-}
-
-// AutopilotView shows an autopilot with its card masked.
-type AutopilotView struct {
-	Card    string `json:"card,omitempty"`
-	Wallet  string `json:"wallet,omitempty"`
-	Delay   string `json:"delay"`
-	Tip     string `json:"tip_amount,omitempty"`
-	Sign    bool   `json:"sign"`
-	Approve bool   `json:"approve"`
-}
-
-func screenOf(t *Txn) ScreenView {
-	v := ScreenView{TransNo: t.TransNo, MerchantOrderNo: t.MerchantOrderNo, MerchantNo: t.MerchantNo, TransType: t.TransType,
-		TransTypeName: typeNames[t.TransType], Status: int(t.Status), Step: stepOf(t), Currency: t.Currency,
-		OrderAmount: fmtAmount(t.Amount, t.Currency), TipAmount: fmtAmount(t.Tip, t.Currency), TransAmount: fmtAmount(t.TransAmount(), t.Currency),
-		Description: t.Description, Card: t.CardMasked, Environment: t.Environment}
-	if t.Cashback > 0 {
-		v.CashbackAmount = fmtAmount(t.Cashback, t.Currency)
-	}
-	if !t.ExpiresAt.IsZero() {
-		v.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
-	}
-	return v
-}
-
-// terminalView reads a terminal for the admin API and its page.
-func (s *System) terminalView(ctx context.Context, sn string) (TerminalView, error) {
-	term, err := s.terminals.Get(ctx, sn)
-	if err != nil {
-		return TerminalView{}, terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
-	}
-	v := TerminalView{SN: sn, Online: term.Online, Queue: []ScreenView{}, Merchants: []BindingView{}, Batches: []BatchSummaryV{}}
-	merchants, _ := s.merchants.List(ctx, nil)
-	for _, m := range merchants {
-		if st, ok := m.storeOf(sn); ok {
-			v.Merchants = append(v.Merchants, BindingView{MerchantNo: m.MerchantNo, StoreNo: st})
-		}
-	}
-	for i, no := range term.Queue {
-		t, err := s.txns.Get(ctx, no)
-		if err != nil {
-			continue
-		}
-		sv := screenOf(&t)
-		if i == 0 && term.Online {
-			v.Screen = &sv
-		}
-		v.Queue = append(v.Queue, sv)
-	}
-	if p := term.Autopilot; p != nil {
-		v.Autopilot = &AutopilotView{Card: p.CardMask, Wallet: p.Wallet, Delay: p.Delay.String(), Tip: p.Tip, Sign: p.Sign, Approve: p.Approve}
-	}
-	for _, no := range sortedValues(term.OpenBatch) {
-		b, err := s.batches.Get(ctx, no)
-		if err != nil {
-			continue
-		}
-		sum, err := s.summarize(ctx, []Batch{b})
-		if err != nil {
-			return v, err
-		}
-		v.Batches = append(v.Batches, BatchSummaryV{BatchNo: b.BatchNo, MerchantNo: b.MerchantNo, Environment: b.Environment, Count: sum.Count, Total: sum.Total.String()})
-	}
-	return v, nil
-}
-
-// BatchSummaryV is an open batch in a terminal view.
-type BatchSummaryV struct {
-	BatchNo     string `json:"batchNo"`
-	MerchantNo  string `json:"merchantNo"`
-	Environment string `json:"environment"`
-	Count       int    `json:"count"`
-	Total       string `json:"total_amount"`
-}
-
-// writeAdmin answers an admin request: the view, or the error in the admin
-// dialect.
-func writeAdmin(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		adminError(w, r, err)
-		return
-	}
-	adminJSON(w, http.StatusOK, v)
 }

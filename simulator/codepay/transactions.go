@@ -1,19 +1,20 @@
 package codepay
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"time"
+	"slices"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
-	"github.com/pspsim/pspsim/simulator/money"
-	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 )
+
+// Transactions under the ledger lock: do runs a change of state under the
+// lock and performs its effects after it; create, save and the lookups keep
+// transactions in the store (merchant_order_no unique per merchant and
+// environment); setStatus moves one through the states.go table and
+// journals it.
 
 // effects are what a change of state leads to once the ledger lock is
 // released: notifications to send and terminals whose autopilot may act.
@@ -71,8 +72,7 @@ func orderKey(env, merchantNo, merchantOrderNo string) string {
 func (s *System) create(ctx context.Context, t *Txn) error {
 	err := s.txns.Create(ctx, t.TransNo, *t, orderKey(t.Environment, t.MerchantNo, t.MerchantOrderNo))
 	if errors.Is(err, store.ErrExists) {
-		return apierr.Field(apierr.Conflict, "merchant_order_no", "unique",
-			"merchant_order_no: %s is already used by merchant %s", t.MerchantOrderNo, t.MerchantNo).WithCode(CodeDuplicateOrder)
+		return duplicateOrder(t.MerchantOrderNo, t.MerchantNo)
 	}
 	if err != nil {
 		return fmt.Errorf("store transaction %s: %w", t.TransNo, err)
@@ -89,6 +89,18 @@ func (s *System) save(ctx context.Context, t *Txn) error {
 	return nil
 }
 
+// duplicateOrder is the 40007 error: merchant_order_no is unique per
+// merchant and environment.
+func duplicateOrder(merchantOrderNo, merchantNo string) *apierr.Error {
+	// The field stays in the text: the message starts with the number, which
+	// may itself start with the field's name.
+	return apierr.Field(apierr.Conflict, "merchant_order_no", "unique",
+		"merchant_order_no: %s is already used by merchant %s", merchantOrderNo, merchantNo).WithCode(CodeDuplicateOrder)
+}
+
+// isNotFound reports a store miss.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
 // byOrderNo finds a merchant's transaction by merchant_order_no.
 func (s *System) byOrderNo(ctx context.Context, env, merchantNo, merchantOrderNo string) (Txn, error) {
 	return s.txns.Lookup(ctx, orderKey(env, merchantNo, merchantOrderNo))
@@ -100,10 +112,10 @@ func (s *System) byOrderNo(ctx context.Context, env, merchantNo, merchantOrderNo
 func (s *System) find(ctx context.Context, env string, merchants []string, transNo, merchantOrderNo, transField, orderField string) (Txn, *apierr.Error) {
 	if transNo != "" {
 		t, err := s.txns.Get(ctx, transNo)
-		if err == nil && t.Environment == env && contains(merchants, t.MerchantNo) {
+		if err == nil && t.Environment == env && slices.Contains(merchants, t.MerchantNo) {
 			return t, nil
 		}
-		return Txn{}, notFound(transField, "%s: no transaction %s", transField, transNo)
+		return Txn{}, notFound(transField, "no transaction %s", transNo)
 	}
 	if merchantOrderNo != "" {
 		for _, m := range merchants {
@@ -111,99 +123,10 @@ func (s *System) find(ctx context.Context, env string, merchants []string, trans
 				return t, nil
 			}
 		}
-		return Txn{}, notFound(orderField, "%s: no transaction %s", orderField, merchantOrderNo)
+		return Txn{}, notFound(orderField, "no transaction %s", merchantOrderNo)
 	}
-	return Txn{}, apierr.Field(apierr.Missing, transField, "required", "%s: is required (or %s)", transField, orderField).WithCode(CodeMissingParameter)
+	return Txn{}, missing(transField, "is required (or %s)", orderField)
 }
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// decode reads the validated body into v, keeping numbers as their literal
-// text (json.Number) so amounts never pass through float64.
-func decode(r *http.Request, v any) *apierr.Error {
-	req := openapi.FromContext(r.Context())
-	dec := json.NewDecoder(bytes.NewReader(req.Body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return apierr.New(apierr.Malformed, "request body: %v", err)
-	}
-	return nil
-}
-
-// amount parses an amount's literal JSON text in the currency's ISO-4217
-// exponent. An absent amount is zero unless required.
-func amount(field string, n json.Number, currency string, required, positive bool) (int64, *apierr.Error) {
-	if n == "" {
-		if required {
-			return 0, apierr.Required(field).WithCode(CodeMissingParameter)
-		}
-		return 0, nil
-	}
-	var v int64
-	var err error
-	if positive {
-		v, err = money.ParsePositive(string(n), currency)
-	} else {
-		v, err = money.Parse(string(n), currency)
-	}
-	if err != nil {
-		var pe *money.ParseError
-		if errors.As(err, &pe) {
-			if pe.Rule == money.RuleCurrency {
-				return 0, apierr.Field(apierr.Invalid, "price_currency", "currency", "price_currency: %s", pe.Message).WithCode(CodeInvalidParameter)
-			}
-			return 0, apierr.Field(apierr.Invalid, field, string(pe.Rule), "%s: %s", field, pe.Message).WithCode(CodeInvalidParameter)
-		}
-		return 0, apierr.Field(apierr.Invalid, field, "format", "%s: is not an amount", field).WithCode(CodeInvalidParameter)
-	}
-	return v, nil
-}
-
-// knownCurrency checks price_currency against ISO-4217.
-func knownCurrency(c string) *apierr.Error {
-	if _, ok := money.Exponent(c); !ok {
-		return apierr.Field(apierr.Invalid, "price_currency", "currency", "price_currency: %s is not an ISO-4217 currency", c).WithCode(CodeInvalidParameter)
-	}
-	return nil
-}
-
-// fmtAmount renders minor units as the decimal text CodePay answers with.
-func fmtAmount(minor int64, currency string) string { return money.Format(minor, currency) }
-
-// answer writes a success envelope and journals the request.
-func (s *System) answer(w http.ResponseWriter, r *http.Request, ids map[string]string, data any) {
-	req := openapi.FromContext(r.Context())
-	c := callerOf(r.Context())
-	all := map[string]string{"app_id": c.App.AppID}
-	if c.MerchantNo != "" {
-		all["merchant_no"] = c.MerchantNo
-	}
-	for k, v := range ids {
-		if v != "" {
-			all[k] = v
-		}
-	}
-	s.env.Record(Name, "request.answered", fmt.Sprintf("%s answered 0 success (%s)", req.Key, c.Environment), all,
-		map[string]any{"method": req.Key, "code": CodeSuccess, "environment": c.Environment})
-	s.envelope.Write(w, http.StatusOK, CodeSuccess, "success", data)
-}
-
-// fail writes an error envelope (journaled by the envelope's observer).
-func (s *System) fail(w http.ResponseWriter, r *http.Request, err error) {
-	s.envelope.WriteError(w, r, apierr.Wrap(err))
-}
-
-// Timestamps in answers: "yyyy-MM-dd HH:mm:ss", UTC.
-const timeLayout = "2006-01-02 15:04:05"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // newTransNo draws a CodePay transaction number (23 digits, like the seed's).
 func (s *System) newTransNo() string { return "50" + s.env.IDs.Digits(21) }
