@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 )
@@ -141,18 +140,4 @@ func (s *System) startAttempt(ctx context.Context, id string) (Session, string, 
 		return nil
 	})
 	return ss, tradeNo, err
-}
-
-// walletDecision applies the buyer's answer on the wallet page (or the admin
-// action): approve captures, decline fails with WALLET_DECLINED.
-func (s *System) walletDecision(ctx context.Context, tradeNo string, approve bool) (Payment, error) {
-	return s.updatePayment(ctx, tradeNo, func(p *Payment, now time.Time) error {
-		if aerr := canBuyerAct(p); aerr != nil {
-			return aerr
-		}
-		if !approve {
-			return p.fail(FailWalletDeclined, "the customer declined in the wallet", now)
-		}
-		return s.authorize(p, now)
-	})
 }

@@ -232,25 +232,22 @@ func (s *System) checkItem(i int, it trackingItem) *apierr.Error {
 	return nil
 }
 
-// applyItem changes the record (checkItem passed).
+// applyItem changes the record (checkItem passed): /status moves through
+// the shipping table, the other paths set their field.
 func applyItem(t *Tracking, i int, it trackingItem) *apierr.Error {
 	v := ""
 	if it.Value != nil {
 		v = *it.Value
 	}
-	switch it.Path {
-	case "/status":
+	if it.Path == "/status" {
 		return moveShipping(t, i, v)
-	case "/carrier":
-		t.Carrier = v
-	case "/trackingUrl":
-		t.TrackingURL = v
-	case "/trackingNumberType":
-		t.TrackingNumberType = v
-	case "/shipmentDate":
-		t.ShipmentDate = v
-	case "/shipmentDirection":
-		t.ShipmentDirection = v
+	}
+	field := map[string]*string{
+		"/carrier": &t.Carrier, "/trackingUrl": &t.TrackingURL, "/trackingNumberType": &t.TrackingNumberType,
+		"/shipmentDate": &t.ShipmentDate, "/shipmentDirection": &t.ShipmentDirection,
+	}[it.Path]
+	if field != nil {
+		*field = v
 	}
 	return nil
 }
