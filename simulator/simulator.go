@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
+	"github.com/pspsim/pspsim/simulator/vmgateway"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -111,7 +113,7 @@ type Simulator struct {
 }
 
 // sections are the known top-level keys of the --config file.
-var sections = []string{"genstore", "codepay", "vmgateway", "faults"}
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -181,7 +183,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		defer wg.Done()
 		cp, cpErr = codepayNew(ctx, forSystem(codepay.Name), codepay.Options{DataMode: opts.CodePayData})
 	}()
-	go func() { defer wg.Done(); vm, vmErr = vmgatewayNew(ctx, forSystem("vmgateway")) }()
+	go func() { defer wg.Done(); vm, vmErr = vmgatewayNew(ctx, forSystem(vmgateway.Name)) }()
 	go func() {
 		defer wg.Done()
 		doc, err := openapi.Load(ctx, specs.FS(), "admin.yaml", admin.Prefix, opts.ValidateSpecs)
@@ -195,7 +197,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	for _, e := range []struct {
 		name string
 		err  error
-	}{{"genstore", gsErr}, {"codepay", cpErr}, {"vmgateway", vmErr}, {"admin", adErr}} {
+	}{{genstore.Name, gsErr}, {codepay.Name, cpErr}, {vmgateway.Name, vmErr}, {"admin", adErr}} {
 		if e.err != nil {
 			return nil, fmt.Errorf("%s: %w", e.name, e.err)
 		}
@@ -307,11 +309,7 @@ func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	for k, v := range doc {
-		known := false
-		for _, s := range sections {
-			known = known || s == k
-		}
-		if !known {
+		if !slices.Contains(sections, k) {
 			return nil, fmt.Errorf("config: unknown section %q (known: %s)", k, strings.Join(sections, ", "))
 		}
 		node := v
@@ -333,9 +331,9 @@ func (s *Simulator) routes() http.Handler {
 		}
 	}
 	mux.HandleFunc("/{$}", s.index)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		admin.Error(w, r, apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path))
-	})
+	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
+	}))
 	return s.logRequests(mux)
 }
 
@@ -352,28 +350,8 @@ func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (faults hijack it).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
+// logRequests logs every request at debug level with its status and how
+// long it took (wall time: it measures the server, not the domain).
 func (s *Simulator) logRequests(next http.Handler) http.Handler {
 	log := s.opts.Logger
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -382,9 +360,9 @@ func (s *Simulator) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &openapi.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "duration", time.Since(start))
 	})
 }
 
@@ -428,7 +406,7 @@ func (s *Simulator) Close() {
 // number legitimately travels (the card gateway takes the card in clear;
 // CodePay and Genstore never do).
 var canaryAllowed = map[string]map[string]bool{
-	"vmgateway": {"cardNo": true},
+	vmgateway.Name: {"cardNo": true},
 }
 
 // stripQuery drops the query of a URL (Genstore's signature) for a journal line.

@@ -3,7 +3,6 @@ package vmgateway
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -19,16 +18,16 @@ import (
 // which has no system of its own to register them.
 func (s *System) AdminHandlers() map[string]http.Handler {
 	h := map[string]http.Handler{
-		"revokeVMTokens":       http.HandlerFunc(s.adminRevoke),
-		"listVMPayments":       http.HandlerFunc(s.adminListPayments),
-		"getVMMerchant":        http.HandlerFunc(s.adminGetMerchant),
-		"updateVMMerchant":     http.HandlerFunc(s.adminUpdateMerchant),
-		"actAsVMBuyer":         http.HandlerFunc(s.adminBuyer),
-		"settleVMRefund":       http.HandlerFunc(s.adminSettleRefund),
-		"createVMWebhookSink":  http.HandlerFunc(s.adminCreateSink),
-		"getVMWebhookSink":     http.HandlerFunc(s.adminGetSink),
-		"updateVMWebhookSink":  http.HandlerFunc(s.adminUpdateSink),
-		"receiveVMWebhookSink": http.HandlerFunc(s.adminSinkReceive),
+		"revokeVMTokens":       admin.HandlerFunc(s.adminRevoke),
+		"listVMPayments":       admin.HandlerFunc(s.adminListPayments),
+		"getVMMerchant":        admin.HandlerFunc(s.adminGetMerchant),
+		"updateVMMerchant":     admin.HandlerFunc(s.adminUpdateMerchant),
+		"actAsVMBuyer":         admin.HandlerFunc(s.adminBuyer),
+		"settleVMRefund":       admin.HandlerFunc(s.adminSettleRefund),
+		"createVMWebhookSink":  admin.HandlerFunc(s.adminCreateSink),
+		"getVMWebhookSink":     admin.HandlerFunc(s.adminGetSink),
+		"updateVMWebhookSink":  admin.HandlerFunc(s.adminUpdateSink),
+		"receiveVMWebhookSink": admin.HandlerFunc(s.adminSinkReceive),
 	}
 	for k, v := range s.tds.AdminHandlers() {
 		h[k] = v
@@ -36,56 +35,70 @@ func (s *System) AdminHandlers() map[string]http.Handler {
 	return h
 }
 
-func adminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+// adminDecode reads the validated body into v; an absent body is {} (the
+// admin operations' bodies are optional).
+func adminDecode(r *http.Request, v any) error {
 	body := openapi.FromContext(r.Context()).Body
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		admin.Error(w, r, apierr.New(apierr.Malformed, "request body is not valid JSON for this operation"))
-		return false
+		return apierr.New(apierr.Malformed, "request body is not valid JSON for this operation")
 	}
-	return true
+	return nil
 }
 
-func adminFail(w http.ResponseWriter, r *http.Request, err error) {
-	admin.Error(w, r, apierr.Wrap(err))
+// pathParam returns a path parameter of the admin operation.
+func pathParam(r *http.Request, name string) string {
+	return openapi.FromContext(r.Context()).PathParams[name]
 }
 
-func adminJSON(w http.ResponseWriter, status int, v any) { admin.WriteJSON(w, status, v) }
+// adminNotFound is the admin API's 404 for an id that names nothing.
+func adminNotFound(field, message string) *apierr.Error {
+	return apierr.Field(apierr.NotFound, field, "exists", "%s", message)
+}
+
+// orNotFound turns the store's ErrNotFound into adminNotFound; other errors
+// stay as they are.
+func orNotFound(err error, field, message string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return adminNotFound(field, message)
+	}
+	return err
+}
 
 // adminRevoke revokes access tokens: one ({accessToken}) or all of an app,
 // optionally in one environment ({appId, environment}).
-func (s *System) adminRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminRevoke(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		AccessToken string `json:"accessToken"`
 		AppID       string `json:"appId"`
 		Environment string `json:"environment"`
 	}
-	if !adminDecode(w, r, &in) {
-		return
+	if err := adminDecode(r, &in); err != nil {
+		return err
 	}
 	if in.AccessToken == "" && in.AppID == "" {
-		admin.Error(w, r, apierr.Field(apierr.Missing, "accessToken", "required", "accessToken or appId is required"))
-		return
+		return apierr.Field(apierr.Missing, "accessToken", "required", "accessToken or appId is required")
 	}
 	list, err := s.tokens.List(r.Context(), func(t *Token) bool {
 		return !t.Revoked && (in.AccessToken == "" || t.Token == in.AccessToken) && (in.AppID == "" || t.AppID == in.AppID) &&
 			(in.Environment == "" || t.Environment == in.Environment)
 	})
 	if err != nil {
-		adminFail(w, r, err)
-		return
+		return err
 	}
 	for _, t := range list {
 		s.tokens.Update(r.Context(), t.Token, func(t *Token) error { t.Revoked = true; return nil })
 		s.env.Record(Name, "auth.token_revoked", "access token revoked ("+t.Environment+")", map[string]string{"appId": t.AppID, "merchant": t.MerchantID},
 			map[string]any{"environment": t.Environment})
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"revoked": len(list)})
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"revoked": len(list)})
+	return nil
 }
 
-func (s *System) merchantView(m Merchant) map[string]any {
+// merchantView is a merchant as the admin API shows it: lists never null.
+func merchantView(m Merchant) map[string]any {
 	methods := m.Methods
 	if methods == nil {
 		methods = []string{}
@@ -102,17 +115,17 @@ func (s *System) merchantView(m Merchant) map[string]any {
 		"linkModes": modes, "threeDsUnavailable": m.ThreeDSUnavailable, "environments": envs}
 }
 
-func (s *System) adminGetMerchant(w http.ResponseWriter, r *http.Request) {
-	m, err := s.merchants.Get(r.Context(), openapi.FromContext(r.Context()).PathParams["merchantId"])
+func (s *System) adminGetMerchant(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.merchants.Get(r.Context(), pathParam(r, "merchantId"))
 	if err != nil {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "merchantId", "exists", "no card gateway merchant with this id"))
-		return
+		return adminNotFound("merchantId", "no card gateway merchant with this id")
 	}
-	adminJSON(w, http.StatusOK, s.merchantView(m))
+	admin.WriteJSON(w, http.StatusOK, merchantView(m))
+	return nil
 }
 
 // adminUpdateMerchant changes what a merchant has activated.
-func (s *System) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Name               *string   `json:"name"`
 		Methods            *[]string `json:"methods"`
@@ -121,10 +134,10 @@ func (s *System) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
 		ThreeDSUnavailable *string   `json:"threeDsUnavailable"`
 		Environments       *[]string `json:"environments"`
 	}
-	if !adminDecode(w, r, &in) {
-		return
+	if err := adminDecode(r, &in); err != nil {
+		return err
 	}
-	id := openapi.FromContext(r.Context()).PathParams["merchantId"]
+	id := pathParam(r, "merchantId")
 	m, err := s.merchants.Update(r.Context(), id, func(m *Merchant) error {
 		if in.Name != nil {
 			m.Name = *in.Name
@@ -146,37 +159,29 @@ func (s *System) adminUpdateMerchant(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "merchantId", "exists", "no card gateway merchant with this id"))
-		return
-	}
 	if err != nil {
-		adminFail(w, r, err)
-		return
+		return orNotFound(err, "merchantId", "no card gateway merchant with this id")
 	}
-	s.env.Record(Name, "merchant.updated", "merchant settings changed through the admin API", map[string]string{"merchant": id}, s.merchantView(m))
-	adminJSON(w, http.StatusOK, s.merchantView(m))
+	s.env.Record(Name, "merchant.updated", "merchant settings changed through the admin API", map[string]string{"merchant": id}, merchantView(m))
+	admin.WriteJSON(w, http.StatusOK, merchantView(m))
+	return nil
 }
 
 // adminBuyer is the buyer's answer to a wallet or QR payment, without a
 // browser: approve or decline.
-func (s *System) adminBuyer(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminBuyer(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Action string `json:"action"`
 	}
-	if !adminDecode(w, r, &in) {
-		return
+	if err := adminDecode(r, &in); err != nil {
+		return err
 	}
-	p, err := s.walletDecision(r.Context(), openapi.FromContext(r.Context()).PathParams["tradeNo"], in.Action == "approve")
-	if errors.Is(err, store.ErrNotFound) {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "tradeNo", "exists", "no payment with this tradeNo"))
-		return
-	}
+	p, err := s.walletDecision(r.Context(), pathParam(r, "tradeNo"), in.Action == "approve")
 	if err != nil {
-		adminFail(w, r, err)
-		return
+		return orNotFound(err, "tradeNo", "no payment with this tradeNo")
 	}
-	adminJSON(w, http.StatusOK, paymentSummary(p))
+	admin.WriteJSON(w, http.StatusOK, paymentSummary(p))
+	return nil
 }
 
 func paymentSummary(p Payment) map[string]any {
@@ -189,29 +194,25 @@ func paymentSummary(p Payment) map[string]any {
 
 // adminSettleRefund settles a PENDING refund now: succeeded, or failed (the
 // processor declined it).
-func (s *System) adminSettleRefund(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminSettleRefund(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Result string `json:"result"`
 	}
-	if !adminDecode(w, r, &in) {
-		return
+	if err := adminDecode(r, &in); err != nil {
+		return err
 	}
-	id := openapi.FromContext(r.Context()).PathParams["refundId"]
+	id := pathParam(r, "refundId")
 	to, code, why := RefundSucceeded, "", "settled through the admin API"
 	if in.Result == "failed" {
 		to, code, why = RefundFailed, "REFUND_DECLINED", "declined by the processor (admin API)"
 	}
 	rf, err := s.settleRefund(r.Context(), id, to, code, why)
-	if errors.Is(err, store.ErrNotFound) {
-		admin.Error(w, r, apierr.Field(apierr.NotFound, "refundId", "exists", "no refund with this refundId"))
-		return
-	}
 	if err != nil {
-		adminFail(w, r, err)
-		return
+		return orNotFound(err, "refundId", "no refund with this refundId")
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"refundId": rf.RefundID, "refundNumber": rf.RefundNumber, "status": rf.Status,
-		"amount": fmt.Sprintf("%s", formatAmount(rf.Amount, rf.Currency))})
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"refundId": rf.RefundID, "refundNumber": rf.RefundNumber, "status": rf.Status,
+		"amount": formatAmount(rf.Amount, rf.Currency)})
+	return nil
 }
 
 // paymentRecord is a payment as listVMPayments shows it: the gateway's own
@@ -233,7 +234,7 @@ type refundRecord struct {
 // adminListPayments answers the gateway's records, for tests that judge an
 // app from the PSP's side (the environment its credentials chose, how many
 // payments one order made, what was captured and refunded).
-func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) {
+func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	match := func(field, want string) bool { return want == "" || field == want }
 	list, err := s.payments.List(r.Context(), func(p *Payment) bool {
@@ -241,8 +242,7 @@ func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) {
 			match(p.Environment, q.Get("environment")) && match(p.MerchantID, q.Get("merchantId"))
 	})
 	if err != nil {
-		adminFail(w, r, err)
-		return
+		return err
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
 	out := make([]paymentRecord, 0, len(list))
@@ -254,8 +254,7 @@ func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) {
 		rec.NextAction = nil
 		refunds, err := s.refunds.List(r.Context(), func(rf *Refund) bool { return rf.TradeNo == p.TradeNo })
 		if err != nil {
-			adminFail(w, r, err)
-			return
+			return err
 		}
 		sort.SliceStable(refunds, func(i, j int) bool { return refunds[i].CreatedAt.Before(refunds[j].CreatedAt) })
 		for _, rf := range refunds {
@@ -263,5 +262,6 @@ func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, rec)
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"payments": out})
+	admin.WriteJSON(w, http.StatusOK, map[string]any{"payments": out})
+	return nil
 }

@@ -71,7 +71,7 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 		ids["dsTransId"] = p.ThreeDS.DSTransID
 	}
 	s.env.Record(Name, "payment.status_changed", fmt.Sprintf("payment %s: %s → %s (%s)", p.TradeNo, orString(before, "new"), p.Status, last.Why), ids, data)
-	if p.StoreCard && p.TransactionIdentifier != "" && (p.Status == StatusAuthorized || p.Status == StatusCaptured) {
+	if p.StoreCard && p.TransactionIdentifier != "" && approved(p.Status) {
 		s.storeCredential(ctx, p)
 	}
 	if p.SessionID != "" {
@@ -103,7 +103,7 @@ func (s *System) storeCredential(ctx context.Context, p Payment) {
 func (s *System) schedule(p Payment) {
 	now := s.now()
 	switch {
-	case (p.Status == StatusPending || p.Status == StatusRequiresAction) && p.ExpiresAt != nil:
+	case waiting(p.Status) && p.ExpiresAt != nil:
 		tradeNo := p.TradeNo
 		s.env.Clock.AfterFunc(p.ExpiresAt.Sub(now), func() { s.expirePayment(tradeNo) })
 	case p.Status == StatusAuthorized && p.AuthorizationExpiresAt != nil:
@@ -112,8 +112,9 @@ func (s *System) schedule(p Payment) {
 	}
 }
 
-// timerCtx marks work done by a clock timer: its deliveries make their first
-// attempt synchronously, so retries are scheduled before the clock moves on.
+// timerKey marks work done by a clock timer (timerCtx): its deliveries make
+// their first attempt synchronously, so retries are scheduled before the
+// clock moves on.
 type timerKey struct{}
 
 func timerCtx() context.Context { return context.WithValue(context.Background(), timerKey{}, true) }
@@ -123,18 +124,20 @@ func inTimer(ctx context.Context) bool {
 	return v || threeds.InTimer(ctx)
 }
 
+// expirePayment ends a payment the customer did not finish in time.
 func (s *System) expirePayment(tradeNo string) {
 	s.updatePayment(timerCtx(), tradeNo, func(p *Payment, now time.Time) error {
-		if (p.Status != StatusPending && p.Status != StatusRequiresAction) || p.ExpiresAt == nil || now.Before(*p.ExpiresAt) {
+		if !dueToExpire(p, now) {
 			return errLate
 		}
 		return p.transition(StatusExpired, "the customer did not finish before expiresAt", now)
 	})
 }
 
+// releaseAuthorization expires an authorization nobody captured in time.
 func (s *System) releaseAuthorization(tradeNo string) {
 	s.updatePayment(timerCtx(), tradeNo, func(p *Payment, now time.Time) error {
-		if p.Status != StatusAuthorized || p.AuthorizationExpiresAt == nil || now.Before(*p.AuthorizationExpiresAt) {
+		if !dueForRelease(p, now) {
 			return errLate
 		}
 		return p.transition(StatusExpired, "the uncaptured authorization was released", now)
@@ -154,27 +157,27 @@ func (s *System) findPayment(ctx context.Context, tok Token, orderNo, tradeNo st
 		var err error
 		p, err = s.payments.Get(ctx, tradeNo)
 		if err != nil || p.MerchantID != tok.MerchantID || p.Environment != tok.Environment {
-			return Payment{}, apierr.Field(apierr.NotFound, "tradeNo", "exists", "tradeNo: no payment of this merchant has this tradeNo")
+			return Payment{}, apierr.Field(apierr.NotFound, "tradeNo", "exists", "no payment of this merchant has this tradeNo")
 		}
 		if orderNo != "" && p.OrderNo != orderNo {
-			return Payment{}, apierr.Field(apierr.NotFound, "tradeNo", "match", "tradeNo: orderNo and tradeNo name different payments")
+			return Payment{}, apierr.Field(apierr.NotFound, "tradeNo", "match", "orderNo and tradeNo name different payments")
 		}
 		return p, nil
 	}
 	claim, err := s.orders.Get(ctx, orderKey(tok.MerchantID, tok.Environment, orderNo))
 	if err != nil {
-		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "orderNo: no payment of this merchant has this orderNo")
+		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "no payment of this merchant has this orderNo")
 	}
 	ref := claim.Ref
 	if claim.Kind == "session" {
 		ss, err := s.sessions.Get(ctx, claim.Ref)
 		if err != nil || ss.TradeNo == "" {
-			return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "orderNo: the checkout session of this orderNo has no payment yet")
+			return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "the checkout session of this orderNo has no payment yet")
 		}
 		ref = ss.TradeNo
 	}
 	if p, err = s.payments.Get(ctx, ref); err != nil {
-		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "orderNo: no payment of this merchant has this orderNo")
+		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "no payment of this merchant has this orderNo")
 	}
 	return p, nil
 }
@@ -192,61 +195,78 @@ func (p paymentRef) ref() paymentRef { return p }
 
 // paymentRequest is the common start of the operations on one payment:
 // authenticate the caller, decode the body into in, find the payment it names
-// and note its ids for the journal. When it returns false it has answered.
-func (s *System) paymentRequest(w http.ResponseWriter, r *http.Request, in interface{ ref() paymentRef }) (Token, Payment, bool) {
-	tok, _, ok := s.caller(w, r)
-	if !ok || !s.decode(w, r, in) {
-		return Token{}, Payment{}, false
+// and note its ids for the journal.
+func (s *System) paymentRequest(r *http.Request, in interface{ ref() paymentRef }) (Token, Payment, error) {
+	tok, _, err := s.request(r, in)
+	if err != nil {
+		return Token{}, Payment{}, err
 	}
 	ref := in.ref()
 	note(r.Context(), "orderNo", ref.OrderNo, "tradeNo", ref.TradeNo)
 	p, aerr := s.findPayment(r.Context(), tok, ref.OrderNo, ref.TradeNo)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return Token{}, Payment{}, false
+		return Token{}, Payment{}, aerr
 	}
 	note(r.Context(), "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
-	return tok, p, true
+	return tok, p, nil
 }
 
-func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) {
+// inquirePayment answers a payment of the caller, found by orderNo and/or
+// tradeNo.
+func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		paymentRef
 		PaymentMethodType string `json:"paymentMethodType"`
 	}
-	_, p, ok := s.paymentRequest(w, r, &in)
-	if !ok {
-		return
+	_, p, err := s.paymentRequest(r, &in)
+	if err != nil {
+		return err
 	}
-	if in.PaymentMethodType != "" && in.PaymentMethodType != p.Method {
-		s.fail(w, r, apierr.Field(apierr.NotFound, "paymentMethodType", "match", "paymentMethodType: the payment was made with another method"))
-		return
+	if aerr := sameMethod(in.PaymentMethodType, p); aerr != nil {
+		return aerr
 	}
 	WriteJSON(w, http.StatusOK, viewPayment(p))
+	return nil
+}
+
+// sameMethod refuses an inquiry that names another paymentMethodType than
+// the payment's (an empty one names any).
+func sameMethod(method string, p Payment) *apierr.Error {
+	if method != "" && method != p.Method {
+		return apierr.Field(apierr.NotFound, "paymentMethodType", "match", "the payment was made with another method")
+	}
+	return nil
+}
+
+// changePayment is the shape of the operations that move one payment
+// (capturePayment, cancelPayment): find the payment the body names, apply
+// change under the payment's lock, answer the payment.
+func (s *System) changePayment(w http.ResponseWriter, r *http.Request, in interface{ ref() paymentRef }, change func(p *Payment, now time.Time) error) error {
+	_, p, err := s.paymentRequest(r, in)
+	if err != nil {
+		return err
+	}
+	if p, err = s.updatePayment(r.Context(), p.TradeNo, change); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewPayment(p))
+	return nil
 }
 
 // capturePayment captures an AUTHORIZED payment once, fully or partly; the
 // rest of the authorization is released.
-func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) {
+func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		paymentRef
 		CaptureAmount string `json:"captureAmount"`
 	}
-	_, p, ok := s.paymentRequest(w, r, &in)
-	if !ok {
-		return
-	}
-	amount, aerr := parseAmount(in.CaptureAmount, p.Currency, "captureAmount", true)
-	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
-	}
-	p, err := s.updatePayment(r.Context(), p.TradeNo, func(p *Payment, now time.Time) error {
-		if p.Status != StatusAuthorized {
-			return apierr.New(apierr.Conflict, "payment is %s; only an AUTHORIZED payment can be captured (once)", p.Status).WithCode(CodeStatusConflict)
+	return s.changePayment(w, r, &in, func(p *Payment, now time.Time) error {
+		amount, aerr := parseAmount(in.CaptureAmount, p.Currency, "captureAmount", true)
+		if aerr != nil {
+			return aerr
 		}
-		if amount > p.Authorized {
-			return apierr.Field(apierr.Unprocessable, "captureAmount", "maximum", "captureAmount: exceeds the authorized amount %s", describeAmount(p.Authorized, p.Currency)).WithCode(CodeAmountExceeded)
+		if aerr := canCapture(p, amount); aerr != nil {
+			return aerr
 		}
 		why := "captured in full"
 		if amount < p.Authorized {
@@ -258,37 +278,19 @@ func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) {
 		p.Captured = amount
 		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
 }
 
 // cancelPayment voids a payment that is not captured (beyond the seed).
-func (s *System) cancelPayment(w http.ResponseWriter, r *http.Request) {
+func (s *System) cancelPayment(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		paymentRef
 		Reason string `json:"reason"`
 	}
-	_, p, ok := s.paymentRequest(w, r, &in)
-	if !ok {
-		return
-	}
-	p, err := s.updatePayment(r.Context(), p.TradeNo, func(p *Payment, now time.Time) error {
-		if !CanTransition(p.Status, StatusCancelled) {
-			hint := ""
-			if p.Status == StatusCaptured || p.Status == StatusPartiallyRefunded {
-				hint = "; refund it instead"
-			}
-			return apierr.New(apierr.Conflict, "payment is %s; it cannot be cancelled%s", p.Status, hint).WithCode(CodeStatusConflict)
+	return s.changePayment(w, r, &in, func(p *Payment, now time.Time) error {
+		if aerr := canCancel(p); aerr != nil {
+			return aerr
 		}
 		p.CancelReason = in.Reason
 		return p.transition(StatusCancelled, "cancelled by the merchant", now)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
 }

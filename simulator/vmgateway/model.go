@@ -5,75 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pspsim/pspsim/simulator/apierr"
 )
-
-// Payment statuses (specs/vmgateway.yaml PaymentStatus).
-const (
-	StatusPending           = "PENDING"
-	StatusRequiresAction    = "REQUIRES_ACTION"
-	StatusAuthorized        = "AUTHORIZED"
-	StatusCaptured          = "CAPTURED"
-	StatusPartiallyRefunded = "PARTIALLY_REFUNDED"
-	StatusRefunded          = "REFUNDED"
-	StatusFailed            = "FAILED"
-	StatusCancelled         = "CANCELLED"
-	StatusExpired           = "EXPIRED"
-)
-
-// paymentTransitions is the payment state machine: from → allowed targets.
-// "" is a payment being created. Anything not listed is refused; the final
-// statuses (FAILED, CANCELLED, EXPIRED, REFUNDED) have no way out.
-var paymentTransitions = map[string][]string{
-	"":                      {StatusPending, StatusRequiresAction, StatusAuthorized, StatusCaptured, StatusFailed},
-	StatusPending:           {StatusRequiresAction, StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled, StatusExpired},
-	StatusRequiresAction:    {StatusPending, StatusAuthorized, StatusCaptured, StatusFailed, StatusCancelled, StatusExpired},
-	StatusAuthorized:        {StatusCaptured, StatusCancelled, StatusExpired},
-	StatusCaptured:          {StatusPartiallyRefunded, StatusRefunded},
-	StatusPartiallyRefunded: {StatusPartiallyRefunded, StatusRefunded},
-}
-
-// Refund statuses (RefundStatus).
-const (
-	RefundPending   = "PENDING"
-	RefundSucceeded = "SUCCEEDED"
-	RefundFailed    = "FAILED"
-)
-
-var refundTransitions = map[string][]string{
-	"":            {RefundPending, RefundSucceeded, RefundFailed},
-	RefundPending: {RefundSucceeded, RefundFailed},
-}
-
-// Checkout session statuses.
-const (
-	SessionOpen      = "OPEN"
-	SessionCompleted = "COMPLETED"
-	SessionExpired   = "EXPIRED"
-)
-
-var sessionTransitions = map[string][]string{
-	SessionOpen: {SessionCompleted, SessionExpired},
-}
-
-// Tracking shipping statuses and their transitions (TrackingRecord).
-var shippingTransitions = map[string][]string{
-	"SHIPPED":      {"ON_HOLD", "DELIVERED", "CANCELLED"},
-	"ON_HOLD":      {"SHIPPED", "DELIVERED", "CANCELLED"},
-	"LOCAL_PICKUP": {"DELIVERED", "CANCELLED"},
-}
-
-// CanTransition reports whether a payment may move from one status to
-// another.
-func CanTransition(from, to string) bool { return slices.Contains(paymentTransitions[from], to) }
-
-// CanRefundTransition reports whether a refund may move from one status to
-// another.
-func CanRefundTransition(from, to string) bool { return slices.Contains(refundTransitions[from], to) }
-
-// Final reports whether a payment status is final.
-func Final(status string) bool { return len(paymentTransitions[status]) == 0 }
 
 // Transition is one recorded status change.
 type Transition struct {
@@ -168,37 +100,6 @@ type Payment struct {
 	History                []Transition `json:"history"`
 }
 
-// transition moves p to status `to` if the state machine allows it.
-func (p *Payment) transition(to, why string, now time.Time) error {
-	if !CanTransition(p.Status, to) {
-		return apierr.New(apierr.Conflict, "payment is %s; it cannot become %s", p.Status, to).WithCode(CodeStatusConflict)
-	}
-	p.History = append(p.History, Transition{From: p.Status, To: to, At: now, Why: why})
-	p.Status, p.UpdatedAt = to, now
-	if to != StatusPending && to != StatusRequiresAction {
-		p.ExpiresAt = nil
-		if p.NextAction != nil {
-			p.NextAction = &NextAction{Type: "none"}
-		}
-	}
-	if to != StatusAuthorized {
-		p.AuthorizationExpiresAt = nil
-	}
-	return nil
-}
-
-// fail moves p to FAILED with a failure code.
-func (p *Payment) fail(code, why string, now time.Time) error {
-	if err := p.transition(StatusFailed, why, now); err != nil {
-		return err
-	}
-	p.FailureCode, p.FailureMessage = code, failureMessages[code]
-	if p.FailureMessage == "" {
-		p.FailureMessage = why
-	}
-	return nil
-}
-
 // Failure codes of a payment (PaymentFailureCode).
 const (
 	FailAuthenticationFailed      = "AUTHENTICATION_FAILED"
@@ -232,15 +133,6 @@ var failureMessages = map[string]string{
 	FailProcessingError:           "the processor failed after accepting the payment",
 }
 
-// declineCodes maps the test card table's decline reasons to failure codes.
-var declineCodes = map[string]string{
-	"insufficient_funds": FailInsufficientFunds,
-	"do_not_honor":       FailDoNotHonor,
-	"expired_card":       FailExpiredCard,
-	"incorrect_cvv":      FailIncorrectCVC,
-	"lost_or_stolen":     FailLostOrStolen,
-}
-
 // Refund is a refund as stored.
 type Refund struct {
 	RefundID        string       `json:"refundId"`
@@ -262,15 +154,6 @@ type Refund struct {
 	UpdatedAt       time.Time    `json:"updatedAt"`
 	SettlesAt       time.Time    `json:"settlesAt"`
 	History         []Transition `json:"history"`
-}
-
-func (r *Refund) transition(to, why string, now time.Time) error {
-	if !CanRefundTransition(r.Status, to) {
-		return apierr.New(apierr.Conflict, "refund is %s; it cannot become %s", r.Status, to).WithCode(CodeStatusConflict)
-	}
-	r.History = append(r.History, Transition{From: r.Status, To: to, At: now, Why: why})
-	r.Status, r.UpdatedAt = to, now
-	return nil
 }
 
 // Session is a hosted checkout session.
@@ -303,15 +186,6 @@ type Product struct {
 	Name     string `json:"name"`
 	Quantity string `json:"quantity,omitempty"`
 	Price    int64  `json:"price"`
-}
-
-func (s *Session) transition(to, why string, now time.Time) error {
-	if !slices.Contains(sessionTransitions[s.Status], to) {
-		return apierr.New(apierr.Conflict, "session is %s; it cannot become %s", s.Status, to).WithCode(CodeStatusConflict)
-	}
-	s.History = append(s.History, Transition{From: s.Status, To: to, At: now, Why: why})
-	s.Status, s.UpdatedAt = to, now
-	return nil
 }
 
 // orderClaim reserves an orderNo for one merchant and environment, across

@@ -100,7 +100,7 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 	d := cashierData{
 		Merchant: orString(m.Name, ss.MerchantID), OrderNo: ss.OrderNo, Description: ss.Description,
 		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: Prefix + "/cashier/" + ss.SessionID,
-		Open: ss.Status == SessionOpen && s.now().Before(ss.ExpiresAt),
+		Open: ss.open(s.now()),
 	}
 	for _, p := range ss.Products {
 		d.Products = append(d.Products, struct{ Name, Quantity, Price string }{p.Name, p.Quantity, money.Format(p.Price, ss.Currency)})
@@ -299,13 +299,13 @@ func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.SessionID != "" && (p.Status == StatusFailed || p.Status == StatusExpired) {
-		if ss, err := s.sessions.Get(r.Context(), p.SessionID); err == nil && ss.Status == SessionOpen && s.now().Before(ss.ExpiresAt) {
+		if ss, err := s.sessions.Get(r.Context(), p.SessionID); err == nil && ss.open(s.now()) {
 			http.Redirect(w, r, Prefix+"/cashier/"+ss.SessionID+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
 			return
 		}
 	}
-	waiting := p.Status == StatusPending || p.Status == StatusRequiresAction
-	if p.FrontURL != "" && !waiting {
+	wait := waiting(p.Status)
+	if p.FrontURL != "" && !wait {
 		if u, err := url.Parse(p.FrontURL); err == nil {
 			q := u.Query()
 			q.Set("orderNo", p.OrderNo)
@@ -318,6 +318,6 @@ func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderPage(w, http.StatusOK, "result", resultData{
 		Status: p.Status, OrderNo: p.OrderNo, Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency, Card: p.MaskedCardNo,
-		Message: p.FailureMessage, Waiting: waiting, Failed: p.Status == StatusFailed,
+		Message: p.FailureMessage, Waiting: wait, Failed: p.Status == StatusFailed,
 	})
 }

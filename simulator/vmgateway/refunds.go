@@ -20,7 +20,7 @@ func refundKey(merchant, environment, refundNumber string) string {
 // (SUCCEEDED) refundSettleDelay later on the clock, unless the admin API
 // settles it first. refundNumber is the idempotency key: the same number for
 // the same payment and amount answers the existing refund.
-func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
+func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		paymentRef
 		Amount          string `json:"amount"`
@@ -29,16 +29,15 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 		Reason          string `json:"reason"`
 		RefundNumber    string `json:"refundNumber"`
 	}
-	tok, p, ok := s.paymentRequest(w, r, &in)
-	if !ok {
-		return
+	tok, p, err := s.paymentRequest(r, &in)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	note(ctx, "refundNumber", in.RefundNumber)
 	amount, aerr := parseAmount(in.Amount, p.Currency, "amount", true)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return aerr
 	}
 	key := refundKey(tok.MerchantID, tok.Environment, in.RefundNumber)
 	now := s.now()
@@ -49,8 +48,7 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: now, UpdatedAt: now, SettlesAt: now.Add(s.settings().refundSettleDelay),
 	}
 	if err := rf.transition(RefundPending, "accepted; the amount is reserved", now); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	// Under the payment's lock, all at once: look the refundNumber up,
 	// reserve the amount, store the refund. A concurrent duplicate waits for
@@ -62,16 +60,8 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 			existing = &ex
 			return errExisting
 		}
-		if p.Status != StatusCaptured && p.Status != StatusPartiallyRefunded {
-			hint := ""
-			if p.Status == StatusAuthorized {
-				hint = "; cancel an uncaptured payment instead"
-			}
-			return apierr.New(apierr.Conflict, "payment is %s; only a captured payment can be refunded%s", p.Status, hint).WithCode(CodeStatusConflict)
-		}
-		if left := p.Captured - p.Refunded - p.RefundPending; amount > left {
-			return apierr.Field(apierr.Unprocessable, "amount", "maximum", "amount: exceeds the refundable amount %s (captured, less refunds succeeded or pending)",
-				describeAmount(left, p.Currency)).WithCode(CodeAmountExceeded)
+		if aerr := canRefund(p, amount); aerr != nil {
+			return aerr
 		}
 		if err := s.refunds.Create(ctx, rf.RefundID, rf, key); err != nil {
 			if errors.Is(err, store.ErrExists) {
@@ -87,28 +77,30 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}); err != nil {
 		if existing != nil {
-			s.answerExistingRefund(w, r, *existing, p, amount)
-			return
+			return s.answerExistingRefund(w, r, *existing, p, amount)
 		}
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	note(ctx, "refundId", rf.RefundID)
 	s.afterRefundChange(ctx, "", rf)
 	refundID := rf.RefundID
 	s.env.Clock.AfterFunc(rf.SettlesAt.Sub(now), func() { s.settleRefund(timerCtx(), refundID, RefundSucceeded, "", "settled by the processor") })
 	WriteJSON(w, http.StatusOK, viewRefund(rf))
+	return nil
 }
 
-func (s *System) answerExistingRefund(w http.ResponseWriter, r *http.Request, existing Refund, p Payment, amount int64) {
+// answerExistingRefund answers a refundNumber used before: the same refund
+// again (an idempotent retry), or a conflict when it named another payment
+// or amount.
+func (s *System) answerExistingRefund(w http.ResponseWriter, r *http.Request, existing Refund, p Payment, amount int64) error {
 	note(r.Context(), "refundId", existing.RefundID)
 	if existing.TradeNo != p.TradeNo || existing.Amount != amount {
-		s.fail(w, r, apierr.Field(apierr.Conflict, "refundNumber", "unique", "refundNumber: is already used for another refund (another payment or amount)").WithCode(CodeRefundNumberConflict))
-		return
+		return apierr.Field(apierr.Conflict, "refundNumber", "unique", "is already used for another refund (another payment or amount)").WithCode(CodeRefundNumberConflict)
 	}
 	s.env.Record(Name, "refund.replayed", "refund "+existing.RefundNumber+" requested again: the existing refund is answered",
 		map[string]string{"refundNumber": existing.RefundNumber, "tradeNo": existing.TradeNo, "orderNo": existing.OrderNo}, nil)
 	WriteJSON(w, http.StatusOK, viewRefund(existing))
+	return nil
 }
 
 // settleRefund ends a PENDING refund: SUCCEEDED moves the amount to the
@@ -160,19 +152,16 @@ func (s *System) afterRefundChange(ctx context.Context, before string, rf Refund
 
 // inquireRefund answers one refund (refundNumber) or every refund of a
 // payment.
-func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
+func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		RefundNumber      string `json:"refundNumber"`
 		OrderNo           string `json:"orderNo"`
 		TradeNo           string `json:"tradeNo"`
 		PaymentMethodType string `json:"paymentMethodType"`
 	}
-	if !s.decode(w, r, &in) {
-		return
+	tok, _, err := s.request(r, &in)
+	if err != nil {
+		return err
 	}
 	note(r.Context(), "orderNo", in.OrderNo, "tradeNo", in.TradeNo, "refundNumber", in.RefundNumber)
 	ctx := r.Context()
@@ -181,42 +170,33 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) {
 	if in.RefundNumber != "" {
 		rf, err := s.refunds.Lookup(ctx, refundKey(tok.MerchantID, tok.Environment, in.RefundNumber))
 		if err != nil {
-			s.fail(w, r, apierr.Field(apierr.NotFound, "refundNumber", "exists", "refundNumber: no refund of this merchant has this refundNumber"))
-			return
+			return apierr.Field(apierr.NotFound, "refundNumber", "exists", "no refund of this merchant has this refundNumber")
 		}
 		var aerr *apierr.Error
 		if in.OrderNo == "" && in.TradeNo == "" {
 			in.TradeNo = rf.TradeNo
 		}
 		if p, aerr = s.findPayment(ctx, tok, in.OrderNo, in.TradeNo); aerr != nil {
-			s.fail(w, r, aerr)
-			return
+			return aerr
 		}
 		if p.TradeNo != rf.TradeNo {
-			s.fail(w, r, apierr.Field(apierr.NotFound, "refundNumber", "match", "refundNumber: the refund belongs to another payment"))
-			return
+			return apierr.Field(apierr.NotFound, "refundNumber", "match", "the refund belongs to another payment")
 		}
 		list = []Refund{rf}
 	} else {
 		if in.OrderNo == "" && in.TradeNo == "" {
-			s.fail(w, r, apierr.Field(apierr.Missing, "refundNumber", "required", "refundNumber: refundNumber, orderNo or tradeNo is required"))
-			return
+			return apierr.Field(apierr.Missing, "refundNumber", "required", "refundNumber: refundNumber, orderNo or tradeNo is required")
 		}
 		var aerr *apierr.Error
 		if p, aerr = s.findPayment(ctx, tok, in.OrderNo, in.TradeNo); aerr != nil {
-			s.fail(w, r, aerr)
-			return
+			return aerr
 		}
-		var err error
-		list, err = s.refunds.List(ctx, func(rf *Refund) bool { return rf.TradeNo == p.TradeNo })
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("list refunds: %w", err))
-			return
+		if list, err = s.refunds.List(ctx, func(rf *Refund) bool { return rf.TradeNo == p.TradeNo }); err != nil {
+			return fmt.Errorf("list refunds: %w", err)
 		}
 	}
-	if in.PaymentMethodType != "" && in.PaymentMethodType != p.Method {
-		s.fail(w, r, apierr.Field(apierr.NotFound, "paymentMethodType", "match", "paymentMethodType: the payment was made with another method"))
-		return
+	if aerr := sameMethod(in.PaymentMethodType, p); aerr != nil {
+		return aerr
 	}
 	note(ctx, "tradeNo", p.TradeNo, "orderNo", p.OrderNo)
 	views := make([]refundView, 0, len(list))
@@ -227,4 +207,5 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) {
 		"tradeNo": p.TradeNo, "orderNo": p.OrderNo, "currency": p.Currency,
 		"capturedAmount": formatAmount(p.Captured, p.Currency), "refundedAmount": formatAmount(p.Refunded, p.Currency), "refunds": views,
 	})
+	return nil
 }

@@ -2,17 +2,15 @@ package vmgateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
-	"github.com/pspsim/pspsim/simulator/store"
 )
 
-type sessionRequest struct {
+// sessionIn is the createCheckoutSession body.
+type sessionIn struct {
 	Amount          string      `json:"amount"`
 	CaptureMethod   string      `json:"captureMethod"`
 	Currency        string      `json:"currency"`
@@ -31,14 +29,11 @@ type sessionRequest struct {
 // at cashierUrl; the payment carries the session's orderNo. The session
 // expires (EXPIRED) at expiresAt unless a payment of it is approved first
 // (COMPLETED).
-func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
-	tok, m, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
-	var in sessionRequest
-	if !s.decode(w, r, &in) {
-		return
+func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) error {
+	var in sessionIn
+	tok, m, err := s.request(r, &in)
+	if err != nil {
+		return err
 	}
 	note(r.Context(), "orderNo", in.OrderNo)
 	ctx := r.Context()
@@ -47,26 +42,22 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 		modes = []string{"session"}
 	}
 	if in.LinkMode != "" && !slices.Contains(modes, in.LinkMode) {
-		s.fail(w, r, apierr.Field(apierr.Forbidden, "linkMode", "activated", "linkMode: this cashier mode is not activated for this merchant"))
-		return
+		return apierr.Field(apierr.Forbidden, "linkMode", "activated", "this cashier mode is not activated for this merchant")
 	}
 	amount, aerr := parseAmount(in.Amount, in.Currency, "amount", true)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return aerr
 	}
 	expiry, aerr := parseExpiryTime(in.ExpiryTime)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return aerr
 	}
 	var products []Product
 	for i, pi := range in.ProductInfo {
 		var price int64
 		if pi.Price != "" {
 			if price, aerr = parseAmount(pi.Price, in.Currency, fmt.Sprintf("productInfo[%d].price", i), false); aerr != nil {
-				s.fail(w, r, aerr)
-				return
+				return aerr
 			}
 		}
 		products = append(products, Product{Name: pi.ProductName, Quantity: pi.Quantity, Price: price})
@@ -80,17 +71,11 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(expiry),
 		History: []Transition{{To: SessionOpen, At: now, Why: "created"}},
 	}
-	if err := s.orders.Create(ctx, orderKey(tok.MerchantID, tok.Environment, in.OrderNo), orderClaim{Kind: "session", Ref: ss.SessionID}); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			s.fail(w, r, apierr.Field(apierr.Conflict, "orderNo", "unique", "orderNo: is already used by another order of this merchant").WithCode(CodeDuplicateOrder))
-			return
-		}
-		s.fail(w, r, fmt.Errorf("claim orderNo: %w", err))
-		return
+	if err := s.claimOrder(ctx, tok.MerchantID, tok.Environment, in.OrderNo, orderClaim{Kind: "session", Ref: ss.SessionID}); err != nil {
+		return err
 	}
 	if err := s.sessions.Create(ctx, ss.SessionID, ss); err != nil {
-		s.fail(w, r, fmt.Errorf("store session: %w", err))
-		return
+		return fmt.Errorf("store session: %w", err)
 	}
 	note(ctx, "sessionId", ss.SessionID)
 	s.env.Record(Name, "session.created", fmt.Sprintf("checkout session for %s opened until %s", describeAmount(amount, in.Currency), ts(ss.ExpiresAt)),
@@ -98,8 +83,10 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 	id := ss.SessionID
 	s.env.Clock.AfterFunc(expiry, func() { s.expireSession(id) })
 	WriteJSON(w, http.StatusOK, s.viewSession(ss))
+	return nil
 }
 
+// expireSession ends an OPEN session whose expiresAt has passed.
 func (s *System) expireSession(id string) {
 	ss, err := s.sessions.Update(context.Background(), id, func(ss *Session) error {
 		if ss.Status != SessionOpen || s.now().Before(ss.ExpiresAt) {
@@ -114,7 +101,7 @@ func (s *System) expireSession(id string) {
 
 // sessionFollows completes a session when one of its payments is approved.
 func (s *System) sessionFollows(ctx context.Context, p Payment) {
-	if p.Status != StatusAuthorized && p.Status != StatusCaptured {
+	if !approved(p.Status) {
 		return
 	}
 	ss, err := s.sessions.Update(ctx, p.SessionID, func(ss *Session) error {
@@ -130,9 +117,6 @@ func (s *System) sessionFollows(ctx context.Context, p Payment) {
 	}
 }
 
-// errAttemptRunning refuses a second cashier payment while one is running.
-var errAttemptRunning = errors.New("a payment of this session is already in progress")
-
 // startAttempt reserves a new payment attempt on an OPEN session whose
 // previous attempt (if any) failed, and returns the session and the tradeNo
 // reserved for the attempt.
@@ -140,13 +124,14 @@ func (s *System) startAttempt(ctx context.Context, id string) (Session, string, 
 	var tradeNo string
 	ss, err := s.sessions.Update(ctx, id, func(ss *Session) error {
 		now := s.now()
-		if ss.Status != SessionOpen || !now.Before(ss.ExpiresAt) {
-			return fmt.Errorf("the session is %s", ss.Status)
-		}
+		var prev *Payment
 		if ss.TradeNo != "" {
-			if prev, err := s.payments.Get(ctx, ss.TradeNo); err == nil && !slices.Contains([]string{StatusFailed, StatusCancelled, StatusExpired}, prev.Status) {
-				return errAttemptRunning
+			if p, err := s.payments.Get(ctx, ss.TradeNo); err == nil {
+				prev = &p
 			}
+		}
+		if err := canAttempt(ss, prev, now); err != nil {
+			return err
 		}
 		tradeNo = s.newTradeNo(ctx, now)
 		ss.TradeNo = tradeNo
@@ -155,21 +140,4 @@ func (s *System) startAttempt(ctx context.Context, id string) (Session, string, 
 		return nil
 	})
 	return ss, tradeNo, err
-}
-
-// walletDecision applies the buyer's answer on the wallet page (or the admin
-// action): approve captures, decline fails with WALLET_DECLINED.
-func (s *System) walletDecision(ctx context.Context, tradeNo string, approve bool) (Payment, error) {
-	return s.updatePayment(ctx, tradeNo, func(p *Payment, now time.Time) error {
-		if p.Method == "card" {
-			return apierr.New(apierr.Conflict, "payment %s is a card payment; the buyer acts on the 3-D Secure challenge", p.TradeNo).WithCode(CodeStatusConflict)
-		}
-		if p.Status != StatusRequiresAction {
-			return apierr.New(apierr.Conflict, "payment is %s; the buyer can only act on a payment waiting for them", p.Status).WithCode(CodeStatusConflict)
-		}
-		if !approve {
-			return p.fail(FailWalletDeclined, "the customer declined in the wallet", now)
-		}
-		return s.authorize(p, now)
-	})
 }

@@ -4,8 +4,15 @@
 // capture, cancel, inquiry, refunds, shipment tracking and signed webhooks.
 // Every operationId of specs/vmgateway.yaml has its handler here.
 //
-// State lives in the simulator's store (one table per object type), every
-// status change goes through the object's transition table (model.go), and
+// Every operationId takes the same walk: New registers its handler (one file
+// per resource: auth.go, payments.go, tokenpayments.go, lifecycle.go,
+// refunds.go, sessions.go, tracking.go, webhooks.go), and the handler asks
+// states.go whether the operation may start and moves the object through
+// its transition table there. What a new payment leads to (approval, a
+// decline, 3-D Secure, a wallet waiting for the customer) is outcome.go's
+// decision.
+//
+// State lives in the simulator's store (one table per object type), and
 // time comes from the simulator's clock only: token expiry, payment expiry,
 // the 7-day release of uncaptured authorizations, refund settlement and the
 // webhook retry schedule all run on it. 3-D Secure is the shared
@@ -14,20 +21,15 @@ package vmgateway
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pspsim/pspsim/fixtures"
-	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
@@ -47,35 +49,6 @@ const (
 	Sandbox = "sandbox"
 	Live    = "live"
 )
-
-// App is a merchant's API client with separate sandbox and live secrets.
-type App struct {
-	AppID         string `json:"appId" yaml:"appId"`
-	MerchantID    string `json:"merchantId" yaml:"merchantId"`
-	Name          string `json:"name" yaml:"name"`
-	SandboxSecret string `json:"sandboxSecret" yaml:"sandboxSecret"`
-	LiveSecret    string `json:"liveSecret" yaml:"liveSecret"`
-}
-
-// secret returns the app's secret of an environment: it authenticates
-// createAccessToken and signs deliveries to notificationUrl.
-func (a App) secret(environment string) string {
-	if environment == Live {
-		return a.LiveSecret
-	}
-	return a.SandboxSecret
-}
-
-// Token is an issued access token.
-type Token struct {
-	Token       string    `json:"token"`
-	AppID       string    `json:"appId"`
-	MerchantID  string    `json:"merchantId"`
-	Environment string    `json:"environment"`
-	IssuedAt    time.Time `json:"issuedAt"`
-	ExpiresAt   time.Time `json:"expiresAt"`
-	Revoked     bool      `json:"revoked"`
-}
 
 // seedPayment is a payment the fixtures start with, so that the vendor's
 // samples (capture, inquiry, tracking) find an order.
@@ -191,7 +164,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	for op, h := range map[string]func(http.ResponseWriter, *http.Request){
+	for op, h := range map[string]handler{
 		"createAccessToken":         s.createAccessToken,
 		"createCheckoutSession":     s.createCheckoutSession,
 		"createPayment":             s.createPayment,
@@ -330,132 +303,6 @@ func (s *System) seedPayment(ctx context.Context, sp seedPayment) error {
 	}
 	s.schedule(p)
 	return nil
-}
-
-// createAccessToken exchanges appId + secret for a bearer token. The secret
-// decides the environment: the sandbox secret gives a sandbox token, the
-// live secret a live one.
-func (s *System) createAccessToken(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		AppID  string `json:"appId"`
-		Secret string `json:"secret"`
-	}
-	if !s.decode(w, r, &in) {
-		return
-	}
-	app, err := s.apps.Get(r.Context(), in.AppID)
-	environment := ""
-	if err == nil {
-		switch {
-		case subtle.ConstantTimeCompare([]byte(in.Secret), []byte(app.SandboxSecret)) == 1:
-			environment = Sandbox
-		case subtle.ConstantTimeCompare([]byte(in.Secret), []byte(app.LiveSecret)) == 1:
-			environment = Live
-		}
-	}
-	if environment == "" {
-		s.env.Record(Name, "auth.refused", "access token refused: unknown appId or wrong secret", map[string]string{"appId": in.AppID}, nil)
-		s.fail(w, r, apierr.New(apierr.Unauthorized, "appId or secret is wrong"))
-		return
-	}
-	if m, err := s.merchants.Get(r.Context(), app.MerchantID); err == nil && !m.allowsEnvironment(environment) {
-		s.env.Record(Name, "auth.refused", "access token refused: the merchant is not activated in "+environment,
-			map[string]string{"appId": app.AppID, "merchant": app.MerchantID}, map[string]any{"environment": environment})
-		s.fail(w, r, apierr.New(apierr.Forbidden, "the merchant is not activated in the %s environment", environment))
-		return
-	}
-	now := s.now()
-	lifetime := s.settings().tokenLifetime
-	t := Token{Token: "vm_" + environment[:1] + "_" + s.env.IDs.Hex(24), AppID: app.AppID, MerchantID: app.MerchantID,
-		Environment: environment, IssuedAt: now, ExpiresAt: now.Add(lifetime)}
-	if err := s.tokens.Create(r.Context(), t.Token, t); err != nil {
-		s.fail(w, r, apierr.Wrap(fmt.Errorf("store token: %w", err)))
-		return
-	}
-	if req := openapi.FromContext(r.Context()); req != nil {
-		req.Tag(openapi.TagApp, t.AppID)
-		req.Tag(openapi.TagMerchant, t.MerchantID)
-		req.Tag(openapi.TagEnvironment, t.Environment)
-	}
-	s.env.Record(Name, "auth.token_issued", "access token issued for "+environment, map[string]string{"appId": app.AppID, "merchant": app.MerchantID},
-		map[string]any{"environment": environment, "expiresAt": t.ExpiresAt})
-	WriteJSON(w, http.StatusOK, map[string]any{
-		"accessToken": t.Token, "tokenType": "Bearer", "expiresIn": int(lifetime / time.Second),
-		"expiresAt": t.ExpiresAt.UTC().Format(time.RFC3339), "environment": environment,
-	})
-}
-
-// authenticate checks the bearer token: unknown, expired or revoked → 401.
-func (s *System) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-	h := in.RequestValidationInput.Request.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return apierr.New(apierr.Unauthorized, "Authorization: a Bearer access token is required")
-	}
-	t, err := s.tokens.Get(ctx, token)
-	switch {
-	case err != nil:
-		return apierr.New(apierr.Unauthorized, "Authorization: unknown access token")
-	case t.Revoked:
-		return apierr.New(apierr.Unauthorized, "Authorization: the access token was revoked")
-	case !s.now().Before(t.ExpiresAt):
-		return apierr.New(apierr.Unauthorized, "Authorization: the access token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	if req := openapi.FromContext(ctx); req != nil {
-		req.SetPrincipal(t)
-		req.Tag(openapi.TagApp, t.AppID)
-		req.Tag(openapi.TagMerchant, t.MerchantID)
-		req.Tag(openapi.TagEnvironment, t.Environment)
-	}
-	return nil
-}
-
-// TokenFrom returns the caller's token inside a handler.
-func TokenFrom(ctx context.Context) (Token, bool) {
-	req := openapi.FromContext(ctx)
-	if req == nil {
-		return Token{}, false
-	}
-	t, ok := req.Principal().(Token)
-	return t, ok
-}
-
-// caller returns the token and the merchant of an authenticated request.
-func (s *System) caller(w http.ResponseWriter, r *http.Request) (Token, Merchant, bool) {
-	t, ok := TokenFrom(r.Context())
-	if !ok {
-		s.fail(w, r, apierr.New(apierr.Unauthorized, "Authorization: a Bearer access token is required"))
-		return Token{}, Merchant{}, false
-	}
-	m, err := s.merchants.Get(r.Context(), t.MerchantID)
-	if errors.Is(err, store.ErrNotFound) {
-		m = Merchant{MerchantID: t.MerchantID, Name: t.MerchantID, ThreeDSUnavailable: "fail"}
-	} else if err != nil {
-		s.fail(w, r, apierr.Wrap(fmt.Errorf("load merchant: %w", err)))
-		return Token{}, Merchant{}, false
-	}
-	if m.Name == "" {
-		m.Name = m.MerchantID
-	}
-	return t, m, true
-}
-
-// decode reads the validated body into v.
-func (s *System) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.Unmarshal(openapi.FromContext(r.Context()).Body, v); err != nil {
-		s.fail(w, r, apierr.New(apierr.Malformed, "request body is not valid JSON for this operation"))
-		return false
-	}
-	return true
-}
-
-// fail answers an error in the gateway's envelope.
-func (s *System) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e := apierr.Wrap(err)
-	if e.Kind == apierr.Internal && e.Cause != nil {
-		s.env.Log.Error("vmgateway internal error", "err", e.Cause)
-	}
-	s.dialect.WriteError(w, r, e)
 }
 
 // Routes serves the gateway's pages: the hosted cashier, the wallet approval

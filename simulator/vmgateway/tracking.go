@@ -13,7 +13,8 @@ import (
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
-type trackingRequest struct {
+// trackingIn is an addTracking body and an item of batchAddTracking.
+type trackingIn struct {
 	Carrier            string `json:"carrier"`
 	OrderNo            string `json:"orderNo"`
 	ShipmentDate       string `json:"shipmentDate"`
@@ -28,19 +29,14 @@ func trackingKey(merchant, environment, orderNo, trackingNo string) string {
 	return scopeKey(merchant, environment, "tracking", orderNo, trackingNo)
 }
 
-// finalShipping reports whether a shipping status admits no change.
-func finalShipping(status string) bool { return len(shippingTransitions[status]) == 0 }
-
 // addOne adds one tracking record; the batch uses it per item.
-func (s *System) addOne(ctx context.Context, tok Token, in trackingRequest) (Tracking, *apierr.Error) {
+func (s *System) addOne(ctx context.Context, tok Token, in trackingIn) (Tracking, *apierr.Error) {
 	p, aerr := s.findPayment(ctx, tok, in.OrderNo, "")
 	if aerr != nil {
 		return Tracking{}, aerr
 	}
-	switch p.Status {
-	case StatusAuthorized, StatusCaptured, StatusPartiallyRefunded:
-	default:
-		return Tracking{}, apierr.Field(apierr.Conflict, "orderNo", "status", "orderNo: the payment is %s; only an authorized or captured order ships", p.Status).WithCode(CodeStatusConflict)
+	if aerr := canShip(&p); aerr != nil {
+		return Tracking{}, aerr
 	}
 	now := s.now()
 	t := Tracking{
@@ -50,7 +46,7 @@ func (s *System) addOne(ctx context.Context, tok Token, in trackingRequest) (Tra
 	}
 	if err := s.tracks.Create(ctx, trackingKey(tok.MerchantID, tok.Environment, in.OrderNo, in.TrackingNo), t); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return Tracking{}, apierr.Field(apierr.Conflict, "trackingNo", "unique", "trackingNo: the order already has a tracking record with this trackingNo").WithCode(CodeDuplicateTracking)
+			return Tracking{}, apierr.Field(apierr.Conflict, "trackingNo", "unique", "the order already has a tracking record with this trackingNo").WithCode(CodeDuplicateTracking)
 		}
 		return Tracking{}, apierr.Wrap(fmt.Errorf("store tracking: %w", err))
 	}
@@ -59,34 +55,29 @@ func (s *System) addOne(ctx context.Context, tok Token, in trackingRequest) (Tra
 	return t, nil
 }
 
-func (s *System) addTracking(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
-	var in trackingRequest
-	if !s.decode(w, r, &in) {
-		return
+// addTracking adds the shipment of an authorized or captured order.
+func (s *System) addTracking(w http.ResponseWriter, r *http.Request) error {
+	var in trackingIn
+	tok, _, err := s.request(r, &in)
+	if err != nil {
+		return err
 	}
 	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
 	t, aerr := s.addOne(r.Context(), tok, in)
 	if aerr != nil {
-		s.fail(w, r, aerr)
-		return
+		return aerr
 	}
 	WriteJSON(w, http.StatusOK, viewTracking(t))
+	return nil
 }
 
 // batchAddTracking adds each item on its own and reports, by index, the
 // items refused.
-func (s *System) batchAddTracking(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
-	var in []trackingRequest
-	if !s.decode(w, r, &in) {
-		return
+func (s *System) batchAddTracking(w http.ResponseWriter, r *http.Request) error {
+	var in []trackingIn
+	tok, _, err := s.request(r, &in)
+	if err != nil {
+		return err
 	}
 	added := []trackingView{}
 	refused := []map[string]any{}
@@ -103,27 +94,49 @@ func (s *System) batchAddTracking(w http.ResponseWriter, r *http.Request) {
 		added = append(added, viewTracking(t))
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"trackers": added, "errors": refused})
+	return nil
 }
 
-func (s *System) retrieveTracking(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
-	var in struct {
-		OrderNo    string `json:"orderNo"`
-		TrackingNo string `json:"trackingNo"`
-	}
-	if !s.decode(w, r, &in) {
-		return
-	}
-	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
-	t, err := s.tracks.Get(r.Context(), trackingKey(tok.MerchantID, tok.Environment, in.OrderNo, in.TrackingNo))
+// errNoTracking answers a tracking record that does not exist.
+func errNoTracking() *apierr.Error {
+	return apierr.Field(apierr.NotFound, "trackingNo", "exists", "no tracking record for this order and trackingNo")
+}
+
+// trackingRef is how an operation names a tracking record: the order and
+// its trackingNo. Operation inputs embed it.
+type trackingRef struct {
+	OrderNo    string `json:"orderNo"`
+	TrackingNo string `json:"trackingNo"`
+}
+
+func (t trackingRef) ref() trackingRef { return t }
+
+// trackingRequest is the common start of the operations on one tracking
+// record: authenticate the caller, decode the body into in, note the ids
+// for the journal, and return the record's store key.
+func (s *System) trackingRequest(r *http.Request, in interface{ ref() trackingRef }) (string, error) {
+	tok, _, err := s.request(r, in)
 	if err != nil {
-		s.fail(w, r, apierr.Field(apierr.NotFound, "trackingNo", "exists", "trackingNo: no tracking record for this order and trackingNo"))
-		return
+		return "", err
+	}
+	ref := in.ref()
+	note(r.Context(), "orderNo", ref.OrderNo, "trackingNo", ref.TrackingNo)
+	return trackingKey(tok.MerchantID, tok.Environment, ref.OrderNo, ref.TrackingNo), nil
+}
+
+// retrieveTracking answers one tracking record of an order.
+func (s *System) retrieveTracking(w http.ResponseWriter, r *http.Request) error {
+	var in trackingRef
+	key, err := s.trackingRequest(r, &in)
+	if err != nil {
+		return err
+	}
+	t, err := s.tracks.Get(r.Context(), key)
+	if err != nil {
+		return errNoTracking()
 	}
 	WriteJSON(w, http.StatusOK, viewTracking(t))
+	return nil
 }
 
 type trackingItem struct {
@@ -133,35 +146,28 @@ type trackingItem struct {
 }
 
 // updateTracking applies op/path/value items in order, all or none.
-func (s *System) updateTracking(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
+func (s *System) updateTracking(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Iterms     []trackingItem    `json:"iterms"`
-		Matedata   map[string]string `json:"matedata"`
-		OrderNo    string            `json:"orderNo"`
-		TrackingNo string            `json:"trackingNo"`
+		trackingRef
+		Iterms   []trackingItem    `json:"iterms"`
+		Matedata map[string]string `json:"matedata"`
 	}
-	if !s.decode(w, r, &in) {
-		return
+	key, err := s.trackingRequest(r, &in)
+	if err != nil {
+		return err
 	}
-	note(r.Context(), "orderNo", in.OrderNo, "trackingNo", in.TrackingNo)
 	// Items are checked against the fields' own rules before anything is
 	// looked up: a malformed request is a 400 whatever the record's state.
 	for i, it := range in.Iterms {
 		if aerr := s.checkItem(i, it); aerr != nil {
-			s.fail(w, r, aerr)
-			return
+			return aerr
 		}
 	}
-	key := trackingKey(tok.MerchantID, tok.Environment, in.OrderNo, in.TrackingNo)
 	var from string
 	t, err := s.tracks.Update(r.Context(), key, func(t *Tracking) error {
 		from = t.ShippingStatus
-		if finalShipping(t.ShippingStatus) {
-			return apierr.Field(apierr.Conflict, "iterms[0].path", "status", "shippingStatus %s is final: the record no longer changes", t.ShippingStatus).WithCode(CodeStatusConflict)
+		if aerr := canUpdateTracking(t); aerr != nil {
+			return aerr
 		}
 		for i, it := range in.Iterms {
 			if aerr := applyItem(t, i, it); aerr != nil {
@@ -175,17 +181,16 @@ func (s *System) updateTracking(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, apierr.Field(apierr.NotFound, "trackingNo", "exists", "trackingNo: no tracking record for this order and trackingNo"))
-		return
+		return errNoTracking()
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	ids := map[string]string{"orderNo": t.OrderNo, "tradeNo": t.TradeNo, "trackingNo": t.TrackingNo, "merchant": t.MerchantID}
 	s.env.Record(Name, "tracking.updated", fmt.Sprintf("tracking %s updated (%d changes)", t.TrackingNo, len(in.Iterms)), ids,
 		map[string]any{"from": from, "to": t.ShippingStatus, "environment": t.Environment})
 	WriteJSON(w, http.StatusOK, viewTracking(t))
+	return nil
 }
 
 // checkItem validates one item: op and path (the schema did), value present
@@ -194,19 +199,19 @@ func (s *System) checkItem(i int, it trackingItem) *apierr.Error {
 	field := func(n string) string { return fmt.Sprintf("iterms[%d].%s", i, n) }
 	if it.Op == "remove" {
 		if it.Path != "/trackingUrl" {
-			return apierr.Field(apierr.Invalid, field("op"), "enum", "%s: remove applies only to /trackingUrl (the other fields are required)", field("op"))
+			return apierr.Field(apierr.Invalid, field("op"), "enum", "remove applies only to /trackingUrl (the other fields are required)")
 		}
 		if it.Value != nil {
-			return apierr.Field(apierr.Invalid, field("value"), "absent", "%s: remove takes no value", field("value"))
+			return apierr.Field(apierr.Invalid, field("value"), "absent", "remove takes no value")
 		}
 		return nil
 	}
 	if it.Value == nil {
-		return apierr.Field(apierr.Missing, field("value"), "required", "%s: is required for %s", field("value"), it.Op)
+		return apierr.Field(apierr.Missing, field("value"), "required", "is required for %s", it.Op)
 	}
 	v := *it.Value
 	bad := func(rule, format string, args ...any) *apierr.Error {
-		return apierr.Field(apierr.Invalid, field("value"), rule, "%s: "+format, append([]any{field("value")}, args...)...)
+		return apierr.Field(apierr.Invalid, field("value"), rule, format, args...)
 	}
 	enumOf := map[string]string{"/status": "ShippingStatus", "/carrier": "Carrier", "/trackingNumberType": "TrackingNumberType", "/shipmentDirection": "ShipmentDirection"}
 	switch it.Path {
@@ -227,31 +232,22 @@ func (s *System) checkItem(i int, it trackingItem) *apierr.Error {
 	return nil
 }
 
-// applyItem changes the record (checkItem passed).
+// applyItem changes the record (checkItem passed): /status moves through
+// the shipping table, the other paths set their field.
 func applyItem(t *Tracking, i int, it trackingItem) *apierr.Error {
 	v := ""
 	if it.Value != nil {
 		v = *it.Value
 	}
-	switch it.Path {
-	case "/status":
-		if v == t.ShippingStatus {
-			return nil
-		}
-		if !slices.Contains(shippingTransitions[t.ShippingStatus], v) {
-			return apierr.Field(apierr.Conflict, fmt.Sprintf("iterms[%d].value", i), "transition", "shippingStatus cannot change from %s to %s", t.ShippingStatus, v).WithCode(CodeStatusConflict)
-		}
-		t.ShippingStatus = v
-	case "/carrier":
-		t.Carrier = v
-	case "/trackingUrl":
-		t.TrackingURL = v
-	case "/trackingNumberType":
-		t.TrackingNumberType = v
-	case "/shipmentDate":
-		t.ShipmentDate = v
-	case "/shipmentDirection":
-		t.ShipmentDirection = v
+	if it.Path == "/status" {
+		return moveShipping(t, i, v)
+	}
+	field := map[string]*string{
+		"/carrier": &t.Carrier, "/trackingUrl": &t.TrackingURL, "/trackingNumberType": &t.TrackingNumberType,
+		"/shipmentDate": &t.ShipmentDate, "/shipmentDirection": &t.ShipmentDirection,
+	}[it.Path]
+	if field != nil {
+		*field = v
 	}
 	return nil
 }

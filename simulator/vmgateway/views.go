@@ -1,12 +1,9 @@
 package vmgateway
 
 import (
-	"strings"
 	"time"
 
-	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/money"
-	"github.com/pspsim/pspsim/simulator/pan"
 )
 
 // The views are the JSON answers of the spec (components/schemas). They are
@@ -145,17 +142,3 @@ func viewTracking(t Tracking) trackingView {
 		TrackingURL: t.TrackingURL, Matedata: t.Matedata, CreatedAt: ts(t.CreatedAt), UpdatedAt: ts(t.UpdatedAt),
 	}
 }
-
-// cardBrand maps fixtures.Brand's names to the spec's CardBrand.
-func cardBrand(b string) string {
-	switch b {
-	case "visa", "mastercard", "unionpay", "amex", "jcb", "discover":
-		return strings.ToUpper(b)
-	}
-	return "OTHER"
-}
-
-// brandOf returns fixtures' brand name of a card number.
-func brandOf(number string) string { return fixtures.Brand(number) }
-
-func maskPAN(number string) string { return pan.Mask(number) }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
@@ -67,18 +66,15 @@ type webhookEvent struct {
 // createWebhookSubscription subscribes a URL to the merchant's events in the
 // token's environment. A second subscription of the same URL replaces the
 // first (a new id and secret): that rotates the secret.
-func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Request) {
-	tok, _, ok := s.caller(w, r)
-	if !ok {
-		return
-	}
+func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		APIVersion   string `json:"apiVersion"`
 		SignMethod   string `json:"signMethod"`
 		SubscribeURL string `json:"subscribeUrl"`
 	}
-	if !s.decode(w, r, &in) {
-		return
+	tok, _, err := s.request(r, &in)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	now := s.now()
@@ -87,12 +83,10 @@ func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Reques
 		SignMethod: in.SignMethod, SubscribeURL: in.SubscribeURL, Secret: "whsec_" + s.env.IDs.Hex(16), CreatedAt: now,
 	}
 	id := scopeKey(tok.MerchantID, tok.Environment, "subscription", in.SubscribeURL)
-	err := s.subs.Create(ctx, id, sub)
 	replaced := false
-	if err != nil {
+	if err := s.subs.Create(ctx, id, sub); err != nil {
 		if _, uerr := s.subs.Update(ctx, id, func(cur *Subscription) error { *cur = sub; return nil }); uerr != nil {
-			s.fail(w, r, fmt.Errorf("store subscription: %w", uerr))
-			return
+			return fmt.Errorf("store subscription: %w", uerr)
 		}
 		replaced = true
 	}
@@ -106,6 +100,7 @@ func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Reques
 		"subscriptionId": sub.SubscriptionID, "apiVersion": sub.APIVersion, "signMethod": sub.SignMethod,
 		"subscribeUrl": sub.SubscribeURL, "secret": sub.Secret, "createdAt": ts(sub.CreatedAt),
 	})
+	return nil
 }
 
 // target is one place an event goes, with the key that signs it there.
@@ -260,96 +255,4 @@ func tamper(r delivery.Request) delivery.Request {
 	}
 	c.Header.Set(HeaderSignature, string(sig))
 	return c
-}
-
-// --------------------------------------------------------------- webhook sinks
-
-// Sink is a webhook receiver inside pspsim (admin API): a URL that records
-// what it receives and answers a chosen status, so a developer or a Gherkin
-// scenario can watch deliveries and retries without a server of their own.
-type Sink struct {
-	SinkID   string         `json:"sinkId"`
-	Status   int            `json:"status"`
-	Received []SinkDelivery `json:"received"`
-}
-
-// SinkDelivery is one request a sink received.
-type SinkDelivery struct {
-	At        string `json:"at"`
-	EventID   string `json:"eventId"`
-	Timestamp string `json:"timestamp"`
-	Signature string `json:"signature"`
-	Body      string `json:"body"`
-	Answered  int    `json:"answered"`
-}
-
-// sinkView answers the admin API.
-func (s *System) sinkView(k Sink) map[string]any {
-	rec := k.Received
-	if rec == nil {
-		rec = []SinkDelivery{}
-	}
-	return map[string]any{"sinkId": k.SinkID, "url": s.env.BaseURL() + "/_sim/vmgateway/webhook-sinks/" + k.SinkID + "/deliveries", "status": k.Status, "received": rec}
-}
-
-func (s *System) adminCreateSink(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Status int `json:"status"`
-	}
-	if !adminDecode(w, r, &in) {
-		return
-	}
-	k := Sink{SinkID: "sink_" + s.env.IDs.Hex(6), Status: in.Status}
-	if k.Status == 0 {
-		k.Status = http.StatusOK
-	}
-	if err := s.sinks.Create(r.Context(), k.SinkID, k); err != nil {
-		adminFail(w, r, apierr.Wrap(err))
-		return
-	}
-	adminJSON(w, http.StatusOK, s.sinkView(k))
-}
-
-func (s *System) adminGetSink(w http.ResponseWriter, r *http.Request) {
-	k, err := s.sinks.Get(r.Context(), openapi.FromContext(r.Context()).PathParams["sinkId"])
-	if err != nil {
-		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
-		return
-	}
-	adminJSON(w, http.StatusOK, s.sinkView(k))
-}
-
-func (s *System) adminUpdateSink(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Status int `json:"status"`
-	}
-	if !adminDecode(w, r, &in) {
-		return
-	}
-	k, err := s.sinks.Update(r.Context(), openapi.FromContext(r.Context()).PathParams["sinkId"], func(k *Sink) error { k.Status = in.Status; return nil })
-	if err != nil {
-		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
-		return
-	}
-	adminJSON(w, http.StatusOK, s.sinkView(k))
-}
-
-// adminSinkReceive is the sink's URL: it records the delivery and answers
-// the sink's status.
-func (s *System) adminSinkReceive(w http.ResponseWriter, r *http.Request) {
-	req := openapi.FromContext(r.Context())
-	var answered int
-	_, err := s.sinks.Update(r.Context(), req.PathParams["sinkId"], func(k *Sink) error {
-		answered = k.Status
-		k.Received = append(k.Received, SinkDelivery{
-			At: s.now().UTC().Format(time.RFC3339Nano), EventID: r.Header.Get(HeaderEventID), Timestamp: r.Header.Get(HeaderTimestamp),
-			Signature: r.Header.Get(HeaderSignature), Body: string(req.Body), Answered: k.Status,
-		})
-		return nil
-	})
-	if err != nil {
-		adminFail(w, r, apierr.Field(apierr.NotFound, "sinkId", "exists", "no webhook sink with this id"))
-		return
-	}
-	adminJSON(w, answered, map[string]any{"received": true, "status": answered})
 }
