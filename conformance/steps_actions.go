@@ -27,10 +27,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with a TESTCARDS.md card (the row decides the PSP's answer); \"to be captured later\" makes it manualCapture:true. Genstore's first attempt to send it happens before the step ends.",
 				Example: `When a buyer pays "12.30" with the Visa test card 00 to be captured later`,
 				Func: func(ctx context.Context, amount, currency, brand, row, later string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					number, err := w.testCard(brand, row)
 					if err != nil {
 						return err
@@ -44,10 +41,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with the scenario's canary card (see `a canary card`): approved by the PSP.",
 				Example: `When a buyer pays "23.10" with the canary card`,
 				Func: func(ctx context.Context, amount, later string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.canary == "" {
 						return errors.New(`no canary card: start with Given a canary card`)
 					}
@@ -59,10 +53,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays (a sale, manualCapture:false) and the suite waits until Genstore records it successful; a payment that does not succeed is a verdict.",
 				Example: `Given a buyer has paid "40.00" with the Visa test card 00`,
 				Func: func(ctx context.Context, amount, brand, row string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					number, err := w.testCard(brand, row)
 					if err != nil {
 						return err
@@ -79,10 +70,7 @@ func actionSteps() scenario.Group {
 				Doc:     "As above, with the scenario's canary card.",
 				Example: `Given a buyer has paid "23.30" with the canary card`,
 				Func: func(ctx context.Context, amount string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.canary == "" {
 						return errors.New(`no canary card: start with Given a canary card`)
 					}
@@ -97,10 +85,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of ../shared/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
 				Example: `When a buyer pays "19.00" with the ECIES vector "suit-downgrade"`,
 				Func: func(ctx context.Context, amount, name string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					v, err := w.h.vectors.get(name)
 					if err != nil {
 						return err
@@ -114,10 +99,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Draws a card number that is Luhn-valid, unique to the scenario and in no test table (the PSP approves it), and registers it with the simulator (`POST /_sim/canaries`), which journals privacy.leak wherever it sees it.",
 				Example: `Given a canary card`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					w.canary = w.newCanary()
 					return w.h.admin(ctx, "POST", "/_sim/canaries", map[string]any{"numbers": []string{w.canary}, "label": truncate("conformance: "+w.name, 200)}, http.StatusCreated, nil)
 				},
@@ -127,10 +109,7 @@ func actionSteps() scenario.Group {
 				Doc:     "The merchant captures or refunds part of the payment. \"without Genstore's own limit check\" has Genstore send an amount above the limit, to see whether the app enforces it.",
 				Example: `When the merchant refunds "15.00" without Genstore's own limit check`,
 				Func: func(ctx context.Context, verb, amount, unchecked string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					body := map[string]any{"amount": amount}
 					if unchecked != "" {
 						body["unchecked"] = true
@@ -143,10 +122,7 @@ func actionSteps() scenario.Group {
 				Doc:     "The merchant captures in full, voids, or refunds what is left of the payment.",
 				Example: `When the merchant voids the payment`,
 				Func: func(ctx context.Context, verb string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.merchant(ctx, verb, nil)
 				},
 			},
@@ -155,10 +131,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore's buyer opens the acknowledgement's redirectUrl, submits the challenge page (TESTCARDS.md: 123456 passes, 000000 fails) and follows the redirects back to the shop.",
 				Example: `When the buyer answers the challenge with the one-time password "123456"`,
 				Func: func(ctx context.Context, otp string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.challenge(ctx, map[string]any{"otp": otp, "action": "submit"})
 				},
 			},
@@ -167,10 +140,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore's buyer opens the redirectUrl and presses Cancel on the challenge page.",
 				Example: `When the buyer abandons the challenge`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.challenge(ctx, map[string]any{"action": "cancel"})
 				},
 			},
@@ -179,10 +149,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Waits until the app is quiet (its refunds have reached the PSP), then moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app.",
 				Example: `And the PSP settles its refunds`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -194,10 +161,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Moves the clock to Genstore's first payment retry (1 s), after the app has had time to finish the first delivery's work.",
 				Example: `When Genstore retries the payment request that got no acknowledgement in time`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.advance(ctx, time.Second)
 				},
 			},
@@ -206,10 +170,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Moves the clock 5 minutes: Genstore asks the app's query endpoint about what has no result yet (CONTRACT.md §2, reconciliation).",
 				Example: `And Genstore's clock reaches the first reconciliation`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.advance(ctx, 5*time.Minute+time.Second)
 				},
 			},
@@ -290,10 +251,7 @@ func (w *world) advance(ctx context.Context, d time.Duration) error {
 func faultSteps() scenario.Group {
 	rule := func(pattern, doc, example string, build func(w *world, args []string) map[string]any) scenario.Step {
 		do := func(ctx context.Context, args ...string) error {
-			w, err := worldOf(ctx)
-			if err != nil {
-				return err
-			}
+			w := mustWorld(ctx)
 			return w.addRule(ctx, build(w, args))
 		}
 		// godog matches a step function's parameters to the pattern's groups.

@@ -25,10 +25,7 @@ func checkSteps() scenario.Group {
 				Doc:     "An ok vector: the payment succeeded and the PSP charged the vector's card. A fail vector: no PSP payment, and the result \"false\" with a reason (ECIES_ACCEPTED_TAMPERED, ECIES_REJECTED_VALID, ECIES_WRONG_CARD).",
 				Example: `Then the app judged the vector as it expects`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.vector == nil {
 						return errors.New(`no vector: start with When a buyer pays "19.00" with the ECIES vector "visa-ok"`)
 					}
@@ -40,10 +37,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Once the app is quiet: the simulator journaled no privacy.leak for the scenario's canary (PRIVACY_CARD_LEAKED, with where it was seen).",
 				Example: `And the canary card was seen nowhere it must not be`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.canary == "" {
 						return errors.New(`no canary card: start with Given a canary card`)
 					}
@@ -69,10 +63,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite sends the app a Payment Object for a payment id Genstore never issued, correctly signed but with a timestamp 600 s off the wall clock (CONTRACT.md §2 allows 300 s).",
 				Example: `When a payment request signed 10 minutes ago is sent to the app`,
 				Func: func(ctx context.Context, when string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					d := 10 * time.Minute
 					if when == "ago" {
 						d = -d
@@ -85,10 +76,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The app answered the suite's last direct request with 401 (SIGNATURE_NOT_ENFORCED).",
 				Example: `Then the app answers 401`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.direct == nil {
 						return errors.New("the suite sent the app nothing directly in this scenario")
 					}
@@ -103,10 +91,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Genstore's request got 401 from the app (SIGNATURE_NOT_ENFORCED).",
 				Example: `Then the app refused the payment request with 401`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					o, err := w.outcomeOf(ctx, kind)
 					if err != nil {
 						return err
@@ -122,10 +107,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Once the app is quiet: Genstore received no callback about the payment, accepted or refused (SIGNATURE_NOT_ENFORCED).",
 				Example: `And the app sent no callback about the payment`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -148,10 +130,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Genstore polls the app's query endpoint (as reconciliation does), and the suite asks the same, signed, to read the raw answer.",
 				Example: `When Genstore asks the app about the payment`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					id := w.paymentID
 					body := map[string]any{}
 					if kind == genstore.KindRefund {
@@ -180,12 +159,9 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite asks the app's query endpoint, signed, about an id Genstore never issued.",
 				Example: `When Genstore asks the app about a payment it never sent`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					prefix := map[string]string{genstore.KindPayment: "PI", genstore.KindRefund: "RI"}[kind]
-					_, err = w.ask(ctx, kind, fmt.Sprintf("%sNEVER%s%s", prefix, w.h.run, w.shopID), false)
+					_, err := w.ask(ctx, kind, fmt.Sprintf("%sNEVER%s%s", prefix, w.h.run, w.shopID), false)
 					return err
 				},
 			},
@@ -194,10 +170,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite asks the app's paymentQueryUrl about the scenario's payment with an hmac that does not verify.",
 				Example: `When the app is asked about the payment with a forged hmac`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					q, err := w.ask(ctx, genstore.KindPayment, w.paymentID, true)
 					if err != nil {
 						return err
@@ -211,10 +184,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The query's answer is 200 with the JSON of genstore-app.yaml, and says what Genstore recorded: SUCCESS, FAILURE or PROCESSING, the same channel id (QUERY_INVALID, QUERY_MISMATCH).",
 				Example: `Then the app's answer follows genstore-app.yaml and agrees with the recorded result`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.judgeQuery(ctx)
 				},
 			},
@@ -223,10 +193,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The query about an unknown id is answered 404 with genstore-app.yaml's error JSON (QUERY_UNKNOWN_ID, QUERY_INVALID).",
 				Example: `Then the app's answer is 404 as genstore-app.yaml says`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.query == nil {
 						return errors.New("the app was asked nothing in this scenario")
 					}

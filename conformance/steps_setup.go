@@ -30,10 +30,7 @@ func installSteps() scenario.Group {
 				Doc:     `Switches the scenario's shop to live mode: Genstore sends "test": false.`,
 				Example: `Given the shop is in live mode`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					w.live = true
 					return w.h.admin(ctx, "PATCH", w.shopPath(), map[string]any{"testMode": false}, http.StatusOK, nil)
 				},
@@ -43,10 +40,7 @@ func installSteps() scenario.Group {
 				Doc:     "The merchant installs the app and the suite waits until the app has exchanged the code and reported its account ready. A failure here is a verdict (INSTALL_CODE_NOT_EXCHANGED, INSTALL_NOT_READY).",
 				Example: `Given the app is installed on the shop`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.install(ctx); err != nil {
 						return err
 					}
@@ -61,10 +55,7 @@ func installSteps() scenario.Group {
 				Doc:     "The merchant installs (or reinstalls) the app: Genstore issues a single-use code and its browser opens the app's onboarding URL.",
 				Example: `When the merchant installs the app`,
 				Func: func(ctx context.Context, again string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if again != "" {
 						w.reinstalled = true
 					}
@@ -76,10 +67,7 @@ func installSteps() scenario.Group {
 				Doc:     "Genstore issued the shop's access token for the latest code (INSTALL_CODE_NOT_EXCHANGED otherwise).",
 				Example: `Then the app exchanged the installation code for an access token`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.checkTokenIssued(ctx)
 				},
 			},
@@ -88,10 +76,7 @@ func installSteps() scenario.Group {
 				Doc:     "The installation is ready: the app called PUT account_authorize {\"pay\":{\"ready\":\"true\"}} (INSTALL_NOT_READY otherwise).",
 				Example: `And the app reported its account ready`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.checkReady(ctx)
 				},
 			},
@@ -100,10 +85,7 @@ func installSteps() scenario.Group {
 				Doc:     "Genstore issues an installation code; the suite opens the onboarding URL with its hmac changed. The app's answer is kept for `the app answers`.",
 				Example: `When the merchant's browser opens the app's onboarding link with a forged hmac`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					var out struct {
 						Code          string `json:"code"`
 						OnboardingURL string `json:"onboardingUrl"`
@@ -128,10 +110,7 @@ func installSteps() scenario.Group {
 				Doc:     "Once the app is quiet: no access token was issued to the shop (SIGNATURE_NOT_ENFORCED otherwise).",
 				Example: `And the installation code was not exchanged`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}

@@ -217,10 +217,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The payment's final result is \"true\", sent by the app to payment/ (a sale) or pre_authorize/ (an authorization); \"after a retry\" when the scenario failed the first callback on purpose (RESULT_MISSING, CALLBACK_WRONG_KIND, CALLBACK_NOT_RETRIED, IMMUTABLE_CONTRADICTION, RESULT_CONTRADICTS_PSP...).",
 				Example: `Then Genstore records the payment as successful, reported by "payment/"`,
 				Func: func(ctx context.Context, what, endpoint, retry string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.expectResult(ctx, genstore.KindPayment, true, endpoint, retry != ""); err != nil {
 						return err
 					}
@@ -239,10 +236,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The payment's final result is \"false\" with a reason, sent by callback (RESULT_MISSING, THREEDS_REJECTED_AUTHORIZED, RESULT_CONTRADICTS_PSP...).",
 				Example: `Then Genstore records the payment as failed with a reason`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.expectResult(ctx, genstore.KindPayment, false, "", false)
 				},
 			},
@@ -251,10 +245,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The latest capture, void or refund has the final result \"true\", sent by callback.",
 				Example: `Then Genstore records the refund as successful`,
 				Func: func(ctx context.Context, kind, retry string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.expectResult(ctx, kind, true, "", retry != "")
 				},
 			},
@@ -263,10 +254,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The latest capture, void or refund has the final result \"false\" with a reason (REFUND_OVER_CAPTURE, CAPTURE_AMOUNT_WRONG when it was reported successful).",
 				Example: `Then Genstore records the refund as failed with a reason`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.expectResult(ctx, kind, false, "", false)
 				},
 			},
@@ -275,10 +263,7 @@ func resultSteps() scenario.Group {
 				Doc:     "Genstore learnt the payment's success from the app's paymentQueryUrl (no callback got through).",
 				Example: `Then Genstore records the payment as successful, found by reconciliation`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					p, err := w.payment(ctx)
 					if err != nil {
 						return err
@@ -308,10 +293,7 @@ func resultSteps() scenario.Group {
 				Doc:     "Genstore's first attempt got 200 with the acknowledgement JSON and a channelPaymentId (ACK_MISSING, ACK_MALFORMED).",
 				Example: `Then the app acknowledged the payment with a channel payment id`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					o, err := w.outcomeOf(ctx, genstore.KindPayment)
 					if err != nil {
 						return err
@@ -332,10 +314,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The acknowledgement of a challenged card carries redirectUrl (THREEDS_NO_REDIRECT).",
 				Example: `Then the app acknowledged the payment with a redirect for the buyer`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					o, err := w.outcomeOf(ctx, genstore.KindPayment)
 					if err != nil {
 						return err
@@ -354,10 +333,7 @@ func resultSteps() scenario.Group {
 				Doc:     "Genstore's buyer reached paymentMethod.data.returnUrl (THREEDS_NO_RETURN).",
 				Example: `Then the buyer is back at the shop`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					p, err := w.payment(ctx)
 					if err != nil {
 						return err
@@ -374,10 +350,7 @@ func resultSteps() scenario.Group {
 				Doc:     "Once the app is quiet: Genstore answered none of the shop's callbacks 409 (IMMUTABLE_CONTRADICTION).",
 				Example: `And no callback contradicted a recorded result`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -402,12 +375,9 @@ func resultSteps() scenario.Group {
 				Doc:     "After Genstore processed a callback and the answer was lost, the app sent it again (CALLBACK_NOT_RETRIED).",
 				Example: `And the app sent the payment's callback again after the lost answer`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					var fired, after []Event
-					err = w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
 						var err error
 						if fired, err = w.faultsFired(ctx); err != nil || len(fired) == 0 {
 							return false, err
@@ -435,10 +405,7 @@ func resultSteps() scenario.Group {
 				Doc:     "The suite waits for the result (suite.resultWait), moves Genstore's clock 31 s and reads Genstore's own deadline events (DEADLINE_MISSED).",
 				Example: `Then the payment's result reached Genstore before its deadline`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					o, _, err := w.awaitResult(ctx, kind)
 					if err != nil {
 						return err
@@ -480,10 +447,7 @@ func pspSteps() scenario.Group {
 				Doc:     "Exactly one payment of that amount was created at the PSP during the scenario, in that status (IDEMPOTENCY_DOUBLE_CHARGE, RESULT_CONTRADICTS_PSP).",
 				Example: `And the PSP holds exactly one payment of "12.30", CAPTURED`,
 				Func: func(ctx context.Context, amount, status string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					p, err := w.onePSPPayment(ctx, amount)
 					if err != nil {
 						return err
@@ -500,10 +464,7 @@ func pspSteps() scenario.Group {
 				Doc:     "Once the app is quiet: no payment was created at the PSP during the scenario (SIGNATURE_NOT_ENFORCED in a @signature scenario).",
 				Example: `And the PSP holds no payment`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -533,10 +494,7 @@ func pspSteps() scenario.Group {
 				Doc:     "The scenario's PSP payment has that captured amount (CAPTURE_AMOUNT_WRONG).",
 				Example: `And the PSP captured "12.00" of the payment`,
 				Func: func(ctx context.Context, amount string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.checkCaptured(ctx, amount)
 				},
 			},
@@ -545,10 +503,7 @@ func pspSteps() scenario.Group {
 				Doc:     "The scenario's PSP payment captured nothing (CAPTURE_AMOUNT_WRONG).",
 				Example: `And the PSP captured nothing of the payment`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -560,10 +515,7 @@ func pspSteps() scenario.Group {
 				Doc:     "The scenario's PSP payment is CANCELLED with nothing captured (VOID_NOT_RELEASED).",
 				Example: `And the PSP released the payment without capturing it`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					p, err := w.onePSPPayment(ctx, w.amount)
 					if err != nil {
 						return err
@@ -579,10 +531,7 @@ func pspSteps() scenario.Group {
 				Doc:     "The PSP's refunds of the scenario's payment: that many (not failed), settled for that total (IDEMPOTENCY_DOUBLE_CHARGE, REFUND_AMOUNT_WRONG, REFUND_OVER_CAPTURE).",
 				Example: `And the PSP refunded "40.00" of the payment in 2 refunds`,
 				Func: func(ctx context.Context, amount string, n int) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.checkRefunds(ctx, amount, n)
 				},
 			},
@@ -591,10 +540,7 @@ func pspSteps() scenario.Group {
 				Doc:     "Once the app is quiet: the scenario's PSP payment has no refund that did not fail (REFUND_OVER_CAPTURE; SIGNATURE_NOT_ENFORCED in a @signature scenario).",
 				Example: `And the PSP refunded nothing of the payment`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -606,10 +552,7 @@ func pspSteps() scenario.Group {
 				Doc:     "Every payment and refund the PSP created during the scenario, and every call the app made about them, ran with the credentials of that environment (TESTMODE_LIVE_CREDENTIALS, TESTMODE_SANDBOX_CREDENTIALS).",
 				Example: `And the PSP processed every operation of this scenario in its sandbox`,
 				Func: func(ctx context.Context, env string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -622,10 +565,7 @@ func pspSteps() scenario.Group {
 				Doc:     "The PSP's one payment of the scenario is of the canary card, masked (ECIES_WRONG_CARD).",
 				Example: `And the PSP charged the canary card`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					p, err := w.onePSPPayment(ctx, w.amount)
 					if err != nil {
 						return err
@@ -641,11 +581,8 @@ func pspSteps() scenario.Group {
 				Doc:     "Every webhook the PSP sent during the scenario has been answered (or is retried on its schedule), and the app has been quiet since.",
 				Example: `And the PSP's notifications have been answered`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					err = w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+					w := mustWorld(ctx)
+					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
 						evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "delivery")
 						if err != nil {
 							return false, err

@@ -68,12 +68,24 @@ type queryCheck struct {
 
 type worldKey struct{}
 
-func worldOf(ctx context.Context) (*world, error) {
+// worldIn returns the scenario's world, if the Before hook made one (the
+// After hook runs even when it did not).
+func worldIn(ctx context.Context) (*world, bool) {
 	w, ok := ctx.Value(worldKey{}).(*world)
+	return w, ok
+}
+
+// mustWorld returns the scenario's world for a step. The Before hook puts one
+// in every scenario's context before any step runs (and a scenario whose hook
+// failed runs none), so a missing world is a bug of the suite, never of the
+// app: it panics, which godog reports as the step's failure, rather than
+// every step checking for it.
+func mustWorld(ctx context.Context) *world {
+	w, ok := worldIn(ctx)
 	if !ok {
-		return nil, errors.New("conformance: no scenario world in the context")
+		panic("conformance: no scenario world in the context: the Before hook did not run")
 	}
-	return w, nil
+	return w
 }
 
 // newWorld creates the scenario's shop (test mode, USD) and notes where the
