@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/pspsim/pspsim/scenario"
@@ -27,13 +26,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with a TESTCARDS.md card (the row decides the PSP's answer); \"to be captured later\" makes it manualCapture:true. Genstore's first attempt to send it happens before the step ends.",
 				Example: `When a buyer pays "12.30" with the Visa test card 00 to be captured later`,
 				Func: func(ctx context.Context, amount, currency, brand, row, later string) error {
-					w := mustWorld(ctx)
-					number, err := w.testCard(brand, row)
-					if err != nil {
-						return err
-					}
-					w.cardRow = row
-					return w.pay(ctx, amount, currency, later != "", map[string]any{"card": map[string]any{"number": number}}, number)
+					return mustWorld(ctx).payWithTestCard(ctx, amount, currency, brand, row, later != "")
 				},
 			},
 			{
@@ -41,11 +34,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with the scenario's canary card (see `a canary card`): approved by the PSP.",
 				Example: `When a buyer pays "23.10" with the canary card`,
 				Func: func(ctx context.Context, amount, later string) error {
-					w := mustWorld(ctx)
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					return w.pay(ctx, amount, "", later != "", map[string]any{"card": map[string]any{"number": w.canary}}, w.canary)
+					return mustWorld(ctx).payWithCanary(ctx, amount, later != "")
 				},
 			},
 			{
@@ -54,12 +43,7 @@ func actionSteps() scenario.Group {
 				Example: `Given a buyer has paid "40.00" with the Visa test card 00`,
 				Func: func(ctx context.Context, amount, brand, row string) error {
 					w := mustWorld(ctx)
-					number, err := w.testCard(brand, row)
-					if err != nil {
-						return err
-					}
-					w.cardRow = row
-					if err := w.pay(ctx, amount, "", false, map[string]any{"card": map[string]any{"number": number}}, number); err != nil {
+					if err := w.payWithTestCard(ctx, amount, "", brand, row, false); err != nil {
 						return err
 					}
 					return w.expectResult(ctx, genstore.KindPayment, true, "payment", false)
@@ -71,10 +55,7 @@ func actionSteps() scenario.Group {
 				Example: `Given a buyer has paid "23.30" with the canary card`,
 				Func: func(ctx context.Context, amount string) error {
 					w := mustWorld(ctx)
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					if err := w.pay(ctx, amount, "", false, map[string]any{"card": map[string]any{"number": w.canary}}, w.canary); err != nil {
+					if err := w.payWithCanary(ctx, amount, false); err != nil {
 						return err
 					}
 					return w.expectResult(ctx, genstore.KindPayment, true, "payment", false)
@@ -196,6 +177,34 @@ func (w *world) pay(ctx context.Context, amount, currency string, later bool, ex
 	return nil
 }
 
+// payWithTestCard has a buyer pay with a TESTCARDS.md card; the verdicts
+// read its row (a 3-D Secure failure row must never be authorized).
+func (w *world) payWithTestCard(ctx context.Context, amount, currency, brand, row string, later bool) error {
+	number, err := w.testCard(brand, row)
+	if err != nil {
+		return err
+	}
+	w.cardRow = row
+	return w.pay(ctx, amount, currency, later, map[string]any{"card": map[string]any{"number": number}}, number)
+}
+
+// payWithCanary has a buyer pay with the scenario's canary card.
+func (w *world) payWithCanary(ctx context.Context, amount string, later bool) error {
+	if err := w.needCanary(); err != nil {
+		return err
+	}
+	return w.pay(ctx, amount, "", later, map[string]any{"card": map[string]any{"number": w.canary}}, w.canary)
+}
+
+// needCanary refuses a step that needs the scenario's canary card before
+// `a canary card` drew one: a mistake in the feature, not the app's.
+func (w *world) needCanary() error {
+	if w.canary == "" {
+		return errors.New(`no canary card: start with Given a canary card`)
+	}
+	return nil
+}
+
 // merchant starts a capture, void or refund and remembers its id.
 func (w *world) merchant(ctx context.Context, verb string, body map[string]any) error {
 	kind := map[string]string{"captures": genstore.KindCapture, "voids": genstore.KindVoid, "refunds": genstore.KindRefund}[verb]
@@ -225,7 +234,7 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 		return err
 	}
 	if p.Ack == nil || p.Ack.RedirectURL == "" {
-		return verdict(ThreeDSNoRedirect, describeOutcome(outcome{kind: genstore.KindPayment, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}),
+		return verdict(ThreeDSNoRedirect, describeOutcome(paymentOutcome(p)),
 			"the payment of card %s needs a challenge, and the acknowledgement sends the buyer nowhere", pan.Mask(w.card))
 	}
 	status, data, err := w.h.call(ctx, "POST", w.shopPath()+"/payments/"+url.PathEscape(w.paymentID)+"/buyer/challenge", body)
@@ -242,158 +251,4 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 // advance moves the simulated clock.
 func (w *world) advance(ctx context.Context, d time.Duration) error {
 	return w.h.admin(ctx, "POST", "/_sim/clock/advance", map[string]any{"by": d.String()}, http.StatusOK, nil)
-}
-
-// ---------------------------------------------------------------- faults
-
-// faultSteps: the fault rules of a scenario, in the contract's words. Every
-// rule is removed when the scenario ends.
-func faultSteps() scenario.Group {
-	rule := func(pattern, doc, example string, build func(w *world, args []string) map[string]any) scenario.Step {
-		do := func(ctx context.Context, args ...string) error {
-			w := mustWorld(ctx)
-			return w.addRule(ctx, build(w, args))
-		}
-		// godog matches a step function's parameters to the pattern's groups.
-		var f any
-		switch regexp.MustCompile(pattern).NumSubexp() {
-		case 0:
-			f = func(ctx context.Context) error { return do(ctx) }
-		case 1:
-			f = func(ctx context.Context, a string) error { return do(ctx, a) }
-		default:
-			f = func(ctx context.Context, a, b string) error { return do(ctx, a, b) }
-		}
-		return scenario.Step{Pattern: pattern, Doc: doc, Example: example, Func: f}
-	}
-	callbacks := []string{"updatePaymentResult", "updatePreAuthorizationResult", "updateCaptureResult", "updateVoidResult", "updateRefundResult"}
-	once := map[string]any{"first": 1}
-	return scenario.Group{
-		Name: "Failures",
-		Doc: "Failures the suite provokes with the simulator's fault engine (`POST /_sim/faults`), scoped to the scenario's shop where the " +
-			"message names one. \"next\" means the first matching call or message only.",
-		Steps: []scenario.Step{
-			rule(`^Genstore delivers the next "(payment|capture|void|refund)" request twice in a row$`,
-				"Genstore sends its next request of that kind to the app twice, byte-identical, one after the other.",
-				`Given Genstore delivers the next "payment" request twice in a row`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
-				}),
-			rule(`^Genstore delivers the next "(payment|capture|void|refund)" request (\d+) times at the same moment$`,
-				"Genstore sends its next request of that kind n times at once (2 to 11).",
-				`Given Genstore delivers the next "payment" request 3 times at the same moment`,
-				func(w *world, a []string) map[string]any {
-					n := atoi(a[1])
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "duplicate", "copies": max(n-1, 1), "concurrent": true}, "frequency": once}
-				}),
-			rule(`^Genstore sends the next "(payment|capture|void|refund)" request with a forged hmac$`,
-				"Genstore's next request of that kind carries an hmac that does not verify.",
-				`Given Genstore sends the next "payment" request with a forged hmac`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "tamper"}, "frequency": once}
-				}),
-			rule(`^the PSP is slow to answer the next payment by "([^"]*)"$`,
-				"The card gateway answers the next createPayment late (wall time).",
-				`Given the PSP is slow to answer the next payment by "300ms"`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": a[0]}, "frequency": once}
-				}),
-			rule(`^the PSP is slow to answer the next payment, past Genstore's request timeout$`,
-				"The card gateway answers the next createPayment 500 ms after Genstore stops waiting for the app's acknowledgement (suite.requestTimeout).",
-				`Given the PSP is slow to answer the next payment, past Genstore's request timeout`,
-				func(w *world, a []string) map[string]any {
-					d := w.h.Timing.RequestTimeout + 500*time.Millisecond
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": d.String()}, "frequency": once}
-				}),
-			rule(`^the PSP answers the next payment with HTTP 503 without processing it$`,
-				"The card gateway refuses the next createPayment with 503 in its own error dialect; nothing is created.",
-				`Given the PSP answers the next payment with HTTP 503 without processing it`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}, "frequency": once}
-				}),
-			rule(`^the PSP processes the next payment but its answer is lost$`,
-				"The card gateway creates the next payment, then resets the connection: processed, answer lost.",
-				`Given the PSP processes the next payment but its answer is lost`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
-				}),
-			rule(`^the PSP processes the next payment but answers HTTP (5\d\d)$`,
-				"The card gateway creates the next payment, then answers a 5xx in its dialect instead of the payment.",
-				`Given the PSP processes the next payment but answers HTTP 502`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "error", "status": atoi(a[0])}, "frequency": once}
-				}),
-			rule(`^the PSP takes the next payment but its answer never comes$`,
-				"The card gateway creates the next payment and holds the connection without an answer (1 s of wall time, then it closes it).",
-				`Given the PSP takes the next payment but its answer never comes`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "hang", "hold": "1s"}, "frequency": once}
-				}),
-			rule(`^the PSP follows its next payment notification with a contradicting one$`,
-				"The card gateway's next webhook is followed by the opposite result for the same payment, signed like a genuine one.",
-				`Given the PSP follows its next payment notification with a contradicting one`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "contradict"}, "frequency": once}
-				}),
-			rule(`^the PSP sends its next payment notification twice$`,
-				"The card gateway's next webhook arrives twice, byte-identical.",
-				`Given the PSP sends its next payment notification twice`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
-				}),
-			rule(`^the PSP holds back its next payment notification until the one after it has gone$`,
-				"The card gateway's next webhook is delivered after the following one: out of order.",
-				`Given the PSP holds back its next payment notification until the one after it has gone`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "reorder"}, "frequency": once}
-				}),
-			rule(`^Genstore answers the app's next callback with HTTP (5\d\d)$`,
-				"Genstore answers the app's next result callback for the shop with a 5xx, without recording it.",
-				`Given Genstore answers the app's next callback with HTTP 503`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": atoi(a[0])}, "frequency": once}
-				}),
-			rule(`^Genstore answers every callback of the shop with HTTP (5\d\d)$`,
-				"Genstore answers every result callback for the shop with a 5xx until the scenario ends.",
-				`Given Genstore answers every callback of the shop with HTTP 503`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": atoi(a[0])}}
-				}),
-			rule(`^Genstore processes the app's next callback but its answer is lost$`,
-				"Genstore records the app's next callback, then resets the connection.",
-				`Given Genstore processes the app's next callback but its answer is lost`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
-				}),
-			rule(`^Genstore does not answer the app's next callback$`,
-				"Genstore holds the app's next callback without answering or recording it, then closes the connection (1 s of wall time).",
-				`Given Genstore does not answer the app's next callback`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "timeout", "hold": "1s"}, "frequency": once}
-				}),
-		},
-	}
-}
-
-// addRule installs a fault rule and remembers its id.
-func (w *world) addRule(ctx context.Context, rule map[string]any) error {
-	var out struct {
-		ID string `json:"id"`
-	}
-	if err := w.h.admin(ctx, "POST", "/_sim/faults", rule, http.StatusCreated, &out); err != nil {
-		return fmt.Errorf("installing the fault: %w", err)
-	}
-	w.rules = append(w.rules, out.ID)
-	return nil
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

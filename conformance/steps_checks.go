@@ -38,13 +38,10 @@ func checkSteps() scenario.Group {
 				Example: `And the canary card was seen nowhere it must not be`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					if err := w.settle(ctx); err != nil {
+					if err := w.needCanary(); err != nil {
 						return err
 					}
-					evs, err := w.myEvents(ctx, "kind", "privacy.leak", "canary", pan.Mask(w.canary))
+					evs, err := w.settledEvents(ctx, "kind", "privacy.leak", "canary", pan.Mask(w.canary))
 					if err != nil {
 						return err
 					}
@@ -108,14 +105,11 @@ func checkSteps() scenario.Group {
 				Example: `And the app sent no callback about the payment`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
 					id := w.paymentID
 					if w.directPaymentID != "" {
 						id = w.directPaymentID
 					}
-					evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback", "paymentId", id)
+					evs, err := w.settledEvents(ctx, "system", "genstore", "kind", "callback", "paymentId", id)
 					if err != nil {
 						return err
 					}
@@ -211,29 +205,6 @@ func checkSteps() scenario.Group {
 	}
 }
 
-// describe renders a direct answer as evidence (card numbers masked).
-func (a *answer) describe() string {
-	if a.err != nil && a.status == 0 {
-		return fmt.Sprintf("%s: no answer (%v)", a.what, a.err)
-	}
-	return fmt.Sprintf("%s: the app answered HTTP %d %s", a.what, a.status, pan.Scrub(clip(a.body, 300)))
-}
-
-// ask sends the app a signed query about an id.
-func (w *world) ask(ctx context.Context, kind, id string, forged bool) (*queryCheck, error) {
-	u, path, err := w.queryURL(kind, id, forged)
-	if err != nil {
-		return nil, err
-	}
-	what := fmt.Sprintf("the query about %s %s", kind, id)
-	if forged {
-		what += " with a forged hmac"
-	}
-	a := w.h.send(ctx, what, "GET", u, nil, nil)
-	w.query = &queryCheck{kind: kind, id: id, path: path, ans: *a}
-	return w.query, nil
-}
-
 // judgeQuery compares the app's query answer with the spec and with what
 // Genstore recorded.
 func (w *world) judgeQuery(ctx context.Context) error {
@@ -306,18 +277,12 @@ func (w *world) judgeVector(ctx context.Context, v vector) error {
 	if err != nil {
 		return err
 	}
-	if err := w.settle(ctx); err != nil {
-		return err
-	}
-	ps, err := w.h.pspPayments(ctx, w.start)
+	ps, err := w.settledPSPPayments(ctx)
 	if err != nil {
 		return err
 	}
 	if len(ps) > 0 {
-		ev := []string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}
-		for _, p := range ps {
-			ev = append(ev, p.ref())
-		}
+		ev := append([]string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}, pspRefs(ps)...)
 		return verdict(ECIESAcceptedTampered, append(ev, describeOutcome(o)...), "the app called the PSP with the card of a package that must be refused")
 	}
 	if o.result != nil && o.result.Result {

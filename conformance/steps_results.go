@@ -5,15 +5,239 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/pspsim/pspsim/scenario"
 	"github.com/pspsim/pspsim/simulator/genstore"
-	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/pan"
 )
+
+// resultSteps: what Genstore recorded.
+func resultSteps() scenario.Group {
+	return scenario.Group{
+		Name: "Genstore's records",
+		Doc: "Verdicts from Genstore's side: the acknowledgements, the results the app's callbacks brought and the callbacks Genstore refused. " +
+			"A step that waits for the app waits at most suite.resultWait (wall time).",
+		Steps: []scenario.Step{
+			{
+				Pattern: `^Genstore records the payment as (successful|authorized), reported by "(payment|pre_authorize)/"( after a retry)?$`,
+				Doc:     "The payment's final result is \"true\", sent by the app to payment/ (a sale) or pre_authorize/ (an authorization); \"after a retry\" when the scenario failed the first callback on purpose (RESULT_MISSING, CALLBACK_WRONG_KIND, CALLBACK_NOT_RETRIED, IMMUTABLE_CONTRADICTION, RESULT_CONTRADICTS_PSP...).",
+				Example: `Then Genstore records the payment as successful, reported by "payment/"`,
+				Func: func(ctx context.Context, what, endpoint, retry string) error {
+					w := mustWorld(ctx)
+					if err := w.expectResult(ctx, genstore.KindPayment, true, endpoint, retry != ""); err != nil {
+						return err
+					}
+					p, err := w.payment(ctx)
+					if err != nil {
+						return err
+					}
+					if want := map[string]string{"successful": "2", "authorized": "4"}[what]; p.Status != want {
+						return verdict(CallbackWrongKind, []string{fmt.Sprintf("Genstore payment %s: status %s (%s)", p.PaymentID, p.Status, p.StatusName)}, "the payment should be %s (status %s)", what, want)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^Genstore records the payment as failed with a reason$`,
+				Doc:     "The payment's final result is \"false\" with a reason, sent by callback (RESULT_MISSING, THREEDS_REJECTED_AUTHORIZED, RESULT_CONTRADICTS_PSP...).",
+				Example: `Then Genstore records the payment as failed with a reason`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					return w.expectResult(ctx, genstore.KindPayment, false, "", false)
+				},
+			},
+			{
+				Pattern: `^Genstore records the (capture|void|refund) as successful( after a retry)?$`,
+				Doc:     "The latest capture, void or refund has the final result \"true\", sent by callback.",
+				Example: `Then Genstore records the refund as successful`,
+				Func: func(ctx context.Context, kind, retry string) error {
+					w := mustWorld(ctx)
+					return w.expectResult(ctx, kind, true, "", retry != "")
+				},
+			},
+			{
+				Pattern: `^Genstore records the (capture|void|refund) as failed with a reason$`,
+				Doc:     "The latest capture, void or refund has the final result \"false\" with a reason (REFUND_OVER_CAPTURE, CAPTURE_AMOUNT_WRONG when it was reported successful).",
+				Example: `Then Genstore records the refund as failed with a reason`,
+				Func: func(ctx context.Context, kind string) error {
+					w := mustWorld(ctx)
+					return w.expectResult(ctx, kind, false, "", false)
+				},
+			},
+			{
+				Pattern: `^Genstore records the payment as successful, found by reconciliation$`,
+				Doc:     "Genstore learnt the payment's success from the app's paymentQueryUrl (no callback got through).",
+				Example: `Then Genstore records the payment as successful, found by reconciliation`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					p, err := w.payment(ctx)
+					if err != nil {
+						return err
+					}
+					ev := describeOutcome(paymentOutcome(p))
+					for _, poll := range p.Reconciliation {
+						ev = append(ev, fmt.Sprintf("reconciliation poll: HTTP %d, status %q, error %q, applied %t", poll.HTTP, poll.Status, pan.Scrub(poll.Error), poll.Applied))
+					}
+					switch {
+					case p.Result != nil && p.Result.Result && p.Result.Source == genstore.SourceReconciliation:
+						return nil
+					case p.Result != nil && !p.Result.Result:
+						return verdict(QueryMismatch, ev, "the app's query answered FAILURE for a payment the PSP approved")
+					case len(p.Reconciliation) == 0:
+						return verdict(ResultMissing, ev, "Genstore has no result and made no reconciliation poll")
+					}
+					last := p.Reconciliation[len(p.Reconciliation)-1]
+					if last.HTTP != http.StatusOK || (last.Status != "SUCCESS" && last.Status != "FAILURE" && last.Status != "PROCESSING") {
+						return verdict(QueryInvalid, ev, "the app's answer to Genstore's reconciliation query is not the query JSON of genstore-app.yaml")
+					}
+					return verdict(QueryMismatch, ev, "the app answered %s to the reconciliation query about a payment it had tried to report successful", last.Status)
+				},
+			},
+			{
+				Pattern: `^the app acknowledged the payment with a channel payment id$`,
+				Doc:     "Genstore's first attempt got 200 with the acknowledgement JSON and a channelPaymentId (ACK_MISSING, ACK_MALFORMED).",
+				Example: `Then the app acknowledged the payment with a channel payment id`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					o, err := w.outcomeOf(ctx, genstore.KindPayment)
+					if err != nil {
+						return err
+					}
+					switch {
+					case o.ack == nil:
+						return verdict(AckMissing, describeOutcome(o), "the app did not acknowledge payment %s with 200", o.id)
+					case o.ack.Malformed != "":
+						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of payment %s is not the JSON of genstore-app.yaml: %s", o.id, o.ack.Malformed)
+					case o.ack.ChannelID == "":
+						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of approved payment %s has no channelPaymentId", o.id)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the app acknowledged the payment with a redirect for the buyer$`,
+				Doc:     "The acknowledgement of a challenged card carries redirectUrl (THREEDS_NO_REDIRECT).",
+				Example: `Then the app acknowledged the payment with a redirect for the buyer`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					o, err := w.outcomeOf(ctx, genstore.KindPayment)
+					if err != nil {
+						return err
+					}
+					if o.ack == nil {
+						return verdict(AckMissing, describeOutcome(o), "the app did not acknowledge payment %s with 200", o.id)
+					}
+					if o.ack.RedirectURL == "" {
+						return verdict(ThreeDSNoRedirect, describeOutcome(o), "card %s needs a 3-D Secure challenge, and the acknowledgement of payment %s has no redirectUrl", pan.Mask(w.card), o.id)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the buyer is back at the shop$`,
+				Doc:     "Genstore's buyer reached paymentMethod.data.returnUrl (THREEDS_NO_RETURN).",
+				Example: `Then the buyer is back at the shop`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					p, err := w.payment(ctx)
+					if err != nil {
+						return err
+					}
+					if p.Buyer.ReturnedAt == nil {
+						evs, _ := w.myEvents(ctx, "system", "genstore", "kind", "buyer", "paymentId", p.PaymentID)
+						return verdict(ThreeDSNoReturn, eventRefs(evs), "after the challenge the buyer's browser did not come back to the shop's return page")
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^no callback contradicted a recorded result$`,
+				Doc:     "Once the app is quiet: Genstore answered none of the shop's callbacks 409 (IMMUTABLE_CONTRADICTION).",
+				Example: `And no callback contradicted a recorded result`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					evs, err := w.settledEvents(ctx, "system", "genstore", "kind", "callback.refused", "shopId", w.shopID)
+					if err != nil {
+						return err
+					}
+					var conflicts []Event
+					for _, e := range evs {
+						if e.num("status") == http.StatusConflict {
+							conflicts = append(conflicts, e)
+						}
+					}
+					if len(conflicts) > 0 {
+						return w.withFaults(ctx, verdict(ImmutableContradiction, eventRefs(conflicts), "the app sent a callback that contradicts a final result Genstore already holds"))
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the app sent the payment's callback again after the lost answer$`,
+				Doc:     "After Genstore processed a callback and the answer was lost, the app sent it again (CALLBACK_NOT_RETRIED).",
+				Example: `And the app sent the payment's callback again after the lost answer`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					var fired, after []Event
+					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+						var err error
+						if fired, err = w.faultsFired(ctx); err != nil || len(fired) == 0 {
+							return false, err
+						}
+						cbs, err := w.callbacks(ctx, genstore.KindPayment, w.paymentID)
+						if err != nil {
+							return false, err
+						}
+						after = nil
+						for _, c := range cbs {
+							if c.Seq > fired[0].Seq {
+								after = append(after, c)
+							}
+						}
+						return len(after) > 0, nil
+					})
+					if errors.Is(err, errWaited) {
+						return verdict(CallbackNotRetried, eventRefs(fired), "the app's callback reached Genstore but its answer was lost, and the app did not send it again within %s", w.h.Timing.ResultWait)
+					}
+					return err
+				},
+			},
+			{
+				Pattern: `^the (payment|capture|refund)'s result reached Genstore before its deadline$`,
+				Doc:     "The suite waits for the result (suite.resultWait), moves Genstore's clock 31 s and reads Genstore's own deadline events (DEADLINE_MISSED).",
+				Example: `Then the payment's result reached Genstore before its deadline`,
+				Func: func(ctx context.Context, kind string) error {
+					w := mustWorld(ctx)
+					o, _, err := w.awaitResult(ctx, kind)
+					if err != nil {
+						return err
+					}
+					if err := w.advance(ctx, 31*time.Second); err != nil {
+						return err
+					}
+					evs, err := w.myEvents(ctx, "system", "genstore", "kind", kind+".deadline_missed", kind+"Id", o.id)
+					if err != nil {
+						return err
+					}
+					if len(evs) > 0 {
+						return verdict(DeadlineMissed, append(eventRefs(evs), describeOutcome(o)...), "no final result for %s %s within 30 s", kind, o.id)
+					}
+					if o.result == nil {
+						if o, err = w.outcomeOf(ctx, kind); err != nil {
+							return err
+						}
+						if o.result == nil {
+							return verdict(ResultMissing, describeOutcome(o), "no final result for %s %s", kind, o.id)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	}
+}
 
 // The rows of TESTCARDS.md whose 3-D Secure outcome must never be
 // authorized: N, R, U, a failed challenge, an abandoned one.
@@ -164,10 +388,7 @@ func (w *world) wrongResult(ctx context.Context, o outcome, success bool) error 
 	if err != nil {
 		return err
 	}
-	ev := describeOutcome(o)
-	for _, p := range ps {
-		ev = append(ev, p.ref())
-	}
+	ev := append(describeOutcome(o), pspRefs(ps)...)
 	if !success && o.kind == genstore.KindPayment && threeDSFailureRows[w.cardRow] {
 		return verdict(ThreeDSRejectedAuthorized, ev, "card row %s fails 3-D Secure (TESTCARDS.md), and the app reported payment %s successful", w.cardRow, o.id)
 	}
@@ -203,565 +424,4 @@ func (w *world) faultsFired(ctx context.Context) ([]Event, error) {
 		out = append(out, evs...)
 	}
 	return out, nil
-}
-
-// resultSteps: what Genstore recorded.
-func resultSteps() scenario.Group {
-	return scenario.Group{
-		Name: "Genstore's records",
-		Doc: "Verdicts from Genstore's side: the acknowledgements, the results the app's callbacks brought and the callbacks Genstore refused. " +
-			"A step that waits for the app waits at most suite.resultWait (wall time).",
-		Steps: []scenario.Step{
-			{
-				Pattern: `^Genstore records the payment as (successful|authorized), reported by "(payment|pre_authorize)/"( after a retry)?$`,
-				Doc:     "The payment's final result is \"true\", sent by the app to payment/ (a sale) or pre_authorize/ (an authorization); \"after a retry\" when the scenario failed the first callback on purpose (RESULT_MISSING, CALLBACK_WRONG_KIND, CALLBACK_NOT_RETRIED, IMMUTABLE_CONTRADICTION, RESULT_CONTRADICTS_PSP...).",
-				Example: `Then Genstore records the payment as successful, reported by "payment/"`,
-				Func: func(ctx context.Context, what, endpoint, retry string) error {
-					w := mustWorld(ctx)
-					if err := w.expectResult(ctx, genstore.KindPayment, true, endpoint, retry != ""); err != nil {
-						return err
-					}
-					p, err := w.payment(ctx)
-					if err != nil {
-						return err
-					}
-					if want := map[string]string{"successful": "2", "authorized": "4"}[what]; p.Status != want {
-						return verdict(CallbackWrongKind, []string{fmt.Sprintf("Genstore payment %s: status %s (%s)", p.PaymentID, p.Status, p.StatusName)}, "the payment should be %s (status %s)", what, want)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^Genstore records the payment as failed with a reason$`,
-				Doc:     "The payment's final result is \"false\" with a reason, sent by callback (RESULT_MISSING, THREEDS_REJECTED_AUTHORIZED, RESULT_CONTRADICTS_PSP...).",
-				Example: `Then Genstore records the payment as failed with a reason`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					return w.expectResult(ctx, genstore.KindPayment, false, "", false)
-				},
-			},
-			{
-				Pattern: `^Genstore records the (capture|void|refund) as successful( after a retry)?$`,
-				Doc:     "The latest capture, void or refund has the final result \"true\", sent by callback.",
-				Example: `Then Genstore records the refund as successful`,
-				Func: func(ctx context.Context, kind, retry string) error {
-					w := mustWorld(ctx)
-					return w.expectResult(ctx, kind, true, "", retry != "")
-				},
-			},
-			{
-				Pattern: `^Genstore records the (capture|void|refund) as failed with a reason$`,
-				Doc:     "The latest capture, void or refund has the final result \"false\" with a reason (REFUND_OVER_CAPTURE, CAPTURE_AMOUNT_WRONG when it was reported successful).",
-				Example: `Then Genstore records the refund as failed with a reason`,
-				Func: func(ctx context.Context, kind string) error {
-					w := mustWorld(ctx)
-					return w.expectResult(ctx, kind, false, "", false)
-				},
-			},
-			{
-				Pattern: `^Genstore records the payment as successful, found by reconciliation$`,
-				Doc:     "Genstore learnt the payment's success from the app's paymentQueryUrl (no callback got through).",
-				Example: `Then Genstore records the payment as successful, found by reconciliation`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					p, err := w.payment(ctx)
-					if err != nil {
-						return err
-					}
-					o := outcome{kind: genstore.KindPayment, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}
-					ev := describeOutcome(o)
-					for _, poll := range p.Reconciliation {
-						ev = append(ev, fmt.Sprintf("reconciliation poll: HTTP %d, status %q, error %q, applied %t", poll.HTTP, poll.Status, pan.Scrub(poll.Error), poll.Applied))
-					}
-					switch {
-					case p.Result != nil && p.Result.Result && p.Result.Source == genstore.SourceReconciliation:
-						return nil
-					case p.Result != nil && !p.Result.Result:
-						return verdict(QueryMismatch, ev, "the app's query answered FAILURE for a payment the PSP approved")
-					case len(p.Reconciliation) == 0:
-						return verdict(ResultMissing, ev, "Genstore has no result and made no reconciliation poll")
-					}
-					last := p.Reconciliation[len(p.Reconciliation)-1]
-					if last.HTTP != http.StatusOK || (last.Status != "SUCCESS" && last.Status != "FAILURE" && last.Status != "PROCESSING") {
-						return verdict(QueryInvalid, ev, "the app's answer to Genstore's reconciliation query is not the query JSON of genstore-app.yaml")
-					}
-					return verdict(QueryMismatch, ev, "the app answered %s to the reconciliation query about a payment it had tried to report successful", last.Status)
-				},
-			},
-			{
-				Pattern: `^the app acknowledged the payment with a channel payment id$`,
-				Doc:     "Genstore's first attempt got 200 with the acknowledgement JSON and a channelPaymentId (ACK_MISSING, ACK_MALFORMED).",
-				Example: `Then the app acknowledged the payment with a channel payment id`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					o, err := w.outcomeOf(ctx, genstore.KindPayment)
-					if err != nil {
-						return err
-					}
-					switch {
-					case o.ack == nil:
-						return verdict(AckMissing, describeOutcome(o), "the app did not acknowledge payment %s with 200", o.id)
-					case o.ack.Malformed != "":
-						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of payment %s is not the JSON of genstore-app.yaml: %s", o.id, o.ack.Malformed)
-					case o.ack.ChannelID == "":
-						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of approved payment %s has no channelPaymentId", o.id)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the app acknowledged the payment with a redirect for the buyer$`,
-				Doc:     "The acknowledgement of a challenged card carries redirectUrl (THREEDS_NO_REDIRECT).",
-				Example: `Then the app acknowledged the payment with a redirect for the buyer`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					o, err := w.outcomeOf(ctx, genstore.KindPayment)
-					if err != nil {
-						return err
-					}
-					if o.ack == nil {
-						return verdict(AckMissing, describeOutcome(o), "the app did not acknowledge payment %s with 200", o.id)
-					}
-					if o.ack.RedirectURL == "" {
-						return verdict(ThreeDSNoRedirect, describeOutcome(o), "card %s needs a 3-D Secure challenge, and the acknowledgement of payment %s has no redirectUrl", pan.Mask(w.card), o.id)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the buyer is back at the shop$`,
-				Doc:     "Genstore's buyer reached paymentMethod.data.returnUrl (THREEDS_NO_RETURN).",
-				Example: `Then the buyer is back at the shop`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					p, err := w.payment(ctx)
-					if err != nil {
-						return err
-					}
-					if p.Buyer.ReturnedAt == nil {
-						evs, _ := w.myEvents(ctx, "system", "genstore", "kind", "buyer", "paymentId", p.PaymentID)
-						return verdict(ThreeDSNoReturn, eventRefs(evs), "after the challenge the buyer's browser did not come back to the shop's return page")
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^no callback contradicted a recorded result$`,
-				Doc:     "Once the app is quiet: Genstore answered none of the shop's callbacks 409 (IMMUTABLE_CONTRADICTION).",
-				Example: `And no callback contradicted a recorded result`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback.refused", "shopId", w.shopID)
-					if err != nil {
-						return err
-					}
-					var conflicts []Event
-					for _, e := range evs {
-						if e.num("status") == http.StatusConflict {
-							conflicts = append(conflicts, e)
-						}
-					}
-					if len(conflicts) > 0 {
-						return w.withFaults(ctx, verdict(ImmutableContradiction, eventRefs(conflicts), "the app sent a callback that contradicts a final result Genstore already holds"))
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the app sent the payment's callback again after the lost answer$`,
-				Doc:     "After Genstore processed a callback and the answer was lost, the app sent it again (CALLBACK_NOT_RETRIED).",
-				Example: `And the app sent the payment's callback again after the lost answer`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					var fired, after []Event
-					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-						var err error
-						if fired, err = w.faultsFired(ctx); err != nil || len(fired) == 0 {
-							return false, err
-						}
-						cbs, err := w.callbacks(ctx, genstore.KindPayment, w.paymentID)
-						if err != nil {
-							return false, err
-						}
-						after = nil
-						for _, c := range cbs {
-							if c.Seq > fired[0].Seq {
-								after = append(after, c)
-							}
-						}
-						return len(after) > 0, nil
-					})
-					if errors.Is(err, errWaited) {
-						return verdict(CallbackNotRetried, eventRefs(fired), "the app's callback reached Genstore but its answer was lost, and the app did not send it again within %s", w.h.Timing.ResultWait)
-					}
-					return err
-				},
-			},
-			{
-				Pattern: `^the (payment|capture|refund)'s result reached Genstore before its deadline$`,
-				Doc:     "The suite waits for the result (suite.resultWait), moves Genstore's clock 31 s and reads Genstore's own deadline events (DEADLINE_MISSED).",
-				Example: `Then the payment's result reached Genstore before its deadline`,
-				Func: func(ctx context.Context, kind string) error {
-					w := mustWorld(ctx)
-					o, _, err := w.awaitResult(ctx, kind)
-					if err != nil {
-						return err
-					}
-					if err := w.advance(ctx, 31*time.Second); err != nil {
-						return err
-					}
-					evs, err := w.myEvents(ctx, "system", "genstore", "kind", kind+".deadline_missed", kind+"Id", o.id)
-					if err != nil {
-						return err
-					}
-					if len(evs) > 0 {
-						return verdict(DeadlineMissed, append(eventRefs(evs), describeOutcome(o)...), "no final result for %s %s within 30 s", kind, o.id)
-					}
-					if o.result == nil {
-						if o, err = w.outcomeOf(ctx, kind); err != nil {
-							return err
-						}
-						if o.result == nil {
-							return verdict(ResultMissing, describeOutcome(o), "no final result for %s %s", kind, o.id)
-						}
-					}
-					return nil
-				},
-			},
-		},
-	}
-}
-
-// pspSteps: what the PSP's own records hold.
-func pspSteps() scenario.Group {
-	return scenario.Group{
-		Name: "The PSP's records",
-		Doc: "Verdicts from the PSP's side: the card gateway's own records of the payments created during the scenario by the app's credentials " +
-			"(`GET /_sim/vmgateway/payments`, with the journal saying which were created when), their environment, captures and refunds.",
-		Steps: []scenario.Step{
-			{
-				Pattern: `^the PSP holds exactly one payment of "([^"]*)", (CAPTURED|AUTHORIZED|FAILED|CANCELLED)$`,
-				Doc:     "Exactly one payment of that amount was created at the PSP during the scenario, in that status (IDEMPOTENCY_DOUBLE_CHARGE, RESULT_CONTRADICTS_PSP).",
-				Example: `And the PSP holds exactly one payment of "12.30", CAPTURED`,
-				Func: func(ctx context.Context, amount, status string) error {
-					w := mustWorld(ctx)
-					p, err := w.onePSPPayment(ctx, amount)
-					if err != nil {
-						return err
-					}
-					if p.Status != status {
-						o, _ := w.outcomeOf(ctx, genstore.KindPayment)
-						return verdict(ResultContradictsPSP, append([]string{p.ref()}, describeOutcome(o)...), "the PSP's payment is %s, not %s", p.Status, status)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the PSP holds no payment$`,
-				Doc:     "Once the app is quiet: no payment was created at the PSP during the scenario (SIGNATURE_NOT_ENFORCED in a @signature scenario).",
-				Example: `And the PSP holds no payment`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					ps, err := w.h.pspPayments(ctx, w.start)
-					if err != nil {
-						return err
-					}
-					if len(ps) == 0 {
-						return nil
-					}
-					code, why := ResultContradictsPSP, "the PSP holds a payment the scenario never allowed"
-					switch {
-					case w.tags["signature"]:
-						code, why = SignatureNotEnforced, "the app called the PSP for a request whose signature does not verify"
-					case w.tags["ecies"]:
-						code, why = ECIESAcceptedTampered, "the app charged a card package that must be refused"
-					}
-					var ev []string
-					for _, p := range ps {
-						ev = append(ev, p.ref())
-					}
-					return verdict(code, ev, "%s", why)
-				},
-			},
-			{
-				Pattern: `^the PSP captured "([^"]*)" of the payment$`,
-				Doc:     "The scenario's PSP payment has that captured amount (CAPTURE_AMOUNT_WRONG).",
-				Example: `And the PSP captured "12.00" of the payment`,
-				Func: func(ctx context.Context, amount string) error {
-					w := mustWorld(ctx)
-					return w.checkCaptured(ctx, amount)
-				},
-			},
-			{
-				Pattern: `^the PSP captured nothing of the payment$`,
-				Doc:     "The scenario's PSP payment captured nothing (CAPTURE_AMOUNT_WRONG).",
-				Example: `And the PSP captured nothing of the payment`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					return w.checkCaptured(ctx, "0")
-				},
-			},
-			{
-				Pattern: `^the PSP released the payment without capturing it$`,
-				Doc:     "The scenario's PSP payment is CANCELLED with nothing captured (VOID_NOT_RELEASED).",
-				Example: `And the PSP released the payment without capturing it`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					p, err := w.onePSPPayment(ctx, w.amount)
-					if err != nil {
-						return err
-					}
-					if p.Status != "CANCELLED" || !zero(p.CapturedAmount, p.Currency) {
-						return verdict(VoidNotReleased, []string{p.ref(), "captured " + p.CapturedAmount}, "the void was reported, and the PSP's payment is %s", p.Status)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the PSP refunded "([^"]*)" of the payment in (\d+) refunds?$`,
-				Doc:     "The PSP's refunds of the scenario's payment: that many (not failed), settled for that total (IDEMPOTENCY_DOUBLE_CHARGE, REFUND_AMOUNT_WRONG, REFUND_OVER_CAPTURE).",
-				Example: `And the PSP refunded "40.00" of the payment in 2 refunds`,
-				Func: func(ctx context.Context, amount string, n int) error {
-					w := mustWorld(ctx)
-					return w.checkRefunds(ctx, amount, n)
-				},
-			},
-			{
-				Pattern: `^the PSP refunded nothing of the payment$`,
-				Doc:     "Once the app is quiet: the scenario's PSP payment has no refund that did not fail (REFUND_OVER_CAPTURE; SIGNATURE_NOT_ENFORCED in a @signature scenario).",
-				Example: `And the PSP refunded nothing of the payment`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					return w.checkRefunds(ctx, "0", 0)
-				},
-			},
-			{
-				Pattern: `^the PSP processed every operation of this scenario in its (sandbox|live environment)$`,
-				Doc:     "Every payment and refund the PSP created during the scenario, and every call the app made about them, ran with the credentials of that environment (TESTMODE_LIVE_CREDENTIALS, TESTMODE_SANDBOX_CREDENTIALS).",
-				Example: `And the PSP processed every operation of this scenario in its sandbox`,
-				Func: func(ctx context.Context, env string) error {
-					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					want := strings.Fields(env)[0]
-					return w.checkEnvironment(ctx, want)
-				},
-			},
-			{
-				Pattern: `^the PSP charged the canary card$`,
-				Doc:     "The PSP's one payment of the scenario is of the canary card, masked (ECIES_WRONG_CARD).",
-				Example: `And the PSP charged the canary card`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					p, err := w.onePSPPayment(ctx, w.amount)
-					if err != nil {
-						return err
-					}
-					if p.MaskedCardNo != pan.Mask(w.canary) {
-						return verdict(ECIESWrongCard, []string{p.ref()}, "the buyer paid with %s and the PSP charged %s", pan.Mask(w.canary), p.MaskedCardNo)
-					}
-					return nil
-				},
-			},
-			{
-				Pattern: `^the PSP's notifications have been answered$`,
-				Doc:     "Every webhook the PSP sent during the scenario has been answered (or is retried on its schedule), and the app has been quiet since.",
-				Example: `And the PSP's notifications have been answered`,
-				Func: func(ctx context.Context) error {
-					w := mustWorld(ctx)
-					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-						evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "delivery")
-						if err != nil {
-							return false, err
-						}
-						last := map[string]string{}
-						for _, e := range evs {
-							if e.str("deliveryKind") == "webhook" {
-								last[e.IDs["eventId"]+"/"+e.IDs["subscriptionId"]] = e.Kind
-							}
-						}
-						for _, k := range last {
-							if k == "delivery.deferred" {
-								return false, nil
-							}
-						}
-						return true, nil
-					})
-					if err != nil && !errors.Is(err, errWaited) {
-						return err
-					}
-					return w.settle(ctx)
-				},
-			},
-		},
-	}
-}
-
-// onePSPPayment returns the one payment of amount the PSP created during the
-// scenario; none or more than one is a verdict.
-func (w *world) onePSPPayment(ctx context.Context, amount string) (PSPPayment, error) {
-	var same []PSPPayment
-	var ev []string
-	// An app may charge after it acknowledged: wait until the charge is there.
-	err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-		ps, err := w.h.pspPayments(ctx, w.start)
-		if err != nil {
-			return false, err
-		}
-		same, ev = nil, nil
-		for _, p := range ps {
-			ev = append(ev, p.ref())
-			if sameAmount(p.Amount, amount, p.Currency) {
-				same = append(same, p)
-			}
-		}
-		return len(same) > 0, nil
-	})
-	if err != nil && !errors.Is(err, errWaited) {
-		return PSPPayment{}, err
-	}
-	o, _ := w.outcomeOf(ctx, genstore.KindPayment)
-	switch len(same) {
-	case 1:
-		return same[0], nil
-	case 0:
-		if w.tags["ecies"] && w.vector != nil {
-			return PSPPayment{}, verdict(ECIESRejectedValid, append(ev, describeOutcome(o)...), "the app never charged the card of vector %s", w.vector.Name)
-		}
-		return PSPPayment{}, verdict(ResultContradictsPSP, append(ev, describeOutcome(o)...), "the PSP holds no payment of %s from this scenario", amount)
-	}
-	return PSPPayment{}, verdict(IdempotencyDoubleCharge, append(ev, describeOutcome(o)...), "Genstore payment %s was charged %d times at the PSP", w.paymentID, len(same))
-}
-
-func (w *world) checkCaptured(ctx context.Context, amount string) error {
-	p, err := w.onePSPPayment(ctx, w.amount)
-	if err != nil {
-		return err
-	}
-	if !sameAmount(p.CapturedAmount, amount, p.Currency) {
-		o, _ := w.outcomeOf(ctx, genstore.KindCapture)
-		return verdict(CaptureAmountWrong, append([]string{p.ref(), "captured " + p.CapturedAmount}, describeOutcome(o)...), "the merchant's capture asked for %s and the PSP captured %s", amount, p.CapturedAmount)
-	}
-	return nil
-}
-
-func (w *world) checkRefunds(ctx context.Context, amount string, n int) error {
-	p, err := w.onePSPPayment(ctx, w.amount)
-	if err != nil {
-		return err
-	}
-	var live []PSPRefund
-	var total int64
-	ev := []string{p.ref()}
-	for _, r := range p.Refunds {
-		ev = append(ev, fmt.Sprintf("PSP refund %s refundNumber %s: %s %s (%s)", r.RefundID, r.RefundNumber, r.Status, r.Amount, r.Environment))
-		if r.Status == "FAILED" {
-			continue
-		}
-		live = append(live, r)
-		if r.Status == "SUCCEEDED" {
-			v, _ := money.Parse(r.Amount, p.Currency)
-			total += v
-		}
-	}
-	want, err := money.Parse(amount, p.Currency)
-	if err != nil {
-		return fmt.Errorf("amount %q: %w", amount, err)
-	}
-	switch {
-	case n == 0 && len(live) > 0 && w.tags["signature"]:
-		return verdict(SignatureNotEnforced, ev, "the app refunded at the PSP for a request whose signature does not verify")
-	case n == 0 && len(live) > 0:
-		return verdict(RefundOverCapture, ev, "the app refunded at the PSP although the refund asked for more than could be refunded")
-	case len(live) > n:
-		return verdict(IdempotencyDoubleCharge, ev, "the PSP holds %d refunds of the payment, %d expected", len(live), n)
-	case total != want:
-		return verdict(RefundAmountWrong, ev, "the PSP refunded %s, the merchant's refunds add up to %s", money.Format(total, p.Currency), amount)
-	case len(live) != n:
-		return verdict(RefundAmountWrong, ev, "the PSP holds %d refunds of the payment, %d expected", len(live), n)
-	}
-	return nil
-}
-
-func (w *world) checkEnvironment(ctx context.Context, want string) error {
-	ps, err := w.h.pspPayments(ctx, w.start)
-	if err != nil {
-		return err
-	}
-	if len(ps) == 0 {
-		return verdict(ResultContradictsPSP, nil, "the PSP holds no payment from this scenario to judge its environment by")
-	}
-	code := TestModeLiveCredentials
-	if want == "live" {
-		code = TestModeSandboxCredentials
-	}
-	ours := map[string]bool{}
-	var wrong []string
-	for _, p := range ps {
-		ours[p.TradeNo], ours[p.OrderNo] = true, true
-		if p.Environment != want {
-			wrong = append(wrong, p.ref())
-		}
-		for _, r := range p.Refunds {
-			if r.Environment != want {
-				wrong = append(wrong, fmt.Sprintf("PSP refund %s of %s in %s", r.RefundID, p.TradeNo, r.Environment))
-			}
-		}
-	}
-	calls, err := w.myEvents(ctx, "system", "vmgateway", "kind", "api.request")
-	if err != nil {
-		return err
-	}
-	for _, c := range calls {
-		if (ours[c.IDs["tradeNo"]] || ours[c.IDs["orderNo"]]) && c.str("environment") != "" && c.str("environment") != want {
-			wrong = append(wrong, fmt.Sprintf("%s: %s with %s credentials", c.ref(), c.str("operation"), c.str("environment")))
-		}
-	}
-	if len(wrong) > 0 {
-		mode := map[string]string{"sandbox": "test:true", "live": "test:false"}[want]
-		return verdict(code, wrong, "a %s payment's operations ran outside the PSP's %s environment", mode, want)
-	}
-	return nil
-}
-
-// sameAmount compares two decimal amounts of a currency as minor units.
-func sameAmount(a, b, currency string) bool {
-	x, err1 := money.Parse(a, currency)
-	y, err2 := money.Parse(b, currency)
-	return err1 == nil && err2 == nil && x == y
-}
-
-func zero(a, currency string) bool { return sameAmount(a, "0", currency) }
-
-// queryURL is an app query URL signed for the scenario's shop.
-func (w *world) queryURL(kind, id string, forged bool) (string, string, error) {
-	raw, path := w.h.App.Endpoints.PaymentQueryURL, "/payment_query"
-	if kind == genstore.KindRefund {
-		raw, path = w.h.App.Endpoints.RefundQueryURL, "/refund_query"
-	}
-	u, err := w.signedURL(raw, time.Now(), kind+"Id", id)
-	if err != nil {
-		return "", "", err
-	}
-	if forged {
-		pu, _ := url.Parse(u)
-		q := pu.Query()
-		q.Set("hmac", forge(q.Get("hmac")))
-		pu.RawQuery = q.Encode()
-		u = pu.String()
-	}
-	return u, path, nil
 }
