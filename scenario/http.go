@@ -284,7 +284,7 @@ func httpSteps() Group {
 					return nil
 				},
 			},
-		}, moreHTTPSteps()...),
+		}, httpFaultSteps()...),
 	}
 }
 
