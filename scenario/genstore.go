@@ -61,6 +61,14 @@ func (g *genstoreWorld) current() (*genstoretest.App, error) {
 	return g.app, nil
 }
 
+// currentApp returns the scenario's latest registered app, with the context
+// that carries the scenario's Genstore state (the step returns it).
+func currentApp(ctx context.Context) (context.Context, *genstoretest.App, error) {
+	ctx, g := genstoreOf(ctx)
+	app, err := g.current()
+	return ctx, app, err
+}
+
 // admin sends an admin request, expects want, and decodes the answer.
 func (w *World) admin(ctx context.Context, method, path string, body any, want int) (map[string]any, error) {
 	var raw []byte

@@ -20,12 +20,11 @@ func genstoreActionSteps() []Step {
 			Doc:     "A buyer pays at the shop's checkout: Genstore sends the Payment Object (card encrypted to the app) to the app; \"to be captured later\" makes it manualCapture:true. Remembers {paymentId}. \"pays\" expects 201; \"tries to pay\" keeps whatever Genstore's admin answers as the last response.",
 			Example: `When a buyer pays "12.34" with card "4000123456000019" to be captured later`,
 			Func: func(ctx context.Context, verb, amount, currency, card, later string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				w := WorldFrom(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
+				w := WorldFrom(ctx)
 				shop, err := w.shop()
 				if err != nil {
 					return ctx, err
@@ -96,12 +95,7 @@ func genstoreActionSteps() []Step {
 				if err != nil {
 					return ctx, err
 				}
-				path := genstoretest.CallbackPath(kind, id, false)
-				if kind == genstore.KindPayment {
-					if v, err := w.payment(ctx); err == nil && v["manualCapture"] == true {
-						path = genstoretest.CallbackPath(kind, id, true)
-					}
-				}
+				path := w.callbackPath(ctx, kind, id)
 				answers := make([]burstAnswer, 2*n)
 				var wg sync.WaitGroup
 				start := make(chan struct{})
@@ -110,10 +104,7 @@ func genstoreActionSteps() []Step {
 					go func() {
 						defer wg.Done()
 						<-start
-						res := genstoretest.Result{OK: i%2 == 0, ChannelID: "ch_" + id}
-						if !res.OK {
-							res.Reason = "declined by the issuer"
-						}
+						res := scriptedResult(i%2 == 0, "ch_"+id)
 						r, err := app.ReportTo(ctx, path, genstoretest.CallbackBody(kind, id, res))
 						if err == nil {
 							answers[i] = burstAnswer{res.OK, r.Status}
@@ -131,6 +122,8 @@ func genstoreActionSteps() []Step {
 	}
 }
 
+// merchantAction has the merchant capture, void or refund the remembered
+// payment through the admin API, and remembers the operation's id.
 func merchantAction(ctx context.Context, verb string, body map[string]any) (context.Context, error) {
 	ctx, _ = genstoreOf(ctx)
 	w := WorldFrom(ctx)
@@ -156,13 +149,14 @@ func merchantAction(ctx context.Context, verb string, body map[string]any) (cont
 	return ctx, nil
 }
 
+// report has the app send the result callback of the remembered operation;
+// Genstore's answer is the last response.
 func report(ctx context.Context, kind, outcome, channel string) (context.Context, error) {
-	ctx, g := genstoreOf(ctx)
-	w := WorldFrom(ctx)
-	app, err := g.current()
+	ctx, app, err := currentApp(ctx)
 	if err != nil {
 		return ctx, err
 	}
+	w := WorldFrom(ctx)
 	id, err := kindID(w, kind)
 	if err != nil {
 		return ctx, err
@@ -170,20 +164,32 @@ func report(ctx context.Context, kind, outcome, channel string) (context.Context
 	if channel == "" {
 		channel = "ch_" + id
 	}
-	res := genstoretest.Result{OK: outcome == "succeeded", ChannelID: channel}
-	if !res.OK {
-		res.Reason = "declined by the issuer"
-	}
-	path := genstoretest.CallbackPath(kind, id, false)
-	if kind == genstore.KindPayment {
-		if v, err := w.payment(ctx); err == nil && v["manualCapture"] == true {
-			path = genstoretest.CallbackPath(kind, id, true)
-		}
-	}
-	r, err := app.ReportTo(ctx, path, genstoretest.CallbackBody(kind, id, res))
+	res := scriptedResult(outcome == "succeeded", channel)
+	r, err := app.ReportTo(ctx, w.callbackPath(ctx, kind, id), genstoretest.CallbackBody(kind, id, res))
 	if err != nil {
 		return ctx, err
 	}
 	w.Last = &Response{Status: r.Status, Header: http.Header{}, Body: r.Body}
 	return ctx, nil
+}
+
+// callbackPath is where the app reports an operation: a payment to be
+// captured later reports to pre_authorize/, any other to payment/.
+func (w *World) callbackPath(ctx context.Context, kind, id string) string {
+	if kind == genstore.KindPayment {
+		if v, err := w.payment(ctx); err == nil && v["manualCapture"] == true {
+			return genstoretest.CallbackPath(kind, id, true)
+		}
+	}
+	return genstoretest.CallbackPath(kind, id, false)
+}
+
+// scriptedResult is the result a scripted app reports: a failure carries a
+// reason, as the contract requires.
+func scriptedResult(ok bool, channel string) genstoretest.Result {
+	res := genstoretest.Result{OK: ok, ChannelID: channel}
+	if !ok {
+		res.Reason = "declined by the issuer"
+	}
+	return res
 }

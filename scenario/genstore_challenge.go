@@ -38,8 +38,7 @@ func genstoreChallengeSteps() []Step {
 			Doc:     "What the buyer did on the app's challenge page.",
 			Example: `Then the app saw the buyer submit the one-time password "123456"`,
 			Func: func(ctx context.Context, what, otp string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -76,6 +75,8 @@ func genstoreChallengeSteps() []Step {
 	}
 }
 
+// buyer has Genstore's buyer act in the browser: open the redirect, or
+// answer the challenge page it led to.
 func buyer(ctx context.Context, action string, body map[string]any) (context.Context, error) {
 	ctx, _ = genstoreOf(ctx)
 	w := WorldFrom(ctx)

@@ -94,12 +94,11 @@ func genstoreCheckSteps() []Step {
 			Doc:     "The app asks GET /api/202412/payment/{paymentId} (seed 001) with its token and checks amount, fee and net.",
 			Example: `Then the pay transaction shows amount "100.00", fee "3.20" and net "96.80"`,
 			Func: func(ctx context.Context, amount, fee, net string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				w := WorldFrom(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
+				w := WorldFrom(ctx)
 				id, _ := w.Get("paymentId")
 				r, err := app.Call(ctx, "GET", "/genstore/api/202412/payment/"+id, nil)
 				if err != nil {
@@ -119,8 +118,7 @@ func genstoreCheckSteps() []Step {
 			Doc:     "Counts what the app received of a kind (every attempt counts).",
 			Example: `Then the app received 4 payment requests`,
 			Func: func(ctx context.Context, n int, kind string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -135,8 +133,7 @@ func genstoreCheckSteps() []Step {
 			Doc:     "Each request's hmac (and timestamp, in-process) verified with the app's secret, and each body's X-Genstore-Hmac-Sha256 too.",
 			Example: `Then every request the app received was correctly signed`,
 			Func: func(ctx context.Context) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -153,8 +150,7 @@ func genstoreCheckSteps() []Step {
 			Doc:     "Retries resend byte-identical JSON and the operation's id as Idempotency-Key.",
 			Example: `Then every payment request carried the same body and Idempotency-Key`,
 			Func: func(ctx context.Context, kind string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -175,8 +171,7 @@ func genstoreCheckSteps() []Step {
 			Doc:     "The attempts' signed timestamps, as offsets from the first one (comma-separated Go durations, 0 first).",
 			Example: `Then the payment requests came at "0s, 1s, 4s, 14s"`,
 			Func: func(ctx context.Context, kind, offsets string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -208,8 +203,7 @@ func genstoreCheckSteps() []Step {
 			Doc:     "The card package of the last payment request opened with the app's private key to this number.",
 			Example: `Then the app decrypted the card "4000123456000019" with its key`,
 			Func: func(ctx context.Context, number string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}

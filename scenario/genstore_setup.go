@@ -77,8 +77,7 @@ func genstoreSetupSteps() []Step {
 			Doc:     "The app calls PUT /api/202412/app/account_authorize with ready true or false; the answer becomes the last response.",
 			Example: `When the app reports its account not ready`,
 			Func: func(ctx context.Context, state string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -92,8 +91,7 @@ func genstoreSetupSteps() []Step {
 			Doc:     "Scripts the app's HTTP status for requests of a kind: always, or only the first n times (then 200 again). A non-200 answer carries {\"error\": \"scripted\"}.",
 			Example: `Given the app answers payment requests with HTTP 503 the first 3 times`,
 			Func: func(ctx context.Context, kind string, status int, times string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -117,8 +115,7 @@ func genstoreSetupSteps() []Step {
 			Doc:     "The app acknowledges the next payment with a redirectUrl to its own challenge page (the pspsim challenge contract), which sends the buyer back to the shop.",
 			Example: `Given the app asks the buyer for a one-time password`,
 			Func: func(ctx context.Context) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
@@ -131,8 +128,7 @@ func genstoreSetupSteps() []Step {
 			Doc:     "Scripts what the app's paymentQueryUrl (or refundQueryUrl) says about the remembered payment (or refund).",
 			Example: `Given the app answers queries about the payment with "SUCCESS"`,
 			Func: func(ctx context.Context, kind, status string) (context.Context, error) {
-				ctx, g := genstoreOf(ctx)
-				app, err := g.current()
+				ctx, app, err := currentApp(ctx)
 				if err != nil {
 					return ctx, err
 				}
