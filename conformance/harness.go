@@ -283,6 +283,15 @@ func (p PSPPayment) ref() string {
 	return fmt.Sprintf("PSP payment tradeNo %s orderNo %s (%s, %s %s %s, card %s, journal #%d)", p.TradeNo, p.OrderNo, p.Environment, p.Status, p.Amount, p.Currency, p.MaskedCardNo, p.Seq)
 }
 
+// pspRefs renders the PSP's payments as evidence.
+func pspRefs(ps []PSPPayment) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.ref())
+	}
+	return out
+}
+
 // pspPayments returns the card gateway payments created after seq by the
 // app's credentials (either environment), oldest first: the journal says
 // which were created when, the gateway's records say what they are.

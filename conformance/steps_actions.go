@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/pspsim/pspsim/scenario"
@@ -27,16 +26,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with a TESTCARDS.md card (the row decides the PSP's answer); \"to be captured later\" makes it manualCapture:true. Genstore's first attempt to send it happens before the step ends.",
 				Example: `When a buyer pays "12.30" with the Visa test card 00 to be captured later`,
 				Func: func(ctx context.Context, amount, currency, brand, row, later string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					number, err := w.testCard(brand, row)
-					if err != nil {
-						return err
-					}
-					w.cardRow = row
-					return w.pay(ctx, amount, currency, later != "", map[string]any{"card": map[string]any{"number": number}}, number)
+					return mustWorld(ctx).payWithTestCard(ctx, amount, currency, brand, row, later != "")
 				},
 			},
 			{
@@ -44,14 +34,7 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays with the scenario's canary card (see `a canary card`): approved by the PSP.",
 				Example: `When a buyer pays "23.10" with the canary card`,
 				Func: func(ctx context.Context, amount, later string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					return w.pay(ctx, amount, "", later != "", map[string]any{"card": map[string]any{"number": w.canary}}, w.canary)
+					return mustWorld(ctx).payWithCanary(ctx, amount, later != "")
 				},
 			},
 			{
@@ -59,16 +42,8 @@ func actionSteps() scenario.Group {
 				Doc:     "A buyer pays (a sale, manualCapture:false) and the suite waits until Genstore records it successful; a payment that does not succeed is a verdict.",
 				Example: `Given a buyer has paid "40.00" with the Visa test card 00`,
 				Func: func(ctx context.Context, amount, brand, row string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					number, err := w.testCard(brand, row)
-					if err != nil {
-						return err
-					}
-					w.cardRow = row
-					if err := w.pay(ctx, amount, "", false, map[string]any{"card": map[string]any{"number": number}}, number); err != nil {
+					w := mustWorld(ctx)
+					if err := w.payWithTestCard(ctx, amount, "", brand, row, false); err != nil {
 						return err
 					}
 					return w.expectResult(ctx, genstore.KindPayment, true, "payment", false)
@@ -79,14 +54,8 @@ func actionSteps() scenario.Group {
 				Doc:     "As above, with the scenario's canary card.",
 				Example: `Given a buyer has paid "23.30" with the canary card`,
 				Func: func(ctx context.Context, amount string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					if err := w.pay(ctx, amount, "", false, map[string]any{"card": map[string]any{"number": w.canary}}, w.canary); err != nil {
+					w := mustWorld(ctx)
+					if err := w.payWithCanary(ctx, amount, false); err != nil {
 						return err
 					}
 					return w.expectResult(ctx, genstore.KindPayment, true, "payment", false)
@@ -97,10 +66,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of ../shared/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
 				Example: `When a buyer pays "19.00" with the ECIES vector "suit-downgrade"`,
 				Func: func(ctx context.Context, amount, name string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					v, err := w.h.vectors.get(name)
 					if err != nil {
 						return err
@@ -114,10 +80,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Draws a card number that is Luhn-valid, unique to the scenario and in no test table (the PSP approves it), and registers it with the simulator (`POST /_sim/canaries`), which journals privacy.leak wherever it sees it.",
 				Example: `Given a canary card`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					w.canary = w.newCanary()
 					return w.h.admin(ctx, "POST", "/_sim/canaries", map[string]any{"numbers": []string{w.canary}, "label": truncate("conformance: "+w.name, 200)}, http.StatusCreated, nil)
 				},
@@ -127,10 +90,7 @@ func actionSteps() scenario.Group {
 				Doc:     "The merchant captures or refunds part of the payment. \"without Genstore's own limit check\" has Genstore send an amount above the limit, to see whether the app enforces it.",
 				Example: `When the merchant refunds "15.00" without Genstore's own limit check`,
 				Func: func(ctx context.Context, verb, amount, unchecked string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					body := map[string]any{"amount": amount}
 					if unchecked != "" {
 						body["unchecked"] = true
@@ -143,10 +103,7 @@ func actionSteps() scenario.Group {
 				Doc:     "The merchant captures in full, voids, or refunds what is left of the payment.",
 				Example: `When the merchant voids the payment`,
 				Func: func(ctx context.Context, verb string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.merchant(ctx, verb, nil)
 				},
 			},
@@ -155,10 +112,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore's buyer opens the acknowledgement's redirectUrl, submits the challenge page (TESTCARDS.md: 123456 passes, 000000 fails) and follows the redirects back to the shop.",
 				Example: `When the buyer answers the challenge with the one-time password "123456"`,
 				Func: func(ctx context.Context, otp string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.challenge(ctx, map[string]any{"otp": otp, "action": "submit"})
 				},
 			},
@@ -167,10 +121,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Genstore's buyer opens the redirectUrl and presses Cancel on the challenge page.",
 				Example: `When the buyer abandons the challenge`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.challenge(ctx, map[string]any{"action": "cancel"})
 				},
 			},
@@ -179,10 +130,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Waits until the app is quiet (its refunds have reached the PSP), then moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app.",
 				Example: `And the PSP settles its refunds`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if err := w.settle(ctx); err != nil {
 						return err
 					}
@@ -194,10 +142,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Moves the clock to Genstore's first payment retry (1 s), after the app has had time to finish the first delivery's work.",
 				Example: `When Genstore retries the payment request that got no acknowledgement in time`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.advance(ctx, time.Second)
 				},
 			},
@@ -206,10 +151,7 @@ func actionSteps() scenario.Group {
 				Doc:     "Moves the clock 5 minutes: Genstore asks the app's query endpoint about what has no result yet (CONTRACT.md §2, reconciliation).",
 				Example: `And Genstore's clock reaches the first reconciliation`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.advance(ctx, 5*time.Minute+time.Second)
 				},
 			},
@@ -232,6 +174,34 @@ func (w *world) pay(ctx context.Context, amount, currency string, later bool, ex
 		return fmt.Errorf("the buyer could not pay: %w", err)
 	}
 	w.paymentID, w.amount, w.card = p.PaymentID, amount, card
+	return nil
+}
+
+// payWithTestCard has a buyer pay with a TESTCARDS.md card; the verdicts
+// read its row (a 3-D Secure failure row must never be authorized).
+func (w *world) payWithTestCard(ctx context.Context, amount, currency, brand, row string, later bool) error {
+	number, err := w.testCard(brand, row)
+	if err != nil {
+		return err
+	}
+	w.cardRow = row
+	return w.pay(ctx, amount, currency, later, map[string]any{"card": map[string]any{"number": number}}, number)
+}
+
+// payWithCanary has a buyer pay with the scenario's canary card.
+func (w *world) payWithCanary(ctx context.Context, amount string, later bool) error {
+	if err := w.needCanary(); err != nil {
+		return err
+	}
+	return w.pay(ctx, amount, "", later, map[string]any{"card": map[string]any{"number": w.canary}}, w.canary)
+}
+
+// needCanary refuses a step that needs the scenario's canary card before
+// `a canary card` drew one: a mistake in the feature, not the app's.
+func (w *world) needCanary() error {
+	if w.canary == "" {
+		return errors.New(`no canary card: start with Given a canary card`)
+	}
 	return nil
 }
 
@@ -264,7 +234,7 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 		return err
 	}
 	if p.Ack == nil || p.Ack.RedirectURL == "" {
-		return verdict(ThreeDSNoRedirect, describeOutcome(outcome{kind: genstore.KindPayment, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}),
+		return verdict(ThreeDSNoRedirect, describeOutcome(paymentOutcome(p)),
 			"the payment of card %s needs a challenge, and the acknowledgement sends the buyer nowhere", pan.Mask(w.card))
 	}
 	status, data, err := w.h.call(ctx, "POST", w.shopPath()+"/payments/"+url.PathEscape(w.paymentID)+"/buyer/challenge", body)
@@ -281,161 +251,4 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 // advance moves the simulated clock.
 func (w *world) advance(ctx context.Context, d time.Duration) error {
 	return w.h.admin(ctx, "POST", "/_sim/clock/advance", map[string]any{"by": d.String()}, http.StatusOK, nil)
-}
-
-// ---------------------------------------------------------------- faults
-
-// faultSteps: the fault rules of a scenario, in the contract's words. Every
-// rule is removed when the scenario ends.
-func faultSteps() scenario.Group {
-	rule := func(pattern, doc, example string, build func(w *world, args []string) map[string]any) scenario.Step {
-		do := func(ctx context.Context, args ...string) error {
-			w, err := worldOf(ctx)
-			if err != nil {
-				return err
-			}
-			return w.addRule(ctx, build(w, args))
-		}
-		// godog matches a step function's parameters to the pattern's groups.
-		var f any
-		switch regexp.MustCompile(pattern).NumSubexp() {
-		case 0:
-			f = func(ctx context.Context) error { return do(ctx) }
-		case 1:
-			f = func(ctx context.Context, a string) error { return do(ctx, a) }
-		default:
-			f = func(ctx context.Context, a, b string) error { return do(ctx, a, b) }
-		}
-		return scenario.Step{Pattern: pattern, Doc: doc, Example: example, Func: f}
-	}
-	callbacks := []string{"updatePaymentResult", "updatePreAuthorizationResult", "updateCaptureResult", "updateVoidResult", "updateRefundResult"}
-	once := map[string]any{"first": 1}
-	return scenario.Group{
-		Name: "Failures",
-		Doc: "Failures the suite provokes with the simulator's fault engine (`POST /_sim/faults`), scoped to the scenario's shop where the " +
-			"message names one. \"next\" means the first matching call or message only.",
-		Steps: []scenario.Step{
-			rule(`^Genstore delivers the next "(payment|capture|void|refund)" request twice in a row$`,
-				"Genstore sends its next request of that kind to the app twice, byte-identical, one after the other.",
-				`Given Genstore delivers the next "payment" request twice in a row`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
-				}),
-			rule(`^Genstore delivers the next "(payment|capture|void|refund)" request (\d+) times at the same moment$`,
-				"Genstore sends its next request of that kind n times at once (2 to 11).",
-				`Given Genstore delivers the next "payment" request 3 times at the same moment`,
-				func(w *world, a []string) map[string]any {
-					n := atoi(a[1])
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "duplicate", "copies": max(n-1, 1), "concurrent": true}, "frequency": once}
-				}),
-			rule(`^Genstore sends the next "(payment|capture|void|refund)" request with a forged hmac$`,
-				"Genstore's next request of that kind carries an hmac that does not verify.",
-				`Given Genstore sends the next "payment" request with a forged hmac`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "tamper"}, "frequency": once}
-				}),
-			rule(`^the PSP is slow to answer the next payment by "([^"]*)"$`,
-				"The card gateway answers the next createPayment late (wall time).",
-				`Given the PSP is slow to answer the next payment by "300ms"`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": a[0]}, "frequency": once}
-				}),
-			rule(`^the PSP is slow to answer the next payment, past Genstore's request timeout$`,
-				"The card gateway answers the next createPayment 500 ms after Genstore stops waiting for the app's acknowledgement (suite.requestTimeout).",
-				`Given the PSP is slow to answer the next payment, past Genstore's request timeout`,
-				func(w *world, a []string) map[string]any {
-					d := w.h.Timing.RequestTimeout + 500*time.Millisecond
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": d.String()}, "frequency": once}
-				}),
-			rule(`^the PSP answers the next payment with HTTP 503 without processing it$`,
-				"The card gateway refuses the next createPayment with 503 in its own error dialect; nothing is created.",
-				`Given the PSP answers the next payment with HTTP 503 without processing it`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}, "frequency": once}
-				}),
-			rule(`^the PSP processes the next payment but its answer is lost$`,
-				"The card gateway creates the next payment, then resets the connection: processed, answer lost.",
-				`Given the PSP processes the next payment but its answer is lost`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
-				}),
-			rule(`^the PSP processes the next payment but answers HTTP (5\d\d)$`,
-				"The card gateway creates the next payment, then answers a 5xx in its dialect instead of the payment.",
-				`Given the PSP processes the next payment but answers HTTP 502`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "error", "status": atoi(a[0])}, "frequency": once}
-				}),
-			rule(`^the PSP takes the next payment but its answer never comes$`,
-				"The card gateway creates the next payment and holds the connection without an answer (1 s of wall time, then it closes it).",
-				`Given the PSP takes the next payment but its answer never comes`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "hang", "hold": "1s"}, "frequency": once}
-				}),
-			rule(`^the PSP follows its next payment notification with a contradicting one$`,
-				"The card gateway's next webhook is followed by the opposite result for the same payment, signed like a genuine one.",
-				`Given the PSP follows its next payment notification with a contradicting one`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "contradict"}, "frequency": once}
-				}),
-			rule(`^the PSP sends its next payment notification twice$`,
-				"The card gateway's next webhook arrives twice, byte-identical.",
-				`Given the PSP sends its next payment notification twice`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
-				}),
-			rule(`^the PSP holds back its next payment notification until the one after it has gone$`,
-				"The card gateway's next webhook is delivered after the following one: out of order.",
-				`Given the PSP holds back its next payment notification until the one after it has gone`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "reorder"}, "frequency": once}
-				}),
-			rule(`^Genstore answers the app's next callback with HTTP (5\d\d)$`,
-				"Genstore answers the app's next result callback for the shop with a 5xx, without recording it.",
-				`Given Genstore answers the app's next callback with HTTP 503`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": atoi(a[0])}, "frequency": once}
-				}),
-			rule(`^Genstore answers every callback of the shop with HTTP (5\d\d)$`,
-				"Genstore answers every result callback for the shop with a 5xx until the scenario ends.",
-				`Given Genstore answers every callback of the shop with HTTP 503`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": atoi(a[0])}}
-				}),
-			rule(`^Genstore processes the app's next callback but its answer is lost$`,
-				"Genstore records the app's next callback, then resets the connection.",
-				`Given Genstore processes the app's next callback but its answer is lost`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
-				}),
-			rule(`^Genstore does not answer the app's next callback$`,
-				"Genstore holds the app's next callback without answering or recording it, then closes the connection (1 s of wall time).",
-				`Given Genstore does not answer the app's next callback`,
-				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "genstore", "operation": callbacks, "shop": w.shopID}, "action": map[string]any{"type": "timeout", "hold": "1s"}, "frequency": once}
-				}),
-		},
-	}
-}
-
-// addRule installs a fault rule and remembers its id.
-func (w *world) addRule(ctx context.Context, rule map[string]any) error {
-	var out struct {
-		ID string `json:"id"`
-	}
-	if err := w.h.admin(ctx, "POST", "/_sim/faults", rule, http.StatusCreated, &out); err != nil {
-		return fmt.Errorf("installing the fault: %w", err)
-	}
-	w.rules = append(w.rules, out.ID)
-	return nil
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

@@ -25,10 +25,7 @@ func checkSteps() scenario.Group {
 				Doc:     "An ok vector: the payment succeeded and the PSP charged the vector's card. A fail vector: no PSP payment, and the result \"false\" with a reason (ECIES_ACCEPTED_TAMPERED, ECIES_REJECTED_VALID, ECIES_WRONG_CARD).",
 				Example: `Then the app judged the vector as it expects`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.vector == nil {
 						return errors.New(`no vector: start with When a buyer pays "19.00" with the ECIES vector "visa-ok"`)
 					}
@@ -40,17 +37,11 @@ func checkSteps() scenario.Group {
 				Doc:     "Once the app is quiet: the simulator journaled no privacy.leak for the scenario's canary (PRIVACY_CARD_LEAKED, with where it was seen).",
 				Example: `And the canary card was seen nowhere it must not be`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
+					w := mustWorld(ctx)
+					if err := w.needCanary(); err != nil {
 						return err
 					}
-					if w.canary == "" {
-						return errors.New(`no canary card: start with Given a canary card`)
-					}
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
-					evs, err := w.myEvents(ctx, "kind", "privacy.leak", "canary", pan.Mask(w.canary))
+					evs, err := w.settledEvents(ctx, "kind", "privacy.leak", "canary", pan.Mask(w.canary))
 					if err != nil {
 						return err
 					}
@@ -69,10 +60,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite sends the app a Payment Object for a payment id Genstore never issued, correctly signed but with a timestamp 600 s off the wall clock (CONTRACT.md §2 allows 300 s).",
 				Example: `When a payment request signed 10 minutes ago is sent to the app`,
 				Func: func(ctx context.Context, when string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					d := 10 * time.Minute
 					if when == "ago" {
 						d = -d
@@ -85,10 +73,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The app answered the suite's last direct request with 401 (SIGNATURE_NOT_ENFORCED).",
 				Example: `Then the app answers 401`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.direct == nil {
 						return errors.New("the suite sent the app nothing directly in this scenario")
 					}
@@ -103,10 +88,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Genstore's request got 401 from the app (SIGNATURE_NOT_ENFORCED).",
 				Example: `Then the app refused the payment request with 401`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					o, err := w.outcomeOf(ctx, kind)
 					if err != nil {
 						return err
@@ -122,18 +104,12 @@ func checkSteps() scenario.Group {
 				Doc:     "Once the app is quiet: Genstore received no callback about the payment, accepted or refused (SIGNATURE_NOT_ENFORCED).",
 				Example: `And the app sent no callback about the payment`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					id := w.paymentID
 					if w.directPaymentID != "" {
 						id = w.directPaymentID
 					}
-					evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback", "paymentId", id)
+					evs, err := w.settledEvents(ctx, "system", "genstore", "kind", "callback", "paymentId", id)
 					if err != nil {
 						return err
 					}
@@ -148,10 +124,7 @@ func checkSteps() scenario.Group {
 				Doc:     "Genstore polls the app's query endpoint (as reconciliation does), and the suite asks the same, signed, to read the raw answer.",
 				Example: `When Genstore asks the app about the payment`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					id := w.paymentID
 					body := map[string]any{}
 					if kind == genstore.KindRefund {
@@ -180,12 +153,9 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite asks the app's query endpoint, signed, about an id Genstore never issued.",
 				Example: `When Genstore asks the app about a payment it never sent`,
 				Func: func(ctx context.Context, kind string) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					prefix := map[string]string{genstore.KindPayment: "PI", genstore.KindRefund: "RI"}[kind]
-					_, err = w.ask(ctx, kind, fmt.Sprintf("%sNEVER%s%s", prefix, w.h.run, w.shopID), false)
+					_, err := w.ask(ctx, kind, fmt.Sprintf("%sNEVER%s%s", prefix, w.h.run, w.shopID), false)
 					return err
 				},
 			},
@@ -194,10 +164,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The suite asks the app's paymentQueryUrl about the scenario's payment with an hmac that does not verify.",
 				Example: `When the app is asked about the payment with a forged hmac`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					q, err := w.ask(ctx, genstore.KindPayment, w.paymentID, true)
 					if err != nil {
 						return err
@@ -211,10 +178,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The query's answer is 200 with the JSON of genstore-app.yaml, and says what Genstore recorded: SUCCESS, FAILURE or PROCESSING, the same channel id (QUERY_INVALID, QUERY_MISMATCH).",
 				Example: `Then the app's answer follows genstore-app.yaml and agrees with the recorded result`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					return w.judgeQuery(ctx)
 				},
 			},
@@ -223,10 +187,7 @@ func checkSteps() scenario.Group {
 				Doc:     "The query about an unknown id is answered 404 with genstore-app.yaml's error JSON (QUERY_UNKNOWN_ID, QUERY_INVALID).",
 				Example: `Then the app's answer is 404 as genstore-app.yaml says`,
 				Func: func(ctx context.Context) error {
-					w, err := worldOf(ctx)
-					if err != nil {
-						return err
-					}
+					w := mustWorld(ctx)
 					if w.query == nil {
 						return errors.New("the app was asked nothing in this scenario")
 					}
@@ -242,29 +203,6 @@ func checkSteps() scenario.Group {
 			},
 		},
 	}
-}
-
-// describe renders a direct answer as evidence (card numbers masked).
-func (a *answer) describe() string {
-	if a.err != nil && a.status == 0 {
-		return fmt.Sprintf("%s: no answer (%v)", a.what, a.err)
-	}
-	return fmt.Sprintf("%s: the app answered HTTP %d %s", a.what, a.status, pan.Scrub(clip(a.body, 300)))
-}
-
-// ask sends the app a signed query about an id.
-func (w *world) ask(ctx context.Context, kind, id string, forged bool) (*queryCheck, error) {
-	u, path, err := w.queryURL(kind, id, forged)
-	if err != nil {
-		return nil, err
-	}
-	what := fmt.Sprintf("the query about %s %s", kind, id)
-	if forged {
-		what += " with a forged hmac"
-	}
-	a := w.h.send(ctx, what, "GET", u, nil, nil)
-	w.query = &queryCheck{kind: kind, id: id, path: path, ans: *a}
-	return w.query, nil
 }
 
 // judgeQuery compares the app's query answer with the spec and with what
@@ -339,18 +277,12 @@ func (w *world) judgeVector(ctx context.Context, v vector) error {
 	if err != nil {
 		return err
 	}
-	if err := w.settle(ctx); err != nil {
-		return err
-	}
-	ps, err := w.h.pspPayments(ctx, w.start)
+	ps, err := w.settledPSPPayments(ctx)
 	if err != nil {
 		return err
 	}
 	if len(ps) > 0 {
-		ev := []string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}
-		for _, p := range ps {
-			ev = append(ev, p.ref())
-		}
+		ev := append([]string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}, pspRefs(ps)...)
 		return verdict(ECIESAcceptedTampered, append(ev, describeOutcome(o)...), "the app called the PSP with the card of a package that must be refused")
 	}
 	if o.result != nil && o.result.Result {

@@ -158,7 +158,7 @@ func (h *Harness) initializer(record func(ScenarioResult)) func(*godog.ScenarioC
 			}
 			r := ScenarioResult{Feature: s.Uri, Name: s.Name, Passed: err == nil}
 			bg := context.WithoutCancel(ctx)
-			if w, werr := worldOf(ctx); werr == nil {
+			if w, ok := worldIn(ctx); ok {
 				for _, id := range w.rules {
 					if evs, ferr := w.myEvents(bg, "system", "faults", "kind", "fault.fired", "rule", id); ferr == nil && len(evs) == 0 {
 						r.Unfired = append(r.Unfired, id)

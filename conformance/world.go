@@ -51,14 +51,6 @@ type world struct {
 	query *queryCheck
 }
 
-// answer is an app's answer to a request the suite sent it directly.
-type answer struct {
-	what   string
-	status int
-	body   []byte
-	err    error
-}
-
 type queryCheck struct {
 	kind, id string
 	path     string
@@ -68,12 +60,24 @@ type queryCheck struct {
 
 type worldKey struct{}
 
-func worldOf(ctx context.Context) (*world, error) {
+// worldIn returns the scenario's world, if the Before hook made one (the
+// After hook runs even when it did not).
+func worldIn(ctx context.Context) (*world, bool) {
 	w, ok := ctx.Value(worldKey{}).(*world)
+	return w, ok
+}
+
+// mustWorld returns the scenario's world for a step. The Before hook puts one
+// in every scenario's context before any step runs (and a scenario whose hook
+// failed runs none), so a missing world is a bug of the suite, never of the
+// app: it panics, which godog reports as the step's failure, rather than
+// every step checking for it.
+func mustWorld(ctx context.Context) *world {
+	w, ok := worldIn(ctx)
 	if !ok {
-		return nil, errors.New("conformance: no scenario world in the context")
+		panic("conformance: no scenario world in the context: the Before hook did not run")
 	}
-	return w, nil
+	return w
 }
 
 // newWorld creates the scenario's shop (test mode, USD) and notes where the
@@ -203,13 +207,20 @@ type outcome struct {
 	payment  gsPayment
 }
 
+// paymentOutcome is where the payment itself stands.
+func paymentOutcome(p gsPayment) outcome {
+	return outcome{kind: genstore.KindPayment, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}
+}
+
+// outcomeOf reads where the scenario's payment, or its latest operation of a
+// kind, stands at Genstore.
 func (w *world) outcomeOf(ctx context.Context, kind string) (outcome, error) {
 	p, err := w.payment(ctx)
 	if err != nil {
 		return outcome{}, err
 	}
 	if kind == genstore.KindPayment {
-		return outcome{kind: kind, id: p.PaymentID, request: p.Request, ack: p.Ack, result: p.Result, payment: p}, nil
+		return paymentOutcome(p), nil
 	}
 	id := w.ops[kind]
 	if id == "" {
@@ -276,43 +287,47 @@ func (w *world) myEvents(ctx context.Context, filters ...string) ([]Event, error
 	return w.h.events(ctx, w.start, filters...)
 }
 
+// settledEvents waits until the app is quiet, then returns this scenario's
+// events with the given filters: the steps that judge that something never
+// happened must first give it every chance to.
+func (w *world) settledEvents(ctx context.Context, filters ...string) ([]Event, error) {
+	if err := w.settle(ctx); err != nil {
+		return nil, err
+	}
+	return w.myEvents(ctx, filters...)
+}
+
 // refusals returns Genstore's refusals of the app's callbacks about an
 // operation of this scenario (kind and id), oldest first.
 func (w *world) refusals(ctx context.Context, kind, id string) ([]Event, error) {
-	evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback.refused", "shopId", w.shopID)
-	if err != nil {
-		return nil, err
-	}
-	var out []Event
-	for _, e := range evs {
-		if e.IDs[kind+"Id"] != id {
-			continue
-		}
-		// A refused capture, void or refund callback names its payment too.
-		if kind == genstore.KindPayment && (e.IDs["captureId"] != "" || e.IDs["voidId"] != "" || e.IDs["refundId"] != "") {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	// A refused capture, void or refund callback names its payment too.
+	return w.callbackEvents(ctx, "callback.refused", kind, id, func(e Event) bool {
+		return e.IDs["captureId"] != "" || e.IDs["voidId"] != "" || e.IDs["refundId"] != ""
+	})
 }
 
 // callbacks returns the callbacks Genstore took about an operation.
 func (w *world) callbacks(ctx context.Context, kind, id string) ([]Event, error) {
-	evs, err := w.myEvents(ctx, "system", "genstore", "kind", "callback.received", "shopId", w.shopID)
+	// A capture's callback names its payment too: keep the payment's own.
+	return w.callbackEvents(ctx, "callback.received", kind, id, func(e Event) bool {
+		return !isPaymentEndpoint(e.str("endpoint"))
+	})
+}
+
+// callbackEvents returns the shop's Genstore events of a journal kind about
+// an operation (kind and id), oldest first. An event about a payment's
+// capture, void or refund names the payment too: for a payment, notOwn says
+// which events are about another operation.
+func (w *world) callbackEvents(ctx context.Context, journalKind, kind, id string, notOwn func(Event) bool) ([]Event, error) {
+	evs, err := w.myEvents(ctx, "system", "genstore", "kind", journalKind, "shopId", w.shopID)
 	if err != nil {
 		return nil, err
 	}
 	var out []Event
 	for _, e := range evs {
-		if e.IDs[kind+"Id"] != id {
-			continue
+		if e.IDs[kind+"Id"] == id && !(kind == genstore.KindPayment && notOwn(e)) {
+			out = append(out, e)
 		}
-		// A capture's callback names its payment too: keep the payment's own.
-		if kind == genstore.KindPayment && !isPaymentEndpoint(e.str("endpoint")) {
-			continue
-		}
-		out = append(out, e)
 	}
 	return out, nil
 }

@@ -9,9 +9,7 @@ import (
 
 // moveClock posts a clock move and fails the step on anything but 200.
 func (w *World) moveClock(ctx context.Context, path, body string) error {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "POST", path, []byte(body))
+	r, err := w.peek(ctx, "POST", path, []byte(body))
 	if err != nil {
 		return err
 	}
@@ -40,9 +38,7 @@ func clockSteps() Group {
 				Example: `Then the clock reads "2026-11-24T10:00:00Z"`,
 				Func: func(ctx context.Context, want string) error {
 					w := WorldFrom(ctx)
-					saved := w.Last
-					defer func() { w.Last = saved }()
-					r, err := w.Do(ctx, "GET", "/_sim/clock", nil)
+					r, err := w.peek(ctx, "GET", "/_sim/clock", nil)
 					if err != nil {
 						return err
 					}
@@ -98,9 +94,7 @@ func clockSteps() Group {
 				Example: `Then 0 timers are waiting on the clock`,
 				Func: func(ctx context.Context, n int) error {
 					w := WorldFrom(ctx)
-					saved := w.Last
-					defer func() { w.Last = saved }()
-					r, err := w.Do(ctx, "GET", "/_sim/clock", nil)
+					r, err := w.peek(ctx, "GET", "/_sim/clock", nil)
 					if err != nil {
 						return err
 					}

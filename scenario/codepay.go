@@ -39,13 +39,6 @@ func cpCaller(w *World) (string, string) {
 	return app, m
 }
 
-// quietly runs a request without replacing the scenario's last answer.
-func quietly(w *World, f func() error) error {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	return f()
-}
-
 // cpNow reads the simulator's clock in milliseconds.
 func cpNow(ctx context.Context, w *World) (string, error) {
 	var out string

@@ -115,9 +115,7 @@ func (w *World) testMessage(ctx context.Context, system, kind, receiver, path st
 		req["ids"] = ids
 	}
 	b, _ := json.Marshal(req)
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "POST", "/_sim/deliveries/test", b)
+	r, err := w.peek(ctx, "POST", "/_sim/deliveries/test", b)
 	if err != nil {
 		return err
 	}

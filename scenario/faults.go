@@ -55,9 +55,7 @@ func frequency(words string, rule map[string]any) error {
 // AddRule sends one rule (JSON) to the simulator's admin API and remembers
 // its id as LastRule (and {rule}).
 func (w *World) AddRule(ctx context.Context, rule []byte) error {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "POST", "/_sim/faults", []byte(w.Expand(string(rule))))
+	r, err := w.peek(ctx, "POST", "/_sim/faults", []byte(w.Expand(string(rule))))
 	if err != nil {
 		return fmt.Errorf("adding the fault rule: %w", err)
 	}
@@ -89,9 +87,7 @@ func opMatch(system, op string) map[string]any {
 
 // ruleStatus reads one rule from the admin API.
 func (w *World) ruleStatus(ctx context.Context, id string) (map[string]any, error) {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "GET", "/_sim/faults/"+url.PathEscape(w.Expand(id)), nil)
+	r, err := w.peek(ctx, "GET", "/_sim/faults/"+url.PathEscape(w.Expand(id)), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -289,9 +285,7 @@ func faultSteps() Group {
 				Example: `When the fault rules are cleared`,
 				Func: func(ctx context.Context) error {
 					w := WorldFrom(ctx)
-					saved := w.Last
-					defer func() { w.Last = saved }()
-					r, err := w.Do(ctx, "DELETE", "/_sim/faults", nil)
+					r, err := w.peek(ctx, "DELETE", "/_sim/faults", nil)
 					if err != nil {
 						return err
 					}

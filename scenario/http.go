@@ -81,6 +81,24 @@ func (w *World) Do(ctx context.Context, method, path string, body []byte) (*Resp
 	return w.Last, nil
 }
 
+// peek is Do for the requests a step makes for its own bookkeeping (reading
+// the clock, the journal, a fault rule; moving the clock): its answer does
+// not replace Last, so that the steps about "the response" still judge the
+// request the scenario sent.
+func (w *World) peek(ctx context.Context, method, path string, body []byte) (*Response, error) {
+	saved := w.Last
+	defer func() { w.Last = saved }()
+	return w.Do(ctx, method, path, body)
+}
+
+// quietly runs f, which may send several requests, without replacing the
+// scenario's last answer (peek for one request).
+func quietly(w *World, f func() error) error {
+	saved := w.Last
+	defer func() { w.Last = saved }()
+	return f()
+}
+
 // send is Do for the steps that send: a transport failure is an outcome the
 // scenario may expect (a fault), not a failed step.
 func (w *World) send(ctx context.Context, method, path string, body []byte) error {
@@ -284,7 +302,7 @@ func httpSteps() Group {
 					return nil
 				},
 			},
-		}, moreHTTPSteps()...),
+		}, httpFaultSteps()...),
 	}
 }
 

@@ -36,9 +36,7 @@ type event struct {
 // Events reads the journal through the admin API; query is listEvents'
 // query string ("kind=delivery&paymentId=PI1").
 func (w *World) Events(ctx context.Context, query string) ([]event, error) {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "GET", "/_sim/events?"+query, nil)
+	r, err := w.peek(ctx, "GET", "/_sim/events?"+query, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +95,7 @@ func journalSteps() Group {
 				Example: `Then the journal does not contain "4000123456000019"`,
 				Func: func(ctx context.Context, needle string) error {
 					w := WorldFrom(ctx)
-					saved := w.Last
-					defer func() { w.Last = saved }()
-					r, err := w.Do(ctx, "GET", "/_sim/events", nil)
+					r, err := w.peek(ctx, "GET", "/_sim/events", nil)
 					if err != nil {
 						return err
 					}

@@ -10,9 +10,7 @@ import (
 // Reset empties the simulator (POST /_sim/reset): state, journal, pending
 // deliveries and the fault rules added at run time.
 func (w *World) Reset(ctx context.Context) error {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "POST", "/_sim/reset", nil)
+	r, err := w.peek(ctx, "POST", "/_sim/reset", nil)
 	if err != nil {
 		return fmt.Errorf("resetting the simulator at %s: %w", w.Target, err)
 	}

@@ -84,9 +84,7 @@ func (w *World) sink(ctx context.Context) ([]sinkDelivery, error) {
 	if !ok {
 		return nil, fmt.Errorf("no webhook sink yet: use the step that subscribes one")
 	}
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "GET", "/_sim/vmgateway/webhook-sinks/"+id, nil)
+	r, err := w.peek(ctx, "GET", "/_sim/vmgateway/webhook-sinks/"+id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +102,7 @@ func (w *World) sink(ctx context.Context) ([]sinkDelivery, error) {
 // (delivered, failed, or scheduled for a retry): once a sink's delivery is
 // judged, its retry is on the clock and the clock may move.
 func (w *World) webhookAttemptsJudged(ctx context.Context) (int, error) {
-	saved := w.Last
-	defer func() { w.Last = saved }()
-	r, err := w.Do(ctx, "GET", "/_sim/events?system=vmgateway&kind=delivery", nil)
+	r, err := w.peek(ctx, "GET", "/_sim/events?system=vmgateway&kind=delivery", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -341,9 +337,7 @@ func vmSteps() Group {
 				Func: func(ctx context.Context, status int) error {
 					w := WorldFrom(ctx)
 					id, _ := w.Get("sinkId")
-					saved := w.Last
-					defer func() { w.Last = saved }()
-					r, err := w.Do(ctx, "PATCH", "/_sim/vmgateway/webhook-sinks/"+id, []byte(fmt.Sprintf(`{"status":%d}`, status)))
+					r, err := w.peek(ctx, "PATCH", "/_sim/vmgateway/webhook-sinks/"+id, []byte(fmt.Sprintf(`{"status":%d}`, status)))
 					if err != nil {
 						return err
 					}

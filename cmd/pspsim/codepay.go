@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,8 +53,7 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return 0
 	}
-	fs := flag.NewFlagSet("codepay "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("codepay "+args[0], "", stderr)
 	keyFile := fs.String("key", "", "PEM private key of the app (default: the demo app's sandbox key)")
 	gatewayKey := fs.String("gateway-key", "", "PEM public key of the gateway (default: --url's, else the fixture key)")
 	url := fs.String("url", "", "base URL of a running pspsim (its clock and gateway key)")

@@ -2,37 +2,21 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestCodePaySubcommands signs requests for a running pspsim on a simulated
 // clock, sends them as curl would, and checks the answers with `verify`.
 func TestCodePaySubcommands(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan int, 1)
-	go func() {
-		var out, errb bytes.Buffer
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3"}, &out, &errb, ready)
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	base := "http://" + startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3").addr
 	pspsim := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(ctx, args, &out, &errb, nil)
+		code := run(t.Context(), args, &out, &errb, nil)
 		return code, out.String(), errb.String()
 	}
 	post := func(body string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,14 +33,12 @@ Flags:
 
 // runConformance is `pspsim conformance`.
 func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, conformanceUsage); fs.PrintDefaults() }
+	fs := newFlags("conformance", conformanceUsage, stderr)
 	appPath := fs.String("app", "", "the app's app.yaml (required; see README, Conformance)")
 	target := fs.String("target", "", "base URL of a running pspsim serve --clock=sim to use (reset first); default: one in process")
 	addr := fs.String("addr", "127.0.0.1:0", "in process: where the sandbox listens")
 	tags := fs.String("tags", "", "run only the scenarios matching this tag expression, e.g. '@idempotency,@refund' or '~@deadline'")
-	format := fs.String("format", "progress", "godog formatters, comma-separated: progress, pretty, junit:FILE, cucumber:FILE")
+	format := fs.String("format", "progress", formatHelp)
 	seed := fs.String("seed", "1", "in process: the sandbox's random seed")
 	appLog := fs.String("app-log", "", "where the started app's output goes: a file, or - for stderr (default: discarded)")
 	resultWait := fs.Duration("result-wait", 0, "how long to wait for a callback the app owes (default: app.yaml suite.resultWait, else 10s)")

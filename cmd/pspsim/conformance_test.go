@@ -109,14 +109,10 @@ func TestConformanceAgainstATarget(t *testing.T) {
 
 // A target on the real clock cannot be judged: exit 3, saying why.
 func TestConformanceNeedsASimulatedClock(t *testing.T) {
-	addr := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, io.Discard, io.Discard, addr) }()
-	defer func() { cancel(); <-done }()
+	addr := startServe(t).addr
 	_, appFile := inProcessApp(t)
 	var errb bytes.Buffer
-	if code := run(context.Background(), []string{"conformance", "--app", appFile, "--target", "http://" + <-addr}, io.Discard, &errb, nil); code != 3 || !strings.Contains(errb.String(), "--clock=sim") {
+	if code := run(context.Background(), []string{"conformance", "--app", appFile, "--target", "http://" + addr}, io.Discard, &errb, nil); code != 3 || !strings.Contains(errb.String(), "--clock=sim") {
 		t.Errorf("exit %d: %s", code, errb.String())
 	}
 }

@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -99,8 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", "", stderr)
 	addr := fs.String("addr", DefaultAddr, "listen address (host:port; port 0 picks a free one)")
 	publicURL := fs.String("public-url", "", "URL clients reach pspsim at, for hosted pages (default: http://<addr>)")
 	clockMode := fs.String("clock", "real", "real, or sim: a clock that moves only by POST /_sim/clock/advance")
@@ -170,22 +168,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintf(stderr, "pspsim serve: --codepay-data must be string or object\n")
 		return 2
 	}
-	if *configPath != "" {
-		b, err := os.ReadFile(*configPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "pspsim serve: --config: %v\n", err)
-			return 2
-		}
-		opts.Config = b
-	}
-
-	if *faultsPath != "" {
-		b, err := os.ReadFile(*faultsPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "pspsim serve: --faults: %v\n", err)
-			return 2
-		}
-		opts.Faults = b
+	if name, err := readFlagFiles(flagFile{"--config", *configPath, &opts.Config}, flagFile{"--faults", *faultsPath, &opts.Faults}); err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %s: %v\n", name, err)
+		return 2
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -308,8 +293,7 @@ func printFixtures(stdout, stderr io.Writer) int {
 // health asks a running pspsim for /_sim/health: the container health check
 // (distroless images have no curl).
 func health(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("health", "", stderr)
 	url := fs.String("url", "http://"+DefaultAddr, "base URL of the running pspsim")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -47,21 +47,8 @@ func clip(s string) string {
 }
 
 func TestServeAnswersAndShutsDownGracefully(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan int, 1)
-	var out, errb bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "7"}, &out, &errb, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errb.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	s := startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "7")
+	addr := s.addr
 	res, err := http.Get("http://" + addr + "/_sim/health")
 	if err != nil {
 		t.Fatal(err)
@@ -75,21 +62,15 @@ func TestServeAnswersAndShutsDownGracefully(t *testing.T) {
 	if code := run(context.Background(), []string{"health", "--url", "http://" + addr}, &hout, &herr, nil); code != 0 || !strings.Contains(hout.String(), `"status":"ok"`) {
 		t.Fatalf("health: %d %s %s", code, hout.String(), herr.String())
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("shutdown exit %d: %s", code, errb.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not shut down")
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("shutdown exit %d: %s", code, s.errb.String())
 	}
 	hout.Reset()
 	if code := run(context.Background(), []string{"health", "--url", "http://" + addr}, &hout, &herr, nil); code == 0 {
 		t.Fatalf("health succeeded against a stopped server: %s", hout.String())
 	}
-	if !strings.Contains(errb.String(), "shutting down") {
-		t.Errorf("no shutdown log: %s", errb.String())
+	if !strings.Contains(s.errb.String(), "shutting down") {
+		t.Errorf("no shutdown log: %s", s.errb.String())
 	}
 }
 

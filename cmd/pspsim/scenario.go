@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,11 +27,9 @@ Flags:
 
 // runScenarios is `pspsim scenario`.
 func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scenario", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, scenarioUsage); fs.PrintDefaults() }
+	fs := newFlags("scenario", scenarioUsage, stderr)
 	target := fs.String("target", "", "base URL of a running pspsim (started with --clock=sim for clock steps); default: in process")
-	format := fs.String("format", "progress", "godog formatters, comma-separated: progress, pretty, junit:FILE, cucumber:FILE")
+	format := fs.String("format", "progress", formatHelp)
 	tags := fs.String("tags", "", "run only scenarios matching this tag expression, e.g. '@faults && ~@slow'")
 	concurrency := fs.Int("concurrency", 1, "scenarios run at once (in process only; use progress, junit or cucumber output above 1)")
 	faultsPath := fs.String("faults", "", "in process: a fault rules file every scenario's simulator starts with")
@@ -61,24 +58,17 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		factory = scenario.Remote(*target)
 	} else {
+		var rules, config []byte
+		if _, err := readFlagFiles(flagFile{"--faults", *faultsPath, &rules}, flagFile{"--config", *configPath, &config}); err != nil {
+			fmt.Fprintf(stderr, "pspsim scenario: %v\n", err)
+			return 2
+		}
 		var opts []func(*simulator.Options)
-		for _, f := range []struct {
-			path string
-			set  func(*simulator.Options, []byte)
-		}{
-			{*faultsPath, func(o *simulator.Options, b []byte) { o.Faults = b }},
-			{*configPath, func(o *simulator.Options, b []byte) { o.Config = b }},
-		} {
-			if f.path == "" {
-				continue
-			}
-			b, err := os.ReadFile(f.path)
-			if err != nil {
-				fmt.Fprintf(stderr, "pspsim scenario: %v\n", err)
-				return 2
-			}
-			set := f.set
-			opts = append(opts, func(o *simulator.Options) { set(o, b) })
+		if *faultsPath != "" {
+			opts = append(opts, func(o *simulator.Options) { o.Faults = rules })
+		}
+		if *configPath != "" {
+			opts = append(opts, func(o *simulator.Options) { o.Config = config })
 		}
 		factory = scenario.InProcess(nil, opts...)
 	}

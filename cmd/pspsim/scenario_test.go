@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pspsim/pspsim/scenario"
 )
@@ -86,22 +85,8 @@ func TestScenarioRunsFeaturesInProcess(t *testing.T) {
 func TestScenarioAgainstARunningServer(t *testing.T) {
 	dir := t.TempDir()
 	rules := writeFeature(t, dir, "faults.yaml", "rules:\n  - id: health-teapot\n    match: {system: vmgateway, operation: inquirePayment}\n    action: {type: status, status: 418}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan int, 1)
-	var sout, serr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3", "--faults", rules}, &sout, &serr, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, serr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3", "--faults", rules)
+	addr := srv.addr
 	res, err := http.Get("http://" + addr + "/_sim/faults/health-teapot")
 	if err != nil {
 		t.Fatal(err)
@@ -138,12 +123,7 @@ func TestScenarioAgainstARunningServer(t *testing.T) {
 	if !strings.Contains(out.String(), "2 scenarios (2 passed)") {
 		t.Fatalf("%s", out.String())
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.stop(t)
 }
 
 func TestStepsPrintsTheCatalogue(t *testing.T) {

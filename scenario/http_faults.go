@@ -12,9 +12,9 @@ import (
 	"github.com/cucumber/godog"
 )
 
-// moreHTTPSteps are the HTTP steps QA needs to see faults from the client's
+// httpFaultSteps are the HTTP steps QA needs to see faults from the client's
 // side: timeouts, resets, answers cut short, repeated requests.
-func moreHTTPSteps() []Step {
+func httpFaultSteps() []Step {
 	return []Step{
 		{
 			Pattern: `^requests time out after "([^"]*)"$`,

@@ -1,0 +1,327 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pspsim/pspsim/scenario"
+	"github.com/pspsim/pspsim/simulator/genstore"
+	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// pspSteps: what the PSP's own records hold.
+func pspSteps() scenario.Group {
+	return scenario.Group{
+		Name: "The PSP's records",
+		Doc: "Verdicts from the PSP's side: the card gateway's own records of the payments created during the scenario by the app's credentials " +
+			"(`GET /_sim/vmgateway/payments`, with the journal saying which were created when), their environment, captures and refunds.",
+		Steps: []scenario.Step{
+			{
+				Pattern: `^the PSP holds exactly one payment of "([^"]*)", (CAPTURED|AUTHORIZED|FAILED|CANCELLED)$`,
+				Doc:     "Exactly one payment of that amount was created at the PSP during the scenario, in that status (IDEMPOTENCY_DOUBLE_CHARGE, RESULT_CONTRADICTS_PSP).",
+				Example: `And the PSP holds exactly one payment of "12.30", CAPTURED`,
+				Func: func(ctx context.Context, amount, status string) error {
+					w := mustWorld(ctx)
+					p, err := w.onePSPPayment(ctx, amount)
+					if err != nil {
+						return err
+					}
+					if p.Status != status {
+						o, _ := w.outcomeOf(ctx, genstore.KindPayment)
+						return verdict(ResultContradictsPSP, append([]string{p.ref()}, describeOutcome(o)...), "the PSP's payment is %s, not %s", p.Status, status)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the PSP holds no payment$`,
+				Doc:     "Once the app is quiet: no payment was created at the PSP during the scenario (SIGNATURE_NOT_ENFORCED in a @signature scenario).",
+				Example: `And the PSP holds no payment`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					ps, err := w.settledPSPPayments(ctx)
+					if err != nil {
+						return err
+					}
+					if len(ps) == 0 {
+						return nil
+					}
+					code, why := ResultContradictsPSP, "the PSP holds a payment the scenario never allowed"
+					switch {
+					case w.tags["signature"]:
+						code, why = SignatureNotEnforced, "the app called the PSP for a request whose signature does not verify"
+					case w.tags["ecies"]:
+						code, why = ECIESAcceptedTampered, "the app charged a card package that must be refused"
+					}
+					return verdict(code, pspRefs(ps), "%s", why)
+				},
+			},
+			{
+				Pattern: `^the PSP captured "([^"]*)" of the payment$`,
+				Doc:     "The scenario's PSP payment has that captured amount (CAPTURE_AMOUNT_WRONG).",
+				Example: `And the PSP captured "12.00" of the payment`,
+				Func: func(ctx context.Context, amount string) error {
+					w := mustWorld(ctx)
+					return w.checkCaptured(ctx, amount)
+				},
+			},
+			{
+				Pattern: `^the PSP captured nothing of the payment$`,
+				Doc:     "The scenario's PSP payment captured nothing (CAPTURE_AMOUNT_WRONG).",
+				Example: `And the PSP captured nothing of the payment`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					if err := w.settle(ctx); err != nil {
+						return err
+					}
+					return w.checkCaptured(ctx, "0")
+				},
+			},
+			{
+				Pattern: `^the PSP released the payment without capturing it$`,
+				Doc:     "The scenario's PSP payment is CANCELLED with nothing captured (VOID_NOT_RELEASED).",
+				Example: `And the PSP released the payment without capturing it`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					p, err := w.onePSPPayment(ctx, w.amount)
+					if err != nil {
+						return err
+					}
+					if p.Status != "CANCELLED" || !zero(p.CapturedAmount, p.Currency) {
+						return verdict(VoidNotReleased, []string{p.ref(), "captured " + p.CapturedAmount}, "the void was reported, and the PSP's payment is %s", p.Status)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the PSP refunded "([^"]*)" of the payment in (\d+) refunds?$`,
+				Doc:     "The PSP's refunds of the scenario's payment: that many (not failed), settled for that total (IDEMPOTENCY_DOUBLE_CHARGE, REFUND_AMOUNT_WRONG, REFUND_OVER_CAPTURE).",
+				Example: `And the PSP refunded "40.00" of the payment in 2 refunds`,
+				Func: func(ctx context.Context, amount string, n int) error {
+					w := mustWorld(ctx)
+					return w.checkRefunds(ctx, amount, n)
+				},
+			},
+			{
+				Pattern: `^the PSP refunded nothing of the payment$`,
+				Doc:     "Once the app is quiet: the scenario's PSP payment has no refund that did not fail (REFUND_OVER_CAPTURE; SIGNATURE_NOT_ENFORCED in a @signature scenario).",
+				Example: `And the PSP refunded nothing of the payment`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					if err := w.settle(ctx); err != nil {
+						return err
+					}
+					return w.checkRefunds(ctx, "0", 0)
+				},
+			},
+			{
+				Pattern: `^the PSP processed every operation of this scenario in its (sandbox|live environment)$`,
+				Doc:     "Every payment and refund the PSP created during the scenario, and every call the app made about them, ran with the credentials of that environment (TESTMODE_LIVE_CREDENTIALS, TESTMODE_SANDBOX_CREDENTIALS).",
+				Example: `And the PSP processed every operation of this scenario in its sandbox`,
+				Func: func(ctx context.Context, env string) error {
+					w := mustWorld(ctx)
+					if err := w.settle(ctx); err != nil {
+						return err
+					}
+					want := strings.Fields(env)[0]
+					return w.checkEnvironment(ctx, want)
+				},
+			},
+			{
+				Pattern: `^the PSP charged the canary card$`,
+				Doc:     "The PSP's one payment of the scenario is of the canary card, masked (ECIES_WRONG_CARD).",
+				Example: `And the PSP charged the canary card`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					p, err := w.onePSPPayment(ctx, w.amount)
+					if err != nil {
+						return err
+					}
+					if p.MaskedCardNo != pan.Mask(w.canary) {
+						return verdict(ECIESWrongCard, []string{p.ref()}, "the buyer paid with %s and the PSP charged %s", pan.Mask(w.canary), p.MaskedCardNo)
+					}
+					return nil
+				},
+			},
+			{
+				Pattern: `^the PSP's notifications have been answered$`,
+				Doc:     "Every webhook the PSP sent during the scenario has been answered (or is retried on its schedule), and the app has been quiet since.",
+				Example: `And the PSP's notifications have been answered`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+						evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "delivery")
+						if err != nil {
+							return false, err
+						}
+						last := map[string]string{}
+						for _, e := range evs {
+							if e.str("deliveryKind") == "webhook" {
+								last[e.IDs["eventId"]+"/"+e.IDs["subscriptionId"]] = e.Kind
+							}
+						}
+						for _, k := range last {
+							if k == "delivery.deferred" {
+								return false, nil
+							}
+						}
+						return true, nil
+					})
+					if err != nil && !errors.Is(err, errWaited) {
+						return err
+					}
+					return w.settle(ctx)
+				},
+			},
+		},
+	}
+}
+
+// settledPSPPayments waits until the app is quiet, then returns the PSP's
+// payments of the scenario: a step that judges that the app never charged
+// must first give it every chance to.
+func (w *world) settledPSPPayments(ctx context.Context) ([]PSPPayment, error) {
+	if err := w.settle(ctx); err != nil {
+		return nil, err
+	}
+	return w.h.pspPayments(ctx, w.start)
+}
+
+// onePSPPayment returns the one payment of amount the PSP created during the
+// scenario; none or more than one is a verdict.
+func (w *world) onePSPPayment(ctx context.Context, amount string) (PSPPayment, error) {
+	var same []PSPPayment
+	var ev []string
+	// An app may charge after it acknowledged: wait until the charge is there.
+	err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+		ps, err := w.h.pspPayments(ctx, w.start)
+		if err != nil {
+			return false, err
+		}
+		same, ev = nil, nil
+		for _, p := range ps {
+			ev = append(ev, p.ref())
+			if sameAmount(p.Amount, amount, p.Currency) {
+				same = append(same, p)
+			}
+		}
+		return len(same) > 0, nil
+	})
+	if err != nil && !errors.Is(err, errWaited) {
+		return PSPPayment{}, err
+	}
+	o, _ := w.outcomeOf(ctx, genstore.KindPayment)
+	switch len(same) {
+	case 1:
+		return same[0], nil
+	case 0:
+		if w.tags["ecies"] && w.vector != nil {
+			return PSPPayment{}, verdict(ECIESRejectedValid, append(ev, describeOutcome(o)...), "the app never charged the card of vector %s", w.vector.Name)
+		}
+		return PSPPayment{}, verdict(ResultContradictsPSP, append(ev, describeOutcome(o)...), "the PSP holds no payment of %s from this scenario", amount)
+	}
+	return PSPPayment{}, verdict(IdempotencyDoubleCharge, append(ev, describeOutcome(o)...), "Genstore payment %s was charged %d times at the PSP", w.paymentID, len(same))
+}
+
+func (w *world) checkCaptured(ctx context.Context, amount string) error {
+	p, err := w.onePSPPayment(ctx, w.amount)
+	if err != nil {
+		return err
+	}
+	if !sameAmount(p.CapturedAmount, amount, p.Currency) {
+		o, _ := w.outcomeOf(ctx, genstore.KindCapture)
+		return verdict(CaptureAmountWrong, append([]string{p.ref(), "captured " + p.CapturedAmount}, describeOutcome(o)...), "the merchant's capture asked for %s and the PSP captured %s", amount, p.CapturedAmount)
+	}
+	return nil
+}
+
+func (w *world) checkRefunds(ctx context.Context, amount string, n int) error {
+	p, err := w.onePSPPayment(ctx, w.amount)
+	if err != nil {
+		return err
+	}
+	var live []PSPRefund
+	var total int64
+	ev := []string{p.ref()}
+	for _, r := range p.Refunds {
+		ev = append(ev, fmt.Sprintf("PSP refund %s refundNumber %s: %s %s (%s)", r.RefundID, r.RefundNumber, r.Status, r.Amount, r.Environment))
+		if r.Status == "FAILED" {
+			continue
+		}
+		live = append(live, r)
+		if r.Status == "SUCCEEDED" {
+			v, _ := money.Parse(r.Amount, p.Currency)
+			total += v
+		}
+	}
+	want, err := money.Parse(amount, p.Currency)
+	if err != nil {
+		return fmt.Errorf("amount %q: %w", amount, err)
+	}
+	switch {
+	case n == 0 && len(live) > 0 && w.tags["signature"]:
+		return verdict(SignatureNotEnforced, ev, "the app refunded at the PSP for a request whose signature does not verify")
+	case n == 0 && len(live) > 0:
+		return verdict(RefundOverCapture, ev, "the app refunded at the PSP although the refund asked for more than could be refunded")
+	case len(live) > n:
+		return verdict(IdempotencyDoubleCharge, ev, "the PSP holds %d refunds of the payment, %d expected", len(live), n)
+	case total != want:
+		return verdict(RefundAmountWrong, ev, "the PSP refunded %s, the merchant's refunds add up to %s", money.Format(total, p.Currency), amount)
+	case len(live) != n:
+		return verdict(RefundAmountWrong, ev, "the PSP holds %d refunds of the payment, %d expected", len(live), n)
+	}
+	return nil
+}
+
+func (w *world) checkEnvironment(ctx context.Context, want string) error {
+	ps, err := w.h.pspPayments(ctx, w.start)
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		return verdict(ResultContradictsPSP, nil, "the PSP holds no payment from this scenario to judge its environment by")
+	}
+	code := TestModeLiveCredentials
+	if want == "live" {
+		code = TestModeSandboxCredentials
+	}
+	ours := map[string]bool{}
+	var wrong []string
+	for _, p := range ps {
+		ours[p.TradeNo], ours[p.OrderNo] = true, true
+		if p.Environment != want {
+			wrong = append(wrong, p.ref())
+		}
+		for _, r := range p.Refunds {
+			if r.Environment != want {
+				wrong = append(wrong, fmt.Sprintf("PSP refund %s of %s in %s", r.RefundID, p.TradeNo, r.Environment))
+			}
+		}
+	}
+	calls, err := w.myEvents(ctx, "system", "vmgateway", "kind", "api.request")
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		if (ours[c.IDs["tradeNo"]] || ours[c.IDs["orderNo"]]) && c.str("environment") != "" && c.str("environment") != want {
+			wrong = append(wrong, fmt.Sprintf("%s: %s with %s credentials", c.ref(), c.str("operation"), c.str("environment")))
+		}
+	}
+	if len(wrong) > 0 {
+		mode := map[string]string{"sandbox": "test:true", "live": "test:false"}[want]
+		return verdict(code, wrong, "a %s payment's operations ran outside the PSP's %s environment", mode, want)
+	}
+	return nil
+}
+
+// sameAmount compares two decimal amounts of a currency as minor units.
+func sameAmount(a, b, currency string) bool {
+	x, err1 := money.Parse(a, currency)
+	y, err2 := money.Parse(b, currency)
+	return err1 == nil && err2 == nil && x == y
+}
+
+func zero(a, currency string) bool { return sameAmount(a, "0", currency) }
