@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/pspsim/pspsim/simulator"
@@ -38,7 +37,7 @@ func BenchmarkValidatedRequest(b *testing.B) {
 	defer sim.Close()
 	h := sim.Handler()
 	tokenRes := httptest.NewRecorder()
-	h.ServeHTTP(tokenRes, jsonReq("POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`))
+	h.ServeHTTP(tokenRes, simtest.JSONRequest("POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`))
 	var tok struct{ AccessToken string }
 	json.Unmarshal(tokenRes.Body.Bytes(), &tok)
 
@@ -60,7 +59,7 @@ func BenchmarkValidatedRequest(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				req := jsonReq(c.method, c.path, c.body, c.headers...)
+				req := simtest.JSONRequest(c.method, c.path, c.body, c.headers...)
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				if rec.Code != c.want {
@@ -79,22 +78,7 @@ func BenchmarkValidatedRequest(b *testing.B) {
 		})
 		for b.Loop() {
 			rec := httptest.NewRecorder()
-			bare.ServeHTTP(rec, jsonReq("POST", "/vm/v1/payments/inquiry", `{"orderNo":"202308161615130001","tradeNo":"202308161615130001"}`))
+			bare.ServeHTTP(rec, simtest.JSONRequest("POST", "/vm/v1/payments/inquiry", `{"orderNo":"202308161615130001","tradeNo":"202308161615130001"}`))
 		}
 	})
-}
-
-func jsonReq(method, path, body string, headers ...string) *http.Request {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	return req
 }

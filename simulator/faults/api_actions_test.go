@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // Each served-API action, seen from a real HTTP client on a real socket.
@@ -42,7 +44,7 @@ func TestClientGivingUpDuringLatencySkipsTheOperation(t *testing.T) {
 	if !isTimeout(a.err) {
 		t.Fatalf("want a client timeout, got %+v", a)
 	}
-	waitFor(t, func() bool { return len(s.events("fault.effect.latency")) == 1 })
+	simtest.Eventually(t, "the condition", func() bool { return len(s.events("fault.effect.latency")) == 1 })
 	if s.committed("A0001") {
 		t.Fatal("the operation ran although the client gave up during the latency")
 	}
@@ -79,7 +81,7 @@ func TestTimeoutHoldsUntilTheClientGivesUp(t *testing.T) {
 	if !isTimeout(a.err) || a.took < 200*time.Millisecond {
 		t.Fatalf("want a client timeout, got %+v", a)
 	}
-	waitFor(t, func() bool {
+	simtest.Eventually(t, "the condition", func() bool {
 		ev := s.events("fault.effect.timeout")
 		return len(ev) == 1 && strings.Contains(ev[0].Message, "the client gave up")
 	})
@@ -177,16 +179,5 @@ func TestProcessedAnswerLost(t *testing.T) {
 				t.Fatalf("journal: %+v", ev)
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

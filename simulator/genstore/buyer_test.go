@@ -11,6 +11,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // challengePage is a 3-D Secure challenge page following the contract the
@@ -69,7 +70,7 @@ func (e *env) challenged(c *challengePage) string {
 	c.mu.Lock()
 	c.returnTo = str(v["returnUrl"])
 	c.mu.Unlock()
-	if field(v, "ack.redirectUrl") != c.srv.URL+"/acs/challenge" {
+	if simtest.Field(v, "ack.redirectUrl") != c.srv.URL+"/acs/challenge" {
 		e.t.Fatalf("ack %v", v["ack"])
 	}
 	return str(v["paymentId"])
@@ -88,7 +89,7 @@ func TestBuyerCompletesTheChallenge(t *testing.T) {
 	if out["challengeStatus"] != float64(303) || out["returned"] != true || !strings.HasPrefix(str(out["location"]), e.h.URL+"/genstore/checkouts/") {
 		t.Fatalf("challenge: %v", out)
 	}
-	if field(out, "final.status") != float64(200) || field(out, "final.title") != "Payment processing" {
+	if simtest.Field(out, "final.status") != float64(200) || simtest.Field(out, "final.title") != "Payment processing" {
 		t.Fatalf("final page: %v", out["final"])
 	}
 	c.mu.Lock()
@@ -98,7 +99,7 @@ func TestBuyerCompletesTheChallenge(t *testing.T) {
 		t.Fatalf("posted %v, cookie %t", posted, cookie)
 	}
 	v := e.payment(id)
-	if field(v, "buyer.challenge") != "submitted" || field(v, "buyer.returnedAt") == nil {
+	if simtest.Field(v, "buyer.challenge") != "submitted" || simtest.Field(v, "buyer.returnedAt") == nil {
 		t.Fatalf("buyer %v", v["buyer"])
 	}
 	ev := e.events("buyer", id)
@@ -125,7 +126,7 @@ func TestBuyerAbandonsTheChallenge(t *testing.T) {
 	if out["returned"] != true || posted.Get("action") != "cancel" || posted.Get("otp") != "" {
 		t.Fatalf("cancel: %v posted %v", out, posted)
 	}
-	if field(e.payment(id), "buyer.challenge") != "cancelled" {
+	if simtest.Field(e.payment(id), "buyer.challenge") != "cancelled" {
 		t.Fatal("not recorded as cancelled")
 	}
 }

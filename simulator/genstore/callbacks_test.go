@@ -65,7 +65,7 @@ func TestCallbackStateTable(t *testing.T) {
 				id = e.authorized("40.00")
 			}
 			op := e.operate(id, what, body, 201)
-			return kind, str(field(op, "operation.id")), id
+			return kind, str(simtest.Field(op, "operation.id")), id
 		}
 	}
 	rows := []row{
@@ -97,13 +97,13 @@ func TestCallbackStateTable(t *testing.T) {
 				}
 				if kind != genstore.KindPayment {
 					op := opIDs(v)[id]
-					if op["status"] != r.opStatus || field(op, "result.channelId") != "ch-"+id {
+					if op["status"] != r.opStatus || simtest.Field(op, "result.channelId") != "ch-"+id {
 						t.Fatalf("%s: %s %v", when, kind, op)
 					}
-					if !r.result && field(op, "result.reason") != reason {
-						t.Fatalf("%s: reason %v", when, field(op, "result.reason"))
+					if !r.result && simtest.Field(op, "result.reason") != reason {
+						t.Fatalf("%s: reason %v", when, simtest.Field(op, "result.reason"))
 					}
-				} else if field(v, "result.channelId") != "ch-"+id || v["channelTrxNo"] != "ch-"+id {
+				} else if simtest.Field(v, "result.channelId") != "ch-"+id || v["channelTrxNo"] != "ch-"+id {
 					t.Fatalf("%s: channel id %v", when, v["result"])
 				}
 			}
@@ -129,7 +129,7 @@ func TestCallbackAnswerCodes(t *testing.T) {
 	auto := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
 	manual := str(e.pay(map[string]any{"amount": "10.00", "manualCapture": true})["paymentId"])
 	want(t, e.report(genstore.KindPayment, manual, true, "", "ch_m"), 200, "")
-	capID := str(field(e.operate(manual, "captures", nil, 201), "operation.id"))
+	capID := str(simtest.Field(e.operate(manual, "captures", nil, 201), "operation.id"))
 
 	// An app with only the read scope, installed on the same shop.
 	ro, err := genstoretest.New("read-only-app", "read-only-secret", e.h.URL)
@@ -220,7 +220,7 @@ func TestConcurrentDuplicateCallbacks(t *testing.T) {
 				paymentID = id
 			} else {
 				paymentID = e.paid("10.00")
-				id = str(field(e.operate(paymentID, "refunds", nil, 201), "operation.id"))
+				id = str(simtest.Field(e.operate(paymentID, "refunds", nil, 201), "operation.id"))
 			}
 			const n = 24
 			type answer struct {
@@ -253,9 +253,9 @@ func TestConcurrentDuplicateCallbacks(t *testing.T) {
 			v := e.payment(paymentID)
 			var winner bool
 			if kind == genstore.KindPayment {
-				winner = field(v, "result.result") == true
+				winner = simtest.Field(v, "result.result") == true
 			} else {
-				winner = field(opIDs(v)[id], "result.result") == true
+				winner = simtest.Field(opIDs(v)[id], "result.result") == true
 			}
 			for i, a := range answers {
 				wantStatus := http.StatusConflict
@@ -283,14 +283,14 @@ func TestConcurrentDuplicateCallbacks(t *testing.T) {
 func TestRefundsAreLimitedToTheCapturedAmount(t *testing.T) {
 	e := setup(t)
 	id := e.authorized("100.00")
-	capID := str(field(e.operate(id, "captures", map[string]any{"amount": "60.00"}, 201), "operation.id"))
+	capID := str(simtest.Field(e.operate(id, "captures", map[string]any{"amount": "60.00"}, 201), "operation.id"))
 	want(t, e.report(genstore.KindCapture, capID, true, "", "cap_1"), 200, "")
 	v := e.payment(id)
 	if v["status"] != "2" || v["captured"] != "60.00" || v["refundable"] != "60.00" {
 		t.Fatalf("after a partial capture: %v captured %v refundable %v", v["status"], v["captured"], v["refundable"])
 	}
-	r1 := str(field(e.operate(id, "refunds", map[string]any{"amount": "25.00"}, 201), "operation.id"))
-	r2 := str(field(e.operate(id, "refunds", map[string]any{"amount": "30.00"}, 201), "operation.id"))
+	r1 := str(simtest.Field(e.operate(id, "refunds", map[string]any{"amount": "25.00"}, 201), "operation.id"))
+	r2 := str(simtest.Field(e.operate(id, "refunds", map[string]any{"amount": "30.00"}, 201), "operation.id"))
 	// 55.00 is refunded or being refunded: 5.01 is too much.
 	res := e.h.Do("POST", "/_sim/genstore/shops/"+testShop+"/payments/"+id+"/refunds", map[string]any{"amount": "5.01"})
 	if res.Status != 422 || !strings.Contains(string(res.Body), "5.00") {
@@ -303,8 +303,8 @@ func TestRefundsAreLimitedToTheCapturedAmount(t *testing.T) {
 		t.Fatalf("after one refund and a failed one: refunded %v refundable %v", v["refunded"], v["refundable"])
 	}
 	// Without an amount, a refund takes what is left; then nothing is left.
-	r3 := str(field(e.operate(id, "refunds", nil, 201), "operation.id"))
-	if got := field(opIDs(e.payment(id))[r3], "amount"); got != "35.00" {
+	r3 := str(simtest.Field(e.operate(id, "refunds", nil, 201), "operation.id"))
+	if got := simtest.Field(opIDs(e.payment(id))[r3], "amount"); got != "35.00" {
 		t.Fatalf("full refund of the rest: %v", got)
 	}
 	want(t, e.report(genstore.KindRefund, r3, true, "", "rf_3"), 200, "")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // paymentMethodData is sent as paymentMethod.data byte for byte (whitespace
@@ -58,7 +59,7 @@ func TestUncheckedLimits(t *testing.T) {
 	e.report("payment", id, true, "", "ch1")
 	e.operate(id, "refunds", map[string]any{"amount": "15.00"}, 422)
 	op := e.operate(id, "refunds", map[string]any{"amount": "15.00", "unchecked": true}, 201)
-	refundID := str(field(op, "operation.id"))
+	refundID := str(simtest.Field(op, "operation.id"))
 	if r := e.report("refund", refundID, true, "", "rf1"); r.Status != 422 || !strings.Contains(errorsOf(r), "more than the captured") {
 		t.Errorf("a true result above the capture: %d %s", r.Status, r.Body)
 	}
@@ -69,7 +70,7 @@ func TestUncheckedLimits(t *testing.T) {
 	id2 := str(e.pay(map[string]any{"amount": "10.00", "manualCapture": true})["paymentId"])
 	e.report("payment", id2, true, "", "ch2")
 	e.operate(id2, "captures", map[string]any{"amount": "12.00"}, 422)
-	capID := str(field(e.operate(id2, "captures", map[string]any{"amount": "12.00", "unchecked": true}, 201), "operation.id"))
+	capID := str(simtest.Field(e.operate(id2, "captures", map[string]any{"amount": "12.00", "unchecked": true}, 201), "operation.id"))
 	if r := e.report("capture", capID, true, "", "ch2"); r.Status != 422 || !strings.Contains(errorsOf(r), "more than the authorized") {
 		t.Errorf("a true capture above the authorization: %d %s", r.Status, r.Body)
 	}

@@ -110,18 +110,6 @@ func (e *env) events(kind, paymentID string) []journal.Event {
 
 func str(v any) string { return fmt.Sprint(v) }
 
-func field(m map[string]any, path string) any {
-	var cur any = m
-	for _, p := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[p]
-	}
-	return cur
-}
-
 // errorsOf reads Genstore's {"errors": ...} message.
 func errorsOf(r genstoretest.Response) string {
 	var m struct{ Errors string }

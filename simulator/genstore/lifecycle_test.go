@@ -12,6 +12,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // TestReconciliationPollsTheQueryEndpoint: with no callback, Genstore asks
@@ -36,7 +37,7 @@ func TestReconciliationPollsTheQueryEndpoint(t *testing.T) {
 	e.app.Answer(id, genstoretest.QueryAnswer{Status: genstore.QuerySuccess, ChannelID: "psp_1"})
 	e.advance(25 * time.Minute)
 	v := e.payment(id)
-	if v["status"] != "2" || field(v, "result.source") != "reconciliation" || v["channelTrxNo"] != "psp_1" {
+	if v["status"] != "2" || simtest.Field(v, "result.source") != "reconciliation" || v["channelTrxNo"] != "psp_1" {
 		t.Fatalf("after SUCCESS at 30 min: %v %v", v["status"], v["result"])
 	}
 	e.advance(48 * time.Hour)
@@ -58,7 +59,7 @@ func TestReconciliationOfPaymentsAndRefunds(t *testing.T) {
 	want(t, e.report(genstore.KindPayment, called, true, "", "ch"), 200, "")
 	failing := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
 	e.app.Answer(failing, genstoretest.QueryAnswer{Status: genstore.QueryFailure, Error: "Do not honor"})
-	refund := str(field(e.operate(called, "refunds", map[string]any{"amount": "4.00"}, 201), "operation.id"))
+	refund := str(simtest.Field(e.operate(called, "refunds", map[string]any{"amount": "4.00"}, 201), "operation.id"))
 	e.app.Answer(refund, genstoretest.QueryAnswer{Status: genstore.QuerySuccess, ChannelID: "rf_9"})
 	e.advance(5 * time.Minute)
 	for _, r := range e.app.Requests("payment_query") {
@@ -67,20 +68,20 @@ func TestReconciliationOfPaymentsAndRefunds(t *testing.T) {
 		}
 	}
 	v := e.payment(failing)
-	if v["status"] != "9" || field(v, "result.reason") != "Do not honor" {
+	if v["status"] != "9" || simtest.Field(v, "result.reason") != "Do not honor" {
 		t.Fatalf("failing: %v %v", v["status"], v["result"])
 	}
 	rq := e.app.Requests("refund_query")
 	if len(rq) != 1 || rq[0].ID != refund || rq[0].Query.Get("refundId") != refund || rq[0].SignatureErr != "" {
 		t.Fatalf("refund query: %+v", rq)
 	}
-	if op := opIDs(e.payment(called))[refund]; op["status"] != "succeeded" || field(op, "result.channelId") != "rf_9" {
+	if op := opIDs(e.payment(called))[refund]; op["status"] != "succeeded" || simtest.Field(op, "result.channelId") != "rf_9" {
 		t.Fatalf("refund after reconciliation: %v", op)
 	}
 	// On demand, a query that contradicts the recorded result changes nothing.
 	e.app.Answer(failing, genstoretest.QueryAnswer{Status: genstore.QuerySuccess})
 	out := e.admin("POST", "/_sim/genstore/shops/"+testShop+"/payments/"+failing+"/reconcile", map[string]any{}, 200)
-	if field(out, "poll.applied") != false || !strings.Contains(str(field(out, "poll.error")), "contradicts") || field(out, "payment.status") != "9" {
+	if simtest.Field(out, "poll.applied") != false || !strings.Contains(str(simtest.Field(out, "poll.error")), "contradicts") || simtest.Field(out, "payment.status") != "9" {
 		t.Fatalf("contradicting query: %v", out["poll"])
 	}
 	if len(e.events("payment.reconciliation_mismatch", failing)) != 1 {
@@ -99,7 +100,7 @@ func TestPaymentExpiresAfter24Hours(t *testing.T) {
 	}
 	e.advance(time.Second)
 	v := e.payment(id)
-	if v["status"] != "9" || v["expired"] != true || field(v, "result.source") != "expiry" {
+	if v["status"] != "9" || v["expired"] != true || simtest.Field(v, "result.source") != "expiry" {
 		t.Fatalf("at 24 h: %v %v", v["status"], v["result"])
 	}
 	if n := len(e.app.Requests("payment_query")); n != 4 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // TestInstallationByOAuth: the onboarding redirect is signed and carries a
@@ -127,7 +128,7 @@ func TestAppsAndShopsAdmin(t *testing.T) {
 		})
 	}
 	v := e.admin("PATCH", "/_sim/genstore/apps/"+e.app.ClientID, map[string]any{"endpoints": map[string]any{"voidUrl": "", "refundQueryUrl": nil}, "name": "Renamed"}, 200)
-	if field(v, "endpoints.voidUrl") != nil || field(v, "endpoints.refundQueryUrl") != nil || v["name"] != "Renamed" || field(v, "endpoints.paymentUrl") == nil {
+	if simtest.Field(v, "endpoints.voidUrl") != nil || simtest.Field(v, "endpoints.refundQueryUrl") != nil || v["name"] != "Renamed" || simtest.Field(v, "endpoints.paymentUrl") == nil {
 		t.Fatalf("after patch: %v", v)
 	}
 	if strings.Contains(str(v), e.app.ClientSecret) {
@@ -165,7 +166,7 @@ func TestAppsAndShopsAdmin(t *testing.T) {
 		}
 	}
 	sh := e.admin("POST", "/_sim/genstore/shops", map[string]any{"shop": "fresh-shop"}, 201)
-	if sh["currency"] != "USD" || sh["testMode"] != true || field(sh, "feePlan.percentBasisPoints") != float64(290) || len(str(sh["shopId"])) != 8 {
+	if sh["currency"] != "USD" || sh["testMode"] != true || simtest.Field(sh, "feePlan.percentBasisPoints") != float64(290) || len(str(sh["shopId"])) != 8 {
 		t.Fatalf("defaults: %v", sh)
 	}
 	if r := e.h.Do("POST", "/_sim/genstore/shops/"+str(sh["shopId"])+"/payments", map[string]any{"amount": "1.00"}); r.Status != 409 || !strings.Contains(string(r.Body), "no payment app is installed") {

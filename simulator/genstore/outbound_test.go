@@ -19,6 +19,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -52,10 +53,10 @@ func TestPaymentRequestIsSignedEncryptedAndComplete(t *testing.T) {
 	card := map[string]any{"number": "5100123456000015", "expiryMonth": "01", "expiryYear": "2029", "cvv": "737", "holderName": "Kenji Sato"}
 	v := e.pay(map[string]any{"amount": "123.23", "card": card})
 	id := str(v["paymentId"])
-	if v["status"] != "1" || field(v, "request.state") != "delivered" || field(v, "ack.channelId") != "ch_"+id {
+	if v["status"] != "1" || simtest.Field(v, "request.state") != "delivered" || simtest.Field(v, "ack.channelId") != "ch_"+id {
 		t.Fatalf("payment after the first attempt: %v", v)
 	}
-	if field(v, "card.masked") != "510012******0015" || field(v, "card.testCard") != "01" {
+	if simtest.Field(v, "card.masked") != "510012******0015" || simtest.Field(v, "card.testCard") != "01" {
 		t.Fatalf("card summary: %v", v["card"])
 	}
 	reqs := e.app.Requests(genstore.KindPayment)
@@ -102,7 +103,7 @@ func TestPaymentRequestIsSignedEncryptedAndComplete(t *testing.T) {
 	}
 	// The basket adds up to the amount, and the return URL is pspsim's page.
 	var items []struct{ UnitPrice, Quantity string }
-	raw, _ := json.Marshal(field(obj, "purchaseInfo.items"))
+	raw, _ := json.Marshal(simtest.Field(obj, "purchaseInfo.items"))
 	json.Unmarshal(raw, &items)
 	var total int64
 	for _, it := range items {
@@ -110,10 +111,10 @@ func TestPaymentRequestIsSignedEncryptedAndComplete(t *testing.T) {
 		q, _ := strconv.ParseInt(it.Quantity, 10, 64)
 		total += p * q
 	}
-	if total != 12323 || field(obj, "purchaseInfo.itemTotal") != "123.23" {
+	if total != 12323 || simtest.Field(obj, "purchaseInfo.itemTotal") != "123.23" {
 		t.Fatalf("basket adds up to %d", total)
 	}
-	if ru := str(field(obj, "paymentMethod.data.returnUrl")); !strings.HasPrefix(ru, e.h.URL+"/genstore/checkouts/"+testShop+"/"+id+"/return") {
+	if ru := str(simtest.Field(obj, "paymentMethod.data.returnUrl")); !strings.HasPrefix(ru, e.h.URL+"/genstore/checkouts/"+testShop+"/"+id+"/return") {
 		t.Fatalf("returnUrl %s", ru)
 	}
 }
@@ -132,7 +133,7 @@ func TestPaymentObjectCarriesGivenDataAndLiveMode(t *testing.T) {
 	if obj["test"] != false || obj["amount"] != "15000" || obj["currency"] != "JPY" {
 		t.Fatalf("%v", obj)
 	}
-	if field(obj, "customer.email") != "ada@example.com" || r.Card.HolderName != "Ada Lovelace" {
+	if simtest.Field(obj, "customer.email") != "ada@example.com" || r.Card.HolderName != "Ada Lovelace" {
 		t.Fatalf("customer %v holder %q", obj["customer"], r.Card.HolderName)
 	}
 	for _, c := range []struct {
@@ -167,7 +168,7 @@ func TestPaymentRetriesComeOnScheduleWithIdenticalBodies(t *testing.T) {
 	start := e.h.Clock.Now()
 	v := e.pay(map[string]any{"amount": "10.00"})
 	id := str(v["paymentId"])
-	if field(v, "request.state") != "pending" || field(v, "request.attempts") != float64(1) {
+	if simtest.Field(v, "request.state") != "pending" || simtest.Field(v, "request.attempts") != float64(1) {
 		t.Fatalf("after attempt 1: %v", v["request"])
 	}
 	for _, step := range []time.Duration{999 * time.Millisecond, time.Millisecond, 3 * time.Second, 10 * time.Second} {
@@ -191,7 +192,7 @@ func TestPaymentRetriesComeOnScheduleWithIdenticalBodies(t *testing.T) {
 		}
 	}
 	v = e.payment(id)
-	if field(v, "request.state") != "delivered" || field(v, "request.attempts") != float64(4) || v["ack"] == nil {
+	if simtest.Field(v, "request.state") != "delivered" || simtest.Field(v, "request.attempts") != float64(4) || v["ack"] == nil {
 		t.Fatalf("after attempt 4: %v", v)
 	}
 	if got := len(e.events("delivery.attempt", id)); got != 4 {
@@ -232,14 +233,14 @@ func TestPaymentDeliveryOutcomes(t *testing.T) {
 			id := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
 			e.advance(time.Minute)
 			v := e.payment(id)
-			if got := int(field(v, "request.attempts").(float64)); got != c.attempts || v["status"] != c.status {
+			if got := int(simtest.Field(v, "request.attempts").(float64)); got != c.attempts || v["status"] != c.status {
 				t.Fatalf("attempts %d status %v, want %d and %s: %v", got, v["status"], c.attempts, c.status, v["request"])
 			}
-			if reason := str(field(v, "result.reason")); !strings.Contains(reason, c.reason) || field(v, "result.source") != "delivery" {
+			if reason := str(simtest.Field(v, "result.reason")); !strings.Contains(reason, c.reason) || simtest.Field(v, "result.source") != "delivery" {
 				t.Fatalf("reason %q, want %q", reason, c.reason)
 			}
-			if field(v, "request.state") != "failed" {
-				t.Fatalf("delivery state %v", field(v, "request.state"))
+			if simtest.Field(v, "request.state") != "failed" {
+				t.Fatalf("delivery state %v", simtest.Field(v, "request.state"))
 			}
 			// Nothing more is sent, and a late callback cannot change the result.
 			// (Go's transport replays a request carrying Idempotency-Key once
@@ -265,7 +266,7 @@ func TestOperationRetrySchedule(t *testing.T) {
 	want(t, e.report(genstore.KindPayment, id, true, "", "ch_1"), 200, "")
 	start := e.h.Clock.Now()
 	op := e.operate(id, "captures", map[string]any{"amount": "15.00"}, 201)
-	capID := str(field(op, "operation.id"))
+	capID := str(simtest.Field(op, "operation.id"))
 	waits := []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 8 * time.Hour, 8 * time.Hour, 8 * time.Hour, 8 * time.Hour}
 	var at []time.Duration
 	var sum time.Duration
@@ -305,7 +306,7 @@ func TestOperationRetrySchedule(t *testing.T) {
 	v := e.payment(id)
 	ops := v["operations"].([]any)
 	capture := ops[0].(map[string]any)
-	if v["status"] != "4" || capture["status"] != "failed" || !strings.Contains(str(field(capture, "result.reason")), "after 13 attempts") {
+	if v["status"] != "4" || capture["status"] != "failed" || !strings.Contains(str(simtest.Field(capture, "result.reason")), "after 13 attempts") {
 		t.Fatalf("after 48h: payment %v, capture %v", v["status"], capture)
 	}
 }
@@ -316,10 +317,10 @@ func TestRequestBodiesOfOperations(t *testing.T) {
 	e := setup(t)
 	a := str(e.pay(map[string]any{"amount": "30.00", "manualCapture": true})["paymentId"])
 	e.report(genstore.KindPayment, a, true, "", "ch_a")
-	voidID := str(field(e.operate(a, "voids", nil, 201), "operation.id"))
+	voidID := str(simtest.Field(e.operate(a, "voids", nil, 201), "operation.id"))
 	b := str(e.pay(map[string]any{"amount": "30.00"})["paymentId"])
 	e.report(genstore.KindPayment, b, true, "", "ch_b")
-	refundID := str(field(e.operate(b, "refunds", map[string]any{"amount": "12.50"}, 201), "operation.id"))
+	refundID := str(simtest.Field(e.operate(b, "refunds", map[string]any{"amount": "12.50"}, 201), "operation.id"))
 	v := e.app.Requests(genstore.KindVoid)[0]
 	r := e.app.Requests(genstore.KindRefund)[0]
 	validate(t, "VoidRequest", v.Body)
@@ -358,7 +359,7 @@ func TestTamperedSignatureIsRefusedByTheApp(t *testing.T) {
 	if tags["shop"] != testShop || tags["app"] != e.app.ClientID || tags["environment"] != "sandbox" {
 		t.Fatalf("tags %v", tags)
 	}
-	if v := e.payment(id); v["status"] != "9" || !strings.Contains(str(field(v, "result.reason")), "HTTP 401") {
+	if v := e.payment(id); v["status"] != "9" || !strings.Contains(str(simtest.Field(v, "result.reason")), "HTTP 401") {
 		t.Fatalf("payment %v %v", v["status"], v["result"])
 	}
 }

@@ -4,13 +4,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 func TestTokensExpireOnTheClockAndCanBeRevoked(t *testing.T) {
 	g := newGW(t)
 	r := g.Do("POST", "/vm/v1/auth/token", map[string]string{"appId": "086666075137001", "secret": "184E52CF5365D2D7EE8EDA************"})
 	tok := must(t, r, 200)
-	if tok["tokenType"] != "Bearer" || tok["expiresIn"] != nil && field(tok, "expiresIn") != "7200" || tok["expiresAt"] != "2026-11-22T12:00:00Z" || tok["environment"] != "sandbox" {
+	if tok["tokenType"] != "Bearer" || tok["expiresIn"] != nil && simtest.FieldString(tok, "expiresIn") != "7200" || tok["expiresAt"] != "2026-11-22T12:00:00Z" || tok["environment"] != "sandbox" {
 		t.Fatalf("%v", tok)
 	}
 	orderNo := g.order()
@@ -35,7 +37,7 @@ func TestTokensExpireOnTheClockAndCanBeRevoked(t *testing.T) {
 	g.tok = g.VMToken("sandbox")
 	second := g.VMToken("sandbox")
 	live := g.VMToken("live")
-	if rv := must(t, g.Do("POST", "/_sim/vmgateway/tokens/revoke", map[string]any{"appId": "086666075137001", "environment": "sandbox"}), 200); field(rv, "revoked") != "4" {
+	if rv := must(t, g.Do("POST", "/_sim/vmgateway/tokens/revoke", map[string]any{"appId": "086666075137001", "environment": "sandbox"}), 200); simtest.FieldString(rv, "revoked") != "4" {
 		t.Fatalf("%v", rv)
 	}
 	for _, tk := range []string{g.tok, second} {

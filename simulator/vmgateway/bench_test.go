@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,15 +14,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
-
-func benchReq(method, path, body, token string) *http.Request {
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
-	return r
-}
 
 // BenchmarkCreatePaymentAndInquiry measures one validated round trip through
 // the whole stack — createPayment with a card that authenticates
@@ -39,7 +29,7 @@ func BenchmarkCreatePaymentAndInquiry(b *testing.B) {
 	defer sim.Close()
 	h := sim.Handler()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, benchReq("POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`, ""))
+	h.ServeHTTP(rec, simtest.JSONRequest("POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`))
 	var tok struct{ AccessToken string }
 	json.Unmarshal(rec.Body.Bytes(), &tok)
 
@@ -64,20 +54,20 @@ func BenchmarkCreatePaymentAndInquiry(b *testing.B) {
 
 		start := time.Now()
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, benchReq("POST", "/vm/v1/payments", body, tok.AccessToken))
+		h.ServeHTTP(rec, simtest.JSONRequest("POST", "/vm/v1/payments", body, "Authorization", "Bearer "+tok.AccessToken))
 		if rec.Code != 200 {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 		rec = httptest.NewRecorder()
-		h.ServeHTTP(rec, benchReq("POST", "/vm/v1/payments/inquiry", inq, tok.AccessToken))
+		h.ServeHTTP(rec, simtest.JSONRequest("POST", "/vm/v1/payments/inquiry", inq, "Authorization", "Bearer "+tok.AccessToken))
 		if rec.Code != 200 {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 		gwTime += time.Since(start)
 
 		start = time.Now()
-		bare.ServeHTTP(httptest.NewRecorder(), benchReq("POST", "/vm/v1/payments", body, ""))
-		bare.ServeHTTP(httptest.NewRecorder(), benchReq("POST", "/vm/v1/payments/inquiry", inq, ""))
+		bare.ServeHTTP(httptest.NewRecorder(), simtest.JSONRequest("POST", "/vm/v1/payments", body))
+		bare.ServeHTTP(httptest.NewRecorder(), simtest.JSONRequest("POST", "/vm/v1/payments/inquiry", inq))
 		bareTime += time.Since(start)
 	}
 	b.ReportMetric(float64(gwTime.Nanoseconds())/float64(n), "gateway-ns/op")

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/simtest"
@@ -80,26 +78,6 @@ func cardPayment(orderNo, card string, mods ...func(map[string]any)) map[string]
 	return b
 }
 
-func with(path string, v any) func(map[string]any) {
-	return func(b map[string]any) {
-		parts := strings.Split(path, ".")
-		cur := b
-		for _, p := range parts[:len(parts)-1] {
-			next, ok := cur[p].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				cur[p] = next
-			}
-			cur = next
-		}
-		if v == nil {
-			delete(cur, parts[len(parts)-1])
-		} else {
-			cur[parts[len(parts)-1]] = v
-		}
-	}
-}
-
 func (g *gw) pay(orderNo, card string, mods ...func(map[string]any)) map[string]any {
 	g.T.Helper()
 	return must(g.T, g.post("/payments", cardPayment(orderNo, card, mods...)), 200)
@@ -108,21 +86,6 @@ func (g *gw) pay(orderNo, card string, mods ...func(map[string]any)) map[string]
 func (g *gw) inquire(orderNo string) map[string]any {
 	g.T.Helper()
 	return must(g.T, g.post("/payments/inquiry", map[string]any{"orderNo": orderNo}), 200)
-}
-
-func field(m map[string]any, path string) string {
-	var cur any = m
-	for _, p := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return ""
-		}
-		cur = mm[p]
-	}
-	if cur == nil {
-		return ""
-	}
-	return fmt.Sprint(cur)
 }
 
 // noRedirect shows redirects instead of following them.
@@ -145,19 +108,6 @@ func (g *gw) completeChallenge(challengeURL, action, otp string) string {
 // events returns journal events of a kind (prefix) about an id.
 func (g *gw) events(kind string, ids map[string]string) []journal.Event {
 	return g.Sim.Journal().Query(journal.Filter{Kind: kind, IDs: ids})
-}
-
-// waitFor polls cond for up to 5 s of wall time (deliveries run on their
-// own goroutines).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func decode(b []byte) map[string]any {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/vmgateway"
 )
 
@@ -88,8 +89,8 @@ func TestCancel(t *testing.T) {
 	orderNo = g.order()
 	p := g.pay(orderNo, "4000123456000068")
 	must(t, g.post("/payments/cancel", map[string]any{"tradeNo": p["tradeNo"], "reason": "abandoned cart"}), 200)
-	g.completeChallenge(field(p, "nextAction.redirectUrl"), "submit", "123456")
-	if q := g.inquire(orderNo); q["status"] != "CANCELLED" || field(q, "nextAction.type") != "none" {
+	g.completeChallenge(simtest.FieldString(p, "nextAction.redirectUrl"), "submit", "123456")
+	if q := g.inquire(orderNo); q["status"] != "CANCELLED" || simtest.FieldString(q, "nextAction.type") != "none" {
 		t.Fatalf("%v", q)
 	}
 	if len(g.events("payment.authentication_late", nil)) != 1 {
@@ -127,7 +128,7 @@ func TestAuthorizationReleasesItselfAfterSevenDays(t *testing.T) {
 func TestWaitingPaymentsExpire(t *testing.T) {
 	g := newGW(t)
 	challenge := g.order()
-	g.pay(challenge, "4000123456000068", with("expiryTime", "45"))
+	g.pay(challenge, "4000123456000068", simtest.SetField("expiryTime", "45"))
 	qr := g.order()
 	must(t, g.post("/payments", wallet(qr, "wechat", "qr-code")), 200)
 	// The challenge times out after 10 minutes: the payment fails as abandoned.
@@ -140,8 +141,8 @@ func TestWaitingPaymentsExpire(t *testing.T) {
 		t.Fatalf("%v", p)
 	}
 	g.Advance(time.Second)
-	if p := g.inquire(qr); p["status"] != "EXPIRED" || field(p, "nextAction.type") != "none" {
+	if p := g.inquire(qr); p["status"] != "EXPIRED" || simtest.FieldString(p, "nextAction.type") != "none" {
 		t.Fatalf("%v", p)
 	}
-	adminError(t, g.Do("POST", "/_sim/vmgateway/payments/"+field(g.inquire(qr), "tradeNo")+"/buyer-action", map[string]any{"action": "approve"}), 409, "conflict")
+	adminError(t, g.Do("POST", "/_sim/vmgateway/payments/"+simtest.FieldString(g.inquire(qr), "tradeNo")+"/buyer-action", map[string]any{"action": "approve"}), 409, "conflict")
 }

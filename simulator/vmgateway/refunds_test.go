@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 func refund(orderNo, number, amount string) map[string]any {
@@ -42,7 +44,7 @@ func TestRefundsPartialFullAndLimits(t *testing.T) {
 		}
 	}
 	one := must(t, g.post("/refunds/inquiry", map[string]any{"refundNumber": "RF000002"}), 200)
-	if len(one["refunds"].([]any)) != 1 || field(one["refunds"].([]any)[0].(map[string]any), "refundNumber") != "RF000002" {
+	if len(one["refunds"].([]any)) != 1 || simtest.FieldString(one["refunds"].([]any)[0].(map[string]any), "refundNumber") != "RF000002" {
 		t.Fatalf("%v", one)
 	}
 	wantError(t, g.post("/refunds/inquiry", map[string]any{"refundNumber": "RF999999"}), 404, "NOT_FOUND", "refundNumber")
@@ -102,7 +104,7 @@ func TestRefundNumberIsIdempotent(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			r := g.post("/refunds", refund(c, "RF000021", "19.99"))
-			ids[i] = field(r.JSON(), "refundId")
+			ids[i] = simtest.FieldString(r.JSON(), "refundId")
 		}(i)
 	}
 	wg.Wait()
@@ -122,7 +124,7 @@ func TestRefundFailureReleasesTheAmount(t *testing.T) {
 	orderNo := g.order()
 	g.pay(orderNo, "4000123456000019")
 	r := must(t, g.post("/refunds", refund(orderNo, "RF000030", "19.99")), 200)
-	id := field(r, "refundId")
+	id := simtest.FieldString(r, "refundId")
 	s := must(t, g.Do("POST", "/_sim/vmgateway/refunds/"+id+"/settle", map[string]any{"result": "failed"}), 200)
 	if s["status"] != "FAILED" {
 		t.Fatalf("%v", s)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 func session(orderNo string, mods ...func(map[string]any)) map[string]any {
@@ -56,7 +58,7 @@ func TestCheckoutSessionPaidOnTheCashier(t *testing.T) {
 	g := newGW(t)
 	orderNo := g.order()
 	s := must(t, g.post("/checkout/sessions", session(orderNo)), 200)
-	cashier := field(s, "cashierUrl")
+	cashier := simtest.FieldString(s, "cashierUrl")
 	if s["status"] != "OPEN" || !strings.HasPrefix(cashier, g.URL+"/vm/cashier/cs_") || s["expiresAt"] != "2026-11-22T11:00:00Z" || s["amount"] != "42.00" {
 		t.Fatalf("%v", s)
 	}
@@ -90,7 +92,7 @@ func TestCheckoutSessionPaidOnTheCashier(t *testing.T) {
 		t.Fatalf("sent to %s", back)
 	}
 	p := g.inquire(orderNo)
-	if p["status"] != "CAPTURED" || p["amount"] != "42.00" || p["currency"] != "HKD" || field(p, "threeDs.flow") != "challenge" || u.Query().Get("tradeNo") != p["tradeNo"] {
+	if p["status"] != "CAPTURED" || p["amount"] != "42.00" || p["currency"] != "HKD" || simtest.FieldString(p, "threeDs.flow") != "challenge" || u.Query().Get("tradeNo") != p["tradeNo"] {
 		t.Fatalf("%v", p)
 	}
 	// The session is complete: the cashier says so and takes nothing more.
@@ -108,7 +110,7 @@ func TestCheckoutSessionPaidOnTheCashier(t *testing.T) {
 func TestCheckoutSessionWalletAndExpiry(t *testing.T) {
 	g := newGW(t)
 	orderNo := g.order()
-	cashier := field(must(t, g.post("/checkout/sessions", session(orderNo, with("frontUrl", nil))), 200), "cashierUrl")
+	cashier := simtest.FieldString(must(t, g.post("/checkout/sessions", session(orderNo, simtest.SetField("frontUrl", nil))), 200), "cashierUrl")
 	resp, err := noRedirect.PostForm(cashier, url.Values{"method": {"alipay"}})
 	if err != nil || resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/vm/wallet/") {
 		t.Fatalf("%v %v", resp, err)
@@ -122,7 +124,7 @@ func TestCheckoutSessionWalletAndExpiry(t *testing.T) {
 	}
 	// The session expires on the clock; the last attempt is its payment.
 	orderNo2 := g.order()
-	cashier2 := field(must(t, g.post("/checkout/sessions", session(orderNo2, with("expiryTime", "30"))), 200), "cashierUrl")
+	cashier2 := simtest.FieldString(must(t, g.post("/checkout/sessions", session(orderNo2, simtest.SetField("expiryTime", "30"))), 200), "cashierUrl")
 	g.Advance(30 * time.Minute)
 	if page := get(t, cashier2); !strings.Contains(page, "expired") {
 		t.Fatal("no expiry")
@@ -144,13 +146,13 @@ func TestCheckoutSessionRules(t *testing.T) {
 		code   string
 		field  string
 	}{
-		{"description over 25", with("description", strings.Repeat("x", 26)), 400, "PARAMETER_INVALID", "description"},
-		{"expiryTime under 30", with("expiryTime", "10"), 400, "PARAMETER_INVALID", "expiryTime"},
-		{"frontUrl too short", with("frontUrl", "h:"), 400, "PARAMETER_INVALID", "frontUrl"},
-		{"frontUrl too long", with("frontUrl", "https://x.example/"+strings.Repeat("a", 120)), 400, "PARAMETER_INVALID", "frontUrl"},
-		{"linkMode not activated", with("linkMode", "embedded"), 403, "FORBIDDEN", "linkMode"},
-		{"amount decimals", with("amount", "1.234"), 400, "PARAMETER_INVALID", "amount"},
-		{"no orderNo", with("orderNo", nil), 400, "PARAMETER_MISSING", "orderNo"},
+		{"description over 25", simtest.SetField("description", strings.Repeat("x", 26)), 400, "PARAMETER_INVALID", "description"},
+		{"expiryTime under 30", simtest.SetField("expiryTime", "10"), 400, "PARAMETER_INVALID", "expiryTime"},
+		{"frontUrl too short", simtest.SetField("frontUrl", "h:"), 400, "PARAMETER_INVALID", "frontUrl"},
+		{"frontUrl too long", simtest.SetField("frontUrl", "https://x.example/"+strings.Repeat("a", 120)), 400, "PARAMETER_INVALID", "frontUrl"},
+		{"linkMode not activated", simtest.SetField("linkMode", "embedded"), 403, "FORBIDDEN", "linkMode"},
+		{"amount decimals", simtest.SetField("amount", "1.234"), 400, "PARAMETER_INVALID", "amount"},
+		{"no orderNo", simtest.SetField("orderNo", nil), 400, "PARAMETER_MISSING", "orderNo"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			wantError(t, g.post("/checkout/sessions", session(g.order(), c.mod)), c.status, c.code, c.field)

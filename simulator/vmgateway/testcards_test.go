@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // outcome is what a full payment with a test card ends with.
@@ -74,19 +75,19 @@ func TestEveryTestCardThroughAFullPayment(t *testing.T) {
 				switch {
 				case strings.HasPrefix(want.act, "otp:"), want.act == "cancel":
 					na := p["nextAction"].(map[string]any)
-					if na["type"] != "redirect" || !strings.Contains(field(p, "nextAction.redirectUrl"), "/3ds/challenge/") || field(p, "threeDs.transStatus") != "C" {
+					if na["type"] != "redirect" || !strings.Contains(simtest.FieldString(p, "nextAction.redirectUrl"), "/3ds/challenge/") || simtest.FieldString(p, "threeDs.transStatus") != "C" {
 						t.Fatalf("no challenge: %v", p)
 					}
 					action, otp := "submit", strings.TrimPrefix(want.act, "otp:")
 					if want.act == "cancel" {
 						action, otp = "cancel", ""
 					}
-					loc := g.completeChallenge(field(p, "nextAction.redirectUrl"), action, otp)
-					if loc != g.URL+"/vm/return/"+field(p, "tradeNo") {
+					loc := g.completeChallenge(simtest.FieldString(p, "nextAction.redirectUrl"), action, otp)
+					if loc != g.URL+"/vm/return/"+simtest.FieldString(p, "tradeNo") {
 						t.Fatalf("challenge returned to %s", loc)
 					}
 				case want.act == "wait:30s":
-					if field(p, "threeDs.transStatus") != "D" {
+					if simtest.FieldString(p, "threeDs.transStatus") != "D" {
 						t.Fatalf("not decoupled: %v", p)
 					}
 					g.Advance(30 * time.Second)
@@ -96,21 +97,21 @@ func TestEveryTestCardThroughAFullPayment(t *testing.T) {
 				if brand == "mastercard" {
 					eci = want.eciMC
 				}
-				got := outcome{status: field(p, "status"), failure: field(p, "failureCode"), flow: field(p, "threeDs.flow"),
-					trans: field(p, "threeDs.transStatus"), eciVisa: field(p, "threeDs.eci"), shift: field(p, "threeDs.liabilityShift") == "true"}
+				got := outcome{status: simtest.FieldString(p, "status"), failure: simtest.FieldString(p, "failureCode"), flow: simtest.FieldString(p, "threeDs.flow"),
+					trans: simtest.FieldString(p, "threeDs.transStatus"), eciVisa: simtest.FieldString(p, "threeDs.eci"), shift: simtest.FieldString(p, "threeDs.liabilityShift") == "true"}
 				if got.status != want.status || got.failure != want.failure || got.flow != want.flow || got.trans != want.trans || got.eciVisa != eci || got.shift != want.shift {
 					t.Fatalf("got %+v\nwant %+v (eci %s)\n%v", got, want, eci, p)
 				}
-				if field(p, "maskedCardNo") != number[:6]+"******"+number[12:] || field(p, "cardBrand") != strings.ToUpper(brand) {
+				if simtest.FieldString(p, "maskedCardNo") != number[:6]+"******"+number[12:] || simtest.FieldString(p, "cardBrand") != strings.ToUpper(brand) {
 					t.Fatalf("card: %v", p)
 				}
-				if want.status == "CAPTURED" && (field(p, "capturedAmount") != "19.99" || field(p, "authorizedAmount") != "19.99") {
+				if want.status == "CAPTURED" && (simtest.FieldString(p, "capturedAmount") != "19.99" || simtest.FieldString(p, "authorizedAmount") != "19.99") {
 					t.Fatalf("amounts: %v", p)
 				}
 				if want.trans == "Y" || want.trans == "A" {
 					// The authentication was bound to this payment.
-					ev := g.events("threeds.bound", map[string]string{"dsTransId": field(p, "threeDs.dsTransId")})
-					if len(ev) != 1 || ev[0].Data["reference"] != field(p, "tradeNo") {
+					ev := g.events("threeds.bound", map[string]string{"dsTransId": simtest.FieldString(p, "threeDs.dsTransId")})
+					if len(ev) != 1 || ev[0].Data["reference"] != simtest.FieldString(p, "tradeNo") {
 						t.Fatalf("binding: %+v", ev)
 					}
 				}
@@ -138,10 +139,10 @@ func TestUnavailableFollowsTheMerchantSetting(t *testing.T) {
 	}
 	must(t, g.Do("PATCH", "/_sim/vmgateway/merchants/M086666075137", map[string]any{"threeDsUnavailable": "proceed"}), 200)
 	p := g.pay(g.order(), "4000123456000050")
-	if p["status"] != "CAPTURED" || field(p, "threeDs.liabilityShift") != "false" || field(p, "threeDs.transStatus") != "U" {
+	if p["status"] != "CAPTURED" || simtest.FieldString(p, "threeDs.liabilityShift") != "false" || simtest.FieldString(p, "threeDs.transStatus") != "U" {
 		t.Fatalf("proceed: %v", p)
 	}
-	p = g.pay(g.order(), "4000123456000050", with("threeDsMode", "standard"))
+	p = g.pay(g.order(), "4000123456000050", simtest.SetField("threeDsMode", "standard"))
 	if p["status"] != "FAILED" || p["failureCode"] != "AUTHENTICATION_UNAVAILABLE" {
 		t.Fatalf("standard: %v", p)
 	}
@@ -162,8 +163,8 @@ func TestThreeDSModes(t *testing.T) {
 		{"standard", "4000123456000001", "frictionless", "CAPTURED"},
 		{"standard", "4000123456000209", "frictionless", "FAILED"},
 	} {
-		p := g.pay(g.order(), c.card, with("threeDsMode", c.mode))
-		if field(p, "threeDs.flow") != c.flow || p["status"] != c.status || field(p, "threeDs.mode") != c.mode {
+		p := g.pay(g.order(), c.card, simtest.SetField("threeDsMode", c.mode))
+		if simtest.FieldString(p, "threeDs.flow") != c.flow || p["status"] != c.status || simtest.FieldString(p, "threeDs.mode") != c.mode {
 			t.Errorf("%s %s: %v", c.mode, c.card, p)
 		}
 	}
@@ -210,5 +211,5 @@ func TestProcessorSilenceHoldsTheRequest(t *testing.T) {
 	if p := g.inquire(orderNo); p["status"] != "EXPIRED" {
 		t.Fatalf("%v", p)
 	}
-	waitFor(t, "the withheld answer to be journaled", func() bool { return len(g.events("payment.answer_withheld", nil)) == 1 })
+	simtest.Eventually(t, "the withheld answer to be journaled", func() bool { return len(g.events("payment.answer_withheld", nil)) == 1 })
 }

@@ -2,6 +2,8 @@ package vmgateway_test
 
 import (
 	"testing"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 func tracking(orderNo, trackingNo string) map[string]any {
@@ -56,7 +58,7 @@ func TestTrackingBatch(t *testing.T) {
 		code  string
 	}{{1, "DUPLICATE_TRACKING"}, {2, "NOT_FOUND"}, {3, "STATUS_CONFLICT"}} {
 		e := errs[i].(map[string]any)
-		if field(e, "index") != field(map[string]any{"i": int(want.index)}, "i") || e["code"] != want.code {
+		if simtest.FieldString(e, "index") != simtest.FieldString(map[string]any{"i": int(want.index)}, "i") || e["code"] != want.code {
 			t.Fatalf("error %d: %v", i, e)
 		}
 	}
@@ -112,7 +114,7 @@ func TestTrackingOpValidation(t *testing.T) {
 		item("replace", "/status", "ON_HOLD"), item("add", "/trackingUrl", "https://track.example/V1"), item("replace", "/carrier", "UPS"),
 		item("replace", "/shipmentDate", "2026-11-23"), item("replace", "/trackingNumberType", "E2E_PARTNER_PROVIDED"), item("replace", "/shipmentDirection", "RETURN"),
 	}}), 200)
-	if ok["shippingStatus"] != "ON_HOLD" || ok["trackingUrl"] != "https://track.example/V1" || ok["carrier"] != "UPS" || field(ok, "matedata.k") != "v" ||
+	if ok["shippingStatus"] != "ON_HOLD" || ok["trackingUrl"] != "https://track.example/V1" || ok["carrier"] != "UPS" || simtest.FieldString(ok, "matedata.k") != "v" ||
 		ok["shipmentDate"] != "2026-11-23" || ok["trackingNumberType"] != "E2E_PARTNER_PROVIDED" || ok["shipmentDirection"] != "RETURN" {
 		t.Fatalf("%v", ok)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // TestEveryWalletFlow: every wallet method and product type, ending on the
@@ -25,7 +27,7 @@ func TestEveryWalletFlow(t *testing.T) {
 		t.Run(c.method+"/"+c.product, func(t *testing.T) {
 			orderNo := g.order()
 			p := must(t, g.post("/payments", wallet(orderNo, c.method, c.product)), 200)
-			if field(p, "nextAction.type") != c.next || p["paymentMethodType"] != c.method || p["captureMethod"] != "auto" {
+			if simtest.FieldString(p, "nextAction.type") != c.next || p["paymentMethodType"] != c.method || p["captureMethod"] != "auto" {
 				t.Fatalf("%v", p)
 			}
 			if c.next == "none" {
@@ -37,15 +39,15 @@ func TestEveryWalletFlow(t *testing.T) {
 			if p["status"] != "REQUIRES_ACTION" || p["expiresAt"] != "2026-11-22T10:30:00Z" {
 				t.Fatalf("%v", p)
 			}
-			link := field(p, "nextAction.qrCode") + field(p, "nextAction.redirectUrl")
-			if link != g.URL+"/vm/wallet/"+field(p, "tradeNo") {
+			link := simtest.FieldString(p, "nextAction.qrCode") + simtest.FieldString(p, "nextAction.redirectUrl")
+			if link != g.URL+"/vm/wallet/"+simtest.FieldString(p, "tradeNo") {
 				t.Fatalf("link %s", link)
 			}
 			approve := i%2 == 0
 			if i%3 == 0 {
 				// The buyer acts through the admin API.
 				action := map[bool]string{true: "approve", false: "decline"}[approve]
-				must(t, g.Do("POST", "/_sim/vmgateway/payments/"+field(p, "tradeNo")+"/buyer-action", map[string]any{"action": action}), 200)
+				must(t, g.Do("POST", "/_sim/vmgateway/payments/"+simtest.FieldString(p, "tradeNo")+"/buyer-action", map[string]any{"action": action}), 200)
 			} else {
 				page, _ := http.Get(link)
 				b, _ := io.ReadAll(page.Body)
@@ -67,7 +69,7 @@ func TestEveryWalletFlow(t *testing.T) {
 			if !approve && (q["status"] != "FAILED" || q["failureCode"] != "WALLET_DECLINED") {
 				t.Fatalf("%v", q)
 			}
-			adminError(t, g.Do("POST", "/_sim/vmgateway/payments/"+field(p, "tradeNo")+"/buyer-action", map[string]any{"action": "approve"}), 409, "conflict")
+			adminError(t, g.Do("POST", "/_sim/vmgateway/payments/"+simtest.FieldString(p, "tradeNo")+"/buyer-action", map[string]any{"action": "approve"}), 409, "conflict")
 		})
 	}
 }

@@ -65,7 +65,7 @@ func (g *gw) subscribe(url string) string {
 // delivered, failed or scheduled for a retry), so the clock may move.
 func (g *gw) settled(n int) {
 	g.T.Helper()
-	waitFor(g.T, "webhook attempts to settle", func() bool {
+	simtest.Eventually(g.T, "webhook attempts to settle", func() bool {
 		c := 0
 		for _, k := range []string{"delivery.scheduled", "delivery.delivered", "delivery.failed"} {
 			for _, e := range g.events(k, nil) {
@@ -83,7 +83,7 @@ func TestWebhookIsSignedWithTheSubscriptionSecret(t *testing.T) {
 	rc := newReceiver(t, 200, g.Clock.Now)
 	secret := g.subscribe(rc.srv.URL + "/hooks")
 	p := g.pay(g.order(), "4000123456000019")
-	waitFor(t, "the event", func() bool { return len(rc.list()) == 1 })
+	simtest.Eventually(t, "the event", func() bool { return len(rc.list()) == 1 })
 	got := rc.list()[0]
 	if !vmgateway.Verify(secret, got.stamp, got.body, got.sig) {
 		t.Fatal("the signature does not verify with the subscription's secret")
@@ -110,7 +110,7 @@ func TestWebhookIsSignedWithTheSubscriptionSecret(t *testing.T) {
 	// Rotation: subscribing the URL again gives a new secret; the old one stops signing.
 	secret2 := g.subscribe(rc.srv.URL + "/hooks")
 	g.pay(g.order(), "4000123456000019")
-	waitFor(t, "the second event", func() bool { return len(rc.list()) == 2 })
+	simtest.Eventually(t, "the second event", func() bool { return len(rc.list()) == 2 })
 	got = rc.list()[1]
 	if secret2 == secret || !vmgateway.Verify(secret2, got.stamp, got.body, got.sig) || vmgateway.Verify(secret, got.stamp, got.body, got.sig) {
 		t.Fatal("rotation")
@@ -159,7 +159,7 @@ func TestFailingReceiverGetsRetriesOnTheSchedule(t *testing.T) {
 	if n := len(rc.list()); n != 7 {
 		t.Fatalf("%d attempts after delivery", n)
 	}
-	att := g.events("delivery.attempt", map[string]string{"tradeNo": field(p, "tradeNo")})
+	att := g.events("delivery.attempt", map[string]string{"tradeNo": simtest.FieldString(p, "tradeNo")})
 	if len(att) != 7 || att[6].Data["outcome"] != "delivered" || att[0].Data["status"] != 500 {
 		t.Fatalf("journal: %+v", att)
 	}
@@ -192,10 +192,10 @@ func TestNotificationURLAndRefundEvents(t *testing.T) {
 	g := newGW(t)
 	rc := newReceiver(t, 200, g.Clock.Now)
 	orderNo := g.order()
-	g.pay(orderNo, "4000123456000019", with("notificationUrl", rc.srv.URL+"/notify"))
-	waitFor(t, "payment event", func() bool { return len(rc.list()) == 1 })
+	g.pay(orderNo, "4000123456000019", simtest.SetField("notificationUrl", rc.srv.URL+"/notify"))
+	simtest.Eventually(t, "payment event", func() bool { return len(rc.list()) == 1 })
 	must(t, g.post("/refunds", map[string]any{"orderNo": orderNo, "amount": "5.00", "clientIp": "10.0.0.1", "reason": "r", "refundNumber": "RF0001", "notificationUrl": rc.srv.URL + "/notify"}), 200)
-	waitFor(t, "refund pending event", func() bool { return len(rc.list()) == 2 })
+	simtest.Eventually(t, "refund pending event", func() bool { return len(rc.list()) == 2 })
 	g.Advance(5 * time.Second)
 	g.settled(4)
 	got := rc.list()
@@ -262,7 +262,7 @@ func TestContradictAndTamper(t *testing.T) {
 	})
 	g.pay(g.order(), "4000123456000019")
 	g.pay(g.order(), "4000123456000209")
-	waitFor(t, "two deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(reqs) == 2 })
+	simtest.Eventually(t, "two deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(reqs) == 2 })
 	for _, req := range reqs {
 		if req.Tags["app"] != "086666075137001" || req.Tags["merchant"] != "M086666075137" || req.Tags["environment"] != "sandbox" {
 			t.Fatalf("tags %v", req.Tags)
