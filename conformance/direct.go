@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,21 +71,7 @@ func (h *Harness) send(ctx context.Context, what, method, target string, header 
 // signedURL is one of the app's URLs signed as Genstore signs it, at a chosen
 // time (a stale or future one to test the window), with extra parameters.
 func (w *world) signedURL(raw string, at time.Time, extra ...string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("app URL %q: %w", raw, err)
-	}
-	q := u.Query()
-	q.Set("shop", w.shopName)
-	q.Set("shopId", w.shopID)
-	q.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
-	}
-	q.Del("hmac")
-	q.Set("hmac", genstore.QueryHMAC(w.h.App.ClientSecret, q))
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return genstore.SignURL(raw, w.h.App.ClientSecret, w.shopName, w.shopID, at, extra...)
 }
 
 // directPayment sends the app a Payment Object for an id Genstore never

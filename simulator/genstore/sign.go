@@ -95,13 +95,21 @@ func VerifyBody(secret string, body []byte, header string) bool {
 // a query) to an app's registered URL, keeping the query it already has:
 // those parameters are signed too, since the app sees them in its query.
 func signURL(raw, secret string, shop Shop, at time.Time, extra ...string) (string, error) {
+	return SignURL(raw, secret, shop.Handle, shop.ShopID, at, extra...)
+}
+
+// SignURL signs an app's URL as Genstore does (CONTRACT.md §2: shop, shopId,
+// timestamp and extra parameters, then hmac over the sorted query), at a
+// chosen time. The conformance suite uses it to send its own requests with a
+// stale, future or otherwise chosen signature.
+func SignURL(raw, secret, shopHandle, shopID string, at time.Time, extra ...string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("app URL %q: %w", raw, err)
 	}
 	q := u.Query()
-	q.Set("shop", shop.Handle)
-	q.Set("shopId", shop.ShopID)
+	q.Set("shop", shopHandle)
+	q.Set("shopId", shopID)
 	q.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
 	for i := 0; i+1 < len(extra); i += 2 {
 		q.Set(extra[i], extra[i+1])
