@@ -6,7 +6,9 @@ package pan
 import "strings"
 
 // Luhn reports whether s (digits only) passes the Luhn check.
-func Luhn(s string) bool {
+func Luhn(s string) bool { return luhn(s) }
+
+func luhn[T string | []byte](s T) bool {
 	if len(s) < 2 {
 		return false
 	}
@@ -48,8 +50,10 @@ func Mask(pan string) string {
 // to 19 digits, Luhn-valid, starting in a card network's range (2221–2720,
 // 3, 4, 5, 6). The range check keeps millisecond timestamps and most order
 // numbers, which start with 1 or 20, from being masked by accident.
-func LooksLikePAN(d string) bool {
-	if len(d) < 13 || len(d) > 19 || !Luhn(d) {
+func LooksLikePAN(d string) bool { return looksLikePAN(d) }
+
+func looksLikePAN[T string | []byte](d T) bool {
+	if len(d) < 13 || len(d) > 19 || !luhn(d) {
 		return false
 	}
 	switch d[0] {
@@ -64,44 +68,81 @@ func LooksLikePAN(d string) bool {
 
 // Scrub masks every card number inside free text. Digits may be grouped by
 // single spaces or dashes ("4000 1234 5600 0019"); the masked form drops the
-// grouping.
+// grouping. A grouped run may hold more than a card number — an expiry and a
+// CVV after it ("4571736012345674 1230 7319"), a reference before it — so
+// within a run every span of whole groups is tried, longest first from the
+// left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
 	if !hasLongDigitRun(s) {
 		return s
 	}
 	var out strings.Builder
+	out.Grow(len(s))
+	var groups [][2]int // [start, end) of each digit group of the current run
+	var digits []byte
 	i := 0
 	for i < len(s) {
-		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
+		if !isDigit(s[i]) {
 			out.WriteByte(s[i])
 			i++
 			continue
 		}
-		// Collect a run of digits with single-character separators.
+		// Collect a run of digit groups joined by single separators.
+		groups = groups[:0]
 		j := i
-		var digits []byte
-		end := i
-		for j < len(s) {
-			if isDigit(s[j]) {
-				digits = append(digits, s[j])
+		for {
+			start := j
+			for j < len(s) && isDigit(s[j]) {
 				j++
-				end = j
-				continue
 			}
-			if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) && len(digits) > 0 {
+			groups = append(groups, [2]int{start, j})
+			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
 				j++
 				continue
 			}
 			break
 		}
-		if LooksLikePAN(string(digits)) {
-			out.WriteString(Mask(string(digits)))
-		} else {
-			out.WriteString(s[i:end])
-		}
-		i = end
+		digits = scrubRun(&out, s, groups, digits)
+		i = groups[len(groups)-1][1]
 	}
 	return out.String()
+}
+
+// scrubRun writes one run of digit groups, masking every span of whole
+// groups that looks like a card number. digits is scratch space.
+func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) []byte {
+	for g := 0; g < len(groups); {
+		masked := false
+		// The longest span of groups starting at g whose digits could be a
+		// card number (at most 19 digits), shrinking until one is.
+		last := g
+		n := 0
+		for last < len(groups) && n+groups[last][1]-groups[last][0] <= 19 {
+			n += groups[last][1] - groups[last][0]
+			last++
+		}
+		for end := last - 1; end >= g; end-- {
+			digits = digits[:0]
+			for k := g; k <= end; k++ {
+				digits = append(digits, s[groups[k][0]:groups[k][1]]...)
+			}
+			if looksLikePAN(digits) {
+				out.WriteString(Mask(string(digits)))
+				g = end + 1
+				masked = true
+				break
+			}
+		}
+		if !masked {
+			out.WriteString(s[groups[g][0]:groups[g][1]])
+			g++
+		}
+		if g < len(groups) {
+			// The separator between this span and the next group.
+			out.WriteString(s[groups[g-1][1]:groups[g][0]])
+		}
+	}
+	return digits
 }
 
 func hasLongDigitRun(s string) bool {
