@@ -51,7 +51,8 @@ var responseOptions = &openapi3filter.Options{
 	},
 }
 
-func (m *Mount) check(r *http.Request, req *Request, input *openapi3filter.RequestValidationInput, rec *recorder) {
+func (m *Mount) check(r *http.Request, req *Request, rec *recorder) {
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: req.PathParams, Route: req.Route, Options: m.opts}
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
