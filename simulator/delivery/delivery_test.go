@@ -82,7 +82,7 @@ func TestRetriesFollowTheScheduleOnTheClockWithIdenticalBodies(t *testing.T) {
 		t.Fatal("timers left after delivery")
 	}
 	ev := j.Query(journal.Filter{Kind: "delivery.attempt", IDs: map[string]string{"captureId": "C1"}})
-	if len(ev) != 4 || ev[3].Data["outcome"] != "delivered" || ev[0].Data["status"] != 503 {
+	if len(ev) != 4 || ev[3].Data["outcome"] != "delivered" || ev[0].Data["status"] != float64(503) {
 		t.Fatalf("journal: %+v", ev)
 	}
 }
