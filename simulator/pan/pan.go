@@ -73,22 +73,33 @@ func looksLikePAN[T string | []byte](d T) bool {
 // within a run every span of whole groups is tried, longest first from the
 // left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
-	if !hasLongDigitRun(s) {
-		return s
+	if !hasLongDigitRun(s) || !eachRun(s, nil) {
+		return s // most text holds long numbers (ids, timestamps), no card
 	}
 	var out strings.Builder
 	out.Grow(len(s))
-	var groups [][2]int // [start, end) of each digit group of the current run
-	var digits []byte
+	eachRun(s, &out)
+	return out.String()
+}
+
+// eachRun walks the runs of digit groups of s (joined by single spaces or
+// dashes). With out nil it reports whether any would be masked; otherwise it
+// writes s to out with every card number masked.
+func eachRun(s string, out *strings.Builder) bool {
+	var gbuf [16][2]int
+	var dbuf [19]byte
+	found := false
 	i := 0
 	for i < len(s) {
 		if !isDigit(s[i]) {
-			out.WriteByte(s[i])
+			if out != nil {
+				out.WriteByte(s[i])
+			}
 			i++
 			continue
 		}
 		// Collect a run of digit groups joined by single separators.
-		groups = groups[:0]
+		groups := gbuf[:0]
 		j := i
 		for {
 			start := j
@@ -102,15 +113,22 @@ func Scrub(s string) string {
 			}
 			break
 		}
-		digits = scrubRun(&out, s, groups, digits)
+		if scrubRun(out, s, groups, dbuf[:0]) {
+			found = true
+			if out == nil {
+				return true
+			}
+		}
 		i = groups[len(groups)-1][1]
 	}
-	return out.String()
+	return found
 }
 
-// scrubRun writes one run of digit groups, masking every span of whole
-// groups that looks like a card number. digits is scratch space.
-func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) []byte {
+// scrubRun writes one run of digit groups to out (when not nil), masking
+// every span of whole groups that looks like a card number, and reports
+// whether it masked one. digits is scratch space.
+func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) bool {
+	found := false
 	for g := 0; g < len(groups); {
 		masked := false
 		// The longest span of groups starting at g whose digits could be a
@@ -127,22 +145,27 @@ func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) []
 				digits = append(digits, s[groups[k][0]:groups[k][1]]...)
 			}
 			if looksLikePAN(digits) {
+				if out == nil {
+					return true
+				}
 				out.WriteString(Mask(string(digits)))
 				g = end + 1
-				masked = true
+				masked, found = true, true
 				break
 			}
 		}
 		if !masked {
-			out.WriteString(s[groups[g][0]:groups[g][1]])
+			if out != nil {
+				out.WriteString(s[groups[g][0]:groups[g][1]])
+			}
 			g++
 		}
-		if g < len(groups) {
+		if g < len(groups) && out != nil {
 			// The separator between this span and the next group.
 			out.WriteString(s[groups[g-1][1]:groups[g][0]])
 		}
 	}
-	return digits
+	return found
 }
 
 func hasLongDigitRun(s string) bool {
@@ -175,22 +198,42 @@ var sensitiveKeys = map[string]string{
 
 var panKeys = map[string]bool{"pan": true, "cardno": true, "cardnumber": true, "number": true, "accountnumber": true}
 
-// keyNormalizer drops the separators of field names; built once because
-// masking runs on every journaled value (it was a quarter of a payment's cost).
-var keyNormalizer = strings.NewReplacer("_", "", "-", "")
-
-func normKey(k string) string {
-	return keyNormalizer.Replace(strings.ToLower(k))
+// keyClass says what a field name is, compared in lower case without '_'
+// and '-': a secret (its replacement), a card number field, or neither.
+// It runs on every journaled value and log attribute, so it normalises the
+// name on the stack and allocates nothing.
+func keyClass(k string) (secret string, isPAN bool) {
+	if len(k) > 32 {
+		return "", false // longer than any name of either list
+	}
+	var buf [32]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	nk := buf[:n]
+	if r, ok := sensitiveKeys[string(nk)]; ok {
+		return r, false
+	}
+	return "", panKeys[string(nk)]
 }
 
 // Value masks a value found under key: secrets by name, card numbers by name
 // or by shape.
 func Value(key string, v string) string {
-	nk := normKey(key)
-	if r, ok := sensitiveKeys[nk]; ok {
-		return r
+	secret, isPAN := keyClass(key)
+	if secret != "" {
+		return secret
 	}
-	if panKeys[nk] {
+	if isPAN {
 		if d := onlyDigits(v); len(d) >= 12 {
 			return Mask(d)
 		}

@@ -1,0 +1,167 @@
+package journal
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// appendRedacted appends the JSON of v (found under key) with card data
+// masked, in one pass: what pan.Redact then json.Marshal produced, without
+// the redacted copy in between. Maps, slices and strings are walked
+// directly; any other value is encoded by encoding/json and, when that
+// gives text, objects or arrays (a struct, a []byte), decoded and walked
+// too, so that no string of an event escapes masking.
+func appendRedacted(b []byte, key string, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendString(b, pan.Value(key, x))
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10)
+	case uint64:
+		return strconv.AppendUint(b, x, 10)
+	case time.Time:
+		if x.Year() >= 0 && x.Year() <= 9999 {
+			b = append(b, '"')
+			b = x.AppendFormat(b, time.RFC3339Nano)
+			return append(b, '"')
+		}
+	case map[string]any:
+		var buf [16]string
+		keys := buf[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendRedacted(b, k, x[k])
+		}
+		return append(b, '}')
+	case map[string]string:
+		return appendStringMap(b, x)
+	case []any:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRedacted(b, key, e)
+		}
+		return append(b, ']')
+	case []string:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, pan.Value(key, e))
+		}
+		return append(b, ']')
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return appendString(b, "[unencodable "+err.Error()+"]")
+	}
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[' || raw[0] == '"') {
+		var decoded any
+		if json.Unmarshal(raw, &decoded) == nil {
+			return appendRedacted(b, key, decoded)
+		}
+	}
+	return append(b, raw...)
+}
+
+// appendStringMap appends a map of ids, its values masked by key.
+func appendStringMap(b []byte, m map[string]string) []byte {
+	var buf [16]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, pan.Value(k, m[k]))
+	}
+	return append(b, '}')
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string exactly as encoding/json does
+// (HTML characters and U+2028/U+2029 escaped, invalid UTF-8 replaced).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
