@@ -77,6 +77,9 @@ type Options struct {
 	Faults []byte
 	// CodePayData chooses how CodePay answers carry `data`.
 	CodePayData codepay.DataMode
+	// Retention bounds what the simulator keeps in memory; its unset fields
+	// come from the config's `retention:` section, then the defaults.
+	Retention Retention
 }
 
 // System is one emulated system.
@@ -113,7 +116,7 @@ type Simulator struct {
 }
 
 // sections are the known top-level keys of the --config file.
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults"}
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "retention"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -123,9 +126,6 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.StampClock == nil {
 		opts.StampClock = opts.Clock
 	}
-	if opts.Store == nil {
-		opts.Store = store.NewMemory()
-	}
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
@@ -133,8 +133,19 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	configured, err := parseRetention(config["retention"])
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Retention.validate(); err != nil {
+		return nil, err
+	}
+	opts.Retention = opts.Retention.over(configured)
+	if opts.Store == nil {
+		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
+	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{})}
-	j := journal.New(opts.Clock, 0)
+	j := journal.New(opts.Clock, opts.Retention.Events)
 	sender := delivery.NewSender(opts.Clock, j, opts.HTTPClient)
 	s.canaries = canary.New(opts.Clock, j)
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
