@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/features"
 	"github.com/pspsim/pspsim/scenario"

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 )
 
 func kindAbout(kind, id string) string {
