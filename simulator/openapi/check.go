@@ -74,7 +74,7 @@ func (m *Mount) check(r *http.Request, req *Request, rec *recorder) {
 // ValidateResponse checks a response that a test obtained by other means
 // (e.g. from an httptest server) against the operation it answers.
 func (m *Mount) ValidateResponse(req *http.Request, status int, header http.Header, body []byte) error {
-	route, params, err := m.router.FindRoute(req)
+	route, params, err := m.router.find(req)
 	if err != nil {
 		return err
 	}

@@ -70,10 +70,11 @@ func loadDiffSpecs(t testing.TB) []*diffSpec {
 				SchemaValidationOptions: []openapi3.SchemaValidationOption{
 					openapi3.WithStringFormatValidators(Formats()), openapi3.DisableSchemaErrorDetails(),
 				}}}
+		compiler := schema.NewCompiler(Formats())
 		for _, p := range doc.Paths.InMatchingOrder() {
 			item := doc.Paths.Value(p)
 			for _, op := range item.Operations() {
-				rc, err := compileRequest(doc, item, op, Formats())
+				rc, err := compileRequest(doc, item, op, compiler)
 				if err != nil {
 					t.Fatalf("%s %s: %v", name, p, err)
 				}

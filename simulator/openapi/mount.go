@@ -15,7 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/openapi/schema"
@@ -74,7 +73,7 @@ type Config struct {
 // Mount serves one spec.
 type Mount struct {
 	cfg      Config
-	router   routers.Router
+	router   *router
 	opts     *openapi3filter.Options
 	keys     map[string]*operation // handler key → operation
 	byID     map[string]*operation // operationId → operation
@@ -109,7 +108,7 @@ func New(cfg Config) (*Mount, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	router, err := gorillamux.NewRouter(cfg.Doc)
+	router, err := newRouter(cfg.Doc, cfg.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%s: router: %w", cfg.System, err)
 	}
@@ -130,7 +129,7 @@ func New(cfg Config) (*Mount, error) {
 		}
 	}
 	paths := cfg.Doc.Paths.InMatchingOrder()
-	formats := schema.Formats(Formats())
+	compiler := schema.NewCompiler(Formats())
 	for _, p := range paths {
 		item := cfg.Doc.Paths.Value(p)
 		methods := make([]string, 0)
@@ -143,7 +142,7 @@ func New(cfg Config) (*Mount, error) {
 			if err != nil {
 				return nil, err
 			}
-			if op.check, err = compileRequest(cfg.Doc, item, item.GetOperation(method), formats); err != nil {
+			if op.check, err = compileRequest(cfg.Doc, item, item.GetOperation(method), compiler); err != nil {
 				return nil, fmt.Errorf("%s: %s %s: %w", cfg.System, method, p, err)
 			}
 			m.ops = append(m.ops, op)
@@ -319,7 +318,7 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, params, err := m.router.FindRoute(r)
+	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			m.cfg.Dialect.WriteError(w, r, apierr.New(apierr.MethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))

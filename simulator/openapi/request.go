@@ -54,7 +54,7 @@ type bodyCheck struct {
 
 // compileRequest prepares the checks of op (at pathItem, in doc). It fails on
 // anything it would not check exactly as kin-openapi does.
-func compileRequest(doc *openapi3.T, pathItem *openapi3.PathItem, op *openapi3.Operation, formats schema.Formats) (*requestCheck, error) {
+func compileRequest(doc *openapi3.T, pathItem *openapi3.PathItem, op *openapi3.Operation, sc *schema.Compiler) (*requestCheck, error) {
 	rc := &requestCheck{}
 	security := op.Security
 	if security == nil {
@@ -90,7 +90,7 @@ func compileRequest(doc *openapi3.T, pathItem *openapi3.PathItem, op *openapi3.O
 		params = append(params, ref.Value)
 	}
 	for _, p := range params {
-		pc, err := compileParam(p, formats)
+		pc, err := compileParam(p, sc)
 		if err != nil {
 			return nil, fmt.Errorf("parameter %s (in %s): %w", p.Name, p.In, err)
 		}
@@ -108,7 +108,7 @@ func compileRequest(doc *openapi3.T, pathItem *openapi3.PathItem, op *openapi3.O
 			if ct != "application/json" {
 				return nil, fmt.Errorf("request body content %s is not implemented (only application/json)", ct)
 			}
-			s, err := schema.Compile(mt.Schema.Value, formats)
+			s, err := sc.Compile(mt.Schema.Value)
 			if err != nil {
 				return nil, fmt.Errorf("request body: %w", err)
 			}
@@ -119,7 +119,7 @@ func compileRequest(doc *openapi3.T, pathItem *openapi3.PathItem, op *openapi3.O
 	return rc, nil
 }
 
-func compileParam(p *openapi3.Parameter, formats schema.Formats) (*paramCheck, error) {
+func compileParam(p *openapi3.Parameter, sc *schema.Compiler) (*paramCheck, error) {
 	if p.Content != nil {
 		return nil, fmt.Errorf("content parameters are not implemented")
 	}
@@ -151,7 +151,7 @@ func compileParam(p *openapi3.Parameter, formats schema.Formats) (*paramCheck, e
 	default:
 		return nil, fmt.Errorf("parameter type %v is not implemented", types)
 	}
-	if pc.schema, err = schema.Compile(s, formats); err != nil {
+	if pc.schema, err = sc.Compile(s); err != nil {
 		return nil, err
 	}
 	return pc, nil

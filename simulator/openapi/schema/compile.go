@@ -110,13 +110,26 @@ type Formats map[string]openapi3.StringFormatValidator
 // that does not compile, a format nobody checks, a discriminator value that
 // maps to no alternative). formats adds string formats (uuid, email, uri).
 func Compile(s *openapi3.Schema, formats Formats) (*Schema, error) {
-	c := compiler{done: map[*openapi3.Schema]*Schema{}, formats: formats}
-	return c.compile(s, "#")
+	return NewCompiler(formats).Compile(s)
 }
 
+// Compiler compiles the schemas of one document: a schema shared through
+// $ref is compiled once, and so is each distinct pattern (a spec repeats
+// its amount and id patterns dozens of times), which keeps start-up short.
+type Compiler struct{ c compiler }
+
+// NewCompiler returns a compiler checking formats (see Compile).
+func NewCompiler(formats Formats) *Compiler {
+	return &Compiler{compiler{done: map[*openapi3.Schema]*Schema{}, patterns: map[string]*regexp.Regexp{}, formats: formats}}
+}
+
+// Compile compiles s (see the package function Compile).
+func (c *Compiler) Compile(s *openapi3.Schema) (*Schema, error) { return c.c.compile(s, "#") }
+
 type compiler struct {
-	done    map[*openapi3.Schema]*Schema
-	formats Formats
+	done     map[*openapi3.Schema]*Schema
+	patterns map[string]*regexp.Regexp
+	formats  Formats
 }
 
 // Formats the validator knows besides string formats: int32 and int64 are
@@ -207,10 +220,14 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 		out.maxLength = int64(*s.MaxLength)
 	}
 	if s.Pattern != "" {
-		// kin-openapi rewrites ECMAScript \uXXXX escapes into Go's \x{XXXX}.
-		re, err := regexp.Compile(goPattern(s.Pattern))
-		if err != nil {
-			return nil, fmt.Errorf("%s: pattern %q: %w", where, s.Pattern, err)
+		re := c.patterns[s.Pattern]
+		if re == nil {
+			// kin-openapi rewrites ECMAScript \uXXXX escapes into Go's \x{XXXX}.
+			var err error
+			if re, err = regexp.Compile(goPattern(s.Pattern)); err != nil {
+				return nil, fmt.Errorf("%s: pattern %q: %w", where, s.Pattern, err)
+			}
+			c.patterns[s.Pattern] = re
 		}
 		out.pattern = re
 		out.patternReason = fmt.Sprintf(`string doesn't match the regular expression "%s"`, s.Pattern)
