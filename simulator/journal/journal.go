@@ -186,9 +186,13 @@ type Journal struct {
 	// events holds the records in chunks of chunkSize, the first chunk's
 	// first slot being seq base: appending never copies what is kept, and
 	// dropping the oldest frees whole chunks.
-	events  []*chunk
-	base    int64
-	last    time.Time
+	events []*chunk
+	base   int64
+	last   time.Time
+	// The indexes cover the events up to indexed: the first query after
+	// events were recorded brings them up to date, so that recording (several
+	// times per request) does not pay for them.
+	indexed int64
 	intern  map[string]string
 	systems map[string][]int64 // system → seqs
 	kinds   map[string][]int64 // kind and each dotted prefix of it → seqs
@@ -228,6 +232,7 @@ func (j *Journal) clear() {
 	j.events = nil
 	j.first = j.seq + 1
 	j.base = j.first
+	j.indexed = j.seq
 	j.intern = map[string]string{}
 	j.systems = map[string][]int64{}
 	j.kinds = map[string][]int64{}
@@ -269,7 +274,6 @@ func (j *Journal) Record(e Event) Event {
 		j.events = append(j.events, new(chunk))
 	}
 	j.events[i/chunkSize][i%chunkSize] = r
-	j.index(&r)
 	if n := j.count(); n > j.max {
 		// Drop the oldest tenth at once so that trimming the indexes stays
 		// amortised O(1) per event.
@@ -313,6 +317,14 @@ func (j *Journal) internString(s string) string {
 	return s
 }
 
+// catchUp indexes the events recorded since the last query.
+func (j *Journal) catchUp() {
+	for seq := max(j.indexed, j.first-1) + 1; seq <= j.seq; seq++ {
+		j.index(j.at(seq))
+	}
+	j.indexed = j.seq
+}
+
 func (j *Journal) index(r *record) {
 	j.systems[r.system] = append(j.systems[r.system], r.seq)
 	for k := r.kind; ; {
@@ -340,6 +352,7 @@ func (j *Journal) drop(n int) {
 		*j.at(seq) = record{} // let go of its strings and data
 	}
 	j.first += int64(n)
+	j.indexed = max(j.indexed, j.first-1)
 	if whole := int((j.first - j.base) / chunkSize); whole > 0 {
 		clear(j.events[:whole])
 		j.events = j.events[whole:]
@@ -376,6 +389,10 @@ func (j *Journal) at(seq int64) *record {
 // among f's conditions — or nil and false when f has none and every event
 // is a candidate.
 func (j *Journal) candidates(f *Filter) ([]int64, bool) {
+	if f.System == "" && f.Kind == "" && len(f.IDs) == 0 && f.AnyID == "" {
+		return nil, false
+	}
+	j.catchUp()
 	var best []int64
 	found := false
 	consider := func(list []int64) {
@@ -394,9 +411,6 @@ func (j *Journal) candidates(f *Filter) ([]int64, bool) {
 	}
 	if f.AnyID != "" {
 		consider(j.values[f.AnyID])
-	}
-	if !found {
-		return nil, false
 	}
 	// Lists may start with seqs already dropped.
 	i := sort.Search(len(best), func(i int) bool { return best[i] >= j.first })
