@@ -565,21 +565,25 @@ func (m *Memory) retain(kind string, t *kindTable, now time.Time) {
 	}
 	if limit := m.limit(kind); limit > 0 && len(t.objects) > t.evictAt {
 		// Evict down to the limit, then let it grow a tenth over before the
-		// next round, so that eviction costs O(1) per object created.
-		m.evict(t, len(t.objects)-limit, time.Time{})
+		// next round, so that eviction costs O(1) per object created. The
+		// newest half of the limit is never evicted by count: an object just
+		// created may be waiting for the one it refers to (an order number's
+		// claim is stored before its payment).
+		m.evict(t, len(t.objects)-limit, time.Time{}, len(t.order)-limit/2)
 		t.evictAt = max(len(t.objects), limit) + max(limit/10, 1)
 	}
 	if age := m.opts.Retention.MaxAge; age > 0 && m.opts.Now != nil && now.Sub(t.lastSweep) >= max(age/16, time.Second) {
 		t.lastSweep = now
-		m.evict(t, -1, now.Add(-age))
+		m.evict(t, -1, now.Add(-age), len(t.order))
 	}
 }
 
 // evict removes up to n evictable objects (all of those created before
-// before, when n < 0), oldest first. The caller holds m.mu.
-func (m *Memory) evict(t *kindTable, n int, before time.Time) {
+// before, when n < 0), oldest first, among the first upto of the creation
+// order. The caller holds m.mu.
+func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 	removed := 0
-	for _, o := range t.order {
+	for _, o := range t.order[:max(0, min(upto, len(t.order)))] {
 		if n >= 0 && removed >= n {
 			break
 		}

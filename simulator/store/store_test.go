@@ -368,6 +368,44 @@ func TestRetentionEvictsTheOldestFinalObjectsOnly(t *testing.T) {
 	}
 }
 
+// claim is what refers to a payment: it may go once its payment is gone,
+// and it is stored before its payment is.
+type claim struct {
+	Ref string `json:"ref"`
+}
+
+func TestRetentionKeepsWhatRefersToObjectsNotYetStored(t *testing.T) {
+	m := store.NewMemoryWith(store.MemoryOptions{Retention: store.Retention{MaxObjects: 50}})
+	payments := finalPayments(m)
+	claims := store.NewTable(m, "claim", store.Evictable(func(c *claim, peek store.Peek) bool { return !peek.Exists("payment", c.Ref) }))
+	for i := range 500 {
+		id := fmt.Sprint("p", i)
+		if err := claims.Create(ctx, "order/"+id, claim{Ref: id}); err != nil {
+			t.Fatal(err)
+		}
+		// Between the claim and its payment, the claims' eviction has run.
+		p := samplePayment(id)
+		p.Status = "CAPTURED"
+		if err := payments.Create(ctx, id, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claims.Get(ctx, "order/"+id); err != nil {
+			t.Fatalf("the claim of the newest payment %s was evicted before its payment was stored: %v", id, err)
+		}
+	}
+	// Claims of payments kept are kept; the others went with their payments.
+	for i := range 500 {
+		id := fmt.Sprint("p", i)
+		_, perr := payments.Get(ctx, id)
+		if _, cerr := claims.Get(ctx, "order/"+id); perr == nil && cerr != nil {
+			t.Fatalf("payment %s is kept, its claim is not: %v", id, cerr)
+		}
+	}
+	if n, kept := m.Count("claim"), m.Count("payment"); n > kept+10 {
+		t.Fatalf("%d claims kept for %d payments: the others' payments are gone", n, kept)
+	}
+}
+
 func TestRetentionByAge(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	m := store.NewMemoryWith(store.MemoryOptions{Now: func() time.Time { return now }, Retention: store.Retention{MaxAge: time.Hour}})
