@@ -87,6 +87,15 @@ func parseRetention(node *yaml.Node) (Retention, error) {
 	if node == nil {
 		return r, nil
 	}
+	if node.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			switch k := node.Content[i].Value; k {
+			case "events", "objects", "age", "kinds":
+			default:
+				return r, fmt.Errorf("config: retention: unknown field %q (known: events, objects, age, kinds)", k)
+			}
+		}
+	}
 	if err := node.Decode(&r); err != nil {
 		return r, fmt.Errorf("config: retention: %w", err)
 	}
