@@ -34,12 +34,27 @@ type Retention struct {
 	Kinds map[string]int `yaml:"kinds"`
 }
 
-// Default retention: at the sizes measured (docs/PERFORMANCE.md), about
-// 200 000 payments' worth of objects and events stay well under 500 MB.
+// Default retention: at the sizes measured (docs/PERFORMANCE.md), the
+// objects and events kept under a long mixed load take about 250 MB of live
+// heap; with DefaultMemoryLimit, `pspsim serve` stays under 500 MB of RSS.
 const (
 	DefaultRetainEvents  = journal.DefaultMax
-	DefaultRetainObjects = 100_000
+	DefaultRetainObjects = 25_000
 )
+
+// DefaultMemoryLimit is the Go runtime's soft memory limit `pspsim serve`
+// sets for the default retention unless GOMEMLIMIT says otherwise: the
+// collector then returns what it freed instead of letting the heap run to
+// twice the live data. MemoryLimit scales it with larger limits.
+const DefaultMemoryLimit = 400 << 20
+
+// MemoryLimit is the soft memory limit that suits r: DefaultMemoryLimit,
+// scaled by how much more than the defaults r keeps.
+func (r Retention) MemoryLimit() int64 {
+	r = r.over(Retention{})
+	scale := max(1, float64(r.Events)/DefaultRetainEvents, float64(r.Objects)/DefaultRetainObjects)
+	return int64(scale * DefaultMemoryLimit)
+}
 
 // over fills r's unset fields from base, then from the defaults.
 func (r Retention) over(base Retention) Retention {
@@ -107,3 +122,7 @@ func (r Retention) memoryStore(now func() time.Time) *store.Memory {
 	return store.NewMemoryWith(store.MemoryOptions{Now: now,
 		Retention: store.Retention{MaxObjects: r.Objects, MaxAge: r.Age, Kinds: r.Kinds}})
 }
+
+// Retention returns the limits the simulator runs with (options, then the
+// config's section, then the defaults).
+func (s *Simulator) Retention() Retention { return s.opts.Retention }

@@ -38,7 +38,8 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 	total := 60_000
 	retention := simulator.Retention{Events: 20_000, Objects: 5_000}
 	if v := os.Getenv("PSPSIM_SOAK"); v != "" {
-		retention = simulator.Retention{} // the defaults
+		retention = simulator.Retention{} // the defaults, with serve's memory limit
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(simulator.DefaultMemoryLimit))
 		total = 1_000_000
 		if n, err := strconv.Atoi(v); err == nil && n > 1 {
 			total = n
@@ -63,7 +64,9 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		samples = append(samples, sample{n, m.HeapAlloc, rss()})
+		s := sample{n, m.HeapAlloc, rss()}
+		samples = append(samples, s)
+		t.Logf("after %7d requests: live heap %6.1f MB, RSS %6.1f MB", s.requests, float64(s.heap)/1e6, float64(s.rss)/1e6)
 	}
 	start := time.Now()
 	for n := 1; n <= total; n++ {
@@ -78,9 +81,6 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 			pprof.WriteHeapProfile(out)
 			out.Close()
 		}
-	}
-	for _, s := range samples {
-		t.Logf("after %7d requests: live heap %6.1f MB, RSS %6.1f MB", s.requests, float64(s.heap)/1e6, float64(s.rss)/1e6)
 	}
 	t.Logf("%d requests in %s (%d failed); the journal keeps %d events", total, elapsed.Round(time.Second), l.failed, sim.Journal().Len())
 	// Retention evicts in rounds (a tenth at a time), so memory saw-tooths:

@@ -200,6 +200,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 1
 	}
 	defer sim.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// What the retention keeps fits under this; the heap is not left to
+		// grow to twice it (README, "Memory and retention").
+		debug.SetMemoryLimit(sim.Retention().MemoryLimit())
+	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.

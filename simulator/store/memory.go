@@ -84,7 +84,7 @@ type kindTable struct {
 type object struct {
 	id      string
 	seq     uint64
-	created time.Time
+	created int64    // UnixNano on the store's clock, for ages
 	keys    []string // unique keys it claimed
 	removed bool
 
@@ -216,7 +216,10 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 		val, doc = v, nil
 	}
 	m.seq++
-	o := &object{id: id, seq: m.seq, created: now, doc: doc, val: val, keys: append([]string(nil), unique...)}
+	o := &object{id: id, seq: m.seq, created: now.UnixNano(), doc: doc, val: val}
+	if len(unique) > 0 {
+		o.keys = append([]string(nil), unique...)
+	}
 	t.objects[id] = o
 	t.order = append(t.order, o)
 	for _, k := range unique {
@@ -590,7 +593,7 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 		if o.removed {
 			continue
 		}
-		if n < 0 && !o.created.Before(before) {
+		if n < 0 && o.created >= before.UnixNano() {
 			break
 		}
 		// An object being changed right now is busy: it is not waited for
