@@ -53,16 +53,21 @@ func main() {
 	threads := flag.Int("threads", 2, "wrk threads")
 	conns := flag.Int("connections", 32, "wrk connections")
 	starts := flag.Int("starts", 20, "cold starts to take the median of (0: skip)")
+	coldOnly := flag.Bool("cold-start-only", false, "measure the cold start only (no wrk)")
 	flag.Parse()
 	if *pspsim == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if _, err := exec.LookPath("wrk"); err != nil {
+	if _, err := exec.LookPath("wrk"); err != nil && !*coldOnly {
 		fail("wrk is not on PATH (apt-get install wrk)")
 	}
 	lt := &loadTest{pspsim: *pspsim, duration: *duration, threads: *threads, conns: *conns, dir: must(os.MkdirTemp("", "pspsim-loadtest"))}
 	defer os.RemoveAll(lt.dir)
+	if *coldOnly {
+		lt.coldStart(max(*starts, 1), fmt.Sprintf("127.0.0.1:%d", *port))
+		return
+	}
 	lt.run(*port, *stripeMock, *starts)
 }
 
