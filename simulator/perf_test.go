@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -215,4 +217,47 @@ func BenchmarkCodePaySignedVersusRSASign(b *testing.B) {
 	b.ReportMetric(float64(serverTime.Nanoseconds())/float64(n), "server-ns/op")
 	b.ReportMetric(float64(signTime.Nanoseconds())/float64(n), "sign-ns/op")
 	b.ReportMetric(float64(serverTime)/float64(signTime), "x-sign")
+}
+
+// BenchmarkHeapPerPayment reports the live heap a stored card payment costs
+// at steady state: the payment, its order number's claim and its 3-D Secure
+// authentication (store-B/payment, with the journal held to 2 000 events),
+// and each of its journal events (B/event).
+func BenchmarkHeapPerPayment(b *testing.B) {
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	measure := func(events int) (perPayment, eventsPerPayment float64) {
+		sim, err := simulator.New(context.Background(), simulator.Options{Clock: clock.NewSim(simtest.Start), Seed: 1,
+			Retention: simulator.Retention{Events: events}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sim.Close()
+		h := sim.Handler()
+		auth := "Bearer " + vmToken(b, h)
+		const n = 10_000
+		before, ev := heap(), sim.Journal().LastSeq()
+		for i := range n {
+			if rec := do(h, simtest.JSONRequest("POST", "/vm/v1/payments", vmPaymentBody("H"+strconv.Itoa(100000+i)), "Authorization", auth)); rec.Code != 200 {
+				b.Fatal(rec.Body)
+			}
+		}
+		sim.Journal().Query(journal.Filter{AnyID: "none"}) // the first query builds the indexes
+		grown := float64(heap() - before)
+		return grown / n, float64(sim.Journal().LastSeq()-ev) / n
+	}
+	var store, all, events float64
+	for b.Loop() {
+		store, _ = measure(2_000)
+		var perPayment float64
+		all, perPayment = measure(0)
+		events = (all - store) / perPayment
+	}
+	b.ReportMetric(store, "store-B/payment")
+	b.ReportMetric(events, "B/event")
 }

@@ -80,6 +80,7 @@ type loadTest struct {
 	samples         map[string][]byte // answers of pspsim, for the bare server
 	pspsimURL, bare string
 	runs            int
+	inquiryGen      int
 }
 
 type result struct {
@@ -132,13 +133,15 @@ type operation struct {
 	path   string
 	header []string
 	lua    string // a wrk script, when the request changes
+	before func() // run before each wrk run against pspsim
 }
 
 func (lt *loadTest) operations() []operation {
 	auth := "Authorization: Bearer " + lt.token
 	return []operation{
 		{name: "vmgateway createPayment", path: "/vm/v1/payments", header: []string{auth, "Content-Type: application/json"}, lua: createLua},
-		{name: "vmgateway inquirePayment", path: "/vm/v1/payments/inquiry", header: []string{auth, "Content-Type: application/json"}, lua: inquiryLua},
+		{name: "vmgateway inquirePayment", path: "/vm/v1/payments/inquiry", header: []string{auth, "Content-Type: application/json"}, lua: inquiryLua,
+			before: lt.createInquiryOrders},
 		{name: "genstore getPayment", method: "GET", path: "/genstore/api/202412/payment/PI0020241010151755224",
 			header: []string{"X-Genstore-Access-Token: gst_demo_0000000000000000000000000001"}},
 	}
@@ -176,7 +179,7 @@ var inquiryLua = threadSetup + `
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("POST", nil, nil, string.format('{"orderNo":"Q%06d"}', n % ` + strconv.Itoa(inquiryOrders) + `))
+  return wrk.format("POST", nil, nil, string.format('{"orderNo":"QPFX%06d"}', n % ` + strconv.Itoa(inquiryOrders) + `))
 end
 `
 
@@ -187,19 +190,27 @@ func (lt *loadTest) prepare() {
 	post(lt.pspsimURL+"/vm/v1/auth/token", "", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`, &tok)
 	lt.token = tok.AccessToken
 	lt.samples = map[string][]byte{}
-	for i := range inquiryOrders {
-		body := post(lt.pspsimURL+"/vm/v1/payments", lt.token, fmt.Sprintf(paymentBody, fmt.Sprintf("Q%06d", i)), nil)
-		if i == 0 {
-			lt.samples["/vm/v1/payments"] = body
-		}
-	}
-	lt.samples["/vm/v1/payments/inquiry"] = post(lt.pspsimURL+"/vm/v1/payments/inquiry", lt.token, `{"orderNo":"Q000001"}`, nil)
+	lt.samples["/vm/v1/payments"] = post(lt.pspsimURL+"/vm/v1/payments", lt.token, fmt.Sprintf(paymentBody, "SAMPLE1"), nil)
+	lt.createInquiryOrders()
+	lt.samples["/vm/v1/payments/inquiry"] = post(lt.pspsimURL+"/vm/v1/payments/inquiry", lt.token, `{"orderNo":"`+lt.inquiryPrefix()+`000001"}`, nil)
 	req := must(http.NewRequest("GET", lt.pspsimURL+"/genstore/api/202412/payment/PI0020241010151755224", nil))
 	req.Header.Set("X-Genstore-Access-Token", "gst_demo_0000000000000000000000000001")
 	res := must(http.DefaultClient.Do(req))
 	lt.samples["/genstore/api/202412/payment/PI0020241010151755224"] = must(io.ReadAll(res.Body))
 	res.Body.Close()
 }
+
+// createInquiryOrders creates afresh the orders the inquiries ask for
+// (QPFX in the script: I and a generation): a load of payments since may
+// have pushed the previous ones out under the retention limits.
+func (lt *loadTest) createInquiryOrders() {
+	lt.inquiryGen++
+	for i := range inquiryOrders {
+		post(lt.pspsimURL+"/vm/v1/payments", lt.token, fmt.Sprintf(paymentBody, fmt.Sprintf("%s%06d", lt.inquiryPrefix(), i)), nil)
+	}
+}
+
+func (lt *loadTest) inquiryPrefix() string { return fmt.Sprintf("I%02d", lt.inquiryGen) }
 
 func post(url, token, body string, out any) []byte {
 	req := must(http.NewRequest("POST", url, strings.NewReader(body)))
@@ -231,10 +242,15 @@ func (lt *loadTest) wrk(server *exec.Cmd, base string, op operation) result {
 	for _, h := range op.header {
 		args = append(args, "-H", h)
 	}
+	if op.before != nil && base == lt.pspsimURL {
+		op.before()
+	}
 	if op.lua != "" {
 		lt.runs++
 		script := filepath.Join(lt.dir, fmt.Sprintf("%d.lua", lt.runs))
-		must0(os.WriteFile(script, []byte(strings.ReplaceAll(op.lua, "RUN", fmt.Sprintf("W%02d", lt.runs))), 0o600))
+		lua := strings.ReplaceAll(op.lua, "RUN", fmt.Sprintf("W%02d", lt.runs))
+		lua = strings.ReplaceAll(lua, "QPFX", lt.inquiryPrefix())
+		must0(os.WriteFile(script, []byte(lua), 0o600))
 		args = append(args, "-s", script)
 	}
 	args = append(args, base+op.path)
