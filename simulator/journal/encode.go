@@ -40,13 +40,8 @@ func appendRedacted(b []byte, key string, v any) []byte {
 		}
 	case map[string]any:
 		var buf [16]string
-		keys := buf[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		b = append(b, '{')
-		for i, k := range keys {
+		for i, k := range sortedKeys(x, buf[:0]) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -98,13 +93,8 @@ func appendRedacted(b []byte, key string, v any) []byte {
 // appendStringMap appends a map of ids, its values masked by key.
 func appendStringMap(b []byte, m map[string]string) []byte {
 	var buf [16]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, k := range sortedKeys(m, buf[:0]) {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -113,6 +103,16 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		b = appendString(b, pan.Value(k, m[k]))
 	}
 	return append(b, '}')
+}
+
+// sortedKeys appends m's keys to keys (scratch space), sorted: encoding/json's
+// order.
+func sortedKeys[V any](m map[string]V, keys []string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 const hex = "0123456789abcdef"

@@ -316,27 +316,42 @@ func (p *parser) object(depth int) (int32, *SyntaxError) {
 		}
 		n := &p.d.nodes[c]
 		n.KeyStart, n.KeyEnd, n.keyEsc = keyStart, keyEnd, keyEsc
-		if last < 0 {
-			p.d.nodes[i].First = c
-		} else {
-			p.d.nodes[last].Next = c
-		}
-		last = c
-		p.d.nodes[i].Len++
-		p.skipSpace()
-		if p.pos < len(p.src) && p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.pos < len(p.src) && p.src[p.pos] == '}' {
-			p.pos++
+		p.link(i, &last, c)
+		if more, err := p.another('}', "a property"); err != nil {
+			return -1, err
+		} else if !more {
 			break
 		}
-		return -1, p.unexpected("expecting ',' or '}' after a property")
 	}
 	p.path = p.path[:top]
 	p.d.nodes[i].End = int32(p.pos)
 	return i, nil
+}
+
+// link appends child c to container i, after last.
+func (p *parser) link(i int32, last *int32, c int32) {
+	if *last < 0 {
+		p.d.nodes[i].First = c
+	} else {
+		p.d.nodes[*last].Next = c
+	}
+	*last = c
+	p.d.nodes[i].Len++
+}
+
+// another reads what follows a member or element: ',' (another comes) or
+// the container's closing character.
+func (p *parser) another(closing byte, what string) (bool, *SyntaxError) {
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == ',' {
+		p.pos++
+		return true, nil
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == closing {
+		p.pos++
+		return false, nil
+	}
+	return false, p.unexpected(fmt.Sprintf("expecting ',' or '%c' after %s", closing, what))
 }
 
 func (p *parser) array(depth int) (int32, *SyntaxError) {
@@ -362,23 +377,12 @@ func (p *parser) array(depth int) (int32, *SyntaxError) {
 		if err != nil {
 			return -1, err
 		}
-		if last < 0 {
-			p.d.nodes[i].First = c
-		} else {
-			p.d.nodes[last].Next = c
-		}
-		last = c
-		p.d.nodes[i].Len++
-		p.skipSpace()
-		if p.pos < len(p.src) && p.src[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.pos < len(p.src) && p.src[p.pos] == ']' {
-			p.pos++
+		p.link(i, &last, c)
+		if more, err := p.another(']', "an array element"); err != nil {
+			return -1, err
+		} else if !more {
 			break
 		}
-		return -1, p.unexpected("expecting ',' or ']' after an array element")
 	}
 	p.path = p.path[:top]
 	p.d.nodes[i].End = int32(p.pos)
