@@ -36,6 +36,9 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 		t.Skip("soak test: skipped under -short")
 	}
 	total := 60_000
+	if v, err := strconv.Atoi(os.Getenv("PSPSIM_SOAK_SMALL")); err == nil {
+		total = v // the small limits, for longer
+	}
 	retention := simulator.Retention{Events: 20_000, Objects: 5_000}
 	if v := os.Getenv("PSPSIM_SOAK"); v != "" {
 		retention = simulator.Retention{} // the defaults, with serve's memory limit
@@ -64,6 +67,13 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
+		if f := os.Getenv("PSPSIM_SOAK_HEAP"); f != "" {
+			// Heap profiles at every sample, to compare with go tool pprof -base.
+			if out, err := os.Create(fmt.Sprintf("%s.%d", f, n)); err == nil {
+				pprof.WriteHeapProfile(out)
+				out.Close()
+			}
+		}
 		s := sample{n, m.HeapAlloc, rss()}
 		samples = append(samples, s)
 		t.Logf("after %7d requests: live heap %6.1f MB, RSS %6.1f MB", s.requests, float64(s.heap)/1e6, float64(s.rss)/1e6)
@@ -76,12 +86,6 @@ func TestSoakMemoryIsFlat(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	if f := os.Getenv("PSPSIM_SOAK_HEAP"); f != "" {
-		if out, err := os.Create(f); err == nil {
-			pprof.WriteHeapProfile(out)
-			out.Close()
-		}
-	}
 	t.Logf("%d requests in %s (%d failed); the journal keeps %d events", total, elapsed.Round(time.Second), l.failed, sim.Journal().Len())
 	// Retention evicts in rounds (a tenth at a time), so memory saw-tooths:
 	// flat means the peaks of the last quarter are no higher than those of
