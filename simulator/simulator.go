@@ -167,6 +167,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
 		Wrap:           s.faults.Wrap,
+		Done:           s.done,
 	}
 	forSystem := func(name string) *env.Env {
 		e := *s.env
