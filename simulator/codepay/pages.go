@@ -41,7 +41,7 @@ const pageStyle = `body{font-family:system-ui,sans-serif;max-width:46rem;margin:
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.25rem;text-align:left}
 form{display:inline-block;margin:.25rem .25rem .25rem 0}input{padding:.3rem}button{padding:.35rem .8rem}
 .amount{font-size:2rem;font-weight:bold}.hint{color:#777;font-size:.8rem}
-.cards button{width:11.5rem;text-align:left;margin:.15rem;font-size:.8rem}.cards small{color:#555}`
+form.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(12.5rem,1fr));gap:.3rem}.cards button{text-align:left;margin:0;font-size:.8rem}.cards small{color:#555}`
 
 var terminalTmpl = template.Must(template.New("terminal").Funcs(template.FuncMap{"pathesc": url.PathEscape}).Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Terminal {{.V.SN}} · pspsim CodePay</title><style>` + pageStyle + `</style></head><body>
@@ -105,7 +105,7 @@ type testCardChoice struct {
 }
 
 // terminalWallets are the wallet QR codes a terminal can scan.
-var terminalWallets = []string{"Alipay+", "WeChat Pay", "UnionPay QR"}
+var terminalWallets = []string{"Alipay+", "WeChat Pay", "UnionPay"}
 
 // testCardChoices lists the TESTCARDS rows (Visa and Mastercard) for a
 // card-present payment: the 3-D Secure columns do not apply at a terminal.

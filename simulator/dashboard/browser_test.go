@@ -134,11 +134,20 @@ func eval[T any](b *browser, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript condition until it holds (the browser's
-// deadline bounds it).
+// waitFor polls a JavaScript condition until it holds, across page loads
+// (a control form reloads its page), for at most a minute of wall time: a
+// busy machine may be slow, the condition must still come true.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr)); err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(5*time.Second)))
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
