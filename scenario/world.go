@@ -37,6 +37,9 @@ type World struct {
 	// LastRule is the id of the fault rule the scenario added last.
 	LastRule string
 
+	// page is the page the buyer or cashier is on (the page steps).
+	page *page
+
 	mu        sync.Mutex
 	vars      map[string]string
 	receivers map[string]*Receiver
@@ -137,7 +140,7 @@ type Group struct {
 // (features/STEPS.md is generated from it). A system adds its steps by
 // adding its group here.
 func Groups() []Group {
-	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
+	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps(), pageSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and
