@@ -121,6 +121,35 @@ func (w *World) webhookAttemptsJudged(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	copies, err := w.duplicateCopies(ctx, "subscriptionId")
+	return n + copies, err
+}
+
+// duplicateCopies counts the extra copies the duplicate fault sent of the
+// messages whose ids hold key (webhooks: subscriptionId): each copy the
+// receiver got is a delivery to count, though the sender judged one attempt.
+func (w *World) duplicateCopies(ctx context.Context, key string) (int, error) {
+	r, err := w.peek(ctx, "GET", "/_sim/events?system=faults&kind=fault.effect.duplicate", nil)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Events []struct {
+			IDs  map[string]string `json:"ids"`
+			Data struct {
+				Answers []any `json:"answers"`
+			} `json:"data"`
+		}
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range out.Events {
+		if e.IDs[key] != "" && len(e.Data.Answers) > 1 {
+			n += len(e.Data.Answers) - 1
+		}
+	}
 	return n, nil
 }
 
