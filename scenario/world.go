@@ -171,5 +171,11 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 				sc.Step(st.Pattern, st.Func)
 			}
 		}
+		// Last, so that it only catches what no step matches: an undefined
+		// step fails naming the closest defined ones (godog would print Go
+		// snippets, no help to someone writing Gherkin).
+		sc.Step(`^(.*)$`, func(text string) error {
+			return fmt.Errorf("undefined step %q; did you mean:\n    %s", text, strings.Join(Suggest(text, 3), "\n    "))
+		})
 	}
 }
