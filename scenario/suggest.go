@@ -1,7 +1,11 @@
 package scenario
 
 import (
+	"fmt"
 	"regexp"
+	"sync"
+
+	"github.com/cucumber/godog"
 	"sort"
 	"strings"
 )
@@ -89,4 +93,38 @@ func letterDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+var (
+	patternsOnce sync.Once
+	patterns     []*regexp.Regexp
+)
+
+// undefinedSteps names every step of a scenario that no step matches, each
+// with the closest defined ones.
+func undefinedSteps(s *godog.Scenario) error {
+	patternsOnce.Do(func() {
+		for _, g := range Groups() {
+			for _, st := range g.Steps {
+				patterns = append(patterns, regexp.MustCompile(st.Pattern))
+			}
+		}
+	})
+	var msgs []string
+	for _, st := range s.Steps {
+		known := false
+		for _, p := range patterns {
+			if p.MatchString(st.Text) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			msgs = append(msgs, fmt.Sprintf("undefined step %q; did you mean:\n    %s", st.Text, strings.Join(Suggest(st.Text, 3), "\n    ")))
+		}
+	}
+	if msgs == nil {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
 }

@@ -1,6 +1,11 @@
 package scenario
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/cucumber/godog"
+)
 
 // TestSuggestNamesTheClosestStep: a misspelt or reworded step suggests the
 // step that was meant first.
@@ -16,5 +21,22 @@ func TestSuggestNamesTheClosestStep(t *testing.T) {
 		if len(got) == 0 || got[0] != c.want {
 			t.Errorf("Suggest(%q) = %q, want %q first", c.typed, got, c.want)
 		}
+	}
+}
+
+// TestAnUndefinedStepFailsWithSuggestions runs a feature with a typo: the
+// scenario fails, and the output names the step that was meant.
+func TestAnUndefinedStepFailsWithSuggestions(t *testing.T) {
+	var out strings.Builder
+	suite := godog.TestSuite{
+		ScenarioInitializer: Initializer(InProcess(nil)),
+		Options: &godog.Options{Format: "progress", Output: &out, Strict: true, NoColors: true,
+			FeatureContents: []godog.Feature{{Name: "typo.feature", Contents: []byte("Feature: typo\n  Scenario: typo\n    Given a reciever \"app\"\n")}}},
+	}
+	if suite.Run() == 0 {
+		t.Fatal("a scenario with an undefined step passed")
+	}
+	if !strings.Contains(out.String(), `did you mean:`) || !strings.Contains(out.String(), `Given a receiver "app"`) {
+		t.Errorf("the failure does not suggest the step meant:\n%s", out.String())
 	}
 }

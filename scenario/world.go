@@ -150,6 +150,12 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 		var cleanup func()
 		var world *World
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			// An undefined step fails the scenario naming the closest
+			// defined ones (godog would print Go snippets, no help to
+			// someone writing Gherkin).
+			if err := undefinedSteps(s); err != nil {
+				return ctx, err
+			}
 			w, c, err := factory(ctx, s)
 			if err != nil {
 				return ctx, fmt.Errorf("building the scenario's simulator: %w", err)
@@ -171,11 +177,6 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 				sc.Step(st.Pattern, st.Func)
 			}
 		}
-		// Last, so that it only catches what no step matches: an undefined
-		// step fails naming the closest defined ones (godog would print Go
-		// snippets, no help to someone writing Gherkin).
-		sc.Step(`^(.*)$`, func(text string) error {
-			return fmt.Errorf("undefined step %q; did you mean:\n    %s", text, strings.Join(Suggest(text, 3), "\n    "))
-		})
+
 	}
 }
