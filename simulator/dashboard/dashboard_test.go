@@ -10,8 +10,8 @@ import (
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/dashboard"
 	"github.com/pspsim/pspsim/simulator/genstore"
-	"github.com/pspsim/pspsim/simulator/vmgateway"
 	"github.com/pspsim/pspsim/simulator/simtest"
+	"github.com/pspsim/pspsim/simulator/vmgateway"
 )
 
 func TestRootNegotiatesHTMLAndJSON(t *testing.T) {
