@@ -60,15 +60,13 @@ type OrderRow struct {
 // newest first.
 func (s *System) ListOrders(ctx context.Context, p listing.Page) (listing.Result[OrderRow], error) {
 	page, err := listing.Newest[Txn](ctx, s.env.Store, s.txns.Kind(), p, nil)
-	out := listing.Result[OrderRow]{Next: page.Next, Total: page.Total}
-	for _, t := range page.Items {
-		out.Items = append(out.Items, OrderRow{
+	return listing.Map(page, func(t Txn) OrderRow {
+		return OrderRow{
 			TransNo: t.TransNo, MerchantOrderNo: t.MerchantOrderNo, MerchantNo: t.MerchantNo, TerminalSN: t.TerminalSN,
 			Environment: t.Environment, Channel: t.Channel, TransType: typeNames[t.TransType], Status: t.Status.String(), Step: stepOf(&t),
 			Amount: fmtAmount(t.TransAmount(), t.Currency), Currency: t.Currency, Card: t.CardMasked, OrigTransNo: t.OrigTransNo, CreatedAt: t.CreatedAt,
-		})
-	}
-	return out, err
+		}
+	}), err
 }
 
 // BatchRow is one batch with its count and totals.

@@ -43,18 +43,13 @@ func (s *System) ListInstallations(ctx context.Context) ([]InstallationView, err
 // the merchant sees them (status, fee and net).
 func (s *System) ListPayments(ctx context.Context, p listing.Page) (listing.Result[PaymentView], error) {
 	page, err := listing.Newest[Payment](ctx, s.env.Store, s.payments.Kind(), p, nil)
-	out := listing.Result[PaymentView]{Next: page.Next, Total: page.Total}
-	if err != nil {
-		return out, err
-	}
 	shops := map[string]Shop{}
-	for _, pay := range page.Items {
+	return listing.Map(page, func(pay Payment) PaymentView {
 		sh, ok := shops[pay.ShopID]
 		if !ok {
 			sh, _ = s.shops.Get(ctx, pay.ShopID)
 			shops[pay.ShopID] = sh
 		}
-		out.Items = append(out.Items, paymentView(pay, sh))
-	}
-	return out, nil
+		return paymentView(pay, sh)
+	}), err
 }

@@ -82,3 +82,12 @@ func Newest[T any](ctx context.Context, st store.Store, kind string, p Page, kee
 	}
 	return out, nil
 }
+
+// Map turns a page of stored objects into a page of views.
+func Map[T, R any](r Result[T], view func(T) R) Result[R] {
+	out := Result[R]{Next: r.Next, Total: r.Total}
+	for _, x := range r.Items {
+		out.Items = append(out.Items, view(x))
+	}
+	return out
+}

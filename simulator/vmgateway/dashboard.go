@@ -35,11 +35,9 @@ type PaymentRow struct {
 // ListPayments returns a page of payments, newest first.
 func (s *System) ListPayments(ctx context.Context, p listing.Page) (listing.Result[PaymentRow], error) {
 	page, err := listing.Newest[Payment](ctx, s.env.Store, s.payments.Kind(), p, nil)
-	out := listing.Result[PaymentRow]{Next: page.Next, Total: page.Total}
-	for _, pay := range page.Items {
-		out.Items = append(out.Items, PaymentRow{paymentView: viewPayment(pay), MerchantID: pay.MerchantID, SessionID: pay.SessionID})
-	}
-	return out, err
+	return listing.Map(page, func(pay Payment) PaymentRow {
+		return PaymentRow{paymentView: viewPayment(pay), MerchantID: pay.MerchantID, SessionID: pay.SessionID}
+	}), err
 }
 
 // RefundRow is a refund as the dashboard lists it.
@@ -52,11 +50,9 @@ type RefundRow struct {
 // ListRefunds returns a page of refunds, newest first.
 func (s *System) ListRefunds(ctx context.Context, p listing.Page) (listing.Result[RefundRow], error) {
 	page, err := listing.Newest[Refund](ctx, s.env.Store, s.refunds.Kind(), p, nil)
-	out := listing.Result[RefundRow]{Next: page.Next, Total: page.Total}
-	for _, r := range page.Items {
-		out.Items = append(out.Items, RefundRow{refundView: viewRefund(r), MerchantID: r.MerchantID, Environment: r.Environment})
-	}
-	return out, err
+	return listing.Map(page, func(r Refund) RefundRow {
+		return RefundRow{refundView: viewRefund(r), MerchantID: r.MerchantID, Environment: r.Environment}
+	}), err
 }
 
 // SessionRow is a checkout session as the dashboard lists it.
@@ -70,11 +66,9 @@ type SessionRow struct {
 // ListSessions returns a page of checkout sessions, newest first.
 func (s *System) ListSessions(ctx context.Context, p listing.Page) (listing.Result[SessionRow], error) {
 	page, err := listing.Newest[Session](ctx, s.env.Store, s.sessions.Kind(), p, nil)
-	out := listing.Result[SessionRow]{Next: page.Next, Total: page.Total}
-	for _, ss := range page.Items {
-		out.Items = append(out.Items, SessionRow{sessionView: s.viewSession(ss), MerchantID: ss.MerchantID, Environment: ss.Environment, Attempts: len(ss.Attempts)})
-	}
-	return out, err
+	return listing.Map(page, func(ss Session) SessionRow {
+		return SessionRow{sessionView: s.viewSession(ss), MerchantID: ss.MerchantID, Environment: ss.Environment, Attempts: len(ss.Attempts)}
+	}), err
 }
 
 // SubscriptionRow is a webhook subscription without its secret.
