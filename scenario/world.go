@@ -37,6 +37,9 @@ type World struct {
 	// LastRule is the id of the fault rule the scenario added last.
 	LastRule string
 
+	// page is the page the buyer or cashier is on (the page steps).
+	page *page
+
 	mu        sync.Mutex
 	vars      map[string]string
 	receivers map[string]*Receiver
@@ -137,7 +140,7 @@ type Group struct {
 // (features/STEPS.md is generated from it). A system adds its steps by
 // adding its group here.
 func Groups() []Group {
-	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
+	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps(), pageSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and
@@ -147,6 +150,12 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 		var cleanup func()
 		var world *World
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			// An undefined step fails the scenario naming the closest
+			// defined ones (godog would print Go snippets, no help to
+			// someone writing Gherkin).
+			if err := undefinedSteps(s); err != nil {
+				return ctx, err
+			}
 			w, c, err := factory(ctx, s)
 			if err != nil {
 				return ctx, fmt.Errorf("building the scenario's simulator: %w", err)
@@ -168,5 +177,6 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 				sc.Step(st.Pattern, st.Func)
 			}
 		}
+
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/canary"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/dashboard"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/faults"
@@ -104,9 +105,11 @@ type Simulator struct {
 	faults  *faults.Engine
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
-	handler  http.Handler
-	done     chan struct{}
-	closing  sync.Once
+	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
+	dash    *dashboard.Dashboard
+	handler http.Handler
+	done    chan struct{}
+	closing sync.Once
 
 	mu      sync.RWMutex
 	baseURL string
@@ -164,6 +167,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
 		Wrap:           s.faults.Wrap,
+		Done:           s.done,
 	}
 	forSystem := func(name string) *env.Env {
 		e := *s.env
@@ -232,6 +236,8 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 			}
 		}
 	}
+	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
+		API: s.Handler, Version: Version})
 	s.handler = s.routes()
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
@@ -330,6 +336,7 @@ func (s *Simulator) routes() http.Handler {
 			r.Routes(mux)
 		}
 	}
+	s.dash.Routes(mux)
 	mux.HandleFunc("/{$}", s.index)
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
@@ -338,6 +345,10 @@ func (s *Simulator) routes() http.Handler {
 }
 
 func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && dashboard.WantsHTML(r) {
+		s.dash.ServeOverview(w, r)
+		return
+	}
 	admin.WriteJSON(w, http.StatusOK, map[string]any{
 		"name": "pspsim", "version": Version,
 		"serves": map[string]string{

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"io"
 	"net/http"
 	"sync"
@@ -348,9 +349,22 @@ func (d *Delivery) judge(n int, at, start time.Time, resp *Response, err error) 
 	d.mu.Lock()
 	d.attempts = append(d.attempts, a)
 	d.mu.Unlock()
-	s.record("delivery.attempt", d, fmt.Sprintf("%s %s attempt %d: %s", d.req.Kind, d.req.URL, n, describe(a)), map[string]any{
+	data := map[string]any{
 		"attempt": n, "status": a.Status, "error": a.Error, "outcome": a.Outcome, "durationMs": a.Duration.Milliseconds(),
-	})
+	}
+	// What was sent (byte-identical on every attempt, so kept once) and
+	// what came back, masked and bounded, for the dashboard's timeline.
+	if n == 1 {
+		if b := bodies.Of(d.req.Body); b != nil {
+			data["request"] = b
+		}
+	}
+	if resp != nil {
+		if b := bodies.Of(resp.Body); b != nil {
+			data["answer"] = b
+		}
+	}
+	s.record("delivery.attempt", d, fmt.Sprintf("%s %s attempt %d: %s", d.req.Kind, d.req.URL, n, describe(a)), data)
 	switch outcome {
 	case Delivered:
 		d.finish(Done, "delivered")

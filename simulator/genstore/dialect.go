@@ -3,6 +3,7 @@ package genstore
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"strings"
 
@@ -80,5 +81,14 @@ func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 		s.env.Log.Error("genstore: internal error", "operation", op, "error", e.Cause)
 	}
 	s.record(kind, fmt.Sprintf("%s %s answered %d: %s", r.Method, r.URL.Path, status, e.Message), ids,
-		map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule})
+		map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule, "request": requestBody(r)})
+}
+
+// requestBody is the masked, bounded view of an API request's body the
+// journal keeps for the dashboard's timeline (nil when there is none).
+func requestBody(r *http.Request) any {
+	if req := openapi.FromContext(r.Context()); req != nil {
+		return bodies.Of(req.Body)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -140,12 +141,20 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 func (s *System) journaled(op string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{ids: map[string]string{}}
-		sw := &openapi.StatusRecorder{ResponseWriter: w}
+		sw := &bodies.Recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
 			s.fail(sw, r, err)
 		}
 		data := map[string]any{"operation": op, "status": sw.Status}
+		if req := openapi.FromContext(r.Context()); req != nil {
+			if b := bodies.Of(req.Body); b != nil {
+				data["request"] = b
+			}
+		}
+		if b := sw.Body(); b != nil {
+			data["answer"] = b
+		}
 		if t, ok := TokenFrom(r.Context()); ok {
 			info.ids["appId"], info.ids["merchant"] = t.AppID, t.MerchantID
 			data["environment"] = t.Environment

@@ -7,6 +7,15 @@ Feature: Faults on the APIs pspsim serves
   Background:
     Given requests time out after "1s"
 
+  Scenario: A payment the gateway never answers is judged by the next step
+    Given I have a card gateway access token for "sandbox"
+    And the vmgateway operation "createPayment" times out
+    When I pay "25.00" USD with the card "4000123456000001" as order "T0000001"
+    Then the request times out
+    When the fault rules are cleared
+    And I pay "25.00" USD with the card "4000123456000001" as order "T0000001"
+    Then the response status is 200
+
   Scenario: The gateway never answers: the client times out
     Given the vmgateway operation "createAccessToken" times out
     When I send POST "/vm/v1/auth/token" with JSON:
