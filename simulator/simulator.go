@@ -57,6 +57,9 @@ type Options struct {
 	// told otherwise, because real apps check freshness against real time.
 	StampClock clock.Clock
 	Seed       uint64       // ids, fake data and probabilistic faults derive from it
+	// IDs draws the systems' ids; nil: ids.New(Seed). The storm tests pass
+	// an echoing generator (ids.NewEcho) to make every id kind clash.
+	IDs *ids.Generator
 	Store      store.Store  // nil: in memory
 	Logger     *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
@@ -129,6 +132,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
+	if opts.IDs == nil {
+		opts.IDs = ids.New(opts.Seed)
+	}
 	config, err := parseConfig(opts.Config)
 	if err != nil {
 		return nil, err
@@ -146,7 +152,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
 	s.faults = faults.New(faults.Options{Clock: opts.Clock, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
-	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: ids.New(opts.Seed).Derive("threeds"), BaseURL: s.BaseURL})
+	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +161,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		Stamps:         opts.StampClock,
 		Store:          opts.Store,
 		Journal:        j,
-		IDs:            ids.New(opts.Seed),
+		IDs:            opts.IDs,
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         sender,
