@@ -56,12 +56,12 @@ type Options struct {
 	// env.Env.Stamps); nil: Clock. `pspsim serve` passes the wall clock unless
 	// told otherwise, because real apps check freshness against real time.
 	StampClock clock.Clock
-	Seed       uint64       // ids, fake data and probabilistic faults derive from it
+	Seed       uint64 // ids, fake data and probabilistic faults derive from it
 	// IDs draws the systems' ids; nil: ids.New(Seed). The storm tests pass
 	// an echoing generator (ids.NewEcho) to make every id kind clash.
-	IDs *ids.Generator
-	Store      store.Store  // nil: in memory
-	Logger     *slog.Logger // nil: discard
+	IDs    *ids.Generator
+	Store  store.Store  // nil: in memory
+	Logger *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
 	// from the listener when empty.
 	BaseURL string
