@@ -34,6 +34,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/faults"
+	"github.com/pspsim/pspsim/simulator/gate"
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
@@ -110,6 +111,10 @@ type Simulator struct {
 	handler  http.Handler
 	done     chan struct{}
 	closing  sync.Once
+	// gate makes a reset atomic: requests, timers and deliveries work
+	// inside it; Reset waits until nothing is inside (package gate).
+	gate  *gate.Gate
+	clock *gate.Clock
 
 	mu      sync.RWMutex
 	baseURL string
@@ -139,10 +144,16 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{})}
-	j := journal.New(opts.Clock, 0)
-	sender := delivery.NewSender(opts.Clock, j, opts.HTTPClient)
-	s.canaries = canary.New(opts.Clock, j)
+	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New()}
+	// Everything inside the simulator keeps time with the gated clock: its
+	// timers fire inside the gate and die with a reset. The admin API moves
+	// the clock it wraps.
+	s.clock = gate.NewClock(opts.Clock, s.gate)
+	clk := clock.Clock(s.clock)
+	j := journal.New(clk, 0)
+	sender := delivery.NewSender(clk, j, opts.HTTPClient)
+	sender.SetGate(func() func() { return s.gate.Enter().Leave })
+	s.canaries = canary.New(clk, j)
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
 		if s.canaries.Empty() {
 			return
@@ -151,13 +162,13 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	})
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
-	s.faults = faults.New(faults.Options{Clock: opts.Clock, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
-	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
+	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
+	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
 	}
 	s.env = &env.Env{
-		Clock:          opts.Clock,
+		Clock:          clk,
 		Stamps:         opts.StampClock,
 		Store:          opts.Store,
 		Journal:        j,
@@ -340,7 +351,23 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
-	return s.logRequests(mux)
+	return s.logRequests(s.gated(mux))
+}
+
+// gated runs every request inside the gate, except those that only read
+// what has its own locks and may last: the live event stream and the health
+// check.
+func (s *Simulator) gated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case admin.Prefix + "/events/stream", admin.Prefix + "/health":
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := s.gate.Enter()
+		defer p.Leave()
+		next.ServeHTTP(w, r.WithContext(gate.With(r.Context(), p)))
+	})
 }
 
 func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
@@ -375,10 +402,23 @@ func (s *Simulator) logRequests(next http.Handler) http.Handler {
 // Handler returns the simulator's HTTP handler.
 func (s *Simulator) Handler() http.Handler { return s.handler }
 
-// Reset forgets every object and event, stops pending deliveries and reloads
-// each system's fixtures and config. The clock does not move.
+// Reset forgets every object and event, stops pending deliveries and
+// timers and reloads each system's fixtures and config. The clock does not
+// move. It is atomic: it waits until no request, timer or delivery is at
+// work, and holds new ones back until it is done (package gate), so each
+// sees the world before the reset or after it. Called from a request (POST
+// /_sim/reset), it steps out of that request's pass first.
 func (s *Simulator) Reset(ctx context.Context) error {
+	if p := gate.From(ctx); p != nil {
+		p.Leave()
+		defer p.Rejoin()
+	}
+	return s.gate.Exclusive(func() error { return s.reset(ctx) })
+}
+
+func (s *Simulator) reset(ctx context.Context) error {
 	s.env.Sender.StopAll()
+	s.clock.StopAll()
 	if err := s.env.Store.Reset(ctx); err != nil {
 		return fmt.Errorf("reset store: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/gate"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
@@ -217,7 +218,7 @@ func (s *System) answerNew(w http.ResponseWriter, r *http.Request, np *newPaymen
 	}
 	note(r.Context(), "tradeNo", p.TradeNo)
 	if hold {
-		s.withhold(r, p)
+		s.withhold(w, r, p)
 	}
 	WriteJSON(w, http.StatusOK, viewPayment(p))
 	return nil
@@ -451,9 +452,10 @@ func (s *System) paymentIDs(p Payment) map[string]string {
 // withhold keeps a request open without an answer until the client gives
 // up (or holdLimit of wall time passes: it is a network timeout, not domain
 // time), then drops the connection: TESTCARDS.md 26. It never returns.
-func (s *System) withhold(r *http.Request, p Payment) {
+func (s *System) withhold(w http.ResponseWriter, r *http.Request, p Payment) {
 	s.env.Record(Name, "payment.answer_withheld", "the processor never answers: the request is held until the client gives up",
 		s.paymentIDs(p), map[string]any{"environment": p.Environment})
+	gate.Hold(w, r) // never back: nothing more happens in the world
 	t := time.NewTimer(s.settings().holdLimit)
 	defer t.Stop()
 	select {
