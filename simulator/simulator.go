@@ -31,6 +31,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/canary"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/faults"
@@ -81,6 +82,10 @@ type Options struct {
 	Faults []byte
 	// CodePayData chooses how CodePay answers carry `data`.
 	CodePayData codepay.DataMode
+	// Control says who may drive the control API (/_sim): allowed Host
+	// names besides loopback and BaseURL's, and an optional admin token
+	// (package control). The zero value: loopback and BaseURL, no token.
+	Control control.Policy
 }
 
 // System is one emulated system.
@@ -120,8 +125,9 @@ type Simulator struct {
 	baseURL string
 }
 
-// sections are the known top-level keys of the --config file.
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults"}
+// sections are the known top-level keys of the --config file. "server" is
+// pspsim serve's (its HTTP server's timeouts and allowed hosts).
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -351,16 +357,22 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
-	return s.logRequests(s.gated(mux))
+	guard := control.NewGuard(s.opts.Control, func() []string { return []string{s.BaseURL()} }, admin.Error)
+	return s.logRequests(guard.Protect(s.gated(mux)))
 }
 
 // gated runs every request inside the gate, except those that only read
-// what has its own locks and may last: the live event stream and the health
-// check.
+// what has its own locks: the live event stream, which lasts on purpose (so
+// the server's read and write timeouts do not cut it either), and the
+// health check.
 func (s *Simulator) gated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case admin.Prefix + "/events/stream", admin.Prefix + "/health":
+		case admin.Prefix + "/events/stream":
+			gate.NoDeadlines(w)
+			next.ServeHTTP(w, r)
+			return
+		case admin.Prefix + "/health":
 			next.ServeHTTP(w, r)
 			return
 		}

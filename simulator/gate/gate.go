@@ -187,13 +187,20 @@ func From(ctx context.Context) *Pass {
 // a pass in the request (a test calling a handler directly) back reports
 // true.
 func Hold(w http.ResponseWriter, r *http.Request) (back func() bool) {
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})  // not every writer supports deadlines:
-	rc.SetWriteDeadline(time.Time{}) // then there are none to lift
+	NoDeadlines(w)
 	p := From(r.Context())
 	if p == nil {
 		return func() bool { return true }
 	}
 	p.Leave()
 	return p.Rejoin
+}
+
+// NoDeadlines lifts the read and write deadlines of w's connection, for a
+// request that lasts on purpose (a hold, the live event stream). Not every
+// writer supports deadlines: then there are none to lift.
+func NoDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 }

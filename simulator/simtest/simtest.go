@@ -17,6 +17,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 // Start is where the simulated clock starts in tests.
@@ -119,7 +120,11 @@ func (h *Harness) Do(method, path string, body any, headers ...string) Response 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := h.Server.Client().Do(req)
+	// The control API wants JSON state changes, body or not (package
+	// control): simtest sends as a well-behaved client does.
+	client := h.Server.Client()
+	client.Transport = control.Transport(client.Transport, "")
+	res, err := client.Do(req)
 	if err != nil {
 		h.T.Fatalf("%s %s: %v", method, path, err)
 	}
