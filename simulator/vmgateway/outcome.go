@@ -192,10 +192,30 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
 		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
 	})
+	// What the directory server refuses in the request's own values is the
+	// request's fault, named as the gateway names its fields (checkCard and
+	// parseAmount let no such value through today: this keeps a future
+	// mismatch a 400, never a 500).
+	var invalid *threeds.InvalidError
+	if errors.As(err, &invalid) && threeDSField(invalid.Field) != "" {
+		return false, apierr.Field(apierr.Invalid, threeDSField(invalid.Field), "threeDs", "3-D Secure refused it: %s", invalid.Reason)
+	}
 	if err != nil {
 		return false, fmt.Errorf("3-D Secure: %w", err)
 	}
 	return false, s.apply3DS(ctx, p, res, np.merchant.ThreeDSUnavailable, now)
+}
+
+// threeDSField names a field of a 3-D Secure request as the gateway's
+// request names it; "" for what the gateway fills in itself.
+func threeDSField(f string) string {
+	switch f {
+	case "cardNumber":
+		return "card.cardNo"
+	case "amount", "currency":
+		return f
+	}
+	return ""
 }
 
 // apply3DS moves a payment on with an authentication result, at creation or
