@@ -367,7 +367,7 @@ func newNotifyServer(t testing.TB, answers ...string) *notifyServer {
 // wait blocks until n notifications arrived in total.
 func (n *notifyServer) wait(t testing.TB, total int) [][]byte {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(simtest.Patience)
 	for {
 		n.mu.Lock()
 		got := len(n.got)
@@ -417,7 +417,7 @@ func readFixture(t testing.TB, name string) ([]byte, error) {
 // delivery ending (the first attempt runs in its own goroutine).
 func (c *cp) waitDeliveries(orderNo string, n int) {
 	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(simtest.Patience)
 	for time.Now().Before(deadline) {
 		f := journal.Filter{IDs: map[string]string{"merchant_order_no": orderNo}}
 		count := func(kind string) int { f.Kind = kind; return len(c.h.Sim.Journal().Query(f)) }
