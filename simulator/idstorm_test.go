@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
@@ -87,14 +86,7 @@ func (s *storm) vm(path string, body any) simtest.Response {
 // around, not avoided by luck).
 func TestEveryGeneratedIDIsClaimed(t *testing.T) {
 	const n, workers = 40, 16
-	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpKey, err := codepay.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cpKey := demoAppKey(t)
 	card := func(no string) map[string]any {
 		return map[string]any{"cardNo": no, "expiryMonth": "12", "expiryYear": "2030", "cvc": "123", "captureMethod": "auto"}
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pspsim/pspsim/fixtures"
-	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -22,14 +20,7 @@ import (
 // is a request that saw half of each.
 func TestResetIsAtomic(t *testing.T) {
 	h := simtest.New(t)
-	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpKey, err := codepay.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cpKey := demoAppKey(t)
 	var seq atomic.Int64
 	// Each request is valid in every world the resets make.
 	requests := []struct {

@@ -57,29 +57,11 @@ type cp struct {
 func newCP(t testing.TB, opts ...simtest.Option) *cp {
 	t.Helper()
 	h := simtest.New(t, opts...)
-	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := codepay.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sys := h.Sim.System("codepay").(*codepay.System)
-	return &cp{t: t, h: h, sys: sys, key: key, gw: sys.GatewayPublicKey(), app: appID}
+	return &cp{t: t, h: h, sys: sys, key: simtest.CodePayKey(t, "codepay-app-demo.pem"), gw: sys.GatewayPublicKey(), app: appID}
 }
 
-func liveKey(t testing.TB) *rsa.PrivateKey {
-	b, err := fixtures.Read("keys/codepay-app-demo-live.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := codepay.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func liveKey(t testing.TB) *rsa.PrivateKey { return simtest.CodePayKey(t, "codepay-app-demo-live.pem") }
 
 // answer is a parsed CodePay answer.
 type answer struct {
