@@ -14,6 +14,13 @@ import (
 // by the very write that stores it (Create, or Claim of a unique key), and a
 // clash draws again. That holds across goroutines and, because the claim is
 // the store's own atomic write, across processes sharing one database.
+//
+// Not claimed, on purpose: what names no stored object — an answer's psn or
+// message_id, a webhook's eventId (64 random bits), an error's traceId, the
+// issuer's auth_no and ref_no (real ones repeat too) — and what is unique
+// by construction: CodePay batch numbers (the terminal's serial and its own
+// sequence, drawn under the terminal's lock), fault rule ids and journal
+// sequence numbers (counters).
 
 // ErrIDTaken is what Create answers when the id itself (not one of the
 // unique keys) belongs to another object. It wraps ErrExists.
