@@ -25,9 +25,14 @@ import (
 	"time"
 )
 
-// Patience is how long a reset keeps the gate shut waiting for the work
-// inside to finish before it lets waiting requests in for a moment.
-const Patience = 50 * time.Millisecond
+// Patience is how long a reset first keeps the gate shut waiting for the
+// work inside to finish before it lets waiting requests in for a moment.
+// Each further round waits twice as long (up to MaxPatience), so that work
+// slower than Patience — a loaded machine, the race detector — still drains.
+const (
+	Patience    = 50 * time.Millisecond
+	MaxPatience = 5 * time.Second
+)
 
 // Gate is one simulator's gate. The zero value is not usable: use New.
 type Gate struct {
@@ -35,6 +40,7 @@ type Gate struct {
 
 	mu      sync.Mutex
 	active  int           // passes inside
+	waiting int           // callers of Enter held back by a shut gate
 	shut    bool          // a reset waits for the inside to empty, or runs
 	opened  chan struct{} // closed when the gate opens again
 	drained chan struct{} // closed when active reaches 0 while shut
@@ -64,12 +70,17 @@ func (g *Gate) Enter() *Pass {
 
 // waitOpen returns, with g.mu held, once the gate is open.
 func (g *Gate) waitOpen() {
+	if !g.shut {
+		return
+	}
+	g.waiting++
 	for g.shut {
 		ch := g.opened
 		g.mu.Unlock()
 		<-ch
 		g.mu.Lock()
 	}
+	g.waiting--
 }
 
 func (g *Gate) leave() {
@@ -121,12 +132,14 @@ func (p *Pass) Generation() uint64 { return p.gen }
 
 // Exclusive shuts the gate, waits until no pass is inside, runs reset and
 // opens the gate on the next generation. While the inside does not empty
-// within Patience, it opens the gate for a moment and tries again (see the
-// package comment). The caller must not hold a pass.
+// within its patience, it opens the gate for a moment and tries again,
+// waiting longer each time (see the package comment and Patience). The
+// caller must not hold a pass.
 func (g *Gate) Exclusive(reset func() error) error {
 	g.resets.Lock()
 	defer g.resets.Unlock()
-	for {
+	patience := Patience
+	for ; ; patience = min(2*patience, MaxPatience) {
 		g.mu.Lock()
 		g.shut = true
 		g.opened = make(chan struct{})
@@ -137,7 +150,7 @@ func (g *Gate) Exclusive(reset func() error) error {
 		drained := make(chan struct{})
 		g.drained = drained
 		g.mu.Unlock()
-		t := time.NewTimer(Patience)
+		t := time.NewTimer(patience)
 		select {
 		case <-drained:
 			t.Stop()
@@ -149,11 +162,16 @@ func (g *Gate) Exclusive(reset func() error) error {
 			g.mu.Unlock()
 			break
 		}
-		// Let in what the work inside may be waiting for, then try again.
+		// Let in what the work inside may be waiting for — everyone held
+		// back so far — then try again.
 		g.drained, g.shut = nil, false
 		close(g.opened)
+		for deadline := time.Now().Add(patience); g.waiting > 0 && time.Now().Before(deadline); {
+			g.mu.Unlock()
+			time.Sleep(time.Millisecond)
+			g.mu.Lock()
+		}
 		g.mu.Unlock()
-		time.Sleep(time.Millisecond)
 	}
 	err := reset()
 	g.mu.Lock()
