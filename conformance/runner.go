@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 // RunOptions configure `pspsim conformance`.
@@ -19,6 +21,9 @@ type RunOptions struct {
 	// Target is the base URL of a running pspsim (started with --clock=sim),
 	// reset before the run; empty starts one in process.
 	Target string
+	// AdminToken is the target's admin token (its --admin-token), sent with
+	// every request to its control API; empty when it has none.
+	AdminToken string
 	// Addr is where the in-process pspsim listens (default a free loopback port).
 	Addr string
 	// Seed makes the in-process pspsim's ids and fake data repeat.
@@ -58,7 +63,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		defer sb.Close()
 		target = sb.URL
 		fmt.Fprintf(o.Stderr, "pspsim conformance: sandbox on %s (simulated clock, seed %d)\n", target, o.Seed)
-	} else if err := prepareTarget(ctx, target); err != nil {
+	} else if err := prepareTarget(ctx, target, o.AdminToken); err != nil {
 		return Report{}, err
 	}
 	if o.App.Start != nil {
@@ -73,6 +78,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	h.SetAdminToken(o.AdminToken)
 	if err := h.Prepare(ctx); err != nil {
 		return Report{}, err
 	}
@@ -90,8 +96,8 @@ func appName(a AppConfig) string {
 
 // prepareTarget resets a running pspsim and checks that its clock is
 // simulated: the suite moves time (retries, deadlines, settlement).
-func prepareTarget(ctx context.Context, target string) error {
-	c := &http.Client{Timeout: 30 * time.Second}
+func prepareTarget(ctx context.Context, target, adminToken string) error {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: control.Transport(nil, adminToken)}
 	get := func(method, path string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, method, target+path, nil)
 		if err != nil {

@@ -150,7 +150,7 @@ func (h *Harness) initializer(record func(ScenarioResult)) func(*godog.ScenarioC
 				return ctx, err
 			}
 			ctx = context.WithValue(ctx, worldKey{}, w)
-			return scenario.WithWorld(ctx, scenario.NewWorld(h.URL, nil)), nil
+			return scenario.WithWorld(ctx, scenario.NewWorld(h.URL, nil).WithAdminToken(h.adminToken)), nil
 		})
 		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
 			if sw := scenario.WorldFrom(ctx); sw != nil {

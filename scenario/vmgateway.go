@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // The card gateway's fixture app (fixtures/vmgateway.yaml).
@@ -388,12 +390,12 @@ func vmSteps() Group {
 			},
 			{
 				Pattern: `^the webhook sink has received (\d+) deliver(?:y|ies)$`,
-				Doc: "Waits (up to 5 s of wall time) until the sink has received exactly this many requests and the gateway has judged " +
+				Doc: "Waits (up to 20 s of wall time: the deliveries run on their own goroutines, slow on a busy machine) until the sink has received exactly this many requests and the gateway has judged " +
 					"each attempt, so that a later clock move finds every retry scheduled.",
 				Example: `Then the webhook sink has received 2 deliveries`,
 				Func: func(ctx context.Context, n int) error {
 					w := WorldFrom(ctx)
-					deadline := time.Now().Add(5 * time.Second)
+					deadline := time.Now().Add(simtest.Patience)
 					for {
 						got, err := w.sink(ctx)
 						if err != nil {

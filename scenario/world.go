@@ -101,7 +101,14 @@ type worldKey struct{}
 // (sim is the in-process simulator, or nil), for step libraries built on this
 // one — the conformance suite — that run their own Before hook.
 func NewWorld(target string, sim *simulator.Simulator) *World {
-	return &World{Target: strings.TrimRight(target, "/"), Client: newClient(), Sim: sim, Headers: http.Header{}}
+	return &World{Target: strings.TrimRight(target, "/"), Client: newClient(""), Sim: sim, Headers: http.Header{}}
+}
+
+// WithAdminToken makes the world send the simulator's admin token with
+// every request to its control API (pspsim serve --admin-token).
+func (w *World) WithAdminToken(token string) *World {
+	w.Client = newClient(token)
+	return w
 }
 
 // WithWorld returns ctx carrying w, so that this library's steps find it.

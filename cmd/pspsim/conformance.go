@@ -36,6 +36,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlags("conformance", conformanceUsage, stderr)
 	appPath := fs.String("app", "", "the app's app.yaml (required; see README, Conformance)")
 	target := fs.String("target", "", "base URL of a running pspsim serve --clock=sim to use (reset first); default: one in process")
+	adminToken := adminTokenFlag(fs, "with --target: its admin token")
 	addr := fs.String("addr", "127.0.0.1:0", "in process: where the sandbox listens")
 	tags := fs.String("tags", "", "run only the scenarios matching this tag expression, e.g. '@idempotency,@refund' or '~@deadline'")
 	format := fs.String("format", "progress", formatHelp)
@@ -65,7 +66,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	o := conformance.RunOptions{
-		App: app, Target: *target, Addr: *addr, Seed: n, Tags: *tags, Format: *format, AppEnv: appEnv.m,
+		App: app, Target: *target, AdminToken: adminToken(), Addr: *addr, Seed: n, Tags: *tags, Format: *format, AppEnv: appEnv.m,
 		Timing: conformance.Timing{ResultWait: *resultWait, Quiet: *quiet, RequestTimeout: *requestTimeout},
 		Stdout: stdout, Stderr: stderr,
 	}

@@ -54,6 +54,7 @@ func busySandbox(t testing.TB, n int) *simtest.Harness {
 // returns the server time.
 func paint(t testing.TB, h http.Handler) time.Duration {
 	req := httptest.NewRequest("GET", "/", nil)
+	req.Host = "127.0.0.1" // the control API answers its own host only
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	rec := httptest.NewRecorder()
 	start := time.Now()

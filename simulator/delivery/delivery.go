@@ -148,6 +148,17 @@ type Sender struct {
 	hook    Hook
 	inspect Inspector
 	active  map[*Delivery]struct{}
+	enter   func() (leave func())
+}
+
+// SetGate makes the first attempts that Start runs on their own goroutine
+// enter the simulator's gate (see package gate) first, as requests and
+// timers do, so that a reset never happens in the middle of one. Attempts
+// made by Send run in their caller's pass; later attempts in a timer's.
+func (s *Sender) SetGate(enter func() (leave func())) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enter = enter
 }
 
 // Inspector sees every answer a receiver gives, raw, before it is judged:
@@ -206,7 +217,15 @@ func (s *Sender) Send(req Request, p Policy, onDone func(*Delivery)) *Delivery {
 // as an HTTP handler) that must not wait for the receiver.
 func (s *Sender) Start(req Request, p Policy, onDone func(*Delivery)) *Delivery {
 	d := s.newDelivery(req, p, onDone)
-	go d.attempt(1)
+	s.mu.Lock()
+	enter := s.enter
+	s.mu.Unlock()
+	go func() {
+		if enter != nil {
+			defer enter()()
+		}
+		d.attempt(1) // stopped by a reset meanwhile: it does nothing
+	}()
 	return d
 }
 

@@ -66,7 +66,7 @@ func (m *Memory) Create(_ context.Context, kind, id string, doc []byte, unique .
 	defer m.mu.Unlock()
 	t := m.table(kind, true)
 	if _, taken := t.objects[id]; taken {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrExists)
+		return fmt.Errorf("%s %q: %w", kind, id, ErrIDTaken)
 	}
 	for _, k := range unique {
 		if _, taken := t.index[k]; taken {
