@@ -78,7 +78,7 @@ func Doc() ([]byte, error) {
      files (features/conformance) and the step definitions. Do not edit: run
      PSPSIM_UPDATE_DOCS=1 go test ./conformance -->
 
-` + "`pspsim conformance --app app.yaml`" + ` judges a Genstore payment app against ` + "`../shared/CONTRACT.md`" + `
+` + "`pspsim conformance --app app.yaml`" + ` judges a Genstore payment app against ` + "`docs/CONTRACT.md`" + `
 (§7 lists what it checks). README.md, "Conformance", says how to write ` + "`app.yaml`" + ` and run it locally and in
 CI; this page says what the suite does and what its verdicts mean.
 
@@ -101,7 +101,7 @@ CI; this page says what the suite does and what its verdicts mean.
 - **Real time for the app.** The app runs in real time: a step that needs something from it polls for up to
   ` + "`suite.resultWait`" + ` (10 s), and a step that checks that nothing more happens waits until the journal has been
   quiet for ` + "`suite.quiet`" + ` (500 ms). A correct app is judged in milliseconds; only a failing one makes the suite wait.
-- **ECIES vectors.** Every vector of ` + "`../shared/ecies-vectors.json`" + ` is delivered as a payment, verbatim
+- **ECIES vectors.** Every vector of ` + "`simulator/ecies/testdata/ecies-vectors.json`" + ` is delivered as a payment, verbatim
   (` + "`paymentMethodData`" + ` of Genstore's payment creation). The vectors are sealed to their own recipient key, which
   the app does not hold, so each is first made for the app's registered key: an ok vector is sealed again
   with its own ephemeral key, iv and plaintext; a fail vector gets its defect on that package (a cipherText of

@@ -63,7 +63,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^a buyer pays "([^"]*)" with the ECIES vector "([^"]*)"$`,
-				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of ../shared/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
+				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of simulator/ecies/testdata/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
 				Example: `When a buyer pays "19.00" with the ECIES vector "suit-downgrade"`,
 				Func: func(ctx context.Context, amount, name string) error {
 					w := mustWorld(ctx)

@@ -13,8 +13,8 @@ import (
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
-// The ECIES vectors of ../shared/ecies-vectors.json (a copy: the binary
-// carries it; a test checks that it still equals the shared file).
+// The ECIES vectors of simulator/ecies/testdata/ecies-vectors.json (a copy:
+// the binary carries it; a test checks that it still equals the reference).
 //
 //go:embed vectors/ecies-vectors.json
 var vectorFiles embed.FS

@@ -1,6 +1,6 @@
 @ecies
 Feature: Card data encrypted with ECIES (CONTRACT.md §5)
-  Every vector of ../shared/ecies-vectors.json is delivered as a payment, sealed for the app's
+  Every vector of simulator/ecies/testdata/ecies-vectors.json is delivered as a payment, sealed for the app's
   registered key with the vector's own ephemeral key and iv (a fail vector carries the same
   defect). An ok vector is charged with the card it holds; a fail vector is refused with
   result "false" and a reason, without any call to the PSP.
