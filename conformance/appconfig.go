@@ -88,7 +88,7 @@ type SuiteSettings struct {
 	// nothing more will (no second callback after a contradicting webhook).
 	Quiet Duration `yaml:"quiet"`
 	// RequestTimeout is how long Genstore waits for an acknowledgement
-	// before it retries (CONTRACT.md §2 says 10 s). The suite's default is
+	// before it retries (docs/CONTRACT.md §2 says 10 s). The suite's default is
 	// shorter, so that a timeout can be provoked quickly; an app that takes
 	// longer to acknowledge can raise it.
 	RequestTimeout Duration `yaml:"requestTimeout"`
@@ -163,7 +163,7 @@ func (c AppConfig) Check() error {
 		"endpoints.refundQueryUrl": c.Endpoints.RefundQueryURL,
 	} {
 		if u == "" {
-			bad(name, "is required (the suite exercises every endpoint of CONTRACT.md §2)")
+			bad(name, "is required (the suite exercises every endpoint of docs/CONTRACT.md §2)")
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {

@@ -1,6 +1,6 @@
 // Package conformance is the conformance suite: the Gherkin scenarios of
 // features/conformance drive a real payment app through the Genstore contract
-// (CONTRACT.md §7) and judge it from both ends, Genstore's records of what the
+// (docs/CONTRACT.md §8) and judge it from both ends, Genstore's records of what the
 // app sent and the PSP's own records of what it charged. A broken rule fails
 // its step with a Verdict: a stable code (codes.go), what happened, the
 // evidence and the contract's section.

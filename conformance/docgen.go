@@ -13,7 +13,7 @@ import (
 	"github.com/pspsim/pspsim/features"
 )
 
-// Themes are the scenario tags of the suite, one per part of CONTRACT.md §7.
+// Themes are the scenario tags of the suite, one per part of docs/CONTRACT.md §8.
 // Every scenario carries at least one; BugCatalog themes are among them.
 var Themes = []string{"install", "payment", "capture", "void", "refund", "idempotency", "immutable", "3ds", "testmode", "ecies", "signature", "deadline", "query", "privacy"}
 
@@ -25,7 +25,16 @@ type ScenarioInfo struct {
 	Name        string
 	Tags        []string // with @
 	Steps       []string
+	// Line is the line of its Scenario (or Scenario Outline) keyword.
+	Line int
+	// Requires is the scenario's description: the docs/CONTRACT.md sections
+	// that require exactly what it demands ("Requires docs/CONTRACT.md §2.3: ...").
+	Requires string
 }
+
+// Path is where godog finds the scenario: "conformance/refund.feature:12"
+// (an outline's line runs all its examples).
+func (s ScenarioInfo) Path() string { return fmt.Sprintf("%s:%d", s.Feature, s.Line) }
 
 // Scenarios parses the embedded feature files.
 func Scenarios() ([]ScenarioInfo, error) {
@@ -49,8 +58,18 @@ func Scenarios() ([]ScenarioInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
+		scenarios := map[string]*messages.Scenario{}
+		for _, c := range doc.Feature.Children {
+			if c.Scenario != nil {
+				scenarios[c.Scenario.Id] = c.Scenario
+			}
+		}
 		for _, p := range gherkin.Pickles(*doc, file, ids) {
 			s := ScenarioInfo{Feature: file, FeatureName: doc.Feature.Name, Name: p.Name}
+			if sc := scenarios[p.AstNodeIds[0]]; sc != nil {
+				s.Line = int(sc.Location.Line)
+				s.Requires = strings.Join(strings.Fields(sc.Description), " ")
+			}
 			for _, t := range p.Tags {
 				s.Tags = append(s.Tags, t.Name)
 			}
@@ -117,10 +136,10 @@ CI; this page says what the suite does and what its verdicts mean.
 ## Verdict codes
 
 A failing step names the rule with a stable code, says what happened, lists the evidence (ids, journal
-sequence numbers, masked card numbers) and the CONTRACT.md section:
+sequence numbers, masked card numbers) and the docs/CONTRACT.md section:
 
 ` + "```" + `
-IMMUTABLE_CONTRADICTION (CONTRACT.md §3): a final result never changes: no second, different callback
+IMMUTABLE_CONTRADICTION (docs/CONTRACT.md §3): a final result never changes: no second, different callback
   what happened: the app sent a callback for payment PI002026112203255814972 that contradicts the result Genstore already holds
   evidence: journal #31 genstore callback.refused: PUT /genstore/api/202412/app/payment/PI002026112203255814972 answered 409: ...
   evidence: Genstore payment PI002026112203255814972: request delivered after 1 attempt(s), last HTTP 200

@@ -264,6 +264,7 @@ type PSPPayment struct {
 	ThreeDs          *struct {
 		TransStatus string `json:"transStatus"`
 		Flow        string `json:"flow"`
+		ACSTransID  string `json:"acsTransId"`
 	} `json:"threeDs"`
 	Refunds []PSPRefund `json:"refunds"`
 	// Seq is the journal event that recorded its creation.

@@ -101,6 +101,12 @@ func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
 // run runs the suite (or the scenarios tags selects) against the app.
 func (ra *refApp) run(t testing.TB, tags string, out io.Writer, tt *testing.T) conformance.Report {
 	t.Helper()
+	return ra.runWith(t, conformance.SuiteOptions{Tags: tags, Output: out, TestingT: tt, Format: "progress"})
+}
+
+// runWith runs the suite with options against the app.
+func (ra *refApp) runWith(t testing.TB, o conformance.SuiteOptions) conformance.Report {
+	t.Helper()
 	h, err := conformance.NewHarness(ra.sandbox.URL, ra.config, testTiming)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +115,7 @@ func (ra *refApp) run(t testing.TB, tags string, out io.Writer, tt *testing.T) c
 	if err := h.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return h.Run(ctx, conformance.SuiteOptions{Tags: tags, Output: out, TestingT: tt, Format: "progress"})
+	return h.Run(ctx, o)
 }
 
 // TestReferenceAppConforms runs the whole suite against the correct

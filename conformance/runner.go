@@ -238,6 +238,6 @@ func WriteVerdicts(out io.Writer, rep Report) {
 	fmt.Fprintln(out, "verdicts:")
 	for _, c := range cs {
 		i := info(Code(c))
-		fmt.Fprintf(out, "  %-30s ×%d  CONTRACT.md %s: %s\n", c, counts[Code(c)], i.Section, i.Rule)
+		fmt.Fprintf(out, "  %-30s ×%d  docs/CONTRACT.md %s: %s\n", c, counts[Code(c)], i.Section, i.Rule)
 	}
 }

@@ -16,8 +16,28 @@ import (
 	"github.com/pspsim/pspsim/simulator/ecies"
 )
 
-// Every code is defined once, with a known theme, a section and a rule.
+// contractSections returns the section numbers of docs/CONTRACT.md's
+// headings ("1", "2.4", ...): what verdicts and scenarios may cite.
+func contractSections(t *testing.T) map[string]bool {
+	t.Helper()
+	md, err := os.ReadFile("../docs/CONTRACT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#{2,3} (\d+(?:\.\d+)?)\.? `).FindAllStringSubmatch(string(md), -1) {
+		out[m[1]] = true
+	}
+	if len(out) < 20 {
+		t.Fatalf("docs/CONTRACT.md has only %d numbered sections", len(out))
+	}
+	return out
+}
+
+// Every code is defined once, with a known theme, a rule, and a section of
+// docs/CONTRACT.md that exists.
 func TestCodesTable(t *testing.T) {
+	sections := contractSections(t)
 	seen := map[conformance.Code]bool{}
 	for _, c := range conformance.Codes() {
 		if seen[c.Code] {
@@ -30,10 +50,13 @@ func TestCodesTable(t *testing.T) {
 		if !slices.Contains(conformance.Themes, c.Theme) || !strings.HasPrefix(c.Section, "§") || c.Rule == "" || c.Seen == "" {
 			t.Errorf("%s: theme %q, section %q, rule %q, seen %q", c.Code, c.Theme, c.Section, c.Rule, c.Seen)
 		}
+		if !sections[strings.TrimPrefix(c.Section, "§")] {
+			t.Errorf("%s cites docs/CONTRACT.md %s, which has no such section", c.Code, c.Section)
+		}
 	}
 	// A verdict renders its code, section, rule and evidence.
 	v := &conformance.Verdict{Code: conformance.IdempotencyDoubleCharge, Detail: "charged twice", Evidence: []string{"journal #7"}}
-	for _, want := range []string{"IDEMPOTENCY_DOUBLE_CHARGE", "§2 Idempotency", "one PSP call", "charged twice", "evidence: journal #7"} {
+	for _, want := range []string{"IDEMPOTENCY_DOUBLE_CHARGE", "docs/CONTRACT.md §2.3", "one PSP call", "charged twice", "evidence: journal #7"} {
 		if !strings.Contains(v.Error(), want) {
 			t.Errorf("verdict text lacks %q:\n%s", want, v.Error())
 		}
@@ -72,9 +95,46 @@ func TestScenariosAreTaggedByTheme(t *testing.T) {
 			t.Errorf("no scenario is tagged @%s", th)
 		}
 	}
+	codes := map[string]bool{}
+	for _, c := range conformance.Codes() {
+		codes[string(c.Code)] = true
+	}
 	for _, b := range paymentapp.BugCatalog() {
+		if b.Correct {
+			if b.Theme != "" || b.Scenario != "" || b.Code != "" {
+				t.Errorf("the correct variant %s names a theme, scenario or code", b.Bug)
+			}
+			continue
+		}
 		if !slices.Contains(conformance.Themes, b.Theme) {
 			t.Errorf("bug %s names theme %q, which is no theme of the suite", b.Bug, b.Theme)
+		}
+		if !names[b.Scenario] {
+			t.Errorf("bug %s names scenario %q, which the suite does not have", b.Bug, b.Scenario)
+		}
+		if !codes[b.Code] {
+			t.Errorf("bug %s names verdict code %q, which the suite does not have", b.Bug, b.Code)
+		}
+	}
+}
+
+// Every scenario says which sections of docs/CONTRACT.md require exactly what
+// it demands ("Requires docs/CONTRACT.md §2.3, §2.4"), and they exist.
+func TestScenariosCiteTheContract(t *testing.T) {
+	sections := contractSections(t)
+	scs, err := conformance.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scs {
+		if !strings.HasPrefix(s.Requires, "Requires docs/CONTRACT.md §") {
+			t.Errorf("%s: %q does not start its description with \"Requires docs/CONTRACT.md §...\": %q", s.Feature, s.Name, s.Requires)
+			continue
+		}
+		for _, m := range regexp.MustCompile(`§(\d+(?:\.\d+)?)`).FindAllStringSubmatch(s.Requires, -1) {
+			if !sections[m[1]] {
+				t.Errorf("%s: %q cites §%s, which docs/CONTRACT.md does not have", s.Feature, s.Name, m[1])
+			}
 		}
 	}
 }
