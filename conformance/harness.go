@@ -40,7 +40,7 @@ type Timing struct {
 
 // DefaultTiming is the timing of `pspsim conformance` unless app.yaml's
 // suite section changes it.
-var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 500 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
+var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 300 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
 
 // withDefaults fills the zero fields of t from DefaultTiming and the app's
 // suite settings.

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -330,7 +333,7 @@ func TestAppConfigCheck(t *testing.T) {
 		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: codepay}\n",
 			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"codepay\""}},
 		{"unknown field", "clientId: a\nclientSecrets: b\n", []string{"field clientSecrets not found"}},
-		{"start without readyUrl", "start: {command: [x]}\n", []string{"start.readyUrl: is required"}},
+		{"start without command", "start: {readyUrl: 'ftp://x/ready'}\n", []string{"start.command: is required", "start.readyUrl: \"ftp://x/ready\" is not an absolute http(s) URL"}},
 		{"bad duration", "suite: {resultWait: soon}\n", []string{`"soon" is not a duration`}},
 	} {
 		_, err := conformance.ParseAppConfig([]byte(c.yaml))
@@ -367,6 +370,37 @@ func TestAnswersAreCheckedAgainstTheAppSpec(t *testing.T) {
 		got := conformance.CheckAnswer(t, c.path, "GET", c.status, c.body)
 		if (c.reason == "") != (got == "") || !strings.Contains(got, c.reason) {
 			t.Errorf("%s: %q (want %q)", c.name, got, c.reason)
+		}
+	}
+}
+
+// Without start.readyUrl the runner waits until the app's paymentUrl takes a
+// connection; with one, until it answers 2xx.
+func TestReadyCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := conformance.AppConfig{Start: &conformance.StartConfig{Command: []string{"x"}}}
+	app.Endpoints.PaymentURL = "http://" + ln.Addr().String() + "/payment"
+	ready, what := conformance.ReadyCheck(app)
+	if !ready() {
+		t.Error("a listening app is not ready")
+	}
+	ln.Close()
+	if ready() || !strings.Contains(what, ln.Addr().String()) {
+		t.Errorf("a closed port is ready, or the message does not name it: %q", what)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	for path, want := range map[string]bool{"/healthz": true, "/starting": false} {
+		app.Start.ReadyURL = srv.URL + path
+		if ready, _ := conformance.ReadyCheck(app); ready() != want {
+			t.Errorf("readyUrl %s: ready %t", path, !want)
 		}
 	}
 }
