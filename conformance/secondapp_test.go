@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/pspsim/pspsim/conformance"
 	"github.com/pspsim/pspsim/examples/queueapp"
-	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // TestSecondAppConforms runs the whole suite against examples/queueapp, a correct app
@@ -26,16 +24,7 @@ func TestSecondAppConforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := conformance.StartSandbox(context.Background(), conformance.SandboxOptions{Start: simtest.Start, Seed: 11, RequestTimeout: conformance.DefaultTiming.RequestTimeout,
-		CheckResponses: func(r *http.Request, op string, status int, err error) {
-			if err != nil {
-				t.Errorf("the simulator's answer to %s %s (%s, %d) breaks its spec: %v", r.Method, r.URL.Path, op, status, err)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
+	sb := startSandbox(t, 11)
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
 	logs := &syncBuffer{}
@@ -51,12 +40,7 @@ func TestSecondAppConforms(t *testing.T) {
 	}
 	t.Cleanup(app.Close)
 	srv.Config.Handler = app.Handler()
-	cfg := yaml
-	cfg.Start = nil
-	cfg.Endpoints.OnboardingURL, cfg.Endpoints.PaymentURL = srv.URL+"/onboarding", srv.URL+"/payment"
-	cfg.Endpoints.CaptureURL, cfg.Endpoints.VoidURL, cfg.Endpoints.RefundURL = srv.URL+"/capture", srv.URL+"/void", srv.URL+"/refund"
-	cfg.Endpoints.PaymentQueryURL, cfg.Endpoints.RefundQueryURL = srv.URL+"/payment_query", srv.URL+"/refund_query"
-	h, err := conformance.NewHarness(sb.URL, cfg, testTiming)
+	h, err := conformance.NewHarness(sb.URL, servedAt(yaml, srv.URL), testTiming)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,41 +213,45 @@ func status(r result) string {
 }
 
 func (a *App) paymentQuery(w http.ResponseWriter, r *http.Request) {
-	q, _, ok := a.signed(w, r)
-	if !ok {
-		return
-	}
-	a.mu.Lock()
-	p := a.pays[payKey(q.Get("shopId"), q.Get("paymentId"))]
-	var out map[string]string
-	if p != nil {
-		out = map[string]string{"channelPaymentId": p.tradeNo, "status": status(p.res), "error": p.res.reason}
-	}
-	a.mu.Unlock()
-	if out == nil {
-		refuse(w, http.StatusNotFound, "paymentId: unknown")
-		return
-	}
-	answer(w, http.StatusOK, out)
+	a.query(w, r, "paymentId", func(shopID, id string) (string, result, bool) {
+		p := a.pays[payKey(shopID, id)]
+		if p == nil {
+			return "", result{}, false
+		}
+		return p.tradeNo, p.res, true
+	})
 }
 
 func (a *App) refundQuery(w http.ResponseWriter, r *http.Request) {
+	a.query(w, r, "refundId", func(shopID, id string) (string, result, bool) {
+		op := a.ops[opKey("refund", shopID, id)]
+		if op == nil {
+			return "", result{}, false
+		}
+		return op.channelID, op.res, true
+	})
+}
+
+// query answers a signed query about an id from the app's own state (look runs
+// under the app's lock): PROCESSING until the result is final, 404 for an id
+// the app never received.
+func (a *App) query(w http.ResponseWriter, r *http.Request, param string, look func(shopID, id string) (string, result, bool)) {
 	q, _, ok := a.signed(w, r)
 	if !ok {
 		return
 	}
 	a.mu.Lock()
-	op := a.ops[opKey("refund", q.Get("shopId"), q.Get("refundId"))]
-	var out map[string]string
-	if op != nil {
-		out = map[string]string{"channelRefundId": op.channelID, "status": status(op.res), "error": op.res.reason}
-	}
+	channelID, res, found := look(q.Get("shopId"), q.Get(param))
 	a.mu.Unlock()
-	if out == nil {
-		refuse(w, http.StatusNotFound, "refundId: unknown")
+	if !found {
+		refuse(w, http.StatusNotFound, param+": unknown")
 		return
 	}
-	answer(w, http.StatusOK, out)
+	channelField := "channelPaymentId"
+	if param == "refundId" {
+		channelField = "channelRefundId"
+	}
+	answer(w, http.StatusOK, map[string]string{channelField: channelID, "status": status(res), "error": res.reason})
 }
 
 // ---- money ---------------------------------------------------------------------------------
