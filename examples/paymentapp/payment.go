@@ -201,9 +201,13 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 		log.Info("charging card", "card", c, "env", env, "orderNo", p.OrderNo) // card logs masked
 	}
 	if a.bugs.on(BugLeakCardInReason) {
-		// The mistake (BugLeakCardInReason): the decline's reason is built for the support
-		// desk, with the card it was declined for.
-		ctx = context.WithValue(ctx, leakedCardKey{}, c.Number)
+		// The mistake (BugLeakCardInReason): the card is kept with the payment "for the
+		// support desk", and a decline's reason names it — whichever way the decline is
+		// learnt (the gateway's answer, its webhook, an inquiry).
+		p, _ = a.store.UpdatePayment(ctx, p.ShopID, p.PaymentID, func(r *PaymentRecord, found bool) error {
+			r.SupportCard = c.Number
+			return nil
+		})
 	}
 	gp, err := a.charge(ctx, p, c, req)
 	ack := a.afterCharge(ctx, p, gp, err)
@@ -216,9 +220,6 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 	}
 	return a.answerPayment(ctx, p, ack)
 }
-
-// leakedCardKey carries the card number into a decline's reason (BugLeakCardInReason only).
-type leakedCardKey struct{}
 
 // refusePayment ends a payment the app will not send to the gateway.
 func (a *App) refusePayment(ctx context.Context, p PaymentRecord, reason string) PaymentAck {

@@ -24,9 +24,6 @@ func (a *App) finishPayment(ctx context.Context, shopID, paymentID string, succe
 	if !success && reason == "" {
 		reason = "declined"
 	}
-	if number, ok := ctx.Value(leakedCardKey{}).(string); ok && !success {
-		reason = "card " + number + ": " + reason // BugLeakCardInReason
-	}
 	var previous Result
 	p, err := a.store.UpdatePayment(ctx, shopID, paymentID, func(p *PaymentRecord, found bool) error {
 		if !found {
@@ -42,6 +39,9 @@ func (a *App) finishPayment(ctx context.Context, shopID, paymentID string, succe
 			}
 			// The mistake (BugFlipFinal): "the gateway knows best" — the newer word
 			// replaces the result already reported, and is reported again.
+		}
+		if p.SupportCard != "" && !success {
+			reason = "card " + p.SupportCard + ": " + reason // BugLeakCardInReason
 		}
 		p.Result = Result{Final: true, Success: success, Reason: truncate(reason, 512), At: a.now()}
 		return nil

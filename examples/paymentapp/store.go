@@ -48,7 +48,8 @@ type PaymentAck struct {
 	busy bool
 }
 
-// PaymentRecord is everything the app knows about one payment. It never holds card data.
+// PaymentRecord is everything the app knows about one payment. It never holds card data
+// (but for SupportCard, which only BugLeakCardInReason sets).
 type PaymentRecord struct {
 	ShopID, Shop  string
 	PaymentID     string // Genstore's id: the idempotency key
@@ -61,6 +62,7 @@ type PaymentRecord struct {
 	ReturnURL     string // paymentMethod.data.returnUrl: where the buyer goes back to Genstore
 	ReturnToken   string // names the payment in the app's own return URL
 	ChallengeURL  string // where the PSP wants the buyer (3-D Secure challenge), once known
+	SupportCard   string // BugLeakCardInReason only: the card number, kept "for the support desk"
 
 	Attempt      int    // 1 for every payment of the correct app (see bugs.go)
 	OrderNo      string // the gateway's merchant order number, derived from PaymentID
