@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,9 +72,6 @@ type Harness struct {
 	App AppConfig
 	// Timing is the suite's patience.
 	Timing Timing
-	// AdminToken, when set, is sent with every control-API request (a
-	// pspsim serve --admin-token). NewHarness takes PSPSIM_ADMIN_TOKEN.
-	AdminToken string
 
 	client  *http.Client
 	run     string // distinguishes this run's shops from another's on the same pspsim
@@ -105,24 +101,10 @@ func NewHarness(url string, app AppConfig, t Timing) (*Harness, error) {
 		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}, Timeout: time.Minute},
 		run:    strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36),
 		cards:  cards, vectors: vs,
-		AdminToken: os.Getenv("PSPSIM_ADMIN_TOKEN"),
 	}, nil
 }
 
 // ---------------------------------------------------------------- HTTP to the simulator
-
-// controlHeaders makes a request to the simulator's control API one it takes
-// when protected (the agreed protection of /_sim): a state-changing request is
-// JSON, body or not, and carries the admin token when there is one.
-func controlHeaders(req *http.Request, token string) {
-	switch req.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" && strings.HasPrefix(req.URL.Path, "/_sim") {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-}
 
 // call sends a request to the simulator and returns the status and body.
 func (h *Harness) call(ctx context.Context, method, path string, body any) (int, []byte, error) {
@@ -138,7 +120,9 @@ func (h *Harness) call(ctx context.Context, method, path string, body any) (int,
 	if err != nil {
 		return 0, nil, err
 	}
-	controlHeaders(req, h.AdminToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := h.client.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)

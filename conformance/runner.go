@@ -99,7 +99,6 @@ func prepareTarget(ctx context.Context, target string) error {
 		if err != nil {
 			return nil, err
 		}
-		controlHeaders(req, os.Getenv("PSPSIM_ADMIN_TOKEN"))
 		res, err := c.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("--target %s: %w", target, err)
