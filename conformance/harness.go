@@ -41,7 +41,7 @@ type Timing struct {
 
 // DefaultTiming is the timing of `pspsim conformance` unless app.yaml's
 // suite section changes it.
-var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 500 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
+var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 300 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
 
 // withDefaults fills the zero fields of t from DefaultTiming and the app's
 // suite settings.
@@ -273,6 +273,7 @@ type PSPPayment struct {
 	ThreeDs          *struct {
 		TransStatus string `json:"transStatus"`
 		Flow        string `json:"flow"`
+		ACSTransID  string `json:"acsTransId"`
 	} `json:"threeDs"`
 	Refunds []PSPRefund `json:"refunds"`
 	// Seq is the journal event that recorded its creation.

@@ -117,7 +117,7 @@ func TestConformanceAgainstATarget(t *testing.T) {
 	target, appFile = inProcessApp(t, paymentapp.BugIgnoreHMAC)
 	out.Reset()
 	code = run(context.Background(), []string{"conformance", "--app", appFile, "--target", target, "--tags", "@signature && ~@install"}, &out, &errb, nil)
-	if code != 1 || !strings.Contains(out.String(), "SIGNATURE_NOT_ENFORCED") || !strings.Contains(out.String(), "CONTRACT.md §2 Signing") {
+	if code != 1 || !strings.Contains(out.String(), "SIGNATURE_NOT_ENFORCED") || !strings.Contains(out.String(), "docs/CONTRACT.md §2.2") {
 		t.Errorf("an app ignoring hmac: exit %d\n%s", code, out.String())
 	}
 }

@@ -50,6 +50,12 @@ type Request struct {
 	// It must not change the body; the body is restored after it runs, so
 	// every attempt still sends byte-identical content.
 	Prepare func(r *Request, attempt int)
+	// Answered, when set, hears every answer the receiver gives to this
+	// message, as sent (r) — the copies a duplicate fault sends included,
+	// whose answers Classify never sees — and every attempt that got none
+	// (err). Genstore judges each acknowledgement an app gives with it. It
+	// must not block.
+	Answered func(r *Request, resp *Response, err error)
 }
 
 // Response is what an attempt got back.
@@ -457,19 +463,13 @@ func (s *Sender) send(timeout time.Duration) SendFunc {
 		for k, v := range req.Header {
 			hr.Header[k] = v
 		}
-		res, err := s.client.Do(hr)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, fmt.Errorf("no answer within %s", timeout)
-			}
-			return nil, fmt.Errorf("transport: %w", unwrapURLError(err))
+		resp, err := s.do(hr, timeout)
+		if req.Answered != nil {
+			req.Answered(req, resp, err)
 		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
 		if err != nil {
-			return nil, fmt.Errorf("reading the answer: %w", err)
+			return nil, err
 		}
-		resp := &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 		s.mu.Lock()
 		inspect := s.inspect
 		s.mu.Unlock()
@@ -478,6 +478,23 @@ func (s *Sender) send(timeout time.Duration) SendFunc {
 		}
 		return resp, nil
 	}
+}
+
+// do makes one HTTP exchange and reads the answer (at most MaxResponseBody).
+func (s *Sender) do(hr *http.Request, timeout time.Duration) (*Response, error) {
+	res, err := s.client.Do(hr)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no answer within %s", timeout)
+		}
+		return nil, fmt.Errorf("transport: %w", unwrapURLError(err))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 func unwrapURLError(err error) error {
