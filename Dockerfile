@@ -22,5 +22,9 @@ COPY examples/paymentapp/compose/pspsim.yaml /etc/pspsim/paymentapp.yaml
 EXPOSE 7357
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/pspsim"]
-# Listen on every interface inside the container; publish the port to reach it.
+# Listen on every interface inside the container; publish the port to reach it. The control
+# API (/_sim) answers only loopback Host names and the public URL's (--allowed-hosts adds
+# names); without PSPSIM_ADMIN_TOKEN it has no token, and serve warns at start that it is
+# reachable beyond loopback: publish the port on 127.0.0.1, or set the token. State lives in
+# memory: a new container starts from the fixtures.
 CMD ["serve", "--addr", "0.0.0.0:7357", "--public-url", "http://localhost:7357"]

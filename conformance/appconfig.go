@@ -35,7 +35,7 @@ import (
 //	  readyTimeout: 2m
 //	suite:                      # optional: the suite's patience
 //	  resultWait: 10s
-//	  quiet: 500ms
+//	  quiet: 300ms
 //	  requestTimeout: 3s
 type AppConfig struct {
 	Name           string             `yaml:"name"`
@@ -69,7 +69,9 @@ type Credentials struct {
 }
 
 // StartConfig says how to start the app. The runner adds the sandbox's URLs
-// to env: PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL.
+// to env: PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL. It waits until
+// ReadyURL answers 2xx or, without one, until endpoints.paymentUrl's host and
+// port take a TCP connection — at most ReadyTimeout (default 2m).
 type StartConfig struct {
 	Command      []string          `yaml:"command"`
 	Dir          string            `yaml:"dir"`
@@ -88,7 +90,7 @@ type SuiteSettings struct {
 	// nothing more will (no second callback after a contradicting webhook).
 	Quiet Duration `yaml:"quiet"`
 	// RequestTimeout is how long Genstore waits for an acknowledgement
-	// before it retries (CONTRACT.md §2 says 10 s). The suite's default is
+	// before it retries (docs/CONTRACT.md §2 says 10 s). The suite's default is
 	// shorter, so that a timeout can be provoked quickly; an app that takes
 	// longer to acknowledge can raise it.
 	RequestTimeout Duration `yaml:"requestTimeout"`
@@ -163,7 +165,7 @@ func (c AppConfig) Check() error {
 		"endpoints.refundQueryUrl": c.Endpoints.RefundQueryURL,
 	} {
 		if u == "" {
-			bad(name, "is required (the suite exercises every endpoint of CONTRACT.md §2)")
+			bad(name, "is required (the suite exercises every endpoint of docs/CONTRACT.md §2)")
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
@@ -192,8 +194,8 @@ func (c AppConfig) Check() error {
 		if len(s.Command) == 0 {
 			bad("start.command", "is required when start is given")
 		}
-		if s.ReadyURL == "" {
-			bad("start.readyUrl", "is required when start is given: the runner waits for it to answer 2xx")
+		if p, err := url.Parse(s.ReadyURL); s.ReadyURL != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
+			bad("start.readyUrl", "%q is not an absolute http(s) URL", s.ReadyURL)
 		}
 	}
 	return errors.Join(errs...)

@@ -68,6 +68,15 @@ func (h *Harness) send(ctx context.Context, what, method, target string, header 
 	return a
 }
 
+// send is h.send for a scenario: the answer is kept, so that the end of the
+// scenario searches it for the scenario's cards (it never passed through the
+// simulator's canary checks).
+func (w *world) send(ctx context.Context, what, method, target string, header http.Header, body []byte) *answer {
+	a := w.h.send(ctx, what, method, target, header, body)
+	w.answers = append(w.answers, a)
+	return a
+}
+
 // signedURL is one of the app's URLs signed as Genstore signs it, at a chosen
 // time (a stale or future one to test the window), with extra parameters.
 func (w *world) signedURL(raw string, at time.Time, extra ...string) (string, error) {
@@ -79,6 +88,9 @@ func (w *world) signedURL(raw string, at time.Time, extra ...string) (string, er
 func (w *world) directPayment(ctx context.Context, offset time.Duration) error {
 	card, err := w.testCard("Visa", "00")
 	if err != nil {
+		return err
+	}
+	if err := w.registerCard(ctx, card); err != nil {
 		return err
 	}
 	recipient, err := ecies.ParsePublicKey(w.h.App.ECIESPublicKey)
@@ -102,7 +114,7 @@ func (w *world) directPayment(ctx context.Context, offset time.Duration) error {
 		return err
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {w.directPaymentID}, "X-Genstore-Hmac-Sha256": {genstore.BodyHMAC(w.h.App.ClientSecret, body)}}
-	w.direct = w.h.send(ctx, fmt.Sprintf("a payment request signed %s", offsetText(offset)), "POST", u, hdr, body)
+	w.direct = w.send(ctx, fmt.Sprintf("a payment request signed %s", offsetText(offset)), "POST", u, hdr, body)
 	return nil
 }
 
@@ -123,7 +135,7 @@ func (w *world) ask(ctx context.Context, kind, id string, forged bool) (*queryCh
 	if forged {
 		what += " with a forged hmac"
 	}
-	a := w.h.send(ctx, what, "GET", u, nil, nil)
+	a := w.send(ctx, what, "GET", u, nil, nil)
 	w.query = &queryCheck{kind: kind, id: id, path: path, ans: *a}
 	return w.query, nil
 }

@@ -1,6 +1,6 @@
 // Package conformance is the conformance suite: the Gherkin scenarios of
 // features/conformance drive a real payment app through the Genstore contract
-// (CONTRACT.md §7) and judge it from both ends, Genstore's records of what the
+// (docs/CONTRACT.md §8) and judge it from both ends, Genstore's records of what the
 // app sent and the PSP's own records of what it charged. A broken rule fails
 // its step with a Verdict: a stable code (codes.go), what happened, the
 // evidence and the contract's section.
@@ -17,6 +17,10 @@
 // step is found from its text the same way in every group: Groups() lists the
 // groups, one steps_*.go file each, and each step's Func calls the world's
 // method that judges (world.go reads Genstore's view, harness.go the journal
-// and the PSP's records, direct.go the app's own answers). docs/CONFORMANCE.md
-// is generated from the codes, the feature files and the steps (docgen.go).
+// and the PSP's records, pspcalls.go every call the app made to the PSP,
+// direct.go the app's own answers). Before the clock moves, owed.go waits for
+// what the app owes, so that the order a correct app works in never matters;
+// after the steps, finally.go judges what every scenario is judged by.
+// docs/CONFORMANCE.md is generated from the codes, the feature files and the
+// steps (docgen.go).
 package conformance

@@ -33,3 +33,6 @@ func CheckAnswer(t testing.TB, path, method string, status int, body string) str
 	t.Helper()
 	return (&Harness{}).checkAnswer(context.Background(), path, method, status, []byte(body))
 }
+
+// ReadyCheck exposes how the runner knows a started app is up.
+func ReadyCheck(app AppConfig) (func() bool, string) { return readyCheck(app) }

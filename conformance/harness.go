@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/specs"
 )
@@ -40,7 +41,7 @@ type Timing struct {
 
 // DefaultTiming is the timing of `pspsim conformance` unless app.yaml's
 // suite section changes it.
-var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 500 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
+var DefaultTiming = Timing{ResultWait: 10 * time.Second, Quiet: 300 * time.Millisecond, Poll: 20 * time.Millisecond, RequestTimeout: 3 * time.Second}
 
 // withDefaults fills the zero fields of t from DefaultTiming and the app's
 // suite settings.
@@ -73,11 +74,12 @@ type Harness struct {
 	// Timing is the suite's patience.
 	Timing Timing
 
-	client  *http.Client
-	run     string // distinguishes this run's shops from another's on the same pspsim
-	shops   atomic.Int64
-	cards   *fixtures.Cards
-	vectors *vectorSet
+	client     *http.Client
+	adminToken string
+	run        string // distinguishes this run's shops from another's on the same pspsim
+	shops      atomic.Int64
+	cards      *fixtures.Cards
+	vectors    *vectorSet
 
 	specOnce sync.Once
 	spec     *openapi3.T
@@ -98,13 +100,20 @@ func NewHarness(url string, app AppConfig, t Timing) (*Harness, error) {
 		URL: strings.TrimRight(url, "/"), App: app, Timing: t.withDefaults(app.Suite),
 		// One connection per request: a fault that breaks a connection must
 		// not be hidden by a transport retrying on a reused one.
-		client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}, Timeout: time.Minute},
+		client: &http.Client{Transport: control.Transport(&http.Transport{DisableKeepAlives: true, Proxy: nil}, ""), Timeout: time.Minute},
 		run:    strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36),
 		cards:  cards, vectors: vs,
 	}, nil
 }
 
 // ---------------------------------------------------------------- HTTP to the simulator
+
+// SetAdminToken makes the harness (and the scenarios' step worlds) send the
+// simulator's admin token with every request to its control API.
+func (h *Harness) SetAdminToken(token string) {
+	h.adminToken = token
+	h.client.Transport = control.Transport(&http.Transport{DisableKeepAlives: true, Proxy: nil}, token)
+}
 
 // call sends a request to the simulator and returns the status and body.
 func (h *Harness) call(ctx context.Context, method, path string, body any) (int, []byte, error) {
@@ -274,6 +283,7 @@ type PSPPayment struct {
 	ThreeDs          *struct {
 		TransStatus string `json:"transStatus"`
 		Flow        string `json:"flow"`
+		ACSTransID  string `json:"acsTransId"`
 	} `json:"threeDs"`
 	Refunds []PSPRefund `json:"refunds"`
 	// Seq is the journal event that recorded its creation.

@@ -13,8 +13,43 @@ import (
 type KillRow struct {
 	// Bug is the bug switch; Theme the tag whose scenarios must catch it.
 	Bug, Theme string
+	// Scenario is the scenario that must catch it, with the verdict Code.
+	Scenario string
+	Code     Code
+	// Correct marks a correct variant: every scenario must pass.
+	Correct bool
 	// Report is the run of the app with the bug switched on.
 	Report Report
+}
+
+// CaughtAsNamed returns whether the bug's own scenario failed with its code
+// (for a correct variant: whether every scenario passed), and what happened.
+func (k KillRow) CaughtAsNamed() (bool, string) {
+	if k.Correct {
+		if f := k.Report.Failed(); len(f) > 0 || len(k.Report.Scenarios) == 0 {
+			return false, fmt.Sprintf("%d of %d scenarios failed", len(f), len(k.Report.Scenarios))
+		}
+		return true, fmt.Sprintf("all %d scenarios passed", len(k.Report.Scenarios))
+	}
+	var seen []string
+	for _, s := range k.Report.Scenarios {
+		if s.Name != k.Scenario {
+			continue
+		}
+		if s.Passed {
+			seen = append(seen, "passed")
+			continue
+		}
+		codes := fmt.Sprint(s.Codes)
+		if len(s.Codes) == 1 && s.Codes[0] == k.Code {
+			return true, codes
+		}
+		seen = append(seen, codes+" "+firstLine(s.Err))
+	}
+	if len(seen) == 0 {
+		return false, "the scenario did not run"
+	}
+	return false, strings.Join(seen, "; ")
 }
 
 // CaughtBy returns the failed scenarios carrying theme.
@@ -36,8 +71,13 @@ func (k KillRow) Caught() bool { return len(k.CaughtBy(k.Theme)) > 0 }
 // are the columns to show (every theme any row ran when empty).
 func WriteKillMatrix(out io.Writer, rows []KillRow) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "bug\tits theme\tcaught\tscenarios that failed, by theme: codes")
+	fmt.Fprintln(tw, "bug\tits scenario → code\tas named\tscenarios that failed, by theme: codes")
 	for _, r := range rows {
+		named, _ := r.CaughtAsNamed()
+		want := fmt.Sprintf("%s → %s", r.Scenario, r.Code)
+		if r.Correct {
+			want = "(a correct variant: every scenario passes)"
+		}
 		byTheme := map[string][]ScenarioResult{}
 		for _, s := range r.Report.Failed() {
 			for _, t := range s.Tags {
@@ -60,13 +100,13 @@ func WriteKillMatrix(out io.Writer, rows []KillRow) {
 			cells = append(cells, fmt.Sprintf("@%s %d/%d %s", t, len(byTheme[t]), ranWith(r.Report, t), codeCounts(byTheme[t])))
 		}
 		caught := "NO"
-		if r.Caught() {
+		if named {
 			caught = "yes"
 		}
 		if len(cells) == 0 {
-			cells = []string{"—"}
+			cells = []string{fmt.Sprintf("— (%d passed)", len(r.Report.Scenarios))}
 		}
-		fmt.Fprintf(tw, "%s\t@%s\t%s\t%s\n", r.Bug, r.Theme, caught, strings.Join(cells, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Bug, want, caught, strings.Join(cells, "; "))
 	}
 	tw.Flush()
 }

@@ -52,21 +52,11 @@ var testTiming = conformance.Timing{ResultWait: 4 * time.Second, Quiet: 300 * ti
 // given bug switches, and registers the app with the sandbox's Genstore.
 func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
 	t.Helper()
-	ctx := context.Background()
 	yaml, err := conformance.LoadAppConfig("../examples/paymentapp/app.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := conformance.StartSandbox(ctx, conformance.SandboxOptions{Start: simtest.Start, Seed: 7, RequestTimeout: conformance.DefaultTiming.RequestTimeout,
-		CheckResponses: func(r *http.Request, op string, status int, err error) {
-			if err != nil {
-				t.Errorf("the simulator's answer to %s %s (%s, %d) breaks its spec: %v", r.Method, r.URL.Path, op, status, err)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sb.Close)
+	sb := startSandbox(t, 7)
 	ra := &refApp{sandbox: sb, logs: &syncBuffer{}}
 	ra.srv = httptest.NewServer(nil)
 	t.Cleanup(ra.srv.Close)
@@ -84,22 +74,46 @@ func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
 	}
 	t.Cleanup(func() { ra.app.Close() })
 	ra.srv.Config.Handler = ra.app.Handler()
-	cfg := yaml
-	cfg.Start = nil
-	base := ra.srv.URL
-	cfg.Endpoints.OnboardingURL = base + "/onboarding"
-	cfg.Endpoints.PaymentURL = base + "/payment"
-	cfg.Endpoints.CaptureURL = base + "/capture"
-	cfg.Endpoints.VoidURL = base + "/void"
-	cfg.Endpoints.RefundURL = base + "/refund"
-	cfg.Endpoints.PaymentQueryURL = base + "/payment_query"
-	cfg.Endpoints.RefundQueryURL = base + "/refund_query"
-	ra.config = cfg
+	ra.config = servedAt(yaml, ra.srv.URL)
 	return ra
+}
+
+// startSandbox starts an in-process sandbox whose every answer is checked
+// against its spec.
+func startSandbox(t testing.TB, seed uint64) *conformance.Sandbox {
+	t.Helper()
+	sb, err := conformance.StartSandbox(context.Background(), conformance.SandboxOptions{Start: simtest.Start, Seed: seed, RequestTimeout: conformance.DefaultTiming.RequestTimeout,
+		CheckResponses: func(r *http.Request, op string, status int, err error) {
+			if err != nil {
+				t.Errorf("the simulator's answer to %s %s (%s, %d) breaks its spec: %v", r.Method, r.URL.Path, op, status, err)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	return sb
+}
+
+// servedAt is an app.yaml whose app runs in the test at base (/onboarding,
+// /payment, ...), started by nobody.
+func servedAt(cfg conformance.AppConfig, base string) conformance.AppConfig {
+	cfg.Start = nil
+	e := &cfg.Endpoints
+	e.OnboardingURL, e.PaymentURL, e.CaptureURL = base+"/onboarding", base+"/payment", base+"/capture"
+	e.VoidURL, e.RefundURL = base+"/void", base+"/refund"
+	e.PaymentQueryURL, e.RefundQueryURL = base+"/payment_query", base+"/refund_query"
+	return cfg
 }
 
 // run runs the suite (or the scenarios tags selects) against the app.
 func (ra *refApp) run(t testing.TB, tags string, out io.Writer, tt *testing.T) conformance.Report {
+	t.Helper()
+	return ra.runWith(t, conformance.SuiteOptions{Tags: tags, Output: out, TestingT: tt, Format: "progress"})
+}
+
+// runWith runs the suite with options against the app.
+func (ra *refApp) runWith(t testing.TB, o conformance.SuiteOptions) conformance.Report {
 	t.Helper()
 	h, err := conformance.NewHarness(ra.sandbox.URL, ra.config, testTiming)
 	if err != nil {
@@ -109,7 +123,7 @@ func (ra *refApp) run(t testing.TB, tags string, out io.Writer, tt *testing.T) c
 	if err := h.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return h.Run(ctx, conformance.SuiteOptions{Tags: tags, Output: out, TestingT: tt, Format: "progress"})
+	return h.Run(ctx, o)
 }
 
 // TestReferenceAppConforms runs the whole suite against the correct

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 // RunOptions configure `pspsim conformance`.
@@ -19,6 +23,9 @@ type RunOptions struct {
 	// Target is the base URL of a running pspsim (started with --clock=sim),
 	// reset before the run; empty starts one in process.
 	Target string
+	// AdminToken is the target's admin token (its --admin-token), sent with
+	// every request to its control API; empty when it has none.
+	AdminToken string
 	// Addr is where the in-process pspsim listens (default a free loopback port).
 	Addr string
 	// Seed makes the in-process pspsim's ids and fake data repeat.
@@ -58,7 +65,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		defer sb.Close()
 		target = sb.URL
 		fmt.Fprintf(o.Stderr, "pspsim conformance: sandbox on %s (simulated clock, seed %d)\n", target, o.Seed)
-	} else if err := prepareTarget(ctx, target); err != nil {
+	} else if err := prepareTarget(ctx, target, o.AdminToken); err != nil {
 		return Report{}, err
 	}
 	if o.App.Start != nil {
@@ -67,12 +74,13 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 			return Report{}, err
 		}
 		defer app.stop()
-		fmt.Fprintf(o.Stderr, "pspsim conformance: %s is up (%s)\n", appName(o.App), o.App.Start.ReadyURL)
+		fmt.Fprintf(o.Stderr, "pspsim conformance: %s is up\n", appName(o.App))
 	}
 	h, err := NewHarness(target, o.App, timing)
 	if err != nil {
 		return Report{}, err
 	}
+	h.SetAdminToken(o.AdminToken)
 	if err := h.Prepare(ctx); err != nil {
 		return Report{}, err
 	}
@@ -90,8 +98,8 @@ func appName(a AppConfig) string {
 
 // prepareTarget resets a running pspsim and checks that its clock is
 // simulated: the suite moves time (retries, deadlines, settlement).
-func prepareTarget(ctx context.Context, target string) error {
-	c := &http.Client{Timeout: 30 * time.Second}
+func prepareTarget(ctx context.Context, target, adminToken string) error {
+	c := &http.Client{Timeout: 30 * time.Second, Transport: control.Transport(nil, adminToken)}
 	get := func(method, path string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, method, target+path, nil)
 		if err != nil {
@@ -167,7 +175,7 @@ func startApp(ctx context.Context, app AppConfig, target string, extra map[strin
 		wait = 2 * time.Minute // `go run` compiles first
 	}
 	deadline := time.Now().Add(wait)
-	client := &http.Client{Timeout: 2 * time.Second}
+	ready, what := readyCheck(app)
 	for {
 		select {
 		case err := <-p.done:
@@ -177,17 +185,50 @@ func startApp(ctx context.Context, app AppConfig, target string, extra map[strin
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if res, err := client.Get(s.ReadyURL); err == nil {
-			res.Body.Close()
-			if res.StatusCode/100 == 2 {
-				return p, nil
-			}
+		if ready() {
+			return p, nil
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("the app's readyUrl %s did not answer 2xx within %s", s.ReadyURL, wait)
+			return nil, fmt.Errorf("%s within %s", what, wait)
 		}
 	}
+}
+
+// readyCheck returns how the runner knows a started app is up: start.readyUrl
+// answers 2xx or, without one, the host of endpoints.paymentUrl takes a TCP
+// connection; and what it says when the wait runs out.
+func readyCheck(app AppConfig) (func() bool, string) {
+	if u := app.Start.ReadyURL; u != "" {
+		client := &http.Client{Timeout: 2 * time.Second}
+		return func() bool {
+			res, err := client.Get(u)
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			return res.StatusCode/100 == 2
+		}, fmt.Sprintf("the app's readyUrl %s did not answer 2xx", u)
+	}
+	host := ""
+	if p, err := url.Parse(app.Endpoints.PaymentURL); err == nil {
+		port := p.Port()
+		if port == "" {
+			port = "80"
+			if p.Scheme == "https" {
+				port = "443"
+			}
+		}
+		host = net.JoinHostPort(p.Hostname(), port)
+	}
+	return func() bool {
+		c, err := net.DialTimeout("tcp", host, 2*time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}, fmt.Sprintf("the app took no connection at %s (endpoints.paymentUrl; give start.readyUrl to say when it is ready)", host)
 }
 
 // stop ends the app: SIGTERM to the process group the runner started (a
@@ -238,6 +279,6 @@ func WriteVerdicts(out io.Writer, rep Report) {
 	fmt.Fprintln(out, "verdicts:")
 	for _, c := range cs {
 		i := info(Code(c))
-		fmt.Fprintf(out, "  %-30s ×%d  CONTRACT.md %s: %s\n", c, counts[Code(c)], i.Section, i.Rule)
+		fmt.Fprintf(out, "  %-30s ×%d  docs/CONTRACT.md %s: %s\n", c, counts[Code(c)], i.Section, i.Rule)
 	}
 }

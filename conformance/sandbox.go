@@ -11,6 +11,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
@@ -44,6 +45,9 @@ type SandboxOptions struct {
 	CheckResponses openapi.ResponseCheck
 	// Logger receives the simulator's log; nil discards it.
 	Logger *slog.Logger
+	// AdminToken, when set, protects the sandbox's control API as pspsim
+	// serve --admin-token does (tests of --target runs).
+	AdminToken string
 }
 
 // Config is the simulator configuration of a conformance run: Genstore's
@@ -72,7 +76,7 @@ func StartSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 	url := "http://" + ln.Addr().String()
 	sim, err := simulator.New(ctx, simulator.Options{
 		Clock: clock.NewSim(o.Start), StampClock: clock.NewReal(), Seed: o.Seed, BaseURL: url,
-		Config: o.Config(), CheckResponses: o.CheckResponses, Logger: o.Logger,
+		Config: o.Config(), CheckResponses: o.CheckResponses, Logger: o.Logger, Control: control.Policy{Token: o.AdminToken},
 	})
 	if err != nil {
 		ln.Close()

@@ -63,7 +63,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^a buyer pays "([^"]*)" with the ECIES vector "([^"]*)"$`,
-				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of ../shared/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
+				Doc:     "Genstore sends a payment whose paymentMethod.data is an ECIES test vector of simulator/ecies/testdata/ecies-vectors.json, made for the app's registered key (see docs/CONFORMANCE.md).",
 				Example: `When a buyer pays "19.00" with the ECIES vector "suit-downgrade"`,
 				Func: func(ctx context.Context, amount, name string) error {
 					w := mustWorld(ctx)
@@ -72,6 +72,9 @@ func actionSteps() scenario.Group {
 						return err
 					}
 					w.vector = &v
+					if err := w.registerCard(ctx, v.Sealed); err != nil {
+						return err
+					}
 					return w.pay(ctx, amount, "", false, map[string]any{"paymentMethodData": json.RawMessage(v.Data)}, v.Card)
 				},
 			},
@@ -82,7 +85,7 @@ func actionSteps() scenario.Group {
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
 					w.canary = w.newCanary()
-					return w.h.admin(ctx, "POST", "/_sim/canaries", map[string]any{"numbers": []string{w.canary}, "label": truncate("conformance: "+w.name, 200)}, http.StatusCreated, nil)
+					return w.registerCard(ctx, w.canary)
 				},
 			},
 			{
@@ -127,19 +130,43 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the PSP settles its refunds$`,
-				Doc:     "Waits until the app is quiet (its refunds have reached the PSP), then moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app.",
+				Doc:     "Once the app has done what it owes (its refunds have reached the PSP) and is quiet, moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app.",
 				Example: `And the PSP settles its refunds`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
-					if err := w.settle(ctx); err != nil {
-						return err
-					}
 					return w.advance(ctx, 6*time.Second)
 				},
 			},
 			{
+				Pattern: `^the PSP fails to settle the refund$`,
+				Doc:     "Once the app's refund has reached the PSP, the card gateway settles it as failed (the processor declined it: `POST /_sim/vmgateway/refunds/{refundId}/settle` `{\"result\":\"failed\"}`) and notifies the app.",
+				Example: `And the PSP fails to settle the refund`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					return w.settleRefunds(ctx, "failed")
+				},
+			},
+			{
+				Pattern: `^the issuer refuses the decoupled authentication$`,
+				Doc:     "Once the app's payment is waiting at the PSP for a decoupled 3-D Secure authentication (TESTCARDS.md 13), the issuer refuses it (`POST /_sim/threeds/challenges/{acsTransId}/complete` `{\"result\":\"fail\"}`): the PSP fails the payment and notifies the app.",
+				Example: `When the issuer refuses the decoupled authentication`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					return w.refuseDecoupled(ctx)
+				},
+			},
+			{
+				Pattern: `^the authorization lapses at the PSP$`,
+				Doc:     "Once the app has done what it owes, moves the clock past the card gateway's authorization lifetime (7 days): the PSP releases an uncaptured authorization by itself (EXPIRED).",
+				Example: `And the authorization lapses at the PSP`,
+				Func: func(ctx context.Context) error {
+					w := mustWorld(ctx)
+					return w.advance(ctx, 7*24*time.Hour+time.Minute)
+				},
+			},
+			{
 				Pattern: `^Genstore retries the payment request that got no acknowledgement in time$`,
-				Doc:     "Moves the clock to Genstore's first payment retry (1 s), after the app has had time to finish the first delivery's work.",
+				Doc:     "Once the app has done what it owes for the first delivery (its PSP call, and a callback once the PSP's outcome is final), moves the clock to Genstore's first payment retry (1 s).",
 				Example: `When Genstore retries the payment request that got no acknowledgement in time`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -148,7 +175,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^Genstore's clock reaches the first reconciliation$`,
-				Doc:     "Moves the clock 5 minutes: Genstore asks the app's query endpoint about what has no result yet (CONTRACT.md §2, reconciliation).",
+				Doc:     "Once the app has done what it owes (its PSP call, and a callback attempt once the PSP's outcome is final), moves the clock 5 minutes: Genstore asks the app's query endpoint about what has no result yet (docs/CONTRACT.md §2.7).",
 				Example: `And Genstore's clock reaches the first reconciliation`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -169,11 +196,14 @@ func (w *world) pay(ctx context.Context, amount, currency string, later bool, ex
 	for k, v := range extra {
 		body[k] = v
 	}
+	if err := w.registerCard(ctx, card); err != nil {
+		return err
+	}
 	var p gsPayment
 	if err := w.h.admin(ctx, "POST", w.shopPath()+"/payments", body, http.StatusCreated, &p); err != nil {
 		return fmt.Errorf("the buyer could not pay: %w", err)
 	}
-	w.paymentID, w.amount, w.card = p.PaymentID, amount, card
+	w.paymentID, w.amount, w.currency, w.card = p.PaymentID, amount, p.Currency, card
 	return nil
 }
 
@@ -248,7 +278,50 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 	return nil
 }
 
-// advance moves the simulated clock.
-func (w *world) advance(ctx context.Context, d time.Duration) error {
-	return w.h.admin(ctx, "POST", "/_sim/clock/advance", map[string]any{"by": d.String()}, http.StatusOK, nil)
+// settleRefunds settles the PSP's pending refunds of the scenario's payment
+// with a result (failed, succeeded), once the app's refund call reached it.
+func (w *world) settleRefunds(ctx context.Context, result string) error {
+	if err := w.awaitOwed(ctx); err != nil {
+		return err
+	}
+	ps, err := w.h.pspPayments(ctx, w.start)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, p := range ps {
+		for _, r := range p.Refunds {
+			if r.Status != "PENDING" {
+				continue
+			}
+			if err := w.h.admin(ctx, "POST", "/_sim/vmgateway/refunds/"+url.PathEscape(r.RefundID)+"/settle", map[string]any{"result": result}, http.StatusOK, nil); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		o, _ := w.outcomeOf(ctx, genstore.KindRefund)
+		return verdict(RefundAmountWrong, append(pspRefs(ps), describeOutcome(o)...), "the PSP holds no pending refund of this scenario to settle: the app did not refund at the PSP")
+	}
+	return nil
+}
+
+// refuseDecoupled has the issuer refuse the decoupled authentication the
+// scenario's PSP payment waits for.
+func (w *world) refuseDecoupled(ctx context.Context) error {
+	if err := w.awaitOwed(ctx); err != nil {
+		return err
+	}
+	ps, err := w.h.pspPayments(ctx, w.start)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.ThreeDs != nil && p.ThreeDs.ACSTransID != "" && p.ThreeDs.TransStatus == "D" {
+			return w.h.admin(ctx, "POST", "/_sim/threeds/challenges/"+url.PathEscape(p.ThreeDs.ACSTransID)+"/complete", map[string]any{"result": "fail"}, http.StatusOK, nil)
+		}
+	}
+	o, _ := w.outcomeOf(ctx, genstore.KindPayment)
+	return verdict(ResultContradictsPSP, append(pspRefs(ps), describeOutcome(o)...), "the PSP holds no payment of this scenario waiting for a decoupled authentication: the app did not charge the card as Genstore asked")
 }

@@ -33,31 +33,26 @@ func checkSteps() scenario.Group {
 				},
 			},
 			{
-				Pattern: `^the canary card was seen nowhere it must not be$`,
-				Doc:     "Once the app is quiet: the simulator journaled no privacy.leak for the scenario's canary (PRIVACY_CARD_LEAKED, with where it was seen).",
-				Example: `And the canary card was seen nowhere it must not be`,
+				Pattern: `^no card this scenario paid with was seen where it must not be$`,
+				Doc: "Once the app is quiet: none of the scenario's cards (test cards, the canary, an ECIES vector's card) was seen in what the app sent Genstore or answered, " +
+					"nor in a PSP request outside the card's field (journal privacy.leak), nor in an answer the suite read from the app itself (PRIVACY_CARD_LEAKED, with where it was seen). " +
+					"Every scenario ends with this check; this step makes it explicit.",
+				Example: `And no card this scenario paid with was seen where it must not be`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
-					if err := w.needCanary(); err != nil {
+					if err := w.settle(ctx); err != nil {
 						return err
 					}
-					evs, err := w.settledEvents(ctx, "kind", "privacy.leak", "canary", pan.Mask(w.canary))
-					if err != nil {
+					v, err := w.leaks(ctx)
+					if err != nil || v == nil {
 						return err
 					}
-					if len(evs) > 0 {
-						var ev []string
-						for _, e := range evs {
-							ev = append(ev, fmt.Sprintf("%s: %s seen in %s (%s)", e.ref(), e.str("masked"), e.str("where"), e.str("part")))
-						}
-						return verdict(PrivacyCardLeaked, ev, "the canary card %s appeared %d time(s) where card data must never be", pan.Mask(w.canary), len(evs))
-					}
-					return nil
+					return v
 				},
 			},
 			{
 				Pattern: `^a payment request signed 10 minutes (ago|from now) is sent to the app$`,
-				Doc:     "The suite sends the app a Payment Object for a payment id Genstore never issued, correctly signed but with a timestamp 600 s off the wall clock (CONTRACT.md §2 allows 300 s).",
+				Doc:     "The suite sends the app a Payment Object for a payment id Genstore never issued, correctly signed but with a timestamp 600 s off the wall clock (docs/CONTRACT.md §2 allows 300 s).",
 				Example: `When a payment request signed 10 minutes ago is sent to the app`,
 				Func: func(ctx context.Context, when string) error {
 					w := mustWorld(ctx)
@@ -273,17 +268,24 @@ func (w *world) judgeVector(ctx context.Context, v vector) error {
 		}
 		return nil
 	}
-	o, _, err := w.awaitResult(ctx, genstore.KindPayment)
+	o, err := w.awaitResult(ctx, genstore.KindPayment)
 	if err != nil {
 		return err
 	}
-	ps, err := w.settledPSPPayments(ctx)
+	// No call to the PSP means none: one the PSP refused (an empty or made-up
+	// card) counts as much as a charge (docs/CONTRACT.md §5.2).
+	if err := w.settle(ctx); err != nil {
+		return err
+	}
+	calls, err := w.pspCalls(ctx)
 	if err != nil {
 		return err
 	}
-	if len(ps) > 0 {
-		ev := append([]string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}, pspRefs(ps)...)
-		return verdict(ECIESAcceptedTampered, append(ev, describeOutcome(o)...), "the app called the PSP with the card of a package that must be refused")
+	if mine := moneyCalls(calls, "", w.start); len(mine) > 0 {
+		ps, _ := w.h.pspPayments(ctx, w.start)
+		ev := append([]string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}, callRefs(mine)...)
+		ev = append(append(ev, pspRefs(ps)...), describeOutcome(o)...)
+		return verdict(ECIESAcceptedTampered, ev, "the app called the PSP %d time(s) for a card package that must be refused without any call", len(mine))
 	}
 	if o.result != nil && o.result.Result {
 		return verdict(ECIESAcceptedTampered, append([]string{fmt.Sprintf("vector %s: %s", v.Name, v.Why)}, describeOutcome(o)...), "the app reported a payment whose card package must be refused successful")

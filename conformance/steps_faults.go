@@ -75,6 +75,12 @@ func faultSteps() scenario.Group {
 				func(w *world, a []string) map[string]any {
 					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}, "frequency": once}
 				}),
+			rule(`^the PSP answers every capture with HTTP 503 without processing it$`,
+				"The card gateway refuses every capturePayment with 503 in its own error dialect until the scenario ends; nothing is captured (an outage).",
+				`Given the PSP answers every capture with HTTP 503 without processing it`,
+				func(w *world, a []string) map[string]any {
+					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "capturePayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}}
+				}),
 			rule(`^the PSP processes the next payment but its answer is lost$`,
 				"The card gateway creates the next payment, then resets the connection: processed, answer lost.",
 				`Given the PSP processes the next payment but its answer is lost`,

@@ -38,7 +38,7 @@ func pspSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the PSP holds no payment$`,
-				Doc:     "Once the app is quiet: no payment was created at the PSP during the scenario (SIGNATURE_NOT_ENFORCED in a @signature scenario).",
+				Doc:     "Once the app is quiet: no payment was created at the PSP during the scenario (RESULT_CONTRADICTS_PSP).",
 				Example: `And the PSP holds no payment`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -49,14 +49,17 @@ func pspSteps() scenario.Group {
 					if len(ps) == 0 {
 						return nil
 					}
-					code, why := ResultContradictsPSP, "the PSP holds a payment the scenario never allowed"
-					switch {
-					case w.tags["signature"]:
-						code, why = SignatureNotEnforced, "the app called the PSP for a request whose signature does not verify"
-					case w.tags["ecies"]:
-						code, why = ECIESAcceptedTampered, "the app charged a card package that must be refused"
-					}
-					return verdict(code, pspRefs(ps), "%s", why)
+					return verdict(ResultContradictsPSP, pspRefs(ps), "the PSP holds a payment this scenario never allowed: nothing may be charged")
+				},
+			},
+			{
+				Pattern: `^the app made no (capture |refund |void )?call to the PSP$`,
+				Doc: "Once the app is quiet: no request that creates, captures, cancels or refunds a payment (of that kind, when named) reached the card gateway with the app's credentials during the scenario — accepted, refused by the gateway or answered by a fault alike. " +
+					"Token requests and inquiries do not count (CAPTURE_OVER_AUTHORIZED in a capture, SIGNATURE_NOT_ENFORCED in a @signature scenario, ECIES_ACCEPTED_TAMPERED in an @ecies one).",
+				Example: `And the app made no capture call to the PSP`,
+				Func: func(ctx context.Context, kind string) error {
+					w := mustWorld(ctx)
+					return w.expectNoCall(ctx, strings.TrimSpace(kind))
 				},
 			},
 			{
@@ -190,40 +193,50 @@ func (w *world) settledPSPPayments(ctx context.Context) ([]PSPPayment, error) {
 	return w.h.pspPayments(ctx, w.start)
 }
 
-// onePSPPayment returns the one payment of amount the PSP created during the
-// scenario; none or more than one is a verdict.
+// onePSPPayment returns the one payment the PSP created during the scenario,
+// of the amount (and currency) Genstore asked for. It waits until the PSP
+// holds a payment of the scenario (an app may charge after it acknowledged),
+// then until the app is quiet, so that a second charge racing the first is
+// counted too. More than one is a double charge; one of another amount is
+// the amount rule broken, naming both amounts; none at all, a contradiction.
 func (w *world) onePSPPayment(ctx context.Context, amount string) (PSPPayment, error) {
-	var same []PSPPayment
-	var ev []string
-	// An app may charge after it acknowledged: wait until the charge is there.
+	if err := w.playRetries(ctx, genstore.KindPayment); err != nil {
+		return PSPPayment{}, err
+	}
+	var ps []PSPPayment
 	err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-		ps, err := w.h.pspPayments(ctx, w.start)
-		if err != nil {
-			return false, err
-		}
-		same, ev = nil, nil
-		for _, p := range ps {
-			ev = append(ev, p.ref())
-			if sameAmount(p.Amount, amount, p.Currency) {
-				same = append(same, p)
-			}
-		}
-		return len(same) > 0, nil
+		var err error
+		ps, err = w.h.pspPayments(ctx, w.start)
+		return len(ps) > 0, err
 	})
 	if err != nil && !errors.Is(err, errWaited) {
 		return PSPPayment{}, err
 	}
-	o, _ := w.outcomeOf(ctx, genstore.KindPayment)
-	switch len(same) {
-	case 1:
-		return same[0], nil
-	case 0:
-		if w.tags["ecies"] && w.vector != nil {
-			return PSPPayment{}, verdict(ECIESRejectedValid, append(ev, describeOutcome(o)...), "the app never charged the card of vector %s", w.vector.Name)
-		}
-		return PSPPayment{}, verdict(ResultContradictsPSP, append(ev, describeOutcome(o)...), "the PSP holds no payment of %s from this scenario", amount)
+	if ps, err = w.settledPSPPayments(ctx); err != nil {
+		return PSPPayment{}, err
 	}
-	return PSPPayment{}, verdict(IdempotencyDoubleCharge, append(ev, describeOutcome(o)...), "Genstore payment %s was charged %d times at the PSP", w.paymentID, len(same))
+	o, _ := w.outcomeOf(ctx, genstore.KindPayment)
+	ev := append(pspRefs(ps), describeOutcome(o)...)
+	switch {
+	case len(ps) > 1:
+		return PSPPayment{}, verdict(IdempotencyDoubleCharge, ev, "Genstore payment %s was charged %d times at the PSP", w.paymentID, len(ps))
+	case len(ps) == 0 && w.tags["ecies"] && w.vector != nil:
+		return PSPPayment{}, verdict(ECIESRejectedValid, ev, "the app never charged the card of vector %s", w.vector.Name)
+	case len(ps) == 0:
+		if wrong, code, err := w.wrongEnvironment(ctx); err == nil && len(wrong) > 0 {
+			return PSPPayment{}, verdict(code, append(wrong, ev...), "the app called the PSP's %s environment for a %s payment", otherEnv(w.live), modeText(w.live))
+		}
+		return PSPPayment{}, verdict(ResultContradictsPSP, ev, "the PSP holds no payment of %s from this scenario", amount)
+	}
+	p := ps[0]
+	currency := w.currency
+	if currency == "" {
+		currency = p.Currency
+	}
+	if p.Currency != currency || !sameAmount(p.Amount, amount, currency) {
+		return PSPPayment{}, verdict(PaymentAmountWrong, ev, "Genstore asked for %s %s, and the PSP charged %s %s", amount, currency, p.Amount, p.Currency)
+	}
+	return p, nil
 }
 
 func (w *world) checkCaptured(ctx context.Context, amount string) error {
@@ -276,6 +289,8 @@ func (w *world) checkRefunds(ctx context.Context, amount string, n int) error {
 	return nil
 }
 
+// checkEnvironment judges the environment of the scenario's PSP payments and
+// of every call about them (docs/CONTRACT.md §6).
 func (w *world) checkEnvironment(ctx context.Context, want string) error {
 	ps, err := w.h.pspPayments(ctx, w.start)
 	if err != nil {
@@ -284,35 +299,15 @@ func (w *world) checkEnvironment(ctx context.Context, want string) error {
 	if len(ps) == 0 {
 		return verdict(ResultContradictsPSP, nil, "the PSP holds no payment from this scenario to judge its environment by")
 	}
-	code := TestModeLiveCredentials
-	if want == "live" {
-		code = TestModeSandboxCredentials
+	if (want == "live") != w.live {
+		return fmt.Errorf("the scenario's shop is in %s mode: it cannot expect the PSP's %s environment", modeText(w.live), want)
 	}
-	ours := map[string]bool{}
-	var wrong []string
-	for _, p := range ps {
-		ours[p.TradeNo], ours[p.OrderNo] = true, true
-		if p.Environment != want {
-			wrong = append(wrong, p.ref())
-		}
-		for _, r := range p.Refunds {
-			if r.Environment != want {
-				wrong = append(wrong, fmt.Sprintf("PSP refund %s of %s in %s", r.RefundID, p.TradeNo, r.Environment))
-			}
-		}
-	}
-	calls, err := w.myEvents(ctx, "system", "vmgateway", "kind", "api.request")
+	wrong, code, err := w.wrongEnvironment(ctx)
 	if err != nil {
 		return err
 	}
-	for _, c := range calls {
-		if (ours[c.IDs["tradeNo"]] || ours[c.IDs["orderNo"]]) && c.str("environment") != "" && c.str("environment") != want {
-			wrong = append(wrong, fmt.Sprintf("%s: %s with %s credentials", c.ref(), c.str("operation"), c.str("environment")))
-		}
-	}
 	if len(wrong) > 0 {
-		mode := map[string]string{"sandbox": "test:true", "live": "test:false"}[want]
-		return verdict(code, wrong, "a %s payment's operations ran outside the PSP's %s environment", mode, want)
+		return verdict(code, wrong, "a %s payment's operations ran outside the PSP's %s environment", modeText(w.live), want)
 	}
 	return nil
 }
@@ -325,3 +320,48 @@ func sameAmount(a, b, currency string) bool {
 }
 
 func zero(a, currency string) bool { return sameAmount(a, "0", currency) }
+
+// lessThan compares two decimal amounts of a currency as minor units.
+func lessThan(a, b, currency string) bool {
+	x, err1 := money.Parse(a, currency)
+	y, err2 := money.Parse(b, currency)
+	return err1 == nil && err2 == nil && x < y
+}
+
+// expectNoCall judges that the app made no call that moves money of a kind
+// ("" for any) to the PSP during the scenario.
+func (w *world) expectNoCall(ctx context.Context, kind string) error {
+	if err := w.settle(ctx); err != nil {
+		return err
+	}
+	calls, err := w.pspCalls(ctx)
+	if err != nil {
+		return err
+	}
+	mine := moneyCalls(calls, kind, w.start)
+	if len(mine) == 0 {
+		return nil
+	}
+	ev := callRefs(mine)
+	if o, err := w.outcomeOf(ctx, orDefault(kind, genstore.KindPayment)); err == nil {
+		ev = append(ev, describeOutcome(o)...)
+	}
+	switch {
+	case w.tags["signature"]:
+		return verdict(SignatureNotEnforced, ev, "the app called the PSP for a request whose signature does not verify")
+	case w.tags["ecies"]:
+		return verdict(ECIESAcceptedTampered, ev, "the app called the PSP for a card package that must be refused without any call")
+	case kind == genstore.KindCapture:
+		return verdict(CaptureOverAuthorized, ev, "the app sent the PSP a capture above the authorized amount instead of refusing it itself")
+	case kind == genstore.KindRefund:
+		return verdict(RefundOverCapture, ev, "the app sent the PSP a refund above what is left instead of refusing it itself")
+	}
+	return verdict(ResultContradictsPSP, ev, "the app called the PSP %d time(s) where the scenario allows no call", len(mine))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

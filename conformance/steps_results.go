@@ -49,6 +49,17 @@ func resultSteps() scenario.Group {
 				},
 			},
 			{
+				Pattern: `^Genstore records the (payment|capture) as failed, reported by the app or when Genstore's retries ran out$`,
+				Doc: "The payment (or the latest capture) fails either way docs/CONTRACT.md §2.5 allows: the app acknowledges and reports \"false\" with a reason, or it answers 5xx (or nothing) " +
+					"to every attempt until Genstore's retries run out. The suite moves Genstore's clock to each retry once the app has answered the attempt before " +
+					"(RESULT_MISSING, ACK_MISSING, RESULT_CONTRADICTS_PSP...).",
+				Example: `Then Genstore records the payment as failed, reported by the app or when Genstore's retries ran out`,
+				Func: func(ctx context.Context, kind string) error {
+					w := mustWorld(ctx)
+					return w.expectFailure(ctx, kind)
+				},
+			},
+			{
 				Pattern: `^Genstore records the (capture|void|refund) as successful( after a retry)?$`,
 				Doc:     "The latest capture, void or refund has the final result \"true\", sent by callback.",
 				Example: `Then Genstore records the refund as successful`,
@@ -96,9 +107,10 @@ func resultSteps() scenario.Group {
 				},
 			},
 			{
-				Pattern: `^the app acknowledged the payment with a channel payment id$`,
-				Doc:     "Genstore's first attempt got 200 with the acknowledgement JSON and a channelPaymentId (ACK_MISSING, ACK_MALFORMED).",
-				Example: `Then the app acknowledged the payment with a channel payment id`,
+				Pattern: `^the app acknowledged the payment, and a channel payment id reached Genstore$`,
+				Doc: "Genstore's first attempt got 200 with the acknowledgement JSON; once the payment succeeded, Genstore knows its channelPaymentId, " +
+					"from the acknowledgement or from the callback (an app that acknowledges before it calls the PSP sends \"\" first) (ACK_MISSING, ACK_MALFORMED, RESULT_WITHOUT_CHANNEL_ID).",
+				Example: `Then the app acknowledged the payment, and a channel payment id reached Genstore`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
 					o, err := w.outcomeOf(ctx, genstore.KindPayment)
@@ -107,11 +119,18 @@ func resultSteps() scenario.Group {
 					}
 					switch {
 					case o.ack == nil:
+						if v := w.finalAnswer(ctx, o); v != nil {
+							return v
+						}
 						return verdict(AckMissing, describeOutcome(o), "the app did not acknowledge payment %s with 200", o.id)
 					case o.ack.Malformed != "":
 						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of payment %s is not the JSON of genstore-app.yaml: %s", o.id, o.ack.Malformed)
-					case o.ack.ChannelID == "":
-						return verdict(AckMalformed, describeOutcome(o), "the acknowledgement of approved payment %s has no channelPaymentId", o.id)
+					}
+					if o, err = w.awaitResult(ctx, genstore.KindPayment); err != nil {
+						return err
+					}
+					if o.result != nil && o.result.Result && o.ack.ChannelID == "" && o.result.ChannelID == "" {
+						return verdict(ResultWithoutChannel, describeOutcome(o), "payment %s succeeded, and neither its acknowledgement nor its callback gave Genstore the PSP's channelPaymentId", o.id)
 					}
 					return nil
 				},
@@ -210,7 +229,7 @@ func resultSteps() scenario.Group {
 				Example: `Then the payment's result reached Genstore before its deadline`,
 				Func: func(ctx context.Context, kind string) error {
 					w := mustWorld(ctx)
-					o, _, err := w.awaitResult(ctx, kind)
+					o, err := w.awaitResult(ctx, kind)
 					if err != nil {
 						return err
 					}
@@ -244,12 +263,14 @@ func resultSteps() scenario.Group {
 var threeDSFailureRows = map[string]bool{"03": true, "04": true, "05": true, "07": true, "08": true}
 
 // awaitResult waits for the final result of the scenario's payment (or its
-// latest capture, void or refund), and returns Genstore's refusals of the
-// app's callbacks about it. It returns early when Genstore refused a callback
-// and no result followed within the quiet time.
-func (w *world) awaitResult(ctx context.Context, kind string) (outcome, []Event, error) {
+// latest capture, void or refund). It returns early when Genstore refused one
+// of the shop's callbacks and no result followed within the quiet time (the
+// refusal is the verdict), and when the request failed at Genstore.
+func (w *world) awaitResult(ctx context.Context, kind string) (outcome, error) {
+	if err := w.playRetries(ctx, kind); err != nil {
+		return outcome{}, err
+	}
 	var o outcome
-	var refused []Event
 	var firstRefusal time.Time
 	err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
 		var err error
@@ -259,10 +280,11 @@ func (w *world) awaitResult(ctx context.Context, kind string) (outcome, []Event,
 		if o.result != nil {
 			return true, nil
 		}
-		if refused, err = w.refusals(ctx, kind, o.id); err != nil {
+		refused, err := w.shopRefusals(ctx)
+		if err != nil {
 			return false, err
 		}
-		if hardRefusals(refused) > 0 {
+		if len(refused) > 0 {
 			if firstRefusal.IsZero() {
 				firstRefusal = time.Now()
 			}
@@ -273,54 +295,7 @@ func (w *world) awaitResult(ctx context.Context, kind string) (outcome, []Event,
 	if errors.Is(err, errWaited) {
 		err = nil
 	}
-	if err == nil && o.result != nil {
-		refused, err = w.refusals(ctx, kind, o.id)
-	}
-	return o, refused, err
-}
-
-// hardRefusals counts the refusals that are the app's fault (not a 5xx).
-func hardRefusals(evs []Event) int {
-	n := 0
-	for _, e := range evs {
-		if e.num("status") < 500 {
-			n++
-		}
-	}
-	return n
-}
-
-// refusalVerdict names what Genstore's refusals of the app's callbacks mean.
-// A 5xx is not a refusal of the app's callback but Genstore failing (the
-// suite's own faults do that): retrying it is the app's duty, judged elsewhere.
-func (w *world) refusalVerdict(all []Event, o outcome) *Verdict {
-	var refused []Event
-	for _, e := range all {
-		if e.num("status") < 500 {
-			refused = append(refused, e)
-		}
-	}
-	if len(refused) == 0 {
-		return nil
-	}
-	ev := append(eventRefs(refused), describeOutcome(o)...)
-	first := refused[0]
-	for _, e := range refused {
-		switch {
-		case e.num("status") == http.StatusConflict:
-			return verdict(ImmutableContradiction, ev, "the app sent a callback for %s %s that contradicts the result Genstore already holds", o.kind, o.id)
-		case e.str("rule") == "callbackKind":
-			return verdict(CallbackWrongKind, ev, "the app reported %s %s with the callback of another kind of payment", o.kind, o.id)
-		case e.str("rule") == "refundLimit":
-			return verdict(RefundOverCapture, ev, "the app reported refund %s successful although it takes refunds beyond what was captured", o.id)
-		case e.str("rule") == "captureLimit":
-			return verdict(CaptureAmountWrong, ev, "the app reported capture %s successful for more than the authorized amount", o.id)
-		}
-	}
-	if first.num("status") == http.StatusUnauthorized && w.reinstalled {
-		return verdict(InstallStaleToken, ev, "after the reinstallation the app called Genstore with an access token Genstore no longer accepts")
-	}
-	return verdict(CallbackRefused, ev, "Genstore refused the app's callback for %s %s with HTTP %d", o.kind, o.id, first.num("status"))
+	return o, err
 }
 
 // expectResult waits for the operation's final result and judges it: it
@@ -328,15 +303,50 @@ func (w *world) refusalVerdict(all []Event, o outcome) *Verdict {
 // pre_authorize), says success or failure as expected, with a reason when it
 // is a failure; after a retry, when the callback's first attempt was failed
 // on purpose.
+//
+// A result that is missing or not the expected one is judged only once the
+// app is quiet, and the verdict names the most specific rule broken, in this
+// order: a callback Genstore refused (its own precedence: refusalVerdict), a
+// PSP call in the wrong environment, a request the app answered with a final
+// status, then the result itself. So one app behaviour always gets one
+// verdict, whatever order its messages raced in.
 func (w *world) expectResult(ctx context.Context, kind string, success bool, endpoint string, retried bool) error {
-	o, refused, err := w.awaitResult(ctx, kind)
+	o, err := w.awaitResult(ctx, kind)
 	if err != nil {
 		return err
 	}
-	if o.result == nil {
-		if v := w.refusalVerdict(refused, o); v != nil {
-			return w.withFaults(ctx, v)
+	refused, err := w.shopRefusals(ctx)
+	if err != nil {
+		return err
+	}
+	if o.result == nil || o.result.Result != success || o.result.Source != genstore.SourceCallback || len(refused) > 0 {
+		if err := w.settle(ctx); err != nil {
+			return err
 		}
+		if o, err = w.outcomeOf(ctx, kind); err != nil {
+			return err
+		}
+		if refused, err = w.shopRefusals(ctx); err != nil {
+			return err
+		}
+	}
+	if len(refused) > 0 {
+		return w.withFaults(ctx, w.refusalVerdict(refused, &o))
+	}
+	if o.result == nil || o.result.Result != success || o.result.Source != genstore.SourceCallback {
+		wrong, code, err := w.wrongEnvironment(ctx)
+		if err != nil {
+			return err
+		}
+		if len(wrong) > 0 {
+			return verdict(code, append(wrong, describeOutcome(o)...), "a %s payment's %s went to the PSP's %s environment, not its %s",
+				modeText(w.live), o.kind, otherEnv(w.live), envText(w.live))
+		}
+	}
+	if v := w.notAcknowledged(ctx, o); v != nil {
+		return v
+	}
+	if o.result == nil {
 		ev := describeOutcome(o)
 		if retried {
 			fired, _ := w.faultsFired(ctx)
@@ -348,9 +358,6 @@ func (w *world) expectResult(ctx context.Context, kind string, success bool, end
 	}
 	if o.result.Source != genstore.SourceCallback {
 		return verdict(ResultMissing, describeOutcome(o), "the result of %s %s was not reported by callback: Genstore recorded it from %s", kind, o.id, o.result.Source)
-	}
-	if v := w.refusalVerdict(refused, o); v != nil {
-		return w.withFaults(ctx, v)
 	}
 	if o.result.Result != success {
 		return w.wrongResult(ctx, o, success)
@@ -381,6 +388,32 @@ func (w *world) expectResult(ctx context.Context, kind string, success bool, end
 	return nil
 }
 
+func otherEnv(live bool) string { return envText(!live) }
+
+// notAcknowledged says why Genstore holds no callback result because of how
+// the app answered its request: a final status (another 4xx, a 3xx) that
+// failed the operation at Genstore, or no 200 before Genstore's retries ran
+// out (docs/CONTRACT.md §2.5). nil when the app acknowledged it.
+func (w *world) notAcknowledged(ctx context.Context, o outcome) *Verdict {
+	if o.ack != nil || o.result == nil || o.result.Source != genstore.SourceDelivery {
+		return nil
+	}
+	if v := w.finalAnswer(ctx, o); v != nil {
+		return v
+	}
+	return verdict(AckMissing, describeOutcome(o), "the app never acknowledged Genstore's %s request with 200, and Genstore failed it when its retries ran out", o.kind)
+}
+
+// finalAnswer is the verdict on an operation whose request the app answered
+// with a status Genstore takes as final (answer.final), or nil.
+func (w *world) finalAnswer(ctx context.Context, o outcome) *Verdict {
+	finals, _ := w.myEvents(ctx, "system", "genstore", "kind", "answer.final", o.kind+"Id", o.id)
+	if len(finals) == 0 {
+		return nil
+	}
+	return verdict(AckMissing, append(eventRefs(finals), describeOutcome(o)...), "the app answered Genstore's %s request with HTTP %d, which is final: Genstore failed the %s without a result from the app", o.kind, finals[0].num("status"), o.kind)
+}
+
 // wrongResult explains a result that is the opposite of the expected one,
 // from the PSP's side.
 func (w *world) wrongResult(ctx context.Context, o outcome, success bool) error {
@@ -393,15 +426,33 @@ func (w *world) wrongResult(ctx context.Context, o outcome, success bool) error 
 		return verdict(ThreeDSRejectedAuthorized, ev, "card row %s fails 3-D Secure (TESTCARDS.md), and the app reported payment %s successful", w.cardRow, o.id)
 	}
 	if !success && o.kind == genstore.KindRefund {
+		if refundFailedAtPSP(ps) {
+			return verdict(ResultContradictsPSP, ev, "the PSP failed to settle refund %s, and the app reported it successful: a refund is reported once the PSP has settled it", o.id)
+		}
 		return verdict(RefundOverCapture, ev, "the app reported refund %s successful although it goes beyond what was captured", o.id)
 	}
 	if !success && o.kind == genstore.KindCapture {
-		return verdict(CaptureAmountWrong, ev, "the app reported capture %s successful although it exceeds the authorization", o.id)
+		if op := o.payment.op(o.kind, o.id); op != nil && !sameAmount(op.Amount, o.payment.Amount, o.payment.Currency) && !lessThan(op.Amount, o.payment.Amount, o.payment.Currency) {
+			return verdict(CaptureOverAuthorized, ev, "the app reported capture %s of %s successful although only %s is authorized", o.id, op.Amount, o.payment.Amount)
+		}
+		return verdict(ResultContradictsPSP, ev, "the PSP never captured capture %s, and the app reported it successful", o.id)
 	}
 	if success {
 		return verdict(ResultContradictsPSP, ev, "the PSP approves this %s, and the app reported %s %s failed", o.kind, o.kind, o.id)
 	}
 	return verdict(ResultContradictsPSP, ev, "the PSP refuses this %s, and the app reported %s %s successful", o.kind, o.kind, o.id)
+}
+
+// refundFailedAtPSP reports whether a refund of the scenario failed at the PSP.
+func refundFailedAtPSP(ps []PSPPayment) bool {
+	for _, p := range ps {
+		for _, r := range p.Refunds {
+			if r.Status == "FAILED" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // withFaults adds the scenario's fault firings to a verdict's evidence: what
@@ -424,4 +475,69 @@ func (w *world) faultsFired(ctx context.Context) ([]Event, error) {
 		out = append(out, evs...)
 	}
 	return out, nil
+}
+
+// expectFailure judges an operation that must fail, by the app's report or
+// by Genstore giving up when the app declined every attempt (5xx, no answer:
+// docs/CONTRACT.md §2.5). Either way is right; a final 4xx is not.
+func (w *world) expectFailure(ctx context.Context, kind string) error {
+	if err := w.playRetries(ctx, kind); err != nil {
+		return err
+	}
+	o, err := w.outcomeOf(ctx, kind)
+	if err != nil {
+		return err
+	}
+	if o.ack == nil && o.result != nil && !o.result.Result && o.result.Source == genstore.SourceDelivery {
+		if v := w.finalAnswer(ctx, o); v != nil {
+			return v // a final 4xx is not "retries ran out"
+		}
+		return nil // Genstore's retries ran out: the operation failed, as the contract allows
+	}
+	return w.expectResult(ctx, kind, false, "", false)
+}
+
+// playRetries plays Genstore's retry schedule of an operation whose request
+// the app declined for now — a 5xx, 408, 429, or no answer (docs/CONTRACT.md
+// §2.5 allows it: Genstore retries on its schedule). Each retry comes once
+// the app has done what it owes for the attempt before, until the app
+// acknowledges, a result comes, or Genstore's retries run out. The clock is
+// Genstore's: an app that asks for a retry gets it, whenever a step waits for
+// what the operation leads to.
+func (w *world) playRetries(ctx context.Context, kind string) error {
+	for {
+		o, err := w.outcomeOf(ctx, kind)
+		if err != nil {
+			return nil // no such operation yet: nothing to retry
+		}
+		if o.result != nil || o.ack != nil || o.request.State != genstore.DeliveryPending || o.request.Attempts == 0 {
+			return nil
+		}
+		next, err := w.nextRetry(ctx, kind, o.id, o.request.Attempts)
+		if err != nil || next <= 0 {
+			return err
+		}
+		if err := w.advance(ctx, next); err != nil {
+			return err
+		}
+	}
+}
+
+// nextRetry returns how long after attempt n Genstore makes its next attempt
+// of an operation (its delivery.scheduled event), or 0 when none is scheduled.
+func (w *world) nextRetry(ctx context.Context, kind, id string, n int) (time.Duration, error) {
+	evs, err := w.myEvents(ctx, "system", "genstore", "kind", "delivery.scheduled", kind+"Id", id)
+	if err != nil {
+		return 0, err
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if e := evs[i]; e.str("deliveryKind") == kind && e.num("attempt") == n+1 {
+			d, err := time.ParseDuration(e.str("in"))
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", e.ref(), err)
+			}
+			return d, nil
+		}
+	}
+	return 0, nil
 }

@@ -14,7 +14,7 @@ func installSteps() scenario.Group {
 	return scenario.Group{
 		Name: "Installation",
 		Doc: "Every scenario starts with a fresh Genstore shop in test mode (a Before hook), on which the app is not yet installed. " +
-			"The merchant installs the app through Genstore's admin; Genstore's browser follows the app's onboarding URL (CONTRACT.md §1).",
+			"The merchant installs the app through Genstore's admin; Genstore's browser follows the app's onboarding URL (docs/CONTRACT.md §1).",
 		Steps: []scenario.Step{
 			{
 				Pattern: `^the shop is in live mode$`,
@@ -92,7 +92,7 @@ func installSteps() scenario.Group {
 					q := u.Query()
 					q.Set("hmac", forge(q.Get("hmac")))
 					u.RawQuery = q.Encode()
-					w.direct = w.h.send(ctx, "the onboarding link with a forged hmac", "GET", u.String(), nil, nil)
+					w.direct = w.send(ctx, "the onboarding link with a forged hmac", "GET", u.String(), nil, nil)
 					return nil
 				},
 			},

@@ -3,9 +3,11 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +42,10 @@ type SuiteOptions struct {
 	// FS and Paths hold the features; default the embedded suite.
 	FS    fs.FS
 	Paths []string
+	// Scenarios, when set, runs only the embedded suite's scenarios of these
+	// names (an example of an outline runs all the outline's examples); an
+	// unknown name is reported as a failed run.
+	Scenarios []string
 	// TestingT, when set, makes each scenario a subtest of the test.
 	TestingT *testing.T
 	// Name is the suite's name in reports.
@@ -103,6 +109,13 @@ func (h *Harness) Run(ctx context.Context, o SuiteOptions) Report {
 	}
 	if o.FS == nil {
 		o.FS, o.Paths = features.Conformance(), []string{features.ConformanceDir}
+		if len(o.Scenarios) > 0 {
+			paths, err := scenarioPaths(o.Scenarios)
+			if err != nil {
+				return Report{Status: 2, Scenarios: []ScenarioResult{{Name: strings.Join(o.Scenarios, ", "), Err: err.Error()}}}
+			}
+			o.Paths = paths
+		}
 	}
 	if o.Format == "" {
 		o.Format = "progress"
@@ -150,15 +163,26 @@ func (h *Harness) initializer(record func(ScenarioResult)) func(*godog.ScenarioC
 				return ctx, err
 			}
 			ctx = context.WithValue(ctx, worldKey{}, w)
-			return scenario.WithWorld(ctx, scenario.NewWorld(h.URL, nil)), nil
+			return scenario.WithWorld(ctx, scenario.NewWorld(h.URL, nil).WithAdminToken(h.adminToken)), nil
 		})
 		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
 			if sw := scenario.WorldFrom(ctx); sw != nil {
 				sw.Close()
 			}
-			r := ScenarioResult{Feature: s.Uri, Name: s.Name, Passed: err == nil}
 			bg := context.WithoutCancel(ctx)
-			if w, ok := worldIn(ctx); ok {
+			// A scenario whose steps passed is judged by the rules every
+			// scenario is judged by (finally.go); its failure fails the last step.
+			var final error
+			w, ok := worldIn(ctx)
+			if ok && err == nil {
+				final = w.finalChecks(bg)
+			}
+			failed := err
+			if failed == nil {
+				failed = final
+			}
+			r := ScenarioResult{Feature: s.Uri, Name: s.Name, Passed: failed == nil}
+			if ok {
 				for _, id := range w.rules {
 					if evs, ferr := w.myEvents(bg, "system", "faults", "kind", "fault.fired", "rule", id); ferr == nil && len(evs) == 0 {
 						r.Unfired = append(r.Unfired, id)
@@ -170,15 +194,15 @@ func (h *Harness) initializer(record func(ScenarioResult)) func(*godog.ScenarioC
 			for _, t := range s.Tags {
 				r.Tags = append(r.Tags, t.Name)
 			}
-			if err != nil {
-				r.Err = err.Error()
+			if failed != nil {
+				r.Err = failed.Error()
 				var v *Verdict
-				if errors.As(err, &v) {
+				if errors.As(failed, &v) {
 					r.Codes = append(r.Codes, v.Code)
 				}
 			}
 			record(r)
-			return ctx, nil
+			return ctx, final
 		})
 		for _, g := range Groups() {
 			for _, st := range g.Steps {
@@ -193,4 +217,29 @@ func (h *Harness) initializer(record func(ScenarioResult)) func(*godog.ScenarioC
 			}
 		}
 	}
+}
+
+// scenarioPaths turns scenario names into godog paths (file:line).
+func scenarioPaths(names []string) ([]string, error) {
+	scs, err := Scenarios()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, n := range names {
+		found := ""
+		for _, s := range scs {
+			if s.Name == n {
+				found = s.Path()
+				break
+			}
+		}
+		if found == "" {
+			return nil, fmt.Errorf("no conformance scenario is named %q", n)
+		}
+		if !slices.Contains(paths, found) {
+			paths = append(paths, found)
+		}
+	}
+	return paths, nil
 }

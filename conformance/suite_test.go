@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -16,8 +19,28 @@ import (
 	"github.com/pspsim/pspsim/simulator/ecies"
 )
 
-// Every code is defined once, with a known theme, a section and a rule.
+// contractSections returns the section numbers of docs/CONTRACT.md's
+// headings ("1", "2.4", ...): what verdicts and scenarios may cite.
+func contractSections(t *testing.T) map[string]bool {
+	t.Helper()
+	md, err := os.ReadFile("../docs/CONTRACT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#{2,3} (\d+(?:\.\d+)?)\.? `).FindAllStringSubmatch(string(md), -1) {
+		out[m[1]] = true
+	}
+	if len(out) < 20 {
+		t.Fatalf("docs/CONTRACT.md has only %d numbered sections", len(out))
+	}
+	return out
+}
+
+// Every code is defined once, with a known theme, a rule, and a section of
+// docs/CONTRACT.md that exists.
 func TestCodesTable(t *testing.T) {
+	sections := contractSections(t)
 	seen := map[conformance.Code]bool{}
 	for _, c := range conformance.Codes() {
 		if seen[c.Code] {
@@ -30,10 +53,13 @@ func TestCodesTable(t *testing.T) {
 		if !slices.Contains(conformance.Themes, c.Theme) || !strings.HasPrefix(c.Section, "§") || c.Rule == "" || c.Seen == "" {
 			t.Errorf("%s: theme %q, section %q, rule %q, seen %q", c.Code, c.Theme, c.Section, c.Rule, c.Seen)
 		}
+		if !sections[strings.TrimPrefix(c.Section, "§")] {
+			t.Errorf("%s cites docs/CONTRACT.md %s, which has no such section", c.Code, c.Section)
+		}
 	}
 	// A verdict renders its code, section, rule and evidence.
 	v := &conformance.Verdict{Code: conformance.IdempotencyDoubleCharge, Detail: "charged twice", Evidence: []string{"journal #7"}}
-	for _, want := range []string{"IDEMPOTENCY_DOUBLE_CHARGE", "§2 Idempotency", "one PSP call", "charged twice", "evidence: journal #7"} {
+	for _, want := range []string{"IDEMPOTENCY_DOUBLE_CHARGE", "docs/CONTRACT.md §2.3", "one PSP call", "charged twice", "evidence: journal #7"} {
 		if !strings.Contains(v.Error(), want) {
 			t.Errorf("verdict text lacks %q:\n%s", want, v.Error())
 		}
@@ -72,9 +98,46 @@ func TestScenariosAreTaggedByTheme(t *testing.T) {
 			t.Errorf("no scenario is tagged @%s", th)
 		}
 	}
+	codes := map[string]bool{}
+	for _, c := range conformance.Codes() {
+		codes[string(c.Code)] = true
+	}
 	for _, b := range paymentapp.BugCatalog() {
+		if b.Correct {
+			if b.Theme != "" || b.Scenario != "" || b.Code != "" {
+				t.Errorf("the correct variant %s names a theme, scenario or code", b.Bug)
+			}
+			continue
+		}
 		if !slices.Contains(conformance.Themes, b.Theme) {
 			t.Errorf("bug %s names theme %q, which is no theme of the suite", b.Bug, b.Theme)
+		}
+		if !names[b.Scenario] {
+			t.Errorf("bug %s names scenario %q, which the suite does not have", b.Bug, b.Scenario)
+		}
+		if !codes[b.Code] {
+			t.Errorf("bug %s names verdict code %q, which the suite does not have", b.Bug, b.Code)
+		}
+	}
+}
+
+// Every scenario says which sections of docs/CONTRACT.md require exactly what
+// it demands ("Requires docs/CONTRACT.md §2.3, §2.4"), and they exist.
+func TestScenariosCiteTheContract(t *testing.T) {
+	sections := contractSections(t)
+	scs, err := conformance.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scs {
+		if !strings.HasPrefix(s.Requires, "Requires docs/CONTRACT.md §") {
+			t.Errorf("%s: %q does not start its description with \"Requires docs/CONTRACT.md §...\": %q", s.Feature, s.Name, s.Requires)
+			continue
+		}
+		for _, m := range regexp.MustCompile(`§(\d+(?:\.\d+)?)`).FindAllStringSubmatch(s.Requires, -1) {
+			if !sections[m[1]] {
+				t.Errorf("%s: %q cites §%s, which docs/CONTRACT.md does not have", s.Feature, s.Name, m[1])
+			}
 		}
 	}
 }
@@ -158,17 +221,19 @@ func TestDocIsFresh(t *testing.T) {
 	}
 }
 
-// The suite delivers every vector of the shared file: the ECIES outline has
+// The suite delivers every vector of the reference file: the ECIES outline has
 // one example row per vector, with the vector's expectation.
 func TestEveryVectorIsDelivered(t *testing.T) {
 	b, err := os.ReadFile("vectors/ecies-vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shared, err := os.ReadFile("../../shared/ecies-vectors.json"); err == nil && !bytes.Equal(shared, b) {
-		t.Fatal("conformance/vectors/ecies-vectors.json differs from ../shared/ecies-vectors.json: copy it again")
-	} else if err != nil {
-		t.Logf("../shared/ecies-vectors.json not found: checked the embedded copy only")
+	ref, err := os.ReadFile("../simulator/ecies/testdata/ecies-vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ref, b) {
+		t.Fatal("conformance/vectors/ecies-vectors.json differs from simulator/ecies/testdata/ecies-vectors.json (the reference copy): copy it again")
 	}
 	var file struct {
 		Vectors []struct{ Name, Expect string }
@@ -268,7 +333,7 @@ func TestAppConfigCheck(t *testing.T) {
 		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: codepay}\n",
 			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"codepay\""}},
 		{"unknown field", "clientId: a\nclientSecrets: b\n", []string{"field clientSecrets not found"}},
-		{"start without readyUrl", "start: {command: [x]}\n", []string{"start.readyUrl: is required"}},
+		{"start without command", "start: {readyUrl: 'ftp://x/ready'}\n", []string{"start.command: is required", "start.readyUrl: \"ftp://x/ready\" is not an absolute http(s) URL"}},
 		{"bad duration", "suite: {resultWait: soon}\n", []string{`"soon" is not a duration`}},
 	} {
 		_, err := conformance.ParseAppConfig([]byte(c.yaml))
@@ -305,6 +370,37 @@ func TestAnswersAreCheckedAgainstTheAppSpec(t *testing.T) {
 		got := conformance.CheckAnswer(t, c.path, "GET", c.status, c.body)
 		if (c.reason == "") != (got == "") || !strings.Contains(got, c.reason) {
 			t.Errorf("%s: %q (want %q)", c.name, got, c.reason)
+		}
+	}
+}
+
+// Without start.readyUrl the runner waits until the app's paymentUrl takes a
+// connection; with one, until it answers 2xx.
+func TestReadyCheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := conformance.AppConfig{Start: &conformance.StartConfig{Command: []string{"x"}}}
+	app.Endpoints.PaymentURL = "http://" + ln.Addr().String() + "/payment"
+	ready, what := conformance.ReadyCheck(app)
+	if !ready() {
+		t.Error("a listening app is not ready")
+	}
+	ln.Close()
+	if ready() || !strings.Contains(what, ln.Addr().String()) {
+		t.Errorf("a closed port is ready, or the message does not name it: %q", what)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	for path, want := range map[string]bool{"/healthz": true, "/starting": false} {
+		app.Start.ReadyURL = srv.URL + path
+		if ready, _ := conformance.ReadyCheck(app); ready() != want {
+			t.Errorf("readyUrl %s: ready %t", path, !want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,11 +35,26 @@ type world struct {
 
 	paymentID string
 	amount    string
+	currency  string
 	card      string // the number paid with (a test card or the canary)
 	cardRow   string // its TESTCARDS.md row, when it is a magic card
 	ops       map[string]string
 	vector    *vector
 	canary    string
+	// cards are every card number the scenario paid with, registered with
+	// the simulator's canary registry: none may appear where card data must
+	// not (finalChecks).
+	cards []string
+	// answers are the app's answers to the suite's own requests, searched
+	// for the cards too: they never pass through the simulator.
+	answers []*answer
+	// reqSeq caches the journal sequence number of Genstore's request of
+	// each operation ("payment/PI…").
+	reqSeq map[string]int64
+	// quietSeq and quietSince are the newest journal sequence number the
+	// world has seen and when it first saw it: settle counts quiet from then.
+	quietSeq   int64
+	quietSince time.Time
 
 	// rules are the fault rules the scenario installed.
 	rules []string
@@ -88,7 +104,7 @@ func (h *Harness) newWorld(ctx context.Context, name string, tags []string) (*wo
 		return nil, fmt.Errorf("reading the journal: %w", err)
 	}
 	n := h.shops.Add(1)
-	w := &world{h: h, name: name, start: start, ops: map[string]string{}, tags: map[string]bool{}}
+	w := &world{h: h, name: name, start: start, ops: map[string]string{}, tags: map[string]bool{}, reqSeq: map[string]int64{}}
 	for _, t := range tags {
 		w.tags[strings.TrimPrefix(t, "@")] = true
 	}
@@ -259,22 +275,19 @@ func (w *world) waitFor(ctx context.Context, d time.Duration, check func() (bool
 
 // settle waits until the journal has been quiet for Timing.Quiet (bounded by
 // ResultWait): what the app does in reaction to the last step has happened.
+// Quiet counts from when the world first saw the journal's newest event, so
+// that two settles in a row cost one quiet period, not two.
 func (w *world) settle(ctx context.Context) error {
-	last, err := w.h.lastSeq(ctx)
-	if err != nil {
-		return err
-	}
-	quietSince := time.Now()
-	err = w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+	err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
 		seq, err := w.h.lastSeq(ctx)
 		if err != nil {
 			return false, err
 		}
-		if seq != last {
-			last, quietSince = seq, time.Now()
+		if seq != w.quietSeq {
+			w.quietSeq, w.quietSince = seq, time.Now()
 			return false, nil
 		}
-		return time.Since(quietSince) >= w.h.Timing.Quiet, nil
+		return time.Since(w.quietSince) >= w.h.Timing.Quiet, nil
 	})
 	if errors.Is(err, errWaited) {
 		return nil // never quiet: judge what there is
@@ -335,6 +348,20 @@ func (w *world) callbackEvents(ctx context.Context, journalKind, kind, id string
 func isPaymentEndpoint(e string) bool { return e == "payment" || e == "pre_authorize" }
 
 // ---------------------------------------------------------------- cards
+
+// registerCard adds a number the scenario pays with to the simulator's
+// canary registry (docs/CONTRACT.md §5.3: no card data anywhere but the
+// PSP's card field, on every path) and to the scenario's cards.
+func (w *world) registerCard(ctx context.Context, number string) error {
+	if number == "" || slices.Contains(w.cards, number) {
+		return nil
+	}
+	if err := w.h.admin(ctx, "POST", "/_sim/canaries", map[string]any{"numbers": []string{number}, "label": truncate("conformance: "+w.name, 200)}, http.StatusCreated, nil); err != nil {
+		return fmt.Errorf("registering the scenario's card with the canary registry: %w", err)
+	}
+	w.cards = append(w.cards, number)
+	return nil
+}
 
 // testCard returns a TESTCARDS.md number.
 func (w *world) testCard(brand, row string) (string, error) {

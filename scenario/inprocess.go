@@ -13,14 +13,17 @@ import (
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 // newClient is a scenario's HTTP client. It opens a connection per request:
 // net/http silently retries some requests on a reused connection that
 // breaks, which would hide the very faults a scenario provokes.
-func newClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment}}
+// Requests to the control API carry the admin token, when there is one, and
+// a JSON Content-Type on state changes (package control).
+func newClient(adminToken string) *http.Client {
+	return &http.Client{Transport: control.Transport(&http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment}, adminToken)}
 }
 
 // InProcess builds a fresh simulator for every scenario, on its own loopback
@@ -44,7 +47,7 @@ func InProcess(check func(r *http.Request, op string, status int, err error), op
 			return nil, nil, err
 		}
 		srv.Config.Handler = sim.Handler()
-		w := &World{Target: srv.URL, Client: newClient(), Sim: sim, Headers: http.Header{}}
+		w := &World{Target: srv.URL, Client: newClient(""), Sim: sim, Headers: http.Header{}}
 		// The simulator closes first: connections that faults hold are let
 		// go, so that the server's Close does not wait for them.
 		return w, func() { sim.Close(); srv.Close() }, nil
@@ -54,11 +57,13 @@ func InProcess(check func(r *http.Request, op string, status int, err error), op
 // Remote runs scenarios against a running simulator (`pspsim serve`): each
 // scenario starts with POST /_sim/reset. Scenarios against one simulator
 // must not run concurrently. Steps that need the simulator's clock to be
-// simulated fail against one started without --clock=sim.
-func Remote(target string) Factory {
+// simulated fail against one started without --clock=sim. adminToken is the
+// simulator's admin token (pspsim serve --admin-token), sent with every
+// request to its control API; empty when it has none.
+func Remote(target, adminToken string) Factory {
 	target = strings.TrimRight(target, "/")
 	return func(ctx context.Context, s *godog.Scenario) (*World, func(), error) {
-		w := &World{Target: target, Client: newClient(), Headers: http.Header{}}
+		w := &World{Target: target, Client: newClient(adminToken), Headers: http.Header{}}
 		if err := w.Reset(ctx); err != nil {
 			return nil, nil, err
 		}

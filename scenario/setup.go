@@ -34,7 +34,7 @@ func setupSteps() Group {
 			},
 			{
 				Pattern: `^I use the (Visa|Mastercard) test card (\d\d) as "([^"]*)"$`,
-				Doc:     "Remembers a magic test card number (../shared/TESTCARDS.md, `pspsim fixtures`) under a name; `{name}` inserts it. The card's row decides the outcome (00 approved, 06 challenge, 20 insufficient funds, 26 PSP timeout...).",
+				Doc:     "Remembers a magic test card number (docs/TESTCARDS.md, `pspsim fixtures`) under a name; `{name}` inserts it. The card's row decides the outcome (00 approved, 06 challenge, 20 insufficient funds, 26 PSP timeout...).",
 				Example: `Given I use the Visa test card 20 as "card"`,
 				Func: func(ctx context.Context, brand, nn, name string) error {
 					cs, err := fixtures.TestCards()

@@ -37,6 +37,9 @@ type World struct {
 	// LastRule is the id of the fault rule the scenario added last.
 	LastRule string
 
+	// page is the page the buyer or cashier is on (the page steps).
+	page *page
+
 	mu        sync.Mutex
 	vars      map[string]string
 	receivers map[string]*Receiver
@@ -98,7 +101,14 @@ type worldKey struct{}
 // (sim is the in-process simulator, or nil), for step libraries built on this
 // one — the conformance suite — that run their own Before hook.
 func NewWorld(target string, sim *simulator.Simulator) *World {
-	return &World{Target: strings.TrimRight(target, "/"), Client: newClient(), Sim: sim, Headers: http.Header{}}
+	return &World{Target: strings.TrimRight(target, "/"), Client: newClient(""), Sim: sim, Headers: http.Header{}}
+}
+
+// WithAdminToken makes the world send the simulator's admin token with
+// every request to its control API (pspsim serve --admin-token).
+func (w *World) WithAdminToken(token string) *World {
+	w.Client = newClient(token)
+	return w
 }
 
 // WithWorld returns ctx carrying w, so that this library's steps find it.
@@ -137,7 +147,7 @@ type Group struct {
 // (features/STEPS.md is generated from it). A system adds its steps by
 // adding its group here.
 func Groups() []Group {
-	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps()}
+	return []Group{setupSteps(), httpSteps(), faultSteps(), deliverySteps(), clockSteps(), journalSteps(), genstoreSteps(), codepaySteps(), vmSteps(), threeDSSteps(), pageSteps()}
 }
 
 // Initializer returns a godog scenario initializer: every step of Groups and
@@ -147,6 +157,12 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 		var cleanup func()
 		var world *World
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			// An undefined step fails the scenario naming the closest
+			// defined ones (godog would print Go snippets, no help to
+			// someone writing Gherkin).
+			if err := undefinedSteps(s); err != nil {
+				return ctx, err
+			}
 			w, c, err := factory(ctx, s)
 			if err != nil {
 				return ctx, fmt.Errorf("building the scenario's simulator: %w", err)
@@ -168,5 +184,6 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 				sc.Step(st.Pattern, st.Func)
 			}
 		}
+
 	}
 }

@@ -283,8 +283,8 @@ func TestEventStreamReplaysThenFollows(t *testing.T) {
 		select {
 		case e := <-events:
 			return e
-		case <-time.After(5 * time.Second):
-			t.Fatal("no event within 5s")
+		case <-time.After(simtest.Patience):
+			t.Fatal("no event")
 			return ""
 		}
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
@@ -32,14 +31,7 @@ func TestNoOperationAnswers5xxToBadInput(t *testing.T) {
 		t.Skip("sends a few thousand requests")
 	}
 	h := simtest.New(t)
-	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpKey, err := codepay.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cpKey := demoAppKey(t)
 	auth := map[string][]string{
 		"genstore":  {"X-Genstore-Access-Token", simtest.GenstoreToken},
 		"vmgateway": {"Authorization", "Bearer " + h.VMToken("sandbox")},

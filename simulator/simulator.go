@@ -31,9 +31,12 @@ import (
 	"github.com/pspsim/pspsim/simulator/canary"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/control"
+	"github.com/pspsim/pspsim/simulator/dashboard"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/faults"
+	"github.com/pspsim/pspsim/simulator/gate"
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
@@ -56,9 +59,12 @@ type Options struct {
 	// env.Env.Stamps); nil: Clock. `pspsim serve` passes the wall clock unless
 	// told otherwise, because real apps check freshness against real time.
 	StampClock clock.Clock
-	Seed       uint64       // ids, fake data and probabilistic faults derive from it
-	Store      store.Store  // nil: in memory
-	Logger     *slog.Logger // nil: discard
+	Seed       uint64 // ids, fake data and probabilistic faults derive from it
+	// IDs draws the systems' ids; nil: ids.New(Seed). The storm tests pass
+	// an echoing generator (ids.NewEcho) to make every id kind clash.
+	IDs    *ids.Generator
+	Store  store.Store  // nil: in memory
+	Logger *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
 	// from the listener when empty.
 	BaseURL string
@@ -80,6 +86,10 @@ type Options struct {
 	// Retention bounds what the simulator keeps in memory; its unset fields
 	// come from the config's `retention:` section, then the defaults.
 	Retention Retention
+	// Control says who may drive the control API (/_sim): allowed Host
+	// names besides loopback and BaseURL's, and an optional admin token
+	// (package control). The zero value: loopback and BaseURL, no token.
+	Control control.Policy
 }
 
 // System is one emulated system.
@@ -107,16 +117,24 @@ type Simulator struct {
 	faults  *faults.Engine
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
-	handler  http.Handler
-	done     chan struct{}
-	closing  sync.Once
+	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
+	dash    *dashboard.Dashboard
+	handler http.Handler
+	done    chan struct{}
+	closing sync.Once
+	// gate makes a reset atomic: requests, timers and deliveries work
+	// inside it; Reset waits until nothing is inside (package gate).
+	gate  *gate.Gate
+	clock *gate.Clock
 
 	mu      sync.RWMutex
 	baseURL string
 }
 
-// sections are the known top-level keys of the --config file.
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "retention"}
+// sections are the known top-level keys of the --config file. "server" is
+// pspsim serve's (its HTTP server's timeouts and allowed hosts);
+// "retention" bounds what the simulator keeps.
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -128,6 +146,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
+	}
+	if opts.IDs == nil {
+		opts.IDs = ids.New(opts.Seed)
 	}
 	config, err := parseConfig(opts.Config)
 	if err != nil {
@@ -144,10 +165,16 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
-	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{})}
-	j := journal.New(opts.Clock, opts.Retention.Events)
-	sender := delivery.NewSender(opts.Clock, j, opts.HTTPClient)
-	s.canaries = canary.New(opts.Clock, j)
+	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New()}
+	// Everything inside the simulator keeps time with the gated clock: its
+	// timers fire inside the gate and die with a reset. The admin API moves
+	// the clock it wraps.
+	s.clock = gate.NewClock(opts.Clock, s.gate)
+	clk := clock.Clock(s.clock)
+	j := journal.New(clk, opts.Retention.Events)
+	sender := delivery.NewSender(clk, j, opts.HTTPClient)
+	sender.SetGate(func() func() { return s.gate.Enter().Leave })
+	s.canaries = canary.New(clk, j)
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
 		if s.canaries.Empty() {
 			return
@@ -156,17 +183,17 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	})
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
-	s.faults = faults.New(faults.Options{Clock: opts.Clock, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
-	tds, err := threeds.New(threeds.Options{Clock: opts.Clock, Store: opts.Store, Journal: j, IDs: ids.New(opts.Seed).Derive("threeds"), BaseURL: s.BaseURL})
+	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
+	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
 	}
 	s.env = &env.Env{
-		Clock:          opts.Clock,
+		Clock:          clk,
 		Stamps:         opts.StampClock,
 		Store:          opts.Store,
 		Journal:        j,
-		IDs:            ids.New(opts.Seed),
+		IDs:            opts.IDs,
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         sender,
@@ -175,6 +202,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
 		Wrap:           s.faults.Wrap,
+		Done:           s.done,
 	}
 	forSystem := func(name string) *env.Env {
 		e := *s.env
@@ -243,6 +271,8 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 			}
 		}
 	}
+	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
+		API: s.Handler, Version: Version})
 	s.handler = s.routes()
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
@@ -341,14 +371,49 @@ func (s *Simulator) routes() http.Handler {
 			r.Routes(mux)
 		}
 	}
+	s.dash.Routes(mux)
 	mux.HandleFunc("/{$}", s.index)
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
-	return s.logRequests(mux)
+	guard := control.NewGuard(s.opts.Control, func() []string { return []string{s.BaseURL()} }, admin.Error)
+	return s.logRequests(guard.Protect(s.gated(mux)))
+}
+
+// gated runs every request inside the gate, except those that only read
+// what has its own locks: the live event stream, which lasts on purpose (so
+// the server's read and write timeouts do not cut it either), and the
+// health check.
+func (s *Simulator) gated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case admin.Prefix + "/events/stream":
+			gate.NoDeadlines(w)
+			next.ServeHTTP(w, r)
+			return
+		case admin.Prefix + "/health":
+			next.ServeHTTP(w, r)
+			return
+		}
+		if gate.From(r.Context()) != nil {
+			// A request made in process by one inside the gate (a page
+			// that calls the control API through Handler) is part of its
+			// work: it shares its pass rather than queue behind a reset
+			// that waits for it.
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := s.gate.Enter()
+		defer p.Leave()
+		next.ServeHTTP(w, r.WithContext(gate.With(r.Context(), p)))
+	})
 }
 
 func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && dashboard.WantsHTML(r) {
+		s.dash.ServeOverview(w, r)
+		return
+	}
 	admin.WriteJSON(w, http.StatusOK, map[string]any{
 		"name": "pspsim", "version": Version,
 		"serves": map[string]string{
@@ -380,10 +445,23 @@ func (s *Simulator) logRequests(next http.Handler) http.Handler {
 // Handler returns the simulator's HTTP handler.
 func (s *Simulator) Handler() http.Handler { return s.handler }
 
-// Reset forgets every object and event, stops pending deliveries and reloads
-// each system's fixtures and config. The clock does not move.
+// Reset forgets every object and event, stops pending deliveries and
+// timers and reloads each system's fixtures and config. The clock does not
+// move. It is atomic: it waits until no request, timer or delivery is at
+// work, and holds new ones back until it is done (package gate), so each
+// sees the world before the reset or after it. Called from a request (POST
+// /_sim/reset), it steps out of that request's pass first.
 func (s *Simulator) Reset(ctx context.Context) error {
+	if p := gate.From(ctx); p != nil {
+		p.Leave()
+		defer p.Rejoin()
+	}
+	return s.gate.Exclusive(func() error { return s.reset(ctx) })
+}
+
+func (s *Simulator) reset(ctx context.Context) error {
 	s.env.Sender.StopAll()
+	s.clock.StopAll()
 	if err := s.env.Store.Reset(ctx); err != nil {
 		return fmt.Errorf("reset store: %w", err)
 	}

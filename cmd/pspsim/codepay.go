@@ -35,6 +35,9 @@ const codepayUsage = `pspsim codepay — sign and check CodePay messages for cur
       Encrypt card JSON ({"pan":…,"expiry":"MMYY","cvv":…,"holder":…}) to the
       gateway's key (RSA PKCS#1 v1.5, base64) for pay.merchant.checkout.
 
+  With --url, --admin-token (or PSPSIM_ADMIN_TOKEN) is the running pspsim's
+  admin token, when it has one: its clock and key are read from /_sim.
+
 Example:
   echo '{"app_id":"wz9f2a175d0e0ef632","method":"order.query","format":"JSON","charset":"UTF-8",
         "sign_type":"RSA2","version":"1.0","merchant_no":"302100041048","merchant_order_no":"A1"}' |
@@ -57,10 +60,12 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	keyFile := fs.String("key", "", "PEM private key of the app (default: the demo app's sandbox key)")
 	gatewayKey := fs.String("gateway-key", "", "PEM public key of the gateway (default: --url's, else the fixture key)")
 	url := fs.String("url", "", "base URL of a running pspsim (its clock and gateway key)")
+	token := adminTokenFlag(fs, "with --url: its admin token")
 	keep := fs.Bool("keep-timestamp", false, "sign: keep the body's timestamp")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	at := remote{url: strings.TrimRight(*url, "/"), token: token()}
 	in, err := readInput(fs.Args())
 	if err != nil {
 		fmt.Fprintf(stderr, "pspsim codepay %s: %v\n", args[0], err)
@@ -68,7 +73,7 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	switch args[0] {
 	case "sign":
-		out, err := signBody(ctx, in, *keyFile, *url, *keep)
+		out, err := signBody(ctx, in, *keyFile, at, *keep)
 		if err != nil {
 			fmt.Fprintf(stderr, "pspsim codepay sign: %v\n", err)
 			return 1
@@ -76,7 +81,7 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, string(out))
 		return 0
 	case "verify":
-		pub, err := gatewayPublicKey(ctx, *gatewayKey, *url)
+		pub, err := gatewayPublicKey(ctx, *gatewayKey, at)
 		if err == nil {
 			err = codepay.Verify(pub, bytes.TrimSpace(in))
 		}
@@ -87,7 +92,7 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, "signature OK")
 		return 0
 	case "encrypt-card":
-		pub, err := gatewayPublicKey(ctx, *gatewayKey, *url)
+		pub, err := gatewayPublicKey(ctx, *gatewayKey, at)
 		if err != nil {
 			fmt.Fprintf(stderr, "pspsim codepay encrypt-card: %v\n", err)
 			return 1
@@ -126,7 +131,7 @@ func readInput(args []string) ([]byte, error) {
 	return os.ReadFile(a)
 }
 
-func signBody(ctx context.Context, body []byte, keyFile, url string, keep bool) ([]byte, error) {
+func signBody(ctx context.Context, body []byte, keyFile string, at remote, keep bool) ([]byte, error) {
 	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
 	if keyFile != "" {
 		keyPEM, err = os.ReadFile(keyFile)
@@ -145,7 +150,7 @@ func signBody(ctx context.Context, body []byte, keyFile, url string, keep bool) 
 		return nil, errors.New("the body is not a JSON object")
 	}
 	if !keep {
-		now, err := clockNow(ctx, url)
+		now, err := clockNow(ctx, at)
 		if err != nil {
 			return nil, err
 		}
@@ -167,20 +172,20 @@ func signBody(ctx context.Context, body []byte, keyFile, url string, keep bool) 
 
 // clockNow is the running pspsim's time (so signing works against
 // --clock=sim), or this machine's.
-func clockNow(ctx context.Context, url string) (time.Time, error) {
-	if url == "" {
+func clockNow(ctx context.Context, at remote) (time.Time, error) {
+	if at.url == "" {
 		return time.Now(), nil
 	}
 	var c struct {
 		Now time.Time `json:"now"`
 	}
-	if err := getJSON(ctx, strings.TrimRight(url, "/")+"/_sim/clock", &c); err != nil {
+	if err := at.getJSON(ctx, "/_sim/clock", &c); err != nil {
 		return time.Time{}, err
 	}
 	return c.Now, nil
 }
 
-func gatewayPublicKey(ctx context.Context, file, url string) (*rsa.PublicKey, error) {
+func gatewayPublicKey(ctx context.Context, file string, at remote) (*rsa.PublicKey, error) {
 	switch {
 	case file != "":
 		b, err := os.ReadFile(file)
@@ -188,11 +193,11 @@ func gatewayPublicKey(ctx context.Context, file, url string) (*rsa.PublicKey, er
 			return nil, err
 		}
 		return codepay.ParsePublicKey(b)
-	case url != "":
+	case at.url != "":
 		var k struct {
 			PEM string `json:"publicKeyPem"`
 		}
-		if err := getJSON(ctx, strings.TrimRight(url, "/")+"/_sim/codepay/gateway-key", &k); err != nil {
+		if err := at.getJSON(ctx, "/_sim/codepay/gateway-key", &k); err != nil {
 			return nil, err
 		}
 		return codepay.ParsePublicKey([]byte(k.PEM))
@@ -204,14 +209,19 @@ func gatewayPublicKey(ctx context.Context, file, url string) (*rsa.PublicKey, er
 	return codepay.ParsePublicKey(b)
 }
 
-func getJSON(ctx context.Context, url string, v any) error {
+// remote is a running pspsim (--url) and its admin token.
+type remote struct{ url, token string }
+
+// getJSON reads a control-API answer of the running pspsim.
+func (at remote) getJSON(ctx context.Context, path string, v any) error {
+	url := at.url + path
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := adminClient(at.token, 0).Do(req)
 	if err != nil {
 		return err
 	}

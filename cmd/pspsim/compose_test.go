@@ -58,6 +58,11 @@ func TestComposeFileIsValid(t *testing.T) {
 	if svc.HealthCheck == nil || !strings.Contains(strings.Join(svc.HealthCheck.Test, " "), "health") {
 		t.Errorf("healthcheck: %+v", svc.HealthCheck)
 	}
+	// The admin token passes through to serve and to the health check,
+	// which read it from the environment.
+	if _, ok := svc.Environment["PSPSIM_ADMIN_TOKEN"]; !ok {
+		t.Errorf("environment: %v lacks PSPSIM_ADMIN_TOKEN", svc.Environment)
+	}
 	// The health check runs a subcommand that exists.
 	if !strings.Contains(usage, "pspsim health") {
 		t.Error("the compose health check uses `pspsim health`, which the binary lacks")

@@ -23,7 +23,7 @@ environment (PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL) and stopped
 at the end. Every scenario gets a fresh shop.
 
 A failing scenario names the rule it broke with a stable code, the evidence
-and the CONTRACT.md section (docs/CONFORMANCE.md lists the codes).
+and the docs/CONTRACT.md section (docs/CONFORMANCE.md lists the codes).
 
 Exit status: 0 every scenario passed, 1 a scenario failed, 2 bad usage,
 3 the suite could not run (the app did not start, the target did not answer).
@@ -36,13 +36,14 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlags("conformance", conformanceUsage, stderr)
 	appPath := fs.String("app", "", "the app's app.yaml (required; see README, Conformance)")
 	target := fs.String("target", "", "base URL of a running pspsim serve --clock=sim to use (reset first); default: one in process")
+	adminToken := adminTokenFlag(fs, "with --target: its admin token")
 	addr := fs.String("addr", "127.0.0.1:0", "in process: where the sandbox listens")
 	tags := fs.String("tags", "", "run only the scenarios matching this tag expression, e.g. '@idempotency,@refund' or '~@deadline'")
 	format := fs.String("format", "progress", formatHelp)
 	seed := fs.String("seed", "1", "in process: the sandbox's random seed")
 	appLog := fs.String("app-log", "", "where the started app's output goes: a file, or - for stderr (default: discarded)")
 	resultWait := fs.Duration("result-wait", 0, "how long to wait for a callback the app owes (default: app.yaml suite.resultWait, else 10s)")
-	quiet := fs.Duration("quiet", 0, "how long nothing must happen before the suite accepts nothing more will (default 500ms)")
+	quiet := fs.Duration("quiet", 0, "how long nothing must happen before the suite accepts nothing more will (default 300ms)")
 	requestTimeout := fs.Duration("request-timeout", 0, "in process: Genstore's wait for an acknowledgement (default: app.yaml suite.requestTimeout, else 3s)")
 	var appEnv envFlag
 	fs.Var(&appEnv, "app-env", "NAME=VALUE added to the started app's environment (repeatable), e.g. PAYMENTAPP_BUGS=flip-final")
@@ -65,7 +66,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	o := conformance.RunOptions{
-		App: app, Target: *target, Addr: *addr, Seed: n, Tags: *tags, Format: *format, AppEnv: appEnv.m,
+		App: app, Target: *target, AdminToken: adminToken(), Addr: *addr, Seed: n, Tags: *tags, Format: *format, AppEnv: appEnv.m,
 		Timing: conformance.Timing{ResultWait: *resultWait, Quiet: *quiet, RequestTimeout: *requestTimeout},
 		Stdout: stdout, Stderr: stderr,
 	}

@@ -41,11 +41,18 @@ func TestConformanceUsage(t *testing.T) {
 // writes an app.yaml without a start section for it.
 func inProcessApp(t *testing.T, bugs ...paymentapp.Bug) (target, appFile string) {
 	t.Helper()
+	return protectedApp(t, "", bugs...)
+}
+
+// protectedApp is inProcessApp with a sandbox whose control API wants the
+// admin token (none when token is empty).
+func protectedApp(t *testing.T, token string, bugs ...paymentapp.Bug) (target, appFile string) {
+	t.Helper()
 	ref, err := conformance.LoadAppConfig("../../examples/paymentapp/app.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := conformance.StartSandbox(context.Background(), conformance.SandboxOptions{})
+	sb, err := conformance.StartSandbox(context.Background(), conformance.SandboxOptions{AdminToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +86,17 @@ func inProcessApp(t *testing.T, bugs ...paymentapp.Bug) (target, appFile string)
 // file names each scenario; an app with a bug fails with the verdict's code
 // and exit status 1.
 func TestConformanceAgainstATarget(t *testing.T) {
-	target, appFile := inProcessApp(t)
-	junit := filepath.Join(t.TempDir(), "out.xml")
+	// The target's control API wants a token: the runner passes --admin-token
+	// (or PSPSIM_ADMIN_TOKEN) on every /_sim request, and cannot run without.
+	target, appFile := protectedApp(t, "c0nformance")
 	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"conformance", "--app", appFile, "--target", target, "--tags", "@payment"}, &out, &errb, nil); code != 3 || !strings.Contains(errb.String(), "401") {
+		t.Fatalf("without the token: exit %d\n%s", code, errb.String())
+	}
+	t.Setenv("PSPSIM_ADMIN_TOKEN", "c0nformance")
+	junit := filepath.Join(t.TempDir(), "out.xml")
+	out.Reset()
+	errb.Reset()
 	code := run(context.Background(), []string{"conformance", "--app", appFile, "--target", target, "--tags", "@payment", "--format", "progress,junit:" + junit}, &out, &errb, nil)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
@@ -102,7 +117,7 @@ func TestConformanceAgainstATarget(t *testing.T) {
 	target, appFile = inProcessApp(t, paymentapp.BugIgnoreHMAC)
 	out.Reset()
 	code = run(context.Background(), []string{"conformance", "--app", appFile, "--target", target, "--tags", "@signature && ~@install"}, &out, &errb, nil)
-	if code != 1 || !strings.Contains(out.String(), "SIGNATURE_NOT_ENFORCED") || !strings.Contains(out.String(), "CONTRACT.md §2 Signing") {
+	if code != 1 || !strings.Contains(out.String(), "SIGNATURE_NOT_ENFORCED") || !strings.Contains(out.String(), "docs/CONTRACT.md §2.2") {
 		t.Errorf("an app ignoring hmac: exit %d\n%s", code, out.String())
 	}
 }

@@ -4,7 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 // formatHelp is the --format flag's help: `pspsim scenario` and `pspsim
@@ -45,4 +49,24 @@ func readFlagFiles(files ...flagFile) (string, error) {
 		*f.dst = b
 	}
 	return "", nil
+}
+
+// adminTokenFlag adds --admin-token to fs: the token of the control API of
+// the pspsim a command talks to (or serves). The returned function gives the
+// flag's value, else PSPSIM_ADMIN_TOKEN's (the environment is not the flag's
+// default, so that -h never prints the token).
+func adminTokenFlag(fs *flag.FlagSet, usage string) func() string {
+	v := fs.String("admin-token", "", usage+" (default: $"+control.EnvToken+")")
+	return func() string {
+		if *v != "" {
+			return *v
+		}
+		return control.TokenFromEnv()
+	}
+}
+
+// adminClient is an HTTP client for a running pspsim: its control-API
+// requests carry token (package control).
+func adminClient(token string, timeout time.Duration) *http.Client {
+	return &http.Client{Transport: control.Transport(nil, token), Timeout: timeout}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
@@ -115,6 +116,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	retainEvents := fs.Int("retain-events", 0, fmt.Sprintf("journal events kept; the oldest are dropped first (default %d; or retention.events in --config)", simulator.DefaultRetainEvents))
 	retainObjects := fs.Int("retain-objects", 0, fmt.Sprintf("objects kept per kind (payments, orders, refunds, sessions, authentications…); the oldest that have ended — final, nothing pending — are dropped first, never apps, shops, merchants or terminals (default %d; or retention.objects)", simulator.DefaultRetainObjects))
 	retainAge := fs.Duration("retain-age", 0, "also drop objects that have ended once older than this on the simulator's clock, e.g. 24h (default: no age limit; or retention.age)")
+	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
+	settings := serverFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -178,6 +181,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 2
 	}
 
+	server, err := settings(opts.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 2
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
@@ -188,6 +197,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		base = "http://" + ln.Addr().String()
 	}
 	opts.BaseURL = base
+	// The control API answers to loopback names, the public URL's host and
+	// the listen address (and --allowed-hosts).
+	opts.Control = control.Policy{AllowedHosts: append([]string{ln.Addr().String(), *addr}, server.AllowedHosts...), Token: adminToken()}
 	// Building the simulator decodes the specs: a burst of short-lived
 	// garbage. A higher GC target for that burst alone cuts about a tenth of
 	// the cold start; the default comes back before serving.
@@ -205,12 +217,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		// grow to twice it (README, "Memory and retention").
 		debug.SetMemoryLimit(sim.Retention().MemoryLimit())
 	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := server.httpServer(sim.Handler())
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.
 	srv.RegisterOnShutdown(sim.Close)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(server.listener(ln)) }()
+	if warning := exposure(ln.Addr().String(), server, opts.Control.Token); warning != "" {
+		log.Warn(warning)
+		fmt.Fprintln(stderr, warning)
+	}
 	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
 		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health")
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)
@@ -305,6 +321,7 @@ func printFixtures(stdout, stderr io.Writer) int {
 func health(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("health", "", stderr)
 	url := fs.String("url", "http://"+DefaultAddr, "base URL of the running pspsim")
+	token := adminTokenFlag(fs, "the running pspsim's admin token")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -315,7 +332,7 @@ func health(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pspsim health: %v\n", err)
 		return 2
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := adminClient(token(), 0).Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "pspsim health: %v\n", err)
 		return 1

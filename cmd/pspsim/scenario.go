@@ -35,6 +35,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	faultsPath := fs.String("faults", "", "in process: a fault rules file every scenario's simulator starts with")
 	configPath := fs.String("config", "", "in process: a config file every scenario's simulator starts with")
 	colors := fs.Bool("colors", false, "colour the output")
+	adminToken := adminTokenFlag(fs, "with --target: its admin token")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +57,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stderr, "pspsim scenario: --concurrency, --faults and --config apply in process only; against --target start pspsim serve with them")
 			return 2
 		}
-		factory = scenario.Remote(*target)
+		factory = scenario.Remote(*target, adminToken())
 	} else {
 		var rules, config []byte
 		if _, err := readFlagFiles(flagFile{"--faults", *faultsPath, &rules}, flagFile{"--config", *configPath, &config}); err != nil {

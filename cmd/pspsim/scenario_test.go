@@ -85,9 +85,11 @@ func TestScenarioRunsFeaturesInProcess(t *testing.T) {
 func TestScenarioAgainstARunningServer(t *testing.T) {
 	dir := t.TempDir()
 	rules := writeFeature(t, dir, "faults.yaml", "rules:\n  - id: health-teapot\n    match: {system: vmgateway, operation: inquirePayment}\n    action: {type: status, status: 418}\n")
-	srv := startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3", "--faults", rules)
+	srv := startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3", "--faults", rules, "--admin-token", "sc3nario")
 	addr := srv.addr
-	res, err := http.Get("http://" + addr + "/_sim/faults/health-teapot")
+	req, _ := http.NewRequest("GET", "http://"+addr+"/_sim/faults/health-teapot", nil)
+	req.Header.Set("Authorization", "Bearer sc3nario")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,14 @@ func TestScenarioAgainstARunningServer(t *testing.T) {
     And the journal has no event of kind "fault.fired"
 `)
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"scenario", "--target", "http://" + addr, feature}, &out, &errb, nil); code != 0 {
+	// The server wants its admin token: without it no scenario can start
+	// (each begins with a reset); with it, every step's /_sim request has it.
+	if code := run(context.Background(), []string{"scenario", "--target", "http://" + addr, feature}, &out, &errb, nil); code == 0 || !strings.Contains(out.String()+errb.String(), "admin token") {
+		t.Fatalf("without the token: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"scenario", "--target", "http://" + addr, "--admin-token", "sc3nario", feature}, &out, &errb, nil); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
 	if !strings.Contains(out.String(), "2 scenarios (2 passed)") {

@@ -37,7 +37,7 @@ func startServe(t *testing.T, args ...string) *served {
 	case code := <-s.done:
 		cancel()
 		t.Fatalf("serve exited %d: %s", code, s.errb.String())
-	case <-time.After(10 * time.Second):
+	case <-time.After(patience):
 		cancel()
 		t.Fatal("serve did not start")
 	}
@@ -53,7 +53,7 @@ func (s *served) stop(t *testing.T) int {
 		s.cancel()
 		select {
 		case s.code = <-s.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(patience):
 			t.Fatal("serve did not shut down")
 		}
 	})

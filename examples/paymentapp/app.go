@@ -37,11 +37,12 @@ type App struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	mu     sync.Mutex // guards closed, watching and webhookSecrets
+	mu     sync.Mutex // guards closed, watching, webhookSecrets and firstTokens
 	closed bool
 
 	watching       map[string]bool
 	webhookSecrets map[Env]string
+	firstTokens    map[string]string // BugStaleToken only: shopId → the first installation's token
 }
 
 // New checks the configuration, subscribes to the gateway's webhooks and returns a ready
@@ -85,9 +86,13 @@ func New(cfg Config) (*App, error) {
 		cancel:         cancel,
 		watching:       map[string]bool{},
 		webhookSecrets: map[Env]string{},
+		firstTokens:    map[string]string{},
 	}
-	if len(cfg.Bugs) > 0 {
-		a.log.Warn("running with bug switches: this app is deliberately wrong", "bugs", fmt.Sprint(cfg.Bugs))
+	for _, b := range cfg.Bugs {
+		if !isVariant(b) {
+			a.log.Warn("running with bug switches: this app is deliberately wrong", "bugs", fmt.Sprint(cfg.Bugs))
+			break
+		}
 	}
 	a.subscribeWebhooks()
 	return a, nil
@@ -127,6 +132,7 @@ func (a *App) PublicKey() string {
 //	GET  /payment_query   reconciliation query (§2)
 //	GET  /refund_query    reconciliation query (§2)
 //	GET  /return/{token}  the buyer's return from 3-D Secure
+//	GET  /checkout/{token} the buyer's stop on the way to a challenge (VariantAckFirst only)
 //	POST /webhooks/vm/{env}  the card gateway's webhooks (sandbox, live)
 //	GET  /healthz         liveness
 func (a *App) Handler() http.Handler {
@@ -142,6 +148,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /payment_query", a.handlePaymentQuery)
 	mux.HandleFunc("GET /refund_query", a.handleRefundQuery)
 	mux.HandleFunc("GET /return/{token}", a.handleReturn)
+	mux.HandleFunc("GET /checkout/{token}", a.handleCheckout)
 	mux.HandleFunc("POST /webhooks/vm/{env}", a.handleWebhook)
 	return mux
 }
@@ -243,21 +250,22 @@ func newReturnToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// once answers every delivery of one id as the first was answered (CONTRACT.md §2,
-// Idempotency): the first delivery runs process; a delivery that arrives while it runs
-// waits for it (flight); a later one gets the stored answer.
-func once[T any](a *App, f *flight[T], key string, answered func() (T, bool), process func() T) T {
+// once answers every delivery of one id as the first was answered (docs/CONTRACT.md §2.3,
+// §2.4): the first delivery runs process; a delivery that arrives while it runs waits for
+// it (flight) and gets its answer; a later one gets the stored answer. waited says that
+// the delivery waited for another one of its id.
+func once[T any](a *App, f *flight[T], key string, answered func() (T, bool), process func() T) (ack T, waited bool) {
 	switch {
 	case a.bugs.on(BugNoIdempotency):
 		// The mistake: no look-up at all; every delivery is processed as new.
-		return process()
+		return process(), false
 	case a.bugs.on(BugRaceDuplicates):
 		// The mistake: look, then act, with nothing held in between. A second delivery
 		// that arrives while the first is at the gateway finds no answer yet and goes on.
 		if ack, ok := answered(); ok {
-			return ack
+			return ack, false
 		}
-		return process()
+		return process(), false
 	}
 	return f.do(key, func() T {
 		if ack, ok := answered(); ok {

@@ -1,6 +1,7 @@
 package paymentapp
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -26,24 +27,55 @@ var ruleChecks = map[Bug]ruleCheck{
 	BugRefundOverCapture:      checkRefundLimit,
 	BugApprove3DSR:            check3DSRejectedNeverApproved,
 	BugNoCallbackRetry:        checkCallbackRetriedOn5xx,
+	BugLeakCardOnDecline:      checkNoCardInADeclinesAcknowledgement,
+	BugLeakCardInReason:       checkNoCardInAFailuresReason,
+	BugPSPCallOnBadPackage:    checkNoPSPCallForABadPackage,
+	BugMalformedDuplicateAck:  checkEveryDeliveryAcknowledged,
+	BugCaptureUnchecked:       checkCaptureLimitWithoutPSP,
+	BugRefundBeforeSettled:    checkRefundReportedWhenSettled,
+	BugReasonMissing:          checkFailureCarriesReason,
+	BugRefundLiveCredentials:  checkRefundInPaymentsEnvironment,
+	BugRetryWrongID:           checkCallbackRetriedUnderItsID,
+	BugStaleToken:             checkNewestTokenAfterReinstall,
+	BugAmountOffByCent:        checkExactAmountCharged,
 }
 
 // alsoBreaks lists the rules a bug breaks besides its own, where one mistake necessarily
-// breaks two checks: an app with no idempotency at all also charges concurrent duplicates.
+// breaks two checks: an app with no idempotency at all also charges concurrent duplicates;
+// a card logged and returned on every path is also returned on the decline path; a call to
+// the PSP with no card is also a tampered package "accepted"; an app with one (live)
+// merchant account refunds with it too; a retry sent elsewhere never reaches the callback's
+// own path.
 var alsoBreaks = map[Bug][]Bug{
-	BugNoIdempotency: {BugRaceDuplicates},
+	BugNoIdempotency:       {BugRaceDuplicates},
+	BugLeakCard:            {BugLeakCardOnDecline},
+	BugPSPCallOnBadPackage: {BugSkipAAD},
+	BugIgnoreTestMode:      {BugRefundLiveCredentials},
+	BugRetryWrongID:        {BugNoCallbackRetry},
 }
 
 // TestBugSwitches proves each switch breaks the rule it names — and, unless -short, only
-// that rule: every other check still holds with the switch on.
+// that rule: every other check still holds with the switch on. A correct variant breaks
+// none: every check holds with it on.
 func TestBugSwitches(t *testing.T) {
 	for _, info := range BugCatalog() {
-		if ruleChecks[info.Bug] == nil {
+		if ruleChecks[info.Bug] == nil && !info.Correct {
 			t.Errorf("bug %s has no rule check", info.Bug)
 		}
 	}
 	for _, info := range BugCatalog() {
 		bug, check := info.Bug, ruleChecks[info.Bug]
+		if info.Correct {
+			t.Run(string(bug), func(t *testing.T) {
+				t.Parallel()
+				for other, otherCheck := range ruleChecks {
+					if held, broke := otherCheck(t, []Bug{bug}); !held {
+						t.Errorf("the correct variant %s breaks the rule of %s: %s", bug, other, broke)
+					}
+				}
+			})
+			continue
+		}
 		if check == nil {
 			continue
 		}
@@ -155,6 +187,7 @@ func checkBadHMACRefused(t *testing.T, bugs []Bug) (bool, string) {
 func checkTestModeRouting(t *testing.T, bugs []Bug) (bool, string) {
 	h := newHarness(t, withBugs(bugs))
 	h.pay(h.payment("PIB05", cardApproved, true, false, "10.00"))
+	waitUntil(time.Second, func() bool { return len(h.gw.callsOf("create")) >= 1 })
 	if c := h.gw.callsOf("create"); len(c) != 1 || c[0].Env != Sandbox {
 		var envs []Env
 		for _, call := range c {
@@ -263,6 +296,159 @@ func checkCallbackRetriedOn5xx(t *testing.T, bugs []Bug) (bool, string) {
 		return false, fmt.Sprintf("callback attempts after a 503: %+v", h.gs.callbacks("/api/202412/app/payment/PIB12"))
 	}
 	return true, ""
+}
+
+func checkNoCardInADeclinesAcknowledgement(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	ack := h.pay(h.payment("PIB14", cardInsufficient, true, false, "10.00"))
+	h.waitCallbacks("/api/202412/app/payment/PIB14", 1)
+	if strings.Contains(fmt.Sprint(ack), cardInsufficient) {
+		return false, "the acknowledgement of a declined card names it: " + pan(ack["error"])
+	}
+	return true, ""
+}
+
+func checkNoCardInAFailuresReason(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB15", cardInsufficient, true, false, "10.00"))
+	c := h.waitCallbacks("/api/202412/app/payment/PIB15", 1)
+	_, q := h.query("/payment_query", url.Values{"paymentId": {"PIB15"}})
+	if strings.Contains(fmt.Sprint(c[0].Pay["reason"]), cardInsufficient) || strings.Contains(q["error"], cardInsufficient) {
+		return false, "the failure's reason names the card: " + pan(fmt.Sprint(c[0].Pay["reason"]))
+	}
+	return true, ""
+}
+
+func checkNoPSPCallForABadPackage(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	body := h.payment("PIB16", cardApproved, true, false, "10.00")
+	pkg := body["paymentMethod"].(map[string]any)["data"].(cardPackage)
+	ct, _ := base64.StdEncoding.DecodeString(pkg.CipherText)
+	ct[len(ct)-1] ^= 1 // the tag no longer verifies, whatever the AAD
+	pkg.CipherText = base64.StdEncoding.EncodeToString(ct)
+	body["paymentMethod"] = map[string]any{"data": pkg}
+	h.pay(body)
+	c := h.waitCallbacks("/api/202412/app/payment/PIB16", 1)
+	settle()
+	if n := len(h.gw.callsOf("create")); n != 0 || c[0].Pay["result"] != "false" {
+		return false, fmt.Sprintf("a package that does not decrypt made %d gateway calls and was reported %v", n, c[0].Pay["result"])
+	}
+	return true, ""
+}
+
+func checkEveryDeliveryAcknowledged(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.gw.createDelay = 100 * time.Millisecond
+	for _, ack := range deliverConcurrently(h, "/payment", h.payment("PIB17", cardApproved, true, false, "10.00"), 4) {
+		if _, ok := ack["channelPaymentId"]; !ok {
+			return false, fmt.Sprintf("a concurrent delivery was answered %v", ack)
+		}
+		if _, ok := ack["error"]; !ok {
+			return false, fmt.Sprintf("a concurrent delivery was answered %v", ack)
+		}
+	}
+	return true, ""
+}
+
+func checkCaptureLimitWithoutPSP(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB18", cardApproved, true, true, "10.00"))
+	waitUntil(time.Second, func() bool { return len(h.gs.callbacks("/api/202412/app/")) >= 1 })
+	h.deliver("/capture", map[string]any{"amount": "15.00", "test": true, "paymentId": "PIB18", "captureId": "CIB18"})
+	if !waitUntil(time.Second, func() bool { return len(h.gs.callbacks("/api/202412/app/capture/CIB18")) >= 1 }) {
+		return false, "no result for a capture above the authorization"
+	}
+	c := h.gs.callbacks("/api/202412/app/capture/CIB18")
+	if n := len(h.gw.callsOf("capture")); n != 0 || c[0].Pay["result"] != "false" {
+		return false, fmt.Sprintf("a capture above the authorization made %d gateway calls and was reported %v", n, c[0].Pay["result"])
+	}
+	return true, ""
+}
+
+func checkRefundReportedWhenSettled(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.gw.refundPending = true
+	h.pay(h.payment("PIB19", cardApproved, true, false, "10.00"))
+	h.waitCallbacks("/api/202412/app/payment/PIB19", 1)
+	h.deliver("/refund", map[string]any{"amount": "5.00", "test": true, "paymentId": "PIB19", "refundId": "RIB19"})
+	waitUntil(time.Second, func() bool { return len(h.gw.callsOf("refund")) >= 1 })
+	settle()
+	h.gw.settleRefund(Sandbox, "RIB19", false)
+	h.gw.settleRefund(Live, "RIB19", false) // wherever the app made it
+	if !waitUntil(2*time.Second, func() bool { return len(h.gs.callbacks("/api/202412/app/refund/RIB19")) >= 1 }) {
+		return false, "no result for a refund the gateway failed to settle"
+	}
+	c := h.gs.callbacks("/api/202412/app/refund/RIB19")
+	if c[0].Pay["result"] != "false" {
+		return false, fmt.Sprintf("a refund the gateway failed to settle was reported %v", c[0].Pay["result"])
+	}
+	return true, ""
+}
+
+func checkFailureCarriesReason(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB20", cardInsufficient, true, false, "10.00"))
+	c := h.waitCallbacks("/api/202412/app/payment/PIB20", 1)
+	if reason, _ := c[0].Pay["reason"].(string); c[0].Pay["result"] != "false" || strings.TrimSpace(reason) == "" {
+		return false, fmt.Sprintf("a declined payment was reported %+v", c[0].Pay)
+	}
+	return true, ""
+}
+
+func checkRefundInPaymentsEnvironment(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB21", cardApproved, true, false, "10.00"))
+	h.waitCallbacks("/api/202412/app/payment/PIB21", 1)
+	h.deliver("/refund", map[string]any{"amount": "5.00", "test": true, "paymentId": "PIB21", "refundId": "RIB21"})
+	h.waitCallbacks("/api/202412/app/refund/RIB21", 1)
+	for _, c := range append(h.gw.callsOf("refund"), h.gw.callsOf("create")...) {
+		if c.Env != Sandbox {
+			return false, fmt.Sprintf("a test payment's %s went to %s", c.Op, c.Env)
+		}
+	}
+	return true, ""
+}
+
+func checkCallbackRetriedUnderItsID(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.gs.answerNext("/api/202412/app/payment/PIB22", 503)
+	h.pay(h.payment("PIB22", cardApproved, true, false, "10.00"))
+	waitUntil(time.Second, func() bool { return len(h.gs.callbacks("/api/202412/app/")) >= 2 })
+	for _, c := range h.gs.callbacks("/api/202412/app/") {
+		if c.Path != "/api/202412/app/payment/PIB22" {
+			return false, "a callback was sent again to " + c.Path
+		}
+	}
+	return true, ""
+}
+
+func checkNewestTokenAfterReinstall(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB23", cardApproved, true, false, "10.00"))
+	h.waitCallbacks("/api/202412/app/payment/PIB23", 1)
+	h.install() // again: Genstore revokes the first token
+	h.pay(h.payment("PIB24", cardApproved, true, false, "10.00"))
+	if !waitUntil(time.Second, func() bool { return len(h.gs.callbacks("/api/202412/app/payment/PIB24")) >= 1 }) {
+		return false, "after a reinstallation the result never reached Genstore (a revoked token?)"
+	}
+	return true, ""
+}
+
+func checkExactAmountCharged(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	h.pay(h.payment("PIB25", cardApproved, true, false, "10.00"))
+	waitUntil(time.Second, func() bool { return len(h.gw.callsOf("create")) >= 1 })
+	for _, c := range h.gw.callsOf("create") {
+		if c.Amount != "10.00" {
+			return false, "a payment of 10.00 was charged " + c.Amount
+		}
+	}
+	return true, ""
+}
+
+// pan masks the card numbers in a text for a test's message.
+func pan(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, cardInsufficient, "400012******0209"), cardApproved, "400012******0019")
 }
 
 func TestParseBugs(t *testing.T) {

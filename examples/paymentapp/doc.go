@@ -1,5 +1,5 @@
 // Package paymentapp is a reference Genstore payment app: a small, correct payment app
-// written only against the Genstore ↔ payment app contract (../shared/CONTRACT.md) and
+// written only against the Genstore ↔ payment app contract (docs/CONTRACT.md) and
 // the published specs (specs/genstore.yaml, specs/genstore-app.yaml, specs/vmgateway.yaml).
 //
 // It is meant to be read. Each file covers one part of the contract:

@@ -19,8 +19,8 @@ type flightCall[T any] struct {
 }
 
 // do runs fn for key unless a run for key is in progress, in which case it waits for that
-// run and returns its value.
-func (f *flight[T]) do(key string, fn func() T) T {
+// run and returns its value; shared says so.
+func (f *flight[T]) do(key string, fn func() T) (val T, shared bool) {
 	f.mu.Lock()
 	if f.calls == nil {
 		f.calls = map[string]*flightCall[T]{}
@@ -28,7 +28,7 @@ func (f *flight[T]) do(key string, fn func() T) T {
 	if c, ok := f.calls[key]; ok {
 		f.mu.Unlock()
 		<-c.done
-		return c.val
+		return c.val, true
 	}
 	c := &flightCall[T]{done: make(chan struct{})}
 	f.calls[key] = c
@@ -41,5 +41,5 @@ func (f *flight[T]) do(key string, fn func() T) T {
 		close(c.done)
 	}()
 	c.val = fn()
-	return c.val
+	return c.val, false
 }

@@ -102,7 +102,13 @@ func (g *fakeGenstore) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(g.codes, req.Code)
-		token := "gst-" + shop
+		// One token per installation; a reinstallation revokes the earlier one (docs/CONTRACT.md §1.4).
+		for t, s := range g.tokens {
+			if s == shop {
+				delete(g.tokens, t)
+			}
+		}
+		token := fmt.Sprintf("gst-%s-%d", shop, g.exchange)
 		g.tokens[token] = shop
 		writeJSON(w, 200, map[string]string{"access_token": token, "scope": "write_payment,read_payments_transaction"})
 		return
@@ -482,6 +488,9 @@ func (g *fakeGateway) finish(env Env, orderNo string, approved bool) gwPayment {
 
 func (g *fakeGateway) settleRefundLocked(env Env, number string, ok bool) gwRefund {
 	rf := g.refunds[string(env)+"/"+number]
+	if rf == nil {
+		return gwRefund{} // never made (in this environment): nothing to settle
+	}
 	p := g.find(env, rf.OrderNo, "")
 	amount := minor(rf.Amount, rf.Currency)
 	p.pending -= amount
@@ -763,14 +772,27 @@ func (h *harness) payment(id, pan string, test, manual bool, amount string) map[
 	}
 }
 
-// pay sends a payment and returns the acknowledgement.
+// pay sends a payment and returns the acknowledgement. A 5xx is retried, as Genstore
+// retries it (docs/CONTRACT.md §2.5), a few times.
 func (h *harness) pay(body map[string]any) map[string]string {
 	h.t.Helper()
-	status, ack := h.post("/payment", body)
-	if status != 200 {
-		h.t.Fatalf("payment answered %d %v", status, ack)
+	return h.deliver("/payment", body)
+}
+
+// deliver sends a request as Genstore does: a 5xx is retried a few times.
+func (h *harness) deliver(path string, body any) map[string]string {
+	h.t.Helper()
+	for attempt := 1; ; attempt++ {
+		status, ack := h.post(path, body)
+		switch {
+		case status == 200:
+			return ack
+		case status >= 500 && attempt < 4:
+			time.Sleep(20 * time.Millisecond)
+		default:
+			h.t.Fatalf("%s answered %d %v", path, status, ack)
+		}
 	}
-	return ack
 }
 
 // waitCallbacks waits until at least n callback attempts to prefix arrived, and returns them.

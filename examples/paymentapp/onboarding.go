@@ -32,6 +32,13 @@ func (a *App) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusBadGateway, "Installation failed", "Genstore did not accept the installation code. Start the installation again from the Genstore admin.")
 		return
 	}
+	if a.bugs.on(BugStaleToken) {
+		a.mu.Lock()
+		if _, ok := a.firstTokens[sp.ShopID]; !ok {
+			a.firstTokens[sp.ShopID] = token // BugStaleToken: the first installation's token, for good
+		}
+		a.mu.Unlock()
+	}
 	if err := a.store.PutInstallation(ctx, Installation{ShopID: sp.ShopID, Shop: sp.Shop, AccessToken: token, Scope: scope, InstalledAt: a.now()}); err != nil {
 		log.Error("installation failed", "err", err)
 		writePage(w, http.StatusInternalServerError, "Installation failed", "The app could not save the installation.")
@@ -50,7 +57,7 @@ func (a *App) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 	ready := callback{
 		ShopID: sp.ShopID,
 		Shop:   sp.Shop,
-		Path:   "/api/202412/app/account_authorize",
+		Path:   accountAuthorizePath,
 		Body:   map[string]map[string]string{"pay": {"ready": "true"}},
 	}
 	if err := a.deliver(ctx, ready, 3); err != nil {

@@ -77,9 +77,17 @@ func (a *App) handleOperation(kind OpKind) http.HandlerFunc {
 		}
 		id, hash := req.id(kind), bodyHash(body)
 		ctx, reports := withReportQueue(a.ctx)
-		ack := once(a, &a.operations, string(kind)+"/"+sp.ShopID+"/"+id,
-			func() (OpAck, bool) { return a.operationAnswered(kind, sp.ShopID, id, hash) },
-			func() OpAck { return a.processOperation(ctx, kind, sp, req, hash) })
+		process := func() OpAck { return a.processOperation(ctx, kind, sp, req, hash) }
+		if a.bugs.on(VariantAckFirst) {
+			process = func() OpAck { return a.acceptOperation(kind, sp, req, hash) }
+		}
+		ack, _ := once(a, &a.operations, string(kind)+"/"+sp.ShopID+"/"+id,
+			func() (OpAck, bool) { return a.operationAnswered(kind, sp.ShopID, id, hash) }, process)
+		if ack.busy {
+			writeJSON(w, http.StatusServiceUnavailable, appError{Error: ack.Error})
+			a.release(reports)
+			return
+		}
 		acknowledge(w, opAckBody(kind, ack))
 		a.release(reports)
 	}
@@ -113,6 +121,7 @@ func (a *App) processOperation(ctx context.Context, kind OpKind, sp signedParams
 	}
 	o, err := a.store.UpdateOperation(ctx, kind, sp.ShopID, id, func(o *OperationRecord, found bool) error {
 		attempt := o.Attempt + 1
+		answered, ack := o.Answered, o.Ack
 		*o = OperationRecord{
 			Shop:      sp.Shop,
 			PaymentID: req.PaymentID,
@@ -121,6 +130,8 @@ func (a *App) processOperation(ctx context.Context, kind OpKind, sp signedParams
 			Currency:  p.Currency,
 			Amount:    amount,
 			Attempt:   attempt,
+			Answered:  answered, // VariantAckFirst answered before it got here
+			Ack:       ack,
 		}
 		if kind == Refund {
 			o.RefundNumber = gatewayRef(id, a.attemptSuffix(attempt))
@@ -188,8 +199,9 @@ func (a *App) reserve(ctx context.Context, o OperationRecord) error {
 				return errRefused{"the payment is already captured (a payment is captured once)"}
 			case p.Busy != "":
 				return errRefused{"another capture or void of this payment is in progress"}
-			case o.Amount > p.Amount:
+			case o.Amount > p.Amount && !a.bugs.on(BugCaptureUnchecked):
 				return errRefused{"amount: exceeds the authorized amount"}
+				// (BugCaptureUnchecked: the comparison is skipped: "the PSP checks that".)
 			}
 			p.Busy = string(o.Kind) + ":" + o.ID
 		case Void:
@@ -235,11 +247,17 @@ func (a *App) refuseOperation(ctx context.Context, o OperationRecord, reason str
 }
 
 func (a *App) answerOperation(ctx context.Context, o OperationRecord, ack OpAck) OpAck {
+	if ack.busy {
+		a.unreserve(ctx, o) // Genstore's retry reserves afresh
+		return ack
+	}
 	_, err := a.store.UpdateOperation(ctx, o.Kind, o.ShopID, o.ID, func(r *OperationRecord, found bool) error {
 		if !found {
 			return ErrNotFound
 		}
-		r.Ack, r.Answered = ack, true
+		if !r.Answered {
+			r.Ack, r.Answered = ack, true
+		}
 		return nil
 	})
 	if err != nil {
@@ -288,6 +306,9 @@ func (a *App) afterCapture(ctx context.Context, o OperationRecord, p PaymentReco
 		a.finishOperation(ctx, o.Kind, o.ShopID, o.ID, false, reason)
 		return OpAck{Error: reason}
 	}
+	if err != nil && a.bugs.on(Variant5xxWhilePSPDown) {
+		return OpAck{Error: "the card gateway is unavailable; please retry", busy: true}
+	}
 	a.watchOperation(o, p)
 	return OpAck{}
 }
@@ -326,6 +347,9 @@ func (a *App) afterVoid(ctx context.Context, o OperationRecord, p PaymentRecord,
 		a.finishOperation(ctx, o.Kind, o.ShopID, o.ID, false, reason)
 		return OpAck{Error: reason}
 	}
+	if err != nil && a.bugs.on(Variant5xxWhilePSPDown) {
+		return OpAck{Error: "the card gateway is unavailable; please retry", busy: true}
+	}
 	a.watchOperation(o, p)
 	return OpAck{}
 }
@@ -343,6 +367,11 @@ func judgeVoid(gp gwPayment) (done, ok bool, reason string) {
 // ---- refund -----------------------------------------------------------------------
 
 func (a *App) refund(ctx context.Context, o OperationRecord, p PaymentRecord) OpAck {
+	if a.bugs.on(BugRefundLiveCredentials) {
+		// The mistake: the refund path was written against production and uses the live
+		// merchant account whatever the payment's mode.
+		o.Env = Live
+	}
 	rf, err := a.gw.createRefund(ctx, o.Env, a.refundRequest(o, p, o.Amount))
 	switch {
 	case errorCode(err) == "REFUND_NUMBER_CONFLICT":
@@ -374,6 +403,9 @@ func (a *App) refund(ctx context.Context, o OperationRecord, p PaymentRecord) Op
 		a.log.Warn("card gateway refused a refund", "refundId", o.ID, "err", err)
 		a.finishOperation(ctx, o.Kind, o.ShopID, o.ID, false, reason)
 		return OpAck{Error: reason}
+	}
+	if a.bugs.on(Variant5xxWhilePSPDown) {
+		return OpAck{Error: "the card gateway is unavailable; please retry", busy: true}
 	}
 	a.watchOperation(o, p)
 	return OpAck{}
@@ -423,6 +455,12 @@ func (a *App) refundable(ctx context.Context, env Env, p PaymentRecord) (int64, 
 func (a *App) observeRefund(ctx context.Context, o OperationRecord, rf gwRefund) bool {
 	a.setChannelID(ctx, o, rf.RefundID, rf.Status)
 	switch strings.ToUpper(rf.Status) {
+	case "PENDING":
+		if a.bugs.on(BugRefundBeforeSettled) {
+			// The mistake: "the PSP took the refund, so it is done".
+			a.finishOperation(ctx, o.Kind, o.ShopID, o.ID, true, "")
+			return true
+		}
 	case "SUCCEEDED":
 		a.finishOperation(ctx, o.Kind, o.ShopID, o.ID, true, "")
 		return true

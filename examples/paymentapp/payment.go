@@ -93,9 +93,24 @@ func (a *App) handlePayment(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := bodyHash(body)
 	ctx, reports := withReportQueue(a.ctx)
-	ack := once(a, &a.payments, sp.ShopID+"/"+req.PaymentID,
-		func() (PaymentAck, bool) { return a.paymentAnswered(sp.ShopID, req.PaymentID, hash) },
-		func() PaymentAck { return a.processPayment(ctx, sp, req, hash) })
+	process := func() PaymentAck { return a.processPayment(ctx, sp, req, hash) }
+	if a.bugs.on(VariantAckFirst) {
+		process = func() PaymentAck { return a.acceptPayment(sp, req, hash) }
+	}
+	ack, waited := once(a, &a.payments, sp.ShopID+"/"+req.PaymentID,
+		func() (PaymentAck, bool) { return a.paymentAnswered(sp.ShopID, req.PaymentID, hash) }, process)
+	if ack.busy {
+		writeJSON(w, http.StatusServiceUnavailable, appError{Error: ack.Error})
+		a.release(reports)
+		return
+	}
+	if waited && a.bugs.on(BugMalformedDuplicateAck) {
+		// The mistake: "the first delivery answers Genstore; the duplicate only needs a
+		// 200" — with an empty object instead of the acknowledgement.
+		acknowledge(w, struct{}{})
+		a.release(reports)
+		return
+	}
 	acknowledge(w, ack)
 	a.release(reports)
 }
@@ -134,6 +149,10 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 	// arrives while the call is in flight finds it.
 	p, err := a.store.UpdatePayment(ctx, sp.ShopID, req.PaymentID, func(p *PaymentRecord, found bool) error {
 		attempt := p.Attempt + 1
+		token, answered, ack := p.ReturnToken, p.Answered, p.Ack
+		if token == "" {
+			token = newReturnToken()
+		}
 		*p = PaymentRecord{
 			Shop:          sp.Shop,
 			BodyHash:      hash,
@@ -143,9 +162,11 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 			Amount:        amount,
 			ClientIP:      req.ClientDetails.IPAddress,
 			ReturnURL:     req.PaymentMethod.Data.ReturnURL,
-			ReturnToken:   newReturnToken(),
+			ReturnToken:   token,
 			Attempt:       attempt,
 			OrderNo:       gatewayRef(req.PaymentID, a.attemptSuffix(attempt)),
+			Answered:      answered, // VariantAckFirst answered before it got here
+			Ack:           ack,
 		}
 		return nil
 	})
@@ -162,6 +183,12 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 		// Without the shop's access token no callback can be sent; the query endpoint
 		// still answers FAILURE.
 		return a.refusePayment(ctx, p, "the payment app is not installed on this shop")
+	case cardErr != nil && a.bugs.on(BugPSPCallOnBadPackage):
+		// The mistake: "let the PSP judge the card" — the app calls it with what it has (an
+		// empty card), and reports what the PSP answers: a call that must never be made.
+		log.Warn("could not open the card package; asking the card gateway anyway", "why", cardErr)
+		gp, err := a.charge(ctx, p, card{}, req)
+		return a.answerPayment(ctx, p, a.afterCharge(ctx, p, gp, err))
 	case cardErr != nil:
 		log.Warn("refused a card package", "why", cardErr)
 		return a.refusePayment(ctx, p, cardErr.Error())
@@ -173,10 +200,23 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 	} else {
 		log.Info("charging card", "card", c, "env", env, "orderNo", p.OrderNo) // card logs masked
 	}
+	if a.bugs.on(BugLeakCardInReason) {
+		// The mistake (BugLeakCardInReason): the card is kept with the payment "for the
+		// support desk", and a decline's reason names it — whichever way the decline is
+		// learnt (the gateway's answer, its webhook, an inquiry).
+		p, _ = a.store.UpdatePayment(ctx, p.ShopID, p.PaymentID, func(r *PaymentRecord, found bool) error {
+			r.SupportCard = c.Number
+			return nil
+		})
+	}
 	gp, err := a.charge(ctx, p, c, req)
 	ack := a.afterCharge(ctx, p, gp, err)
 	if a.bugs.on(BugLeakCard) && ack.Error == "" {
 		ack.Error = fmt.Sprintf("card %s: %s", c.Number, gp.Status)
+	}
+	if a.bugs.on(BugLeakCardOnDecline) && err == nil && gp.Status == gwFailed {
+		// The mistake: the merchant's message of a decline names the card, in full.
+		ack.Error = fmt.Sprintf("card %s declined: %s", c.Number, declineReason(gp))
 	}
 	return a.answerPayment(ctx, p, ack)
 }
@@ -187,13 +227,20 @@ func (a *App) refusePayment(ctx context.Context, p PaymentRecord, reason string)
 	return a.answerPayment(ctx, p, PaymentAck{Error: reason})
 }
 
-// answerPayment stores the acknowledgement, so that every later delivery gets it too.
+// answerPayment stores the acknowledgement, so that every later delivery gets it too (the
+// first one given stands). An answer that declines the request for now (busy) is not stored:
+// Genstore's retry is processed afresh.
 func (a *App) answerPayment(ctx context.Context, p PaymentRecord, ack PaymentAck) PaymentAck {
+	if ack.busy {
+		return ack
+	}
 	_, err := a.store.UpdatePayment(ctx, p.ShopID, p.PaymentID, func(r *PaymentRecord, found bool) error {
 		if !found {
 			return ErrNotFound
 		}
-		r.Ack, r.Answered = ack, true
+		if !r.Answered {
+			r.Ack, r.Answered = ack, true
+		}
 		return nil
 	})
 	if err != nil {
@@ -216,8 +263,13 @@ func (a *App) charge(ctx context.Context, p PaymentRecord, c card, req paymentRe
 	if p.ManualCapture {
 		captureMethod = "manual"
 	}
+	amount := p.Amount
+	if a.bugs.on(BugAmountOffByCent) {
+		// The mistake: the amount went through a float and was rounded up.
+		amount++
+	}
 	body := gwCardPaymentRequest{
-		Amount:            formatAmount(p.Amount, p.Currency),
+		Amount:            formatAmount(amount, p.Currency),
 		Currency:          p.Currency,
 		OrderNo:           p.OrderNo,
 		PaymentMethodType: "card",
@@ -271,11 +323,17 @@ func (a *App) afterCharge(ctx context.Context, p PaymentRecord, gp gwPayment, er
 		ack := PaymentAck{ChannelPaymentID: gp.TradeNo}
 		if gp.Status == gwRequiresAction && gp.NextAction != nil && gp.NextAction.RedirectURL != "" {
 			ack.RedirectURL = gp.NextAction.RedirectURL // the 3-D Secure challenge
+			a.noteChallenge(ctx, p, ack.RedirectURL)
 		}
 		if !p.Result.Final {
 			a.watchPayment(p) // PENDING or waiting for the buyer
 		}
 		return ack
+	case a.bugs.on(Variant5xxWhilePSPDown) && (errors.Is(err, errNotCharged) || outcomeUnknown(err)):
+		// The variant: decline the request for now; Genstore retries it, and the PSP is
+		// asked again then (an earlier attempt that reached it is found by its orderNo).
+		a.log.Warn("card gateway unavailable; answering 503 so that Genstore retries", "paymentId", p.PaymentID, "err", err)
+		return PaymentAck{Error: "the card gateway is unavailable; please retry", busy: true}
 	case errors.Is(err, errNotCharged):
 		a.finishPayment(ctx, p.ShopID, p.PaymentID, false, "the card gateway could not process the payment")
 		return PaymentAck{Error: "the card gateway could not process the payment"}

@@ -40,6 +40,9 @@ func (a *App) finishPayment(ctx context.Context, shopID, paymentID string, succe
 			// The mistake (BugFlipFinal): "the gateway knows best" — the newer word
 			// replaces the result already reported, and is reported again.
 		}
+		if p.SupportCard != "" && !success {
+			reason = "card " + p.SupportCard + ": " + reason // BugLeakCardInReason
+		}
 		p.Result = Result{Final: true, Success: success, Reason: truncate(reason, 512), At: a.now()}
 		return nil
 	})
@@ -71,7 +74,7 @@ func (a *App) paymentCallback(p PaymentRecord) callback {
 		ShopID: p.ShopID,
 		Shop:   p.Shop,
 		Path:   "/api/202412/app/" + kind + "/" + url.PathEscape(p.PaymentID),
-		Body:   resultBody(p.Result, "paymentId", p.PaymentID, "channelPaymentId", p.TradeNo),
+		Body:   resultBody(p.Result, "paymentId", p.PaymentID, "channelPaymentId", p.TradeNo, a.bugs.on(BugReasonMissing)),
 	}
 }
 
@@ -116,7 +119,7 @@ func (a *App) finishOperation(ctx context.Context, kind OpKind, shopID, id strin
 		a.settlePayment(ctx, o)
 	}
 	a.log.Info(string(kind)+" final", string(kind)+"Id", id, "paymentId", o.PaymentID, "result", resultWord(success), "reason", o.Result.Reason)
-	a.report(ctx, operationCallback(o))
+	a.report(ctx, a.operationCallback(o))
 }
 
 // settlePayment applies a final capture, void or refund to its payment's amounts.
@@ -151,22 +154,23 @@ func (a *App) settlePayment(ctx context.Context, o OperationRecord) {
 }
 
 // operationCallback builds the callback of a capture, void or refund.
-func operationCallback(o OperationRecord) callback {
+func (a *App) operationCallback(o OperationRecord) callback {
 	idField, channelField := string(o.Kind)+"Id", "channel"+title(string(o.Kind))+"Id"
 	return callback{
 		ShopID: o.ShopID,
 		Shop:   o.Shop,
 		Path:   "/api/202412/app/" + string(o.Kind) + "/" + url.PathEscape(o.ID),
-		Body:   resultBody(o.Result, idField, o.ID, channelField, o.ChannelID),
+		Body:   resultBody(o.Result, idField, o.ID, channelField, o.ChannelID, a.bugs.on(BugReasonMissing)),
 	}
 }
 
 // resultBody is {"pay":{"result","reason","<id>","channel<X>Id"}} (seed 000). result is the
 // string "true" or "false" as in the seed's samples; reason only with "false"; the channel
-// id only once the PSP gave one.
-func resultBody(r Result, idField, id, channelField, channelID string) map[string]map[string]string {
+// id only once the PSP gave one. omitReason is BugReasonMissing: the mistake of thinking
+// the reason optional.
+func resultBody(r Result, idField, id, channelField, channelID string, omitReason bool) map[string]map[string]string {
 	pay := map[string]string{"result": resultWord(r.Success), idField: id}
-	if !r.Success {
+	if !r.Success && !omitReason {
 		pay["reason"] = r.Reason
 	}
 	if channelID != "" {

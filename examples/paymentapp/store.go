@@ -42,9 +42,14 @@ type PaymentAck struct {
 	ChannelPaymentID string `json:"channelPaymentId"`
 	Error            string `json:"error"`
 	RedirectURL      string `json:"redirectUrl,omitempty"`
+
+	// busy says the PSP failed and the app declines the request for now (503): only
+	// Variant5xxWhilePSPDown answers so; such an answer is never stored.
+	busy bool
 }
 
-// PaymentRecord is everything the app knows about one payment. It never holds card data.
+// PaymentRecord is everything the app knows about one payment. It never holds card data
+// (but for SupportCard, which only BugLeakCardInReason sets).
 type PaymentRecord struct {
 	ShopID, Shop  string
 	PaymentID     string // Genstore's id: the idempotency key
@@ -56,6 +61,8 @@ type PaymentRecord struct {
 	ClientIP      string
 	ReturnURL     string // paymentMethod.data.returnUrl: where the buyer goes back to Genstore
 	ReturnToken   string // names the payment in the app's own return URL
+	ChallengeURL  string // where the PSP wants the buyer (3-D Secure challenge), once known
+	SupportCard   string // BugLeakCardInReason only: the card number, kept "for the support desk"
 
 	Attempt      int    // 1 for every payment of the correct app (see bugs.go)
 	OrderNo      string // the gateway's merchant order number, derived from PaymentID
@@ -89,6 +96,8 @@ const (
 type OpAck struct {
 	ChannelID string
 	Error     string
+
+	busy bool // as PaymentAck.busy
 }
 
 // OperationRecord is one capture, void or refund.

@@ -5,12 +5,16 @@ Feature: Test mode routing (CONTRACT.md §6)
   operation used: the suite judges from its records.
 
   Scenario: A test-mode payment is charged in the PSP's sandbox
+    Requires docs/CONTRACT.md §6 ("test": true with the sandbox credentials).
+
     Given the app is installed on the shop
     When a buyer pays "18.10" with the Visa test card 00
     Then Genstore records the payment as successful, reported by "payment/"
     And the PSP processed every operation of this scenario in its sandbox
 
   Scenario: A live payment is never charged in the PSP's sandbox
+    Requires docs/CONTRACT.md §6 ("test": false never with them).
+
     Given the shop is in live mode
     And the app is installed on the shop
     When a buyer pays "18.20" with the Visa test card 00
@@ -19,6 +23,8 @@ Feature: Test mode routing (CONTRACT.md §6)
 
   @refund
   Scenario: A test-mode refund goes to the PSP's sandbox
+    Requires docs/CONTRACT.md §6 (every operation on a payment goes to the payment's environment).
+
     Given the app is installed on the shop
     And a buyer has paid "18.30" with the Visa test card 00
     When the merchant refunds "8.30"
@@ -28,6 +34,8 @@ Feature: Test mode routing (CONTRACT.md §6)
 
   @capture
   Scenario: A live authorization is captured in the live environment
+    Requires docs/CONTRACT.md §6.
+
     Given the shop is in live mode
     And the app is installed on the shop
     When a buyer pays "18.40" with the Visa test card 00 to be captured later

@@ -7,6 +7,8 @@ Feature: Void (CONTRACT.md §2, §3)
     Given the app is installed on the shop
 
   Scenario: An authorization is voided and released at the PSP
+    Requires docs/CONTRACT.md §2.1 (a void releases an uncaptured authorization) and §3.4.
+
     When a buyer pays "30.00" with the Visa test card 00 to be captured later
     Then Genstore records the payment as authorized, reported by "pre_authorize/"
     When the merchant voids the payment
@@ -15,6 +17,8 @@ Feature: Void (CONTRACT.md §2, §3)
 
   @idempotency
   Scenario: A void delivered twice is one void
+    Requires docs/CONTRACT.md §2.3 and §2.4.
+
     When a buyer pays "30.10" with the Visa test card 00 to be captured later
     Then Genstore records the payment as authorized, reported by "pre_authorize/"
     Given Genstore delivers the next "void" request twice in a row

@@ -141,6 +141,13 @@ func (s *System) merchantCheckout(ctx context.Context, c *Caller, in *checkoutIn
 	if _, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo); err == nil {
 		return reply{}, duplicateOrder(in.MerchantOrderNo, c.MerchantNo)
 	}
+	// 3-D Secure knows the transaction by its trans_no before it is stored
+	// (and claimed, by create): a candidate another transaction holds
+	// already is replaced now, so that create keeps it — it could draw
+	// another only if a concurrent order drew the same 21 digits meanwhile.
+	for _, err := s.txns.Get(ctx, t.TransNo); err == nil; _, err = s.txns.Get(ctx, t.TransNo) {
+		t.TransNo = s.newTransNo()
+	}
 	useCard(&t, cd, InstrumentCardOnline)
 	res, aerr := s.authenticate(ctx, &t, cd)
 	if aerr != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"strconv"
 	"strings"
@@ -271,13 +272,18 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 func (s *System) observeError(r *http.Request, code, msg string) {
 	ids := map[string]string{}
 	method := r.URL.Path
+	data := map[string]any{"method": method, "code": code}
 	if req := openapi.FromContext(r.Context()); req != nil {
 		method = req.Key
+		data["method"] = method
 		for k, v := range bodyIDs(req.Body) {
 			ids[k] = v
 		}
+		if b := bodies.Of(req.Body); b != nil {
+			data["request"] = b
+		}
 	}
-	s.env.Record(Name, "request.refused", fmt.Sprintf("%s refused: %s %s", method, code, msg), ids, map[string]any{"method": method, "code": code})
+	s.env.Record(Name, "request.refused", fmt.Sprintf("%s refused: %s %s", method, code, msg), ids, data)
 }
 
 // bodyIDs picks the journal ids out of a request body. A value that is not

@@ -375,3 +375,40 @@ func TestGuardRecordsTagsForFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedCardRequestsCannotBeReplayed: a card operation carries a
+// timestamp within ±15 minutes, as the entry point does. The replay:
+// one signed incremental authorization sent four times, the last 72 hours
+// later, raised an authorization of 50.00 to 90.00. Without a timestamp it
+// is refused every time; with one, it counts once and is refused once the
+// window has passed.
+func TestSignedCardRequestsCannotBeReplayed(t *testing.T) {
+	c := newCP(t)
+	auth := c.paidSale("RP1", "50.00", visaOK, map[string]any{"trans_type": 4})
+	// Captures above the authorized amount are refused: how the test reads it.
+	authorized := func(want string) {
+		t.Helper()
+		over, _ := strconv.ParseFloat(want, 64)
+		a := c.card("capture", map[string]any{"trans_no": auth, "merchant_order_no": "RP1-C", "trans_amount": json.Number(strconv.FormatFloat(over+0.01, 'f', 2, 64))})
+		if a.Code != codepay.CodeAmountExceeds {
+			t.Fatalf("the authorization is not %s: a capture above it answered %s", want, a)
+		}
+	}
+	unstamped := c.body(map[string]any{"app_id": c.app}, map[string]any{"trans_no": auth, "trans_amount": json.Number("10.00")})
+	for i := range 4 {
+		if a := c.send("/codepay/api/card/incremental-authorization", unstamped); a.Code != codepay.CodeMissingParameter || !strings.Contains(a.Msg, "timestamp") {
+			t.Fatalf("replay %d without a timestamp: %s", i+1, a)
+		}
+	}
+	authorized("50.00")
+	stamped := c.body(map[string]any{"app_id": c.app, "timestamp": c.now()}, map[string]any{"trans_no": auth, "trans_amount": json.Number("10.00")})
+	if a := c.send("/codepay/api/card/incremental-authorization", stamped); a.Code != "0" {
+		t.Fatalf("the signed request: %s", a)
+	}
+	authorized("60.00")
+	c.h.Advance(72 * time.Hour)
+	if a := c.send("/codepay/api/card/incremental-authorization", stamped); a.Code != codepay.CodeTimestamp || !strings.Contains(a.Msg, "timestamp") {
+		t.Fatalf("the replay 72 h later: %s", a)
+	}
+	authorized("60.00")
+}

@@ -57,29 +57,11 @@ type cp struct {
 func newCP(t testing.TB, opts ...simtest.Option) *cp {
 	t.Helper()
 	h := simtest.New(t, opts...)
-	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := codepay.ParsePrivateKey(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sys := h.Sim.System("codepay").(*codepay.System)
-	return &cp{t: t, h: h, sys: sys, key: key, gw: sys.GatewayPublicKey(), app: appID}
+	return &cp{t: t, h: h, sys: sys, key: simtest.CodePayKey(t, "codepay-app-demo.pem"), gw: sys.GatewayPublicKey(), app: appID}
 }
 
-func liveKey(t testing.TB) *rsa.PrivateKey {
-	b, err := fixtures.Read("keys/codepay-app-demo-live.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := codepay.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func liveKey(t testing.TB) *rsa.PrivateKey { return simtest.CodePayKey(t, "codepay-app-demo-live.pem") }
 
 // answer is a parsed CodePay answer.
 type answer struct {
@@ -367,7 +349,7 @@ func newNotifyServer(t testing.TB, answers ...string) *notifyServer {
 // wait blocks until n notifications arrived in total.
 func (n *notifyServer) wait(t testing.TB, total int) [][]byte {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(simtest.Patience)
 	for {
 		n.mu.Lock()
 		got := len(n.got)
@@ -417,7 +399,7 @@ func readFixture(t testing.TB, name string) ([]byte, error) {
 // delivery ending (the first attempt runs in its own goroutine).
 func (c *cp) waitDeliveries(orderNo string, n int) {
 	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(simtest.Patience)
 	for time.Now().Before(deadline) {
 		f := journal.Filter{IDs: map[string]string{"merchant_order_no": orderNo}}
 		count := func(kind string) int { f.Kind = kind; return len(c.h.Sim.Journal().Query(f)) }

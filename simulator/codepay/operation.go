@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"time"
 
@@ -79,7 +80,7 @@ func (s *System) answer(w http.ResponseWriter, r *http.Request, ids map[string]s
 		}
 	}
 	s.env.Record(Name, "request.answered", fmt.Sprintf("%s answered 0 success (%s)", req.Key, c.Environment), all,
-		map[string]any{"method": req.Key, "code": CodeSuccess, "environment": c.Environment})
+		map[string]any{"method": req.Key, "code": CodeSuccess, "environment": c.Environment, "request": bodies.Of(req.Body), "answer": bodies.Of(answerData(data))})
 	s.envelope.Write(w, http.StatusOK, CodeSuccess, "success", data)
 }
 
@@ -164,3 +165,10 @@ func fmtAmount(minor int64, currency string) string { return money.Format(minor,
 const timeLayout = "2006-01-02 15:04:05"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// answerData is the JSON of an answer's data for the journal (nil when it
+// does not encode).
+func answerData(data any) []byte {
+	b, _ := json.Marshal(data)
+	return b
+}

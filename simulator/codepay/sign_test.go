@@ -7,6 +7,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
 func TestStringToSignFollowsTheSDKRules(t *testing.T) {
@@ -32,14 +33,7 @@ func TestStringToSignRefusesNonObjects(t *testing.T) {
 }
 
 func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PublicKey) {
-	priv, err := fixtures.Read("keys/codepay-app-demo.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := codepay.ParsePrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := simtest.CodePayKey(t, "codepay-app-demo.pem")
 	pubPEM, _ := fixtures.Read("keys/codepay-app-demo.pub.pem")
 	pub, err := codepay.ParsePublicKey(pubPEM)
 	if err != nil {

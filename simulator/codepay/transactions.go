@@ -68,9 +68,14 @@ func orderKey(env, merchantNo, merchantOrderNo string) string {
 	return env + "/" + merchantNo + "/order/" + merchantOrderNo
 }
 
-// create stores a new transaction, claiming its merchant_order_no.
+// create stores a new transaction, claiming its trans_no and its
+// merchant_order_no in one write. t.TransNo is the candidate newTransNo drew;
+// when another transaction holds it, another is drawn (and t changed).
 func (s *System) create(ctx context.Context, t *Txn) error {
-	err := s.txns.Create(ctx, t.TransNo, *t, orderKey(t.Environment, t.MerchantNo, t.MerchantOrderNo))
+	_, err := store.NewID(store.Candidate(t.TransNo, func(int) string { return s.newTransNo() }), func(id string) error {
+		t.TransNo = id
+		return s.txns.Create(ctx, id, *t, orderKey(t.Environment, t.MerchantNo, t.MerchantOrderNo))
+	})
 	if errors.Is(err, store.ErrExists) {
 		return duplicateOrder(t.MerchantOrderNo, t.MerchantNo)
 	}

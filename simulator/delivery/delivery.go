@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"io"
 	"net/http"
 	"sync"
@@ -49,6 +50,12 @@ type Request struct {
 	// It must not change the body; the body is restored after it runs, so
 	// every attempt still sends byte-identical content.
 	Prepare func(r *Request, attempt int)
+	// Answered, when set, hears every answer the receiver gives to this
+	// message, as sent (r) — the copies a duplicate fault sends included,
+	// whose answers Classify never sees — and every attempt that got none
+	// (err). Genstore judges each acknowledgement an app gives with it. It
+	// must not block.
+	Answered func(r *Request, resp *Response, err error)
 }
 
 // Response is what an attempt got back.
@@ -149,7 +156,18 @@ type Sender struct {
 	active  map[*Delivery]struct{}
 	// busy counts, per system and id value, the deliveries (and holds) not
 	// finished: the store's retention keeps the objects they are about.
-	busy map[busyKey]int
+	busy  map[busyKey]int
+	enter func() (leave func())
+}
+
+// SetGate makes the first attempts that Start runs on their own goroutine
+// enter the simulator's gate (see package gate) first, as requests and
+// timers do, so that a reset never happens in the middle of one. Attempts
+// made by Send run in their caller's pass; later attempts in a timer's.
+func (s *Sender) SetGate(enter func() (leave func())) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enter = enter
 }
 
 type busyKey struct{ system, id string }
@@ -212,7 +230,15 @@ func (s *Sender) Send(req Request, p Policy, onDone func(*Delivery)) *Delivery {
 // as an HTTP handler) that must not wait for the receiver.
 func (s *Sender) Start(req Request, p Policy, onDone func(*Delivery)) *Delivery {
 	d := s.newDelivery(req, p, onDone)
-	go d.attempt(1)
+	s.mu.Lock()
+	enter := s.enter
+	s.mu.Unlock()
+	go func() {
+		if enter != nil {
+			defer enter()()
+		}
+		d.attempt(1) // stopped by a reset meanwhile: it does nothing
+	}()
 	return d
 }
 
@@ -404,9 +430,22 @@ func (d *Delivery) judge(n int, at, start time.Time, resp *Response, err error) 
 	d.mu.Lock()
 	d.attempts = append(d.attempts, a)
 	d.mu.Unlock()
-	s.record("delivery.attempt", d, fmt.Sprintf("%s %s attempt %d: %s", d.req.Kind, d.req.URL, n, describe(a)), map[string]any{
+	data := map[string]any{
 		"attempt": n, "status": a.Status, "error": a.Error, "outcome": a.Outcome, "durationMs": a.Duration.Milliseconds(),
-	})
+	}
+	// What was sent (byte-identical on every attempt, so kept once) and
+	// what came back, masked and bounded, for the dashboard's timeline.
+	if n == 1 {
+		if b := bodies.Of(d.req.Body); b != nil {
+			data["request"] = b
+		}
+	}
+	if resp != nil {
+		if b := bodies.Of(resp.Body); b != nil {
+			data["answer"] = b
+		}
+	}
+	s.record("delivery.attempt", d, fmt.Sprintf("%s %s attempt %d: %s", d.req.Kind, d.req.URL, n, describe(a)), data)
 	switch outcome {
 	case Delivered:
 		d.finish(Done, "delivered")
@@ -481,19 +520,13 @@ func (s *Sender) send(timeout time.Duration) SendFunc {
 		for k, v := range req.Header {
 			hr.Header[k] = v
 		}
-		res, err := s.client.Do(hr)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return nil, fmt.Errorf("no answer within %s", timeout)
-			}
-			return nil, fmt.Errorf("transport: %w", unwrapURLError(err))
+		resp, err := s.do(hr, timeout)
+		if req.Answered != nil {
+			req.Answered(req, resp, err)
 		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
 		if err != nil {
-			return nil, fmt.Errorf("reading the answer: %w", err)
+			return nil, err
 		}
-		resp := &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 		s.mu.Lock()
 		inspect := s.inspect
 		s.mu.Unlock()
@@ -502,6 +535,23 @@ func (s *Sender) send(timeout time.Duration) SendFunc {
 		}
 		return resp, nil
 	}
+}
+
+// do makes one HTTP exchange and reads the answer (at most MaxResponseBody).
+func (s *Sender) do(hr *http.Request, timeout time.Duration) (*Response, error) {
+	res, err := s.client.Do(hr)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no answer within %s", timeout)
+		}
+		return nil, fmt.Errorf("transport: %w", unwrapURLError(err))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBody))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 func unwrapURLError(err error) error {

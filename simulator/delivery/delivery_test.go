@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -193,6 +194,61 @@ func TestHookWrapsEveryAttempt(t *testing.T) {
 	}
 	if d.Request().Header.Get("X-Tampered") != "" {
 		t.Fatal("hook changed the delivery's own request")
+	}
+}
+
+// TestAnsweredHearsEveryAnswerCopiesIncluded: a hook that sends an attempt
+// three times returns one answer to be judged, but the message's Answered
+// hears all three, as sent (the tampered header visible), and an attempt
+// that got no answer is heard as an error.
+func TestAnsweredHearsEveryAnswerCopiesIncluded(t *testing.T) {
+	c := clock.NewSim(t0)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			w.WriteHeader(200)
+			io.WriteString(w, `{"ok":true}`)
+		case 2:
+			w.WriteHeader(409)
+		default:
+			w.WriteHeader(200)
+		}
+	}))
+	s := delivery.NewSender(c, nil, srv.Client())
+	defer s.Close()
+	s.SetHook(func(ctx context.Context, req *delivery.Request, attempt int, send delivery.SendFunc) (*delivery.Response, error) {
+		req.Header.Set("X-Copy", "yes")
+		resp, err := send(ctx, req, attempt)
+		send(ctx, req, attempt)
+		send(ctx, req, attempt)
+		return resp, err
+	})
+	var mu sync.Mutex
+	var heard []string
+	req := delivery.Request{URL: srv.URL, Header: http.Header{}, Answered: func(r *delivery.Request, resp *delivery.Response, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			heard = append(heard, "error")
+		default:
+			heard = append(heard, fmt.Sprintf("%d %s %s", resp.Status, r.Header.Get("X-Copy"), resp.Body))
+		}
+	}}
+	d := s.Send(req, delivery.Policy{Schedule: []time.Duration{time.Second}}, nil)
+	if d.State() != delivery.Done {
+		t.Fatalf("the first answer (200) is the one judged: state %s", d.State())
+	}
+	want := []string{`200 yes {"ok":true}`, "409 yes ", "200 yes "}
+	if fmt.Sprint(heard) != fmt.Sprint(want) {
+		t.Fatalf("Answered heard %q, want %q", heard, want)
+	}
+	srv.Close() // the next message gets no answer at all
+	heard = nil
+	s.Send(req, delivery.Policy{}, nil)
+	if len(heard) != 3 || heard[0] != "error" {
+		t.Fatalf("without a receiver Answered heard %q", heard)
 	}
 }
 

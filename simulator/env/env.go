@@ -49,6 +49,9 @@ type Env struct {
 	CheckResponses openapi.ResponseCheck
 	// Wrap, when set, wraps every validated request's handler (faults).
 	Wrap func(system string) func(http.Handler) http.Handler
+	// Done is closed when the simulator stops: pages' live streams end
+	// then, so that a server shuts down without waiting for them.
+	Done <-chan struct{}
 }
 
 // Record is a shortcut for Journal.Record with the system's name filled in.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/gate"
 )
 
 func init() {
@@ -51,15 +53,22 @@ func (a latency) Describe() string {
 
 func (a latency) Serve(f *Fire, w http.ResponseWriter, r *http.Request, next http.Handler) {
 	d := f.Between(a.min, a.max, "latency")
+	// The request waits out of the simulator's gate and free of the
+	// server's deadlines; the operation runs in the world it finds after
+	// (a reset meanwhile is as if the request arrived after it).
+	back := gate.Hold(w, r)
 	t := time.NewTimer(d) // wall time: network latency
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-r.Context().Done():
-		f.Record(fmt.Sprintf("the client gave up during %s of latency; the operation did not run", d), map[string]any{"latencyMs": d.Milliseconds()})
+		if back() {
+			f.Record(fmt.Sprintf("the client gave up during %s of latency; the operation did not run", d), map[string]any{"latencyMs": d.Milliseconds()})
+		}
 		return
 	case <-f.Done():
 		return
 	}
+	back()
 	next.ServeHTTP(w, r)
 }

@@ -57,7 +57,7 @@ func (a lost) Serve(f *Fire, w http.ResponseWriter, r *http.Request, next http.H
 		map[string]any{"status": c.code(), "then": a.then})
 	switch a.then {
 	case "hang":
-		holdOpen(f, r, a.hold)
+		holdOpen(f, w, r, a.hold)
 		breakConn(w, false)
 	case "error":
 		e := &apierr.Error{Kind: apierr.Internal, Status: a.status, Message: "upstream error: the answer was lost"}

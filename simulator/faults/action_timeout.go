@@ -25,7 +25,8 @@ type timeout struct{ hold time.Duration }
 func (a timeout) Describe() string { return fmt.Sprintf("timeout, held up to %s", a.hold) }
 
 func (a timeout) Serve(f *Fire, w http.ResponseWriter, r *http.Request, next http.Handler) {
-	why := holdOpen(f, r, a.hold)
-	f.Record("no answer: "+why, map[string]any{"ended": why})
+	if why, same := holdOpen(f, w, r, a.hold); same {
+		f.Record("no answer: "+why, map[string]any{"ended": why})
+	}
 	breakConn(w, false)
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/pspsim/pspsim/simulator/gate"
 )
 
 // capture is a ResponseWriter that keeps an answer in memory: actions run
@@ -74,15 +76,22 @@ func setLinger0(conn net.Conn) {
 // passed, or the engine closes, and says which. max is wall time: a
 // timeout is a network event that a client measures with its own clock,
 // not a domain deadline, so it does not wait for the simulated clock.
-func holdOpen(f *Fire, r *http.Request, max time.Duration) string {
+// While it holds, the request is out of the simulator's gate (a reset need
+// not wait for it) and free of the server's read and write deadlines (a
+// hold outlasts them on purpose); same reports whether the world is still
+// the one the request began in, so that nothing is recorded into the world
+// after a reset.
+func holdOpen(f *Fire, w http.ResponseWriter, r *http.Request, max time.Duration) (why string, same bool) {
+	back := gate.Hold(w, r)
+	defer func() { same = back() }()
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {
 	case <-r.Context().Done():
-		return "the client gave up"
+		return "the client gave up", false
 	case <-t.C:
-		return "held for " + max.String() + ", then closed without an answer"
+		return "held for " + max.String() + ", then closed without an answer", false
 	case <-f.Done():
-		return "the simulator is stopping"
+		return "the simulator is stopping", false
 	}
 }

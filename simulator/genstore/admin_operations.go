@@ -3,7 +3,6 @@ package genstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/money"
-	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // The merchant's operations on a payment through the admin API: captures,
@@ -112,21 +110,12 @@ func operationObject(p Payment, kind, id, amountText string) ([]byte, error) {
 }
 
 // claimOpID draws a capture (CI), void (VI) or refund (RI) id and claims it
-// on the payment, so that two operations started in the same second never
-// share an id.
+// on the payment ("PI00"'s shape: the time to the second, five digits), so
+// that two operations started in the same second never share an id.
 func (s *System) claimOpID(ctx context.Context, kind, shopID, paymentID string, now time.Time) (string, error) {
 	prefix := map[string]string{KindCapture: "CI00", KindVoid: "VI00", KindRefund: "RI00"}[kind]
-	for range 20 {
-		id := prefix + now.UTC().Format("20060102150405") + s.env.IDs.Digits(5)
-		err := s.payments.Claim(ctx, paymentKey(shopID, paymentID), opKey(kind, shopID, id))
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, store.ErrExists) {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no free %s id this second", kind)
+	return s.payments.ClaimNew(ctx, paymentKey(shopID, paymentID), func(attempt int) string { return s.env.IDs.Stamped(prefix, now, 5, attempt) },
+		func(id string) string { return opKey(kind, shopID, id) })
 }
 
 // adminReconcile polls the app's query endpoint about the payment (or a

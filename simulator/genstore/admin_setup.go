@@ -165,8 +165,12 @@ func (s *System) adminCreateShop(w http.ResponseWriter, r *http.Request) error {
 	if e := decode(r, &sh); e != nil {
 		return e
 	}
-	if sh.ShopID == "" {
-		sh.ShopID = s.env.IDs.Digits(8)
+	// A shop id pspsim makes up is a candidate until the shop is stored:
+	// a clash draws another; a clash on an id the caller chose is a conflict.
+	draw := func(int) string { return s.env.IDs.Digits(8) }
+	drawn := sh.ShopID == ""
+	if drawn {
+		sh.ShopID = draw(0)
 	}
 	if sh.Name == "" {
 		sh.Name = sh.Handle
@@ -175,7 +179,14 @@ func (s *System) adminCreateShop(w http.ResponseWriter, r *http.Request) error {
 		return configError(err)
 	}
 	sh.CreatedAt = s.env.Clock.Now()
-	if err := s.shops.Create(r.Context(), sh.ShopID, sh, "handle/"+sh.Handle); errors.Is(err, store.ErrExists) {
+	create := func(id string) error { sh.ShopID = id; return s.shops.Create(r.Context(), id, sh, "handle/"+sh.Handle) }
+	var err error
+	if drawn {
+		_, err = store.NewID(store.Candidate(sh.ShopID, draw), create)
+	} else {
+		err = create(sh.ShopID)
+	}
+	if errors.Is(err, store.ErrExists) {
 		return apierr.Field(apierr.Conflict, "shopId", "unique", "a shop %s or a shop named %s already exists", sh.ShopID, sh.Handle)
 	} else if err != nil {
 		return fmt.Errorf("create shop %s: %w", sh.ShopID, err)

@@ -125,3 +125,43 @@ func BenchmarkDecodeCallback(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJudgeAnswer measures what judging every answer of every delivery
+// costs (judgeAnswer, issue 19): a well-formed acknowledgement (every
+// delivery pays this), a malformed one (journaled), a final 409 to a signed
+// request (its signature checked, journaled), a 401 to a forged one (checked,
+// not journaled). ParseAck is the yardstick: what onAttempt already did for
+// the one answer Genstore judges.
+func BenchmarkJudgeAnswer(b *testing.B) {
+	s := benchSystem(b)
+	ids := map[string]string{"shopId": "1001", "paymentId": "PIBENCH1"}
+	const secret = "bench-secret"
+	signed, err := SignURL("http://127.0.0.1:7401/payment", secret, "demo-shop", "1001", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &delivery.Request{URL: signed}
+	forged := &delivery.Request{URL: tamperURL(signed)}
+	good := &delivery.Response{Status: 200, Body: []byte(`{"channelPaymentId":"2025102815","error":""}`)}
+	for _, c := range []struct {
+		name string
+		req  *delivery.Request
+		resp *delivery.Response
+	}{
+		{"wellformed_200", req, good},
+		{"malformed_200", req, &delivery.Response{Status: 200, Body: []byte(`{}`)}},
+		{"final_409", req, &delivery.Response{Status: 409, Body: []byte(`{"error":"in progress"}`)}},
+		{"forged_401", forged, &delivery.Response{Status: 401, Body: []byte(`{"error":"hmac: does not verify"}`)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s.judgeAnswer(ids, KindPayment, "PIBENCH1", secret, c.req, c.resp, nil)
+			}
+		})
+	}
+	b.Run("ParseAck", func(b *testing.B) {
+		for b.Loop() {
+			parseAck(KindPayment, good, time.Time{})
+		}
+	})
+}

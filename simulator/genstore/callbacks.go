@@ -185,7 +185,8 @@ func (s *System) callback(kind string, preAuth bool) http.HandlerFunc {
 			return
 		}
 		s.record("callback.received", fmt.Sprintf("%s/ callback for %s %s: result %t → 200", endpoint, kind, pathID, cb.Result), st.Payment.ids(kind, pathID),
-			map[string]any{"endpoint": endpoint, "result": cb.Result, "reason": cb.Reason, channelIDName(kind): cb.ChannelID, "status": http.StatusOK, "repeat": st.Repeat})
+			map[string]any{"endpoint": endpoint, "result": cb.Result, "reason": cb.Reason, channelIDName(kind): cb.ChannelID, "status": http.StatusOK, "repeat": st.Repeat,
+				"request": requestBody(r)})
 		s.afterSettle(kind, pathID, st, res)
 		WriteJSON(w, http.StatusOK, struct{}{})
 	}

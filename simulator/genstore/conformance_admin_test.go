@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -95,5 +96,65 @@ func TestWhatAppsWriteIsKeptMasked(t *testing.T) {
 		if strings.Contains(string(r.Body), card) || !strings.Contains(string(r.Body), "400012******0019") {
 			t.Errorf("payment %s shows %s", id, r.Body)
 		}
+	}
+}
+
+// Every answer of every delivery is judged (docs/CONTRACT.md §2.4, §2.5):
+// when a payment request is delivered three times at once, the copies'
+// answers — which Genstore's own bookkeeping never reads — are journaled too:
+// a 200 that is not the acknowledgement JSON as answer.malformed, a 409 as
+// answer.final. Whichever copy Genstore judged, there is one of each.
+func TestEveryAnswerOfEveryDeliveryIsJudged(t *testing.T) {
+	e := setup(t)
+	e.admin("POST", "/_sim/faults", map[string]any{"match": map[string]any{"system": "genstore", "operation": "payment", "shop": testShop},
+		"action": map[string]any{"type": "duplicate", "copies": 2, "concurrent": true}, "frequency": map[string]any{"first": 1}}, 201)
+	e.app.Queue("payment",
+		genstoretest.Reply{Body: map[string]string{"channelPaymentId": "ch1", "error": ""}},
+		genstoretest.Reply{Body: map[string]string{}},
+		genstoretest.Reply{Status: 409, Body: map[string]string{"error": "already in progress"}})
+	id := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
+	malformed, final := e.events("answer.malformed", id), e.events("answer.final", id)
+	if len(malformed) != 1 || len(final) != 1 {
+		t.Fatalf("answer.malformed %d, answer.final %d: want one of each (%v %v)", len(malformed), len(final), malformed, final)
+	}
+	if m := malformed[0]; m.Data["status"] != 200 || !strings.Contains(str(m.Data["malformed"]), "channelPaymentId is missing") || m.IDs["shopId"] != testShop {
+		t.Errorf("answer.malformed: %+v", m)
+	}
+	if f := final[0]; f.Data["status"] != 409 || f.Data["error"] != "already in progress" || strings.Contains(str(f.Data["url"]), "hmac") {
+		t.Errorf("answer.final: %+v", f)
+	}
+
+	// A 401 to a request whose hmac was forged on purpose is the right
+	// answer: nothing to journal. A 5xx is Genstore's to retry: nothing either.
+	e.admin("POST", "/_sim/faults", map[string]any{"match": map[string]any{"system": "genstore", "operation": "payment", "shop": testShop},
+		"action": map[string]any{"type": "tamper"}, "frequency": map[string]any{"first": 1}}, 201)
+	id2 := str(e.pay(map[string]any{"amount": "11.00"})["paymentId"])
+	e.app.Queue("payment", genstoretest.Reply{Status: 503, Body: map[string]string{"error": "busy"}})
+	id3 := str(e.pay(map[string]any{"amount": "12.00"})["paymentId"])
+	for _, id := range []string{id2, id3} {
+		if evs := append(e.events("answer.final", id), e.events("answer.malformed", id)...); len(evs) > 0 {
+			t.Errorf("payment %s: %v", id, evs)
+		}
+	}
+	if p := e.payment(id2); str(simtest.Field(p, "request.lastStatus")) != "401" {
+		t.Errorf("the forged request was answered %v", simtest.Field(p, "request.lastStatus"))
+	}
+}
+
+// A callback with the token of an earlier installation is refused 401, and
+// the journal names the shop whose stale token it was (docs/CONTRACT.md §1.4).
+func TestRevokedTokenRefusalNamesItsShop(t *testing.T) {
+	e := setup(t)
+	old := e.app.Token()
+	e.admin("POST", "/_sim/genstore/shops/"+testShop+"/installations", map[string]any{"clientId": e.app.ClientID}, 201)
+	if e.app.Token() == old {
+		t.Fatal("the reinstallation issued no new token")
+	}
+	id := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
+	e.app.SetToken(old)
+	want(t, e.report("payment", id, true, "", "ch1"), 401, "revoked")
+	evs := e.h.Sim.Journal().Query(journal.Filter{System: "genstore", Kind: "callback.refused", IDs: map[string]string{"shopId": testShop}})
+	if len(evs) != 1 || evs[0].Data["tokenRevoked"] != true || evs[0].IDs["paymentId"] != id || evs[0].IDs["clientId"] != e.app.ClientID {
+		t.Fatalf("refusals of the shop: %+v", evs)
 	}
 }

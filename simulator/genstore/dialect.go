@@ -3,6 +3,7 @@ package genstore
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"strings"
 
@@ -56,11 +57,13 @@ func (s *System) writeError(w http.ResponseWriter, r *http.Request, e *apierr.Er
 }
 
 // recordRefusal journals a refused request to Genstore's API with the ids it
-// names: the caller's shop and app when the token was good, the path's id.
+// names: the caller's shop and app when the token was good or revoked (then
+// with tokenRevoked), the path's id.
 func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 	ids := map[string]string{}
 	kind := "request.refused"
 	op := ""
+	revoked := false
 	if req := openapi.FromContext(r.Context()); req != nil {
 		op = req.OperationID
 		for k, v := range req.PathParams {
@@ -71,6 +74,9 @@ func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 		}
 		if tok, ok := req.Principal().(Token); ok {
 			ids["shopId"], ids["clientId"] = tok.ShopID, tok.ClientID
+		} else if shop := req.TagValue(tagRevokedShop); shop != "" {
+			ids["shopId"], ids["clientId"] = shop, req.TagValue(tagRevokedApp)
+			revoked = true
 		}
 		if strings.HasPrefix(op, "update") {
 			kind = "callback.refused"
@@ -79,6 +85,18 @@ func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 	if e.Kind == apierr.Internal && e.Cause != nil {
 		s.env.Log.Error("genstore: internal error", "operation", op, "error", e.Cause)
 	}
-	s.record(kind, fmt.Sprintf("%s %s answered %d: %s", r.Method, r.URL.Path, status, e.Message), ids,
-		map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule})
+	data := map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule, "request": requestBody(r)}
+	if revoked {
+		data["tokenRevoked"] = true
+	}
+	s.record(kind, fmt.Sprintf("%s %s answered %d: %s", r.Method, r.URL.Path, status, e.Message), ids, data)
+}
+
+// requestBody is the masked, bounded view of an API request's body the
+// journal keeps for the dashboard's timeline (nil when there is none).
+func requestBody(r *http.Request) any {
+	if req := openapi.FromContext(r.Context()); req != nil {
+		return bodies.Of(req.Body)
+	}
+	return nil
 }

@@ -25,8 +25,10 @@ import (
 // when the app registered no onboardingUrl).
 func (s *System) issueCode(ctx context.Context, shop Shop, app App) (InstallCode, string, error) {
 	now := s.env.Clock.Now()
-	c := InstallCode{Code: s.env.IDs.Hex(16), ShopID: shop.ShopID, ClientID: app.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.settings.CodeLifetime.Std())}
-	if err := s.codes.Create(ctx, c.Code, c); err != nil {
+	c, err := s.codes.CreateNew(ctx, func(int) string { return s.env.IDs.Hex(16) }, func(code string) InstallCode {
+		return InstallCode{Code: code, ShopID: shop.ShopID, ClientID: app.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.settings.CodeLifetime.Std())}
+	})
+	if err != nil {
 		return InstallCode{}, "", fmt.Errorf("installation code: %w", err)
 	}
 	var u string
@@ -87,8 +89,10 @@ func (s *System) exchangeAccessToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids["shopId"] = code.ShopID
-	tok := Token{Token: "gst_" + s.env.IDs.Hex(16), ShopID: code.ShopID, ClientID: app.ClientID, Scopes: append([]string(nil), app.Scopes...), IssuedAt: now}
-	if err := s.tokens.Create(ctx, tok.Token, tok); err != nil {
+	tok, err := s.tokens.CreateNew(ctx, func(int) string { return "gst_" + s.env.IDs.Hex(16) }, func(id string) Token {
+		return Token{Token: id, ShopID: code.ShopID, ClientID: app.ClientID, Scopes: append([]string(nil), app.Scopes...), IssuedAt: now}
+	})
+	if err != nil {
 		s.writeError(w, r, apierr.Wrap(fmt.Errorf("token: %w", err)))
 		return
 	}

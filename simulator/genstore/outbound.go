@@ -2,10 +2,12 @@ package genstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -75,6 +77,9 @@ func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string,
 		Tamper: func(r delivery.Request) delivery.Request {
 			r.URL = tamperURL(r.URL)
 			return r
+		},
+		Answered: func(r *delivery.Request, resp *delivery.Response, err error) {
+			s.judgeAnswer(ids, kind, id, app.ClientSecret, r, resp, err)
 		},
 	}
 	key := opKey(kind, shop.ShopID, id)
@@ -194,6 +199,54 @@ func (s *System) onAttempt(shopID, paymentID, kind, id string, o delivery.Outcom
 		s.live.untrack(opKey(kind, p.ShopID, id))
 		s.fail(p, kind, id, reason, SourceDelivery)
 	}
+}
+
+// judgeAnswer journals what is wrong with one answer an app gave to one
+// delivery of a request — every copy of a duplicated delivery included,
+// whose answers onAttempt never sees (CONTRACT.md §2.4, §2.5):
+//
+//   - answer.malformed: a 2xx whose body is not the acknowledgement JSON;
+//   - answer.final: another 4xx or a 3xx — which Genstore takes as final —
+//     to a request whose signature verifies (a 401 to a forged one is right).
+//
+// A 5xx, 408, 429 or no answer is Genstore's to retry: nothing to say. The
+// attempt Genstore judges is still judged by onAttempt; these events are what
+// the conformance suite reads to judge every answer alike.
+func (s *System) judgeAnswer(ids map[string]string, kind, id, secret string, r *delivery.Request, resp *delivery.Response, err error) {
+	if err != nil || resp == nil {
+		return
+	}
+	where := stripSignature(r.URL)
+	switch o := classify(resp, nil); {
+	case o == delivery.Delivered:
+		if a := parseAck(kind, resp, s.env.Clock.Now()); a.Malformed != "" {
+			s.record("answer.malformed", fmt.Sprintf("%s %s: the app answered a delivery %d with a body that is not the acknowledgement JSON: %s", kind, id, resp.Status, a.Malformed), ids,
+				map[string]any{"requestKind": kind, "status": resp.Status, "malformed": a.Malformed, "url": where})
+		}
+	case o == delivery.Final && signedByGenstore(r.URL, secret):
+		msg := appError(resp.Body)
+		s.record("answer.final", fmt.Sprintf("%s %s: the app answered a delivery whose signature verifies with HTTP %d, which is final: %s", kind, id, resp.Status, msg), ids,
+			map[string]any{"requestKind": kind, "status": resp.Status, "error": msg, "url": where})
+	}
+}
+
+// signedByGenstore reports whether a request URL's hmac verifies (the fault
+// engine may have tampered it); its timestamp is Genstore's own.
+func signedByGenstore(raw, secret string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	q := u.Query()
+	return hmac.Equal([]byte(q.Get("hmac")), []byte(QueryHMAC(secret, q)))
+}
+
+// stripSignature drops the query (shop, timestamp, hmac) of a URL for the journal.
+func stripSignature(raw string) string {
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		return raw[:i]
+	}
+	return raw
 }
 
 // onDeliveryDone handles a delivery that ran out of attempts.

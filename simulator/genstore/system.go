@@ -184,8 +184,19 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: is required")
 	}
 	tok, err := s.tokens.Get(ctx, token)
-	if err != nil || tok.Revoked {
+	if err != nil {
 		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: unknown or revoked access token")
+	}
+	if tok.Revoked {
+		// A revoked token still names its shop: the refusal's journal says
+		// whose stale token it was (an app that kept the token of an earlier
+		// installation, CONTRACT.md §1.4), so that the app's author — and
+		// the conformance suite — can tell it from a forged one.
+		if req := openapi.FromContext(ctx); req != nil {
+			req.Tag(tagRevokedShop, tok.ShopID)
+			req.Tag(tagRevokedApp, tok.ClientID)
+		}
+		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: revoked: the app was installed on this shop again since; use the newest access token")
 	}
 	for _, scope := range in.Scopes {
 		if !tok.HasScope(scope) {
@@ -199,6 +210,13 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 	}
 	return nil
 }
+
+// The tags a refused request carries when its token was revoked (not
+// openapi.TagShop: a refused request must not look authenticated).
+const (
+	tagRevokedShop = "revokedTokenShop"
+	tagRevokedApp  = "revokedTokenApp"
+)
 
 // principal returns the token of an authenticated request.
 func principal(r *http.Request) (Token, bool) {

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	mrand "math/rand/v2"
+	"strconv"
 	"sync"
+	"time"
 )
 
 // Generator is a goroutine-safe deterministic source of identifiers.
@@ -19,6 +21,41 @@ type Generator struct {
 	seed uint64
 	mu   sync.Mutex
 	r    *mrand.Rand
+	// echo, when not nil, holds the draw to hand out a second time, by
+	// shape (see Echo).
+	echo map[string]string
+}
+
+// NewEcho returns a generator seeded with seed that hands out every id
+// twice (Digits, Alnum, Hex and UUID; the numbers of Uint64, Float64 and
+// IntN are not ids): the second draw of a shape repeats the first, the third
+// is new, the fourth repeats it... Under it, every second creation of an
+// object draws an id that is taken: the storm tests run the simulator on an
+// echoing generator to prove that each kind of id is claimed when it is
+// stored (store.NewID), not merely drawn. Never serve with it. Its derived
+// generators echo too.
+func NewEcho(seed uint64) *Generator {
+	g := New(seed)
+	g.echo = map[string]string{}
+	return g
+}
+
+// draw makes one id of a shape ("digits/6") with make, under the lock; an
+// echoing generator hands out each one twice.
+func (g *Generator) draw(shape string, make func() string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.echo != nil {
+		if v, ok := g.echo[shape]; ok {
+			delete(g.echo, shape)
+			return v
+		}
+	}
+	v := make()
+	if g.echo != nil {
+		g.echo[shape] = v
+	}
+	return v
 }
 
 // New returns a generator seeded with seed.
@@ -43,7 +80,11 @@ func (g *Generator) Seed() uint64 { return g.seed }
 func (g *Generator) Derive(label string) *Generator {
 	h := fnv.New64a()
 	h.Write([]byte(label))
-	return &Generator{seed: g.seed, r: mrand.New(mrand.NewPCG(g.seed, h.Sum64()))}
+	d := &Generator{seed: g.seed, r: mrand.New(mrand.NewPCG(g.seed, h.Sum64()))}
+	if g.echo != nil {
+		d.echo = map[string]string{}
+	}
+	return d
 }
 
 // Uint64 returns a pseudo-random number.
@@ -69,54 +110,76 @@ func (g *Generator) IntN(n int) int {
 
 // Digits returns n decimal digits, the first one non-zero.
 func (g *Generator) Digits(n int) string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('0' + g.r.IntN(10))
-	}
-	if n > 0 && b[0] == '0' {
-		b[0] = byte('1' + g.r.IntN(9))
-	}
-	return string(b)
+	return g.draw("digits/"+strconv.Itoa(n), func() string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + g.r.IntN(10))
+		}
+		if n > 0 && b[0] == '0' {
+			b[0] = byte('1' + g.r.IntN(9))
+		}
+		return string(b)
+	})
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // Alnum returns n letters and digits.
 func (g *Generator) Alnum(n int) string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alnum[g.r.IntN(len(alnum))]
-	}
-	return string(b)
+	return g.draw("alnum/"+strconv.Itoa(n), func() string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alnum[g.r.IntN(len(alnum))]
+		}
+		return string(b)
+	})
 }
 
 // Hex returns n random bytes as lower-case hex (2n characters).
 func (g *Generator) Hex(n int) string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(g.r.Uint32())
-	}
-	return hex.EncodeToString(b)
+	return g.draw("hex/"+strconv.Itoa(n), func() string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(g.r.Uint32())
+		}
+		return hex.EncodeToString(b)
+	})
 }
 
 // Prefixed returns prefix followed by n digits, e.g. Prefixed("PI", 19).
 func (g *Generator) Prefixed(prefix string, n int) string { return prefix + g.Digits(n) }
 
+// StampLayout is the time stamp of the vendors' time-stamped ids
+// (tradeNo, Genstore's payment ids): yyyyMMddHHmmss, UTC.
+const StampLayout = "20060102150405"
+
+// Stamped returns prefix, the time stamp of at (StampLayout, UTC) and n
+// digits: the shape of the vendors' time-stamped ids. attempt is the draw's
+// number for one new object (store.NewID counts it): the first few draws
+// use at itself; later ones — when at's second is practically spent, as it
+// is when a simulated clock stands still through thousands of creations —
+// move the stamp forward, further with each draw (1, 4, 9… seconds), so that
+// an id is always found. Ids are opaque: a stamp a little ahead of the clock
+// is no fault.
+func (g *Generator) Stamped(prefix string, at time.Time, n, attempt int) string {
+	if k := attempt - stampedAtFirst + 1; k > 0 {
+		at = at.Add(time.Duration(k*k) * time.Second)
+	}
+	return prefix + at.UTC().Format(StampLayout) + g.Digits(n)
+}
+
+// stampedAtFirst is how many draws of Stamped keep the given time.
+const stampedAtFirst = 8
+
 // UUID returns a version-4 UUID drawn from the generator.
 func (g *Generator) UUID() string {
-	g.mu.Lock()
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], g.r.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], g.r.Uint64())
-	g.mu.Unlock()
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return g.draw("uuid", func() string {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], g.r.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], g.r.Uint64())
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		h := hex.EncodeToString(b[:])
+		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	})
 }

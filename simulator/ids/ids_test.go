@@ -3,6 +3,7 @@ package ids_test
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/pspsim/pspsim/simulator/ids"
 )
@@ -52,5 +53,45 @@ func TestFormats(t *testing.T) {
 	}
 	if h := g.Hex(16); len(h) != 32 {
 		t.Fatalf("hex %q", h)
+	}
+}
+
+func TestStampedMovesItsStampOnlyWhenDrawsKeepClashing(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	g := ids.New(1)
+	re := regexp.MustCompile(`^PI00(\d{14})[1-9]\d{4}$`)
+	for _, c := range []struct {
+		attempt int
+		stamp   string
+	}{{0, "20261122100000"}, {7, "20261122100000"}, {8, "20261122100001"}, {9, "20261122100004"}, {10, "20261122100009"}, {63, "20261122105216"}} {
+		id := g.Stamped("PI00", at, 5, c.attempt)
+		m := re.FindStringSubmatch(id)
+		if m == nil || m[1] != c.stamp {
+			t.Errorf("attempt %d: %q, want the stamp %s", c.attempt, id, c.stamp)
+		}
+	}
+}
+
+func TestEchoHandsOutEveryIDTwice(t *testing.T) {
+	g := ids.NewEcho(3)
+	for _, draw := range []func() string{
+		func() string { return g.Digits(6) }, func() string { return g.Hex(8) },
+		func() string { return g.UUID() }, func() string { return g.Alnum(5) },
+	} {
+		a, b, c, d := draw(), draw(), draw(), draw()
+		if a != b || c != d || a == c {
+			t.Fatalf("%q %q %q %q: want each id twice, then a new one", a, b, c, d)
+		}
+	}
+	// Shapes echo apart: a 6-digit draw does not repeat a 5-digit one.
+	if x, y := g.Digits(5), g.Digits(6); len(x) != 5 || len(y) != 6 {
+		t.Fatalf("%q %q", x, y)
+	}
+	d := g.Derive("threeds")
+	if a, b := d.UUID(), d.UUID(); a != b {
+		t.Fatal("a derived generator of an echoing one does not echo")
+	}
+	if p := ids.New(3); p.Digits(6) == p.Digits(6) {
+		t.Fatal("a plain generator echoes")
 	}
 }

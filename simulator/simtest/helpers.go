@@ -1,6 +1,7 @@
 package simtest
 
 import (
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/codepay"
 )
 
 // JSONRequest builds a server-side request for a handler under test (or a
@@ -90,4 +94,20 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// CodePayKey is a CodePay app's private key among the fixtures
+// (fixtures/keys/<name>: codepay-app-demo.pem for the demo app's sandbox,
+// codepay-app-demo-live.pem for its live environment).
+func CodePayKey(t testing.TB, name string) *rsa.PrivateKey {
+	t.Helper()
+	b, err := fixtures.Read("keys/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := codepay.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 // Start is where the simulated clock starts in tests.
@@ -29,6 +30,8 @@ type Harness struct {
 	Clock  *clock.Sim
 	Server *httptest.Server
 	URL    string
+
+	client *http.Client
 }
 
 // Option changes the simulator options before start.
@@ -60,6 +63,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 	h.Server = httptest.NewUnstartedServer(nil)
 	h.Server.Start()
 	h.URL = h.Server.URL
+	// The control API wants JSON state changes, body or not (package
+	// control): Do sends as a well-behaved client does.
+	h.client = &http.Client{Transport: control.Transport(h.Server.Client().Transport, "")}
 	o.BaseURL = h.URL
 	sim, err := simulator.New(context.Background(), o)
 	if err != nil {
@@ -119,7 +125,7 @@ func (h *Harness) Do(method, path string, body any, headers ...string) Response 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := h.Server.Client().Do(req)
+	res, err := h.client.Do(req)
 	if err != nil {
 		h.T.Fatalf("%s %s: %v", method, path, err)
 	}

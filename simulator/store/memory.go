@@ -201,7 +201,7 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 	defer m.mu.Unlock()
 	t := m.table(kind, true)
 	if _, taken := t.objects[id]; taken {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrExists)
+		return fmt.Errorf("%s %q: %w", kind, id, ErrIDTaken)
 	}
 	for _, k := range unique {
 		if _, taken := t.unique[k]; taken {

@@ -26,7 +26,8 @@ type Store interface {
 	Get(ctx context.Context, kind, id string) ([]byte, error)
 	// Create stores a new document and claims its unique keys (e.g.
 	// "merchant/302300000926/order/A1"), atomically: either the id and every
-	// key are free and all are taken, or ErrExists and nothing changes.
+	// key are free and all are taken, or ErrExists and nothing changes (a
+	// taken id is ErrIDTaken, which wraps ErrExists: see NewID).
 	Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error
 	// Update runs fn on the current document while holding the object's lock
 	// and stores what fn returns. If fn fails, nothing changes. Updates of one

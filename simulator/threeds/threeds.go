@@ -250,14 +250,31 @@ func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) 
 	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDs: idm, Data: data})
 }
 
+// CardNumberValid is the card-number rule of the directory servers and of
+// the PSPs that use them: 12 to 19 digits passing the Luhn check, except
+// UnionPay numbers (62…), which UnionPay issues outside the Luhn scheme (seed
+// 004's own sample card, 6212454545454690, fails it). A UnionPay card is
+// authenticated like any other: by its test card row, or the default one.
+func CardNumberValid(number string) bool {
+	if len(number) < 12 || len(number) > 19 {
+		return false
+	}
+	for _, c := range number {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return strings.HasPrefix(number, "62") || pan.Luhn(number)
+}
+
 // Authenticate runs the authentication of req.CardNumber. The answer is
 // final (frictionless, not enrolled, directory server error) or pending:
 // status C with a ChallengeURL, or D (decoupled); req.OnComplete then hears
 // the final result.
 func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error) {
 	switch {
-	case !pan.Luhn(req.CardNumber) || len(req.CardNumber) < 12 || len(req.CardNumber) > 19:
-		return Result{}, &InvalidError{"cardNumber", "must be 12 to 19 digits passing the Luhn check"}
+	case !CardNumberValid(req.CardNumber):
+		return Result{}, &InvalidError{"cardNumber", "must be 12 to 19 digits passing the Luhn check (UnionPay 62… numbers need not)"}
 	case req.Amount <= 0:
 		return Result{}, &InvalidError{"amount", "must be greater than zero"}
 	case req.MerchantID == "":
@@ -272,21 +289,55 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	}
 	row, brand, _ := s.cards.Lookup(req.CardNumber)
 	now := s.opts.Clock.Now()
-	t := Transaction{
-		Result: Result{
-			ThreeDSServerTransID: s.opts.IDs.UUID(), Version: Version, Brand: brand, MaskedPAN: pan.Mask(req.CardNumber),
-			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
-			CreatedAt: now,
-		},
-		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
-		ReturnURL: req.ReturnURL, JournalIDs: req.JournalIDs,
-	}
 	flow := row.ThreeDS.Flow
 	switch flow {
 	case "", "none", "not_requested":
 		// The card has no 3-D Secure behaviour of its own: when asked, it
 		// authenticates like any card outside the table (TESTCARDS.md).
 		flow, row = s.cards.Default.ThreeDS.Flow, s.cards.Default
+	}
+	// The transaction's ids (threeDSServerTransID, dsTransID, acsTransID and
+	// the CAVV made from the dsTransID) are drawn and claimed together when
+	// it is stored; a clash on any of them draws them all again.
+	var t Transaction
+	_, err := store.NewID(func(int) string { return s.opts.IDs.UUID() }, func(id string) error {
+		var keys []string
+		t, keys = s.newTransaction(req, id, brand, flow, row, now)
+		return store.DrawnKeys(s.txns.Create(ctx, t.ThreeDSServerTransID, t, keys...))
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("threeds: store authentication: %w", err)
+	}
+	if !t.Final && req.OnComplete != nil {
+		s.mu.Lock()
+		s.callbacks[t.ThreeDSServerTransID] = req.OnComplete
+		s.mu.Unlock()
+	}
+	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
+		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
+	switch t.TransStatus {
+	case StatusC:
+		id := t.ThreeDSServerTransID
+		s.opts.Clock.AfterFunc(s.opts.ChallengeTimeout, func() { s.expire(id) })
+	case StatusD:
+		id := t.ThreeDSServerTransID
+		s.opts.Clock.AfterFunc(t.ExpiresAt.Sub(now), func() { s.resolveDecoupled(id) })
+	}
+	return t.Result, nil
+}
+
+// newTransaction builds an authentication's transaction under the id
+// threeDSServerTransID, drawing its other ids, and returns the unique keys
+// it is found by.
+func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtures.TestCard, now time.Time) (Transaction, []string) {
+	t := Transaction{
+		Result: Result{
+			ThreeDSServerTransID: id, Version: Version, Brand: brand, MaskedPAN: pan.Mask(req.CardNumber),
+			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
+			CreatedAt: now,
+		},
+		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
+		ReturnURL: req.ReturnURL, JournalIDs: req.JournalIDs,
 	}
 	var keys []string
 	switch flow {
@@ -319,25 +370,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 			}
 		}
 	}
-	if err := s.txns.Create(ctx, t.ThreeDSServerTransID, t, keys...); err != nil {
-		return Result{}, fmt.Errorf("threeds: store authentication: %w", err)
-	}
-	if !t.Final && req.OnComplete != nil {
-		s.mu.Lock()
-		s.callbacks[t.ThreeDSServerTransID] = req.OnComplete
-		s.mu.Unlock()
-	}
-	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
-		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
-	switch t.TransStatus {
-	case StatusC:
-		id := t.ThreeDSServerTransID
-		s.opts.Clock.AfterFunc(s.opts.ChallengeTimeout, func() { s.expire(id) })
-	case StatusD:
-		id := t.ThreeDSServerTransID
-		s.opts.Clock.AfterFunc(t.ExpiresAt.Sub(now), func() { s.resolveDecoupled(id) })
-	}
-	return t.Result, nil
+	return t, keys
 }
 
 func describe(r Result) string {

@@ -81,9 +81,11 @@ func (s *System) createAccessToken(w http.ResponseWriter, r *http.Request) error
 	}
 	now := s.now()
 	lifetime := s.settings().tokenLifetime
-	t := Token{Token: "vm_" + environment[:1] + "_" + s.env.IDs.Hex(24), AppID: app.AppID, MerchantID: app.MerchantID,
-		Environment: environment, IssuedAt: now, ExpiresAt: now.Add(lifetime)}
-	if err := s.tokens.Create(r.Context(), t.Token, t); err != nil {
+	t, err := s.tokens.CreateNew(r.Context(), func(int) string { return "vm_" + environment[:1] + "_" + s.env.IDs.Hex(24) },
+		func(id string) Token {
+			return Token{Token: id, AppID: app.AppID, MerchantID: app.MerchantID, Environment: environment, IssuedAt: now, ExpiresAt: now.Add(lifetime)}
+		})
+	if err != nil {
 		return fmt.Errorf("store token: %w", err)
 	}
 	tagCaller(r.Context(), t)

@@ -84,9 +84,22 @@ func TestEnvironmentsAreSeparateAndRecorded(t *testing.T) {
 			t.Fatalf("%+v", e)
 		}
 	}
-	// Refused requests are journaled too (api.refused), with their code.
+	// Refused requests are journaled too (api.refused), with their code, and
+	// — a refused call is still the app's call — its app, merchant,
+	// environment and the order it named, never the card.
 	g.post("/payments", map[string]any{"orderNo": "x"})
 	if ev := g.events("api.refused", nil); len(ev) == 0 || ev[len(ev)-1].Data["code"] != "PARAMETER_MISSING" {
 		t.Fatalf("%+v", ev)
+	}
+	g.post("/payments", cardPayment("REFUSED01", "", func(b map[string]any) { b["card"].(map[string]any)["cardNo"] = "" }))
+	ev := g.events("api.refused", map[string]string{"orderNo": "REFUSED01"})
+	if len(ev) != 1 || ev[0].IDs["appId"] != "086666075137001" || ev[0].IDs["merchant"] != "M086666075137" ||
+		ev[0].Data["environment"] != "sandbox" || ev[0].Data["operation"] != "createPayment" {
+		t.Fatalf("a payment refused for its empty card: %+v", ev)
+	}
+	// Without a good token the call is nobody's: no ids from the body.
+	g.Do("POST", "/vm/v1/payments", cardPayment("REFUSED02", "4000123456000001"), "Authorization", "Bearer nope")
+	if ev := g.events("api.refused", map[string]string{"orderNo": "REFUSED02"}); len(ev) != 0 {
+		t.Fatalf("an unauthenticated refusal names an order: %+v", ev)
 	}
 }

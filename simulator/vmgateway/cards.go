@@ -28,8 +28,9 @@ func (s *System) checkCard(prefix, number, month, year string) *apierr.Error {
 		}
 		return prefix + "." + n
 	}
-	// UnionPay numbers (62…) need not pass the Luhn check; every other brand's must.
-	if !strings.HasPrefix(number, "62") && !pan.Luhn(number) {
+	// UnionPay numbers (62…) need not pass the Luhn check; every other
+	// brand's must. 3-D Secure applies the same rule (threeds.CardNumberValid).
+	if !threeds.CardNumberValid(number) {
 		return apierr.Field(apierr.Invalid, f("cardNo"), "luhn", "is not a valid card number (Luhn check)")
 	}
 	y, err := strconv.Atoi(year)

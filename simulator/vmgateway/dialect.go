@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -140,12 +141,20 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 func (s *System) journaled(op string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{ids: map[string]string{}}
-		sw := &openapi.StatusRecorder{ResponseWriter: w}
+		sw := &bodies.Recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
 			s.fail(sw, r, err)
 		}
 		data := map[string]any{"operation": op, "status": sw.Status}
+		if req := openapi.FromContext(r.Context()); req != nil {
+			if b := bodies.Of(req.Body); b != nil {
+				data["request"] = b
+			}
+		}
+		if b := sw.Body(); b != nil {
+			data["answer"] = b
+		}
 		if t, ok := TokenFrom(r.Context()); ok {
 			info.ids["appId"], info.ids["merchant"] = t.AppID, t.MerchantID
 			data["environment"] = t.Environment
@@ -192,15 +201,37 @@ func (s *System) request(r *http.Request, in any) (Token, Merchant, error) {
 	return tok, m, nil
 }
 
-// recordRefused journals a request refused before its handler ran.
+// recordRefused journals a request refused before its handler ran (its
+// body broke the spec, say). When the caller's token was good, the event
+// names the caller's app, merchant and environment, and the order the body
+// names, as api.request does: a refused call is still a call the app made
+// (the conformance suite counts them: "no call to the PSP" means none).
 func (s *System) recordRefused(r *http.Request, e *apierr.Error) {
 	op := ""
+	ids := map[string]string{}
+	data := map[string]any{"status": apierr.HTTPStatus(e.Kind), "code": Code(e), "path": r.URL.Path}
 	if req := openapi.FromContext(r.Context()); req != nil {
 		op = req.OperationID
+		if t, ok := TokenFrom(r.Context()); ok {
+			ids["appId"], ids["merchant"] = t.AppID, t.MerchantID
+			data["environment"] = t.Environment
+			var named struct {
+				OrderNo      any `json:"orderNo"`
+				TradeNo      any `json:"tradeNo"`
+				RefundNumber any `json:"refundNumber"`
+			}
+			if json.Unmarshal(req.Body, &named) == nil {
+				for k, v := range map[string]any{"orderNo": named.OrderNo, "tradeNo": named.TradeNo, "refundNumber": named.RefundNumber} {
+					if str, ok := v.(string); ok && str != "" && len(str) <= 64 {
+						ids[k] = str
+					}
+				}
+			}
+		}
 	}
-	data := map[string]any{"operation": op, "status": apierr.HTTPStatus(e.Kind), "code": Code(e), "path": r.URL.Path}
+	data["operation"] = op
 	if e.Field != "" {
 		data["field"] = e.Field
 	}
-	s.env.Record(Name, "api.refused", fmt.Sprintf("%s %s refused: %s", r.Method, r.URL.Path, Code(e)), nil, data)
+	s.env.Record(Name, "api.refused", fmt.Sprintf("%s %s refused: %s", r.Method, r.URL.Path, Code(e)), ids, data)
 }

@@ -42,9 +42,9 @@ func (s *System) decide(ctx context.Context, p *Payment, np *newPayment, card ca
 		if p.CardBrand == "OTHER" {
 			p.CardBrand = ""
 		}
-		return false, s.screenThenAuthorize(p, np, now)
+		return false, s.screenThenAuthorize(ctx, p, np, now)
 	}
-	return false, s.decideWallet(p, np, now)
+	return false, s.decideWallet(ctx, p, np, now)
 }
 
 // declineCodes maps the test card table's decline reasons to failure codes.
@@ -101,23 +101,31 @@ func (s *System) rowOf(nn string) fixtures.TestCard {
 }
 
 // screenThenAuthorize runs fraud screening, then the authorization.
-func (s *System) screenThenAuthorize(p *Payment, np *newPayment, now time.Time) error {
+func (s *System) screenThenAuthorize(ctx context.Context, p *Payment, np *newPayment, now time.Time) error {
 	if why, hit := s.fraudHit(np); hit {
 		return p.fail(FailFraudSuspected, "fraud screening: "+why, now)
 	}
-	return s.authorize(p, now)
+	return s.authorize(ctx, p, now)
 }
 
 // authorize asks the (simulated) issuer: approved unless the card's row
 // declines. An approved payment is captured at once (captureMethod auto) or
 // held (manual), and a card to store gets its transactionIdentifier.
-func (s *System) authorize(p *Payment, now time.Time) error {
+func (s *System) authorize(ctx context.Context, p *Payment, now time.Time) error {
 	if p.Outcome != "" {
 		return p.fail(p.Outcome, "declined by the issuer", now)
 	}
 	p.Authorized = p.Amount
 	if p.StoreCard && p.TransactionIdentifier == "" {
-		p.TransactionIdentifier = s.env.IDs.Digits(15)
+		// The credential is stored under this id once the payment is
+		// approved; the id is claimed now, at the payment's order claim, so
+		// that no other payment's card can be stored under it meanwhile.
+		id, err := s.orders.ClaimNew(ctx, orderKey(p.MerchantID, p.Environment, p.OrderNo),
+			func(int) string { return s.env.IDs.Digits(15) }, func(id string) string { return refKey("credential", id) })
+		if err != nil {
+			return fmt.Errorf("claim a transactionIdentifier: %w", err)
+		}
+		p.TransactionIdentifier = id
 	}
 	if p.CaptureMethod == "manual" {
 		if err := p.transition(StatusAuthorized, "approved by the issuer; captureMethod manual", now); err != nil {
@@ -171,11 +179,11 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 				return false, p.fail(FailAuthenticationUnavailable, "external 3-D Secure result U; the merchant setting fails it", now)
 			}
 		}
-		return false, s.authorize(p, now)
+		return false, s.authorize(ctx, p, now)
 	}
 	asks := card.row.ThreeDS.Flow != "not_requested" && card.row.ThreeDS.Flow != "none"
 	if mode == "no" || (mode == "auto" && !asks) {
-		return false, s.authorize(p, now)
+		return false, s.authorize(ctx, p, now)
 	}
 	tradeNo := p.TradeNo
 	res, err := s.tds.Authenticate(ctx, threeds.Request{
@@ -184,10 +192,30 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
 		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
 	})
+	// What the directory server refuses in the request's own values is the
+	// request's fault, named as the gateway names its fields (checkCard and
+	// parseAmount let no such value through today: this keeps a future
+	// mismatch a 400, never a 500).
+	var invalid *threeds.InvalidError
+	if errors.As(err, &invalid) && threeDSField(invalid.Field) != "" {
+		return false, apierr.Field(apierr.Invalid, threeDSField(invalid.Field), "threeDs", "3-D Secure refused it: %s", invalid.Reason)
+	}
 	if err != nil {
 		return false, fmt.Errorf("3-D Secure: %w", err)
 	}
 	return false, s.apply3DS(ctx, p, res, np.merchant.ThreeDSUnavailable, now)
+}
+
+// threeDSField names a field of a 3-D Secure request as the gateway's
+// request names it; "" for what the gateway fills in itself.
+func threeDSField(f string) string {
+	switch f {
+	case "cardNumber":
+		return "card.cardNo"
+	case "amount", "currency":
+		return f
+	}
+	return ""
 }
 
 // apply3DS moves a payment on with an authentication result, at creation or
@@ -206,7 +234,7 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 		return p.fail(FailThreeDSServerError, "3-D Secure directory server error", now)
 	case res.Flow == threeds.FlowNotEnrolled:
 		p.ThreeDS.Version = ""
-		return s.authorize(p, now)
+		return s.authorize(ctx, p, now)
 	}
 	switch res.TransStatus {
 	case threeds.StatusC:
@@ -222,7 +250,7 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 			MerchantID: p.MerchantID, Reference: p.TradeNo, Amount: p.Amount, Currency: p.Currency}); err != nil {
 			return p.fail(FailAuthenticationFailed, "the 3-D Secure result could not be bound: "+err.Error(), now)
 		}
-		return s.authorize(p, now)
+		return s.authorize(ctx, p, now)
 	case threeds.StatusN:
 		return p.fail(FailAuthenticationFailed, "3-D Secure result N", now)
 	case threeds.StatusR:
@@ -234,7 +262,7 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 		if mode == "standard" || unavailable != "proceed" {
 			return p.fail(FailAuthenticationUnavailable, "3-D Secure result U", now)
 		}
-		return s.authorize(p, now)
+		return s.authorize(ctx, p, now)
 	}
 	return p.fail(FailAuthenticationFailed, "unexpected 3-D Secure result "+res.TransStatus, now)
 }
@@ -265,13 +293,13 @@ var errLate = errors.New("the payment no longer waits for this")
 // decideWallet starts a wallet or QR payment: the customer approves on the
 // wallet page (or the admin action does), except productType pay, where the
 // merchant scanned the customer's code and the answer comes at once.
-func (s *System) decideWallet(p *Payment, np *newPayment, now time.Time) error {
+func (s *System) decideWallet(ctx context.Context, p *Payment, np *newPayment, now time.Time) error {
 	p.CaptureMethod = "auto"
 	if why, hit := s.fraudHit(np); hit {
 		return p.fail(FailFraudSuspected, "fraud screening: "+why, now)
 	}
 	if np.productType == "pay" {
-		return s.authorize(p, now)
+		return s.authorize(ctx, p, now)
 	}
 	if err := p.transition(StatusRequiresAction, "waiting for the customer in the wallet", now); err != nil {
 		return err
@@ -295,6 +323,6 @@ func (s *System) walletDecision(ctx context.Context, tradeNo string, approve boo
 		if !approve {
 			return p.fail(FailWalletDeclined, "the customer declined in the wallet", now)
 		}
-		return s.authorize(p, now)
+		return s.authorize(ctx, p, now)
 	})
 }

@@ -1,6 +1,7 @@
 package vmgateway
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -8,7 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/skip2/go-qrcode"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/money"
@@ -24,6 +28,7 @@ import (
 //	<form id="pspsim-cashier-card" method="post">   method=card, cardNo, expiryMonth, expiryYear, cvc, holderName
 //	<form id="pspsim-cashier-wallet" method="post"> buttons name=method value=<wallet>
 //	<form id="pspsim-wallet" method="post">         buttons name=action value=approve|decline
+//	<form id="pspsim-cashier-cancel" method="post"> button name=method value=cancel: back to frontUrl
 
 var walletMethods = []string{"alipay", "alipayPlus", "wechat", "upay", "payNow", "grabPay", "shopeePay", "paypal"}
 
@@ -36,7 +41,8 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 {{define "cashier"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pay {{.Merchant}} – pspsim cashier</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">` + pageStyle + `</head><body>
 <div class="box"><h1>{{.Merchant}}</h1><p>Order {{.OrderNo}}{{if .Description}} – {{.Description}}{{end}}</p>
-{{if .Products}}<table>{{range .Products}}<tr><td>{{.Name}}</td><td>{{.Quantity}}</td><td>{{.Price}}</td></tr>{{end}}</table>{{end}}
+{{if .Products}}<table id="pspsim-products">{{range .Products}}<tr><td>{{.Name}}</td><td>{{.Quantity}}</td><td>{{.Price}}</td></tr>{{end}}</table>
+{{if .Mismatch}}<p class="msg" id="pspsim-products-mismatch">{{.Mismatch}}</p>{{end}}{{end}}
 <p><strong id="pspsim-amount">{{.Amount}}</strong></p>
 {{if .Message}}<p class="msg" id="pspsim-cashier-message">{{.Message}}</p>{{end}}</div>
 {{if .Open}}
@@ -52,6 +58,7 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 <p class="hint">Sandbox: the magic cards of TESTCARDS.md decide the outcome.</p></div>
 {{if .Wallets}}<div class="box"><h2>Wallet</h2><form id="pspsim-cashier-wallet" method="post" action="{{.Action}}">
 {{range .Wallets}}<button type="submit" name="method" value="{{.}}">{{.}}</button>{{end}}</form></div>{{end}}
+<form id="pspsim-cashier-cancel" method="post" action="{{.Action}}"><button type="submit" name="method" value="cancel">Cancel and return to {{.Merchant}}</button></form>
 {{end}}
 </body></html>{{end}}
 
@@ -59,6 +66,7 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 <meta name="viewport" content="width=device-width, initial-scale=1">` + pageStyle + `</head><body>
 <div class="box"><h1>{{.Method}}</h1><p>Simulated wallet app.</p>
 <p>{{.Merchant}} asks for <strong>{{.Amount}}</strong> (order {{.OrderNo}}).</p>
+{{if and .Open .QR}}<p><img id="pspsim-wallet-qr" src="{{.QR}}" width="200" height="200" alt="QR code of {{.Payload}}"><br><span class="hint">Scan with a phone to open this page there: {{.Payload}}</span></p>{{end}}
 {{if .Open}}<form id="pspsim-wallet" method="post" action="{{.Action}}">
 <button type="submit" name="action" value="approve">Approve</button>
 <button type="submit" name="action" value="decline">Decline</button></form>
@@ -76,10 +84,10 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 `))
 
 type cashierData struct {
-	Merchant, OrderNo, Description, Amount, Message, Action string
-	Products                                                []struct{ Name, Quantity, Price string }
-	Open                                                    bool
-	Wallets                                                 []string
+	Merchant, OrderNo, Description, Amount, Message, Action, Mismatch string
+	Products                                                          []struct{ Name, Quantity, Price string }
+	Open                                                              bool
+	Wallets                                                           []string
 }
 
 func (s *System) renderPage(w http.ResponseWriter, status int, name string, data any) {
@@ -102,8 +110,20 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: Prefix + "/cashier/" + ss.SessionID,
 		Open: ss.open(s.now()),
 	}
+	var sum int64
+	summable := true
 	for _, p := range ss.Products {
 		d.Products = append(d.Products, struct{ Name, Quantity, Price string }{p.Name, p.Quantity, money.Format(p.Price, ss.Currency)})
+		q, err := strconv.ParseInt(orString(p.Quantity, "1"), 10, 64)
+		if err != nil {
+			summable = false
+		}
+		sum += p.Price * q
+	}
+	// The seed sets no rule tying productInfo to amount; the customer is
+	// charged amount. The page says where the basket disagrees with it.
+	if summable && len(ss.Products) > 0 && sum != ss.Amount {
+		d.Mismatch = fmt.Sprintf("The items add up to %s %s, not the amount charged, %s.", money.Format(sum, ss.Currency), ss.Currency, d.Amount)
 	}
 	for _, wm := range walletMethods {
 		if m.allowsMethod(wm) {
@@ -151,6 +171,10 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	method := f.Get("method")
+	if method == "cancel" {
+		s.cashierCancel(w, r, ss)
+		return
+	}
 	m, _ := s.merchants.Get(ctx, ss.MerchantID)
 	if method != "card" && !slices.Contains(walletMethods, method) {
 		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, "Choose a card or a wallet."))
@@ -244,8 +268,39 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 }
 
 type walletData struct {
-	Method, Merchant, Amount, OrderNo, Status, Action string
-	Open                                              bool
+	Method, Merchant, Amount, OrderNo, Status, Action, Payload string
+	QR                                                         template.URL
+	Open                                                       bool
+}
+
+// qrImage is a PNG data URL of a QR code of payload: the wallet page shows
+// the code a wallet app would scan (its payload is this page's URL, so a
+// phone on the same network opens the stand-in there).
+func qrImage(payload string) template.URL {
+	png, err := qrcode.Encode(payload, qrcode.Medium, 256)
+	if err != nil {
+		return ""
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+}
+
+// cashierCancel is the customer leaving the cashier: back to frontUrl (with
+// orderNo and status=CANCELLED in its query), or a page saying so. The
+// session stays OPEN until it expires, as the seed's sessions have no
+// cancel: the customer may come back and pay.
+func (s *System) cashierCancel(w http.ResponseWriter, r *http.Request, ss Session) {
+	s.env.Record(Name, "cashier.cancelled", fmt.Sprintf("cashier of session %s: the customer cancelled and went back to the merchant", ss.SessionID),
+		map[string]string{"orderNo": ss.OrderNo, "sessionId": ss.SessionID, "merchant": ss.MerchantID}, map[string]any{"environment": ss.Environment})
+	if u, err := url.Parse(ss.FrontURL); err == nil && ss.FrontURL != "" {
+		q := u.Query()
+		q.Set("orderNo", ss.OrderNo)
+		q.Set("status", "CANCELLED")
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		return
+	}
+	s.renderPage(w, http.StatusOK, "result", resultData{Status: "CANCELLED", OrderNo: ss.OrderNo, Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency,
+		Message: "You left the checkout. The merchant gave no frontUrl to return to; the session stays open until it expires."})
 }
 
 func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
@@ -255,10 +310,15 @@ func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, _ := s.merchants.Get(r.Context(), p.MerchantID)
-	s.renderPage(w, http.StatusOK, "wallet", walletData{
+	d := walletData{
 		Method: p.Method, Merchant: orString(m.Name, p.MerchantID), Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency,
 		OrderNo: p.OrderNo, Status: p.Status, Action: Prefix + "/wallet/" + p.TradeNo, Open: p.Status == StatusRequiresAction,
-	})
+	}
+	if na := p.NextAction; na != nil && d.Open {
+		d.Payload = orString(na.QRCode, na.RedirectURL)
+		d.QR = qrImage(d.Payload)
+	}
+	s.renderPage(w, http.StatusOK, "wallet", d)
 }
 
 func (s *System) walletPost(w http.ResponseWriter, r *http.Request) {

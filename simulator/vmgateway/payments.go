@@ -11,6 +11,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/gate"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
@@ -217,7 +218,7 @@ func (s *System) answerNew(w http.ResponseWriter, r *http.Request, np *newPaymen
 	}
 	note(r.Context(), "tradeNo", p.TradeNo)
 	if hold {
-		s.withhold(r, p)
+		s.withhold(w, r, p)
 	}
 	WriteJSON(w, http.StatusOK, viewPayment(p))
 	return nil
@@ -323,25 +324,34 @@ func orString(v, def string) string {
 }
 
 // claimOrder reserves an orderNo of a merchant and environment for a
-// payment or a checkout session: one order, one orderNo (DUPLICATE_ORDER).
-func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo string, claim orderClaim) error {
-	if err := s.orders.Create(ctx, orderKey(merchant, environment, orderNo), claim); err != nil {
-		if errors.Is(err, store.ErrExists) {
+// payment or a checkout session — one order, one orderNo (DUPLICATE_ORDER)
+// — and, in the same write, the id of what it is for (kind "payment": a
+// tradeNo; "session": a sessionId), drawn by draw and drawn again while it
+// is another's. The first draw may return an id the caller already used as
+// a candidate. It returns the id claimed.
+func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo, kind string, draw func(attempt int) string) (string, error) {
+	return store.NewID(draw, func(id string) error {
+		err := s.orders.Create(ctx, orderKey(merchant, environment, orderNo), orderClaim{Kind: kind, Ref: id}, refKey(kind, id))
+		switch {
+		case errors.Is(err, store.ErrIDTaken): // the claim's own id is the orderNo
 			return apierr.Field(apierr.Conflict, "orderNo", "unique", "is already used by another order of this merchant").WithCode(CodeDuplicateOrder)
+		case err != nil:
+			return store.DrawnKeys(err) // the key is the drawn id: a clash draws again
 		}
-		return fmt.Errorf("claim orderNo: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
-// newTradeNo draws an unused tradeNo: the clock's time and six digits.
-func (s *System) newTradeNo(ctx context.Context, now time.Time) string {
-	for {
-		id := now.UTC().Format("20060102150405") + s.env.IDs.Digits(6)
-		if _, err := s.payments.Get(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return id
-		}
-	}
+// refKey is the unique key by which an order claim holds the id of its
+// payment or session: ids are claimed there, at the orderNo's claim, because
+// a payment's tradeNo is known (3-D Secure, the journal) before the payment
+// is decided and stored.
+func refKey(kind, id string) string { return kind + "/" + id }
+
+// tradeNos draws tradeNos as the gateway makes them: the clock's time and
+// six digits (ids.Generator.Stamped).
+func (s *System) tradeNos(now time.Time) func(attempt int) string {
+	return func(attempt int) string { return s.env.IDs.Stamped("", now, 6, attempt) }
 }
 
 // create makes a payment of any kind: it claims the orderNo, decides the
@@ -361,9 +371,12 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 			return Payment{}, false, errProcessor()
 		}
 	}
+	// A payment of a checkout session comes with the tradeNo its attempt
+	// claimed; otherwise this one is a candidate until the orderNo's claim
+	// below claims it too (or a clash draws another).
 	tradeNo := np.tradeNo
 	if tradeNo == "" {
-		tradeNo = s.newTradeNo(ctx, now)
+		tradeNo = s.tradeNos(now)(0)
 	}
 	p := Payment{
 		TradeNo: tradeNo, OrderNo: np.orderNo, AppID: np.tok.AppID, MerchantID: np.tok.MerchantID, Environment: np.tok.Environment,
@@ -414,9 +427,11 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 	}
 
 	if np.sessionID == "" {
-		if err := s.claimOrder(ctx, p.MerchantID, p.Environment, p.OrderNo, orderClaim{Kind: "payment", Ref: tradeNo}); err != nil {
+		claimed, err := s.claimOrder(ctx, p.MerchantID, p.Environment, p.OrderNo, "payment", store.Candidate(tradeNo, s.tradeNos(now)))
+		if err != nil {
 			return Payment{}, false, err
 		}
+		p.TradeNo, card.binding.Reference = claimed, claimed
 	}
 
 	hold, err := s.decide(ctx, &p, np, card, now)
@@ -437,9 +452,10 @@ func (s *System) paymentIDs(p Payment) map[string]string {
 // withhold keeps a request open without an answer until the client gives
 // up (or holdLimit of wall time passes: it is a network timeout, not domain
 // time), then drops the connection: TESTCARDS.md 26. It never returns.
-func (s *System) withhold(r *http.Request, p Payment) {
+func (s *System) withhold(w http.ResponseWriter, r *http.Request, p Payment) {
 	s.env.Record(Name, "payment.answer_withheld", "the processor never answers: the request is held until the client gives up",
 		s.paymentIDs(p), map[string]any{"environment": p.Environment})
+	gate.Hold(w, r) // never back: nothing more happens in the world
 	t := time.NewTimer(s.settings().holdLimit)
 	defer t.Stop()
 	select {

@@ -42,8 +42,8 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
 	key := refundKey(tok.MerchantID, tok.Environment, in.RefundNumber)
 	now := s.now()
 	rf := Refund{
-		RefundID: "rf_" + now.UTC().Format("20060102150405") + s.env.IDs.Digits(6), RefundNumber: in.RefundNumber,
-		TradeNo: p.TradeNo, OrderNo: p.OrderNo, AppID: tok.AppID, MerchantID: tok.MerchantID, Environment: tok.Environment,
+		RefundNumber: in.RefundNumber,
+		TradeNo:      p.TradeNo, OrderNo: p.OrderNo, AppID: tok.AppID, MerchantID: tok.MerchantID, Environment: tok.Environment,
 		Amount: amount, Currency: p.Currency, Reason: in.Reason, ClientIP: in.ClientIP, NotificationURL: in.NotificationURL,
 		CreatedAt: now, UpdatedAt: now, SettlesAt: now.Add(s.settings().refundSettleDelay),
 	}
@@ -63,7 +63,11 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
 		if aerr := canRefund(p, amount); aerr != nil {
 			return aerr
 		}
-		if err := s.refunds.Create(ctx, rf.RefundID, rf, key); err != nil {
+		// The refund id ("rf_", the time, six digits) is claimed as the
+		// refund is stored; a clash draws another.
+		stored, err := s.refunds.CreateNew(ctx, func(attempt int) string { return s.env.IDs.Stamped("rf_", now, 6, attempt) },
+			func(id string) Refund { r := rf; r.RefundID = id; return r }, key)
+		if err != nil {
 			if errors.Is(err, store.ErrExists) {
 				// The same refundNumber on another payment of the merchant, concurrently.
 				if ex, lerr := s.refunds.Lookup(ctx, key); lerr == nil {
@@ -73,6 +77,7 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
 			}
 			return fmt.Errorf("store refund: %w", err)
 		}
+		rf = stored
 		p.RefundPending += amount
 		return nil
 	}); err != nil {

@@ -63,24 +63,25 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) e
 		products = append(products, Product{Name: pi.ProductName, Quantity: pi.Quantity, Price: price})
 	}
 	now := s.now()
+	id, err := s.claimOrder(ctx, tok.MerchantID, tok.Environment, in.OrderNo, "session", func(int) string { return "cs_" + s.env.IDs.Hex(8) })
+	if err != nil {
+		return err
+	}
 	ss := Session{
-		SessionID: "cs_" + s.env.IDs.Hex(8), OrderNo: in.OrderNo, AppID: tok.AppID, MerchantID: tok.MerchantID, Environment: tok.Environment,
+		SessionID: id, OrderNo: in.OrderNo, AppID: tok.AppID, MerchantID: tok.MerchantID, Environment: tok.Environment,
 		Status: SessionOpen, Amount: amount, Currency: in.Currency, CaptureMethod: orString(in.CaptureMethod, "auto"),
 		ThreeDSMode: orString(in.ThreeDsMode, "auto"), FraudMode: orString(in.FraudMode, "N"), Description: in.Description,
 		FrontURL: in.FrontURL, NotificationURL: in.NotificationURL, Products: products,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(expiry),
 		History: []Transition{{To: SessionOpen, At: now, Why: "created"}},
 	}
-	if err := s.claimOrder(ctx, tok.MerchantID, tok.Environment, in.OrderNo, orderClaim{Kind: "session", Ref: ss.SessionID}); err != nil {
-		return err
-	}
+	// The sessionId is the order claim's: no other session can hold it.
 	if err := s.sessions.Create(ctx, ss.SessionID, ss); err != nil {
 		return fmt.Errorf("store session: %w", err)
 	}
 	note(ctx, "sessionId", ss.SessionID)
 	s.env.Record(Name, "session.created", fmt.Sprintf("checkout session for %s opened until %s", describeAmount(amount, in.Currency), ts(ss.ExpiresAt)),
 		map[string]string{"orderNo": ss.OrderNo, "sessionId": ss.SessionID, "merchant": ss.MerchantID}, map[string]any{"environment": ss.Environment})
-	id := ss.SessionID
 	s.env.Clock.AfterFunc(expiry, func() { s.expireSession(id) })
 	WriteJSON(w, http.StatusOK, s.viewSession(ss))
 	return nil
@@ -133,7 +134,14 @@ func (s *System) startAttempt(ctx context.Context, id string) (Session, string, 
 		if err := canAttempt(ss, prev, now); err != nil {
 			return err
 		}
-		tradeNo = s.newTradeNo(ctx, now)
+		// The attempt's tradeNo is claimed at the session's order claim,
+		// where every tradeNo of the orderNo is.
+		id, err := s.orders.ClaimNew(ctx, orderKey(ss.MerchantID, ss.Environment, ss.OrderNo), s.tradeNos(now),
+			func(id string) string { return refKey("payment", id) })
+		if err != nil {
+			return fmt.Errorf("claim a tradeNo: %w", err)
+		}
+		tradeNo = id
 		ss.TradeNo = tradeNo
 		ss.Attempts = append(ss.Attempts, tradeNo)
 		ss.UpdatedAt = now

@@ -1,6 +1,7 @@
 package vmgateway
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -50,12 +51,13 @@ func (s *System) adminCreateSink(w http.ResponseWriter, r *http.Request) error {
 	if err := adminDecode(r, &in); err != nil {
 		return err
 	}
-	k := Sink{SinkID: "sink_" + s.env.IDs.Hex(6), Status: in.Status}
-	if k.Status == 0 {
-		k.Status = http.StatusOK
+	if in.Status == 0 {
+		in.Status = http.StatusOK
 	}
-	if err := s.sinks.Create(r.Context(), k.SinkID, k); err != nil {
-		return err
+	k, err := s.sinks.CreateNew(r.Context(), func(int) string { return "sink_" + s.env.IDs.Hex(6) },
+		func(id string) Sink { return Sink{SinkID: id, Status: in.Status} })
+	if err != nil {
+		return fmt.Errorf("store sink: %w", err)
 	}
 	admin.WriteJSON(w, http.StatusOK, s.sinkView(k))
 	return nil

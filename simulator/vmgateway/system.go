@@ -301,7 +301,10 @@ func (s *System) seedPayment(ctx context.Context, sp seedPayment) error {
 		exp := now.Add(s.settings().authorizationLifetime)
 		p.AuthorizationExpiresAt = &exp
 	}
-	if err := s.orders.Create(ctx, orderKey(p.MerchantID, p.Environment, p.OrderNo), orderClaim{Kind: "payment", Ref: p.TradeNo}); err != nil {
+	if err := s.orders.Create(ctx, orderKey(p.MerchantID, p.Environment, p.OrderNo), orderClaim{Kind: "payment", Ref: p.TradeNo}, refKey("payment", p.TradeNo)); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil // loaded already, by another simulator over this store
+		}
 		return err
 	}
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {

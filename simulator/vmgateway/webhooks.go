@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // APIVersion is the webhook API version (the seed's sample).
@@ -79,16 +81,28 @@ func (s *System) createWebhookSubscription(w http.ResponseWriter, r *http.Reques
 	ctx := r.Context()
 	now := s.now()
 	sub := Subscription{
-		SubscriptionID: "ws_" + s.env.IDs.Hex(8), MerchantID: tok.MerchantID, Environment: tok.Environment, APIVersion: in.APIVersion,
+		MerchantID: tok.MerchantID, Environment: tok.Environment, APIVersion: in.APIVersion,
 		SignMethod: in.SignMethod, SubscribeURL: in.SubscribeURL, Secret: "whsec_" + s.env.IDs.Hex(16), CreatedAt: now,
 	}
+	// One subscription per URL: a second one replaces the first (a new id
+	// and secret). The subscriptionId is claimed as a unique key of the
+	// subscription that holds it.
 	id := scopeKey(tok.MerchantID, tok.Environment, "subscription", in.SubscribeURL)
 	replaced := false
-	if err := s.subs.Create(ctx, id, sub); err != nil {
-		if _, uerr := s.subs.Update(ctx, id, func(cur *Subscription) error { *cur = sub; return nil }); uerr != nil {
-			return fmt.Errorf("store subscription: %w", uerr)
+	_, err = store.NewID(func(int) string { return "ws_" + s.env.IDs.Hex(8) }, func(subID string) error {
+		sub.SubscriptionID = subID
+		key := "id/" + subID
+		err := s.subs.Create(ctx, id, sub, key)
+		if errors.Is(err, store.ErrIDTaken) { // this URL's subscription: replace it
+			if err = s.subs.Claim(ctx, id, key); err == nil {
+				_, err = s.subs.Update(ctx, id, func(cur *Subscription) error { *cur = sub; return nil })
+				replaced = err == nil
+			}
 		}
-		replaced = true
+		return store.DrawnKeys(err) // the subscriptionId is another's: draw again
+	})
+	if err != nil {
+		return fmt.Errorf("store subscription: %w", err)
 	}
 	msg := "webhook subscription created for " + in.SubscribeURL
 	if replaced {

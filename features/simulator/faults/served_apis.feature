@@ -5,10 +5,22 @@ Feature: Faults on the APIs pspsim serves
   fault is a rule: which calls it matches, what it does, how often.
 
   Background:
-    Given requests time out after "1s"
+    # Generous: on a busy machine a normal answer can take seconds. A
+    # scenario that waits for a timeout on purpose sets a short one.
+    Given requests time out after "60s"
+
+  Scenario: A payment the gateway never answers is judged by the next step
+    Given I have a card gateway access token for "sandbox"
+    And the vmgateway operation "createPayment" times out
+    When I pay "25.00" USD with the card "4000123456000001" as order "T0000001"
+    Then the request times out
+    When the fault rules are cleared
+    And I pay "25.00" USD with the card "4000123456000001" as order "T0000001"
+    Then the response status is 200
 
   Scenario: The gateway never answers: the client times out
-    Given the vmgateway operation "createAccessToken" times out
+    Given requests time out after "1s"
+    And the vmgateway operation "createAccessToken" times out
     When I send POST "/vm/v1/auth/token" with JSON:
       """
       {"appId": "086666075137001", "secret": "184E52CF5365D2D7EE8EDA************"}

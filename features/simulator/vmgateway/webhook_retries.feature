@@ -27,6 +27,14 @@ Feature: Webhook deliveries and their retries
     When the clock advances by "24h"
     Then the webhook sink has received 4 deliveries
 
+  Scenario: Each copy of a duplicated webhook counts as a delivery at the sink
+    Given a webhook sink answering 200 is subscribed
+    And vmgateway "webhook" messages are duplicated once
+    When I pay "12.00" USD with the card "4000123456000019" as order "H0000009"
+    Then the webhook sink has received 2 deliveries
+    And every delivery to the webhook sink is the same event, signed with the subscription's secret
+    And the journal has 1 event of kind "delivery.attempt"
+
   Scenario: A late notification (TESTCARDS.md 12) arrives 60 s after the payment
     Given a webhook sink answering 200 is subscribed
     When I pay "12.00" USD with the card "4000123456000126" as order "H0000002"

@@ -1,0 +1,76 @@
+package bodies
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestOfMasksAndBounds(t *testing.T) {
+	long := strings.Repeat("A", 300)
+	for _, c := range []struct {
+		name, in   string
+		want, gone []string
+	}{
+		{"a card in clear", `{"card":{"cardNo":"4000123456000068","cvc":"123","expiryMonth":"12"}}`,
+			[]string{`"cardNo":"400012******0068"`, `"cvc":"***"`, `"expiryMonth":"12"`}, []string{"4000123456000068", `"123"`}},
+		{"a card as a JSON number", `{"pan":4000123456000068}`, []string{`400012******0068`}, []string{"4000123456000068"}},
+		{"JSON inside a string", `{"biz_content":"{\"card_no\":\"4000123456000068\",\"cvv\":\"999\"}"}`,
+			[]string{`400012******0068`}, []string{"4000123456000068", "999"}},
+		{"a long opaque value", `{"cipherText":"` + long + `"}`, []string{`(300 chars)`}, []string{long}},
+		{"text with a card", `card 4000123456000068 declined`, []string{"400012******0068"}, []string{"4000123456000068"}},
+		{"secrets by name", `{"secret":"s3cr3t","accessToken":"tok","otp":"123456"}`, []string{`"secret":"[redacted]"`, `"otp":"***"`}, []string{"s3cr3t", `"tok"`, "123456"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := Of([]byte(c.in))
+			b, _ := json.Marshal(v)
+			got := string(b)
+			if s, ok := v.(string); ok {
+				got = s
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Of(%s) = %s, want it to hold %s", c.in, got, w)
+				}
+			}
+			for _, g := range c.gone {
+				if strings.Contains(got, g) {
+					t.Errorf("Of(%s) = %s still holds %s", c.in, got, g)
+				}
+			}
+		})
+	}
+}
+
+func TestOfStaysWithinLimit(t *testing.T) {
+	var items []string
+	for i := range 200 {
+		items = append(items, `{"sku":"`+strings.Repeat("x", 20)+`","n":`+string(rune('0'+i%10))+`}`)
+	}
+	v := Of([]byte(`{"items":[` + strings.Join(items, ",") + `]}`))
+	s, ok := v.(string)
+	if !ok {
+		t.Fatalf("a body far over the limit stayed JSON: %T", v)
+	}
+	if len(s) > Limit+40 || !strings.HasSuffix(s, "bytes)") {
+		t.Errorf("the clipped body is %d bytes and ends %q", len(s), s[len(s)-20:])
+	}
+	if Of(nil) != nil || Of([]byte("  ")) != nil {
+		t.Error("an empty body is not nil")
+	}
+}
+
+func TestRecorderKeepsTheAnswer(t *testing.T) {
+	rec := httptest.NewRecorder()
+	r := &Recorder{ResponseWriter: rec}
+	r.WriteHeader(402)
+	r.Write([]byte(`{"code":"DECLINED","maskedCardNo":"400012******0209"}`))
+	if r.Status != 402 || rec.Code != 402 {
+		t.Errorf("status %d / %d", r.Status, rec.Code)
+	}
+	b, _ := json.Marshal(r.Body())
+	if !strings.Contains(string(b), "DECLINED") {
+		t.Errorf("the recorded answer is %s", b)
+	}
+}
