@@ -134,7 +134,7 @@ func (w *World) webhookAttemptsJudged(ctx context.Context) (int, error) {
 // messages whose ids hold key (webhooks: subscriptionId): each copy the
 // receiver got is a delivery to count, though the sender judged one attempt.
 func (w *World) duplicateCopies(ctx context.Context, key string) (int, error) {
-	r, err := w.peek(ctx, "GET", "/_sim/events?system=faults&kind=fault.effect.duplicate", nil)
+	r, err := w.peek(ctx, "GET", "/_sim/events?system=faults&kind=fault.effect.duplicate&limit=10000", nil)
 	if err != nil {
 		return 0, err
 	}
