@@ -90,7 +90,20 @@ type Options struct {
 	// names besides loopback and BaseURL's, and an optional admin token
 	// (package control). The zero value: loopback and BaseURL, no token.
 	Control control.Policy
+	// Namespace names this simulator among the others of its process
+	// (package host serves each under /ns/{name}/); "" is the default
+	// namespace, the one at the root URLs. Every journal event and log line
+	// carries it (DefaultNamespace for "").
+	Namespace string
+	// Specs is the process's cache of loaded and compiled specs, shared by
+	// all its simulators so that building one more is cheap; nil: a
+	// private one (this simulator loads every spec itself).
+	Specs *openapi.Specs
 }
+
+// DefaultNamespace is the name events and logs give the namespace served
+// at the root URLs (Options.Namespace "").
+const DefaultNamespace = "default"
 
 // System is one emulated system.
 type System interface {
@@ -147,6 +160,14 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
+	if opts.Specs == nil {
+		opts.Specs = openapi.NewSpecs(specs.FS(), opts.ValidateSpecs)
+	}
+	namespace := opts.Namespace
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	opts.Logger = opts.Logger.With("namespace", namespace)
 	if opts.IDs == nil {
 		opts.IDs = ids.New(opts.Seed)
 	}
@@ -172,6 +193,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	s.clock = gate.NewClock(opts.Clock, s.gate)
 	clk := clock.Clock(s.clock)
 	j := journal.New(clk, opts.Retention.Events)
+	j.SetNamespace(namespace)
 	sender := delivery.NewSender(clk, j, opts.HTTPClient)
 	sender.SetGate(func() func() { return s.gate.Enter().Leave })
 	s.canaries = canary.New(clk, j)
@@ -200,6 +222,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
+		Specs:          opts.Specs,
 		CheckResponses: opts.CheckResponses,
 		Wrap:           s.faults.Wrap,
 		Done:           s.done,
@@ -225,12 +248,12 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	go func() { defer wg.Done(); vm, vmErr = vmgatewayNew(ctx, forSystem(vmgateway.Name)) }()
 	go func() {
 		defer wg.Done()
-		doc, err := openapi.Load(ctx, specs.FS(), "admin.yaml", admin.Prefix, opts.ValidateSpecs)
+		doc, err := opts.Specs.Load(ctx, "admin.yaml", admin.Prefix)
 		if err != nil {
 			adErr = err
 			return
 		}
-		s.admin, adErr = openapi.New(openapi.Config{System: "admin", Prefix: admin.Prefix, Doc: doc, Dialect: admin.Dialect{}, CheckResponses: opts.CheckResponses})
+		s.admin, adErr = openapi.New(openapi.Config{System: "admin", Prefix: admin.Prefix, Doc: doc, Dialect: admin.Dialect{}, CheckResponses: opts.CheckResponses, Specs: opts.Specs})
 	}()
 	wg.Wait()
 	for _, e := range []struct {
