@@ -146,8 +146,9 @@ type Simulator struct {
 
 // sections are the known top-level keys of the --config file. "server" is
 // pspsim serve's (its HTTP server's timeouts and allowed hosts);
-// "retention" bounds what the simulator keeps.
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention"}
+// "retention" bounds what the simulator keeps; "namespaces" is the host
+// layer's (package host: limits, expiry, auto-creation).
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -294,6 +295,16 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 			}
 		}
 	}
+	// Namespaces are managed by the host layer at the server's root (package
+	// host replaces these in the default namespace); a simulator alone, or a
+	// namespace, has none to offer.
+	for _, key := range NamespaceOperations {
+		if err := s.admin.Handle(key, admin.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+			return apierr.New(apierr.NotFound, "namespaces are managed at the server's root, /_sim/namespaces of pspsim serve; this simulator has none")
+		})); err != nil {
+			return nil, fmt.Errorf("namespaces admin: %w", err)
+		}
+	}
 	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
 		API: s.Handler, Version: Version})
 	s.handler = s.routes()
@@ -301,6 +312,19 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
 	return s, nil
 }
+
+// NamespaceOperations are the admin.yaml operations of /_sim/namespaces,
+// which the host layer serves (HandleAdmin).
+var NamespaceOperations = []string{"createNamespace", "listNamespaces", "getNamespace", "deleteNamespace"}
+
+// HandleAdmin sets the handler of one control-API operation (an admin.yaml
+// operationId): the host layer serves /_sim/namespaces through the default
+// namespace's control API, so that its guard, validation and dialect apply.
+// Call it before the simulator serves.
+func (s *Simulator) HandleAdmin(key string, h http.Handler) error { return s.admin.Handle(key, h) }
+
+// Namespace returns the simulator's namespace ("" for the default).
+func (s *Simulator) Namespace() string { return s.opts.Namespace }
 
 // loadFaults tells the fault engine what the systems serve, then installs
 // the rules of the --faults file, of the config's faults section and the
@@ -511,6 +535,9 @@ func (s *Simulator) Close() {
 		close(s.done)
 		s.faults.Close()
 		s.env.Sender.Close()
+		// Timers die with the simulator: a deleted namespace's real-clock
+		// timers must not fire into it (nor keep it in memory) later.
+		s.clock.StopAll()
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/listing"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 )
 
 // view is what every page's template gets: the layout's data and the page's.
@@ -63,7 +64,7 @@ func (d *Dashboard) page(fn pageFunc) http.HandlerFunc {
 		v := &view{Root: rootOf(r), Version: d.o.Version, Query: r.URL.Query()}
 		body, err := d.call(r, http.MethodGet, "/_sim/clock", nil)
 		if errors.Is(err, errSignIn) {
-			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(mountpath.Join(r, r.URL.RequestURI())), http.StatusSeeOther)
 			return
 		}
 		if err == nil {
@@ -71,7 +72,7 @@ func (d *Dashboard) page(fn pageFunc) http.HandlerFunc {
 		}
 		name, err := fn(r, v)
 		if errors.Is(err, errSignIn) {
-			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(mountpath.Join(r, r.URL.RequestURI())), http.StatusSeeOther)
 			return
 		}
 		status := http.StatusOK
