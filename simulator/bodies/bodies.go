@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/pan"
 )
@@ -35,6 +36,9 @@ func Of(raw []byte) any {
 	if len(raw) == 0 {
 		return nil
 	}
+	if !utf8.Valid(raw) {
+		raw = escapeInvalid(raw)
+	}
 	if raw[0] == '{' || raw[0] == '[' {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -51,6 +55,26 @@ func Of(raw []byte) any {
 	}
 	return clip(pan.Scrub(string(raw)), len(raw))
 }
+
+// escapeInvalid writes each byte of raw that is not UTF-8 as the text
+// \\xNN (a JSON-escaped backslash, so that a JSON body still parses and is
+// masked by its keys): decoding would replace it by U+FFFD, silently, and
+// the journal keeps what a refused request really held.
+func escapeInvalid(raw []byte) []byte {
+	out := make([]byte, 0, len(raw)+16)
+	for len(raw) > 0 {
+		r, size := utf8.DecodeRune(raw)
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, '\\', '\\', 'x', hexDigits[raw[0]>>4], hexDigits[raw[0]&0xf])
+		} else {
+			out = append(out, raw[:size]...)
+		}
+		raw = raw[size:]
+	}
+	return out
+}
+
+const hexDigits = "0123456789abcdef"
 
 func clip(s string, size int) string {
 	if len(s) <= Limit {

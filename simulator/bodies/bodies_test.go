@@ -74,3 +74,19 @@ func TestRecorderKeepsTheAnswer(t *testing.T) {
 		t.Errorf("the recorded answer is %s", b)
 	}
 }
+
+// A byte that is not UTF-8 is kept visibly as \xNN, not replaced by U+FFFD,
+// and the body is still read as JSON, so its secrets are still masked by key.
+func TestInvalidUTF8IsKeptVisiblyAndStillMasked(t *testing.T) {
+	v := Of([]byte("{\"orderNo\":\"20\xff25\",\"cvv\":\"123\"}"))
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("Of = %#v, want the JSON object", v)
+	}
+	if m["orderNo"] != `20\xff25` {
+		t.Errorf("orderNo = %q, want 20\\xff25", m["orderNo"])
+	}
+	if m["cvv"] == "123" {
+		t.Errorf("cvv kept: %v", m)
+	}
+}

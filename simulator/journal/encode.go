@@ -117,8 +117,11 @@ func sortedKeys[V any](m map[string]V, keys []string) []string {
 
 const hex = "0123456789abcdef"
 
-// appendString appends s as a JSON string exactly as encoding/json does
-// (HTML characters and U+2028/U+2029 escaped, invalid UTF-8 replaced).
+// appendString appends s as a JSON string as encoding/json does (HTML
+// characters and U+2028/U+2029 escaped), except that a byte that is not
+// UTF-8 is written as the text \xNN instead of being replaced by U+FFFD:
+// the journal keeps what a refused request really held, visibly, and never
+// silently changes it.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -148,7 +151,7 @@ func appendString(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, '\\', '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
 			i += size
 			start = i
 			continue
