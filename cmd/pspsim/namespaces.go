@@ -46,11 +46,11 @@ func namespaceFlags(fs *flag.FlagSet) (apply func(config []byte) (namespaceSetti
 	return func(config []byte) (namespaceSettings, error) {
 		s := namespaceSettings{Idle: duration(DefaultNamespaceIdle), Max: host.DefaultMax}
 		if len(config) > 0 {
-			var doc struct {
-				Namespaces *yaml.Node `yaml:"namespaces"`
-			}
-			if err := yaml.Unmarshal(config, &doc); err == nil && doc.Namespaces != nil {
-				if err := doc.Namespaces.Decode(&s); err != nil {
+			// A map of nodes: yaml.v3 leaves a *yaml.Node struct field empty.
+			var doc map[string]yaml.Node
+			if err := yaml.Unmarshal(config, &doc); err == nil && doc["namespaces"].Kind != 0 {
+				n := doc["namespaces"]
+				if err := n.Decode(&s); err != nil {
 					return s, fmt.Errorf("config: namespaces: %w", err)
 				}
 			}
