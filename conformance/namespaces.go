@@ -71,9 +71,12 @@ func runSpread(ctx context.Context, o RunOptions, timing Timing) (Report, error)
 		}
 	}
 	if n > 1 || o.AppPort != 0 {
-		for _, w := range workers {
+		for i, w := range workers {
 			port := o.AppPort
-			if n > 1 || port < 0 {
+			if port > 0 {
+				port += i // --app-port P with --parallel: P, P+1, …
+			}
+			if port <= 0 {
 				p, err := freePort()
 				if err != nil {
 					return Report{}, err

@@ -35,9 +35,9 @@ func nsApp(t *testing.T, target, name string) conformance.AppConfig {
 	app, err := paymentapp.New(paymentapp.Config{
 		GenstoreURL: base + "/genstore", GatewayURL: base + "/vm", PublicURL: srv.URL,
 		ClientID: yaml.ClientID, ClientSecret: yaml.ClientSecret, ECIESPrivateKey: yaml.Start.Env["PAYMENTAPP_ECIES_PRIVATE_KEY"],
-		Sandbox: paymentapp.Credentials{AppID: yaml.PSP.Sandbox.AppID, Secret: yaml.PSP.Sandbox.Secret},
-		Live:    paymentapp.Credentials{AppID: yaml.PSP.Live.AppID, Secret: yaml.PSP.Live.Secret},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sandbox:         paymentapp.Credentials{AppID: yaml.PSP.Sandbox.AppID, Secret: yaml.PSP.Sandbox.Secret},
+		Live:            paymentapp.Credentials{AppID: yaml.PSP.Live.AppID, Secret: yaml.PSP.Live.Secret},
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		CallbackBackoff: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, time.Second},
 	})
 	if err != nil {

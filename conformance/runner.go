@@ -36,7 +36,8 @@ type RunOptions struct {
 	// app of its own (app.yaml's start section, on a free port).
 	Parallel int
 	// AppPort moves the started app to this port (-1: a free one), so that
-	// several runs can start the same app.yaml at once (OnPort).
+	// several runs can start the same app.yaml at once (OnPort); with
+	// Parallel, worker i gets AppPort+i (default: free ports).
 	AppPort int
 	// Addr is where the in-process pspsim listens (default a free loopback port).
 	Addr string

@@ -42,7 +42,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	adminToken := adminTokenFlag(fs, "with --target: its admin token")
 	namespace := fs.String("namespace", "", "with --target: run in a fresh namespace of that server — NAME, or auto for a generated one — deleted afterwards; nothing else there is reset")
 	parallel := fs.Int("parallel", 1, "spread the scenarios over N workers, each with its own namespace of --target (or in-process sandbox) and its own instance of the app (app.yaml start section, on a free port)")
-	appPort := fs.String("app-port", "", "start the app on this port instead of app.yaml's (auto: a free one), so that several runs can start the same app.yaml at once")
+	appPort := fs.String("app-port", "", "start the app on this port instead of app.yaml's (auto: a free one), so that several runs can start the same app.yaml at once; with --parallel, worker i gets PORT+i (default: free ports)")
 	addr := fs.String("addr", "127.0.0.1:0", "in process: where the sandbox listens")
 	tags := fs.String("tags", "", "run only the scenarios matching this tag expression, e.g. '@idempotency,@refund' or '~@deadline'")
 	format := fs.String("format", "progress", formatHelp)
