@@ -306,7 +306,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		}
 	}
 	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
-		API: s.Handler, Version: Version})
+		API: s.Handler, Version: Version, Namespace: opts.Namespace})
 	s.handler = s.routes()
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})

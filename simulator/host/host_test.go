@@ -222,6 +222,21 @@ func TestNamespaceURLsStayInside(t *testing.T) {
 	if dash.StatusCode != 200 || !strings.Contains(string(body), "<html") || strings.Contains(string(body), `href="/`) {
 		t.Fatalf("dashboard under /ns/pages/: %d %s", dash.StatusCode, body)
 	}
+	if !strings.Contains(string(body), `id="namespace"`) || !strings.Contains(string(body), "namespace pages") {
+		t.Fatalf("the namespace's dashboard does not say which namespace it is:\n%s", body)
+	}
+	// The default namespace's overview is the picker.
+	req, _ = http.NewRequest("GET", h.URL+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	root, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(root.Body)
+	root.Body.Close()
+	if !strings.Contains(string(body), `id="namespaces"`) || !strings.Contains(string(body), `href="./ns/pages/"`) {
+		t.Fatalf("the default dashboard lists no namespace:\n%s", body)
+	}
 	if resp, err := noRedirect.Get(h.URL + "/ns/pages"); err != nil || resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "/ns/pages/" {
 		t.Fatalf("/ns/pages without its slash: %v %v", resp, err)
 	}
