@@ -23,12 +23,12 @@ type view struct {
 	// Namespace is the simulator's namespace, "" for the default one.
 	Namespace string
 	Page      string // the nav entry to highlight
-	Title   string
-	Clock   clockState
-	Version string
-	Query   url.Values
-	Data    any
-	Error   string
+	Title     string
+	Clock     clockState
+	Version   string
+	Query     url.Values
+	Data      any
+	Error     string
 }
 
 type clockState struct {
