@@ -53,21 +53,12 @@ func runSpread(ctx context.Context, o RunOptions, timing Timing) (Report, error)
 		workers[i] = &worker{n: i + 1, app: o.App}
 	}
 	if n > 1 {
-		all, err := Scenarios()
+		shares, err := Spread(n)
 		if err != nil {
 			return Report{}, err
 		}
-		names := make([]string, 0, len(all))
-		for _, s := range all {
-			if !contains(names, s.Name) {
-				names = append(names, s.Name)
-			}
-		}
-		// Round robin over the suite's order: each feature's scenarios spread
-		// over the workers, so that the slow features do not fall to one.
-		for i, name := range names {
-			w := workers[i%n]
-			w.scenarios = append(w.scenarios, name)
+		for i, w := range workers {
+			w.scenarios = shares[i]
 		}
 	}
 	if n > 1 || o.AppPort != 0 {
@@ -185,6 +176,29 @@ func (w *worker) run(ctx context.Context, o RunOptions, timing Timing) (Report, 
 	return h.Run(ctx, SuiteOptions{Tags: o.Tags, Format: o.Format, Output: &w.out, Name: appName(w.app), Scenarios: w.scenarios}), nil
 }
 
+// Spread deals the suite's scenarios to n workers: one name per feature
+// path (the examples of an outline share the outline's path, and any of
+// their names runs them all), round robin in the suite's order, so that
+// each feature's scenarios spread over the workers and a slow feature does
+// not fall to one.
+func Spread(n int) ([][]string, error) {
+	all, err := Scenarios()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, n)
+	seen := map[string]bool{}
+	i := 0
+	for _, s := range all {
+		if p := s.Path(); !seen[p] {
+			seen[p] = true
+			out[i%n] = append(out[i%n], s.Name)
+			i++
+		}
+	}
+	return out, nil
+}
+
 // OnPort returns the app moved to another port: the host:port of
 // endpoints.paymentUrl is replaced by the same host with port in every
 // endpoint, in start.env and in start.readyUrl. That is how the runner
@@ -221,13 +235,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

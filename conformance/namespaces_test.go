@@ -175,3 +175,38 @@ func TestAppOnPort(t *testing.T) {
 		t.Error("an app without a port in paymentUrl moved")
 	}
 }
+
+// Spread gives every scenario of the suite to exactly one worker, an
+// outline's examples together.
+func TestSpreadDealsEveryScenarioOnce(t *testing.T) {
+	all, err := conformance.Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares, err := conformance.Spread(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := map[string]string{}
+	for _, s := range all {
+		path[s.Name] = s.Path()
+	}
+	owner := map[string]int{}
+	for w, names := range shares {
+		if len(names) == 0 {
+			t.Errorf("worker %d got nothing", w)
+		}
+		for _, n := range names {
+			p := path[n]
+			if prev, dup := owner[p]; dup {
+				t.Errorf("%s goes to workers %d and %d", p, prev, w)
+			}
+			owner[p] = w
+		}
+	}
+	for _, s := range all {
+		if _, ok := owner[s.Path()]; !ok {
+			t.Errorf("%s (%s) goes to no worker", s.Name, s.Path())
+		}
+	}
+}
