@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/simulator"
 )

@@ -83,6 +83,9 @@ type Options struct {
 	Faults []byte
 	// CodePayData chooses how CodePay answers carry `data`.
 	CodePayData codepay.DataMode
+	// Retention bounds what the simulator keeps in memory; its unset fields
+	// come from the config's `retention:` section, then the defaults.
+	Retention Retention
 	// Control says who may drive the control API (/_sim): allowed Host
 	// names besides loopback and BaseURL's, and an optional admin token
 	// (package control). The zero value: loopback and BaseURL, no token.
@@ -115,10 +118,10 @@ type Simulator struct {
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
 	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
-	dash     *dashboard.Dashboard
-	handler  http.Handler
-	done     chan struct{}
-	closing  sync.Once
+	dash    *dashboard.Dashboard
+	handler http.Handler
+	done    chan struct{}
+	closing sync.Once
 	// gate makes a reset atomic: requests, timers and deliveries work
 	// inside it; Reset waits until nothing is inside (package gate).
 	gate  *gate.Gate
@@ -129,8 +132,9 @@ type Simulator struct {
 }
 
 // sections are the known top-level keys of the --config file. "server" is
-// pspsim serve's (its HTTP server's timeouts and allowed hosts).
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server"}
+// pspsim serve's (its HTTP server's timeouts and allowed hosts);
+// "retention" bounds what the simulator keeps.
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -139,9 +143,6 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	}
 	if opts.StampClock == nil {
 		opts.StampClock = opts.Clock
-	}
-	if opts.Store == nil {
-		opts.Store = store.NewMemory()
 	}
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
@@ -153,13 +154,24 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	configured, err := parseRetention(config["retention"])
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Retention.validate(); err != nil {
+		return nil, err
+	}
+	opts.Retention = opts.Retention.over(configured)
+	if opts.Store == nil {
+		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
+	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New()}
 	// Everything inside the simulator keeps time with the gated clock: its
 	// timers fire inside the gate and die with a reset. The admin API moves
 	// the clock it wraps.
 	s.clock = gate.NewClock(opts.Clock, s.gate)
 	clk := clock.Clock(s.clock)
-	j := journal.New(clk, 0)
+	j := journal.New(clk, opts.Retention.Events)
 	sender := delivery.NewSender(clk, j, opts.HTTPClient)
 	sender.SetGate(func() func() { return s.gate.Enter().Leave })
 	s.canaries = canary.New(clk, j)

@@ -112,6 +112,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	validate := fs.Bool("validate-specs", false, "run full OpenAPI document validation at start (slower)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	// Retention: what the sandbox keeps in memory (README, "Memory and retention").
+	retainEvents := fs.Int("retain-events", 0, fmt.Sprintf("journal events kept; the oldest are dropped first (default %d; or retention.events in --config)", simulator.DefaultRetainEvents))
+	retainObjects := fs.Int("retain-objects", 0, fmt.Sprintf("objects kept per kind (payments, orders, refunds, sessions, authentications…); the oldest that have ended — final, nothing pending — are dropped first, never apps, shops, merchants or terminals (default %d; or retention.objects)", simulator.DefaultRetainObjects))
+	retainAge := fs.Duration("retain-age", 0, "also drop objects that have ended once older than this on the simulator's clock, e.g. 24h (default: no age limit; or retention.age)")
 	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
 	settings := serverFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -124,7 +128,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	log := logging.New(stderr, level, *logJSON)
 
-	opts := simulator.Options{Logger: log, ValidateSpecs: *validate}
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate,
+		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
 	switch *clockMode {
 	case "real":
 		opts.Clock = clock.NewReal()
@@ -207,6 +212,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 1
 	}
 	defer sim.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// What the retention keeps fits under this; the heap is not left to
+		// grow to twice it (README, "Memory and retention").
+		debug.SetMemoryLimit(sim.Retention().MemoryLimit())
+	}
 	srv := server.httpServer(sim.Handler())
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.

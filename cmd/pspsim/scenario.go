@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/scenario"
 	"github.com/pspsim/pspsim/simulator"

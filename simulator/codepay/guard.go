@@ -6,13 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
@@ -285,7 +286,9 @@ func (s *System) observeError(r *http.Request, code, msg string) {
 	s.env.Record(Name, "request.refused", fmt.Sprintf("%s refused: %s %s", method, code, msg), ids, data)
 }
 
-// bodyIDs picks the journal ids out of a request body.
+// bodyIDs picks the journal ids out of a request body. A value that is not
+// valid text (refused for that very reason) is left out rather than
+// journaled with the replacement characters decoding would put in it.
 func bodyIDs(body []byte) map[string]string {
 	var f map[string]json.RawMessage
 	if json.Unmarshal(body, &f) != nil {
@@ -294,7 +297,7 @@ func bodyIDs(body []byte) map[string]string {
 	out := map[string]string{}
 	for _, k := range []string{"app_id", "merchant_no", "merchant_order_no", "trans_no", "terminal_sn"} {
 		var v string
-		if json.Unmarshal(f[k], &v) == nil && v != "" {
+		if json.Unmarshal(f[k], &v) == nil && v != "" && !strings.ContainsRune(v, utf8.RuneError) {
 			out[k] = v
 		}
 	}

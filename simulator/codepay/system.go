@@ -88,8 +88,8 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 		apps:      store.NewTable[App](e.Store, "codepay.app"),
 		merchants: store.NewTable[Merchant](e.Store, "codepay.merchant"),
 		terminals: store.NewTable[Terminal](e.Store, "codepay.terminal"),
-		txns:      store.NewTable[Txn](e.Store, "codepay.txn"),
-		batches:   store.NewTable[Batch](e.Store, "codepay.batch"),
+		txns:      store.NewTable(e.Store, "codepay.txn", txnDone(e)),
+		batches:   store.NewTable(e.Store, "codepay.batch", batchDone()),
 	}
 	s.envelope = &Envelope{IDs: e.IDs, Mode: opts.DataMode, Key: s.key, Observe: s.observeError}
 	doc, err := openapi.Load(ctx, specs.FS(), "codepay.yaml", Prefix, e.ValidateSpecs)

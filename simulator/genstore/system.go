@@ -75,15 +75,18 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	live := newLiveOps(e.Clock)
 	s := &System{
 		env: e, settings: settings, config: cfg, rand: rand.Reader,
-		apps:          store.NewTable[App](e.Store, "genstore.app"),
-		shops:         store.NewTable[Shop](e.Store, "genstore.shop"),
-		installations: store.NewTable[Installation](e.Store, "genstore.installation"),
-		tokens:        store.NewTable[Token](e.Store, "genstore.token"),
-		codes:         store.NewTable[InstallCode](e.Store, "genstore.code"),
-		payments:      store.NewTable[Payment](e.Store, "genstore.payment"),
-		live:          newLiveOps(e.Clock),
+		apps:  store.NewTable[App](e.Store, "genstore.app"),
+		shops: store.NewTable[Shop](e.Store, "genstore.shop"),
+		installations: store.NewTable(e.Store, "genstore.installation",
+			store.Index("shop", func(i *Installation) string { return i.ShopID })),
+		tokens: store.NewTable(e.Store, "genstore.token", tokenDone()),
+		codes:  store.NewTable(e.Store, "genstore.code", codeDone(e.Clock)),
+		payments: store.NewTable(e.Store, "genstore.payment", paymentDone(live),
+			store.Index("shop", func(p *Payment) string { return p.ShopID })),
+		live: live,
 	}
 	// A browser waits longer than Genstore's 10-second request timeout: the
 	// page behind an onboarding URL may itself call Genstore (the code exchange).

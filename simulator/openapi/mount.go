@@ -15,9 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
 
 // DispatchExtension marks an operation whose handler is chosen by a body
@@ -73,7 +73,7 @@ type Config struct {
 // Mount serves one spec.
 type Mount struct {
 	cfg      Config
-	router   routers.Router
+	router   *router
 	opts     *openapi3filter.Options
 	keys     map[string]*operation // handler key → operation
 	byID     map[string]*operation // operationId → operation
@@ -83,6 +83,7 @@ type Mount struct {
 
 type operation struct {
 	id        string
+	check     *requestCheck
 	method    string
 	path      string
 	dispatch  string            // body field whose value picks the handler, or ""
@@ -107,7 +108,7 @@ func New(cfg Config) (*Mount, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	router, err := gorillamux.NewRouter(cfg.Doc)
+	router, err := newRouter(cfg.Doc, cfg.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("%s: router: %w", cfg.System, err)
 	}
@@ -128,6 +129,7 @@ func New(cfg Config) (*Mount, error) {
 		}
 	}
 	paths := cfg.Doc.Paths.InMatchingOrder()
+	compiler := schema.NewCompiler(Formats())
 	for _, p := range paths {
 		item := cfg.Doc.Paths.Value(p)
 		methods := make([]string, 0)
@@ -139,6 +141,9 @@ func New(cfg Config) (*Mount, error) {
 			op, err := newOperation(cfg.System, method, p, item.GetOperation(method))
 			if err != nil {
 				return nil, err
+			}
+			if op.check, err = compileRequest(cfg.Doc, item, item.GetOperation(method), compiler); err != nil {
+				return nil, fmt.Errorf("%s: %s %s: %w", cfg.System, method, p, err)
 			}
 			m.ops = append(m.ops, op)
 			m.byID[op.id] = op
@@ -313,7 +318,7 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, params, err := m.router.FindRoute(r)
+	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			m.cfg.Dialect.WriteError(w, r, apierr.New(apierr.MethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
@@ -333,8 +338,8 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: m.opts}
-	checking := m.cfg.CheckResponses != nil && !m.byID[req.OperationID].stream
+	op := m.byID[req.OperationID]
+	checking := m.cfg.CheckResponses != nil && !op.stream
 	// What the mount answers itself (validation errors, a guard's refusal) is
 	// buffered and checked here; what the handler answers is checked inside
 	// Wrap (see checked), so that the fault engine gets the real connection.
@@ -344,16 +349,16 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec = newRecorder()
 		out = rec
 	}
-	h := m.prepare(out, r, req, input)
+	h := m.prepare(out, r, req, op)
 	if h == nil {
 		if rec != nil {
-			m.check(r, req, input, rec)
+			m.check(r, req, rec)
 			rec.flushTo(w)
 		}
 		return
 	}
 	if checking {
-		h = m.checked(h, req, input)
+		h = m.checked(h, req)
 	}
 	if m.cfg.Wrap != nil {
 		h = m.cfg.Wrap(h)
@@ -363,22 +368,23 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // prepare validates the request, picks its handler and runs the guard. It
 // returns nil when it has answered the request itself.
-func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
-	if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
-		m.cfg.Dialect.WriteError(w, r, translate(err))
+func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) http.Handler {
+	doc, aerr := op.check.check(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc})
+	if aerr != nil {
+		m.cfg.Dialect.WriteError(w, r, aerr)
 		return nil
 	}
-	r.Body = io.NopCloser(bytes.NewReader(req.Body))
-	op := m.byID[req.OperationID]
 	if op.dispatch != "" {
 		// The key is the value of the dispatch field (validated by the discriminator).
-		key, err := dispatchKey(req.Body, op.dispatch)
+		key, err := dispatchKey(doc, op.dispatch)
 		if err != nil {
+			releaseDoc(doc)
 			m.cfg.Dialect.WriteError(w, r, err)
 			return nil
 		}
 		req.Key = key
 	}
+	releaseDoc(doc)
 	h := m.handlers[req.Key]
 	if h == nil {
 		a := op.fallbacks[req.Key]
@@ -399,25 +405,25 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, in
 
 // checked buffers h's answer, validates it against the spec, then passes it
 // on to whatever writer the wrapper chain gives it.
-func (m *Mount) checked(h http.Handler, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
+func (m *Mount) checked(h http.Handler, req *Request) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := newRecorder()
 		h.ServeHTTP(rec, r)
-		m.check(r, req, input, rec)
+		m.check(r, req, rec)
 		rec.flushTo(w)
 	})
 }
 
-func dispatchKey(body []byte, field string) (string, *apierr.Error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
+// dispatchKey reads the dispatch field from the parsed body.
+func dispatchKey(doc *schema.Doc, field string) (string, *apierr.Error) {
+	if doc == nil || doc.Node(doc.Root()).Kind != schema.Object {
 		return "", apierr.New(apierr.Malformed, "request body is not a JSON object")
 	}
-	var v string
-	if err := json.Unmarshal(probe[field], &v); err != nil || v == "" {
+	m := doc.Member(doc.Root(), field)
+	if m < 0 || doc.Node(m).Kind != schema.String || doc.Text(m) == "" {
 		return "", apierr.Required(field)
 	}
-	return v, nil
+	return doc.Text(m), nil
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
@@ -435,15 +441,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return body, nil
 }
 
-// translate turns a kin-openapi validation error into the error a client
-// sees: an authentication failure wins over everything else (a request from a
-// stranger learns nothing about its body); otherwise the violations, the first
-// one naming field and rule.
-func translate(err error) *apierr.Error {
-	if auth := authError(err); auth != nil {
-		return auth
-	}
-	vs := Violations(err)
+// violationsError turns a request's violations into the error a client
+// sees: every broken rule (up to maxListed in the message, all in Details),
+// the first one naming field and rule.
+func violationsError(vs []Violation) *apierr.Error {
 	if len(vs) == 0 {
 		return apierr.New(apierr.Invalid, "request does not match the API specification")
 	}
@@ -452,7 +453,7 @@ func translate(err error) *apierr.Error {
 	switch first.Rule {
 	case "required":
 		kind = apierr.Missing
-	case "parse":
+	case "parse", "encoding":
 		kind = apierr.Malformed
 	}
 	// The message names every broken rule (up to maxListed), so a developer

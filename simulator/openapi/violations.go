@@ -8,6 +8,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
 
 // A Violation is one broken rule of a request (or response), named the way every
@@ -191,20 +193,7 @@ func quoted(s string) (string, bool) {
 // FieldPath turns a JSON pointer (as kin-openapi reports it) into a dotted path
 // with array indexes: ["iterms","0","op"] → "iterms[0].op"; an index at the
 // root of an array body stays bracketed: ["0","carrier"] → "[0].carrier".
-func FieldPath(ptr []string) string {
-	var b strings.Builder
-	for _, p := range ptr {
-		if _, err := strconv.Atoi(p); err == nil {
-			b.WriteString("[" + p + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}
+func FieldPath(ptr []string) string { return schema.FieldPath(ptr) }
 
 func ruleOf(reason string) string {
 	switch {
