@@ -5,9 +5,11 @@
 package env
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pspsim/pspsim/fixtures/fake"
@@ -18,6 +20,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
+	"github.com/pspsim/pspsim/specs"
 )
 
 // Env is what a system is built from.
@@ -45,6 +48,10 @@ type Env struct {
 	Config *yaml.Node
 	// ValidateSpecs runs kin-openapi's document validation when specs load.
 	ValidateSpecs bool
+	// Specs, when set, is the process's cache of loaded and compiled specs,
+	// shared by every simulator (namespace) of the process; nil: each
+	// system loads its spec itself (tests that build one system).
+	Specs *openapi.Specs
 	// CheckResponses, when set, validates every response against the spec (tests).
 	CheckResponses openapi.ResponseCheck
 	// Wrap, when set, wraps every validated request's handler (faults).
@@ -57,6 +64,15 @@ type Env struct {
 // Record is a shortcut for Journal.Record with the system's name filled in.
 func (e *Env) Record(system, kind, message string, ids map[string]string, data map[string]any) journal.Event {
 	return e.Journal.Record(journal.Event{System: system, Kind: kind, Message: message, IDs: ids, Data: data})
+}
+
+// LoadSpec returns the embedded spec name served under prefix: from Specs
+// when set, else loaded afresh.
+func (e *Env) LoadSpec(ctx context.Context, name, prefix string) (*openapi3.T, error) {
+	if e.Specs != nil {
+		return e.Specs.Load(ctx, name, prefix)
+	}
+	return openapi.Load(ctx, specs.FS(), name, prefix, e.ValidateSpecs)
 }
 
 // WrapFor returns the handler wrapper for one system, or nil.
