@@ -101,6 +101,21 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		if t.c.ok {
 			t.mem = m
 		}
+	} else if c, ok := s.(Configurable); ok {
+		cfg := KindConfig{Decode: func(b []byte) (any, error) {
+			v := new(T)
+			if err := json.Unmarshal(b, v); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}}
+		if ok := o.evictable; ok != nil {
+			cfg.Evictable = func(v any, peek Peek) bool {
+				p, isT := v.(*T)
+				return isT && ok(p, peek)
+			}
+		}
+		c.ConfigureKind(kind, cfg)
 	}
 	return t
 }
