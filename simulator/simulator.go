@@ -62,13 +62,13 @@ type Options struct {
 	Seed       uint64 // ids, fake data and probabilistic faults derive from it
 	// IDs draws the systems' ids; nil: ids.New(Seed). The storm tests pass
 	// an echoing generator (ids.NewEcho) to make every id kind clash.
-	IDs    *ids.Generator
-	Store  store.Store  // nil: Backend's store of this namespace, else in memory
+	IDs   *ids.Generator
+	Store store.Store // nil: Backend's store of this namespace, else in memory
 	// Backend makes the store when Store is nil: the process's choice of
 	// `pspsim serve --store` (memory, SQLite, PostgreSQL), whose rows this
 	// simulator keys with its namespace. nil: in memory.
 	Backend store.Backend
-	Logger *slog.Logger // nil: discard
+	Logger  *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
 	// from the listener when empty.
 	BaseURL string
