@@ -49,6 +49,26 @@ type KindConfig struct {
 	Decode func(doc []byte) (any, error)
 	// Evictable says whether the decoded value may go (nil: never evicted).
 	Evictable func(v any, peek Peek) bool
+	// Indexes are the table's secondary indexes (store.Index), sorted by
+	// name: a store that keeps them answers Find without reading the kind.
+	Indexes []KindIndex
+}
+
+// KindIndex is one secondary index of a kind.
+type KindIndex struct {
+	Name string
+	// Key is the decoded value's key in the index ("": not indexed).
+	Key func(v any) string
+}
+
+// Finder is implemented by stores that keep the tables' secondary indexes
+// (KindConfig.Indexes) themselves.
+type Finder interface {
+	// Find calls fn on the documents whose key in index is key, in creation
+	// order, until fn returns false. ok is false when the store keeps no
+	// such index (the table then lists the kind). fn must not call back
+	// into the store.
+	Find(ctx context.Context, kind, index, key string, fn func(id string, doc []byte) bool) (ok bool, err error)
 }
 
 // Configurable is implemented by stores that take KindConfig from their

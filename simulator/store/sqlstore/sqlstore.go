@@ -131,7 +131,16 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	unlock := func() {}
+	if d == sqlite {
+		if unlock, err = lockFile(strings.TrimPrefix(where, "sqlite:")); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	err = s.migrate(ctx)
+	unlock()
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -70,8 +70,8 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 			}
 			again := open(t, url)
 			v, err := again.Version(ctx)
-			if err != nil || v != 1 {
-				t.Fatalf("schema version %d, %v; want 1", v, err)
+			if err != nil || v != 2 {
+				t.Fatalf("schema version %d, %v; want 2", v, err)
 			}
 			if _, err := again.Namespace(store.Scope{Namespace: "default"}).Get(ctx, "order", "o1"); err != nil {
 				t.Fatalf("reopened, the object is gone: %v", err)
@@ -141,5 +141,32 @@ func TestTwoHandlesContendForOneObject(t *testing.T) {
 	wg.Wait()
 	if won.Load() != 1 {
 		t.Fatalf("%d creates won one key across two handles", won.Load())
+	}
+}
+
+// TestIndexDeclaredLaterIsBuilt: objects written by a table without an
+// index are found once a newer table declares it (the index is built from
+// the documents on first use, once per namespace).
+func TestIndexDeclaredLaterIsBuilt(t *testing.T) {
+	db := open(t, "sqlite:"+filepath.Join(t.TempDir(), "state.db"))
+	type order struct {
+		ID, Shop string
+	}
+	sc := store.Scope{Namespace: "default"}
+	before := store.NewTable[order](db.Namespace(sc), "order")
+	for i, shop := range []string{"s1", "s2", "s1"} {
+		id := string(rune('a' + i))
+		if err := before.Create(ctx, id, order{ID: id, Shop: shop}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := store.NewTable(db.Namespace(sc), "order", store.Index("shop", func(o *order) string { return o.Shop }))
+	list, err := after.Find(ctx, "shop", "s1", nil)
+	if err != nil || len(list) != 2 || list[0].ID != "a" || list[1].ID != "c" {
+		t.Fatalf("Find = %+v, %v; want a and c", list, err)
+	}
+	var n int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM index_entries WHERE kind = 'order'`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d index entries (%v), want 3", n, err)
 	}
 }

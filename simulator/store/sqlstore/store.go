@@ -14,7 +14,8 @@ import (
 )
 
 // Store is the store of one namespace in a DB. It implements store.Store,
-// store.IDLister and store.Configurable.
+// store.IDLister, store.Finder (the tables' secondary indexes, in
+// index_entries) and store.Configurable.
 type Store struct {
 	db    *DB
 	scope store.Scope
@@ -27,8 +28,9 @@ type Store struct {
 // configuration and when retention last looked at it.
 type kindState struct {
 	cfg       store.KindConfig
-	creates   int       // since the last count
-	lastSweep time.Time // last age sweep
+	creates   int             // since the last count
+	lastSweep time.Time       // last age sweep
+	built     map[string]bool // indexes known to hold every object
 	evicting  sync.Mutex
 }
 
@@ -36,6 +38,7 @@ var (
 	_ store.Store        = (*Store)(nil)
 	_ store.IDLister     = (*Store)(nil)
 	_ store.Configurable = (*Store)(nil)
+	_ store.Finder       = (*Store)(nil)
 )
 
 // Namespace returns the namespace the store's rows carry.
@@ -90,7 +93,12 @@ func (s *Store) Create(ctx context.Context, kind, id string, doc []byte, unique 
 		created = s.scope.Now().UnixNano()
 	}
 	keys := dedupe(unique)
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	cfg := s.config(kind)
+	ix, err := indexKeys(cfg, kind, id, doc)
+	if err != nil {
+		return err
+	}
+	err = s.db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO objects (namespace, kind, id, created, doc) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (namespace, kind, id) DO NOTHING`), s.scope.Namespace, kind, id, created, doc)
 		if err != nil {
@@ -104,12 +112,152 @@ func (s *Store) Create(ctx context.Context, kind, id string, doc []byte, unique 
 				return err
 			}
 		}
+		if len(ix) > 0 {
+			return s.indexAdd(ctx, tx, kind, id, cfg.Indexes, ix, nil)
+		}
 		return nil
 	})
 	if err == nil {
 		s.retain(ctx, kind)
 	}
 	return err
+}
+
+// config returns the kind's table configuration.
+func (s *Store) config(kind string) store.KindConfig {
+	k := s.kind(kind)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return k.cfg
+}
+
+// indexKeys returns a document's key in each of the kind's indexes (nil
+// when the kind has none).
+func indexKeys(cfg store.KindConfig, kind, id string, doc []byte) ([]string, error) {
+	if len(cfg.Indexes) == 0 || cfg.Decode == nil {
+		return nil, nil
+	}
+	v, err := cfg.Decode(doc)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s %q: %w", kind, id, err)
+	}
+	keys := make([]string, len(cfg.Indexes))
+	for i, ix := range cfg.Indexes {
+		keys[i] = ix.Key(v)
+	}
+	return keys, nil
+}
+
+// indexAdd lists id under its keys, and unlists it from the old keys that
+// changed (old nil: a new object).
+func (s *Store) indexAdd(ctx context.Context, tx *sql.Tx, kind, id string, ixs []store.KindIndex, keys, old []string) error {
+	for i, k := range keys {
+		if old != nil && old[i] == k {
+			continue
+		}
+		if old != nil && old[i] != "" {
+			if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM index_entries WHERE namespace = ? AND kind = ? AND name = ? AND key = ? AND id = ?`),
+				s.scope.Namespace, kind, ixs[i].Name, old[i], id); err != nil {
+				return fmt.Errorf("index %s %q: %w", kind, id, err)
+			}
+		}
+		if k == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO index_entries (namespace, kind, name, key, id) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`), s.scope.Namespace, kind, ixs[i].Name, k, id); err != nil {
+			return fmt.Errorf("index %s %q: %w", kind, id, err)
+		}
+	}
+	return nil
+}
+
+// Find implements store.Finder from the index_entries table. An index not
+// built yet for the namespace (declared by a newer table than wrote the
+// objects) is built from the documents first.
+func (s *Store) Find(ctx context.Context, kind, index, key string, fn func(id string, doc []byte) bool) (bool, error) {
+	cfg := s.config(kind)
+	i := slices.IndexFunc(cfg.Indexes, func(ix store.KindIndex) bool { return ix.Name == index })
+	if i < 0 {
+		return false, nil
+	}
+	if err := s.ensureIndex(ctx, kind, cfg, i); err != nil {
+		return true, err
+	}
+	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT o.id, o.doc FROM index_entries e
+		JOIN objects o ON o.namespace = e.namespace AND o.kind = e.kind AND o.id = e.id
+		WHERE e.namespace = ? AND e.kind = ? AND e.name = ? AND e.key = ? ORDER BY o.seq`), s.scope.Namespace, kind, index, key)
+	if err != nil {
+		return true, fmt.Errorf("find %s %s=%q: %w", kind, index, key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  string
+			doc []byte
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			return true, fmt.Errorf("find %s: %w", kind, err)
+		}
+		if !fn(id, doc) {
+			return true, nil
+		}
+	}
+	return true, rows.Err()
+}
+
+// ensureIndex builds index i of kind from the documents unless the
+// namespace's index_built row says it holds every object. Writers keep
+// entries of what they write meanwhile, so a build racing them (or another
+// replica's build) only inserts what is already there.
+func (s *Store) ensureIndex(ctx context.Context, kind string, cfg store.KindConfig, i int) error {
+	k := s.kind(kind)
+	s.mu.Lock()
+	if k.built == nil {
+		k.built = map[string]bool{}
+	}
+	done := k.built[cfg.Indexes[i].Name]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	name := cfg.Indexes[i].Name
+	var one int
+	err := s.db.db.QueryRowContext(ctx, s.db.q(`SELECT 1 FROM index_built WHERE namespace = ? AND kind = ? AND name = ?`),
+		s.scope.Namespace, kind, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		type entry struct{ id, key string }
+		var entries []entry
+		err = s.List(ctx, kind, func(id string, doc []byte) bool {
+			v, derr := cfg.Decode(doc)
+			if derr == nil {
+				if key := cfg.Indexes[i].Key(v); key != "" {
+					entries = append(entries, entry{id, key})
+				}
+			}
+			return true
+		})
+		if err == nil {
+			err = s.db.write(ctx, func(tx *sql.Tx) error {
+				for _, e := range entries {
+					if _, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO index_entries (namespace, kind, name, key, id) VALUES (?, ?, ?, ?, ?)
+						ON CONFLICT DO NOTHING`), s.scope.Namespace, kind, name, e.key, e.id); err != nil {
+						return err
+					}
+				}
+				_, err := tx.ExecContext(ctx, s.db.q(`INSERT INTO index_built (namespace, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
+					s.scope.Namespace, kind, name)
+				return err
+			})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("build index %s.%s: %w", kind, name, err)
+	}
+	s.mu.Lock()
+	k.built[name] = true
+	s.mu.Unlock()
+	return nil
 }
 
 // insertKey claims one unique key for id, or ErrExists when it belongs to
@@ -169,6 +317,19 @@ func (s *Store) Update(ctx context.Context, kind, id string, fn func(cur []byte)
 		}
 		if _, err := tx.ExecContext(ctx, s.db.q(`UPDATE objects SET doc = ? WHERE seq = ?`), next, seq); err != nil {
 			return fmt.Errorf("update %s %q: %w", kind, id, err)
+		}
+		if cfg := s.config(kind); len(cfg.Indexes) > 0 {
+			old, err := indexKeys(cfg, kind, id, cur)
+			if err != nil {
+				return err
+			}
+			keys, err := indexKeys(cfg, kind, id, next)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(old, keys) {
+				return s.indexAdd(ctx, tx, kind, id, cfg.Indexes, keys, old)
+			}
 		}
 		return nil
 	})
@@ -266,7 +427,7 @@ func (s *Store) ListIDs(ctx context.Context, kind string, fn func(id string) boo
 // stay.
 func (s *Store) Reset(ctx context.Context) error {
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"unique_keys", "objects"} {
+		for _, table := range []string{"unique_keys", "index_entries", "objects"} {
 			if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM `+table+` WHERE namespace = ?`), s.scope.Namespace); err != nil {
 				return fmt.Errorf("reset %s: %w", table, err)
 			}
@@ -417,6 +578,9 @@ func (s *Store) evict(ctx context.Context, kind string, cfg store.KindConfig, n 
 			}
 			for _, c := range gone {
 				if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM unique_keys WHERE namespace = ? AND kind = ? AND id = ?`), s.scope.Namespace, kind, c.id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM index_entries WHERE namespace = ? AND kind = ? AND id = ?`), s.scope.Namespace, kind, c.id); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM objects WHERE seq = ?`), c.seq); err != nil {

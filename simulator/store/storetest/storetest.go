@@ -57,6 +57,7 @@ var Cases = []Case{
 	{"NamespacesAreIsolated", namespacesIsolated},
 	{"RetentionEvictsOldestFinalObjectsOnly", retentionByCount},
 	{"RetentionByAge", retentionByAge},
+	{"FindFollowsUpdatesAndEviction", findFollows},
 }
 
 // Run runs every case against the stores open makes.
@@ -428,5 +429,62 @@ func retentionByAge(t *testing.T, open Opener) {
 	}
 	if !slices.Equal(ids, []string{"old1", "new"}) {
 		t.Fatalf("after two hours kept %v, want the pending old1 and new", ids)
+	}
+}
+
+func findFollows(t *testing.T, open Opener) {
+	sc := scope(t)
+	sc.Retention = store.Retention{MaxObjects: 4}
+	s := open(t, sc)
+	orders := store.NewTable(s, "order",
+		store.Index("status", func(o *order) string { return o.Status }),
+		store.Evictable(func(o *order, _ store.Peek) bool { return o.Status == "paid" }))
+	for i, st := range []string{"created", "paid", "created", "failed"} {
+		id := fmt.Sprintf("o%d", i)
+		if err := orders.Create(ctx, id, order{ID: id, Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(status string) []string {
+		t.Helper()
+		list, err := orders.Find(ctx, "status", status, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, o := range list {
+			out = append(out, o.ID)
+		}
+		return out
+	}
+	if got := ids("created"); !slices.Equal(got, []string{"o0", "o2"}) {
+		t.Fatalf("Find created = %v", got)
+	}
+	if _, err := orders.Update(ctx, "o0", func(o *order) error { o.Status = "failed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids("created"); !slices.Equal(got, []string{"o2"}) {
+		t.Fatalf("after an update, Find created = %v", got)
+	}
+	if got := ids("failed"); !slices.Equal(got, []string{"o0", "o3"}) {
+		t.Fatalf("after an update, Find failed = %v (creation order)", got)
+	}
+	// A failed update moves nothing.
+	_, _ = orders.Update(ctx, "o2", func(o *order) error { o.Status = "paid"; return errors.New("no") })
+	if got := ids("created"); !slices.Equal(got, []string{"o2"}) {
+		t.Fatalf("after a failed update, Find created = %v", got)
+	}
+	// Past the limit, the paid o1 is evicted: the index forgets it.
+	for i := 4; i < 12; i++ {
+		id := fmt.Sprintf("o%d", i)
+		if err := orders.Create(ctx, id, order{ID: id, Status: "created"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ids("paid"); len(got) != 0 {
+		t.Fatalf("evicted objects still found: %v", got)
+	}
+	if _, err := orders.Find(ctx, "nope", "x", nil); err == nil {
+		t.Fatal("Find on an undeclared index succeeded")
 	}
 }
