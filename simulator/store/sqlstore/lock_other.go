@@ -2,6 +2,6 @@
 
 package sqlstore
 
-// lockFile is a no-op where flock(2) is missing: start one process per
-// SQLite file at a time there.
+// lockFile is a no-op where flock(2) is missing: there, make sure yourself
+// that one process at a time uses a SQLite file.
 func lockFile(string) (func(), error) { return func() {}, nil }

@@ -10,10 +10,12 @@
 //   - Create and Claim take the id and every unique key in one transaction
 //     with INSERT … ON CONFLICT DO NOTHING: a taken id is store.ErrIDTaken,
 //     a taken key store.ErrExists, and nothing of a refused create remains.
-//   - Update reads the row with SELECT … FOR UPDATE (PostgreSQL) inside the
-//     transaction that writes it back, so updates of one object serialise on
-//     the row whichever replica runs them; SQLite has one writer at a time
-//     anyway, and this process takes it in order (a mutex) rather than
+//   - Update takes the object's own mutex in this process, then on
+//     PostgreSQL reads the row with SELECT … FOR UPDATE inside the
+//     transaction that writes it back, so updates of one object serialise
+//     on the row whichever replica runs them. A SQLite file belongs to one
+//     process (Open locks it), where the object's mutex is the lock; its
+//     writers queue on a mutex for SQLite's one write lock rather than
 //     letting SQLite's busy handler poll for it.
 //   - Every read is served from the database, never from a cache: a replica
 //     never answers with a state another replica has changed.
@@ -57,6 +59,10 @@ type DB struct {
 	wmu *sync.Mutex
 	// queries caches PostgreSQL's forms of the queries (see q).
 	queries sync.Map
+	// objects are the objects' locks in this process (Store.Update).
+	objects keyedMutex
+	// unlockFile lets go of a SQLite file (Open locks it for the process).
+	unlockFile func()
 }
 
 type dialect int
@@ -118,30 +124,29 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", where, err)
 	}
-	s := &DB{db: db, dialect: d, where: where}
+	s := &DB{db: db, dialect: d, where: where, unlockFile: func() {}}
 	if d == sqlite {
+		if s.unlockFile, err = lockFile(strings.TrimPrefix(where, "sqlite:")); err != nil {
+			db.Close()
+			return nil, err
+		}
 		s.wmu = new(sync.Mutex)
 		// Readers share the pool; the writer is one at a time (wmu).
 		db.SetMaxOpenConns(8)
 	} else {
-		db.SetMaxOpenConns(32)
+		// No cap on connections: an update holds one while its function
+		// runs, and domain code updates one object inside another's update
+		// (a payment binding its 3-D Secure transaction), so a capped pool
+		// full of outer updates would wait forever for the inner ones.
+		// PostgreSQL's max_connections is the bound (README).
 		db.SetMaxIdleConns(32)
 	}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("store: %s: %w", where, err)
 	}
-	unlock := func() {}
-	if d == sqlite {
-		if unlock, err = lockFile(strings.TrimPrefix(where, "sqlite:")); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	err = s.migrate(ctx)
-	unlock()
-	if err != nil {
-		db.Close()
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -185,7 +190,11 @@ func (s *DB) Version(ctx context.Context) (int64, error) {
 
 // Close closes the database; the stores made from it must not be used
 // afterwards.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	err := s.db.Close()
+	s.unlockFile()
+	return err
+}
 
 // Name implements store.Backend.
 func (s *DB) Name() string { return s.dialect.String() }

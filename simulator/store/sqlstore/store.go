@@ -294,45 +294,91 @@ func dedupe(keys []string) []string {
 	return out
 }
 
-// Update implements store.Store: the row is locked (SELECT … FOR UPDATE) from
-// the read to the write, so concurrent updates of one object — in this
-// process or another — run one after the other and none is lost.
+// Update implements store.Store. Updates of one object run one after the
+// other and none is lost:
+//
+//   - in this process, they queue on the object's own mutex (keyedMutex) —
+//     never on a shared one, because domain code updates one object inside
+//     the update of another;
+//   - on PostgreSQL, across processes, the row is locked (SELECT … FOR
+//     UPDATE) from the read to the write, in one transaction;
+//   - on SQLite the file belongs to this process alone (Open locks it), so
+//     the object's mutex is the whole lock: fn runs outside any
+//     transaction, and the write is a short one of its own.
 func (s *Store) Update(ctx context.Context, kind, id string, fn func(cur []byte) ([]byte, error)) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
-		var (
-			seq int64
-			cur []byte
-		)
-		err := tx.QueryRowContext(ctx, s.db.q(`SELECT seq, doc FROM objects WHERE namespace = ? AND kind = ? AND id = ?`+s.forUpdate("FOR UPDATE")),
-			s.scope.Namespace, kind, id).Scan(&seq, &cur)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("update %s %q: %w", kind, id, err)
-		}
-		next, err := fn(cur)
+	unlock := s.db.objects.lock(s.objectKey(kind, id))
+	defer unlock()
+	if s.db.dialect == postgres {
+		return s.db.write(ctx, func(tx *sql.Tx) error {
+			var (
+				seq int64
+				cur []byte
+			)
+			err := tx.QueryRowContext(ctx, s.db.q(`SELECT seq, doc FROM objects WHERE namespace = ? AND kind = ? AND id = ? FOR UPDATE`),
+				s.scope.Namespace, kind, id).Scan(&seq, &cur)
+			if err != nil {
+				return s.readErr(err, kind, id)
+			}
+			next, err := fn(cur)
+			if err != nil {
+				return err
+			}
+			return s.store(ctx, tx, kind, id, seq, cur, next)
+		})
+	}
+	var (
+		seq int64
+		cur []byte
+	)
+	err := s.db.db.QueryRowContext(ctx, s.db.q(`SELECT seq, doc FROM objects WHERE namespace = ? AND kind = ? AND id = ?`),
+		s.scope.Namespace, kind, id).Scan(&seq, &cur)
+	if err != nil {
+		return s.readErr(err, kind, id)
+	}
+	next, err := fn(cur)
+	if err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *sql.Tx) error { return s.store(ctx, tx, kind, id, seq, cur, next) })
+}
+
+// objectKey names an object among all the DB's namespaces.
+func (s *Store) objectKey(kind, id string) string {
+	return s.scope.Namespace + "\x00" + kind + "\x00" + id
+}
+
+func (s *Store) readErr(err error, kind, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
+	return fmt.Errorf("update %s %q: %w", kind, id, err)
+}
+
+// store writes an updated document and moves it in the indexes whose keys
+// changed. A row evicted meanwhile (SQLite: eviction does not take the
+// object's mutex) is not brought back: the update finds it gone.
+func (s *Store) store(ctx context.Context, tx *sql.Tx, kind, id string, seq int64, cur, next []byte) error {
+	res, err := tx.ExecContext(ctx, s.db.q(`UPDATE objects SET doc = ? WHERE seq = ?`), next, seq)
+	if err != nil {
+		return fmt.Errorf("update %s %q: %w", kind, id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%s %q: %w", kind, id, store.ErrNotFound)
+	}
+	if cfg := s.config(kind); len(cfg.Indexes) > 0 {
+		old, err := indexKeys(cfg, kind, id, cur)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.db.q(`UPDATE objects SET doc = ? WHERE seq = ?`), next, seq); err != nil {
-			return fmt.Errorf("update %s %q: %w", kind, id, err)
+		keys, err := indexKeys(cfg, kind, id, next)
+		if err != nil {
+			return err
 		}
-		if cfg := s.config(kind); len(cfg.Indexes) > 0 {
-			old, err := indexKeys(cfg, kind, id, cur)
-			if err != nil {
-				return err
-			}
-			keys, err := indexKeys(cfg, kind, id, next)
-			if err != nil {
-				return err
-			}
-			if !slices.Equal(old, keys) {
-				return s.indexAdd(ctx, tx, kind, id, cfg.Indexes, keys, old)
-			}
+		if !slices.Equal(old, keys) {
+			return s.indexAdd(ctx, tx, kind, id, cfg.Indexes, keys, old)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Claim implements store.Store.
@@ -559,6 +605,12 @@ func (s *Store) evict(ctx context.Context, kind string, cfg store.KindConfig, n 
 			more = len(cands) == page
 			peek := txPeek{ctx: ctx, tx: tx, s: s}
 			var gone []cand
+			var unlocks []func()
+			defer func() {
+				for _, u := range unlocks {
+					u()
+				}
+			}()
 			for _, c := range cands {
 				seen++
 				after = c.seq
@@ -570,10 +622,20 @@ func (s *Store) evict(ctx context.Context, kind string, cfg store.KindConfig, n 
 					more = false
 					break
 				}
-				v, err := cfg.Decode(c.doc)
-				if err != nil || !cfg.Evictable(v, peek) {
+				// An object being updated in this process is busy: skipped,
+				// not waited for (its mutex is never awaited under the
+				// write lock), as the memory store skips it.
+				unlock, free := s.db.objects.tryLock(s.objectKey(kind, c.id))
+				if !free {
 					continue
 				}
+				v, err := cfg.Decode(c.doc)
+				ok := err == nil && cfg.Evictable(v, peek)
+				if !ok {
+					unlock()
+					continue
+				}
+				unlocks = append(unlocks, unlock)
 				gone = append(gone, c)
 			}
 			for _, c := range gone {

@@ -58,6 +58,7 @@ var Cases = []Case{
 	{"RetentionEvictsOldestFinalObjectsOnly", retentionByCount},
 	{"RetentionByAge", retentionByAge},
 	{"FindFollowsUpdatesAndEviction", findFollows},
+	{"UpdateInsideAnotherUpdate", nestedUpdates},
 }
 
 // Run runs every case against the stores open makes.
@@ -486,5 +487,45 @@ func findFollows(t *testing.T, open Opener) {
 	}
 	if _, err := orders.Find(ctx, "nope", "x", nil); err == nil {
 		t.Fatal("Find on an undeclared index succeeded")
+	}
+}
+
+// nestedUpdates: domain code updates one object inside the update of
+// another (a gateway payment binds its 3-D Secure transaction). Many at once,
+// all inner updates on one object: nothing deadlocks, nothing is lost.
+func nestedUpdates(t *testing.T, open Opener) {
+	s := open(t, scope(t))
+	orders := store.NewTable[order](s, "order")
+	const n = 48
+	for i := range n {
+		if err := orders.Create(ctx, fmt.Sprintf("outer%d", i), order{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := orders.Create(ctx, "inner", order{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := orders.Update(ctx, fmt.Sprintf("outer%d", i), func(o *order) error {
+				o.Amount++
+				_, err := orders.Update(ctx, "inner", func(in *order) error { in.Amount++; return nil })
+				return err
+			})
+			if err != nil {
+				t.Errorf("nested update: %v", err)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("updates inside updates deadlocked")
+	}
+	if in, _ := orders.Get(ctx, "inner"); in.Amount != n {
+		t.Fatalf("inner amount %d, want %d", in.Amount, n)
 	}
 }
