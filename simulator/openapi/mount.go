@@ -318,6 +318,10 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	note := noteFrom(r.Context())
+	if note != nil {
+		note.System = m.cfg.System
+	}
 	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
@@ -350,6 +354,9 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = rec
 	}
 	h := m.prepare(out, r, req, op)
+	if note != nil {
+		note.Operation, note.PathParams = req.Key, req.PathParams
+	}
 	if h == nil {
 		if rec != nil {
 			m.check(r, req, rec)
