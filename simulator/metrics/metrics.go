@@ -79,7 +79,7 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus text format (GET /metrics).
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: nil})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
 // Scope returns the collectors with namespace bound ("" is
