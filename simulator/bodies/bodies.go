@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/pan"
 )
@@ -35,6 +36,11 @@ func Of(raw []byte) any {
 	if len(raw) == 0 {
 		return nil
 	}
+	if !utf8.Valid(raw) {
+		// Decoding would turn the bad bytes into U+FFFD, which hides what
+		// was sent: show them as \xNN.
+		return clip(pan.Scrub(escapeInvalid(raw)), len(raw))
+	}
 	if raw[0] == '{' || raw[0] == '[' {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -50,6 +56,22 @@ func Of(raw []byte) any {
 		}
 	}
 	return clip(pan.Scrub(string(raw)), len(raw))
+}
+
+// escapeInvalid writes raw with each byte that is not part of valid UTF-8
+// as \xNN.
+func escapeInvalid(raw []byte) string {
+	var b strings.Builder
+	for len(raw) > 0 {
+		r, n := utf8.DecodeRune(raw)
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, `\x%02x`, raw[0])
+		} else {
+			b.Write(raw[:n])
+		}
+		raw = raw[n:]
+	}
+	return b.String()
 }
 
 func clip(s string, size int) string {

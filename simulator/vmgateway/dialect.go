@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
@@ -220,9 +222,11 @@ func (s *System) recordRefused(r *http.Request, e *apierr.Error) {
 				TradeNo      any `json:"tradeNo"`
 				RefundNumber any `json:"refundNumber"`
 			}
-			if json.Unmarshal(req.Body, &named) == nil {
+			// A value that is not valid UTF-8 (or a lone surrogate) names
+			// nothing: decoding put U+FFFD in place of what was sent.
+			if utf8.Valid(req.Body) && json.Unmarshal(req.Body, &named) == nil {
 				for k, v := range map[string]any{"orderNo": named.OrderNo, "tradeNo": named.TradeNo, "refundNumber": named.RefundNumber} {
-					if str, ok := v.(string); ok && str != "" && len(str) <= 64 {
+					if str, ok := v.(string); ok && str != "" && len(str) <= 64 && !strings.ContainsRune(str, utf8.RuneError) {
 						ids[k] = str
 					}
 				}
