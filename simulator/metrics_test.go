@@ -114,6 +114,9 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	if _, ok := line["duration"]; !ok {
 		t.Error("access log has no duration")
 	}
+	if ids, _ := line["ids"].(map[string]any); ids["orderNo"] != "ORDER-M0" {
+		t.Errorf("access log ids %v, want the body's orderNo", line["ids"])
+	}
 	if strings.Contains(logs.String(), "4000123456000019") {
 		t.Error("a card number reached the log")
 	}

@@ -457,7 +457,7 @@ func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
 // observe counts every request in the metrics and writes its access-log
 // line at info: method, path, the system and operation the mount routed it
 // to, status, duration (wall time: it measures the server, not the domain)
-// and the route's ids. The logging handler masks card numbers in every
+// and the ids of the route and of the body (openapi.BodyIDFields). The logging handler masks card numbers in every
 // attribute. A request no mount saw is labelled by its first path segment,
 // never by its path, to keep the series few.
 func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Handler {
@@ -465,6 +465,8 @@ func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Han
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx, note := openapi.WithNote(r.Context())
+		logging := log.Enabled(ctx, slog.LevelInfo)
+		note.WantBodyIDs = logging
 		sw := &openapi.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		took := time.Since(start)
@@ -473,15 +475,18 @@ func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Han
 			system = pathSystem(r.URL.Path)
 		}
 		scope.Request(system, op, sw.Status, took)
-		if !log.Enabled(ctx, slog.LevelInfo) {
+		if !logging {
 			return
 		}
 		attrs := []slog.Attr{slog.String("namespace", ns), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.String("system", system), slog.String("operation", op), slog.Int("status", sw.Status), slog.Duration("duration", took)}
-		if len(note.PathParams) > 0 {
-			ids := make([]any, 0, 2*len(note.PathParams))
-			for _, k := range slices.Sorted(maps.Keys(note.PathParams)) {
-				ids = append(ids, slog.String(k, note.PathParams[k]))
+		if n := len(note.PathParams) + len(note.BodyIDs); n > 0 {
+			all := make(map[string]string, n)
+			maps.Copy(all, note.BodyIDs)
+			maps.Copy(all, note.PathParams)
+			ids := make([]any, 0, 2*n)
+			for _, k := range slices.Sorted(maps.Keys(all)) {
+				ids = append(ids, slog.String(k, all[k]))
 			}
 			attrs = append(attrs, slog.Group("ids", ids...))
 		}

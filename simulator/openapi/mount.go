@@ -391,6 +391,9 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		}
 		req.Key = key
 	}
+	if note := noteFrom(r.Context()); note != nil && note.WantBodyIDs {
+		note.BodyIDs = bodyIDs(doc)
+	}
 	releaseDoc(doc)
 	h := m.handlers[req.Key]
 	if h == nil {
