@@ -222,10 +222,10 @@ func (s *System) recordRefused(r *http.Request, e *apierr.Error) {
 				TradeNo      any `json:"tradeNo"`
 				RefundNumber any `json:"refundNumber"`
 			}
-			// A value that is not valid UTF-8 (or a lone surrogate) names
-			// nothing: decoding put U+FFFD in place of what was sent.
-			if utf8.Valid(req.Body) && json.Unmarshal(req.Body, &named) == nil {
+			if json.Unmarshal(req.Body, &named) == nil {
 				for k, v := range map[string]any{"orderNo": named.OrderNo, "tradeNo": named.TradeNo, "refundNumber": named.RefundNumber} {
+					// encoding/json turned what is not text into U+FFFD:
+					// no order is named so, and the journal is not to hold it.
 					if str, ok := v.(string); ok && str != "" && len(str) <= 64 && !strings.ContainsRune(str, utf8.RuneError) {
 						ids[k] = str
 					}
