@@ -90,6 +90,13 @@ type Options struct {
 	// names besides loopback and BaseURL's, and an optional admin token
 	// (package control). The zero value: loopback and BaseURL, no token.
 	Control control.Policy
+	// Strict refuses every departure from the vendors' documented tables
+	// (`pspsim serve --strict`, or `strict: true` in the config). By
+	// default pspsim is faithful: it accepts what the real gateways
+	// plausibly accept and reports each departure the specs tolerate
+	// (x-pspsim-lenient) with an X-Pspsim-Warning header and a
+	// request.warning journal event.
+	Strict bool
 }
 
 // System is one emulated system.
@@ -134,7 +141,7 @@ type Simulator struct {
 // sections are the known top-level keys of the --config file. "server" is
 // pspsim serve's (its HTTP server's timeouts and allowed hosts);
 // "retention" bounds what the simulator keeps.
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention"}
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "strict"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -162,6 +169,13 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		return nil, err
 	}
 	opts.Retention = opts.Retention.over(configured)
+	if node := config["strict"]; node != nil {
+		var strict bool
+		if err := node.Decode(&strict); err != nil {
+			return nil, fmt.Errorf("config: strict: must be true or false: %w", err)
+		}
+		opts.Strict = opts.Strict || strict
+	}
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
@@ -201,6 +215,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
 		CheckResponses: opts.CheckResponses,
+		Strict:         opts.Strict,
 		Wrap:           s.faults.Wrap,
 		Done:           s.done,
 	}

@@ -94,6 +94,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err

@@ -31,7 +31,14 @@ type Request struct {
 	Operation   *openapi3.Operation
 	Route       *routers.Route
 	PathParams  map[string]string
-	Body        []byte
+	// Body is the request body the handler reads: as sent, or normalised
+	// when the spec tolerated a departure (see Warnings).
+	Body []byte
+	// Sent is the body as sent when Body was normalised, else nil.
+	Sent []byte
+	// Warnings are the departures from the documented table the mount
+	// tolerated (also sent as X-Pspsim-Warning headers).
+	Warnings []Warning
 	// Dialect renders errors the way this system does (the fault engine
 	// answers injected errors with it).
 	Dialect apierr.Dialect

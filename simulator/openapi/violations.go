@@ -22,6 +22,11 @@ type Violation struct {
 	Field  string // dotted path; "" for the body as a whole
 	Rule   string // the schema keyword or check that failed
 	Reason string // what is wrong, for humans
+	// Lenient is the spec's leniency class that tolerates the violation
+	// (x-pspsim-lenient, see package schema), "" when none does; Why is the
+	// spec's reason.
+	Lenient string
+	Why     string
 }
 
 // Message renders the violation as one sentence naming the field and rule.
