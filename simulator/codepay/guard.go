@@ -100,7 +100,16 @@ func (s *System) check(r *http.Request, req *openapi.Request) (*Caller, *apierr.
 		}
 	}
 	if signType == "RSA2" {
-		env, aerr := s.signatureEnvironment(f, app)
+		// The signature covers the body as sent, before pspsim dropped or
+		// rewrote what it tolerates (see the spec's x-pspsim-lenient).
+		signed := f
+		if req.Sent != nil {
+			signed = nil
+			if err := json.Unmarshal(req.Sent, &signed); err != nil || signed == nil {
+				return nil, apierr.New(apierr.Malformed, "request body is not a JSON object")
+			}
+		}
+		env, aerr := s.signatureEnvironment(signed, app)
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -432,15 +432,15 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 			w.Write(a.body)
 		})
 	}
-	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
-		return nil
-	}
 	if o.body != nil {
-		// The guard checked the body as sent (its signature covers the
-		// bytes the client signed); the handler sees it normalised.
+		// The guard and the handler see the body normalised; a signature
+		// covers the bytes the client signed, which stay in req.Sent.
 		req.Sent, req.Body = req.Body, o.body
 		r.Body = io.NopCloser(bytes.NewReader(o.body))
 		r.ContentLength = int64(len(o.body))
+	}
+	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
+		return nil
 	}
 	return h
 }

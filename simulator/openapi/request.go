@@ -218,7 +218,7 @@ func (rc *requestCheck) run(ctx context.Context, in checkInput, m mode) outcome 
 	var doc *schema.Doc
 	var bodyVs []schema.Violation
 	if rc.body != nil {
-		doc, bodyVs, vs = rc.body.check(in.r, in.body, vs)
+		doc, bodyVs, vs = rc.body.check(in.r, in.body, vs, m == modeLenient)
 	}
 	if len(vs) == 0 {
 		return outcome{doc: doc}
@@ -230,7 +230,7 @@ func (rc *requestCheck) run(ctx context.Context, in checkInput, m mode) outcome 
 	case modeStrict:
 		for i := range vs {
 			if vs[i].Lenient != "" {
-				vs[i].Reason += " (pspsim's default mode tolerates this: " + vs[i].Lenient + "; --strict refuses it)"
+				vs[i].Note = " (pspsim's default mode tolerates this: " + vs[i].Lenient + "; --strict refuses it)"
 			}
 		}
 		o.err = violationsError(sortViolations(vs))
@@ -266,7 +266,7 @@ func (rc *requestCheck) tolerate(doc *schema.Doc, bodyVs []schema.Violation, vs 
 			if err := again.Parse(norm); err != nil {
 				refused = append(refused, Violation{In: "body", Rule: "parse", Reason: "malformed body after normalisation: " + err.Error()})
 			} else {
-				for _, v := range rc.body.json.Validate(again, nil) {
+				for _, v := range rc.body.json.ValidateLenient(again, nil) {
 					if v.Lenient == "" {
 						refused = append(refused, Violation{In: "body", Field: v.Field, Rule: v.Rule, Reason: v.Reason})
 					}
@@ -390,7 +390,7 @@ func (p *paramCheck) check(pathParams map[string]string, query url.Values, vs []
 // check validates the body, returning its parsed document when it is JSON
 // that was checked, and the schema's own violations (which carry the fixes
 // of tolerated departures) besides the request's.
-func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation) (*schema.Doc, []schema.Violation, []Violation) {
+func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation, lenient bool) (*schema.Doc, []schema.Violation, []Violation) {
 	if len(body) == 0 {
 		if b.required {
 			vs = append(vs, Violation{In: "body", Rule: "invalid", Reason: "value is required but missing"})
@@ -420,7 +420,11 @@ func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation) (*schema
 		return nil, nil, append(vs, Violation{In: "body", Rule: se.Rule, Reason: syntaxReason(se)})
 	}
 	var svs []schema.Violation
-	svs = b.json.Validate(doc, svs)
+	if lenient {
+		svs = b.json.ValidateLenient(doc, svs)
+	} else {
+		svs = b.json.Validate(doc, svs)
+	}
 	for _, v := range svs {
 		vs = append(vs, Violation{In: "body", Field: v.Field, Rule: v.Rule, Reason: v.Reason, Lenient: v.Lenient, Why: v.Why})
 	}

@@ -27,17 +27,20 @@ type Violation struct {
 	// spec's reason.
 	Lenient string
 	Why     string
+	// Note is said after the reason (--strict's word on a departure the
+	// default mode tolerates).
+	Note string
 }
 
 // Message renders the violation as one sentence naming the field and rule.
 func (v Violation) Message() string {
 	switch {
 	case v.Field == "":
-		return v.Reason
+		return v.Reason + v.Note
 	case v.Rule == "required":
-		return v.Field + ": is required"
+		return v.Field + ": is required" + v.Note
 	default:
-		return v.Field + ": " + v.Reason
+		return v.Field + ": " + v.Reason + v.Note
 	}
 }
 

@@ -27,9 +27,24 @@ type Violation struct {
 // Validate checks the root of doc against s and appends what it breaks to
 // out, in kin-openapi's order (callers sort by field and rule).
 func (s *Schema) Validate(doc *Doc, out []Violation) []Violation {
+	return s.validate(doc, out, false)
+}
+
+// ValidateLenient is Validate for a caller that will tolerate what the spec
+// tolerates: where a value matches none of a oneOf's alternatives but
+// breaks only tolerated rules of exactly one (an enumerated string in
+// another case, where a string or a boolean is allowed), that
+// alternative's tolerated violations are reported instead of the oneOf's
+// own, so that the departure can be normalised. Everything else is
+// reported as Validate reports it.
+func (s *Schema) ValidateLenient(doc *Doc, out []Violation) []Violation {
+	return s.validate(doc, out, true)
+}
+
+func (s *Schema) validate(doc *Doc, out []Violation, lenient bool) []Violation {
 	// The validator's scratch space lives in the Doc, which callers recycle.
 	v := &doc.v
-	v.doc, v.out = doc, out
+	v.doc, v.out, v.lenient = doc, out, lenient
 	v.path, v.seen, v.nodes = v.path[:0], v.seen[:0], v.nodes[:0]
 	v.visit(s, doc.Root())
 	out, v.out, v.doc = v.out, nil, nil
@@ -67,7 +82,8 @@ type segment struct {
 }
 
 type validator struct {
-	doc   *Doc
+	lenient bool // see ValidateLenient
+	doc     *Doc
 	out   []Violation
 	path  []step
 	seen  []bool  // per-object scratch: which properties are present
@@ -184,6 +200,7 @@ func (v *validator) xof(s *Schema, n int32) bool {
 		}
 		start := len(v.out)
 		matched, failed := 0, 0
+		tolerable, tolStart, tolEnd := 0, 0, 0
 		for i, alt := range s.oneOf {
 			if choice >= 0 && i != choice {
 				continue
@@ -192,9 +209,19 @@ func (v *validator) xof(s *Schema, n int32) bool {
 			v.visit(alt, n)
 			if len(v.out) > mark {
 				failed++
+				if v.lenient && allTolerated(v.out[mark:]) {
+					tolerable, tolStart, tolEnd = tolerable+1, mark, len(v.out)
+				}
 				continue
 			}
 			matched++
+		}
+		if matched == 0 && failed > 1 && tolerable == 1 {
+			// Exactly one alternative is broken only in ways the spec
+			// tolerates: its violations are the answer (see ValidateLenient).
+			kept := append([]Violation(nil), v.out[tolStart:tolEnd]...)
+			v.out = append(v.out[:start], kept...)
+			return false
 		}
 		switch {
 		case matched > 1:
@@ -257,6 +284,15 @@ func (v *validator) xof(s *Schema, n int32) bool {
 		visited = true
 	}
 	return !(visited && v.doc.Node(n).Kind == Null)
+}
+
+func allTolerated(vs []Violation) bool {
+	for _, v := range vs {
+		if v.Lenient == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) inEnum(s *Schema, n int32) bool {
