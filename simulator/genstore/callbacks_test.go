@@ -124,8 +124,12 @@ func TestCallbackStateTable(t *testing.T) {
 
 // TestCallbackAnswerCodes covers every answer of the callbacks other than
 // the state table's: 401, 403, 404, 422 in their variants.
+//
+// It runs in --strict: an unknown field and an empty channelPaymentId are
+// departures the default mode answers with a warning (the spec's
+// x-pspsim-lenient); every other row is refused in both modes.
 func TestCallbackAnswerCodes(t *testing.T) {
-	e := setup(t)
+	e := setup(t, "strict: true\n")
 	auto := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
 	manual := str(e.pay(map[string]any{"amount": "10.00", "manualCapture": true})["paymentId"])
 	want(t, e.report(genstore.KindPayment, manual, true, "", "ch_m"), 200, "")

@@ -84,10 +84,10 @@ type segment struct {
 type validator struct {
 	lenient bool // see ValidateLenient
 	doc     *Doc
-	out   []Violation
-	path  []step
-	seen  []bool  // per-object scratch: which properties are present
-	nodes []int32 // per-object scratch: the members, in order
+	out     []Violation
+	path    []step
+	seen    []bool  // per-object scratch: which properties are present
+	nodes   []int32 // per-object scratch: the members, in order
 }
 
 func (v *validator) field(extra string) string {
