@@ -108,6 +108,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		"updateVoidResult":             s.callback(KindVoid, false),
 		"updateRefundResult":           s.callback(KindRefund, false),
 		"getPayment":                   s.getPayment,
+		"getRefund":                    s.getRefund,
 	} {
 		if err := s.mount.Handle(key, h); err != nil {
 			return nil, err
