@@ -320,8 +320,10 @@ func replaySeeds(t *testing.T, h *simtest.Harness, system, file, mode string) {
 				business := map[string]bool{codepay.CodeDuplicateOrder: true, codepay.CodeOrderNotFound: true, codepay.CodeStatusForbids: true,
 					codepay.CodeTerminalOffline: true, codepay.CodeAmountExceeds: true, codepay.CodeRefundLimit: true}
 				// The card gateway answers a business refusal (no such
-				// payment here, a state that forbids it) with 404 or 409.
-				gatewayBusiness := system == "vmgateway" && (r.Status == http.StatusNotFound || r.Status == http.StatusConflict)
+				// payment here, a state that forbids it, a stored credential
+				// of another merchant) with 404, 409 or 422.
+				gatewayBusiness := system == "vmgateway" && (r.Status == http.StatusNotFound || r.Status == http.StatusConflict ||
+					r.Status == http.StatusUnprocessableEntity)
 				if (r.Status/100 != 2 && !gatewayBusiness) || (dialectError(system, r) != "" && !(system == "codepay" && business[code]) && !gatewayBusiness) {
 					t.Fatalf("sample refused: %d %s", r.Status, r.Body)
 				}
