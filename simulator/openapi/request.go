@@ -218,7 +218,7 @@ func (rc *requestCheck) run(ctx context.Context, in checkInput, m mode) outcome 
 	var doc *schema.Doc
 	var bodyVs []schema.Violation
 	if rc.body != nil {
-		doc, bodyVs, vs = rc.body.check(in.r, in.body, vs, m == modeLenient)
+		doc, bodyVs, vs = rc.body.check(in.r, in.body, vs, m != modeExact)
 	}
 	if len(vs) == 0 {
 		return outcome{doc: doc}
