@@ -141,6 +141,7 @@ type load struct {
 
 func (l *load) do(r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
+	r.Host = "127.0.0.1" // the control API answers loopback names only
 	l.h.ServeHTTP(rec, r)
 	if rec.Code >= 300 {
 		l.failed++

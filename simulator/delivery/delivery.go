@@ -14,12 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
 )

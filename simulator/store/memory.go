@@ -428,6 +428,11 @@ func (m *Memory) List(ctx context.Context, kind string, fn func(id string, doc [
 	return failed
 }
 
+// ListIDs implements IDLister: ids only, no document encoded.
+func (m *Memory) ListIDs(_ context.Context, kind string, fn func(id string) bool) error {
+	return m.each(kind, func(o *object, _ *kindConfig) bool { return fn(o.id) })
+}
+
 // each calls fn on every object of kind in creation order, outside the
 // store's lock.
 func (m *Memory) each(kind string, fn func(o *object, cfg *kindConfig) bool) error {

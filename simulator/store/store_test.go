@@ -536,3 +536,26 @@ func BenchmarkTable(b *testing.B) {
 		})
 	}
 }
+
+// ListIDs gives the same ids as List, in creation order, and stops when
+// told to.
+func TestListIDsAgreesWithList(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory()
+	for _, id := range []string{"b", "a", "c"} {
+		if err := m.Create(ctx, "k", id, []byte(`{"id":"`+id+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var listed, ids []string
+	m.List(ctx, "k", func(id string, _ []byte) bool { listed = append(listed, id); return true })
+	m.ListIDs(ctx, "k", func(id string) bool { ids = append(ids, id); return true })
+	if strings.Join(ids, ",") != "b,a,c" || strings.Join(ids, ",") != strings.Join(listed, ",") {
+		t.Fatalf("ListIDs %v, List %v: want b,a,c from both", ids, listed)
+	}
+	ids = nil
+	m.ListIDs(ctx, "k", func(id string) bool { ids = append(ids, id); return false })
+	if len(ids) != 1 {
+		t.Fatalf("ListIDs went on after false: %v", ids)
+	}
+}
