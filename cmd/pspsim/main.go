@@ -33,8 +33,10 @@ import (
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/faults"
+	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/specs"
 )
@@ -119,6 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	strict := fs.Bool("strict", false, "refuse every departure from the vendors' documented tables; by default pspsim accepts what the real gateways plausibly accept and warns (X-Pspsim-Warning, request.warning); or strict: true in --config")
 	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
 	settings := serverFlags(fs)
+	nsSettings := namespaceFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -129,7 +132,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	log := logging.New(stderr, level, *logJSON)
 
-	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict,
+	// One cache of compiled specs for the default namespace and every other.
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Specs: openapi.NewSpecs(specs.FS(), *validate),
 		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
 	switch *clockMode {
 	case "real":
@@ -187,6 +191,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
 		return 2
 	}
+	namespaces, err := nsSettings(opts.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 2
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -213,14 +222,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 1
 	}
 	defer sim.Close()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// What the retention keeps fits under this; the heap is not left to
-		// grow to twice it (README, "Memory and retention").
-		debug.SetMemoryLimit(sim.Retention().MemoryLimit())
+	// Namespaces (README, "Namespaces"): each a simulator of its own under
+	// /ns/{name}/, built from the same options; the default one at the root.
+	nsBase := opts
+	nsBase.Clock, nsBase.IDs, nsBase.Store = nil, nil, nil
+	var nsStart time.Time // --clock-start, else each namespace starts at the wall time
+	if *clockStart != "" {
+		nsStart, _ = time.Parse(time.RFC3339, *clockStart)
 	}
-	srv := server.httpServer(sim.Handler())
+	nsHost, err := host.New(host.Options{Default: sim, Base: nsBase, SimClock: *clockMode == "sim", ClockStart: nsStart,
+		StampSim: *stampClock == "sim", Auto: namespaces.Auto, Idle: time.Duration(namespaces.Idle), Max: namespaces.Max, Retention: namespaces.retention()})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+	defer nsHost.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// What the retention keeps fits under this — the default namespace's
+		// and every other's at their limits; the heap is not left to grow to
+		// twice it (README, "Memory and retention").
+		debug.SetMemoryLimit(namespaces.memoryLimit(sim.Retention()))
+	}
+	srv := server.httpServer(nsHost)
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.
+	srv.RegisterOnShutdown(nsHost.Close)
 	srv.RegisterOnShutdown(sim.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(server.listener(ln)) }()
@@ -229,7 +256,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintln(stderr, warning)
 	}
 	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
-		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health")
+		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health",
+		"namespaces", base+"/ns/{name}/", "namespacesAuto", namespaces.Auto, "namespacesMax", namespaces.Max, "namespaceIdle", time.Duration(namespaces.Idle))
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)
 	if ready != nil {
 		ready <- ln.Addr().String()

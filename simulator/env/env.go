@@ -5,11 +5,13 @@
 package env
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pspsim/pspsim/fixtures/fake"
@@ -20,6 +22,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
+	"github.com/pspsim/pspsim/specs"
 )
 
 // Env is what a system is built from.
@@ -47,6 +50,10 @@ type Env struct {
 	Config *yaml.Node
 	// ValidateSpecs runs kin-openapi's document validation when specs load.
 	ValidateSpecs bool
+	// Specs, when set, is the process's cache of loaded and compiled specs,
+	// shared by every simulator (namespace) of the process; nil: each
+	// system loads its spec itself (tests that build one system).
+	Specs *openapi.Specs
 	// CheckResponses, when set, validates every response against the spec (tests).
 	CheckResponses openapi.ResponseCheck
 	// Wrap, when set, wraps every validated request's handler (faults).
@@ -84,6 +91,15 @@ func (e *Env) WarningsFor(system string) func(r *http.Request, req *openapi.Requ
 			fmt.Sprintf("%s: %d departure(s) from the documented table tolerated: %s", req.Key, len(ws), strings.Join(parts, ", ")),
 			ids, map[string]any{"operation": req.Key, "path": r.URL.Path, "warnings": ws})
 	}
+}
+
+// LoadSpec returns the embedded spec name served under prefix: from Specs
+// when set, else loaded afresh.
+func (e *Env) LoadSpec(ctx context.Context, name, prefix string) (*openapi3.T, error) {
+	if e.Specs != nil {
+		return e.Specs.Load(ctx, name, prefix)
+	}
+	return openapi.Load(ctx, specs.FS(), name, prefix, e.ValidateSpecs)
 }
 
 // WrapFor returns the handler wrapper for one system, or nil.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 )
 
 // The gateway's pages: the hosted cashier of a checkout session, the wallet
@@ -121,7 +122,7 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 	m, _ := s.merchants.Get(r.Context(), ss.MerchantID)
 	d := cashierData{
 		Merchant: orString(m.Name, ss.MerchantID), OrderNo: ss.OrderNo, Description: ss.Description,
-		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: Prefix + "/cashier/" + ss.SessionID,
+		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: mountpath.Join(r, Prefix+"/cashier/"+ss.SessionID),
 		Open: ss.open(s.now()),
 	}
 	var sum int64
@@ -233,7 +234,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, errAttemptRunning) {
 			if ss.TradeNo != "" {
-				http.Redirect(w, r, Prefix+"/return/"+ss.TradeNo, http.StatusSeeOther)
+				http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+ss.TradeNo), http.StatusSeeOther)
 				return
 			}
 		}
@@ -286,7 +287,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	default:
-		http.Redirect(w, r, Prefix+"/return/"+p.TradeNo, http.StatusSeeOther)
+		http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+p.TradeNo), http.StatusSeeOther)
 	}
 }
 
@@ -335,7 +336,7 @@ func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
 	m, _ := s.merchants.Get(r.Context(), p.MerchantID)
 	d := walletData{
 		Method: p.Method, Merchant: orString(m.Name, p.MerchantID), Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency,
-		OrderNo: p.OrderNo, Status: p.Status, Action: Prefix + "/wallet/" + p.TradeNo, Open: p.Status == StatusRequiresAction,
+		OrderNo: p.OrderNo, Status: p.Status, Action: mountpath.Join(r, Prefix+"/wallet/"+p.TradeNo), Open: p.Status == StatusRequiresAction,
 	}
 	if na := p.NextAction; na != nil && d.Open {
 		d.Payload = orString(na.QRCode, na.RedirectURL)
@@ -358,7 +359,7 @@ func (s *System) walletPost(w http.ResponseWriter, r *http.Request) {
 		if p.Status == StatusRequiresAction {
 			s.walletDecision(r.Context(), tradeNo, r.PostForm.Get("action") == "approve")
 		}
-		http.Redirect(w, r, Prefix+"/return/"+tradeNo, http.StatusSeeOther)
+		http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+tradeNo), http.StatusSeeOther)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
@@ -383,7 +384,7 @@ func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.SessionID != "" && (p.Status == StatusFailed || p.Status == StatusExpired) {
 		if ss, err := s.sessions.Get(r.Context(), p.SessionID); err == nil && ss.open(s.now()) {
-			http.Redirect(w, r, Prefix+"/cashier/"+ss.SessionID+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
+			http.Redirect(w, r, mountpath.Join(r, Prefix+"/cashier/"+ss.SessionID)+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
 			return
 		}
 	}
