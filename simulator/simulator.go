@@ -90,6 +90,13 @@ type Options struct {
 	// names besides loopback and BaseURL's, and an optional admin token
 	// (package control). The zero value: loopback and BaseURL, no token.
 	Control control.Policy
+	// Strict refuses every departure from the vendors' documented tables
+	// (`pspsim serve --strict`, or `strict: true` in the config). By
+	// default pspsim is faithful: it accepts what the real gateways
+	// plausibly accept and reports each departure the specs tolerate
+	// (x-pspsim-lenient) with an X-Pspsim-Warning header and a
+	// request.warning journal event.
+	Strict bool
 	// Namespace names this simulator among the others of its process
 	// (package host serves each under /ns/{name}/); "" is the default
 	// namespace, the one at the root URLs. Every journal event and log line
@@ -148,7 +155,7 @@ type Simulator struct {
 // pspsim serve's (its HTTP server's timeouts and allowed hosts);
 // "retention" bounds what the simulator keeps; "namespaces" is the host
 // layer's (package host: limits, expiry, auto-creation).
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces"}
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces", "strict"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -184,6 +191,13 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		return nil, err
 	}
 	opts.Retention = opts.Retention.over(configured)
+	if node := config["strict"]; node != nil {
+		var strict bool
+		if err := node.Decode(&strict); err != nil {
+			return nil, fmt.Errorf("config: strict: must be true or false: %w", err)
+		}
+		opts.Strict = opts.Strict || strict
+	}
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
@@ -225,6 +239,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ValidateSpecs:  opts.ValidateSpecs,
 		Specs:          opts.Specs,
 		CheckResponses: opts.CheckResponses,
+		Strict:         opts.Strict,
 		Wrap:           s.faults.Wrap,
 		Done:           s.done,
 	}

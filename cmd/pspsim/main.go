@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	retainEvents := fs.Int("retain-events", 0, fmt.Sprintf("journal events kept; the oldest are dropped first (default %d; or retention.events in --config)", simulator.DefaultRetainEvents))
 	retainObjects := fs.Int("retain-objects", 0, fmt.Sprintf("objects kept per kind (payments, orders, refunds, sessions, authentications…); the oldest that have ended — final, nothing pending — are dropped first, never apps, shops, merchants or terminals (default %d; or retention.objects)", simulator.DefaultRetainObjects))
 	retainAge := fs.Duration("retain-age", 0, "also drop objects that have ended once older than this on the simulator's clock, e.g. 24h (default: no age limit; or retention.age)")
+	strict := fs.Bool("strict", false, "refuse every departure from the vendors' documented tables; by default pspsim accepts what the real gateways plausibly accept and warns (X-Pspsim-Warning, request.warning); or strict: true in --config")
 	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
 	settings := serverFlags(fs)
 	nsSettings := namespaceFlags(fs)
@@ -132,7 +133,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	log := logging.New(stderr, level, *logJSON)
 
 	// One cache of compiled specs for the default namespace and every other.
-	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Specs: openapi.NewSpecs(specs.FS(), *validate),
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Specs: openapi.NewSpecs(specs.FS(), *validate),
 		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
 	switch *clockMode {
 	case "real":
