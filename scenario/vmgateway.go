@@ -466,7 +466,8 @@ func vmSteps() Group {
 					loc, _ := w.Get("location")
 					trade, _ := w.Get("tradeNo")
 					u, err := url.Parse(loc)
-					if err != nil || u.Path != "/vm/return/"+trade {
+					// Under the target's own path: /ns/{name}/vm/return/… in a namespace.
+					if err != nil || u.Path != w.targetPath()+"/vm/return/"+trade {
 						return fmt.Errorf("the buyer was sent to %q, not the return page of %s", loc, trade)
 					}
 					return nil

@@ -56,6 +56,15 @@ func (r Retention) MemoryLimit() int64 {
 	return int64(scale * DefaultMemoryLimit)
 }
 
+// MemoryShare is what r's objects and events take at most, in the same
+// measure as MemoryLimit but without its floor: a namespace that keeps a
+// tenth of the defaults adds a tenth of DefaultMemoryLimit.
+func (r Retention) MemoryShare() int64 {
+	r = r.over(Retention{})
+	scale := max(float64(r.Events)/DefaultRetainEvents, float64(r.Objects)/DefaultRetainObjects)
+	return int64(scale * DefaultMemoryLimit)
+}
+
 // over fills r's unset fields from base, then from the defaults.
 func (r Retention) over(base Retention) Retention {
 	if r.Events == 0 {

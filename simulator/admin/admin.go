@@ -21,6 +21,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/specs"
 )
@@ -430,7 +431,7 @@ func writeRaw(w http.ResponseWriter, seq int64, kind string, b []byte) error {
 func (h *handlers) listSpecs(w http.ResponseWriter, r *http.Request) {
 	var out []map[string]string
 	for _, name := range specs.Names() {
-		e := map[string]string{"name": name, "url": Prefix + "/specs/" + name}
+		e := map[string]string{"name": name, "url": mountpath.Join(r, Prefix+"/specs/"+name)}
 		if m, ok := Mounts[name]; ok {
 			e["mount"] = m
 		}

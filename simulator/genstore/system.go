@@ -71,7 +71,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := openapi.Load(ctx, specs.FS(), "genstore.yaml", Prefix, e.ValidateSpecs)
+	doc, err := e.LoadSpec(ctx, "genstore.yaml", Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,8 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	s.browser = newBrowser(browserTimeout)
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
-		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		"updateVoidResult":             s.callback(KindVoid, false),
 		"updateRefundResult":           s.callback(KindRefund, false),
 		"getPayment":                   s.getPayment,
+		"getRefund":                    s.getRefund,
 	} {
 		if err := s.mount.Handle(key, h); err != nil {
 			return nil, err
@@ -233,6 +235,10 @@ func principal(r *http.Request) (Token, bool) {
 // with.
 func (s *System) loadAppSpec(ctx context.Context) (*openapi3.T, error) {
 	s.appSpecOnce.Do(func() {
+		if s.env.Specs != nil {
+			s.appSpec, s.appSpecErr = s.env.Specs.Load(ctx, "genstore-app.yaml", "/")
+			return
+		}
 		s.appSpec, s.appSpecErr = openapi.Load(ctx, specs.FS(), "genstore-app.yaml", "/", false)
 	})
 	return s.appSpec, s.appSpecErr

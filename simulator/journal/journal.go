@@ -26,12 +26,15 @@ import (
 
 // Event is one recorded fact.
 type Event struct {
-	Seq     int64             `json:"seq"`
-	Time    time.Time         `json:"time"`
-	System  string            `json:"system"`            // genstore, codepay, vmgateway, threeds, sim, faults
-	Kind    string            `json:"kind"`              // dotted: "payment.created", "delivery.attempt"
-	IDs     map[string]string `json:"ids,omitempty"`     // the objects it concerns: shopId, paymentId, orderNo...
-	Message string            `json:"message,omitempty"` // one human sentence
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+	// Namespace is the simulator's namespace ("default" at the root URLs):
+	// every event says which sandbox of a shared server it happened in.
+	Namespace string            `json:"namespace,omitempty"`
+	System    string            `json:"system"`            // genstore, codepay, vmgateway, threeds, sim, faults
+	Kind      string            `json:"kind"`              // dotted: "payment.created", "delivery.attempt"
+	IDs       map[string]string `json:"ids,omitempty"`     // the objects it concerns: shopId, paymentId, orderNo...
+	Message   string            `json:"message,omitempty"` // one human sentence
 	// Data holds details, redacted. The journal keeps them as JSON: Query
 	// gives them back as encoding/json decodes them (numbers as float64),
 	// exactly what readers of GET /_sim/events see.
@@ -128,8 +131,8 @@ func (r *record) match(f *Filter) bool {
 }
 
 // event materialises a record (its data decoded).
-func (r *record) event() Event {
-	e := Event{Seq: r.seq, Time: r.time, System: r.system, Kind: r.kind, Message: r.message}
+func (r *record) event(namespace string) Event {
+	e := Event{Seq: r.seq, Time: r.time, Namespace: namespace, System: r.system, Kind: r.kind, Message: r.message}
 	if len(r.ids) > 0 {
 		e.IDs = make(map[string]string, len(r.ids))
 		for _, p := range r.ids {
@@ -143,11 +146,15 @@ func (r *record) event() Event {
 }
 
 // appendJSON appends the event's JSON, as json.Marshal(Event) would write it.
-func (r *record) appendJSON(b []byte) []byte {
+func (r *record) appendJSON(b []byte, namespace string) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, r.seq, 10)
 	b = append(b, `,"time":`...)
 	b = appendRedacted(b, "", r.time)
+	if namespace != "" {
+		b = append(b, `,"namespace":`...)
+		b = appendString(b, namespace)
+	}
 	b = append(b, `,"system":`...)
 	b = appendString(b, r.system)
 	b = append(b, `,"kind":`...)
@@ -177,8 +184,9 @@ func (r *record) appendJSON(b []byte) []byte {
 
 // Journal is an append-only, bounded, goroutine-safe event log.
 type Journal struct {
-	clock clock.Clock
-	max   int
+	clock     clock.Clock
+	max       int
+	namespace string // set before use (SetNamespace), read without the lock
 
 	mu    sync.Mutex
 	seq   int64
@@ -221,6 +229,10 @@ func New(c clock.Clock, max int) *Journal {
 	j.clear()
 	return j
 }
+
+// SetNamespace names the namespace every event carries. Call it before the
+// journal is used: it is read without the lock.
+func (j *Journal) SetNamespace(ns string) { j.namespace = ns }
 
 const chunkSize = 1024
 
@@ -283,7 +295,7 @@ func (j *Journal) Record(e Event) Event {
 	for _, s := range j.subs {
 		if s.filter.Match(r.matchable()) {
 			if out.Seq == 0 {
-				out = r.event()
+				out = r.event(j.namespace)
 			}
 			select {
 			case s.ch <- out:
@@ -292,7 +304,7 @@ func (j *Journal) Record(e Event) Event {
 		}
 	}
 	j.mu.Unlock()
-	return Event{Seq: r.seq, Time: r.time, System: r.system, Kind: r.kind, Message: r.message}
+	return Event{Seq: r.seq, Time: r.time, Namespace: j.namespace, System: r.system, Kind: r.kind, Message: r.message}
 }
 
 // matchable is the event without its data, enough for Filter.Match.
@@ -478,7 +490,7 @@ func (j *Journal) Query(f Filter) []Event {
 	}
 	out := make([]Event, len(recs))
 	for i, r := range recs {
-		out[i] = r.event()
+		out[i] = r.event(j.namespace)
 	}
 	return out
 }
@@ -517,7 +529,7 @@ func (j *Journal) Page(f Filter, forward bool, limit int) Page {
 	}
 	p := Page{HasMore: more, LastSeq: j.seq, OldestSeq: j.first, Events: make([]json.RawMessage, len(recs))}
 	for i, r := range recs {
-		p.Events[i] = r.appendJSON(nil)
+		p.Events[i] = r.appendJSON(nil, j.namespace)
 	}
 	if len(recs) > 0 {
 		p.First, p.Last = recs[0].seq, recs[len(recs)-1].seq

@@ -68,17 +68,38 @@ type Config struct {
 	// and reset the connection; response checking happens inside it, around
 	// the handler, so an answer a fault breaks on purpose is never checked.
 	Wrap func(http.Handler) http.Handler
+	// Strict refuses every departure from the documented tables, including
+	// those the spec tolerates (x-pspsim-lenient); by default they are
+	// answered normally, with an X-Pspsim-Warning header each and the
+	// body normalised before the handler sees it.
+	Strict bool
+	// OnWarnings, when set, hears of every request answered with warnings
+	// (the systems journal them as request.warning). It runs before the
+	// handler, or before the refusal when the request is refused for
+	// another reason.
+	OnWarnings func(r *http.Request, req *Request, ws []Warning)
+	// Specs, when set, compiles Doc once for every mount of the process that
+	// serves it (namespaces): the router, request checks and fallback
+	// answers are read-only and shared; handlers, Auth, Guard and Wrap stay
+	// this mount's own. Nil compiles afresh.
+	Specs *Specs
 }
 
 // Mount serves one spec.
 type Mount struct {
-	cfg      Config
-	router   *router
+	cfg Config
+	*compiled
 	opts     *openapi3filter.Options
-	keys     map[string]*operation // handler key → operation
-	byID     map[string]*operation // operationId → operation
-	ops      []*operation
 	handlers map[string]http.Handler
+}
+
+// compiled is what a mount derives from its spec alone: it never changes
+// after New, so every mount of the same spec may share it.
+type compiled struct {
+	router *router
+	keys   map[string]*operation // handler key → operation
+	byID   map[string]*operation // operationId → operation
+	ops    []*operation
 }
 
 type operation struct {
@@ -108,11 +129,17 @@ func New(cfg Config) (*Mount, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	router, err := newRouter(cfg.Doc, cfg.Prefix)
-	if err != nil {
-		return nil, fmt.Errorf("%s: router: %w", cfg.System, err)
+	var c *compiled
+	var err error
+	if cfg.Specs != nil {
+		c, err = cfg.Specs.compile(cfg.System, cfg.Prefix, cfg.Doc)
+	} else {
+		c, err = compile(cfg.System, cfg.Prefix, cfg.Doc)
 	}
-	m := &Mount{cfg: cfg, router: router, keys: map[string]*operation{}, byID: map[string]*operation{}, handlers: map[string]http.Handler{}}
+	if err != nil {
+		return nil, err
+	}
+	m := &Mount{cfg: cfg, compiled: c, handlers: map[string]http.Handler{}}
 	m.opts = &openapi3filter.Options{
 		MultiError:          true,
 		SkipSettingDefaults: true,
@@ -128,34 +155,48 @@ func New(cfg Config) (*Mount, error) {
 			return apierr.New(apierr.Unauthorized, "this operation requires authentication, which this simulator mount does not offer")
 		}
 	}
-	paths := cfg.Doc.Paths.InMatchingOrder()
+	return m, nil
+}
+
+// compile builds the router, the request checks and the fallback answers of
+// a spec: the part of a mount that depends on the document alone.
+func compile(system, prefix string, doc *openapi3.T) (*compiled, error) {
+	router, err := newRouter(doc, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s: router: %w", system, err)
+	}
+	c := &compiled{router: router, keys: map[string]*operation{}, byID: map[string]*operation{}}
+	paths := doc.Paths.InMatchingOrder()
 	compiler := schema.NewCompiler(Formats())
+	if err := compiler.SetDocumentLenience(doc.Extensions[schema.LenientExtension]); err != nil {
+		return nil, fmt.Errorf("%s: %w", system, err)
+	}
 	for _, p := range paths {
-		item := cfg.Doc.Paths.Value(p)
+		item := doc.Paths.Value(p)
 		methods := make([]string, 0)
 		for method := range item.Operations() {
 			methods = append(methods, method)
 		}
 		sort.Strings(methods)
 		for _, method := range methods {
-			op, err := newOperation(cfg.System, method, p, item.GetOperation(method))
+			op, err := newOperation(system, method, p, item.GetOperation(method))
 			if err != nil {
 				return nil, err
 			}
-			if op.check, err = compileRequest(cfg.Doc, item, item.GetOperation(method), compiler); err != nil {
-				return nil, fmt.Errorf("%s: %s %s: %w", cfg.System, method, p, err)
+			if op.check, err = compileRequest(doc, item, item.GetOperation(method), compiler); err != nil {
+				return nil, fmt.Errorf("%s: %s %s: %w", system, method, p, err)
 			}
-			m.ops = append(m.ops, op)
-			m.byID[op.id] = op
+			c.ops = append(c.ops, op)
+			c.byID[op.id] = op
 			for _, k := range op.keys {
-				if prev, dup := m.keys[k]; dup {
-					return nil, fmt.Errorf("%s: handler key %q used by %s %s and %s %s", cfg.System, k, prev.method, prev.path, method, p)
+				if prev, dup := c.keys[k]; dup {
+					return nil, fmt.Errorf("%s: handler key %q used by %s %s and %s %s", system, k, prev.method, prev.path, method, p)
 				}
-				m.keys[k] = op
+				c.keys[k] = op
 			}
 		}
 	}
-	return m, nil
+	return c, nil
 }
 
 func newOperation(system, method, path string, op *openapi3.Operation) (*operation, error) {
@@ -357,6 +398,13 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if note != nil {
 		note.Operation, note.PathParams = req.Key, req.PathParams
 	}
+	if h != nil && rec != nil {
+		// prepare put the warnings on the recorder, which only the mount's
+		// own answers flush: the handler answers on w.
+		for _, v := range rec.header.Values(WarningHeader) {
+			w.Header().Add(WarningHeader, v)
+		}
+	}
 	if h == nil {
 		if rec != nil {
 			m.check(r, req, rec)
@@ -374,11 +422,26 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
-// returns nil when it has answered the request itself.
+// returns nil when it has answered the request itself. The departures it
+// tolerated are on w's header (X-Pspsim-Warning) and in req.Warnings.
 func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) http.Handler {
-	doc, aerr := op.check.check(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc})
-	if aerr != nil {
-		m.cfg.Dialect.WriteError(w, r, aerr)
+	md := modeLenient
+	if m.cfg.Strict {
+		md = modeStrict
+	}
+	o := op.check.run(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc}, md)
+	doc := o.doc
+	if len(o.warnings) > 0 {
+		req.Warnings = o.warnings
+		for _, wn := range o.warnings {
+			w.Header().Add(WarningHeader, wn.Header())
+		}
+		if m.cfg.OnWarnings != nil {
+			m.cfg.OnWarnings(r, req, o.warnings)
+		}
+	}
+	if o.err != nil {
+		m.cfg.Dialect.WriteError(w, r, o.err)
 		return nil
 	}
 	if op.dispatch != "" {
@@ -406,6 +469,13 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 			w.WriteHeader(a.status)
 			w.Write(a.body)
 		})
+	}
+	if o.body != nil {
+		// The guard and the handler see the body normalised; a signature
+		// covers the bytes the client signed, which stay in req.Sent.
+		req.Sent, req.Body = req.Body, o.body
+		r.Body = io.NopCloser(bytes.NewReader(o.body))
+		r.ContentLength = int64(len(o.body))
 	}
 	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
 		return nil

@@ -35,7 +35,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
-	"github.com/pspsim/pspsim/specs"
 )
 
 // Name is the system's name in the journal and the fault rules.
@@ -124,7 +123,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if e.ThreeDS == nil {
 		return nil, errors.New("vmgateway: env.ThreeDS is required")
 	}
-	doc, err := openapi.Load(ctx, specs.FS(), "vmgateway.yaml", Prefix, e.ValidateSpecs)
+	doc, err := e.LoadSpec(ctx, "vmgateway.yaml", Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +164,8 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	}
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.dialect, Auth: s.authenticate,
-		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err
