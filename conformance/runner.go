@@ -43,6 +43,9 @@ type RunOptions struct {
 	Addr string
 	// Seed makes the in-process pspsim's ids and fake data repeat.
 	Seed uint64
+	// Strict runs the in-process pspsim in --strict: an app's requests to
+	// the PSPs and to Genstore are held to the documented tables exactly.
+	Strict bool
 	// Tags and Format are the suite's (SuiteOptions).
 	Tags, Format string
 	// Timing overrides app.yaml's suite section (zero fields keep it).
@@ -77,7 +80,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	}
 	target := strings.TrimRight(o.Target, "/")
 	if target == "" {
-		sb, err := StartSandbox(ctx, SandboxOptions{Addr: o.Addr, Seed: o.Seed, RequestTimeout: timing.RequestTimeout})
+		sb, err := StartSandbox(ctx, SandboxOptions{Addr: o.Addr, Seed: o.Seed, RequestTimeout: timing.RequestTimeout, Strict: o.Strict})
 		if err != nil {
 			return Report{}, err
 		}

@@ -47,6 +47,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	tags := fs.String("tags", "", "run only the scenarios matching this tag expression, e.g. '@idempotency,@refund' or '~@deadline'")
 	format := fs.String("format", "progress", formatHelp)
 	seed := fs.String("seed", "1", "in process: the sandbox's random seed")
+	strict := fs.Bool("strict", false, "in process: the sandbox refuses every departure from the vendors' documented tables (pspsim serve --strict); with --target, start that pspsim with --strict")
 	appLog := fs.String("app-log", "", "where the started app's output goes: a file, or - for stderr (default: discarded)")
 	resultWait := fs.Duration("result-wait", 0, "how long to wait for a callback the app owes (default: app.yaml suite.resultWait, else 10s)")
 	quiet := fs.Duration("quiet", 0, "how long nothing must happen before the suite accepts nothing more will (default 300ms)")
@@ -88,7 +89,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	o := conformance.RunOptions{
 		Namespace: *namespace, Parallel: *parallel, AppPort: port,
-		App: app, Target: *target, AdminToken: adminToken(), Addr: *addr, Seed: n, Tags: *tags, Format: *format, AppEnv: appEnv.m,
+		App: app, Target: *target, AdminToken: adminToken(), Addr: *addr, Seed: n, Strict: *strict, Tags: *tags, Format: *format, AppEnv: appEnv.m,
 		Timing: conformance.Timing{ResultWait: *resultWait, Quiet: *quiet, RequestTimeout: *requestTimeout},
 		Stdout: stdout, Stderr: stderr,
 	}

@@ -98,6 +98,7 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.envelope, Guard: s.guard,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err

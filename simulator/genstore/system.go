@@ -94,6 +94,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		"updateVoidResult":             s.callback(KindVoid, false),
 		"updateRefundResult":           s.callback(KindRefund, false),
 		"getPayment":                   s.getPayment,
+		"getRefund":                    s.getRefund,
 	} {
 		if err := s.mount.Handle(key, h); err != nil {
 			return nil, err

@@ -68,6 +68,16 @@ type Config struct {
 	// and reset the connection; response checking happens inside it, around
 	// the handler, so an answer a fault breaks on purpose is never checked.
 	Wrap func(http.Handler) http.Handler
+	// Strict refuses every departure from the documented tables, including
+	// those the spec tolerates (x-pspsim-lenient); by default they are
+	// answered normally, with an X-Pspsim-Warning header each and the
+	// body normalised before the handler sees it.
+	Strict bool
+	// OnWarnings, when set, hears of every request answered with warnings
+	// (the systems journal them as request.warning). It runs before the
+	// handler, or before the refusal when the request is refused for
+	// another reason.
+	OnWarnings func(r *http.Request, req *Request, ws []Warning)
 	// Specs, when set, compiles Doc once for every mount of the process that
 	// serves it (namespaces): the router, request checks and fallback
 	// answers are read-only and shared; handlers, Auth, Guard and Wrap stay
@@ -158,6 +168,9 @@ func compile(system, prefix string, doc *openapi3.T) (*compiled, error) {
 	c := &compiled{router: router, keys: map[string]*operation{}, byID: map[string]*operation{}}
 	paths := doc.Paths.InMatchingOrder()
 	compiler := schema.NewCompiler(Formats())
+	if err := compiler.SetDocumentLenience(doc.Extensions[schema.LenientExtension]); err != nil {
+		return nil, fmt.Errorf("%s: %w", system, err)
+	}
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
 		methods := make([]string, 0)
@@ -346,6 +359,10 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	note := noteFrom(r.Context())
+	if note != nil {
+		note.System = m.cfg.System
+	}
 	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
@@ -378,6 +395,16 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = rec
 	}
 	h := m.prepare(out, r, req, op)
+	if note != nil {
+		note.Operation, note.PathParams = req.Key, req.PathParams
+	}
+	if h != nil && rec != nil {
+		// prepare put the warnings on the recorder, which only the mount's
+		// own answers flush: the handler answers on w.
+		for _, v := range rec.header.Values(WarningHeader) {
+			w.Header().Add(WarningHeader, v)
+		}
+	}
 	if h == nil {
 		if rec != nil {
 			m.check(r, req, rec)
@@ -395,11 +422,26 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
-// returns nil when it has answered the request itself.
+// returns nil when it has answered the request itself. The departures it
+// tolerated are on w's header (X-Pspsim-Warning) and in req.Warnings.
 func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) http.Handler {
-	doc, aerr := op.check.check(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc})
-	if aerr != nil {
-		m.cfg.Dialect.WriteError(w, r, aerr)
+	md := modeLenient
+	if m.cfg.Strict {
+		md = modeStrict
+	}
+	o := op.check.run(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc}, md)
+	doc := o.doc
+	if len(o.warnings) > 0 {
+		req.Warnings = o.warnings
+		for _, wn := range o.warnings {
+			w.Header().Add(WarningHeader, wn.Header())
+		}
+		if m.cfg.OnWarnings != nil {
+			m.cfg.OnWarnings(r, req, o.warnings)
+		}
+	}
+	if o.err != nil {
+		m.cfg.Dialect.WriteError(w, r, o.err)
 		return nil
 	}
 	if op.dispatch != "" {
@@ -411,6 +453,9 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 			return nil
 		}
 		req.Key = key
+	}
+	if note := noteFrom(r.Context()); note != nil && note.WantBodyIDs {
+		note.BodyIDs = bodyIDs(doc)
 	}
 	releaseDoc(doc)
 	h := m.handlers[req.Key]
@@ -424,6 +469,13 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 			w.WriteHeader(a.status)
 			w.Write(a.body)
 		})
+	}
+	if o.body != nil {
+		// The guard and the handler see the body normalised; a signature
+		// covers the bytes the client signed, which stay in req.Sent.
+		req.Sent, req.Body = req.Body, o.body
+		r.Body = io.NopCloser(bytes.NewReader(o.body))
+		r.ContentLength = int64(len(o.body))
 	}
 	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
 		return nil

@@ -169,13 +169,42 @@ type checkInput struct {
 	auth   openapi3filter.AuthenticationFunc
 }
 
-// check validates a request. It returns the parsed body (nil when the
+// check validates a request exactly as kin-openapi would (every departure
+// refused, in kin-openapi's words). It returns the parsed body (nil when the
 // operation has none or the body is empty; the caller releases it with
 // releaseDoc) and the error to answer, if any: an authentication failure wins
 // over every other violation, as with kin-openapi.
 func (rc *requestCheck) check(ctx context.Context, in checkInput) (*schema.Doc, *apierr.Error) {
+	o := rc.run(ctx, in, modeExact)
+	return o.doc, o.err
+}
+
+// mode is how a check treats the departures the spec tolerates
+// (x-pspsim-lenient).
+type mode uint8
+
+const (
+	modeExact   mode = iota // refused, worded as kin-openapi words them (the differential tests)
+	modeStrict              // refused, saying that the default mode would tolerate them (--strict)
+	modeLenient             // answered normally, with a warning each (the default)
+)
+
+// outcome is what a check decided.
+type outcome struct {
+	doc *schema.Doc   // the parsed body as sent (release with releaseDoc)
+	err *apierr.Error // the refusal, or nil
+	// warnings are the tolerated departures (modeLenient), also on a
+	// refusal for other reasons.
+	warnings []Warning
+	// body is the normalised body the handler sees, or nil when the body
+	// as sent is it.
+	body []byte
+}
+
+// run validates a request in mode m.
+func (rc *requestCheck) run(ctx context.Context, in checkInput, m mode) outcome {
 	if err := rc.authenticate(ctx, in); err != nil {
-		return nil, err
+		return outcome{err: err}
 	}
 	var vs []Violation
 	var query url.Values
@@ -187,14 +216,71 @@ func (rc *requestCheck) check(ctx context.Context, in checkInput) (*schema.Doc, 
 		vs = p.check(in.params, query, vs)
 	}
 	var doc *schema.Doc
+	var bodyVs []schema.Violation
 	if rc.body != nil {
-		doc, vs = rc.body.check(in.r, in.body, vs)
+		doc, bodyVs, vs = rc.body.check(in.r, in.body, vs, m != modeExact)
 	}
-	if len(vs) > 0 {
+	if len(vs) == 0 {
+		return outcome{doc: doc}
+	}
+	var o outcome
+	switch m {
+	case modeLenient:
+		o = rc.tolerate(doc, bodyVs, vs)
+	case modeStrict:
+		for i := range vs {
+			if vs[i].Lenient != "" {
+				vs[i].Note = " (pspsim's default mode tolerates this: " + vs[i].Lenient + "; --strict refuses it)"
+			}
+		}
+		o.err = violationsError(sortViolations(vs))
+	default:
+		o.err = violationsError(sortViolations(vs))
+	}
+	if o.err != nil {
 		releaseDoc(doc)
-		return nil, violationsError(sortViolations(vs))
+		return outcome{err: o.err, warnings: o.warnings}
 	}
-	return doc, nil
+	o.doc = doc
+	return o
+}
+
+// tolerate answers a request whose violations the spec may tolerate: each
+// tolerated one becomes a warning, the body is normalised (and the
+// normalised body validated again, so that a value made a number still
+// meets its minimum), and whatever is left is refused.
+func (rc *requestCheck) tolerate(doc *schema.Doc, bodyVs []schema.Violation, vs []Violation) outcome {
+	var o outcome
+	var refused []Violation
+	for _, v := range vs {
+		if v.Lenient == "" {
+			refused = append(refused, v)
+			continue
+		}
+		o.warnings = append(o.warnings, warningOf(v))
+	}
+	if len(refused) == 0 && doc != nil {
+		if norm := doc.Normalize(bodyVs); norm != nil {
+			o.body = norm
+			again := docs.Get().(*schema.Doc)
+			if err := again.Parse(norm); err != nil {
+				refused = append(refused, Violation{In: "body", Rule: "parse", Reason: "malformed body after normalisation: " + err.Error()})
+			} else {
+				for _, v := range rc.body.json.ValidateLenient(again, nil) {
+					if v.Lenient == "" {
+						refused = append(refused, Violation{In: "body", Field: v.Field, Rule: v.Rule, Reason: v.Reason})
+					}
+				}
+			}
+			docs.Put(again)
+		}
+	}
+	if len(refused) > 0 {
+		o.err = violationsError(sortViolations(refused))
+		o.body = nil
+	}
+	sortWarnings(o.warnings)
+	return o
 }
 
 func releaseDoc(d *schema.Doc) {
@@ -302,25 +388,26 @@ func (p *paramCheck) check(pathParams map[string]string, query url.Values, vs []
 }
 
 // check validates the body, returning its parsed document when it is JSON
-// that was checked.
-func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation) (*schema.Doc, []Violation) {
+// that was checked, and the schema's own violations (which carry the fixes
+// of tolerated departures) besides the request's.
+func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation, lenient bool) (*schema.Doc, []schema.Violation, []Violation) {
 	if len(body) == 0 {
 		if b.required {
 			vs = append(vs, Violation{In: "body", Rule: "invalid", Reason: "value is required but missing"})
 		}
-		return nil, vs
+		return nil, nil, vs
 	}
 	if len(b.content) == 0 {
-		return nil, vs
+		return nil, nil, vs
 	}
 	ct := r.Header.Get("Content-Type")
 	mt := b.contentType(ct)
 	if mt == nil {
 		reason := fmt.Sprintf("%s %q", "header Content-Type has unexpected value", ct)
-		return nil, append(vs, Violation{In: "body", Rule: "content-type", Reason: reason})
+		return nil, nil, append(vs, Violation{In: "body", Rule: "content-type", Reason: reason})
 	}
 	if b.json == nil || mt.Schema == nil {
-		return nil, vs
+		return nil, nil, vs
 	}
 	doc := docs.Get().(*schema.Doc)
 	if err := doc.Parse(body); err != nil {
@@ -328,16 +415,20 @@ func (b *bodyCheck) check(r *http.Request, body []byte, vs []Violation) (*schema
 		se := err.(*schema.SyntaxError)
 		if se.Rule == "encoding" {
 			// A string that is not UTF-8 is a problem of one field.
-			return nil, append(vs, Violation{In: "body", Field: se.Field, Rule: se.Rule, Reason: se.Reason})
+			return nil, nil, append(vs, Violation{In: "body", Field: se.Field, Rule: se.Rule, Reason: se.Reason})
 		}
-		return nil, append(vs, Violation{In: "body", Rule: se.Rule, Reason: syntaxReason(se)})
+		return nil, nil, append(vs, Violation{In: "body", Rule: se.Rule, Reason: syntaxReason(se)})
 	}
 	var svs []schema.Violation
-	svs = b.json.Validate(doc, svs)
-	for _, v := range svs {
-		vs = append(vs, Violation{In: "body", Field: v.Field, Rule: v.Rule, Reason: v.Reason})
+	if lenient {
+		svs = b.json.ValidateLenient(doc, svs)
+	} else {
+		svs = b.json.Validate(doc, svs)
 	}
-	return doc, vs
+	for _, v := range svs {
+		vs = append(vs, Violation{In: "body", Field: v.Field, Rule: v.Rule, Reason: v.Reason, Lenient: v.Lenient, Why: v.Why})
+	}
+	return doc, svs, vs
 }
 
 // contentType finds the media type a Content-Type header selects: the exact

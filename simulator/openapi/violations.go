@@ -22,17 +22,25 @@ type Violation struct {
 	Field  string // dotted path; "" for the body as a whole
 	Rule   string // the schema keyword or check that failed
 	Reason string // what is wrong, for humans
+	// Lenient is the spec's leniency class that tolerates the violation
+	// (x-pspsim-lenient, see package schema), "" when none does; Why is the
+	// spec's reason.
+	Lenient string
+	Why     string
+	// Note is said after the reason (--strict's word on a departure the
+	// default mode tolerates).
+	Note string
 }
 
 // Message renders the violation as one sentence naming the field and rule.
 func (v Violation) Message() string {
 	switch {
 	case v.Field == "":
-		return v.Reason
+		return v.Reason + v.Note
 	case v.Rule == "required":
-		return v.Field + ": is required"
+		return v.Field + ": is required" + v.Note
 	default:
-		return v.Field + ": " + v.Reason
+		return v.Field + ": " + v.Reason + v.Note
 	}
 }
 

@@ -45,6 +45,12 @@ func WithConfig(yaml string) Option {
 	return func(o *simulator.Options) { o.Config = []byte(yaml) }
 }
 
+// Strict starts the simulator in strict mode (pspsim serve --strict): every
+// departure from the documented tables is refused.
+func Strict() Option {
+	return func(o *simulator.Options) { o.Strict = true }
+}
+
 // New starts a simulator with a simulated clock at Start, seed 1, and
 // response validation that fails t.
 func New(t testing.TB, opts ...Option) *Harness {

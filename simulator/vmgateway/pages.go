@@ -28,10 +28,20 @@ import (
 //
 //	<form id="pspsim-cashier-card" method="post">   method=card, cardNo, expiryMonth, expiryYear, cvc, holderName
 //	<form id="pspsim-cashier-wallet" method="post"> buttons name=method value=<wallet>
+//	<form id="pspsim-cashier-express" method="post"> buttons name=method value=applePay|googlePay
 //	<form id="pspsim-wallet" method="post">         buttons name=action value=approve|decline
 //	<form id="pspsim-cashier-cancel" method="post"> button name=method value=cancel: back to frontUrl
 
 var walletMethods = []string{"alipay", "alipayPlus", "wechat", "upay", "payNow", "grabPay", "shopeePay", "paypal"}
+
+// expressMethods are the device wallets the cashier offers as buttons when
+// the merchant has them: the payment sheet a phone would show is skipped
+// (a sandbox has no device), and the wallet pays with its Visa card, which
+// the issuer approves, as an applePay/googlePay payment through the API is.
+var expressMethods = []string{"applePay", "googlePay"}
+
+// expressLabel is a device wallet's name as its button shows it.
+var expressLabel = map[string]string{"applePay": "Apple Pay", "googlePay": "Google Pay"}
 
 const pageStyle = `<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}
 .box{border:1px solid #ccc;border-radius:8px;padding:1.5rem;margin-bottom:1rem}label{display:block;margin-top:.6rem;font-size:.85rem;color:#555}
@@ -57,6 +67,9 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 <label for="holderName">Name on card</label><input id="holderName" name="holderName" maxlength="64">
 <button type="submit">Pay {{.Amount}}</button></form>
 <p class="hint">Sandbox: the magic cards of TESTCARDS.md decide the outcome.</p></div>
+{{if .Express}}<div class="box"><h2>Express checkout</h2><form id="pspsim-cashier-express" method="post" action="{{.Action}}">
+{{range .Express}}<button type="submit" name="method" value="{{.Method}}">Pay with {{.Label}}</button>{{end}}</form>
+<p class="hint">Sandbox: no payment sheet; the wallet pays with its Visa card, approved.</p></div>{{end}}
 {{if .Wallets}}<div class="box"><h2>Wallet</h2><form id="pspsim-cashier-wallet" method="post" action="{{.Action}}">
 {{range .Wallets}}<button type="submit" name="method" value="{{.}}">{{.}}</button>{{end}}</form></div>{{end}}
 <form id="pspsim-cashier-cancel" method="post" action="{{.Action}}"><button type="submit" name="method" value="cancel">Cancel and return to {{.Merchant}}</button></form>
@@ -89,6 +102,7 @@ type cashierData struct {
 	Products                                                          []struct{ Name, Quantity, Price string }
 	Open                                                              bool
 	Wallets                                                           []string
+	Express                                                           []struct{ Method, Label string }
 }
 
 func (s *System) renderPage(w http.ResponseWriter, status int, name string, data any) {
@@ -129,6 +143,11 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 	for _, wm := range walletMethods {
 		if m.allowsMethod(wm) {
 			d.Wallets = append(d.Wallets, wm)
+		}
+	}
+	for _, em := range expressMethods {
+		if m.allowsMethod(em) {
+			d.Express = append(d.Express, struct{ Method, Label string }{em, expressLabel[em]})
 		}
 	}
 	if !d.Open && msg == "" {
@@ -177,7 +196,8 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, _ := s.merchants.Get(ctx, ss.MerchantID)
-	if method != "card" && !slices.Contains(walletMethods, method) {
+	express := slices.Contains(expressMethods, method)
+	if method != "card" && !express && !slices.Contains(walletMethods, method) {
 		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, "Choose a card or a wallet."))
 		return
 	}
@@ -233,9 +253,12 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	if m.Name == "" {
 		np.merchant.Name = ss.MerchantID
 	}
-	if card != nil {
+	switch {
+	case card != nil:
 		np.expiryMonth, np.expiryYear = card.ExpiryMonth, card.ExpiryYear
-	} else {
+	case express:
+		np.walletBrand = "visa"
+	default:
 		np.productType = "h5"
 		if slices.Contains([]string{"payNow", "grabPay", "shopeePay", "paypal", "upay"}, method) {
 			np.productType = "qr-code"

@@ -165,6 +165,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.dialect, Auth: s.authenticate,
 		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err

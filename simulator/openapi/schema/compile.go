@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,6 +87,10 @@ type Schema struct {
 	minItems int64
 	maxItems int64 // < 0: none
 	unique   bool
+
+	// lenient is the schema's own x-pspsim-lenient, docLenient the
+	// document's (see LenientExtension); nil when none.
+	lenient, docLenient *lenience
 }
 
 type discriminator struct {
@@ -130,6 +135,22 @@ type compiler struct {
 	done     map[*openapi3.Schema]*Schema
 	patterns map[string]*regexp.Regexp
 	formats  Formats
+	lenient  *lenience // the document's x-pspsim-lenient
+}
+
+// SetDocumentLenience sets the classes the document tolerates everywhere:
+// the value of the document's top-level x-pspsim-lenient (nil: none). Call
+// it before compiling anything.
+func (c *Compiler) SetDocumentLenience(v any) error {
+	l, err := parseLenience(v)
+	if err != nil {
+		return err
+	}
+	if l != nil && (l.optional != nil || l.alias != nil) {
+		return fmt.Errorf("%s: optional and alias belong on an object schema, not the document", LenientExtension)
+	}
+	c.c.lenient = l
+	return nil
 }
 
 // Formats the validator knows besides string formats: int32 and int64 are
@@ -147,11 +168,28 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 	}
 	out := &Schema{maxLength: -1, maxProps: -1, maxItems: -1, addAllowed: true}
 	c.done[s] = out
+	var err error
 	if err := unsupported(s); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	out.empty = s.IsEmpty()
 	out.nullable = s.Nullable
+	out.docLenient = c.lenient
+	if out.lenient, err = parseLenience(s.Extensions[LenientExtension]); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if l := out.lenient; l != nil {
+		for f := range l.optional {
+			if !slices.Contains(s.Required, f) {
+				return nil, fmt.Errorf("%s: %s: optional %q is not a required member", where, LenientExtension, f)
+			}
+		}
+		for name, a := range l.alias {
+			if s.Properties[a.field] == nil || s.Properties[name] != nil {
+				return nil, fmt.Errorf("%s: %s: alias %q must name an unlisted member and map to a listed one (%q)", where, LenientExtension, name, a.field)
+			}
+		}
+	}
 	if s.Type != nil {
 		names := s.Type.Slice()
 		for _, t := range names {
@@ -174,7 +212,6 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 		allowed, _ := json.Marshal(s.Enum)
 		out.enumReason = "value is not one of the allowed values " + string(allowed)
 	}
-	var err error
 	if out.allOf, err = c.list(s.AllOf, where+"/allOf"); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,14 +17,34 @@ type Violation struct {
 	Field  string
 	Rule   string
 	Reason string
+	// Lenient is the class of the spec's x-pspsim-lenient that tolerates
+	// this violation ("" when none does), Why the spec's reason.
+	Lenient string
+	Why     string
+	fix     fix
 }
 
 // Validate checks the root of doc against s and appends what it breaks to
 // out, in kin-openapi's order (callers sort by field and rule).
 func (s *Schema) Validate(doc *Doc, out []Violation) []Violation {
+	return s.validate(doc, out, false)
+}
+
+// ValidateLenient is Validate for a caller that will tolerate what the spec
+// tolerates: where a value matches none of a oneOf's alternatives but
+// breaks only tolerated rules of exactly one (an enumerated string in
+// another case, where a string or a boolean is allowed), that
+// alternative's tolerated violations are reported instead of the oneOf's
+// own, so that the departure can be normalised. Everything else is
+// reported as Validate reports it.
+func (s *Schema) ValidateLenient(doc *Doc, out []Violation) []Violation {
+	return s.validate(doc, out, true)
+}
+
+func (s *Schema) validate(doc *Doc, out []Violation, lenient bool) []Violation {
 	// The validator's scratch space lives in the Doc, which callers recycle.
 	v := &doc.v
-	v.doc, v.out = doc, out
+	v.doc, v.out, v.lenient = doc, out, lenient
 	v.path, v.seen, v.nodes = v.path[:0], v.seen[:0], v.nodes[:0]
 	v.visit(s, doc.Root())
 	out, v.out, v.doc = v.out, nil, nil
@@ -61,11 +82,12 @@ type segment struct {
 }
 
 type validator struct {
-	doc   *Doc
-	out   []Violation
-	path  []step
-	seen  []bool  // per-object scratch: which properties are present
-	nodes []int32 // per-object scratch: the members, in order
+	lenient bool // see ValidateLenient
+	doc     *Doc
+	out     []Violation
+	path    []step
+	seen    []bool  // per-object scratch: which properties are present
+	nodes   []int32 // per-object scratch: the members, in order
 }
 
 func (v *validator) field(extra string) string {
@@ -91,6 +113,12 @@ func (v *validator) addAt(key, rule, reason string) {
 	v.out = append(v.out, Violation{Field: v.field(key), Rule: rule, Reason: reason})
 }
 
+// tolerate marks the last violation as tolerated by class, with its fix.
+func (v *validator) tolerate(class, why string, f fix) {
+	last := &v.out[len(v.out)-1]
+	last.Lenient, last.Why, last.fix = class, why, f
+}
+
 // visit is kin-openapi's visitJSON: null, empty schema, oneOf/anyOf/allOf,
 // enum, then the rules of the value's type.
 func (v *validator) visit(s *Schema, n int32) {
@@ -109,6 +137,13 @@ func (v *validator) visit(s *Schema, n int32) {
 	}
 	if len(s.enum) > 0 && !v.inEnum(s, n) {
 		v.add("enum", s.enumReason)
+		if node.Kind == String {
+			if why := s.tolerates(EnumCase); why != "" {
+				if canon, ok := s.enumFold(v.doc.Text(n)); ok {
+					v.tolerate(EnumCase, why, fix{op: fixReplace, node: n, text: strconv.Quote(canon)})
+				}
+			}
+		}
 		return
 	}
 	switch node.Kind {
@@ -165,6 +200,7 @@ func (v *validator) xof(s *Schema, n int32) bool {
 		}
 		start := len(v.out)
 		matched, failed := 0, 0
+		tolerable, tolStart, tolEnd := 0, 0, 0
 		for i, alt := range s.oneOf {
 			if choice >= 0 && i != choice {
 				continue
@@ -173,9 +209,19 @@ func (v *validator) xof(s *Schema, n int32) bool {
 			v.visit(alt, n)
 			if len(v.out) > mark {
 				failed++
+				if v.lenient && allTolerated(v.out[mark:]) {
+					tolerable, tolStart, tolEnd = tolerable+1, mark, len(v.out)
+				}
 				continue
 			}
 			matched++
+		}
+		if matched == 0 && failed > 1 && tolerable == 1 {
+			// Exactly one alternative is broken only in ways the spec
+			// tolerates: its violations are the answer (see ValidateLenient).
+			kept := append([]Violation(nil), v.out[tolStart:tolEnd]...)
+			v.out = append(v.out[:start], kept...)
+			return false
 		}
 		switch {
 		case matched > 1:
@@ -238,6 +284,15 @@ func (v *validator) xof(s *Schema, n int32) bool {
 		visited = true
 	}
 	return !(visited && v.doc.Node(n).Kind == Null)
+}
+
+func allTolerated(vs []Violation) bool {
+	for _, v := range vs {
+		if v.Lenient == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) inEnum(s *Schema, n int32) bool {
@@ -321,6 +376,7 @@ func (v *validator) number(s *Schema, n int32) {
 func (v *validator) str(s *Schema, n int32) {
 	if s.types != 0 && s.types&tString == 0 {
 		v.add("type", s.typeMsg)
+		v.stringAsOther(s, n)
 		return
 	}
 	raw, plain := v.doc.strBytes(n)
@@ -340,6 +396,9 @@ func (v *validator) str(s *Schema, n int32) {
 	}
 	if s.pattern != nil && !s.pattern.Match(raw) {
 		v.add("pattern", s.patternReason)
+		if why := s.tolerates(Pattern); why != "" {
+			v.tolerate(Pattern, why, fix{})
+		}
 	}
 	if s.stringFormat != nil {
 		if plain {
@@ -347,8 +406,50 @@ func (v *validator) str(s *Schema, n int32) {
 		}
 		if err := s.stringFormat.Validate(text); err != nil {
 			v.add("format", fmt.Sprintf("string doesn't match the format %q (%v)", s.format, err))
+			if why := s.tolerates(Format); why != "" {
+				v.tolerate(Format, why, fix{})
+			}
 		}
 	}
+}
+
+// stringAsOther tolerates a string where the schema wants a number or an
+// object, when the spec says so: "30.05" becomes 30.05; a JSON object's text
+// becomes the object, any other text (a placeholder) drops the member.
+func (v *validator) stringAsOther(s *Schema, n int32) {
+	text := v.doc.Text(n)
+	if s.types&(tNumber|tInteger) != 0 {
+		if why := s.tolerates(NumberAsString); why != "" {
+			integer := s.types&tNumber == 0
+			if num, ok := numberText(text, integer); ok {
+				v.tolerate(NumberAsString, why, fix{op: fixReplace, node: n, text: num})
+			}
+		}
+		return
+	}
+	if s.types&tObject != 0 {
+		if why := s.tolerates(ObjectAsString); why != "" {
+			var d Doc
+			if d.Parse([]byte(text)) == nil && d.Node(d.Root()).Kind == Object {
+				v.tolerate(ObjectAsString, why, fix{op: fixReplace, node: n, text: text})
+			} else if v.doc.Node(n).KeyStart >= 0 {
+				v.tolerate(ObjectAsString, why, fix{op: fixDrop, node: n})
+			}
+		}
+	}
+}
+
+// enumFold finds the enumerated string equal to text under Unicode case
+// folding, when exactly one is.
+func (s *Schema) enumFold(text string) (string, bool) {
+	found, n := "", 0
+	for _, e := range s.enum {
+		if e.kind == String && strings.EqualFold(e.str, text) {
+			found = e.str
+			n++
+		}
+	}
+	return found, n == 1
 }
 
 // utf16Len is a string's length as kin-openapi counts it for minLength and
@@ -462,6 +563,9 @@ func (v *validator) object(s *Schema, n int32) {
 			v.path = append(v.path, step{member: c, index: -1})
 			v.visit(s.propList[idx], c)
 			v.path = v.path[:len(v.path)-1]
+			if len(v.out) > mark {
+				v.emptyAsAbsent(s, c, mark)
+			}
 		case s.addAllowed:
 			if s.addSchema != nil {
 				v.path = append(v.path, step{member: c, index: -1})
@@ -471,6 +575,7 @@ func (v *validator) object(s *Schema, n int32) {
 		default:
 			k := v.doc.Key(c)
 			v.addAt(k, "additionalProperties", fmt.Sprintf("property %q is unsupported", k))
+			v.unknownMember(s, c, k, seen)
 		}
 		if len(v.out) > mark {
 			segs = append(segs, segment{key: v.doc.Key(c), start: mark, end: len(v.out)})
@@ -488,10 +593,61 @@ func (v *validator) object(s *Schema, n int32) {
 		}
 		if !present {
 			v.addAt(k, "required", fmt.Sprintf("property %q is missing", k))
+			v.missingMember(s, k, unknown)
 		}
 	}
 	v.nodes = v.nodes[:base]
 	v.seen = v.seen[:seenBase]
+}
+
+// emptyAsAbsent tolerates the violations (from mark on) of member c when
+// its value is "" and the object does not require it: an empty optional
+// field is as good as an absent one.
+func (v *validator) emptyAsAbsent(s *Schema, c int32, mark int) {
+	node := v.doc.Node(c)
+	if node.Kind != String || node.End-node.Start != 2 {
+		return
+	}
+	why := s.tolerates(EmptyAsAbsent)
+	if why == "" || slices.Contains(s.required, v.doc.Key(c)) {
+		return
+	}
+	for i := mark; i < len(v.out); i++ {
+		v.out[i].Lenient, v.out[i].Why, v.out[i].fix = EmptyAsAbsent, why, fix{op: fixDrop, node: c}
+	}
+}
+
+// unknownMember tolerates a member the object does not list: renamed when
+// it is an alias of an absent listed member, dropped when the spec
+// tolerates unknown fields.
+func (v *validator) unknownMember(s *Schema, c int32, k string, seen []bool) {
+	if s.lenient != nil {
+		if a, ok := s.lenient.alias[k]; ok && !seen[s.propIndex[a.field]] {
+			v.tolerate(Alias, a.why, fix{op: fixRename, node: c, text: a.field})
+			return
+		}
+	}
+	if why := s.tolerates(UnknownField); why != "" {
+		v.tolerate(UnknownField, why, fix{op: fixDrop, node: c})
+	}
+}
+
+// missingMember tolerates a missing required member the spec lists as
+// optional, or one sent under an alias.
+func (v *validator) missingMember(s *Schema, k string, unknown []string) {
+	if s.lenient == nil {
+		return
+	}
+	if why, ok := s.lenient.optional[k]; ok {
+		v.tolerate(Optional, why, fix{})
+		return
+	}
+	for name, a := range s.lenient.alias {
+		if a.field == k && contains(unknown, name) {
+			v.tolerate(Alias, a.why, fix{})
+			return
+		}
+	}
 }
 
 // propOf returns the index of member c's key among s's properties.
