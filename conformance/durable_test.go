@@ -56,7 +56,7 @@ func TestConformanceOnDurableStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d @payment scenarios in %s", tc.name, len(rep.Scenarios), time.Since(start).Round(time.Millisecond))
+			t.Logf("%s: %d scenarios (%s) in %s", tc.name, len(rep.Scenarios), orAll(tags), time.Since(start).Round(time.Millisecond))
 			if rep.Status != 0 || len(rep.Scenarios) == 0 {
 				for _, s := range rep.Failed() {
 					t.Errorf("%s: %s\n%s", s.Feature, s.Name, s.Err)

@@ -33,10 +33,10 @@ func (lt *loadTest) compareStores(port int, stores []string) {
 		}
 		stop(sim)
 	}
-	fmt.Printf("%-44s %12s %10s %12s %10s %10s %10s\n", "store", "create rps", "create p99", "inquiry rps", "inq. p99", "create ×", "inquiry ×")
+	fmt.Printf("%-10s %12s %10s %12s %10s %10s %10s\n", "store", "create rps", "create p99", "inquiry rps", "inq. p99", "create ×", "inquiry ×")
 	for i, st := range stores {
 		r := rows[i]
-		fmt.Printf("%-44s %12.0f %10s %12.0f %10s %10.2f %10.2f\n", redact(st), r.rps[0], ms(r.p99[0]), r.rps[1], ms(r.p99[1]),
+		fmt.Printf("%-10s %12.0f %10s %12.0f %10s %10.2f %10.2f\n", label(st), r.rps[0], ms(r.p99[0]), r.rps[1], ms(r.p99[1]),
 			rows[0].rps[0]/r.rps[0], rows[0].rps[1]/r.rps[1])
 	}
 }
@@ -45,9 +45,13 @@ func ms(seconds float64) string {
 	return time.Duration(seconds * float64(time.Second)).Round(10 * time.Microsecond).String()
 }
 
-var userinfoRE = regexp.MustCompile(`//[^@/]*@`)
-
-func redact(s string) string { return userinfoRE.ReplaceAllString(s, "//…@") }
+// label names a --store value by its kind (a URL may carry a password).
+func label(s string) string {
+	if i := strings.IndexByte(s, ':'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
 
 // p99RE reads wrk --latency's 99th percentile ("     99%    3.21ms").
 var p99RE = regexp.MustCompile(`(?m)^\s+99%\s+([0-9.]+)(us|ms|s)\b`)

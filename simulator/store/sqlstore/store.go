@@ -13,7 +13,11 @@ import (
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
-// Store is the store of one namespace in a DB. It implements store.Store,
+// Store is the store of one namespace in a DB. Like the memory store, it
+// does not let a caller's cancellation (a client that hung up) stop a
+// write halfway through a domain operation — a gateway payment is an order
+// claim, an authentication and a payment, stored one after the other — so
+// its operations run without the context's cancellation. It implements store.Store,
 // store.IDLister, store.Finder (the tables' secondary indexes, in
 // index_entries) and store.Configurable.
 type Store struct {
@@ -74,6 +78,7 @@ func (s *Store) forUpdate(clause string) string {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, kind, id string) ([]byte, error) {
+	ctx = context.WithoutCancel(ctx)
 	var doc []byte
 	err := s.db.db.QueryRowContext(ctx, s.db.q(`SELECT doc FROM objects WHERE namespace = ? AND kind = ? AND id = ?`),
 		s.scope.Namespace, kind, id).Scan(&doc)
@@ -88,6 +93,7 @@ func (s *Store) Get(ctx context.Context, kind, id string) ([]byte, error) {
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error {
+	ctx = context.WithoutCancel(ctx)
 	var created int64
 	if s.scope.Now != nil {
 		created = s.scope.Now().UnixNano()
@@ -176,6 +182,7 @@ func (s *Store) indexAdd(ctx context.Context, tx *sql.Tx, kind, id string, ixs [
 // built yet for the namespace (declared by a newer table than wrote the
 // objects) is built from the documents first.
 func (s *Store) Find(ctx context.Context, kind, index, key string, fn func(id string, doc []byte) bool) (bool, error) {
+	ctx = context.WithoutCancel(ctx)
 	cfg := s.config(kind)
 	i := slices.IndexFunc(cfg.Indexes, func(ix store.KindIndex) bool { return ix.Name == index })
 	if i < 0 {
@@ -306,6 +313,7 @@ func dedupe(keys []string) []string {
 //     the object's mutex is the whole lock: fn runs outside any
 //     transaction, and the write is a short one of its own.
 func (s *Store) Update(ctx context.Context, kind, id string, fn func(cur []byte) ([]byte, error)) error {
+	ctx = context.WithoutCancel(ctx)
 	unlock := s.db.objects.lock(s.objectKey(kind, id))
 	defer unlock()
 	if s.db.dialect == postgres {
@@ -383,6 +391,7 @@ func (s *Store) store(ctx context.Context, tx *sql.Tx, kind, id string, seq int6
 
 // Claim implements store.Store.
 func (s *Store) Claim(ctx context.Context, kind, id string, unique ...string) error {
+	ctx = context.WithoutCancel(ctx)
 	keys := dedupe(unique)
 	return s.db.write(ctx, func(tx *sql.Tx) error {
 		// FOR SHARE: eviction (FOR UPDATE SKIP LOCKED) leaves the object be
@@ -407,6 +416,7 @@ func (s *Store) Claim(ctx context.Context, kind, id string, unique ...string) er
 
 // Lookup implements store.Store.
 func (s *Store) Lookup(ctx context.Context, kind, key string) (string, error) {
+	ctx = context.WithoutCancel(ctx)
 	var id string
 	err := s.db.db.QueryRowContext(ctx, s.db.q(`SELECT id FROM unique_keys WHERE namespace = ? AND kind = ? AND key = ?`),
 		s.scope.Namespace, kind, key).Scan(&id)
@@ -422,6 +432,7 @@ func (s *Store) Lookup(ctx context.Context, kind, key string) (string, error) {
 // List implements store.Store. The rows are read as fn takes them, so fn
 // must not call back into the store (the contract says so for every store).
 func (s *Store) List(ctx context.Context, kind string, fn func(id string, doc []byte) bool) error {
+	ctx = context.WithoutCancel(ctx)
 	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT id, doc FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
 		s.scope.Namespace, kind)
 	if err != nil {
@@ -448,6 +459,7 @@ func (s *Store) List(ctx context.Context, kind string, fn func(id string, doc []
 
 // ListIDs implements store.IDLister: the documents stay in the database.
 func (s *Store) ListIDs(ctx context.Context, kind string, fn func(id string) bool) error {
+	ctx = context.WithoutCancel(ctx)
 	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT id FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
 		s.scope.Namespace, kind)
 	if err != nil {
@@ -472,6 +484,7 @@ func (s *Store) ListIDs(ctx context.Context, kind string, fn func(id string) boo
 // Reset implements store.Store: the namespace's rows go, other namespaces'
 // stay.
 func (s *Store) Reset(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		for _, table := range []string{"unique_keys", "index_entries", "objects"} {
 			if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM `+table+` WHERE namespace = ?`), s.scope.Namespace); err != nil {
