@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -229,5 +230,75 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 				t.Fatalf("after the crash, the CodePay order query: %v", q)
 			}
 		})
+	}
+}
+
+// TestTwoReplicasShareOnePostgres: two `pspsim serve` processes on one
+// PostgreSQL database, the test alternating between them, behind no
+// balancer. A payment made on one is captured on the other; 2,000 duplicate
+// refunds (one refundNumber), 64 at a time split across both, make exactly
+// one refund; an order number taken on one is taken on the other.
+func TestTwoReplicasShareOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pspsim processes")
+	}
+	url := pgtest.URL(t)
+	a := startChild(t, "--store", url)
+	b := startChild(t, "--store", url)
+	replicas := []*child{a, b}
+	auth := []string{"Authorization", "Bearer " + a.vmToken(t)}
+
+	manual := strings.Replace(fmt.Sprintf(crashPayment, "REPLICA1"), `"captureMethod":"auto"`, `"captureMethod":"manual"`, 1)
+	code, m := a.do(t, "POST", "/vm/v1/payments", manual, auth...)
+	if code != 200 || m["status"] != "AUTHORIZED" {
+		t.Fatalf("payment on replica a: %d %v", code, m)
+	}
+	if code, m := b.do(t, "POST", "/vm/v1/payments", manual, auth...); code == 200 {
+		t.Fatalf("replica b accepted order REPLICA1 again: %v", m)
+	}
+	code, m = b.do(t, "POST", "/vm/v1/payments/capture", `{"orderNo":"REPLICA1","captureAmount":"19.99"}`, auth...)
+	if code != 200 || m["status"] != "CAPTURED" {
+		t.Fatalf("capture on replica b: %d %v", code, m)
+	}
+
+	const total, parallel = 2000, 64
+	refund := `{"orderNo":"REPLICA1","amount":"5.00","refundNumber":"DUP-1","clientIp":"10.1.1.1","reason":"duplicate storm"}`
+	type answer struct {
+		code int
+		id   string
+	}
+	answers := make(chan answer, total)
+	work := make(chan int, total)
+	for i := range total {
+		work <- i
+	}
+	close(work)
+	var wg sync.WaitGroup
+	for w := range parallel {
+		r := replicas[w%2]
+		wg.Go(func() {
+			for range work {
+				code, m := r.do(t, "POST", "/vm/v1/refunds", refund, auth...)
+				id, _ := m["refundId"].(string)
+				answers <- answer{code, id}
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	ids := map[string]int{}
+	for an := range answers {
+		if an.code != 200 {
+			t.Errorf("a duplicate refund answered %d", an.code)
+			continue
+		}
+		ids[an.id]++
+	}
+	if len(ids) != 1 || ids[""] > 0 {
+		t.Fatalf("%d duplicate refunds made %d refunds: %v", total, len(ids), ids)
+	}
+	code, m = a.do(t, "POST", "/vm/v1/refunds/inquiry", `{"orderNo":"REPLICA1"}`, auth...)
+	if refunds, _ := m["refunds"].([]any); code != 200 || len(refunds) != 1 {
+		t.Fatalf("refund inquiry on replica a: %d %v; want one refund", code, m)
 	}
 }
