@@ -228,6 +228,16 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
+	// The durable backends also keep the namespace's fault rules and
+	// canaries (store.State); the memory backend leaves them in memory.
+	var state store.State
+	if sb, ok := opts.Backend.(store.StateBackend); ok {
+		st, err := sb.State(ctx, namespace)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		state = st
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
@@ -246,6 +256,11 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		s.metrics.Delivery(req.System, req.Kind, outcome.String())
 	})
 	s.canaries = canary.New(clk, j)
+	if state != nil {
+		if err := s.canaries.Persist(ctx, state, opts.Logger); err != nil {
+			return nil, fmt.Errorf("store: canaries: %w", err)
+		}
+	}
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
 		if s.canaries.Empty() {
 			return
@@ -255,7 +270,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
 	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger,
-		OnFire: s.metrics.Fault})
+		OnFire: s.metrics.Fault, State: state})
 	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
@@ -641,6 +656,7 @@ func (s *Simulator) Close() {
 		close(s.done)
 		s.unwatch()
 		s.faults.Close()
+		s.canaries.Close()
 		s.env.Sender.Close()
 		// Timers die with the simulator: a deleted namespace's real-clock
 		// timers must not fire into it (nor keep it in memory) later.
