@@ -3,10 +3,12 @@ package simulator_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/simtest"
@@ -55,6 +57,16 @@ func leakCanary(t *testing.T, h *simtest.Harness, orderNo string) {
 	}
 }
 
+func clockNow(t *testing.T, h *simtest.Harness) time.Time {
+	t.Helper()
+	r := h.Do("GET", "/_sim/clock", nil)
+	now, err := time.Parse(time.RFC3339Nano, fmt.Sprint(r.JSON()["now"]))
+	if r.Status != 200 || err != nil {
+		t.Fatalf("clock: %d %s", r.Status, r.Body)
+	}
+	return now
+}
+
 func sightings(t *testing.T, h *simtest.Harness) string {
 	t.Helper()
 	r := h.Do("GET", "/_sim/canaries", nil)
@@ -68,11 +80,12 @@ func sightings(t *testing.T, h *simtest.Harness) string {
 	return cs[0].(map[string]any)["sightings"].(json.Number).String()
 }
 
-// TestFaultRulesAndCanariesSurviveARestart: on a durable store the rules in
+// TestFaultsCanariesAndClockSurviveARestart: on a durable store the rules in
 // force, their counters (a first:1 rule that fired does not fire again) and
-// the canaries with their sightings are found by the next process; a reset
-// empties them there too.
-func TestFaultRulesAndCanariesSurviveARestart(t *testing.T) {
+// the canaries with their sightings are found by the next process, whose
+// simulated clock resumes where the first left it; a reset empties the
+// rules and canaries there too and leaves the clock where it is.
+func TestFaultsCanariesAndClockSurviveARestart(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -98,10 +111,14 @@ func TestFaultRulesAndCanariesSurviveARestart(t *testing.T) {
 			}
 			leakCanary(t, first, "DURABLE1")
 			later := first.Do("GET", "/_sim/faults/later", nil).JSON()
+			first.Advance(30 * time.Minute)
 			first.Sim.Close()
 			db.Close()
 
 			second := simtest.New(t, onBackend(openDB(t, url)))
+			if now := clockNow(t, second); !now.Equal(simtest.Start.Add(30 * time.Minute)) {
+				t.Fatalf("after the restart the clock is at %s; want %s", now, simtest.Start.Add(30*time.Minute))
+			}
 			// Matched twice: the 503, and the token leakCanary took.
 			if m, h := ruleCounts(t, second, "once"); m != "2" || h != "1" {
 				t.Fatalf("after the restart rule once matched %s, hit %s; want 2, 1", m, h)
@@ -129,6 +146,9 @@ func TestFaultRulesAndCanariesSurviveARestart(t *testing.T) {
 			if r := second.Do("POST", "/_sim/reset", nil); r.Status != 200 {
 				t.Fatalf("reset: %d %s", r.Status, r.Body)
 			}
+			if now := clockNow(t, second); !now.Equal(simtest.Start.Add(30 * time.Minute)) {
+				t.Fatalf("a reset moved the clock to %s", now)
+			}
 			if r := second.Do("GET", "/_sim/faults/once", nil); r.Status != 404 {
 				t.Fatalf("a reset kept the run-time rule: %d %s", r.Status, r.Body)
 			}
@@ -139,11 +159,12 @@ func TestFaultRulesAndCanariesSurviveARestart(t *testing.T) {
 	}
 }
 
-// TestReplicasShareFaultRulesAndCanaries: two simulators on one PostgreSQL
+// TestReplicasShareFaultsCanariesAndClock: two simulators on one PostgreSQL
 // database, as two replicas are. A rule added on one fires on the other; a
 // first:1 rule fires once across both under concurrent calls; a canary
-// registered on one is sighted on the other and counted for both.
-func TestReplicasShareFaultRulesAndCanaries(t *testing.T) {
+// registered on one is sighted on the other and counted for both; an
+// advance of the clock on one is the time of both.
+func TestReplicasShareFaultsCanariesAndClock(t *testing.T) {
 	url := pgtest.URL(t)
 	a := simtest.New(t, onBackend(openDB(t, url)))
 	b := simtest.New(t, onBackend(openDB(t, url)))
@@ -191,6 +212,17 @@ func TestReplicasShareFaultRulesAndCanaries(t *testing.T) {
 	if r := b.Do("POST", "/_sim/canaries", map[string]any{"numbers": []string{durableCanary}}); r.Status != 201 {
 		t.Fatalf("canary: %d %s", r.Status, r.Body)
 	}
+	// The clock: an advance on one is the time of both, and advances on
+	// both add up.
+	a.Advance(2 * time.Hour)
+	if now := clockNow(t, b); !now.Equal(simtest.Start.Add(2 * time.Hour)) {
+		t.Fatalf("replica b's clock is at %s after a advanced 2h; want %s", now, simtest.Start.Add(2*time.Hour))
+	}
+	b.Advance(time.Hour)
+	if now := clockNow(t, a); !now.Equal(simtest.Start.Add(3 * time.Hour)) {
+		t.Fatalf("replica a's clock is at %s after b advanced 1h more; want %s", now, simtest.Start.Add(3*time.Hour))
+	}
+
 	simtest.Eventually(t, "replica a takes in the canary", func() bool { return !a.Sim.Canaries().Empty() })
 	leakCanary(t, a, "REPLICA1")
 	if s := sightings(t, b); s != "1" {

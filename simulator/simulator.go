@@ -146,6 +146,9 @@ type Simulator struct {
 	systems []System
 	admin   *openapi.Mount
 	faults  *faults.Engine
+	// shared keeps a durable namespace's simulated clock in its store (nil:
+	// the memory backend, or a real clock).
+	shared *sharedClock
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
 	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
@@ -238,11 +241,20 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		}
 		state = st
 	}
+	var shared *sharedClock
+	if sim, ok := opts.Clock.(*clock.Sim); ok && state != nil {
+		// Before anything is scheduled on it: a restart resumes the time.
+		sc, err := startSharedClock(ctx, state, sim, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("store: clock: %w", err)
+		}
+		shared = sc
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New(),
-		metrics: opts.Metrics.Scope(opts.Namespace)}
+		metrics: opts.Metrics.Scope(opts.Namespace), shared: shared}
 	// Everything inside the simulator keeps time with the gated clock: its
 	// timers fire inside the gate and die with a reset. The admin API moves
 	// the clock it wraps.
@@ -520,6 +532,14 @@ func (s *Simulator) gated(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if s.shared != nil {
+			// Another replica may have moved the namespace's clock: catch
+			// up before the request reads it (outside the gate, as a move
+			// made here fires its timers).
+			if err := s.shared.sync(r.Context()); err != nil {
+				s.opts.Logger.Warn("clock not read from the store", "err", err)
+			}
+		}
 		p := s.gate.Enter()
 		defer p.Leave()
 		next.ServeHTTP(w, r.WithContext(gate.With(r.Context(), p)))
@@ -632,6 +652,13 @@ func (s *Simulator) reset(ctx context.Context) error {
 	s.clock.StopAll()
 	if err := s.env.Store.Reset(ctx); err != nil {
 		return fmt.Errorf("reset store: %w", err)
+	}
+	if s.shared != nil {
+		// The store's reset emptied the namespace's state; the clock does
+		// not move, so its time is stored again.
+		if err := s.shared.init(ctx); err != nil {
+			return fmt.Errorf("reset clock: %w", err)
+		}
 	}
 	s.env.Journal.Reset()
 	for _, sys := range s.systems {

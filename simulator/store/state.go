@@ -13,10 +13,19 @@ type State interface {
 	Load(ctx context.Context, name string) (doc []byte, version int64, err error)
 	// Save replaces a document and returns its new version.
 	Save(ctx context.Context, name string, doc []byte) (version int64, err error)
+	// Insert saves a document only if it is missing: ok is false (and
+	// nothing changes) when another writer saved it first.
+	Insert(ctx context.Context, name string, doc []byte) (ok bool, err error)
+	// Delete removes a document (missing: nothing to do).
+	Delete(ctx context.Context, name string) error
+	// List returns the documents whose names start with prefix.
+	List(ctx context.Context, prefix string) (map[string][]byte, error)
 	// Version returns a document's version (0: missing).
 	Version(ctx context.Context, name string) (int64, error)
 	// Add adds delta to a counter (created at 0) and returns its new value.
 	Add(ctx context.Context, counter string, delta int64) (int64, error)
+	// Counter returns one counter (0: never added to).
+	Counter(ctx context.Context, name string) (int64, error)
 	// Counters returns the counters whose names start with prefix.
 	Counters(ctx context.Context, prefix string) (map[string]int64, error)
 	// DeleteCounters forgets the counters whose names start with prefix.

@@ -113,3 +113,64 @@ func (st *State) DeleteCounters(ctx context.Context, prefix string) error {
 		return err
 	})
 }
+
+// Insert implements store.State.
+func (st *State) Insert(ctx context.Context, name string, doc []byte) (bool, error) {
+	var n int64
+	err := st.db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, st.db.q(`INSERT INTO sim_state (namespace, name, doc, version) VALUES (?, ?, ?, ?)
+ON CONFLICT (namespace, name) DO NOTHING`), st.ns, name, doc, time.Now().UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("state %s/%s: insert: %w", st.ns, name, err)
+	}
+	return n == 1, nil
+}
+
+// Delete implements store.State.
+func (st *State) Delete(ctx context.Context, name string) error {
+	return st.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, st.db.q(`DELETE FROM sim_state WHERE namespace = ? AND name = ?`), st.ns, name)
+		return err
+	})
+}
+
+// List implements store.State.
+func (st *State) List(ctx context.Context, prefix string) (map[string][]byte, error) {
+	rows, err := st.db.db.QueryContext(ctx, st.db.q(`SELECT name, doc FROM sim_state WHERE namespace = ? AND substr(name, 1, ?) = ?`),
+		st.ns, len(prefix), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("state %s/%s: list: %w", st.ns, prefix, err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var (
+			name string
+			doc  []byte
+		)
+		if err := rows.Scan(&name, &doc); err != nil {
+			return nil, err
+		}
+		out[name] = doc
+	}
+	return out, rows.Err()
+}
+
+// Counter implements store.State.
+func (st *State) Counter(ctx context.Context, name string) (int64, error) {
+	var n int64
+	err := st.db.db.QueryRowContext(ctx, st.db.q(`SELECT n FROM sim_counters WHERE namespace = ? AND name = ?`), st.ns, name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("counter %s/%s: %w", st.ns, name, err)
+	}
+	return n, nil
+}
