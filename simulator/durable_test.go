@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator"
+	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
@@ -227,5 +228,94 @@ func TestReplicasShareFaultsCanariesAndClock(t *testing.T) {
 	leakCanary(t, a, "REPLICA1")
 	if s := sightings(t, b); s != "1" {
 		t.Fatalf("replica b counts %s sightings of a leak seen on a; want 1", s)
+	}
+}
+
+// hostedOn starts a host whose namespaces live in db, as `pspsim serve
+// --store` does.
+func hostedOn(t *testing.T, db *sqlstore.DB) *simtest.Harness {
+	t.Helper()
+	h, _ := simtest.NewHosted(t, func(o *host.Options) {
+		reg, err := db.State(context.Background(), host.RegistryNamespace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Registry = reg
+	}, onBackend(db))
+	return h
+}
+
+// TestNamespacesRegistryIsDurableAndShared: a namespace created on one
+// replica is served by the other with the same seed and clock, and by the
+// next process after a restart with its rules and time; deleted on one, it
+// is gone from the other.
+func TestNamespacesRegistryIsDurableAndShared(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := tc.url(t)
+			db := openDB(t, url)
+			a := hostedOn(t, db)
+			r := a.Do("POST", "/_sim/namespaces", `{"name":"team-a","seed":42,"clock":"sim","clockStart":"2027-01-01T00:00:00Z"}`)
+			if r.Status != 201 {
+				t.Fatalf("create: %d %s", r.Status, r.Body)
+			}
+			if r := a.Do("POST", "/ns/team-a/_sim/faults", onceRule); r.Status != 201 {
+				t.Fatalf("rule in the namespace: %d %s", r.Status, r.Body)
+			}
+			if r := a.Do("POST", "/ns/team-a/_sim/clock/advance", `{"by":"1h"}`); r.Status != 200 {
+				t.Fatalf("advance: %d %s", r.Status, r.Body)
+			}
+			if r := a.Do("POST", "/_sim/namespaces", `{"name":"team-a"}`); r.Status != 409 {
+				t.Fatalf("a second team-a: %d %s", r.Status, r.Body)
+			}
+			check := func(h *simtest.Harness, when string) {
+				t.Helper()
+				r := h.Do("GET", "/_sim/namespaces/team-a", nil)
+				if r.Status != 200 || r.JSON()["seed"].(json.Number).String() != "42" {
+					t.Fatalf("%s: namespace team-a: %d %s", when, r.Status, r.Body)
+				}
+				r = h.Do("GET", "/ns/team-a/_sim/clock", nil)
+				if r.Status != 200 || r.JSON()["now"] != "2027-01-01T01:00:00Z" || r.JSON()["mode"] != "sim" {
+					t.Fatalf("%s: team-a's clock: %d %s", when, r.Status, r.Body)
+				}
+				if r := h.Do("GET", "/ns/team-a/_sim/faults/once", nil); r.Status != 200 {
+					t.Fatalf("%s: team-a's fault rule: %d %s", when, r.Status, r.Body)
+				}
+				if r := h.Do("GET", "/_sim/faults/once", nil); r.Status != 404 {
+					t.Fatalf("%s: team-a's rule leaked into the default namespace: %d", when, r.Status)
+				}
+			}
+			if tc.name == "postgres" {
+				b := hostedOn(t, openDB(t, url))
+				check(b, "on replica b")
+				if r := b.Do("GET", "/_sim/namespaces", nil); !strings.Contains(string(r.Body), `"name":"team-a"`) {
+					t.Fatalf("replica b's list: %s", r.Body)
+				}
+				if r := b.Do("POST", "/_sim/namespaces", `{"name":"team-b"}`); r.Status != 201 {
+					t.Fatalf("create on b: %d %s", r.Status, r.Body)
+				}
+				if r := b.Do("DELETE", "/_sim/namespaces/team-b", nil); r.Status != 200 {
+					t.Fatalf("delete on b: %d %s", r.Status, r.Body)
+				}
+				if r := a.Do("POST", "/_sim/namespaces", `{"name":"scratch"}`); r.Status != 201 {
+					t.Fatalf("create scratch on a: %d %s", r.Status, r.Body)
+				}
+				if r := b.Do("DELETE", "/_sim/namespaces/scratch", nil); r.Status != 200 {
+					t.Fatalf("delete on b of a namespace b never served: %d %s", r.Status, r.Body)
+				}
+				simtest.Eventually(t, "replica a lets go of scratch", func() bool {
+					return a.Do("GET", "/ns/scratch/_sim/clock", nil).Status == 404
+				})
+			}
+			a.Sim.Close()
+			db.Close()
+			check(hostedOn(t, openDB(t, url)), "after a restart")
+		})
 	}
 }
