@@ -36,12 +36,12 @@ import (
 	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/host"
-	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/metrics"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/specs"
 )
 
