@@ -178,11 +178,12 @@ const crashPayment = `{"orderNo":"%s","amount":"19.99","currency":"USD","payment
 
 // TestAcknowledgedWritesSurviveSIGKILL is the crash test of the durable
 // stores: a gateway payment, a Genstore payment and a CodePay order are
-// made and acknowledged, a first:1 fault rule fires and a canary is sighted,
-// the process is killed with SIGKILL, and a new process on the same store
+// made and acknowledged, a first:1 fault rule fires, a canary is sighted and
+// a namespace's simulated clock is advanced, the process is killed with SIGKILL, and a new process on the same store
 // finds every one and answers its queries — a second gateway payment with
 // the same order number is still a duplicate, the inquiry the rule failed
-// once now passes, and the canary keeps its sighting.
+// once now passes, the canary keeps its sighting, and the namespace exists
+// with its seed and its clock where it was moved.
 func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pspsim processes")
@@ -241,9 +242,22 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			if code, m := first.do(t, "POST", "/vm/v1/payments", leak, auth...); code != 200 {
 				t.Fatalf("leaking payment: %d %v", code, m)
 			}
+			// A namespace with a simulated clock moved forward.
+			if code, m := first.do(t, "POST", "/_sim/namespaces", `{"name":"crash-ns","seed":7,"clock":"sim","clockStart":"2027-03-01T00:00:00Z"}`); code != 201 {
+				t.Fatalf("namespace: %d %v", code, m)
+			}
+			if code, m := first.do(t, "POST", "/ns/crash-ns/_sim/clock/advance", `{"by":"2h"}`); code != 200 {
+				t.Fatalf("advance: %d %v", code, m)
+			}
 			first.kill()
 
 			second := startChild(t, "--store", url)
+			if code, m := second.do(t, "GET", "/ns/crash-ns/_sim/clock", ""); code != 200 || m["now"] != "2027-03-01T02:00:00Z" {
+				t.Fatalf("after the crash, the namespace's clock: %d %v; want 2027-03-01T02:00:00Z", code, m)
+			}
+			if code, m := second.do(t, "GET", "/_sim/namespaces/crash-ns", ""); code != 200 || fmt.Sprint(m["seed"]) != "7" {
+				t.Fatalf("after the crash, the namespace: %d %v; want seed 7", code, m)
+			}
 			code, rule := second.do(t, "GET", "/_sim/faults/crash-once", "")
 			if code != 200 || fmt.Sprint(rule["hits"]) != "1" || fmt.Sprint(rule["matched"]) != "1" {
 				t.Fatalf("after the crash, the fault rule: %d %v; want hits 1, matched 1", code, rule)
