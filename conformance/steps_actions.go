@@ -281,6 +281,9 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 // settleRefunds settles the PSP's pending refunds of the scenario's payment
 // with a result (failed, succeeded), once the app's refund call reached it.
 func (w *world) settleRefunds(ctx context.Context, result string) error {
+	if !w.h.psp.settlesRefundsLater() {
+		return fmt.Errorf("%s settles a refund when it answers it: a scenario that settles refunds later is for the card gateway (tag it @vmgateway)", w.h.psp.system())
+	}
 	if err := w.awaitOwed(ctx); err != nil {
 		return err
 	}

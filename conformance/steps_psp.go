@@ -156,14 +156,14 @@ func pspSteps() scenario.Group {
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
 					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-						evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "delivery")
+						evs, err := w.myEvents(ctx, "system", w.h.psp.system(), "kind", "delivery")
 						if err != nil {
 							return false, err
 						}
 						last := map[string]string{}
 						for _, e := range evs {
-							if e.str("deliveryKind") == "webhook" {
-								last[e.IDs["eventId"]+"/"+e.IDs["subscriptionId"]] = e.Kind
+							if e.str("deliveryKind") == w.h.psp.notificationKind() {
+								last[fmt.Sprint(e.IDs)] = e.Kind
 							}
 						}
 						for _, k := range last {

@@ -25,7 +25,7 @@ type App struct {
 	log   *slog.Logger
 	key   *ecdh.PrivateKey
 	store Store
-	gw    *gateway
+	gw    cardGateway
 	gs    *genstore
 
 	payments   flight[PaymentAck] // one payment per paymentId
@@ -68,14 +68,6 @@ func New(cfg Config) (*App, error) {
 		log:   cfg.Logger,
 		key:   key,
 		store: cfg.Store,
-		gw: &gateway{
-			baseURL: cfg.GatewayURL,
-			creds:   map[Env]Credentials{Sandbox: cfg.Sandbox, Live: cfg.Live},
-			client:  cfg.HTTPClient,
-			timeout: cfg.PSPTimeout,
-			clock:   cfg.Clock,
-			tokens:  map[Env]gatewayToken{},
-		},
 		gs: &genstore{
 			baseURL:      cfg.GenstoreURL,
 			clientID:     cfg.ClientID,
@@ -87,6 +79,23 @@ func New(cfg Config) (*App, error) {
 		watching:       map[string]bool{},
 		webhookSecrets: map[Env]string{},
 		firstTokens:    map[string]string{},
+	}
+	if cfg.PSP == PSPCodePay {
+		cp, err := newCodePayGateway(cfg.CodePay, cfg.HTTPClient, cfg.PSPTimeout, cfg.Clock, a.codepayNotifyURL)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("payment app config: %w", err)
+		}
+		a.gw = cp
+	} else {
+		a.gw = &gateway{
+			baseURL: cfg.GatewayURL,
+			creds:   map[Env]Credentials{Sandbox: cfg.Sandbox, Live: cfg.Live},
+			client:  cfg.HTTPClient,
+			timeout: cfg.PSPTimeout,
+			clock:   cfg.Clock,
+			tokens:  map[Env]gatewayToken{},
+		}
 	}
 	for _, b := range cfg.Bugs {
 		if !isVariant(b) {
@@ -150,6 +159,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /return/{token}", a.handleReturn)
 	mux.HandleFunc("GET /checkout/{token}", a.handleCheckout)
 	mux.HandleFunc("POST /webhooks/vm/{env}", a.handleWebhook)
+	mux.HandleFunc("POST /notify/codepay/{env}", a.handleCodePayNotification)
 	return mux
 }
 

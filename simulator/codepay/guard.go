@@ -142,7 +142,10 @@ func basicEnvironment(r *http.Request, app App) (string, *apierr.Error) {
 }
 
 // checkTimestamp accepts 13 digits as a JSON number or string, within ±15
-// minutes of the clock.
+// minutes of the gateway's time. That is the clock of real-world timestamps
+// (env.Stamps, the one CodePay's own notifications are stamped with): a
+// merchant stamps its requests with its own clock, which a simulated clock
+// moved days ahead by a scenario would leave far behind.
 func (s *System) checkTimestamp(raw json.RawMessage) *apierr.Error {
 	text := strings.Trim(string(raw), `"`)
 	ms, err := strconv.ParseInt(text, 10, 64)
@@ -150,6 +153,9 @@ func (s *System) checkTimestamp(raw json.RawMessage) *apierr.Error {
 		return apierr.Field(apierr.Invalid, "timestamp", "pattern", "must be 13 digits of milliseconds since the epoch").WithCode(CodeInvalidParameter)
 	}
 	now := s.env.Clock.Now()
+	if s.env.Stamps != nil {
+		now = s.env.Stamps.Now()
+	}
 	at := time.UnixMilli(ms)
 	if d := at.Sub(now); d > TimestampWindow || d < -TimestampWindow {
 		return apierr.Field(apierr.Invalid, "timestamp", "window",
