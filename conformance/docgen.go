@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	gherkin "github.com/cucumber/gherkin/go/v26"
@@ -30,6 +31,33 @@ type ScenarioInfo struct {
 	// Requires is the scenario's description: the docs/CONTRACT.md sections
 	// that require exactly what it demands ("Requires docs/CONTRACT.md §2.3: ...").
 	Requires string
+}
+
+// RunsFor reports whether the scenario runs for apps whose PSP is psp: a
+// scenario tagged with PSPs (@vmgateway, @codepay) is about their own
+// behaviour and runs only for them; every other scenario runs for every PSP.
+func (s ScenarioInfo) RunsFor(psp string) bool {
+	var only []string
+	for _, t := range s.Tags {
+		if p := strings.TrimPrefix(t, "@"); slices.Contains(PSPs, p) {
+			only = append(only, p)
+		}
+	}
+	return len(only) == 0 || slices.Contains(only, psp)
+}
+
+// pspNote says for which PSPs a scenario runs, when not for all.
+func (s ScenarioInfo) pspNote() string {
+	var only []string
+	for _, p := range PSPs {
+		if s.RunsFor(p) {
+			only = append(only, "`"+p+"`")
+		}
+	}
+	if len(only) == len(PSPs) {
+		return ""
+	}
+	return " — **" + strings.Join(only, ", ") + " only**"
 }
 
 // Path is where godog finds the scenario: "conformance/refund.feature:12"
@@ -107,14 +135,34 @@ func Doc() ([]byte, error) {
 		seen := map[string]bool{}
 		for _, s := range list {
 			if seen[s.Path()] { // an outline's examples share one citation
-				fmt.Fprintf(&b, "- %s — `%s`\n", s.Name, s.Feature)
+				fmt.Fprintf(&b, "- %s — `%s`%s\n", s.Name, s.Feature, s.pspNote())
 				continue
 			}
 			seen[s.Path()] = true
-			fmt.Fprintf(&b, "- %s — `%s`  \n  %s\n", s.Name, s.Feature, strings.TrimPrefix(s.Requires, "Requires "))
+			fmt.Fprintf(&b, "- %s — `%s`%s  \n  %s\n", s.Name, s.Feature, s.pspNote(), strings.TrimPrefix(s.Requires, "Requires "))
 		}
 	}
 	fmt.Fprintf(&b, "\n%d scenarios in all.\n", len(scs))
+	b.WriteString("\n## Which scenarios run for which PSP\n\nA scenario tagged with a PSP (`@vmgateway`, `@codepay`) is about that PSP's own " +
+		"behaviour and runs only for apps whose `psp.system` it names; every other scenario reads \"the PSP\" and runs for every PSP, " +
+		"asking whichever PSP the app uses.\n\n| PSP | scenarios | only for this PSP |\n|---|---|---|\n")
+	for _, p := range PSPs {
+		n, own := 0, []string{}
+		for _, s := range scs {
+			if !s.RunsFor(p) {
+				continue
+			}
+			n++
+			if s.pspNote() != "" {
+				own = append(own, s.Name)
+			}
+		}
+		list := "—"
+		if len(own) > 0 {
+			list = strings.Join(own, "; ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", p, n, list)
+	}
 	b.WriteString("\n## Steps\n\nThe conformance features use these steps, and the simulator's Faults, Clock and Journal steps " +
 		"(features/STEPS.md). Write your own features with them and run them with `--format`/`--tags` as usual; a step that judges " +
 		"the app fails with a verdict code.\n")

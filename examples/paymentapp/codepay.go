@@ -180,6 +180,12 @@ func (g *codepayGateway) createPayment(ctx context.Context, env Env, req gwCardP
 	if o.TransAmount == "" {
 		o.TransAmount = req.Amount
 	}
+	if o.TransStatus == cpFailed && o.RespCode == "" {
+		// The checkout's answer says failed, not why: the order says why.
+		if q, err := g.query(ctx, env, req.OrderNo, o.TransNo); err == nil {
+			o.RespCode, o.RespMsg = q.RespCode, q.RespMsg
+		}
+	}
 	p := g.view(env, o)
 	if o.Redirect3DS != "" && o.TransStatus == cpProcessing {
 		p.Status = gwRequiresAction

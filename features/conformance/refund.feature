@@ -61,6 +61,7 @@ Feature: Partial and full refunds, and their limits (CONTRACT.md §2, §3, §7)
     Then Genstore records the refund as failed with a reason
     And the PSP refunded nothing of the payment
 
+  @vmgateway
   Scenario: A refund the PSP fails to settle is reported failed
     Requires docs/CONTRACT.md §3.4 (a refund is "true" when the PSP settled it, not when it
     accepted it; an outcome after the acknowledgement is reported when it is known).

@@ -273,11 +273,17 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 	return nil
 }
 
-// observeError journals every error answer.
+// observeError journals every error answer, with the environment of the
+// key that signed when the request got past the signature check (an
+// operation's own refusal): a call made with the wrong environment's key is
+// a call in that environment, refused or not.
 func (s *System) observeError(r *http.Request, code, msg string) {
 	ids := map[string]string{}
 	method := r.URL.Path
 	data := map[string]any{"method": method, "code": code}
+	if c := callerOf(r.Context()); c.Environment != "" {
+		data["environment"] = c.Environment
+	}
 	if req := openapi.FromContext(r.Context()); req != nil {
 		method = req.Key
 		data["method"] = method
