@@ -117,6 +117,12 @@ func faultSteps() scenario.Group {
 				func(w *world, a []string) map[string]any {
 					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "reorder"}, "frequency": once}
 				}),
+			rule(`^the PSP sends its next payment notification with a signature that does not verify$`,
+				"The PSP's next notification (the card gateway's webhook, CodePay's notification) is sent with its signature broken; the PSP sends it again, genuine, on its schedule once refused.",
+				`Given the PSP sends its next payment notification with a signature that does not verify`,
+				func(w *world, a []string) map[string]any {
+					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "tamper"}, "frequency": once}
+				}),
 			rule(`^Genstore answers the app's next callback with HTTP (5\d\d)$`,
 				"Genstore answers the app's next result callback for the shop with a 5xx, without recording it.",
 				`Given Genstore answers the app's next callback with HTTP 503`,

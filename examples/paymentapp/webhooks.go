@@ -83,7 +83,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, appError{Error: "not ready for webhooks"})
 		return
 	}
-	if err := verifyWebhook(secret, r.Header.Get("X-VM-Timestamp"), r.Header.Get("X-VM-Signature"), body, a.now(), a.cfg.SignatureWindow); err != nil {
+	if err := verifyWebhook(secret, r.Header.Get("X-VM-Timestamp"), r.Header.Get("X-VM-Signature"), body, a.now(), a.cfg.SignatureWindow); err != nil && !a.bugs.on(BugUnverifiedNotification) {
 		a.log.Warn("refused a webhook whose signature does not verify", "env", env, "err", err)
 		writeJSON(w, http.StatusUnauthorized, appError{Error: "signature: does not verify"})
 		return
