@@ -16,8 +16,9 @@ import (
 func pspSteps() scenario.Group {
 	return scenario.Group{
 		Name: "The PSP's records",
-		Doc: "Verdicts from the PSP's side: the card gateway's own records of the payments created during the scenario by the app's credentials " +
-			"(`GET /_sim/vmgateway/payments`, with the journal saying which were created when), their environment, captures and refunds.",
+		Doc: "Verdicts from the PSP's side: the own records of the app's PSP of the payments created during the scenario by the app's credentials " +
+			"(the card gateway's `GET /_sim/vmgateway/payments`, CodePay's `GET /_sim/codepay/transactions/{transNo}` told in the card gateway's words; " +
+			"the journal says which were created when), their environment, captures and refunds.",
 		Steps: []scenario.Step{
 			{
 				Pattern: `^the PSP holds exactly one payment of "([^"]*)", (CAPTURED|AUTHORIZED|FAILED|CANCELLED)$`,
@@ -54,7 +55,7 @@ func pspSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the app made no (capture |refund |void )?call to the PSP$`,
-				Doc: "Once the app is quiet: no request that creates, captures, cancels or refunds a payment (of that kind, when named) reached the card gateway with the app's credentials during the scenario — accepted, refused by the gateway or answered by a fault alike. " +
+				Doc: "Once the app is quiet: no request that creates, captures, cancels or refunds a payment (of that kind, when named) reached the PSP with the app's credentials during the scenario — accepted, refused by the gateway or answered by a fault alike. " +
 					"Token requests and inquiries do not count (CAPTURE_OVER_AUTHORIZED in a capture, SIGNATURE_NOT_ENFORCED in a @signature scenario, ECIES_ACCEPTED_TAMPERED in an @ecies one).",
 				Example: `And the app made no capture call to the PSP`,
 				Func: func(ctx context.Context, kind string) error {

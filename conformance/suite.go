@@ -259,7 +259,9 @@ func (h *Harness) pspTags(tags string) string {
 	if strings.TrimSpace(tags) == "" {
 		return expr
 	}
-	return "(" + tags + ") && " + expr
+	// godog's tag expressions have no parentheses: "," (or) binds within a
+	// clause, "&&" joins clauses, so appending clauses narrows any expression.
+	return tags + " && " + expr
 }
 
 // PSPs are the PSPs an app may use (app.yaml psp.system), each also the tag

@@ -318,20 +318,26 @@ func jsonEqual(a, b []byte) bool {
 
 // app.yaml errors name every broken field at once.
 func TestAppConfigCheck(t *testing.T) {
-	good, err := os.ReadFile("../examples/paymentapp/app.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conformance.ParseAppConfig(good); err != nil {
-		t.Fatalf("the reference app's app.yaml: %v", err)
+	for _, f := range refAppYAML {
+		good, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conformance.ParseAppConfig(good); err != nil {
+			t.Fatalf("the reference app's %s: %v", f, err)
+		}
 	}
 	for _, c := range []struct {
 		name, yaml string
 		want       []string
 	}{
-		{"empty", "name: x\n", []string{"clientId: is required", "clientSecret: is required", "endpoints.paymentUrl: is required", "eciesPublicKey: is required", "psp.system: is required", "psp.sandbox"}},
-		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: codepay}\n",
-			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"codepay\""}},
+		{"empty", "name: x\n", []string{"clientId: is required", "clientSecret: is required", "endpoints.paymentUrl: is required", "eciesPublicKey: is required", "psp.system: is required"}},
+		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: adyen}\n",
+			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"adyen\""}},
+		{"codepay without merchant", "psp: {system: codepay, sandbox: {appId: a, publicKey: nope}, live: {appId: a, merchantNo: '1'}}\n",
+			[]string{"psp.sandbox: appId and merchantNo are required", "psp.sandbox.publicKey: is not a PEM public key"}},
+		{"codepay with a secret only", "psp: {system: codepay, sandbox: {appId: a, secret: s}, live: {appId: a, secret: s}}\n",
+			[]string{"psp.sandbox: appId and merchantNo are required", "psp.live: appId and merchantNo are required"}},
 		{"unknown field", "clientId: a\nclientSecrets: b\n", []string{"field clientSecrets not found"}},
 		{"start without command", "start: {readyUrl: 'ftp://x/ready'}\n", []string{"start.command: is required", "start.readyUrl: \"ftp://x/ready\" is not an absolute http(s) URL"}},
 		{"bad duration", "suite: {resultWait: soon}\n", []string{`"soon" is not a duration`}},

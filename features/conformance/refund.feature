@@ -1,7 +1,8 @@
 @refund
 Feature: Partial and full refunds, and their limits (CONTRACT.md §2, §3, §7)
   A successful payment can be refunded several times, never beyond what was captured. The
-  card gateway settles refunds a few seconds after taking them (on the simulated clock).
+  card gateway settles refunds a few seconds after taking them (on the simulated clock); CodePay
+  when it answers them.
 
   Background:
     Given the app is installed on the shop
