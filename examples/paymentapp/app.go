@@ -296,13 +296,19 @@ func (a *App) attemptSuffix(attempt int) string {
 	return ""
 }
 
-// gatewayRef derives the gateway's orderNo or refundNumber (5 to 64 characters, unique per
-// merchant) from a Genstore id, so that the gateway refuses a second charge of one id even
-// if the app's own guard failed.
-func gatewayRef(id, suffix string) string {
+// gatewayRef derives the PSP's orderNo or refundNumber (the card gateway's: 5 to 64
+// characters; CodePay's merchant_order_no: at most 32, with room for the -C and -V of a
+// capture and a void) from a Genstore id and its shop, so that the PSP refuses a second
+// charge of one id even if the app's own guard failed. Genstore's ids are unique within a
+// shop, not across shops (the vendor's samples show one paymentId in two shops), and one
+// merchant account serves every shop the app is installed on: the shop is part of the
+// key, as a short digest.
+func gatewayRef(shopID, id, suffix string) string {
 	ref := id
 	for len(ref) < 5 {
 		ref = "0" + ref
 	}
-	return truncate(ref, 64-len(suffix)) + suffix
+	sum := sha256.Sum256([]byte(shopID))
+	tag := "-" + hex.EncodeToString(sum[:3])
+	return truncate(ref, 64-len(tag)-len(suffix)) + tag + suffix
 }

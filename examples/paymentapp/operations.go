@@ -134,7 +134,7 @@ func (a *App) processOperation(ctx context.Context, kind OpKind, sp signedParams
 			Ack:       ack,
 		}
 		if kind == Refund {
-			o.RefundNumber = gatewayRef(id, a.attemptSuffix(attempt))
+			o.RefundNumber = gatewayRef(sp.ShopID, id, a.attemptSuffix(attempt))
 		}
 		return nil
 	})

@@ -164,7 +164,7 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 			ReturnURL:     req.PaymentMethod.Data.ReturnURL,
 			ReturnToken:   token,
 			Attempt:       attempt,
-			OrderNo:       gatewayRef(req.PaymentID, a.attemptSuffix(attempt)),
+			OrderNo:       gatewayRef(sp.ShopID, req.PaymentID, a.attemptSuffix(attempt)),
 			Answered:      answered, // VariantAckFirst answered before it got here
 			Ack:           ack,
 		}
