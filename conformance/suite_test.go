@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -409,4 +410,59 @@ func TestReadyCheck(t *testing.T) {
 			t.Errorf("readyUrl %s: ready %t", path, !want)
 		}
 	}
+}
+
+// An app of its own on CodePay: the runner registers the public keys app.yaml
+// gives, for the app id and merchant it names, before the first scenario.
+func TestPrepareRegistersCodePayKeys(t *testing.T) {
+	yaml, err := conformance.LoadAppConfig(refAppYAML["codepay"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := readFile(t, "../fixtures/keys/codepay-app-demo.pub.pem")
+	livePub := readFile(t, "../fixtures/keys/codepay-app-demo-live.pub.pem")
+	yaml.PSP.Sandbox = conformance.Credentials{AppID: "my-codepay-app", MerchantNo: "302300000342", PublicKey: pub}
+	yaml.PSP.Live = conformance.Credentials{AppID: "my-codepay-app", MerchantNo: "302300000342", PublicKey: livePub}
+	if err := yaml.Check(); err != nil {
+		t.Fatal(err)
+	}
+	sb := startSandbox(t, 5)
+	h, err := conformance.NewHarness(sb.URL, servedAt(yaml, "http://127.0.0.1:1"), testTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(sb.URL + "/_sim/codepay/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Apps []struct {
+			AppID     string   `json:"appId"`
+			Merchants []string `json:"merchants"`
+			Sandbox   *struct {
+				PublicKeyPEM string `json:"publicKeyPem"`
+			} `json:"sandbox"`
+			Live *struct {
+				PublicKeyPEM string `json:"publicKeyPem"`
+			} `json:"live"`
+		} `json:"apps"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Apps {
+		if a.AppID != "my-codepay-app" {
+			continue
+		}
+		if !slices.Equal(a.Merchants, []string{"302300000342"}) || a.Sandbox == nil || a.Live == nil ||
+			strings.TrimSpace(a.Sandbox.PublicKeyPEM) != strings.TrimSpace(pub) || strings.TrimSpace(a.Live.PublicKeyPEM) != strings.TrimSpace(livePub) {
+			t.Errorf("registered as %+v", a)
+		}
+		return
+	}
+	t.Errorf("my-codepay-app is not registered: %+v", out.Apps)
 }

@@ -19,8 +19,9 @@ against a payment app and says, rule by rule, whether it honours the Genstore
 contract. The sandbox runs in process with a simulated clock unless --target
 names a running pspsim (started with --clock=sim; it is reset first). When
 app.yaml has a start section the app is started with the sandbox's URLs in its
-environment (PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL) and stopped
-at the end. Every scenario gets a fresh shop.
+environment (PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL) and CodePay's
+gateway key (CODEPAY_GATEWAY_PUBLIC_KEY), and stopped at the end. The app's PSP
+is app.yaml's psp.system: vmgateway or codepay. Every scenario gets a fresh shop.
 
 A failing scenario names the rule it broke with a stable code, the evidence
 and the docs/CONTRACT.md section (docs/CONFORMANCE.md lists the codes).
