@@ -196,7 +196,8 @@ const docHead = "# The conformance suite\n\n" +
 	"| `VMGATEWAY_URL` | the card gateway (`specs/vmgateway.yaml`) | `http://127.0.0.1:41235/vm` | `$VMGATEWAY_URL/v1/auth/token`, `$VMGATEWAY_URL/v1/payments` |\n" +
 	"| `CODEPAY_URL` | CodePay (`specs/codepay.yaml`) | `http://127.0.0.1:41235/codepay` | `$CODEPAY_URL/api/entry`, `$CODEPAY_URL/api/card/capture` |\n" +
 	"| `CODEPAY_GATEWAY_PUBLIC_KEY` | CodePay's public key (`gateway_rsa_public_key`, bare base64 SPKI): verify every CodePay answer and notification with it, encrypt `pay.merchant.checkout` cards to it | `MIIBIjANBgkqhkiG9w0BAQEFAAOC…` | — (`GET $PSPSIM_URL/_sim/codepay/gateway-key` answers the same, and as PEM) |\n\n" +
-	"With `--target http://127.0.0.1:7357` they are `http://127.0.0.1:7357`, `http://127.0.0.1:7357/genstore`, and so on.\n" +
+	"With `--target http://127.0.0.1:7357` they are `http://127.0.0.1:7357`, `http://127.0.0.1:7357/genstore`, and so on;\n" +
+	"with `--namespace` (or `--parallel`) each run's namespace's: `http://127.0.0.1:7357/ns/ns-3f91211af0/genstore`, …\n" +
 	"Without `start` the runner starts nothing: your app must already run, pointed at the same URLs.\n\n" +
 	"**Where Genstore reaches your app.** `endpoints` in `app.yaml` are the seven URLs Genstore calls (docs/CONTRACT.md §2.1);\n" +
 	"the runner registers them with the sandbox's Genstore, so they must be reachable from it (on the same machine:\n" +

@@ -257,19 +257,29 @@ func (e Event) ref() string { return fmt.Sprintf("journal #%d %s %s", e.Seq, e.S
 
 // events reads the journal after seq with the filters of listEvents
 // (system, kind, id, shopId, paymentId, or any id name).
+// The journal answers a page at a time: this reads every page.
 func (h *Harness) events(ctx context.Context, after int64, filters ...string) ([]Event, error) {
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}}
+	q := url.Values{"limit": {"10000"}}
 	for i := 0; i+1 < len(filters); i += 2 {
 		q.Set(filters[i], filters[i+1])
 	}
-	var out struct {
-		Events  []Event `json:"events"`
-		LastSeq int64   `json:"lastSeq"`
+	var all []Event
+	for {
+		q.Set("after", strconv.FormatInt(after, 10))
+		var page struct {
+			Events  []Event `json:"events"`
+			HasMore bool    `json:"hasMore"`
+			Next    int64   `json:"next"`
+		}
+		if err := h.admin(ctx, "GET", "/_sim/events?"+q.Encode(), nil, http.StatusOK, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Events...)
+		if !page.HasMore {
+			return all, nil
+		}
+		after = page.Next
 	}
-	if err := h.admin(ctx, "GET", "/_sim/events?"+q.Encode(), nil, http.StatusOK, &out); err != nil {
-		return nil, err
-	}
-	return out.Events, nil
 }
 
 // lastSeq returns the journal's newest sequence number.

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,10 +27,25 @@ type RunOptions struct {
 	// AdminToken is the target's admin token (its --admin-token), sent with
 	// every request to its control API; empty when it has none.
 	AdminToken string
+	// Namespace runs the suite in a fresh namespace of Target ("auto": a
+	// generated name), deleted afterwards; nothing else on the server is
+	// reset (namespaces.go).
+	Namespace string
+	// Parallel spreads the scenarios over this many workers, each with a
+	// namespace of Target (or an in-process sandbox) and an instance of the
+	// app of its own (app.yaml's start section, on a free port).
+	Parallel int
+	// AppPort moves the started app to this port (-1: a free one), so that
+	// several runs can start the same app.yaml at once (OnPort); with
+	// Parallel, worker i gets AppPort+i (default: free ports).
+	AppPort int
 	// Addr is where the in-process pspsim listens (default a free loopback port).
 	Addr string
 	// Seed makes the in-process pspsim's ids and fake data repeat.
 	Seed uint64
+	// Strict runs the in-process pspsim in --strict: an app's requests to
+	// the PSPs and to Genstore are held to the documented tables exactly.
+	Strict bool
 	// Tags and Format are the suite's (SuiteOptions).
 	Tags, Format string
 	// Timing overrides app.yaml's suite section (zero fields keep it).
@@ -56,9 +72,15 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 		o.Stderr = io.Discard
 	}
 	timing := o.Timing.withDefaults(o.App.Suite)
+	if o.Namespace != "" && o.Target == "" {
+		return Report{}, errors.New("--namespace needs --target: a running pspsim serve to make the namespace in")
+	}
+	if o.Namespace != "" || o.Parallel > 1 || o.AppPort != 0 {
+		return runSpread(ctx, o, timing)
+	}
 	target := strings.TrimRight(o.Target, "/")
 	if target == "" {
-		sb, err := StartSandbox(ctx, SandboxOptions{Addr: o.Addr, Seed: o.Seed, RequestTimeout: timing.RequestTimeout})
+		sb, err := StartSandbox(ctx, SandboxOptions{Addr: o.Addr, Seed: o.Seed, RequestTimeout: timing.RequestTimeout, Strict: o.Strict})
 		if err != nil {
 			return Report{}, err
 		}
@@ -74,13 +96,7 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	}
 	h.SetAdminToken(o.AdminToken)
 	if o.App.Start != nil {
-		var gk struct {
-			Key string `json:"gateway_rsa_public_key"`
-		}
-		if err := h.admin(ctx, "GET", "/_sim/codepay/gateway-key", nil, http.StatusOK, &gk); err != nil {
-			return Report{}, fmt.Errorf("reading CodePay's gateway key for the app: %w", err)
-		}
-		app, err := startApp(ctx, o.App, target, gk.Key, o.AppEnv, o.AppLog)
+		app, err := h.startApp(ctx, o.AppEnv, o.AppLog)
 		if err != nil {
 			return Report{}, err
 		}
@@ -139,6 +155,18 @@ type appProcess struct {
 	cmd  *exec.Cmd
 	done chan error
 	log  io.Writer
+}
+
+// startApp starts the harness's app against its sandbox, with CodePay's
+// gateway key read from the sandbox (CODEPAY_GATEWAY_PUBLIC_KEY).
+func (h *Harness) startApp(ctx context.Context, extra map[string]string, log io.Writer) (*appProcess, error) {
+	var gk struct {
+		Key string `json:"gateway_rsa_public_key"`
+	}
+	if err := h.admin(ctx, "GET", "/_sim/codepay/gateway-key", nil, http.StatusOK, &gk); err != nil {
+		return nil, fmt.Errorf("reading CodePay's gateway key for the app: %w", err)
+	}
+	return startApp(ctx, h.App, h.URL, gk.Key, extra, log)
 }
 
 // startApp starts the app with the sandbox's URLs in its environment and

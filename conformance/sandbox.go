@@ -48,6 +48,9 @@ type SandboxOptions struct {
 	// AdminToken, when set, protects the sandbox's control API as pspsim
 	// serve --admin-token does (tests of --target runs).
 	AdminToken string
+	// Strict refuses every departure from the vendors' documented tables
+	// (pspsim serve --strict); by default they are answered with warnings.
+	Strict bool
 }
 
 // Config is the simulator configuration of a conformance run: Genstore's
@@ -77,6 +80,7 @@ func StartSandbox(ctx context.Context, o SandboxOptions) (*Sandbox, error) {
 	sim, err := simulator.New(ctx, simulator.Options{
 		Clock: clock.NewSim(o.Start), StampClock: clock.NewReal(), Seed: o.Seed, BaseURL: url,
 		Config: o.Config(), CheckResponses: o.CheckResponses, Logger: o.Logger, Control: control.Policy{Token: o.AdminToken},
+		Strict: o.Strict,
 	})
 	if err != nil {
 		ln.Close()

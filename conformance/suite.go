@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/features"
 	"github.com/pspsim/pspsim/scenario"

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/simulator/faults"
 )

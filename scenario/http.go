@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 )
 
 // Response is an answer the scenario got — or what went wrong getting it.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 )
 
 // httpFaultSteps are the HTTP steps QA needs to see faults from the client's

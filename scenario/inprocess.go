@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/control"
+	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -68,5 +69,22 @@ func Remote(target, adminToken string) Factory {
 			return nil, nil, err
 		}
 		return w, func() {}, nil
+	}
+}
+
+// RemoteNamespaces runs every scenario in a namespace of its own on a
+// running pspsim (package host): created with a simulated clock before the
+// scenario (POST /_sim/namespaces), deleted after it. Nothing else on the
+// server is reset or moved, so scenarios may run concurrently and beside
+// other users of the same server.
+func RemoteNamespaces(target, adminToken string) Factory {
+	target = strings.TrimRight(target, "/")
+	return func(ctx context.Context, s *godog.Scenario) (*World, func(), error) {
+		ns, err := host.CreateRemote(ctx, target, adminToken, host.RemoteSpec{Clock: "sim"})
+		if err != nil {
+			return nil, nil, err
+		}
+		w := &World{Target: ns.URL, Client: newClient(adminToken), Headers: http.Header{}}
+		return w, func() { host.DeleteRemote(context.WithoutCancel(ctx), target, adminToken, ns.Name) }, nil
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 )
 
 func kindAbout(kind, id string) string {
@@ -31,23 +32,39 @@ type event struct {
 	Kind    string            `json:"kind"`
 	IDs     map[string]string `json:"ids"`
 	Message string            `json:"message"`
+	Data    map[string]any    `json:"data"`
 }
 
-// Events reads the journal through the admin API; query is listEvents'
-// query string ("kind=delivery&paymentId=PI1").
+// Events reads the whole journal matching query (listEvents' filters:
+// "kind=delivery&paymentId=PI1") through the admin API, page after page.
 func (w *World) Events(ctx context.Context, query string) ([]event, error) {
-	r, err := w.peek(ctx, "GET", "/_sim/events?"+query, nil)
-	if err != nil {
-		return nil, err
+	var all []event
+	for after := int64(0); ; {
+		q := query
+		if q != "" {
+			q += "&"
+		}
+		r, err := w.peek(ctx, "GET", "/_sim/events?"+q+"limit=10000&after="+strconv.FormatInt(after, 10), nil)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != 200 {
+			return nil, fmt.Errorf("reading the journal: %d %s", r.Status, clip(r.Body))
+		}
+		var page struct {
+			Events  []event
+			HasMore bool
+			Next    int64
+		}
+		if err := json.Unmarshal(r.Body, &page); err != nil {
+			return nil, fmt.Errorf("reading the journal: %w", err)
+		}
+		all = append(all, page.Events...)
+		if !page.HasMore {
+			return all, nil
+		}
+		after = page.Next
 	}
-	if r.Status != 200 {
-		return nil, fmt.Errorf("reading the journal: %d %s", r.Status, clip(r.Body))
-	}
-	var out struct{ Events []event }
-	if err := json.Unmarshal(r.Body, &out); err != nil {
-		return nil, fmt.Errorf("reading the journal: %w", err)
-	}
-	return out.Events, nil
 }
 
 func journalSteps() Group {
@@ -95,11 +112,12 @@ func journalSteps() Group {
 				Example: `Then the journal does not contain "4000123456000019"`,
 				Func: func(ctx context.Context, needle string) error {
 					w := WorldFrom(ctx)
-					r, err := w.peek(ctx, "GET", "/_sim/events", nil)
+					ev, err := w.Events(ctx, "")
 					if err != nil {
 						return err
 					}
-					if strings.Contains(string(r.Body), w.Expand(needle)) {
+					raw, _ := json.Marshal(ev)
+					if strings.Contains(string(raw), w.Expand(needle)) {
 						return fmt.Errorf("the journal contains %q", needle)
 					}
 					return nil

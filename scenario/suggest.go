@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"sync"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 	"sort"
 	"strings"
 )

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 )
 
 // TestSuggestNamesTheClosestStep: a misspelt or reworded step suggests the

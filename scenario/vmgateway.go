@@ -116,21 +116,12 @@ func (w *World) sink(ctx context.Context) ([]sinkDelivery, error) {
 // (delivered, failed, or scheduled for a retry): once a sink's delivery is
 // judged, its retry is on the clock and the clock may move.
 func (w *World) webhookAttemptsJudged(ctx context.Context) (int, error) {
-	r, err := w.peek(ctx, "GET", "/_sim/events?system=vmgateway&kind=delivery", nil)
+	events, err := w.Events(ctx, "system=vmgateway&kind=delivery")
 	if err != nil {
 		return 0, err
 	}
-	var out struct {
-		Events []struct {
-			Kind string
-			Data map[string]any
-		}
-	}
-	if err := json.Unmarshal(r.Body, &out); err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, e := range out.Events {
+	for _, e := range events {
 		if e.Data["deliveryKind"] == "webhook" && (e.Kind == "delivery.scheduled" || e.Kind == "delivery.delivered" || e.Kind == "delivery.failed") {
 			n++
 		}
@@ -143,7 +134,7 @@ func (w *World) webhookAttemptsJudged(ctx context.Context) (int, error) {
 // messages whose ids hold key (webhooks: subscriptionId): each copy the
 // receiver got is a delivery to count, though the sender judged one attempt.
 func (w *World) duplicateCopies(ctx context.Context, key string) (int, error) {
-	r, err := w.peek(ctx, "GET", "/_sim/events?system=faults&kind=fault.effect.duplicate", nil)
+	r, err := w.peek(ctx, "GET", "/_sim/events?system=faults&kind=fault.effect.duplicate&limit=10000", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -475,7 +466,8 @@ func vmSteps() Group {
 					loc, _ := w.Get("location")
 					trade, _ := w.Get("tradeNo")
 					u, err := url.Parse(loc)
-					if err != nil || u.Path != "/vm/return/"+trade {
+					// Under the target's own path: /ns/{name}/vm/return/… in a namespace.
+					if err != nil || u.Path != w.targetPath()+"/vm/return/"+trade {
 						return fmt.Errorf("the buyer was sent to %q, not the return page of %s", loc, trade)
 					}
 					return nil

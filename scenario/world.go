@@ -11,11 +11,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
 
 	"github.com/pspsim/pspsim/simulator"
 )
@@ -186,4 +187,14 @@ func Initializer(factory Factory) func(*godog.ScenarioContext) {
 		}
 
 	}
+}
+
+// targetPath is the path of Target ("" at a server's root, "/ns/{name}" for
+// a namespace): the simulator's own URLs in its answers start with it.
+func (w *World) targetPath() string {
+	u, err := url.Parse(w.Target)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
 }

@@ -83,11 +83,34 @@ type Options struct {
 	Faults []byte
 	// CodePayData chooses how CodePay answers carry `data`.
 	CodePayData codepay.DataMode
+	// Retention bounds what the simulator keeps in memory; its unset fields
+	// come from the config's `retention:` section, then the defaults.
+	Retention Retention
 	// Control says who may drive the control API (/_sim): allowed Host
 	// names besides loopback and BaseURL's, and an optional admin token
 	// (package control). The zero value: loopback and BaseURL, no token.
 	Control control.Policy
+	// Strict refuses every departure from the vendors' documented tables
+	// (`pspsim serve --strict`, or `strict: true` in the config). By
+	// default pspsim is faithful: it accepts what the real gateways
+	// plausibly accept and reports each departure the specs tolerate
+	// (x-pspsim-lenient) with an X-Pspsim-Warning header and a
+	// request.warning journal event.
+	Strict bool
+	// Namespace names this simulator among the others of its process
+	// (package host serves each under /ns/{name}/); "" is the default
+	// namespace, the one at the root URLs. Every journal event and log line
+	// carries it (DefaultNamespace for "").
+	Namespace string
+	// Specs is the process's cache of loaded and compiled specs, shared by
+	// all its simulators so that building one more is cheap; nil: a
+	// private one (this simulator loads every spec itself).
+	Specs *openapi.Specs
 }
+
+// DefaultNamespace is the name events and logs give the namespace served
+// at the root URLs (Options.Namespace "").
+const DefaultNamespace = "default"
 
 // System is one emulated system.
 type System interface {
@@ -115,10 +138,10 @@ type Simulator struct {
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
 	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
-	dash     *dashboard.Dashboard
-	handler  http.Handler
-	done     chan struct{}
-	closing  sync.Once
+	dash    *dashboard.Dashboard
+	handler http.Handler
+	done    chan struct{}
+	closing sync.Once
 	// gate makes a reset atomic: requests, timers and deliveries work
 	// inside it; Reset waits until nothing is inside (package gate).
 	gate  *gate.Gate
@@ -129,8 +152,10 @@ type Simulator struct {
 }
 
 // sections are the known top-level keys of the --config file. "server" is
-// pspsim serve's (its HTTP server's timeouts and allowed hosts).
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server"}
+// pspsim serve's (its HTTP server's timeouts and allowed hosts);
+// "retention" bounds what the simulator keeps; "namespaces" is the host
+// layer's (package host: limits, expiry, auto-creation).
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces", "strict"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -140,12 +165,17 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.StampClock == nil {
 		opts.StampClock = opts.Clock
 	}
-	if opts.Store == nil {
-		opts.Store = store.NewMemory()
-	}
 	if opts.Logger == nil {
 		opts.Logger = logging.Discard()
 	}
+	if opts.Specs == nil {
+		opts.Specs = openapi.NewSpecs(specs.FS(), opts.ValidateSpecs)
+	}
+	namespace := opts.Namespace
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	opts.Logger = opts.Logger.With("namespace", namespace)
 	if opts.IDs == nil {
 		opts.IDs = ids.New(opts.Seed)
 	}
@@ -153,13 +183,32 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	configured, err := parseRetention(config["retention"])
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Retention.validate(); err != nil {
+		return nil, err
+	}
+	opts.Retention = opts.Retention.over(configured)
+	if node := config["strict"]; node != nil {
+		var strict bool
+		if err := node.Decode(&strict); err != nil {
+			return nil, fmt.Errorf("config: strict: must be true or false: %w", err)
+		}
+		opts.Strict = opts.Strict || strict
+	}
+	if opts.Store == nil {
+		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
+	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New()}
 	// Everything inside the simulator keeps time with the gated clock: its
 	// timers fire inside the gate and die with a reset. The admin API moves
 	// the clock it wraps.
 	s.clock = gate.NewClock(opts.Clock, s.gate)
 	clk := clock.Clock(s.clock)
-	j := journal.New(clk, 0)
+	j := journal.New(clk, opts.Retention.Events)
+	j.SetNamespace(namespace)
 	sender := delivery.NewSender(clk, j, opts.HTTPClient)
 	sender.SetGate(func() func() { return s.gate.Enter().Leave })
 	s.canaries = canary.New(clk, j)
@@ -188,7 +237,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
+		Specs:          opts.Specs,
 		CheckResponses: opts.CheckResponses,
+		Strict:         opts.Strict,
 		Wrap:           s.faults.Wrap,
 		Done:           s.done,
 	}
@@ -213,12 +264,12 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	go func() { defer wg.Done(); vm, vmErr = vmgatewayNew(ctx, forSystem(vmgateway.Name)) }()
 	go func() {
 		defer wg.Done()
-		doc, err := openapi.Load(ctx, specs.FS(), "admin.yaml", admin.Prefix, opts.ValidateSpecs)
+		doc, err := opts.Specs.Load(ctx, "admin.yaml", admin.Prefix)
 		if err != nil {
 			adErr = err
 			return
 		}
-		s.admin, adErr = openapi.New(openapi.Config{System: "admin", Prefix: admin.Prefix, Doc: doc, Dialect: admin.Dialect{}, CheckResponses: opts.CheckResponses})
+		s.admin, adErr = openapi.New(openapi.Config{System: "admin", Prefix: admin.Prefix, Doc: doc, Dialect: admin.Dialect{}, CheckResponses: opts.CheckResponses, Specs: opts.Specs})
 	}()
 	wg.Wait()
 	for _, e := range []struct {
@@ -259,13 +310,36 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 			}
 		}
 	}
+	// Namespaces are managed by the host layer at the server's root (package
+	// host replaces these in the default namespace); a simulator alone, or a
+	// namespace, has none to offer.
+	for _, key := range NamespaceOperations {
+		if err := s.admin.Handle(key, admin.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+			return apierr.New(apierr.NotFound, "namespaces are managed at the server's root, /_sim/namespaces of pspsim serve; this simulator has none")
+		})); err != nil {
+			return nil, fmt.Errorf("namespaces admin: %w", err)
+		}
+	}
 	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
-		API: s.Handler, Version: Version})
+		API: s.Handler, Version: Version, Namespace: opts.Namespace})
 	s.handler = s.routes()
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
 	return s, nil
 }
+
+// NamespaceOperations are the admin.yaml operations of /_sim/namespaces,
+// which the host layer serves (HandleAdmin).
+var NamespaceOperations = []string{"createNamespace", "listNamespaces", "getNamespace", "deleteNamespace"}
+
+// HandleAdmin sets the handler of one control-API operation (an admin.yaml
+// operationId): the host layer serves /_sim/namespaces through the default
+// namespace's control API, so that its guard, validation and dialect apply.
+// Call it before the simulator serves.
+func (s *Simulator) HandleAdmin(key string, h http.Handler) error { return s.admin.Handle(key, h) }
+
+// Namespace returns the simulator's namespace ("" for the default).
+func (s *Simulator) Namespace() string { return s.opts.Namespace }
 
 // loadFaults tells the fault engine what the systems serve, then installs
 // the rules of the --faults file, of the config's faults section and the
@@ -476,6 +550,9 @@ func (s *Simulator) Close() {
 		close(s.done)
 		s.faults.Close()
 		s.env.Sender.Close()
+		// Timers die with the simulator: a deleted namespace's real-clock
+		// timers must not fire into it (nor keep it in memory) later.
+		s.clock.StopAll()
 	})
 }
 

@@ -22,11 +22,16 @@ import (
 
 const codepayUsage = `pspsim codepay — sign and check CodePay messages for curl users.
 
-  pspsim codepay sign [--key FILE] [--url U] [--keep-timestamp] [FILE|-]
+  pspsim codepay sign [--key FILE] [--url U] [--keep-timestamp] [--form F] [FILE|-]
       Sign a request body as CodePay's SDKs do (SHA256withRSA over the sorted
       key=value string) and print it. The timestamp is set to now: the running
       pspsim's clock with --url (use it with --clock=sim), else this machine's.
       The key defaults to the demo app's sandbox key (fixtures/keys/codepay-app-demo.pem).
+      --form picks the canonical form of the string to sign, as other
+      published clients build it: sdk (default: empty values skipped,
+      booleans true/false), keep-empty (attach= kept), bool-digit (true as 1,
+      false skipped), keep-empty-bool-digit. pspsim verifies each (a form
+      other than sdk with a warning); --strict accepts sdk only.
   pspsim codepay verify [--url U | --gateway-key FILE] [FILE|-]
       Check the signature of a CodePay answer or notification with the
       gateway's public key (published by --url's /_sim/codepay/gateway-key,
@@ -62,6 +67,7 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	url := fs.String("url", "", "base URL of a running pspsim (its clock and gateway key)")
 	token := adminTokenFlag(fs, "with --url: its admin token")
 	keep := fs.Bool("keep-timestamp", false, "sign: keep the body's timestamp")
+	formName := fs.String("form", string(codepay.FormSDK), "sign: the canonical form of the string to sign (sdk, keep-empty, bool-digit, keep-empty-bool-digit)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -73,7 +79,12 @@ func codepayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	switch args[0] {
 	case "sign":
-		out, err := signBody(ctx, in, *keyFile, at, *keep)
+		form, err := codepay.ParseForm(*formName)
+		if err != nil {
+			fmt.Fprintf(stderr, "pspsim codepay sign: --form: %v\n", err)
+			return 2
+		}
+		out, err := signBody(ctx, in, *keyFile, at, *keep, form)
 		if err != nil {
 			fmt.Fprintf(stderr, "pspsim codepay sign: %v\n", err)
 			return 1
@@ -131,7 +142,7 @@ func readInput(args []string) ([]byte, error) {
 	return os.ReadFile(a)
 }
 
-func signBody(ctx context.Context, body []byte, keyFile string, at remote, keep bool) ([]byte, error) {
+func signBody(ctx context.Context, body []byte, keyFile string, at remote, keep bool, form codepay.Form) ([]byte, error) {
 	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
 	if keyFile != "" {
 		keyPEM, err = os.ReadFile(keyFile)
@@ -162,7 +173,7 @@ func signBody(ctx context.Context, body []byte, keyFile string, at remote, keep 
 		}
 	}
 	raw, _ := json.Marshal(fields)
-	sign, err := codepay.Sign(key, raw)
+	sign, err := codepay.SignForm(key, raw, form)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,21 @@ func TestCodePaySubcommands(t *testing.T) {
 	if code, _, _ := pspsim("codepay", "verify", file); code != 1 {
 		t.Fatal("a tampered answer verified")
 	}
+	// --form signs as other published clients do: each verifies (a form
+	// other than the SDK's is reached, with a warning).
+	withEmpty := strings.Replace(query, `"merchant_order_no":"A1"`, `"merchant_order_no":"A1","trans_no":"","attach":""`, 1)
+	for _, form := range []string{"sdk", "keep-empty", "bool-digit", "keep-empty-bool-digit"} {
+		code, signed, errs := pspsim("codepay", "sign", "--url", base, "--form", form, withEmpty)
+		if code != 0 {
+			t.Fatalf("sign --form %s: %d %s", form, code, errs)
+		}
+		if a := post(signed); !strings.Contains(a, `"code":"40008"`) {
+			t.Fatalf("--form %s: the signature did not verify: %s", form, a)
+		}
+	}
+	if code, _, _ := pspsim("codepay", "sign", "--form", "php", query); code != 2 {
+		t.Fatal("an unknown --form was accepted")
+	}
 	// Without --url the machine's clock is used: the server's stamp clock is
 	// real, and CodePay takes either time (specs/codepay.yaml, Timestamp); a
 	// timestamp far from both is refused.

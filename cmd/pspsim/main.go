@@ -33,8 +33,10 @@ import (
 	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/control"
 	"github.com/pspsim/pspsim/simulator/faults"
+	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/specs"
 )
@@ -112,8 +114,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	validate := fs.Bool("validate-specs", false, "run full OpenAPI document validation at start (slower)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	// Retention: what the sandbox keeps in memory (README, "Memory and retention").
+	retainEvents := fs.Int("retain-events", 0, fmt.Sprintf("journal events kept; the oldest are dropped first (default %d; or retention.events in --config)", simulator.DefaultRetainEvents))
+	retainObjects := fs.Int("retain-objects", 0, fmt.Sprintf("objects kept per kind (payments, orders, refunds, sessions, authentications…); the oldest that have ended — final, nothing pending — are dropped first, never apps, shops, merchants or terminals (default %d; or retention.objects)", simulator.DefaultRetainObjects))
+	retainAge := fs.Duration("retain-age", 0, "also drop objects that have ended once older than this on the simulator's clock, e.g. 24h (default: no age limit; or retention.age)")
+	strict := fs.Bool("strict", false, "refuse every departure from the vendors' documented tables; by default pspsim accepts what the real gateways plausibly accept and warns (X-Pspsim-Warning, request.warning); or strict: true in --config")
 	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
 	settings := serverFlags(fs)
+	nsSettings := namespaceFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -124,7 +132,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	log := logging.New(stderr, level, *logJSON)
 
-	opts := simulator.Options{Logger: log, ValidateSpecs: *validate}
+	// One cache of compiled specs for the default namespace and every other.
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Specs: openapi.NewSpecs(specs.FS(), *validate),
+		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
 	switch *clockMode {
 	case "real":
 		opts.Clock = clock.NewReal()
@@ -181,6 +191,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
 		return 2
 	}
+	namespaces, err := nsSettings(opts.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 2
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -207,9 +222,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 1
 	}
 	defer sim.Close()
-	srv := server.httpServer(sim.Handler())
+	// Namespaces (README, "Namespaces"): each a simulator of its own under
+	// /ns/{name}/, built from the same options; the default one at the root.
+	nsBase := opts
+	nsBase.Clock, nsBase.IDs, nsBase.Store = nil, nil, nil
+	var nsStart time.Time // --clock-start, else each namespace starts at the wall time
+	if *clockStart != "" {
+		nsStart, _ = time.Parse(time.RFC3339, *clockStart)
+	}
+	nsHost, err := host.New(host.Options{Default: sim, Base: nsBase, SimClock: *clockMode == "sim", ClockStart: nsStart,
+		StampSim: *stampClock == "sim", Auto: namespaces.Auto, Idle: time.Duration(namespaces.Idle), Max: namespaces.Max, Retention: namespaces.retention()})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+	defer nsHost.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// What the retention keeps fits under this — the default namespace's
+		// and every other's at their limits; the heap is not left to grow to
+		// twice it (README, "Memory and retention").
+		debug.SetMemoryLimit(namespaces.memoryLimit(sim.Retention()))
+	}
+	srv := server.httpServer(nsHost)
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.
+	srv.RegisterOnShutdown(nsHost.Close)
 	srv.RegisterOnShutdown(sim.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(server.listener(ln)) }()
@@ -218,7 +256,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintln(stderr, warning)
 	}
 	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
-		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health")
+		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health",
+		"namespaces", base+"/ns/{name}/", "namespacesAuto", namespaces.Auto, "namespacesMax", namespaces.Max, "namespaceIdle", time.Duration(namespaces.Idle))
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
-	"github.com/cucumber/godog"
+	"github.com/pspsim/pspsim/internal/godog"
+	"github.com/pspsim/pspsim/simulator/host"
 
 	"github.com/pspsim/pspsim/scenario"
 	"github.com/pspsim/pspsim/simulator"
@@ -36,6 +38,7 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	configPath := fs.String("config", "", "in process: a config file every scenario's simulator starts with")
 	colors := fs.Bool("colors", false, "colour the output")
 	adminToken := adminTokenFlag(fs, "with --target: its admin token")
+	namespace := fs.String("namespace", "", "with --target: run in a namespace of that server — NAME (created if missing, kept, reset before each scenario), or auto: each scenario in a fresh one, deleted after it (then --concurrency works against --target too)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,12 +55,28 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	var factory scenario.Factory
+	if *namespace != "" && *target == "" {
+		fmt.Fprintln(stderr, "pspsim scenario: --namespace needs --target")
+		return 2
+	}
 	if *target != "" {
-		if *concurrency > 1 || *faultsPath != "" || *configPath != "" {
-			fmt.Fprintln(stderr, "pspsim scenario: --concurrency, --faults and --config apply in process only; against --target start pspsim serve with them")
+		if (*concurrency > 1 && *namespace != "auto") || *faultsPath != "" || *configPath != "" {
+			fmt.Fprintln(stderr, "pspsim scenario: --faults and --config apply in process only (against --target start pspsim serve with them); --concurrency against --target needs --namespace auto")
 			return 2
 		}
-		factory = scenario.Remote(*target, adminToken())
+		switch *namespace {
+		case "":
+			factory = scenario.Remote(*target, adminToken())
+		case "auto":
+			factory = scenario.RemoteNamespaces(*target, adminToken())
+		default:
+			url, err := ensureNamespace(ctx, *target, adminToken(), *namespace)
+			if err != nil {
+				fmt.Fprintf(stderr, "pspsim scenario: %v\n", err)
+				return 1
+			}
+			factory = scenario.Remote(url, adminToken())
+		}
 	} else {
 		var rules, config []byte
 		if _, err := readFlagFiles(flagFile{"--faults", *faultsPath, &rules}, flagFile{"--config", *configPath, &config}); err != nil {
@@ -91,4 +110,17 @@ func runScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		},
 	}
 	return suite.Run()
+}
+
+// ensureNamespace returns the base URL of the namespace name on target,
+// creating it with a simulated clock when it does not exist yet.
+func ensureNamespace(ctx context.Context, target, token, name string) (string, error) {
+	ns, err := host.CreateRemote(ctx, target, token, host.RemoteSpec{Name: name, Clock: "sim"})
+	if err == nil {
+		return ns.URL, nil
+	}
+	if strings.Contains(err.Error(), ": 409 ") {
+		return strings.TrimRight(target, "/") + host.PathPrefix + name, nil
+	}
+	return "", err
 }

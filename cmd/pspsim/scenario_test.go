@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pspsim/pspsim/scenario"
+	"github.com/pspsim/pspsim/simulator/control"
 )
 
 const passing = `@smoke
@@ -167,5 +168,61 @@ func TestScenarioRunsTheSimulatorsOwnFeatures(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), " passed)") || strings.Contains(out.String(), "failed") {
 		t.Fatalf("%s", out.String())
+	}
+}
+
+// Against a shared server: --namespace auto gives each scenario a fresh
+// namespace (so scenarios may run at once), deleted afterwards; the
+// server's default namespace is neither reset nor moved. --namespace NAME
+// creates NAME once and resets only it before each scenario.
+func TestScenarioInNamespaces(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServe(t, "--clock", "sim", "--clock-start", "2026-11-22T10:00:00Z", "--seed", "3")
+	base := "http://" + srv.addr
+	c := &http.Client{Transport: control.Transport(nil, "")}
+	res, err := c.Post(base+"/_sim/genstore/shops", "application/json", strings.NewReader(`{"shopId":"8801","shop":"bystander"}`))
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("shop: %v %v", res, err)
+	}
+	res.Body.Close()
+	feature := writeFeature(t, dir, "ns.feature", `Feature: namespaces
+  Scenario: one moves its own clock
+    When the clock advances by "5h"
+    And I send GET "/_sim/genstore/shops/8801"
+    Then the response status is 404
+
+  Scenario: two starts fresh
+    When I send POST "/vm/v1/auth/token" with JSON:
+      """
+      {"appId": "086666075137001", "secret": "184E52CF5365D2D7EE8EDA************"}
+      """
+    Then the response status is 200
+    And the journal has 1 event of kind "auth.token_issued"
+`)
+	for _, args := range [][]string{{"--namespace", "auto", "--concurrency", "2"}, {"--namespace", "team-a"}, {"--namespace", "team-a"}} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), append([]string{"scenario", "--target", base, "--format", "progress"}, append(args, feature)...), &out, &errb, nil); code != 0 || !strings.Contains(out.String(), "2 scenarios (2 passed)") {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, out.String(), errb.String())
+		}
+	}
+	var list struct{ Namespaces []struct{ Name string } }
+	res, err = c.Get(base + "/_sim/namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&list)
+	res.Body.Close()
+	if len(list.Namespaces) != 2 || list.Namespaces[1].Name != "team-a" {
+		t.Fatalf("namespaces after the runs: %+v (want default and team-a)", list)
+	}
+	var clk map[string]any
+	res, _ = c.Get(base + "/_sim/clock")
+	json.NewDecoder(res.Body).Decode(&clk)
+	res.Body.Close()
+	if clk["now"] != "2026-11-22T10:00:00Z" {
+		t.Fatalf("the default namespace's clock moved: %v", clk)
+	}
+	if res, _ := c.Get(base + "/_sim/genstore/shops/8801"); res.StatusCode != 200 {
+		t.Fatalf("the default namespace was reset: %d", res.StatusCode)
 	}
 }

@@ -107,16 +107,17 @@ func serverFlags(fs *flag.FlagSet) (apply func(config []byte) (serverSettings, e
 // defaults. The simulator reads the other sections.
 func serverSection(config []byte) (serverSettings, error) {
 	s := defaultServer
-	var doc struct {
-		Server *yaml.Node `yaml:"server"`
-	}
 	if len(config) == 0 {
 		return s, nil
 	}
-	if err := yaml.Unmarshal(config, &doc); err != nil || doc.Server == nil {
+	// A map of nodes: yaml.v3 leaves a *yaml.Node struct field empty, which
+	// silently dropped the whole section.
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(config, &doc); err != nil || doc["server"].Kind == 0 {
 		return s, nil // the simulator reports a malformed file
 	}
-	if err := doc.Server.Decode(&s); err != nil {
+	n := doc["server"]
+	if err := n.Decode(&s); err != nil {
 		return s, fmt.Errorf("config: server: %w", err)
 	}
 	return s, nil

@@ -232,3 +232,11 @@ func TestServeWarnsWhenTheControlAPIIsExposed(t *testing.T) {
 		t.Fatalf("an allowed host: %d", res.StatusCode)
 	}
 }
+
+// The config file's server section is read (it was once silently dropped).
+func TestServerSectionIsRead(t *testing.T) {
+	s, err := serverSection([]byte("server:\n  maxConnections: 7\n  readTimeout: 3s\n"))
+	if err != nil || s.MaxConnections != 7 || time.Duration(s.ReadTimeout) != 3*time.Second || time.Duration(s.IdleTimeout) != time.Duration(defaultServer.IdleTimeout) {
+		t.Fatalf("%+v %v", s, err)
+	}
+}

@@ -12,13 +12,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/specs"
 )
@@ -101,7 +104,9 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Register installs the core handlers on the admin mount.
 func Register(m *openapi.Mount, core Core) error {
-	h := &handlers{core: core}
+	// The systems and their operations do not change once the simulator
+	// serves: the health answer lists them from the first call's result.
+	h := &handlers{core: core, systems: sync.OnceValue(core.Systems)}
 	for key, f := range map[string]http.HandlerFunc{
 		"getHealth":      h.health,
 		"resetSimulator": h.reset,
@@ -120,12 +125,15 @@ func Register(m *openapi.Mount, core Core) error {
 	return nil
 }
 
-type handlers struct{ core Core }
+type handlers struct {
+	core    Core
+	systems func() []SystemInfo
+}
 
 func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"status": "ok", "version": h.core.Version, "seed": h.core.Seed,
-		"clock": h.clockState(), "systems": h.core.Systems(),
+		"clock": h.clockState(), "systems": h.systems(),
 	})
 }
 
@@ -142,6 +150,9 @@ func (h *handlers) reset(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, apierr.Wrap(fmt.Errorf("reset: %w", err)))
 		return
 	}
+	// What the store and the journal held is garbage now: hand it back to
+	// the operating system without making the caller wait for it.
+	go debug.FreeOSMemory()
 	WriteJSON(w, http.StatusOK, map[string]any{"status": "reset", "at": h.core.Clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
@@ -202,17 +213,35 @@ func (h *handlers) move(w http.ResponseWriter, r *http.Request, sim *clock.Sim, 
 }
 
 // reserved query parameters of listEvents; any other one filters on an id.
-var reserved = map[string]bool{"system": true, "kind": true, "id": true, "after": true, "since": true, "limit": true}
+var reserved = map[string]bool{"system": true, "kind": true, "id": true, "after": true, "before": true, "since": true, "limit": true}
+
+// DefaultLimit is how many events a page of GET /_sim/events holds unless
+// the caller asks for another number; MaxLimit is the most it may ask for.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10000
+)
 
 // FilterFromQuery builds a journal filter from listEvents' query parameters.
 func FilterFromQuery(q url.Values) (journal.Filter, *apierr.Error) {
 	f := journal.Filter{System: q.Get("system"), Kind: q.Get("kind"), AnyID: q.Get("id")}
-	if v := q.Get("after"); v != "" {
+	seq := func(name string) (int64, *apierr.Error) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, nil
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return f, apierr.Field(apierr.Invalid, "after", "type", "must be a non-negative integer")
+			return 0, apierr.Field(apierr.Invalid, name, "type", "must be a non-negative integer (an event's sequence number)")
 		}
-		f.AfterSeq = n
+		return n, nil
+	}
+	var aerr *apierr.Error
+	if f.AfterSeq, aerr = seq("after"); aerr != nil {
+		return f, aerr
+	}
+	if f.BeforeSeq, aerr = seq("before"); aerr != nil {
+		return f, aerr
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
@@ -223,8 +252,8 @@ func FilterFromQuery(q url.Values) (journal.Filter, *apierr.Error) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return f, apierr.Field(apierr.Invalid, "limit", "minimum", "must be a positive integer")
+		if err != nil || n < 1 || n > MaxLimit {
+			return f, apierr.Field(apierr.Invalid, "limit", "maximum", "must be an integer from 1 to %d", MaxLimit)
 		}
 		f.Limit = n
 	}
@@ -240,17 +269,56 @@ func FilterFromQuery(q url.Values) (journal.Filter, *apierr.Error) {
 	return f, nil
 }
 
+// listEvents answers one page of the journal. With `after` it reads forward
+// from that cursor (0: from the oldest event kept); otherwise it answers the
+// newest events (before `before`, when given). `next` is the cursor of what
+// follows the page — poll with it to get only new events — and `prev` that
+// of what precedes it.
 func (h *handlers) listEvents(w http.ResponseWriter, r *http.Request) {
-	f, aerr := FilterFromQuery(r.URL.Query())
+	q := r.URL.Query()
+	f, aerr := FilterFromQuery(q)
 	if aerr != nil {
 		Error(w, r, aerr)
 		return
 	}
-	events := h.core.Journal.Query(f)
-	if events == nil {
-		events = []journal.Event{}
+	limit := f.Limit
+	if limit == 0 {
+		limit = DefaultLimit
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"events": events, "lastSeq": h.core.Journal.LastSeq()})
+	f.Limit = 0
+	forward := q.Has("after")
+	p := h.core.Journal.Page(f, forward, limit)
+	next := p.LastSeq // every event up to the newest was looked at
+	switch {
+	case forward && p.HasMore:
+		next = p.Last
+	case !forward && f.BeforeSeq > 0:
+		next = max(p.Last, f.BeforeSeq-1)
+	}
+	b := make([]byte, 0, 64+len(p.Events)*400)
+	b = append(b, `{"events":[`...)
+	for i, e := range p.Events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	b = append(b, `],"lastSeq":`...)
+	b = strconv.AppendInt(b, p.LastSeq, 10)
+	b = append(b, `,"oldestSeq":`...)
+	b = strconv.AppendInt(b, p.OldestSeq, 10)
+	b = append(b, `,"hasMore":`...)
+	b = strconv.AppendBool(b, p.HasMore)
+	b = append(b, `,"next":`...)
+	b = strconv.AppendInt(b, next, 10)
+	if len(p.Events) > 0 {
+		b = append(b, `,"prev":`...)
+		b = strconv.AppendInt(b, p.First, 10)
+	}
+	b = append(b, '}')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // streamBuffer is how many events a live stream may fall behind before it
@@ -294,11 +362,25 @@ func (h *handlers) streamEvents(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, ": pspsim journal\n\n")
 	last := f.AfterSeq
 	if replay {
-		for _, e := range h.core.Journal.Query(f) {
-			if writeEvent(w, e) != nil {
-				return
+		// The backlog, a page at a time: a whole journal is never held at once.
+		for page := f; ; {
+			page.Limit = 0
+			p := h.core.Journal.Page(page, true, MaxLimit)
+			for _, raw := range p.Events {
+				var e struct {
+					Seq  int64  `json:"seq"`
+					Kind string `json:"kind"`
+				}
+				json.Unmarshal(raw, &e)
+				if writeRaw(w, e.Seq, e.Kind, raw) != nil {
+					return
+				}
+				last = e.Seq
 			}
-			last = e.Seq
+			if !p.HasMore {
+				break
+			}
+			page.AfterSeq = p.Last
 		}
 	} else {
 		last = h.core.Journal.LastSeq()
@@ -338,14 +420,18 @@ func writeEvent(w http.ResponseWriter, e journal.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Kind, b)
+	return writeRaw(w, e.Seq, e.Kind, b)
+}
+
+func writeRaw(w http.ResponseWriter, seq int64, kind string, b []byte) error {
+	_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", seq, kind, b)
 	return err
 }
 
 func (h *handlers) listSpecs(w http.ResponseWriter, r *http.Request) {
 	var out []map[string]string
 	for _, name := range specs.Names() {
-		e := map[string]string{"name": name, "url": Prefix + "/specs/" + name}
+		e := map[string]string{"name": name, "url": mountpath.Join(r, Prefix+"/specs/"+name)}
 		if m, ok := Mounts[name]; ok {
 			e["mount"] = m
 		}

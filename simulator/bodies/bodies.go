@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/pan"
 )
@@ -27,29 +28,165 @@ const Limit = 600
 // and keys say nothing to a reader past their first characters.
 const longString = 64
 
+// JSON is a body view that is JSON: masked, shortened and bounded by Of.
+// The journal appends it as it is (RedactedJSON), without decoding it into
+// maps and encoding it again — most of what journaling a body cost.
+type JSON []byte
+
+// MarshalJSON implements json.Marshaler.
+func (j JSON) MarshalJSON() ([]byte, error) { return j, nil }
+
+// RedactedJSON says that j is valid JSON with card data already masked.
+func (j JSON) RedactedJSON() []byte { return j }
+
 // Of returns the view of a body: nil when empty, a masked JSON value
 // (object, array) when it parses and fits in Limit once shortened, else a
-// string clipped to Limit with "…" and the original size.
+// string clipped to Limit with "…" and the original size. The JSON is
+// rewritten in one pass over the bytes, keys in their order.
 func Of(raw []byte) any {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil
 	}
-	if raw[0] == '{' || raw[0] == '[' {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var v any
-		if dec.Decode(&v) == nil {
-			v = shorten("", v)
-			if b, err := json.Marshal(v); err == nil {
-				if len(b) <= Limit {
-					return v
-				}
-				return clip(string(b), len(raw))
-			}
+	if !utf8.Valid(raw) {
+		raw = escapeInvalid(raw)
+	}
+	if (raw[0] == '{' || raw[0] == '[') && json.Valid(raw) {
+		out := view(make([]byte, 0, min(len(raw), Limit)+32), "", raw)
+		if len(out) <= Limit {
+			return JSON(out)
 		}
+		return clip(string(out), len(raw))
 	}
 	return clip(pan.Scrub(string(raw)), len(raw))
+}
+
+// view appends the masked, shortened form of the valid JSON value at the
+// start of s (found under key) to b.
+func view(b []byte, key string, s []byte) []byte {
+	b, _ = value(b, key, s)
+	return b
+}
+
+// value appends the view of the value at the start of s and returns what
+// follows it. s is valid JSON (Of checked it), so the scan trusts it.
+func value(b []byte, key string, s []byte) ([]byte, []byte) {
+	s = skipSpace(s)
+	switch s[0] {
+	case '{', '[':
+		closing := byte('}')
+		if s[0] == '[' {
+			closing = ']'
+		}
+		b = append(b, s[0])
+		s = skipSpace(s[1:])
+		for first := true; s[0] != closing; first = false {
+			if !first {
+				b = append(b, ',')
+				s = skipSpace(s[1:]) // the comma
+			}
+			k := key // an array's items are found under the array's key
+			if closing == '}' {
+				var rest []byte
+				k, rest = str(s)
+				b = appendQuoted(b, k)
+				b = append(b, ':')
+				s = skipSpace(skipSpace(rest)[1:]) // the colon
+			}
+			b, s = value(b, k, s)
+			s = skipSpace(s)
+		}
+		return append(b, closing), s[1:]
+	case '"':
+		v, rest := str(s)
+		return appendQuoted(b, shortenString(key, v)), rest
+	case 't', 'n':
+		return append(b, s[:4]...), s[4:]
+	case 'f':
+		return append(b, s[:5]...), s[5:]
+	}
+	n := 0
+	for n < len(s) && strings.IndexByte("+-.0123456789eE", s[n]) >= 0 {
+		n++
+	}
+	num := string(s[:n])
+	if masked := pan.Value(key, num); masked != num {
+		return appendQuoted(b, masked), s[n:]
+	}
+	return append(b, s[:n]...), s[n:]
+}
+
+// shortenString masks a string found under key and shortens a long one. A
+// string holding JSON (a CodePay biz_content, a data field sent as text) is
+// masked as JSON.
+func shortenString(key, v string) string {
+	if t := strings.TrimSpace(v); len(t) > 1 && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+		return string(view(nil, key, []byte(t)))
+	}
+	s := pan.Value(key, v)
+	if len(s) > longString {
+		cut := longString / 2
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%s… (%d chars)", s[:cut], len(s))
+	}
+	return s
+}
+
+// str reads the JSON string at the start of s: its value and what follows.
+func str(s []byte) (string, []byte) {
+	escaped := false
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			if !escaped {
+				return string(s[1:i]), s[i+1:]
+			}
+			var v string
+			json.Unmarshal(s[:i+1], &v) // valid: Of checked the whole body
+			return v, s[i+1:]
+		}
+	}
+	return "", nil
+}
+
+func skipSpace(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r') {
+		s = s[1:]
+	}
+	return s
+}
+
+// appendQuoted appends v as a JSON string.
+func appendQuoted(b []byte, v string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, v[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, v[start:]...)
+	return append(b, '"')
 }
 
 func clip(s string, size int) string {
@@ -64,52 +201,6 @@ func clip(s string, size int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// shorten masks and shortens a decoded JSON value. A string holding JSON
-// (a CodePay biz_content, a data field sent as text) is masked as JSON.
-func shorten(key string, v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = shorten(k, e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = shorten(key, e)
-		}
-		return s
-	case json.Number:
-		if masked := pan.Value(key, x.String()); masked != x.String() {
-			return masked
-		}
-		return x
-	case string:
-		if t := strings.TrimSpace(x); len(t) > 1 && (t[0] == '{' || t[0] == '[') {
-			var inner any
-			dec := json.NewDecoder(strings.NewReader(t))
-			dec.UseNumber()
-			if dec.Decode(&inner) == nil {
-				if b, err := json.Marshal(shorten(key, inner)); err == nil {
-					return string(b)
-				}
-			}
-		}
-		s := pan.Value(key, x)
-		if len(s) > longString {
-			cut := longString / 2
-			for cut > 0 && !isRuneStart(s[cut]) {
-				cut--
-			}
-			return fmt.Sprintf("%s… (%d chars)", s[:cut], len(s))
-		}
-		return s
-	default:
-		return v
-	}
-}
 
 // Recorder is a ResponseWriter that keeps the status and the first bytes of
 // the body written through it, for the journal.
@@ -143,3 +234,23 @@ func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Body returns the view of what was written.
 func (r *Recorder) Body() any { return Of(r.buf) }
+
+// escapeInvalid writes each byte of raw that is not UTF-8 as the text
+// \\xNN (a JSON-escaped backslash, so that a JSON body still parses and is
+// masked by its keys): decoding would replace it by U+FFFD, silently, and
+// the journal keeps what a refused request really held.
+func escapeInvalid(raw []byte) []byte {
+	out := make([]byte, 0, len(raw)+16)
+	for len(raw) > 0 {
+		r, size := utf8.DecodeRune(raw)
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, '\\', '\\', 'x', hexDigits[raw[0]>>4], hexDigits[raw[0]&0xf])
+		} else {
+			out = append(out, raw[:size]...)
+		}
+		raw = raw[size:]
+	}
+	return out
+}
+
+const hexDigits = "0123456789abcdef"

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pspsim/pspsim/simulator/pan"
 )
 
 func TestOfMasksAndBounds(t *testing.T) {
@@ -72,5 +74,62 @@ func TestRecorderKeepsTheAnswer(t *testing.T) {
 	b, _ := json.Marshal(r.Body())
 	if !strings.Contains(string(b), "DECLINED") {
 		t.Errorf("the recorded answer is %s", b)
+	}
+}
+
+// A byte that is not UTF-8 is kept visibly as \xNN, not replaced by U+FFFD,
+// and the body is still read as JSON, so its secrets are still masked by key.
+func TestInvalidUTF8IsKeptVisiblyAndStillMasked(t *testing.T) {
+	v := Of([]byte("{\"orderNo\":\"20\xff25\",\"cvv\":\"123\"}"))
+	var m map[string]any
+	if j, ok := v.(JSON); !ok || json.Unmarshal(j, &m) != nil {
+		t.Fatalf("Of = %#v, want the JSON object", v)
+	}
+	if m["orderNo"] != `20\xff25` {
+		t.Errorf("orderNo = %q, want 20\\xff25", m["orderNo"])
+	}
+	if m["cvv"] == "123" {
+		t.Errorf("cvv kept: %v", m)
+	}
+}
+
+// Of's JSON is valid JSON, and no digit run in it that looks like a card
+// number was in the body: whatever the body, nothing leaks.
+func FuzzOfNeverLeaksAPAN(f *testing.F) {
+	f.Add([]byte(`{"card":{"cardNo":"4000123456000068","cvc":"123"},"n":4000123456000068}`))
+	f.Add([]byte(`{"biz_content":"{\"card_no\":\"4000 1234 5600 0068\"}","a":[1,2.5e3,true,null,"x\u0041"]}`))
+	f.Add([]byte(`[{"k":"declined card 4571736012345674 1230 7319"}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v := Of(body)
+		var out string
+		switch x := v.(type) {
+		case nil:
+			return
+		case JSON:
+			if !json.Valid(x) {
+				t.Fatalf("Of(%q) = %s: not JSON", body, x)
+			}
+			out = string(x)
+		case string:
+			out = x
+		}
+		run := ""
+		for i := 0; i <= len(out); i++ {
+			if i < len(out) && out[i] >= '0' && out[i] <= '9' {
+				run += string(out[i])
+				continue
+			}
+			if pan.LooksLikePAN(run) && strings.Contains(string(body), run) {
+				t.Fatalf("Of(%q) left %s in %s", body, run, out)
+			}
+			run = ""
+		}
+	})
+}
+
+func BenchmarkOf(b *testing.B) {
+	body := []byte(`{"orderNo":"20220828000002","card":{"cardNo":"4000123456000019","cvc":"123","expiryMonth":"12","expiryYear":"2030","holderName":"JOHN DOE"},"amount":"100.99","currency":"USD","description":"buy an apple","notifyUrl":"https://shop.example/notify","returnUrl":"https://shop.example/return"}`)
+	for b.Loop() {
+		Of(body)
 	}
 }

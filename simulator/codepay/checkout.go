@@ -267,9 +267,13 @@ func scrubJSONError(err error) string {
 }
 
 // authenticate runs 3-D Secure for an online card payment, when a service
-// is wired. A directory server that fails, or a card whose host fails
-// before any authentication completes, is a retryable system error: no
-// order is kept, so the merchant may retry with the same merchant_order_no.
+// is wired. A card whose host fails before any authentication completes
+// (TESTCARDS row 25), or a 3-D Secure service that cannot be reached, is a
+// retryable system error: no order is kept, so the merchant may retry with
+// the same merchant_order_no. A directory server error (row 10) is an
+// authentication result like the others: the payment fails (resp_code 96),
+// as it does on the card gateway (THREEDS_SERVER_ERROR), and the merchant
+// retries with a new merchant_order_no — one row, one behaviour.
 func (s *System) authenticate(ctx context.Context, t *Txn, c card) (*ThreeDSResult, *apierr.Error) {
 	tds := s.authenticator()
 	if tds == nil {
@@ -287,8 +291,6 @@ func (s *System) authenticate(ctx context.Context, t *Txn, c card) (*ThreeDSResu
 		return nil, retryable("3-D Secure is unavailable (%v); retry", err)
 	}
 	switch res.Outcome {
-	case ThreeDSError:
-		return nil, retryable("the 3-D Secure directory server failed for card %s; retry", t.CardMasked)
 	case ThreeDSAuthenticated, ThreeDSNotEnrolled:
 		if issuerDecision(c.profile).retryable {
 			return nil, retryable("the host failed to process card %s; retry", t.CardMasked)
@@ -347,7 +349,7 @@ func (s *System) afterAuthentication(ctx context.Context, fx *effects, t *Txn, r
 	case ThreeDSRejected:
 		return fail("05", "3-D SECURE REJECTED BY THE ISSUER")
 	case ThreeDSError:
-		return fail("96", "3-D SECURE ERROR")
+		return fail("96", "3-D SECURE DIRECTORY SERVER ERROR; RETRY WITH A NEW MERCHANT_ORDER_NO")
 	}
 	return fail("05", "3-D SECURE AUTHENTICATION FAILED")
 }

@@ -150,7 +150,7 @@ func TestMerchantCheckoutHandlesEveryThreeDSOutcome(t *testing.T) {
 			final: func(f *fakeThreeDS, c *cp, a answer) { c.advance(10 * time.Minute) }},
 		{name: "decoupled, Y after 30 s", card: "4000123456000134", code: "0", status: "0", after: "2",
 			final: func(f *fakeThreeDS, c *cp, a answer) { c.advance(30 * time.Second) }},
-		{name: "directory server error: retryable, no order", card: "4000123456000100", code: "50000"},
+		{name: "directory server error: failed, retry with a new order (as on the card gateway)", card: "4000123456000100", code: "0", status: "1"},
 		{name: "host processing error: retryable, no order", card: visaPSPError, code: "50000"},
 		{name: "host never answers: processing until expiry", card: visaTimeout, code: "0", status: "0", after: "1",
 			final: func(f *fakeThreeDS, c *cp, a answer) { c.advance(10 * time.Minute) }},
@@ -312,9 +312,9 @@ func TestHostedCheckoutPage(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(page, "150.34 USD") || !strings.Contains(page, "Pay with ApplePay") || strings.Contains(page, "GooglePay") {
 		t.Fatalf("page %d: %s", res.StatusCode, page)
 	}
-	// A directory server error: the page says so, the order stays payable.
-	res = postForm(t, payURL, url.Values{"action": {"card"}, "pan": {"4000123456000100"}, "expiry": {"12/30"}, "cvv": {"123"}})
-	if body := readAll(t, res); res.StatusCode != 200 || !strings.Contains(body, "retry") || strings.Contains(body, "4000123456000100") {
+	// A host processing error (row 25): the page says so, the order stays payable.
+	res = postForm(t, payURL, url.Values{"action": {"card"}, "pan": {visaPSPError}, "expiry": {"12/30"}, "cvv": {"123"}})
+	if body := readAll(t, res); res.StatusCode != 200 || !strings.Contains(body, "retry") || strings.Contains(body, visaPSPError) {
 		t.Fatalf("retryable: %d %s", res.StatusCode, body)
 	}
 	if st := c.statusOf("HC-1"); st != "9" {

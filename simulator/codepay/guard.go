@@ -6,13 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
@@ -28,6 +30,9 @@ type Caller struct {
 	MerchantNo  string
 	StoreNo     string
 	TerminalSN  string
+	// SignForm is the canonical form of the string to sign the request's
+	// signature verified with ("" for sign_type NONE).
+	SignForm Form
 }
 
 // callerOf returns the caller the guard recorded.
@@ -52,6 +57,16 @@ func (s *System) guard(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		s.envelope.WriteError(w, r, err)
 		return false
+	}
+	if caller.SignForm != "" && caller.SignForm != FormSDK {
+		// A departure from the SDK's string to sign, tolerated: said on the
+		// answer and journaled like the schema's departures.
+		wn := openapi.Warning{Field: "sign", Rule: "signature", Class: "sign-form",
+			Did: "verified with the " + string(caller.SignForm) + " string to sign",
+			Why: "CodePay's published clients disagree on empty values and booleans in the string to sign and the document does not settle it; the SDK's form is " + string(FormSDK) + ", the only one --strict accepts."}
+		w.Header().Add(openapi.WarningHeader, wn.Header())
+		req.Warnings = append(req.Warnings, wn)
+		s.env.WarningsFor(Name)(r, req, []openapi.Warning{wn})
 	}
 	req.SetPrincipal(caller)
 	req.Tag(openapi.TagApp, caller.App.AppID)
@@ -99,11 +114,20 @@ func (s *System) check(r *http.Request, req *openapi.Request) (*Caller, *apierr.
 		}
 	}
 	if signType == "RSA2" {
-		env, aerr := s.signatureEnvironment(f, app)
+		// The signature covers the body as sent, before pspsim dropped or
+		// rewrote what it tolerates (see the spec's x-pspsim-lenient).
+		signed := f
+		if req.Sent != nil {
+			signed = nil
+			if err := json.Unmarshal(req.Sent, &signed); err != nil || signed == nil {
+				return nil, apierr.New(apierr.Malformed, "request body is not a JSON object")
+			}
+		}
+		env, form, aerr := s.signatureEnvironment(signed, app)
 		if aerr != nil {
 			return nil, aerr
 		}
-		caller.Environment = env
+		caller.Environment, caller.SignForm = env, form
 	}
 	if aerr := s.checkParties(ctx, f, caller); aerr != nil {
 		return nil, aerr
@@ -180,7 +204,10 @@ func roundDiff(d time.Duration) string {
 
 // signatureEnvironment verifies sign over the string to sign with the app's
 // sandbox key, then its live key; the one that verifies is the environment.
-func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (string, *apierr.Error) {
+// The string to sign is built in the SDK's form, then (unless --strict) in
+// each other canonical form published clients use; the form that verified
+// is returned.
+func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (string, Form, *apierr.Error) {
 	var sign string
 	for k, v := range f {
 		if strings.EqualFold(k, "sign") {
@@ -188,11 +215,19 @@ func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (st
 		}
 	}
 	if sign == "" {
-		return "", apierr.Field(apierr.Missing, "sign", "required", "is required with sign_type RSA2").WithCode(CodeMissingParameter)
+		return "", "", apierr.Field(apierr.Missing, "sign", "required", "is required with sign_type RSA2").WithCode(CodeMissingParameter)
 	}
-	text, err := stringToSign(f)
-	if err != nil {
-		return "", apierr.New(apierr.Malformed, "request body: %v", err)
+	forms := Forms
+	if s.env.Strict {
+		forms = Forms[:1]
+	}
+	var texts []string
+	for _, form := range forms {
+		text, err := canonical(f, form)
+		if err != nil {
+			return "", "", apierr.New(apierr.Malformed, "request body: %v", err)
+		}
+		texts = append(texts, text)
 	}
 	for _, c := range []struct {
 		env  string
@@ -205,12 +240,23 @@ func (s *System) signatureEnvironment(f map[string]json.RawMessage, app App) (st
 		if err != nil {
 			continue
 		}
-		if VerifyString(pub, text, sign) == nil {
-			return c.env, nil
+		for i, text := range texts {
+			// Two forms often give the same text (no empty value, no
+			// boolean): verify each distinct text once.
+			if i > 0 && slices.Contains(texts[:i], text) {
+				continue
+			}
+			if VerifyString(pub, text, sign) == nil {
+				return c.env, forms[i], nil
+			}
 		}
 	}
-	return "", apierr.Field(apierr.Unauthorized, "sign", "signature",
-		"does not verify with the public key registered for app_id %s (SHA256withRSA over the sorted key=value string of every non-empty field except sign)", app.AppID).WithCode(CodeBadSignature)
+	also := " (nor in the other canonical forms published clients use: empty values kept, booleans as 1/empty)"
+	if s.env.Strict {
+		also = " (--strict accepts the SDK's form only)"
+	}
+	return "", "", apierr.Field(apierr.Unauthorized, "sign", "signature",
+		"does not verify with the public key registered for app_id %s (SHA256withRSA over the sorted key=value string of every non-empty field except sign%s)", app.AppID, also).WithCode(CodeBadSignature)
 }
 
 // checkParties resolves merchant_no, store_no, terminal_sn and
@@ -303,7 +349,9 @@ func (s *System) observeError(r *http.Request, code, msg string) {
 	s.env.Record(Name, "request.refused", fmt.Sprintf("%s refused: %s %s", method, code, msg), ids, data)
 }
 
-// bodyIDs picks the journal ids out of a request body.
+// bodyIDs picks the journal ids out of a request body. A value that is not
+// valid text (refused for that very reason) is left out rather than
+// journaled with the replacement characters decoding would put in it.
 func bodyIDs(body []byte) map[string]string {
 	var f map[string]json.RawMessage
 	if json.Unmarshal(body, &f) != nil {
@@ -312,7 +360,7 @@ func bodyIDs(body []byte) map[string]string {
 	out := map[string]string{}
 	for _, k := range []string{"app_id", "merchant_no", "merchant_order_no", "trans_no", "terminal_sn"} {
 		var v string
-		if json.Unmarshal(f[k], &v) == nil && v != "" {
+		if json.Unmarshal(f[k], &v) == nil && v != "" && !strings.ContainsRune(v, utf8.RuneError) {
 			out[k] = v
 		}
 	}

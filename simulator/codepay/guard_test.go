@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -382,8 +383,12 @@ func TestGuardRecordsTagsForFaults(t *testing.T) {
 // later, raised an authorization of 50.00 to 90.00. Without a timestamp it
 // is refused every time; with one, it counts once and is refused once the
 // window has passed.
+//
+// The seed's card tables list no timestamp: by default a card request
+// without one is answered with a warning (the seed's own samples have none),
+// so the replay protection holds in --strict, which this test runs.
 func TestSignedCardRequestsCannotBeReplayed(t *testing.T) {
-	c := newCP(t)
+	c := newCP(t, simtest.Strict())
 	auth := c.paidSale("RP1", "50.00", visaOK, map[string]any{"trans_type": 4})
 	// Captures above the authorized amount are refused: how the test reads it.
 	authorized := func(want string) {
@@ -411,4 +416,55 @@ func TestSignedCardRequestsCannotBeReplayed(t *testing.T) {
 		t.Fatalf("the replay 72 h later: %s", a)
 	}
 	authorized("60.00")
+}
+
+// TestEveryCanonicalFormVerifies signs one order.query — with an empty
+// attach-like field and a boolean, where the forms differ — in each
+// canonical form: by default every form verifies (a form other than the
+// SDK's with a warning, and the journal names the form); --strict accepts
+// the SDK's only.
+func TestEveryCanonicalFormVerifies(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		var opts []simtest.Option
+		if strict {
+			opts = append(opts, simtest.Strict())
+		}
+		c := newCP(t, opts...)
+		for _, form := range codepay.Forms {
+			t.Run(fmt.Sprintf("strict=%v/%s", strict, form), func(t *testing.T) {
+				m := c.envelope("wisehub.cloud.pay.order")
+				for k, v := range map[string]any{"terminal_sn": termA, "message_receiving_application": "CodePay Register",
+					"price_currency": "USD", "order_amount": json.Number("1.00"), "trans_type": 1, "description": "form " + string(form),
+					"merchant_order_no": "F" + strings.ReplaceAll(string(form), "-", "") + fmt.Sprint(strict), "expires": 300,
+					"attach": "", "confirm_on_terminal": true, "on_screen_tip": false, "api_version": "2.0"} {
+					m[k] = v
+				}
+				raw, _ := json.Marshal(m)
+				sign, err := codepay.SignForm(c.key, raw, form)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m["sign"] = sign
+				raw, _ = json.Marshal(m)
+				r := c.h.Do("POST", "/codepay/api/entry", raw)
+				a := c.parse(r.Status, r.Body)
+				warned := len(r.Header.Values(openapi.WarningHeader)) > 0
+				switch {
+				case strict && form != codepay.FormSDK:
+					if a.Code != codepay.CodeBadSignature || !strings.Contains(a.Msg, "--strict") {
+						t.Fatalf("--strict accepted the %s form: %s", form, a)
+					}
+				case a.Code != "0":
+					t.Fatalf("the %s form was refused: %s", form, a)
+				case warned != (form != codepay.FormSDK):
+					t.Fatalf("%s form: warning %q", form, r.Header.Values(openapi.WarningHeader))
+				default:
+					ev := c.h.Do("GET", "/_sim/events?kind=request.answered&system=codepay", nil)
+					if !strings.Contains(string(ev.Body), `"signForm":"`+string(form)+`"`) {
+						t.Fatalf("the journal does not name the %s form: %s", form, ev.Body)
+					}
+				}
+			})
+		}
+	}
 }

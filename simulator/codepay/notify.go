@@ -119,7 +119,9 @@ func (s *System) sendNotification(t Txn, inTimer bool) {
 	}
 	if t.NotifyDelay > 0 {
 		s.record("notification.delayed", fmt.Sprintf("notification of %s held back %s (test card)", t.MerchantOrderNo, t.NotifyDelay), &t, nil)
-		s.env.Clock.AfterFunc(t.NotifyDelay, func() { send(true) })
+		// Held back on the clock: the transaction stays busy (retention keeps it).
+		release := s.env.Sender.Hold(Name, map[string]string{"trans_no": t.TransNo})
+		s.env.Clock.AfterFunc(t.NotifyDelay, func() { send(true); release() })
 		return
 	}
 	send(inTimer)

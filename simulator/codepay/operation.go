@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
@@ -79,8 +79,11 @@ func (s *System) answer(w http.ResponseWriter, r *http.Request, ids map[string]s
 			all[k] = v
 		}
 	}
-	s.env.Record(Name, "request.answered", fmt.Sprintf("%s answered 0 success (%s)", req.Key, c.Environment), all,
-		map[string]any{"method": req.Key, "code": CodeSuccess, "environment": c.Environment, "request": bodies.Of(req.Body), "answer": bodies.Of(answerData(data))})
+	journaled := map[string]any{"method": req.Key, "code": CodeSuccess, "environment": c.Environment, "request": bodies.Of(req.Body), "answer": bodies.Of(answerData(data))}
+	if c.SignForm != "" {
+		journaled["signForm"] = string(c.SignForm)
+	}
+	s.env.Record(Name, "request.answered", fmt.Sprintf("%s answered 0 success (%s)", req.Key, c.Environment), all, journaled)
 	s.envelope.Write(w, http.StatusOK, CodeSuccess, "success", data)
 }
 

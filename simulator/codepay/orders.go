@@ -309,7 +309,9 @@ func (s *System) submitRefund(ctx context.Context, c *Caller, in *submitRefundIn
 		if o, aerr = s.moneyHolder(ctx, o); aerr != nil {
 			return aerr
 		}
-		if in.PriceCurrency != o.Currency {
+		// An absent price_currency (tolerated by default, see the spec's
+		// x-pspsim-lenient) is the original payment's.
+		if in.PriceCurrency != "" && in.PriceCurrency != o.Currency {
 			return invalid("price_currency", "original", "must be %s, the currency of %s", o.Currency, o.MerchantOrderNo)
 		}
 		amt, aerr := amount("order_amount", in.OrderAmount, o.Currency, true, true)

@@ -35,7 +35,86 @@ func StringToSign(body []byte) (string, error) {
 	return stringToSign(fields)
 }
 
+// A Form is one canonical form of the string to sign. CodePay's published
+// clients do not agree on it and the document does not settle it: the
+// official SDK skips empty values and writes booleans as true/false (FormSDK,
+// what pspsim signs its own answers with); other published clients keep
+// empty values (`attach=`) or write booleans as 1 and empty. The gateway
+// verifies a request signed in any of them (the one that matched is
+// journaled, and a form other than the SDK's is warned about); --strict
+// accepts the SDK's only.
+type Form string
+
+// The canonical forms of the string to sign.
+const (
+	// FormSDK: skip null and "" values; booleans true/false.
+	FormSDK Form = "sdk"
+	// FormKeepEmpty: "" values kept as `key=` (null still skipped);
+	// booleans true/false.
+	FormKeepEmpty Form = "keep-empty"
+	// FormBoolDigit: skip null and "" values; true as 1, false as empty
+	// (and so skipped).
+	FormBoolDigit Form = "bool-digit"
+	// FormKeepEmptyBoolDigit: "" values kept; true as 1, false as `key=`.
+	FormKeepEmptyBoolDigit Form = "keep-empty-bool-digit"
+)
+
+// Forms lists every canonical form, the SDK's first.
+var Forms = []Form{FormSDK, FormKeepEmpty, FormBoolDigit, FormKeepEmptyBoolDigit}
+
+// ParseForm reads a form's name.
+func ParseForm(name string) (Form, error) {
+	for _, f := range Forms {
+		if string(f) == name {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Forms))
+	for i, f := range Forms {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown form %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// StringToSignForm builds the string to sign in form f (StringToSign is
+// FormSDK).
+func StringToSignForm(body []byte, f Form) (string, error) {
+	fields, err := objectFields(body)
+	if err != nil {
+		return "", err
+	}
+	return canonical(fields, f)
+}
+
+// SignForm signs body's string to sign in form f.
+func SignForm(key *rsa.PrivateKey, body []byte, f Form) (string, error) {
+	s, err := StringToSignForm(body, f)
+	if err != nil {
+		return "", err
+	}
+	return SignString(key, s)
+}
+
+func objectFields(body []byte) (map[string]json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return nil, fmt.Errorf("body is not a JSON object: %w", err)
+	}
+	if fields == nil {
+		return nil, errors.New("body is not a JSON object")
+	}
+	return fields, nil
+}
+
 func stringToSign(fields map[string]json.RawMessage) (string, error) {
+	return canonical(fields, FormSDK)
+}
+
+func canonical(fields map[string]json.RawMessage, f Form) (string, error) {
+	keepEmpty := f == FormKeepEmpty || f == FormKeepEmptyBoolDigit
+	boolDigit := f == FormBoolDigit || f == FormKeepEmptyBoolDigit
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		if strings.EqualFold(k, "sign") {
@@ -50,7 +129,15 @@ func stringToSign(fields map[string]json.RawMessage) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("field %s: %w", k, err)
 		}
-		if skip {
+		if boolDigit {
+			switch string(bytes.TrimSpace(fields[k])) {
+			case "true":
+				v = "1"
+			case "false":
+				v, skip = "", true
+			}
+		}
+		if skip && !(keepEmpty && v == "" && string(bytes.TrimSpace(fields[k])) != "null") {
 			continue
 		}
 		if b.Len() > 0 {

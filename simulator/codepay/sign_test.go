@@ -105,3 +105,34 @@ func BenchmarkRSA2048Sign(b *testing.B) {
 		}
 	}
 }
+
+// TestStringToSignInEachCanonicalForm builds the string to sign of one body
+// in each form published clients use: empty values skipped or kept,
+// booleans as true/false or 1/empty.
+func TestStringToSignInEachCanonicalForm(t *testing.T) {
+	body := `{"sign":"x","app_id":"wz1","attach":"","on_screen_tip":false,"confirm_on_terminal":true,"nothing":null,"order_amount":1.50}`
+	want := map[codepay.Form]string{
+		codepay.FormSDK:                `app_id=wz1&confirm_on_terminal=true&on_screen_tip=false&order_amount=1.50`,
+		codepay.FormKeepEmpty:          `app_id=wz1&attach=&confirm_on_terminal=true&on_screen_tip=false&order_amount=1.50`,
+		codepay.FormBoolDigit:          `app_id=wz1&confirm_on_terminal=1&order_amount=1.50`,
+		codepay.FormKeepEmptyBoolDigit: `app_id=wz1&attach=&confirm_on_terminal=1&on_screen_tip=&order_amount=1.50`,
+	}
+	if len(want) != len(codepay.Forms) || codepay.Forms[0] != codepay.FormSDK {
+		t.Fatalf("forms %v: the SDK's first, each tested", codepay.Forms)
+	}
+	for _, f := range codepay.Forms {
+		got, err := codepay.StringToSignForm([]byte(body), f)
+		if err != nil || got != want[f] {
+			t.Errorf("%s:\ngot  %s\nwant %s (%v)", f, got, want[f], err)
+		}
+		if parsed, err := codepay.ParseForm(string(f)); err != nil || parsed != f {
+			t.Errorf("ParseForm(%s) = %s, %v", f, parsed, err)
+		}
+	}
+	if sdk, _ := codepay.StringToSign([]byte(body)); sdk != want[codepay.FormSDK] {
+		t.Errorf("StringToSign is not the SDK form: %s", sdk)
+	}
+	if _, err := codepay.ParseForm("php"); err == nil {
+		t.Error("an unknown form parsed")
+	}
+}

@@ -28,7 +28,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
-	"github.com/pspsim/pspsim/specs"
 )
 
 // Name is the system's name in the journal and the fault rules.
@@ -88,17 +87,18 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 		apps:      store.NewTable[App](e.Store, "codepay.app"),
 		merchants: store.NewTable[Merchant](e.Store, "codepay.merchant"),
 		terminals: store.NewTable[Terminal](e.Store, "codepay.terminal"),
-		txns:      store.NewTable[Txn](e.Store, "codepay.txn"),
-		batches:   store.NewTable[Batch](e.Store, "codepay.batch"),
+		txns:      store.NewTable(e.Store, "codepay.txn", txnDone(e)),
+		batches:   store.NewTable(e.Store, "codepay.batch", batchDone()),
 	}
 	s.envelope = &Envelope{IDs: e.IDs, Mode: opts.DataMode, Key: s.key, Observe: s.observeError}
-	doc, err := openapi.Load(ctx, specs.FS(), "codepay.yaml", Prefix, e.ValidateSpecs)
+	doc, err := e.LoadSpec(ctx, "codepay.yaml", Prefix)
 	if err != nil {
 		return nil, err
 	}
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.envelope, Guard: s.guard,
-		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err

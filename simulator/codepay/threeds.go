@@ -62,8 +62,9 @@ const (
 	// ThreeDSDecoupled: transStatus D: the issuer authenticates out of band;
 	// the final result comes through done.
 	ThreeDSDecoupled ThreeDSOutcome = "decoupled"
-	// ThreeDSError: the directory server failed (retryable): the payment
-	// fails with a system error and no order is kept.
+	// ThreeDSError: the directory server failed (TESTCARDS row 10): the
+	// payment fails (resp_code 96) and may be retried with a new
+	// merchant_order_no, as on the card gateway.
 	ThreeDSError ThreeDSOutcome = "error"
 )
 

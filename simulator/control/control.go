@@ -213,13 +213,24 @@ func Transport(base http.RoundTripper, token string) http.RoundTripper {
 	return &transport{base: base, token: token}
 }
 
+// isControl reports whether a path is the control API's: /_sim/…, or a
+// namespace's /ns/{name}/_sim/… (package host).
+func isControl(p string) bool {
+	if rest, ok := strings.CutPrefix(p, "/ns/"); ok {
+		if i := strings.IndexByte(rest, '/'); i > 0 {
+			p = rest[i:]
+		}
+	}
+	return p == Prefix || strings.HasPrefix(p, Prefix+"/")
+}
+
 type transport struct {
 	base  http.RoundTripper
 	token string
 }
 
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Path != Prefix && !strings.HasPrefix(r.URL.Path, Prefix+"/") {
+	if !isControl(r.URL.Path) {
 		return t.base.RoundTrip(r)
 	}
 	addToken := t.token != "" && r.Header.Get("Authorization") == ""

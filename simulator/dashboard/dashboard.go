@@ -78,6 +78,9 @@ type Options struct {
 	API func() http.Handler
 	// Version is shown in the footer.
 	Version string
+	// Namespace is the simulator's namespace ("" for the default one, at the
+	// server's root): the header names it and links back to the root.
+	Namespace string
 }
 
 // Dashboard serves the pages.

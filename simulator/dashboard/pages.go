@@ -12,20 +12,23 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/listing"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 )
 
 // view is what every page's template gets: the layout's data and the page's.
 type view struct {
 	// Root is the relative URL of the simulator's root from this page
 	// ("./" at `/`, "../" under /dash/): every link is built from it.
-	Root    string
-	Page    string // the nav entry to highlight
-	Title   string
-	Clock   clockState
-	Version string
-	Query   url.Values
-	Data    any
-	Error   string
+	Root string
+	// Namespace is the simulator's namespace, "" for the default one.
+	Namespace string
+	Page      string // the nav entry to highlight
+	Title     string
+	Clock     clockState
+	Version   string
+	Query     url.Values
+	Data      any
+	Error     string
 }
 
 type clockState struct {
@@ -60,10 +63,10 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 // (which is also the check that the browser may read it), then renders.
 func (d *Dashboard) page(fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := &view{Root: rootOf(r), Version: d.o.Version, Query: r.URL.Query()}
+		v := &view{Root: rootOf(r), Namespace: d.o.Namespace, Version: d.o.Version, Query: r.URL.Query()}
 		body, err := d.call(r, http.MethodGet, "/_sim/clock", nil)
 		if errors.Is(err, errSignIn) {
-			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(mountpath.Join(r, r.URL.RequestURI())), http.StatusSeeOther)
 			return
 		}
 		if err == nil {
@@ -71,7 +74,7 @@ func (d *Dashboard) page(fn pageFunc) http.HandlerFunc {
 		}
 		name, err := fn(r, v)
 		if errors.Is(err, errSignIn) {
-			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, v.Root+"dash/signin?next="+url.QueryEscape(mountpath.Join(r, r.URL.RequestURI())), http.StatusSeeOther)
 			return
 		}
 		status := http.StatusOK
@@ -141,8 +144,44 @@ func (d *Dashboard) overview(r *http.Request, v *view) (string, error) {
 		return "overview", err
 	}
 	reverse(events)
-	v.Data = map[string]any{"Genstore": gs, "Gateway": vm, "CodePay": cp, "Terminals": terms, "Events": events}
+	v.Data = map[string]any{"Genstore": gs, "Gateway": vm, "CodePay": cp, "Terminals": terms, "Events": events, "Namespaces": d.namespaces(r, v.Root)}
 	return "overview", nil
+}
+
+// nsLink is a namespace on the default namespace's overview: the picker.
+type nsLink struct {
+	Name, Href, Clock string
+	Events            int
+}
+
+// namespaces lists the server's other namespaces, for the default
+// namespace's overview; nil inside a namespace, or when it has none.
+func (d *Dashboard) namespaces(r *http.Request, root string) []nsLink {
+	if d.o.Namespace != "" {
+		return nil
+	}
+	body, err := d.call(r, http.MethodGet, "/_sim/namespaces", nil)
+	if err != nil {
+		return nil // a simulator alone serves no namespaces
+	}
+	var list struct {
+		Namespaces []struct {
+			Name   string
+			Events int
+			Clock  struct{ Mode, Now string }
+		}
+	}
+	if json.Unmarshal(body, &list) != nil {
+		return nil
+	}
+	var out []nsLink
+	for _, n := range list.Namespaces {
+		if n.Name == "default" {
+			continue
+		}
+		out = append(out, nsLink{Name: n.Name, Href: root + "ns/" + url.PathEscape(n.Name) + "/", Clock: n.Clock.Mode + " " + n.Clock.Now, Events: n.Events})
+	}
+	return out
 }
 
 // ---------------------------------------------------------------- journal

@@ -173,6 +173,40 @@ func TestHostedCheckoutAndChallengeByClicking(t *testing.T) {
 	}
 }
 
+// TestCashierDeviceWalletsAndCancelByClicking: the card gateway's cashier
+// offers Apple Pay and Google Pay (the demo merchant has every method) and a
+// way back to the shop; clicking Google Pay pays at once and shows the
+// result.
+func TestCashierDeviceWalletsAndCancelByClicking(t *testing.T) {
+	h := simtest.New(t)
+	tok := h.VMToken("sandbox")
+	s := h.Do("POST", "/vm/v1/checkout/sessions", map[string]any{"amount": "12.00", "currency": "USD", "orderNo": "CASHIER-GP",
+		"expiryTime": "60", "captureMethod": "auto", "threeDsMode": "auto", "linkMode": "session"}, "Authorization", "Bearer "+tok)
+	cashier := simtest.FieldString(s.JSON(), "cashierUrl")
+	if cashier == "" {
+		t.Fatalf("createCheckoutSession: %d %s", s.Status, s.Body)
+	}
+	b := newBrowser(t)
+	b.open(cashier, "#pspsim-cashier-express")
+	labels := eval[string](b, `[...document.querySelectorAll('#pspsim-cashier-express button')].map(e => e.textContent).join('|')`)
+	if labels != "Pay with Apple Pay|Pay with Google Pay" {
+		t.Errorf("express buttons: %q", labels)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#pspsim-cashier-cancel button').length`); n != 1 {
+		t.Error("the cashier offers no cancel")
+	}
+	b.screenshot("1-cashier-express")
+	b.click(`#pspsim-cashier-express button[value="googlePay"]`, "#pspsim-result")
+	b.screenshot("2-google-pay-result")
+	if st := eval[string](b, `document.getElementById('pspsim-result').dataset.status`); st != "CAPTURED" {
+		t.Errorf("after Google Pay the payment is %q", st)
+	}
+	inq := h.Do("POST", "/vm/v1/payments/inquiry", map[string]any{"orderNo": "CASHIER-GP"}, "Authorization", "Bearer "+tok)
+	if m := inq.JSON(); m["paymentMethodType"] != "googlePay" || m["status"] != "CAPTURED" {
+		t.Errorf("inquiry after Google Pay: %s", inq.Body)
+	}
+}
+
 // TestJournalUpdatesLive: the journal page shows new events as they are
 // recorded, filtered, without a reload.
 func TestJournalUpdatesLive(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/pspsim/pspsim/simulator/mountpath"
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,9 +40,9 @@ func sameSite(r *http.Request) bool {
 func basePath(r *http.Request) string {
 	p := r.URL.Path
 	if i := strings.LastIndex(p, Prefix+"/"); i >= 0 {
-		return p[:i] + "/"
+		return mountpath.Of(r) + p[:i] + "/"
 	}
-	return "/"
+	return mountpath.Of(r) + "/"
 }
 
 // signin checks the token against the control API itself (a request with

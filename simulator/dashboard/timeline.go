@@ -83,7 +83,7 @@ func (d *Dashboard) timeline(r *http.Request, q string) (Timeline, error) {
 	for round := 0; round < maxRounds && len(frontier) > 0; round++ {
 		var next []string
 		for _, id := range frontier {
-			evs, err := d.events(r, url.Values{"id": {id}})
+			evs, err := d.events(r, url.Values{"id": {id}, "limit": {strconv.Itoa(maxEvents)}})
 			if err != nil {
 				return t, err
 			}

@@ -14,12 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
 )
@@ -154,7 +154,10 @@ type Sender struct {
 	hook    Hook
 	inspect Inspector
 	active  map[*Delivery]struct{}
-	enter   func() (leave func())
+	// busy counts, per system and id value, the deliveries (and holds) not
+	// finished: the store's retention keeps the objects they are about.
+	busy  map[busyKey]int
+	enter func() (leave func())
 }
 
 // SetGate makes the first attempts that Start runs on their own goroutine
@@ -166,6 +169,8 @@ func (s *Sender) SetGate(enter func() (leave func())) {
 	defer s.mu.Unlock()
 	s.enter = enter
 }
+
+type busyKey struct{ system, id string }
 
 // Inspector sees every answer a receiver gives, raw, before it is judged:
 // copies sent by a duplicate fault included. The canary registry uses it to
@@ -186,7 +191,7 @@ func NewSender(c clock.Clock, j *journal.Journal, client *http.Client) *Sender {
 		client = &http.Client{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Sender{clock: c, journal: j, client: client, ctx: ctx, cancel: cancel, active: map[*Delivery]struct{}{}}
+	return &Sender{clock: c, journal: j, client: client, ctx: ctx, cancel: cancel, active: map[*Delivery]struct{}{}, busy: map[busyKey]int{}}
 }
 
 // SetHook installs the hook that wraps every attempt (nil removes it).
@@ -202,6 +207,8 @@ type Delivery struct {
 	req    Request
 	policy Policy
 	onDone func(*Delivery)
+
+	about []string // the values of req.IDs, counted busy while pending
 
 	mu       sync.Mutex
 	state    State
@@ -245,11 +252,60 @@ func (s *Sender) newDelivery(req Request, p Policy, onDone func(*Delivery)) *Del
 	if p.Timeout <= 0 {
 		p.Timeout = 10 * time.Second
 	}
-	d := &Delivery{sender: s, req: req, policy: p, onDone: onDone, state: Pending, done: make(chan struct{})}
+	d := &Delivery{sender: s, req: req, policy: p, onDone: onDone, state: Pending, done: make(chan struct{}), about: idValues(req.IDs)}
 	s.mu.Lock()
 	s.active[d] = struct{}{}
+	s.markBusy(req.System, d.about, 1)
 	s.mu.Unlock()
 	return d
+}
+
+// idValues snapshots the values of ids (the caller's map may change later).
+func idValues(ids map[string]string) []string {
+	out := make([]string, 0, len(ids))
+	for _, v := range ids {
+		out = append(out, v)
+	}
+	return out
+}
+
+// markBusy counts n more (or fewer) pending messages about ids. The caller
+// holds s.mu.
+func (s *Sender) markBusy(system string, ids []string, n int) {
+	for _, v := range ids {
+		k := busyKey{system, v}
+		if c := s.busy[k] + n; c > 0 {
+			s.busy[k] = c
+		} else {
+			delete(s.busy, k)
+		}
+	}
+}
+
+// Busy reports whether a message of system about id (any of its ids' values:
+// a tradeNo, a trans_no, a paymentId) is on its way or held back. The
+// store's retention asks it before dropping an object.
+func (s *Sender) Busy(system, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy[busyKey{system, id}] > 0
+}
+
+// Hold marks ids busy until release is called, for a message a system holds
+// back on a clock timer before sending it.
+func (s *Sender) Hold(system string, ids map[string]string) (release func()) {
+	about := idValues(ids)
+	s.mu.Lock()
+	s.markBusy(system, about, 1)
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.markBusy(system, about, -1)
+			s.mu.Unlock()
+		})
+	}
 }
 
 // Request returns the message (do not modify it).
@@ -431,6 +487,7 @@ func (d *Delivery) finish(state State, why string) {
 	s := d.sender
 	s.mu.Lock()
 	delete(s.active, d)
+	s.markBusy(d.req.System, d.about, -1)
 	s.mu.Unlock()
 	s.record("delivery."+string(state), d, fmt.Sprintf("%s %s %s: %s", d.req.Kind, d.req.URL, state, why), map[string]any{"attempts": len(d.Attempts())})
 	if d.onDone != nil {

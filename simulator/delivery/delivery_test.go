@@ -83,7 +83,7 @@ func TestRetriesFollowTheScheduleOnTheClockWithIdenticalBodies(t *testing.T) {
 		t.Fatal("timers left after delivery")
 	}
 	ev := j.Query(journal.Filter{Kind: "delivery.attempt", IDs: map[string]string{"captureId": "C1"}})
-	if len(ev) != 4 || ev[3].Data["outcome"] != "delivered" || ev[0].Data["status"] != 503 {
+	if len(ev) != 4 || ev[3].Data["outcome"] != "delivered" || ev[0].Data["status"] != float64(503) {
 		t.Fatalf("journal: %+v", ev)
 	}
 }
@@ -287,5 +287,38 @@ func TestDeferredAttemptRunsWhenTheHookSaysSo(t *testing.T) {
 	}
 	if !rc.at[0].Equal(t0.Add(time.Minute)) {
 		t.Fatalf("sent at %v", rc.at[0])
+	}
+}
+
+func TestBusyCountsPendingDeliveriesAndHolds(t *testing.T) {
+	c := clock.NewSim(t0)
+	rc := &receiver{clock: c, answer: func(n int) int {
+		if n < 3 {
+			return 503
+		}
+		return 200
+	}}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	s := delivery.NewSender(c, journal.New(c, 0), srv.Client())
+	defer s.Close()
+	ids := map[string]string{"tradeNo": "T1", "orderNo": "O1"}
+	s.Send(delivery.Request{System: "vmgateway", Kind: "webhook", URL: srv.URL, IDs: ids}, delivery.Policy{Schedule: []time.Duration{time.Minute, time.Minute}}, nil)
+	ids["tradeNo"] = "changed after sending" // the sender kept its own copy
+	if !s.Busy("vmgateway", "T1") || !s.Busy("vmgateway", "O1") || s.Busy("codepay", "T1") {
+		t.Fatal("a delivery waiting for its retry is not busy for its ids (or busy for another system)")
+	}
+	release := s.Hold("vmgateway", map[string]string{"tradeNo": "T2"})
+	if !s.Busy("vmgateway", "T2") {
+		t.Fatal("a held message is not busy")
+	}
+	release()
+	release() // idempotent
+	if s.Busy("vmgateway", "T2") {
+		t.Fatal("a released hold is still busy")
+	}
+	c.Advance(2 * time.Minute)
+	if s.Busy("vmgateway", "T1") || s.Busy("vmgateway", "O1") {
+		t.Fatal("a delivered message is still busy")
 	}
 }

@@ -5,9 +5,13 @@
 package env
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pspsim/pspsim/fixtures/fake"
@@ -18,6 +22,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
+	"github.com/pspsim/pspsim/specs"
 )
 
 // Env is what a system is built from.
@@ -45,10 +50,17 @@ type Env struct {
 	Config *yaml.Node
 	// ValidateSpecs runs kin-openapi's document validation when specs load.
 	ValidateSpecs bool
+	// Specs, when set, is the process's cache of loaded and compiled specs,
+	// shared by every simulator (namespace) of the process; nil: each
+	// system loads its spec itself (tests that build one system).
+	Specs *openapi.Specs
 	// CheckResponses, when set, validates every response against the spec (tests).
 	CheckResponses openapi.ResponseCheck
 	// Wrap, when set, wraps every validated request's handler (faults).
 	Wrap func(system string) func(http.Handler) http.Handler
+	// Strict refuses every departure from the vendors' documented tables,
+	// including those the specs tolerate with a warning (x-pspsim-lenient).
+	Strict bool
 	// Done is closed when the simulator stops: pages' live streams end
 	// then, so that a server shuts down without waiting for them.
 	Done <-chan struct{}
@@ -57,6 +69,37 @@ type Env struct {
 // Record is a shortcut for Journal.Record with the system's name filled in.
 func (e *Env) Record(system, kind, message string, ids map[string]string, data map[string]any) journal.Event {
 	return e.Journal.Record(journal.Event{System: system, Kind: kind, Message: message, IDs: ids, Data: data})
+}
+
+// WarningsFor returns what a system's mount calls with the departures it
+// tolerated: a request.warning journal event naming the operation and each
+// field, rule and reason.
+func (e *Env) WarningsFor(system string) func(r *http.Request, req *openapi.Request, ws []openapi.Warning) {
+	return func(r *http.Request, req *openapi.Request, ws []openapi.Warning) {
+		parts := make([]string, 0, len(ws))
+		for _, w := range ws {
+			parts = append(parts, w.Field+" ("+w.Rule+", "+w.Class+")")
+		}
+		var ids map[string]string
+		if len(req.PathParams) > 0 {
+			ids = make(map[string]string, len(req.PathParams))
+			for k, v := range req.PathParams {
+				ids[k] = v
+			}
+		}
+		e.Record(system, "request.warning",
+			fmt.Sprintf("%s: %d departure(s) from the documented table tolerated: %s", req.Key, len(ws), strings.Join(parts, ", ")),
+			ids, map[string]any{"operation": req.Key, "path": r.URL.Path, "warnings": ws})
+	}
+}
+
+// LoadSpec returns the embedded spec name served under prefix: from Specs
+// when set, else loaded afresh.
+func (e *Env) LoadSpec(ctx context.Context, name, prefix string) (*openapi3.T, error) {
+	if e.Specs != nil {
+		return e.Specs.Load(ctx, name, prefix)
+	}
+	return openapi.Load(ctx, specs.FS(), name, prefix, e.ValidateSpecs)
 }
 
 // WrapFor returns the handler wrapper for one system, or nil.

@@ -15,6 +15,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
@@ -80,7 +81,7 @@ func (e *Engine) createRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return ruleErr(err)
 	}
-	w.Header().Set("Location", admin.Prefix+"/faults/"+url.PathEscape(st.ID))
+	w.Header().Set("Location", mountpath.Join(r, admin.Prefix+"/faults/"+url.PathEscape(st.ID)))
 	admin.WriteJSON(w, http.StatusCreated, st)
 	return nil
 }
@@ -189,7 +190,7 @@ func (e *Engine) sendTestDelivery(w http.ResponseWriter, r *http.Request) error 
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return apierr.Field(apierr.Invalid, "url", "format", "must be an absolute http(s) URL")
 	}
-	if u.Host == r.Host && strings.HasPrefix(u.Path, admin.Prefix+"/") {
+	if u.Host == r.Host && strings.HasPrefix(u.Path, mountpath.Join(r, admin.Prefix+"/")) {
 		// A test message to the control API could trigger itself without end.
 		return apierr.Field(apierr.Invalid, "url", "target", "a test message cannot be sent to the simulator's own control API")
 	}

@@ -209,7 +209,7 @@ func compact(raw json.RawMessage) json.RawMessage {
 // readyInstallation loads the installations of the shop and picks the one a
 // payment goes to (states.go: paymentInstallation).
 func (s *System) readyInstallation(ctx context.Context, shop Shop, clientID string) (Installation, *apierr.Error) {
-	list, err := s.installations.List(ctx, func(i *Installation) bool { return i.ShopID == shop.ShopID })
+	list, err := s.installations.Find(ctx, "shop", shop.ShopID, nil)
 	if err != nil {
 		return Installation{}, apierr.Wrap(fmt.Errorf("installations of shop %s: %w", shop.ShopID, err))
 	}
@@ -292,7 +292,7 @@ func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) error
 	if aerr != nil {
 		return aerr
 	}
-	list, err := s.payments.List(r.Context(), func(p *Payment) bool { return p.ShopID == shopID })
+	list, err := s.payments.Find(r.Context(), "shop", shopID, nil)
 	if err != nil {
 		return fmt.Errorf("list payments of shop %s: %w", shopID, err)
 	}

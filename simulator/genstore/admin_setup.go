@@ -273,7 +273,7 @@ func (s *System) adminListInstallations(w http.ResponseWriter, r *http.Request) 
 	if _, aerr := s.adminShop(r.Context(), id); aerr != nil {
 		return aerr
 	}
-	list, err := s.installations.List(r.Context(), func(i *Installation) bool { return i.ShopID == id })
+	list, err := s.installations.Find(r.Context(), "shop", id, nil)
 	if err != nil {
 		return fmt.Errorf("list installations of shop %s: %w", id, err)
 	}

@@ -348,3 +348,79 @@ func (s *System) getPayment(w http.ResponseWriter, r *http.Request) {
 		map[string]any{"status": pt.Status, "fee": pt.Fee, "net": pt.Net})
 	WriteJSON(w, http.StatusOK, map[string]any{"payment": pt})
 }
+
+// RefundTransaction is Genstore's answer to the Query Refund of seed 001,
+// designed after its Get payment (see getRefund in specs/genstore.yaml).
+type RefundTransaction struct {
+	RefundID          string `json:"refundId"`
+	PaymentID         string `json:"paymentId"`
+	ChannelTrxNo      string `json:"channelTrxNo,omitempty"`
+	OutOrderNo        string `json:"outOrderNo"`
+	SuccessRefundTime string `json:"successRefundTime,omitempty"`
+	Status            string `json:"status"`
+	Currency          string `json:"currency"`
+	Amount            string `json:"amount"`
+}
+
+// refundStatus is a refund's status code, in the pay transaction's
+// numbering: 1 process, 2 success, 9 failure.
+func refundStatus(s OpStatus) string {
+	switch s {
+	case OpSucceeded:
+		return "2"
+	case OpFailed:
+		return "9"
+	}
+	return "1"
+}
+
+// refundTransaction renders refund op of payment p: its channel id is the
+// one the app reported (in its result, else its acknowledgement); its
+// success time, in the shop's time zone, is when its success was recorded.
+func refundTransaction(p Payment, op *Operation, shop Shop) RefundTransaction {
+	rt := RefundTransaction{RefundID: op.ID, PaymentID: p.PaymentID, OutOrderNo: p.OutOrderNo, Status: refundStatus(op.Status),
+		Currency: p.Currency, Amount: money.Format(op.Amount, p.Currency)}
+	switch {
+	case op.Result != nil && op.Result.ChannelID != "":
+		rt.ChannelTrxNo = op.Result.ChannelID
+	case op.Ack != nil:
+		rt.ChannelTrxNo = op.Ack.ChannelID
+	}
+	if op.Status == OpSucceeded && op.Result != nil {
+		rt.SuccessRefundTime = op.Result.At.In(shop.Location()).Format(time.RFC3339)
+	}
+	return rt
+}
+
+// getRefund answers Query Refund (seed 001 names it; the endpoint is
+// pspsim's design after Get payment) for a refund of the token's shop and app.
+func (s *System) getRefund(w http.ResponseWriter, r *http.Request) {
+	tok, ok := principal(r)
+	if !ok {
+		s.writeError(w, r, apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: is required"))
+		return
+	}
+	id := openapi.FromContext(r.Context()).PathParams["refundId"]
+	p, err := s.payments.Lookup(r.Context(), opKey(KindRefund, tok.ShopID, id))
+	var op *Operation
+	if err == nil {
+		op = p.op(KindRefund, id)
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (p.ClientID != tok.ClientID || op == nil)) {
+		s.writeError(w, r, notFound(KindRefund, id))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, apierr.Wrap(err))
+		return
+	}
+	shop, err := s.shops.Get(r.Context(), p.ShopID)
+	if err != nil {
+		s.writeError(w, r, apierr.Wrap(err))
+		return
+	}
+	rt := refundTransaction(p, op, shop)
+	s.record("refund.queried", fmt.Sprintf("refund query for refund %s of payment %s: status %s", id, p.PaymentID, rt.Status), p.ids(KindRefund, id),
+		map[string]any{"status": rt.Status, "amount": rt.Amount})
+	WriteJSON(w, http.StatusOK, map[string]any{"refund": rt})
+}

@@ -124,8 +124,12 @@ func TestCallbackStateTable(t *testing.T) {
 
 // TestCallbackAnswerCodes covers every answer of the callbacks other than
 // the state table's: 401, 403, 404, 422 in their variants.
+//
+// It runs in --strict: an unknown field and an empty channelPaymentId are
+// departures the default mode answers with a warning (the spec's
+// x-pspsim-lenient); every other row is refused in both modes.
 func TestCallbackAnswerCodes(t *testing.T) {
-	e := setup(t)
+	e := setup(t, "strict: true\n")
 	auto := str(e.pay(map[string]any{"amount": "10.00"})["paymentId"])
 	manual := str(e.pay(map[string]any{"amount": "10.00", "manualCapture": true})["paymentId"])
 	want(t, e.report(genstore.KindPayment, manual, true, "", "ch_m"), 200, "")
@@ -486,5 +490,55 @@ func TestConcurrentRefundsNeverExceedTheCapture(t *testing.T) {
 	}
 	if n := len(e.app.Requests(genstore.KindRefund)); n != 10 {
 		t.Fatalf("the app received %d refunds", n)
+	}
+}
+
+// TestQueryRefund reads refunds with Query Refund (GET
+// /api/202412/refund/{refundId}): the fixture's sample refund, then a refund
+// through its life — processing, then succeeded with the app's channel id
+// and its success time in the shop's zone — and the refusals: an unknown id,
+// a payment id, another app's refund.
+func TestQueryRefund(t *testing.T) {
+	h := simtest.New(t)
+	r := h.Do("GET", "/genstore/api/202412/refund/RI00202510281513381", nil, "X-Genstore-Access-Token", simtest.GenstoreToken)
+	var sample struct{ Refund genstore.RefundTransaction }
+	json.Unmarshal(r.Body, &sample)
+	want := genstore.RefundTransaction{RefundID: "RI00202510281513381", PaymentID: "PI0020241010151755224", OutOrderNo: "101010101000000000136",
+		Status: "1", Currency: "USD", Amount: "23.23"}
+	if r.Status != 200 || sample.Refund != want {
+		t.Fatalf("the fixture's refund: %d %s", r.Status, r.Body)
+	}
+
+	e := setup(t)
+	e.admin("PATCH", "/_sim/genstore/shops/"+testShop, map[string]any{"timezone": "America/New_York"}, 200)
+	id := str(e.pay(map[string]any{"amount": "40.00"})["paymentId"])
+	e.report(genstore.KindPayment, id, true, "", "psp_1")
+	refundID := str(simtest.Field(e.operate(id, "refunds", map[string]any{"amount": "15.50"}, 201), "operation.id"))
+	get := func(refundID string) (int, genstore.RefundTransaction, string) {
+		res, err := e.app.Call(context.Background(), "GET", "/genstore/api/202412/refund/"+refundID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Refund genstore.RefundTransaction }
+		json.Unmarshal(res.Body, &out)
+		return res.Status, out.Refund, string(res.Body)
+	}
+	if status, rt, body := get(refundID); status != 200 || rt.Status != "1" || rt.Amount != "15.50" || rt.PaymentID != id || rt.SuccessRefundTime != "" {
+		t.Fatalf("processing: %d %s", status, body)
+	}
+	e.report(genstore.KindRefund, refundID, true, "", "rf_777")
+	// The simulated clock stands at 2026-11-22T10:00:00Z: 05:00 in New York.
+	if status, rt, body := get(refundID); status != 200 || rt.Status != "2" || rt.ChannelTrxNo != "rf_777" || rt.SuccessRefundTime != "2026-11-22T05:00:00-05:00" {
+		t.Fatalf("succeeded: %d %s", status, body)
+	}
+	failed := str(simtest.Field(e.operate(id, "refunds", map[string]any{"amount": "1.00"}, 201), "operation.id"))
+	e.report(genstore.KindRefund, failed, false, "card closed", "")
+	if _, rt, body := get(failed); rt.Status != "9" || rt.SuccessRefundTime != "" {
+		t.Fatalf("failed: %s", body)
+	}
+	for _, other := range []string{"RI0000000000000", id, "RI00202510281513381"} {
+		if status, _, body := get(other); status != 404 || !strings.Contains(body, "refundId") {
+			t.Errorf("refund %s of nobody, a payment id or another app's: %d %s", other, status, body)
+		}
 	}
 }

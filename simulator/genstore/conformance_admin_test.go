@@ -3,6 +3,7 @@ package genstore_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -117,10 +118,10 @@ func TestEveryAnswerOfEveryDeliveryIsJudged(t *testing.T) {
 	if len(malformed) != 1 || len(final) != 1 {
 		t.Fatalf("answer.malformed %d, answer.final %d: want one of each (%v %v)", len(malformed), len(final), malformed, final)
 	}
-	if m := malformed[0]; m.Data["status"] != 200 || !strings.Contains(str(m.Data["malformed"]), "channelPaymentId is missing") || m.IDs["shopId"] != testShop {
+	if m := malformed[0]; fmt.Sprint(m.Data["status"]) != "200" || !strings.Contains(str(m.Data["malformed"]), "channelPaymentId is missing") || m.IDs["shopId"] != testShop {
 		t.Errorf("answer.malformed: %+v", m)
 	}
-	if f := final[0]; f.Data["status"] != 409 || f.Data["error"] != "already in progress" || strings.Contains(str(f.Data["url"]), "hmac") {
+	if f := final[0]; fmt.Sprint(f.Data["status"]) != "409" || f.Data["error"] != "already in progress" || strings.Contains(str(f.Data["url"]), "hmac") {
 		t.Errorf("answer.final: %+v", f)
 	}
 

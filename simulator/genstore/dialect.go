@@ -3,11 +3,11 @@ package genstore
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
 	"strings"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 

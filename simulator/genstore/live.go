@@ -103,3 +103,16 @@ func (l *liveOps) reset() {
 		}
 	}
 }
+
+// busy reports whether any of the operation keys has a delivery or a timer
+// (the store's retention keeps its payment).
+func (l *liveOps) busy(keys ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if l.deliveries[k] != nil || len(l.timers[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package genstore
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -90,11 +91,22 @@ func (s Shop) Location() *time.Location {
 	if s.Timezone == "" {
 		return time.UTC
 	}
-	if loc, err := time.LoadLocation(s.Timezone); err == nil {
-		return loc
+	if loc, ok := zones.Load(s.Timezone); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	zones.Store(s.Timezone, loc)
+	return loc
 }
+
+// zones caches time zones by IANA name: time.LoadLocation reads the zone
+// database on every call (it was most of a pay-transaction query's cost).
+// The zones are the system's, the same for every simulator: no state of
+// any simulator lives here.
+var zones sync.Map
 
 // Installation is an app installed on a shop. Ready follows the app's
 // account_authorize callbacks: Genstore sends payments only to a ready one.

@@ -71,26 +71,30 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := openapi.Load(ctx, specs.FS(), "genstore.yaml", Prefix, e.ValidateSpecs)
+	doc, err := e.LoadSpec(ctx, "genstore.yaml", Prefix)
 	if err != nil {
 		return nil, err
 	}
+	live := newLiveOps(e.Clock)
 	s := &System{
 		env: e, settings: settings, config: cfg, rand: rand.Reader,
-		apps:          store.NewTable[App](e.Store, "genstore.app"),
-		shops:         store.NewTable[Shop](e.Store, "genstore.shop"),
-		installations: store.NewTable[Installation](e.Store, "genstore.installation"),
-		tokens:        store.NewTable[Token](e.Store, "genstore.token"),
-		codes:         store.NewTable[InstallCode](e.Store, "genstore.code"),
-		payments:      store.NewTable[Payment](e.Store, "genstore.payment"),
-		live:          newLiveOps(e.Clock),
+		apps:  store.NewTable[App](e.Store, "genstore.app"),
+		shops: store.NewTable[Shop](e.Store, "genstore.shop"),
+		installations: store.NewTable(e.Store, "genstore.installation",
+			store.Index("shop", func(i *Installation) string { return i.ShopID })),
+		tokens: store.NewTable(e.Store, "genstore.token", tokenDone()),
+		codes:  store.NewTable(e.Store, "genstore.code", codeDone(e.Clock)),
+		payments: store.NewTable(e.Store, "genstore.payment", paymentDone(live),
+			store.Index("shop", func(p *Payment) string { return p.ShopID })),
+		live: live,
 	}
 	// A browser waits longer than Genstore's 10-second request timeout: the
 	// page behind an onboarding URL may itself call Genstore (the code exchange).
 	s.browser = newBrowser(browserTimeout)
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: Dialect{record: s.recordRefusal}, Auth: s.authenticate,
-		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err
@@ -104,6 +108,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		"updateVoidResult":             s.callback(KindVoid, false),
 		"updateRefundResult":           s.callback(KindRefund, false),
 		"getPayment":                   s.getPayment,
+		"getRefund":                    s.getRefund,
 	} {
 		if err := s.mount.Handle(key, h); err != nil {
 			return nil, err
@@ -230,6 +235,10 @@ func principal(r *http.Request) (Token, bool) {
 // with.
 func (s *System) loadAppSpec(ctx context.Context) (*openapi3.T, error) {
 	s.appSpecOnce.Do(func() {
+		if s.env.Specs != nil {
+			s.appSpec, s.appSpecErr = s.env.Specs.Load(ctx, "genstore-app.yaml", "/")
+			return
+		}
 		s.appSpec, s.appSpecErr = openapi.Load(ctx, specs.FS(), "genstore-app.yaml", "/", false)
 	})
 	return s.appSpec, s.appSpecErr

@@ -3,9 +3,19 @@
 // the conformance suite and QA read it (GET /_sim/events) to judge behaviour
 // from the outside. Everything recorded is redacted first: card numbers are
 // masked and secrets removed, whatever the caller passed.
+//
+// Events are kept compact — redacted and encoded once, when recorded; the
+// data as its JSON — and indexed by system, kind (and every dotted prefix
+// of it) and id, so that a filtered page costs what it returns, not the
+// size of the journal. The journal keeps at most its limit of events,
+// dropping the oldest.
 package journal
 
 import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,24 +26,31 @@ import (
 
 // Event is one recorded fact.
 type Event struct {
-	Seq     int64             `json:"seq"`
-	Time    time.Time         `json:"time"`
-	System  string            `json:"system"`            // genstore, codepay, vmgateway, threeds, sim, faults
-	Kind    string            `json:"kind"`              // dotted: "payment.created", "delivery.attempt"
-	IDs     map[string]string `json:"ids,omitempty"`     // the objects it concerns: shopId, paymentId, orderNo...
-	Message string            `json:"message,omitempty"` // one human sentence
-	Data    map[string]any    `json:"data,omitempty"`    // details, redacted
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+	// Namespace is the simulator's namespace ("default" at the root URLs):
+	// every event says which sandbox of a shared server it happened in.
+	Namespace string            `json:"namespace,omitempty"`
+	System    string            `json:"system"`            // genstore, codepay, vmgateway, threeds, sim, faults
+	Kind      string            `json:"kind"`              // dotted: "payment.created", "delivery.attempt"
+	IDs       map[string]string `json:"ids,omitempty"`     // the objects it concerns: shopId, paymentId, orderNo...
+	Message   string            `json:"message,omitempty"` // one human sentence
+	// Data holds details, redacted. The journal keeps them as JSON: Query
+	// gives them back as encoding/json decodes them (numbers as float64),
+	// exactly what readers of GET /_sim/events see.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // Filter selects events. Zero fields match everything.
 type Filter struct {
-	System   string
-	Kind     string            // exact, or a prefix ending at a dot: "delivery" matches "delivery.attempt"
-	IDs      map[string]string // every pair must match
-	AnyID    string            // matches when any id value equals it
-	AfterSeq int64             // only events with Seq > AfterSeq
-	Since    time.Time         // only events at or after Since
-	Limit    int               // at most Limit events (the newest); 0 = no limit
+	System    string
+	Kind      string            // exact, or a prefix ending at a dot: "delivery" matches "delivery.attempt"
+	IDs       map[string]string // every pair must match
+	AnyID     string            // matches when any id value equals it
+	AfterSeq  int64             // only events with Seq > AfterSeq
+	BeforeSeq int64             // only events with Seq < BeforeSeq (0: no bound)
+	Since     time.Time         // only events at or after Since
+	Limit     int               // at most Limit events (the newest); 0 = no limit
 }
 
 // Match reports whether e passes the filter.
@@ -61,7 +78,7 @@ func (f Filter) Match(e Event) bool {
 			return false
 		}
 	}
-	if e.Seq <= f.AfterSeq {
+	if e.Seq <= f.AfterSeq || (f.BeforeSeq > 0 && e.Seq >= f.BeforeSeq) {
 		return false
 	}
 	if !f.Since.IsZero() && e.Time.Before(f.Since) {
@@ -70,16 +87,127 @@ func (f Filter) Match(e Event) bool {
 	return true
 }
 
+// record is an event as kept: redacted, its data encoded.
+type record struct {
+	seq     int64
+	time    time.Time
+	system  string
+	kind    string
+	ids     []idPair // sorted by name
+	message string
+	data    []byte // the data's JSON, or nil
+}
+
+type idPair struct{ name, value string }
+
+func (r *record) id(name string) (string, bool) {
+	for _, p := range r.ids {
+		if p.name == name {
+			return p.value, true
+		}
+	}
+	return "", false
+}
+
+func (r *record) match(f *Filter) bool {
+	if f.System != "" && r.system != f.System {
+		return false
+	}
+	if f.Kind != "" && r.kind != f.Kind && !strings.HasPrefix(r.kind, f.Kind+".") {
+		return false
+	}
+	for k, v := range f.IDs {
+		if got, ok := r.id(k); !ok || got != v {
+			return false
+		}
+	}
+	if f.AnyID != "" && !slices.ContainsFunc(r.ids, func(p idPair) bool { return p.value == f.AnyID }) {
+		return false
+	}
+	if r.seq <= f.AfterSeq || (f.BeforeSeq > 0 && r.seq >= f.BeforeSeq) {
+		return false
+	}
+	return f.Since.IsZero() || !r.time.Before(f.Since)
+}
+
+// event materialises a record (its data decoded).
+func (r *record) event(namespace string) Event {
+	e := Event{Seq: r.seq, Time: r.time, Namespace: namespace, System: r.system, Kind: r.kind, Message: r.message}
+	if len(r.ids) > 0 {
+		e.IDs = make(map[string]string, len(r.ids))
+		for _, p := range r.ids {
+			e.IDs[p.name] = p.value
+		}
+	}
+	if r.data != nil {
+		json.Unmarshal(r.data, &e.Data)
+	}
+	return e
+}
+
+// appendJSON appends the event's JSON, as json.Marshal(Event) would write it.
+func (r *record) appendJSON(b []byte, namespace string) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, r.seq, 10)
+	b = append(b, `,"time":`...)
+	b = appendRedacted(b, "", r.time)
+	if namespace != "" {
+		b = append(b, `,"namespace":`...)
+		b = appendString(b, namespace)
+	}
+	b = append(b, `,"system":`...)
+	b = appendString(b, r.system)
+	b = append(b, `,"kind":`...)
+	b = appendString(b, r.kind)
+	if len(r.ids) > 0 {
+		b = append(b, `,"ids":{`...)
+		for i, p := range r.ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, p.name)
+			b = append(b, ':')
+			b = appendString(b, p.value)
+		}
+		b = append(b, '}')
+	}
+	if r.message != "" {
+		b = append(b, `,"message":`...)
+		b = appendString(b, r.message)
+	}
+	if r.data != nil {
+		b = append(b, `,"data":`...)
+		b = append(b, r.data...)
+	}
+	return append(b, '}')
+}
+
 // Journal is an append-only, bounded, goroutine-safe event log.
 type Journal struct {
-	clock clock.Clock
-	max   int
+	clock     clock.Clock
+	max       int
+	namespace string // set before use (SetNamespace), read without the lock
 
-	mu     sync.Mutex
-	seq    int64
-	events []Event
-	subs   map[int]*subscriber
-	nextID int
+	mu    sync.Mutex
+	seq   int64
+	first int64 // the oldest seq kept (seq+1 when empty)
+	// events holds the records in chunks of chunkSize, the first chunk's
+	// first slot being seq base: appending never copies what is kept, and
+	// dropping the oldest frees whole chunks.
+	events []*chunk
+	base   int64
+	last   time.Time
+	// The indexes cover the events up to indexed: the first query after
+	// events were recorded brings them up to date, so that recording (several
+	// times per request) does not pay for them.
+	indexed int64
+	intern  map[string]string
+	systems map[string][]int64 // system → seqs
+	kinds   map[string][]int64 // kind and each dotted prefix of it → seqs
+	values  map[string][]int64 // id value → seqs (a name=value filter checks the name)
+	subs    map[int]*subscriber
+	nextID  int
+	bufs    sync.Pool // scratch buffers for encoding data outside the lock
 }
 
 type subscriber struct {
@@ -87,8 +215,9 @@ type subscriber struct {
 	filter Filter
 }
 
-// DefaultMax is how many events a journal keeps before dropping the oldest.
-const DefaultMax = 200_000
+// DefaultMax is how many events a journal keeps before dropping the oldest
+// (`pspsim serve --retain-events`).
+const DefaultMax = 100_000
 
 // New returns a journal stamping events with c, keeping at most max events
 // (DefaultMax when max ≤ 0).
@@ -96,56 +225,316 @@ func New(c clock.Clock, max int) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Journal{clock: c, max: max, subs: map[int]*subscriber{}}
+	j := &Journal{clock: c, max: max, subs: map[int]*subscriber{}}
+	j.clear()
+	return j
+}
+
+// SetNamespace names the namespace every event carries. Call it before the
+// journal is used: it is read without the lock.
+func (j *Journal) SetNamespace(ns string) { j.namespace = ns }
+
+const chunkSize = 1024
+
+type chunk [chunkSize]record
+
+// clear empties the events and indexes, letting go of their memory. The
+// caller holds j.mu (or owns j).
+func (j *Journal) clear() {
+	j.events = nil
+	j.first = j.seq + 1
+	j.base = j.first
+	j.indexed = j.seq
+	j.intern = map[string]string{}
+	j.systems = map[string][]int64{}
+	j.kinds = map[string][]int64{}
+	j.values = map[string][]int64{}
 }
 
 // Record redacts e, stamps it with the next sequence number and the clock's
-// time, stores it, and returns it as stored.
+// time, and stores it. It returns the event's sequence number, time, system
+// and kind (Query reads the rest back, redacted).
 func (j *Journal) Record(e Event) Event {
-	e.Message = pan.Scrub(e.Message)
-	if e.Data != nil {
-		e.Data = pan.Redact(e.Data).(map[string]any)
+	r := record{message: pan.Scrub(e.Message)}
+	if len(e.IDs) > 0 {
+		r.ids = make([]idPair, 0, len(e.IDs))
+		for k, v := range e.IDs {
+			r.ids = append(r.ids, idPair{k, pan.Value(k, v)})
+		}
+		slices.SortFunc(r.ids, func(a, b idPair) int { return strings.Compare(a.name, b.name) })
 	}
-	if e.IDs != nil {
-		e.IDs = pan.Redact(e.IDs).(map[string]string)
+	if e.Data != nil {
+		buf, _ := j.bufs.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		*buf = appendRedacted((*buf)[:0], "", e.Data)
+		r.data = append([]byte(nil), *buf...)
+		j.bufs.Put(buf)
 	}
 	now := j.clock.Now()
 	j.mu.Lock()
-	j.seq++
-	e.Seq = j.seq
-	e.Time = now
-	j.events = append(j.events, e)
-	if len(j.events) > j.max {
-		// Drop the oldest tenth at once so appends stay amortised O(1).
-		drop := len(j.events) - j.max + j.max/10
-		j.events = append(j.events[:0:0], j.events[drop:]...)
+	if now.Before(j.last) {
+		now = j.last // events are in order, in time as in sequence
 	}
+	j.last = now
+	j.seq++
+	r.seq, r.time = j.seq, now
+	r.system, r.kind = j.internString(e.System), j.internString(e.Kind)
+	i := r.seq - j.base
+	if int(i/chunkSize) == len(j.events) {
+		j.events = append(j.events, new(chunk))
+	}
+	j.events[i/chunkSize][i%chunkSize] = r
+	if n := j.count(); n > j.max {
+		// Drop the oldest tenth at once so that trimming the indexes stays
+		// amortised O(1) per event.
+		j.drop(n - j.max + j.max/10)
+	}
+	var out Event
 	for _, s := range j.subs {
-		if s.filter.Match(e) {
+		if s.filter.Match(r.matchable()) {
+			if out.Seq == 0 {
+				out = r.event(j.namespace)
+			}
 			select {
-			case s.ch <- e:
+			case s.ch <- out:
 			default: // a slow reader loses events rather than stalling the simulator
 			}
 		}
 	}
 	j.mu.Unlock()
+	return Event{Seq: r.seq, Time: r.time, Namespace: j.namespace, System: r.system, Kind: r.kind, Message: r.message}
+}
+
+// matchable is the event without its data, enough for Filter.Match.
+func (r *record) matchable() Event {
+	e := Event{Seq: r.seq, Time: r.time, System: r.system, Kind: r.kind}
+	if len(r.ids) > 0 {
+		e.IDs = make(map[string]string, len(r.ids))
+		for _, p := range r.ids {
+			e.IDs[p.name] = p.value
+		}
+	}
 	return e
 }
 
-// Query returns the events that pass f, oldest first.
+func (j *Journal) internString(s string) string {
+	if v, ok := j.intern[s]; ok {
+		return v
+	}
+	if len(j.intern) < 10_000 {
+		j.intern[s] = s
+	}
+	return s
+}
+
+// catchUp indexes the events recorded since the last query.
+func (j *Journal) catchUp() {
+	for seq := max(j.indexed, j.first-1) + 1; seq <= j.seq; seq++ {
+		j.index(j.at(seq))
+	}
+	j.indexed = j.seq
+}
+
+func (j *Journal) index(r *record) {
+	j.systems[r.system] = append(j.systems[r.system], r.seq)
+	for k := r.kind; ; {
+		j.kinds[k] = append(j.kinds[k], r.seq)
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	for i, p := range r.ids {
+		// A value listed once per event, however many ids carry it.
+		if !slices.ContainsFunc(r.ids[:i], func(q idPair) bool { return q.value == p.value }) {
+			j.values[p.value] = append(j.values[p.value], r.seq)
+		}
+	}
+}
+
+// count is how many events are kept.
+func (j *Journal) count() int { return int(j.seq - j.first + 1) }
+
+// drop forgets the n oldest events and their index entries.
+func (j *Journal) drop(n int) {
+	for seq := j.first; seq < j.first+int64(n); seq++ {
+		*j.at(seq) = record{} // let go of its strings and data
+	}
+	j.first += int64(n)
+	j.indexed = max(j.indexed, j.first-1)
+	if whole := int((j.first - j.base) / chunkSize); whole > 0 {
+		clear(j.events[:whole])
+		j.events = j.events[whole:]
+		j.base += int64(whole) * chunkSize
+	}
+	trimAll(j.systems, j.first)
+	trimAll(j.kinds, j.first)
+	trimAll(j.values, j.first)
+}
+
+// trimAll cuts every list's seqs below first, dropping lists left empty and
+// copying those that kept less than half their array.
+func trimAll[K comparable](m map[K][]int64, first int64) {
+	for k, list := range m {
+		i := sort.Search(len(list), func(i int) bool { return list[i] >= first })
+		switch {
+		case i == len(list):
+			delete(m, k)
+		case i > 0 && (len(list)-i)*2 < cap(list):
+			m[k] = append([]int64(nil), list[i:]...)
+		case i > 0:
+			m[k] = list[i:]
+		}
+	}
+}
+
+// at returns the record of seq (which must be kept).
+func (j *Journal) at(seq int64) *record {
+	i := seq - j.base
+	return &j.events[i/chunkSize][i%chunkSize]
+}
+
+// candidates returns the seqs that may match f — the shortest index list
+// among f's conditions — or nil and false when f has none and every event
+// is a candidate.
+func (j *Journal) candidates(f *Filter) ([]int64, bool) {
+	if f.System == "" && f.Kind == "" && len(f.IDs) == 0 && f.AnyID == "" {
+		return nil, false
+	}
+	j.catchUp()
+	var best []int64
+	found := false
+	consider := func(list []int64) {
+		if !found || len(list) < len(best) {
+			best, found = list, true
+		}
+	}
+	if f.System != "" {
+		consider(j.systems[f.System])
+	}
+	if f.Kind != "" {
+		consider(j.kinds[f.Kind])
+	}
+	for _, v := range f.IDs {
+		consider(j.values[v])
+	}
+	if f.AnyID != "" {
+		consider(j.values[f.AnyID])
+	}
+	// Lists may start with seqs already dropped.
+	i := sort.Search(len(best), func(i int) bool { return best[i] >= j.first })
+	return best[i:], true
+}
+
+// bounds returns the range of seqs to look at: (lo, hi) exclusive.
+func (j *Journal) bounds(f *Filter) (lo, hi int64) {
+	lo, hi = max(f.AfterSeq, j.first-1), j.seq+1
+	if f.BeforeSeq > 0 {
+		hi = min(hi, f.BeforeSeq)
+	}
+	if !f.Since.IsZero() {
+		// Times never decrease along the journal (Record keeps them in order).
+		i := sort.Search(j.count(), func(i int) bool { return !j.at(j.first + int64(i)).time.Before(f.Since) })
+		lo = max(lo, j.first+int64(i)-1)
+	}
+	return lo, hi
+}
+
+// scan calls fn on the records matching f, newest first when backward,
+// until fn returns false.
+func (j *Journal) scan(f *Filter, backward bool, fn func(r *record) bool) {
+	lo, hi := j.bounds(f)
+	if lo+1 >= hi {
+		return
+	}
+	if list, ok := j.candidates(f); ok {
+		from := sort.Search(len(list), func(i int) bool { return list[i] > lo })
+		to := sort.Search(len(list), func(i int) bool { return list[i] >= hi })
+		list = list[from:to]
+		for i := range list {
+			if backward {
+				i = len(list) - 1 - i
+			}
+			if r := j.at(list[i]); r.match(f) && !fn(r) {
+				return
+			}
+		}
+		return
+	}
+	for n := int64(0); n < hi-lo-1; n++ {
+		seq := lo + 1 + n
+		if backward {
+			seq = hi - 1 - n
+		}
+		if r := j.at(seq); r.match(f) && !fn(r) {
+			return
+		}
+	}
+}
+
+// Query returns the events that pass f, oldest first (with a Limit, the
+// newest Limit of them).
 func (j *Journal) Query(f Filter) []Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []Event
-	for _, e := range j.events {
-		if f.Match(e) {
-			out = append(out, e)
-		}
+	var recs []*record
+	j.scan(&f, f.Limit > 0, func(r *record) bool {
+		recs = append(recs, r)
+		return f.Limit <= 0 || len(recs) < f.Limit
+	})
+	if f.Limit > 0 {
+		slices.Reverse(recs)
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[len(out)-f.Limit:]
+	out := make([]Event, len(recs))
+	for i, r := range recs {
+		out[i] = r.event(j.namespace)
 	}
 	return out
+}
+
+// Page is one page of matching events, oldest first, as JSON.
+type Page struct {
+	Events []json.RawMessage
+	// HasMore says more events match beyond this page, in the direction it
+	// was read: after its last event (forward) or before its first (backward).
+	HasMore bool
+	// First and Last are the sequence numbers of the page's first and last
+	// events (0 when it is empty): the cursors of the next pages.
+	First, Last int64
+	// LastSeq is the newest sequence number in the journal; OldestSeq the
+	// oldest one still kept (older events were dropped).
+	LastSeq, OldestSeq int64
+}
+
+// Page reads at most limit events matching f: the oldest ones after
+// f.AfterSeq when forward, else the newest ones (before f.BeforeSeq, if set).
+func (j *Journal) Page(f Filter, forward bool, limit int) Page {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var recs []*record
+	more := false
+	j.scan(&f, !forward, func(r *record) bool {
+		if len(recs) == limit {
+			more = true
+			return false
+		}
+		recs = append(recs, r)
+		return true
+	})
+	if !forward {
+		slices.Reverse(recs)
+	}
+	p := Page{HasMore: more, LastSeq: j.seq, OldestSeq: j.first, Events: make([]json.RawMessage, len(recs))}
+	for i, r := range recs {
+		p.Events[i] = r.appendJSON(nil, j.namespace)
+	}
+	if len(recs) > 0 {
+		p.First, p.Last = recs[0].seq, recs[len(recs)-1].seq
+	}
+	return p
 }
 
 // LastSeq returns the sequence number of the newest event.
@@ -153,6 +542,13 @@ func (j *Journal) LastSeq() int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.seq
+}
+
+// Len returns how many events the journal keeps.
+func (j *Journal) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.count()
 }
 
 // Subscribe delivers future events passing f on the returned channel until
@@ -178,10 +574,11 @@ func (j *Journal) Subscribe(f Filter, buf int) (<-chan Event, func()) {
 	}
 }
 
-// Reset forgets every event. Sequence numbers keep increasing, so a reader
-// polling with AfterSeq never sees an old number again.
+// Reset forgets every event (and lets go of the memory they held). Sequence
+// numbers keep increasing, so a reader polling with AfterSeq never sees an
+// old number again.
 func (j *Journal) Reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.events = nil
+	j.clear()
 }

@@ -39,12 +39,19 @@ type Result[T any] struct {
 // passes (a reset) is skipped.
 func Newest[T any](ctx context.Context, st store.Store, kind string, p Page, keep func(id string) bool) (Result[T], error) {
 	var ids []string
-	if err := st.List(ctx, kind, func(id string, _ []byte) bool {
+	add := func(id string) bool {
 		if keep == nil || keep(id) {
 			ids = append(ids, id)
 		}
 		return true
-	}); err != nil {
+	}
+	var err error
+	if l, ok := st.(store.IDLister); ok {
+		err = l.ListIDs(ctx, kind, add)
+	} else {
+		err = st.List(ctx, kind, func(id string, _ []byte) bool { return add(id) })
+	}
+	if err != nil {
 		return Result[T]{}, fmt.Errorf("list %s: %w", kind, err)
 	}
 	out := Result[T]{Total: len(ids)}

@@ -51,7 +51,8 @@ var responseOptions = &openapi3filter.Options{
 	},
 }
 
-func (m *Mount) check(r *http.Request, req *Request, input *openapi3filter.RequestValidationInput, rec *recorder) {
+func (m *Mount) check(r *http.Request, req *Request, rec *recorder) {
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: req.PathParams, Route: req.Route, Options: m.opts}
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
@@ -73,7 +74,7 @@ func (m *Mount) check(r *http.Request, req *Request, input *openapi3filter.Reque
 // ValidateResponse checks a response that a test obtained by other means
 // (e.g. from an httptest server) against the operation it answers.
 func (m *Mount) ValidateResponse(req *http.Request, status int, header http.Header, body []byte) error {
-	route, params, err := m.router.FindRoute(req)
+	route, params, err := m.router.find(req)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,15 @@ type Request struct {
 	Operation   *openapi3.Operation
 	Route       *routers.Route
 	PathParams  map[string]string
-	Body        []byte
+	// Body is the request body the handler reads: as sent, or normalised
+	// when the spec tolerated a departure (see Warnings).
+	Body []byte
+	// Sent is the body as sent when Body was normalised, else nil: what a
+	// signature over the body covers (see Signed).
+	Sent []byte
+	// Warnings are the departures from the documented table the mount
+	// tolerated (also sent as X-Pspsim-Warning headers).
+	Warnings []Warning
 	// Dialect renders errors the way this system does (the fault engine
 	// answers injected errors with it).
 	Dialect apierr.Dialect
@@ -39,6 +47,14 @@ type Request struct {
 	mu        sync.Mutex
 	principal any
 	tags      map[string]string
+}
+
+// Signed returns the body as the client sent it: what its signature covers.
+func (r *Request) Signed() []byte {
+	if r.Sent != nil {
+		return r.Sent
+	}
+	return r.Body
 }
 
 // Principal returns what the authentication function recorded (a token's

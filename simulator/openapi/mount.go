@@ -15,9 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
 
 // DispatchExtension marks an operation whose handler is chosen by a body
@@ -68,21 +68,43 @@ type Config struct {
 	// and reset the connection; response checking happens inside it, around
 	// the handler, so an answer a fault breaks on purpose is never checked.
 	Wrap func(http.Handler) http.Handler
+	// Strict refuses every departure from the documented tables, including
+	// those the spec tolerates (x-pspsim-lenient); by default they are
+	// answered normally, with an X-Pspsim-Warning header each and the
+	// body normalised before the handler sees it.
+	Strict bool
+	// OnWarnings, when set, hears of every request answered with warnings
+	// (the systems journal them as request.warning). It runs before the
+	// handler, or before the refusal when the request is refused for
+	// another reason.
+	OnWarnings func(r *http.Request, req *Request, ws []Warning)
+	// Specs, when set, compiles Doc once for every mount of the process that
+	// serves it (namespaces): the router, request checks and fallback
+	// answers are read-only and shared; handlers, Auth, Guard and Wrap stay
+	// this mount's own. Nil compiles afresh.
+	Specs *Specs
 }
 
 // Mount serves one spec.
 type Mount struct {
-	cfg      Config
-	router   routers.Router
+	cfg Config
+	*compiled
 	opts     *openapi3filter.Options
-	keys     map[string]*operation // handler key → operation
-	byID     map[string]*operation // operationId → operation
-	ops      []*operation
 	handlers map[string]http.Handler
+}
+
+// compiled is what a mount derives from its spec alone: it never changes
+// after New, so every mount of the same spec may share it.
+type compiled struct {
+	router *router
+	keys   map[string]*operation // handler key → operation
+	byID   map[string]*operation // operationId → operation
+	ops    []*operation
 }
 
 type operation struct {
 	id        string
+	check     *requestCheck
 	method    string
 	path      string
 	dispatch  string            // body field whose value picks the handler, or ""
@@ -107,11 +129,17 @@ func New(cfg Config) (*Mount, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	router, err := gorillamux.NewRouter(cfg.Doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: router: %w", cfg.System, err)
+	var c *compiled
+	var err error
+	if cfg.Specs != nil {
+		c, err = cfg.Specs.compile(cfg.System, cfg.Prefix, cfg.Doc)
+	} else {
+		c, err = compile(cfg.System, cfg.Prefix, cfg.Doc)
 	}
-	m := &Mount{cfg: cfg, router: router, keys: map[string]*operation{}, byID: map[string]*operation{}, handlers: map[string]http.Handler{}}
+	if err != nil {
+		return nil, err
+	}
+	m := &Mount{cfg: cfg, compiled: c, handlers: map[string]http.Handler{}}
 	m.opts = &openapi3filter.Options{
 		MultiError:          true,
 		SkipSettingDefaults: true,
@@ -127,30 +155,48 @@ func New(cfg Config) (*Mount, error) {
 			return apierr.New(apierr.Unauthorized, "this operation requires authentication, which this simulator mount does not offer")
 		}
 	}
-	paths := cfg.Doc.Paths.InMatchingOrder()
+	return m, nil
+}
+
+// compile builds the router, the request checks and the fallback answers of
+// a spec: the part of a mount that depends on the document alone.
+func compile(system, prefix string, doc *openapi3.T) (*compiled, error) {
+	router, err := newRouter(doc, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s: router: %w", system, err)
+	}
+	c := &compiled{router: router, keys: map[string]*operation{}, byID: map[string]*operation{}}
+	paths := doc.Paths.InMatchingOrder()
+	compiler := schema.NewCompiler(Formats())
+	if err := compiler.SetDocumentLenience(doc.Extensions[schema.LenientExtension]); err != nil {
+		return nil, fmt.Errorf("%s: %w", system, err)
+	}
 	for _, p := range paths {
-		item := cfg.Doc.Paths.Value(p)
+		item := doc.Paths.Value(p)
 		methods := make([]string, 0)
 		for method := range item.Operations() {
 			methods = append(methods, method)
 		}
 		sort.Strings(methods)
 		for _, method := range methods {
-			op, err := newOperation(cfg.System, method, p, item.GetOperation(method))
+			op, err := newOperation(system, method, p, item.GetOperation(method))
 			if err != nil {
 				return nil, err
 			}
-			m.ops = append(m.ops, op)
-			m.byID[op.id] = op
+			if op.check, err = compileRequest(doc, item, item.GetOperation(method), compiler); err != nil {
+				return nil, fmt.Errorf("%s: %s %s: %w", system, method, p, err)
+			}
+			c.ops = append(c.ops, op)
+			c.byID[op.id] = op
 			for _, k := range op.keys {
-				if prev, dup := m.keys[k]; dup {
-					return nil, fmt.Errorf("%s: handler key %q used by %s %s and %s %s", cfg.System, k, prev.method, prev.path, method, p)
+				if prev, dup := c.keys[k]; dup {
+					return nil, fmt.Errorf("%s: handler key %q used by %s %s and %s %s", system, k, prev.method, prev.path, method, p)
 				}
-				m.keys[k] = op
+				c.keys[k] = op
 			}
 		}
 	}
-	return m, nil
+	return c, nil
 }
 
 func newOperation(system, method, path string, op *openapi3.Operation) (*operation, error) {
@@ -313,7 +359,7 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, params, err := m.router.FindRoute(r)
+	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			m.cfg.Dialect.WriteError(w, r, apierr.New(apierr.MethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
@@ -333,8 +379,8 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: m.opts}
-	checking := m.cfg.CheckResponses != nil && !m.byID[req.OperationID].stream
+	op := m.byID[req.OperationID]
+	checking := m.cfg.CheckResponses != nil && !op.stream
 	// What the mount answers itself (validation errors, a guard's refusal) is
 	// buffered and checked here; what the handler answers is checked inside
 	// Wrap (see checked), so that the fault engine gets the real connection.
@@ -344,16 +390,23 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec = newRecorder()
 		out = rec
 	}
-	h := m.prepare(out, r, req, input)
+	h := m.prepare(out, r, req, op)
+	if h != nil && rec != nil {
+		// prepare put the warnings on the recorder, which only the mount's
+		// own answers flush: the handler answers on w.
+		for _, v := range rec.header.Values(WarningHeader) {
+			w.Header().Add(WarningHeader, v)
+		}
+	}
 	if h == nil {
 		if rec != nil {
-			m.check(r, req, input, rec)
+			m.check(r, req, rec)
 			rec.flushTo(w)
 		}
 		return
 	}
 	if checking {
-		h = m.checked(h, req, input)
+		h = m.checked(h, req)
 	}
 	if m.cfg.Wrap != nil {
 		h = m.cfg.Wrap(h)
@@ -362,23 +415,39 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
-// returns nil when it has answered the request itself.
-func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
-	if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
-		m.cfg.Dialect.WriteError(w, r, translate(err))
+// returns nil when it has answered the request itself. The departures it
+// tolerated are on w's header (X-Pspsim-Warning) and in req.Warnings.
+func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) http.Handler {
+	md := modeLenient
+	if m.cfg.Strict {
+		md = modeStrict
+	}
+	o := op.check.run(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc}, md)
+	doc := o.doc
+	if len(o.warnings) > 0 {
+		req.Warnings = o.warnings
+		for _, wn := range o.warnings {
+			w.Header().Add(WarningHeader, wn.Header())
+		}
+		if m.cfg.OnWarnings != nil {
+			m.cfg.OnWarnings(r, req, o.warnings)
+		}
+	}
+	if o.err != nil {
+		m.cfg.Dialect.WriteError(w, r, o.err)
 		return nil
 	}
-	r.Body = io.NopCloser(bytes.NewReader(req.Body))
-	op := m.byID[req.OperationID]
 	if op.dispatch != "" {
 		// The key is the value of the dispatch field (validated by the discriminator).
-		key, err := dispatchKey(req.Body, op.dispatch)
+		key, err := dispatchKey(doc, op.dispatch)
 		if err != nil {
+			releaseDoc(doc)
 			m.cfg.Dialect.WriteError(w, r, err)
 			return nil
 		}
 		req.Key = key
 	}
+	releaseDoc(doc)
 	h := m.handlers[req.Key]
 	if h == nil {
 		a := op.fallbacks[req.Key]
@@ -391,6 +460,13 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, in
 			w.Write(a.body)
 		})
 	}
+	if o.body != nil {
+		// The guard and the handler see the body normalised; a signature
+		// covers the bytes the client signed, which stay in req.Sent.
+		req.Sent, req.Body = req.Body, o.body
+		r.Body = io.NopCloser(bytes.NewReader(o.body))
+		r.ContentLength = int64(len(o.body))
+	}
 	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
 		return nil
 	}
@@ -399,25 +475,25 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, in
 
 // checked buffers h's answer, validates it against the spec, then passes it
 // on to whatever writer the wrapper chain gives it.
-func (m *Mount) checked(h http.Handler, req *Request, input *openapi3filter.RequestValidationInput) http.Handler {
+func (m *Mount) checked(h http.Handler, req *Request) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := newRecorder()
 		h.ServeHTTP(rec, r)
-		m.check(r, req, input, rec)
+		m.check(r, req, rec)
 		rec.flushTo(w)
 	})
 }
 
-func dispatchKey(body []byte, field string) (string, *apierr.Error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
+// dispatchKey reads the dispatch field from the parsed body.
+func dispatchKey(doc *schema.Doc, field string) (string, *apierr.Error) {
+	if doc == nil || doc.Node(doc.Root()).Kind != schema.Object {
 		return "", apierr.New(apierr.Malformed, "request body is not a JSON object")
 	}
-	var v string
-	if err := json.Unmarshal(probe[field], &v); err != nil || v == "" {
+	m := doc.Member(doc.Root(), field)
+	if m < 0 || doc.Node(m).Kind != schema.String || doc.Text(m) == "" {
 		return "", apierr.Required(field)
 	}
-	return v, nil
+	return doc.Text(m), nil
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
@@ -435,15 +511,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return body, nil
 }
 
-// translate turns a kin-openapi validation error into the error a client
-// sees: an authentication failure wins over everything else (a request from a
-// stranger learns nothing about its body); otherwise the violations, the first
-// one naming field and rule.
-func translate(err error) *apierr.Error {
-	if auth := authError(err); auth != nil {
-		return auth
-	}
-	vs := Violations(err)
+// violationsError turns a request's violations into the error a client
+// sees: every broken rule (up to maxListed in the message, all in Details),
+// the first one naming field and rule.
+func violationsError(vs []Violation) *apierr.Error {
 	if len(vs) == 0 {
 		return apierr.New(apierr.Invalid, "request does not match the API specification")
 	}
@@ -452,7 +523,7 @@ func translate(err error) *apierr.Error {
 	switch first.Rule {
 	case "required":
 		kind = apierr.Missing
-	case "parse":
+	case "parse", "encoding":
 		kind = apierr.Malformed
 	}
 	// The message names every broken rule (up to maxListed), so a developer

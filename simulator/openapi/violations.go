@@ -8,6 +8,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
 
 // A Violation is one broken rule of a request (or response), named the way every
@@ -20,17 +22,25 @@ type Violation struct {
 	Field  string // dotted path; "" for the body as a whole
 	Rule   string // the schema keyword or check that failed
 	Reason string // what is wrong, for humans
+	// Lenient is the spec's leniency class that tolerates the violation
+	// (x-pspsim-lenient, see package schema), "" when none does; Why is the
+	// spec's reason.
+	Lenient string
+	Why     string
+	// Note is said after the reason (--strict's word on a departure the
+	// default mode tolerates).
+	Note string
 }
 
 // Message renders the violation as one sentence naming the field and rule.
 func (v Violation) Message() string {
 	switch {
 	case v.Field == "":
-		return v.Reason
+		return v.Reason + v.Note
 	case v.Rule == "required":
-		return v.Field + ": is required"
+		return v.Field + ": is required" + v.Note
 	default:
-		return v.Field + ": " + v.Reason
+		return v.Field + ": " + v.Reason + v.Note
 	}
 }
 
@@ -191,20 +201,7 @@ func quoted(s string) (string, bool) {
 // FieldPath turns a JSON pointer (as kin-openapi reports it) into a dotted path
 // with array indexes: ["iterms","0","op"] → "iterms[0].op"; an index at the
 // root of an array body stays bracketed: ["0","carrier"] → "[0].carrier".
-func FieldPath(ptr []string) string {
-	var b strings.Builder
-	for _, p := range ptr {
-		if _, err := strconv.Atoi(p); err == nil {
-			b.WriteString("[" + p + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}
+func FieldPath(ptr []string) string { return schema.FieldPath(ptr) }
 
 func ruleOf(reason string) string {
 	switch {

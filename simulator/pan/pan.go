@@ -6,7 +6,9 @@ package pan
 import "strings"
 
 // Luhn reports whether s (digits only) passes the Luhn check.
-func Luhn(s string) bool {
+func Luhn(s string) bool { return luhn(s) }
+
+func luhn[T string | []byte](s T) bool {
 	if len(s) < 2 {
 		return false
 	}
@@ -48,8 +50,10 @@ func Mask(pan string) string {
 // to 19 digits, Luhn-valid, starting in a card network's range (2221–2720,
 // 3, 4, 5, 6). The range check keeps millisecond timestamps and most order
 // numbers, which start with 1 or 20, from being masked by accident.
-func LooksLikePAN(d string) bool {
-	if len(d) < 13 || len(d) > 19 || !Luhn(d) {
+func LooksLikePAN(d string) bool { return looksLikePAN(d) }
+
+func looksLikePAN[T string | []byte](d T) bool {
+	if len(d) < 13 || len(d) > 19 || !luhn(d) {
 		return false
 	}
 	switch d[0] {
@@ -64,44 +68,104 @@ func LooksLikePAN(d string) bool {
 
 // Scrub masks every card number inside free text. Digits may be grouped by
 // single spaces or dashes ("4000 1234 5600 0019"); the masked form drops the
-// grouping.
+// grouping. A grouped run may hold more than a card number — an expiry and a
+// CVV after it ("4571736012345674 1230 7319"), a reference before it — so
+// within a run every span of whole groups is tried, longest first from the
+// left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
-	if !hasLongDigitRun(s) {
-		return s
+	if !hasLongDigitRun(s) || !eachRun(s, nil) {
+		return s // most text holds long numbers (ids, timestamps), no card
 	}
 	var out strings.Builder
+	out.Grow(len(s))
+	eachRun(s, &out)
+	return out.String()
+}
+
+// eachRun walks the runs of digit groups of s (joined by single spaces or
+// dashes). With out nil it reports whether any would be masked; otherwise it
+// writes s to out with every card number masked.
+func eachRun(s string, out *strings.Builder) bool {
+	var gbuf [16][2]int
+	var dbuf [19]byte
+	found := false
 	i := 0
 	for i < len(s) {
-		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
-			out.WriteByte(s[i])
+		if !isDigit(s[i]) {
+			if out != nil {
+				out.WriteByte(s[i])
+			}
 			i++
 			continue
 		}
-		// Collect a run of digits with single-character separators.
+		// Collect a run of digit groups joined by single separators.
+		groups := gbuf[:0]
 		j := i
-		var digits []byte
-		end := i
-		for j < len(s) {
-			if isDigit(s[j]) {
-				digits = append(digits, s[j])
+		for {
+			start := j
+			for j < len(s) && isDigit(s[j]) {
 				j++
-				end = j
-				continue
 			}
-			if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) && len(digits) > 0 {
+			groups = append(groups, [2]int{start, j})
+			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
 				j++
 				continue
 			}
 			break
 		}
-		if LooksLikePAN(string(digits)) {
-			out.WriteString(Mask(string(digits)))
-		} else {
-			out.WriteString(s[i:end])
+		if scrubRun(out, s, groups, dbuf[:0]) {
+			found = true
+			if out == nil {
+				return true
+			}
 		}
-		i = end
+		i = groups[len(groups)-1][1]
 	}
-	return out.String()
+	return found
+}
+
+// scrubRun writes one run of digit groups to out (when not nil), masking
+// every span of whole groups that looks like a card number, and reports
+// whether it masked one. digits is scratch space.
+func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) bool {
+	found := false
+	for g := 0; g < len(groups); {
+		masked := false
+		// The longest span of groups starting at g whose digits could be a
+		// card number (at most 19 digits), shrinking until one is.
+		last := g
+		n := 0
+		for last < len(groups) && n+groups[last][1]-groups[last][0] <= 19 {
+			n += groups[last][1] - groups[last][0]
+			last++
+		}
+		for end := last - 1; end >= g; end-- {
+			digits = digits[:0]
+			for k := g; k <= end; k++ {
+				digits = append(digits, s[groups[k][0]:groups[k][1]]...)
+			}
+			if looksLikePAN(digits) {
+				if out == nil {
+					return true
+				}
+				out.WriteString(Mask(string(digits)))
+				g = end + 1
+				masked, found = true, true
+				break
+			}
+		}
+		if !masked {
+			if out != nil {
+				out.WriteString(s[groups[g][0]:groups[g][1]])
+			}
+			g++
+		}
+		if g < len(groups) && out != nil {
+			// The separator between this span and the next group.
+			out.WriteString(s[groups[g-1][1]:groups[g][0]])
+		}
+	}
+	return found
 }
 
 func hasLongDigitRun(s string) bool {
@@ -134,22 +198,42 @@ var sensitiveKeys = map[string]string{
 
 var panKeys = map[string]bool{"pan": true, "cardno": true, "cardnumber": true, "number": true, "accountnumber": true}
 
-// keyNormalizer drops the separators of field names; built once because
-// masking runs on every journaled value (it was a quarter of a payment's cost).
-var keyNormalizer = strings.NewReplacer("_", "", "-", "")
-
-func normKey(k string) string {
-	return keyNormalizer.Replace(strings.ToLower(k))
+// keyClass says what a field name is, compared in lower case without '_'
+// and '-': a secret (its replacement), a card number field, or neither.
+// It runs on every journaled value and log attribute, so it normalises the
+// name on the stack and allocates nothing.
+func keyClass(k string) (secret string, isPAN bool) {
+	if len(k) > 32 {
+		return "", false // longer than any name of either list
+	}
+	var buf [32]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	nk := buf[:n]
+	if r, ok := sensitiveKeys[string(nk)]; ok {
+		return r, false
+	}
+	return "", panKeys[string(nk)]
 }
 
 // Value masks a value found under key: secrets by name, card numbers by name
 // or by shape.
 func Value(key string, v string) string {
-	nk := normKey(key)
-	if r, ok := sensitiveKeys[nk]; ok {
-		return r
+	secret, isPAN := keyClass(key)
+	if secret != "" {
+		return secret
 	}
-	if panKeys[nk] {
+	if isPAN {
 		if d := onlyDigits(v); len(d) >= 12 {
 			return Mask(d)
 		}

@@ -47,6 +47,12 @@ func TestScrub(t *testing.T) {
 		{"ref 4000123456000010", "ref 4000123456000010"},
 		{"trans 5021000010210602000003", "trans 5021000010210602000003"},
 		{"no digits here", "no digits here"},
+		// A card number followed (or preceded) by other grouped digits: an
+		// expiry and a CVV, a reference. Each part is judged on its own.
+		{"declined card 4571736012345674 1230 7319", "declined card 457173******5674 1230 7319"},
+		{"ref 12 4000 1234 5600 0019 exp 12-30", "ref 12 400012******0019 exp 12-30"},
+		{"40000456000019 1", "400004****0019 1"},
+		{"4000123456000019-5100123456000015", "400012******0019-510012******0015"},
 	}
 	for _, c := range cases {
 		if got := pan.Scrub(c.in); got != c.want {
@@ -87,6 +93,7 @@ func TestRedactMasksByKeyAndShape(t *testing.T) {
 func FuzzScrubNeverLeaksAPAN(f *testing.F) {
 	f.Add("x 4000123456000019 y")
 	f.Add("4000 1234 5600 0019")
+	f.Add("declined card 4571736012345674 1230 7319")
 	f.Fuzz(func(t *testing.T, s string) {
 		out := pan.Scrub(s)
 		// No maximal digit run left in the output may look like a PAN.

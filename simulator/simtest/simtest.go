@@ -18,6 +18,9 @@ import (
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/control"
+	"github.com/pspsim/pspsim/simulator/host"
+	"github.com/pspsim/pspsim/simulator/openapi"
+	"github.com/pspsim/pspsim/specs"
 )
 
 // Start is where the simulated clock starts in tests.
@@ -42,10 +45,34 @@ func WithConfig(yaml string) Option {
 	return func(o *simulator.Options) { o.Config = []byte(yaml) }
 }
 
+// Strict starts the simulator in strict mode (pspsim serve --strict): every
+// departure from the documented tables is refused.
+func Strict() Option {
+	return func(o *simulator.Options) { o.Strict = true }
+}
+
 // New starts a simulator with a simulated clock at Start, seed 1, and
 // response validation that fails t.
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
+	h, _ := start(t, nil, opts...)
+	return h
+}
+
+// NewHosted starts a default namespace as New does, behind a host
+// (package host) that serves namespaces under /ns/{name}/: Do reaches the
+// default namespace at the root paths and a namespace at /ns/{name}/….
+// Namespaces get simulated clocks at Start and the same response checks;
+// configure changes the host's options before it starts.
+func NewHosted(t testing.TB, configure func(*host.Options), opts ...Option) (*Harness, *host.Host) {
+	t.Helper()
+	if configure == nil {
+		configure = func(*host.Options) {}
+	}
+	return start(t, configure, opts...)
+}
+
+func start(t testing.TB, hosted func(*host.Options), opts ...Option) (*Harness, *host.Host) {
 	c := clock.NewSim(Start)
 	o := simulator.Options{
 		Clock: c,
@@ -58,6 +85,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if hosted != nil && o.Specs == nil {
+		o.Specs = openapi.NewSpecs(specs.FS(), false)
 	}
 	h := &Harness{T: t, Clock: c}
 	h.Server = httptest.NewUnstartedServer(nil)
@@ -74,11 +104,28 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	h.Sim = sim
 	h.Server.Config.Handler = sim.Handler()
+	var hst *host.Host
+	if hosted != nil {
+		base := o
+		base.Clock, base.IDs, base.Store = nil, nil, nil
+		ho := host.Options{Default: sim, Base: base, SimClock: true, ClockStart: Start}
+		hosted(&ho)
+		hst, err = host.New(ho)
+		if err != nil {
+			h.Server.Close()
+			sim.Close()
+			t.Fatalf("host.New: %v", err)
+		}
+		h.Server.Config.Handler = hst
+	}
 	t.Cleanup(func() {
 		h.Server.Close()
+		if hst != nil {
+			hst.Close()
+		}
 		sim.Close()
 	})
-	return h
+	return h, hst
 }
 
 // Response is an HTTP answer with its body read.

@@ -2,66 +2,201 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 )
 
 // Memory is the in-memory Store. It is safe for concurrent use.
+//
+// Objects of a kind a Table configured (every kind pspsim uses) are kept as
+// Go values, not JSON: reading one is a deep copy, not a decode. That is a
+// property of this backend only — a durable one stores the documents and
+// serves every read from them, so nothing can be served stale across
+// processes. Memory also answers the tables' secondary indexes from maps,
+// and applies retention: once a kind holds more objects than its limit (or
+// older than its age limit), the oldest ones its table says may go (final,
+// with nothing pending) are dropped.
 type Memory struct {
-	mu    sync.RWMutex
-	kinds map[string]*kindTable
+	opts MemoryOptions
+
+	mu      sync.RWMutex
+	kinds   map[string]*kindTable
+	configs map[string]*kindConfig
+	seq     uint64
+}
+
+// MemoryOptions configure a Memory store.
+type MemoryOptions struct {
+	// Now is the clock of ages (the simulator's clock); nil: never evict by age.
+	Now func() time.Time
+	// Retention bounds the kinds whose table allows eviction.
+	Retention Retention
+}
+
+// Retention says how much a store keeps of the kinds that may shed objects
+// (payments, orders, refunds, sessions, 3-D Secure transactions, tokens…;
+// never apps, shops or merchants).
+type Retention struct {
+	// MaxObjects is the most objects of one kind kept; 0: no limit.
+	MaxObjects int
+	// MaxAge is how long (on the store's clock) an object is kept at least
+	// once it may go; 0: no age limit.
+	MaxAge time.Duration
+	// Kinds overrides MaxObjects per kind ("vm.payment": 50000).
+	Kinds map[string]int
+}
+
+// kindConfig is what a Table tells the memory store about its kind.
+type kindConfig struct {
+	decode    func([]byte) (any, error) // a document into the table's value
+	encode    func(any) ([]byte, error) // the value back into a document
+	indexes   []string                  // index names, sorted
+	keys      []func(any) string        // each index's key of a value ("": not indexed)
+	evictable func(any, Peek) bool      // nil: never evicted
+}
+
+// posting lists the objects of one index key in creation order. Entries
+// are dropped lazily: an entry is current while its object is live and
+// still has the key; stale counts the others.
+type posting struct {
+	objs  []*object
+	stale int
 }
 
 type kindTable struct {
+	cfg     *kindConfig
 	objects map[string]*object
-	order   []string
-	index   map[string]string // unique key → id
+	order   []*object // creation order; removed objects are marked and compacted away
+	dead    int       // removed objects still in order
+	unique  map[string]*object
+	// ixmu guards indexes and the objects' ix: updates change index keys
+	// under the object's lock, without the store's.
+	ixmu    sync.Mutex
+	indexes []map[string]*posting // per index (cfg.indexes): key → objects
+
+	evictAt   int       // size at which the next eviction runs
+	lastSweep time.Time // last age sweep
 }
 
 type object struct {
+	id      string
+	seq     uint64
+	created int64    // UnixNano on the store's clock, for ages
+	keys    []string // unique keys it claimed
+	removed bool
+
 	mu  sync.Mutex
-	doc []byte
+	doc []byte   // the document, when no value is kept
+	val any      // the value (a *T of the kind's table), owned by the store
+	ix  []string // its key in each index (guarded by the table's ixmu)
 }
 
-// NewMemory returns an empty in-memory store.
-func NewMemory() *Memory { return &Memory{kinds: map[string]*kindTable{}} }
+// NewMemory returns an empty in-memory store without retention.
+func NewMemory() *Memory { return NewMemoryWith(MemoryOptions{}) }
+
+// NewMemoryWith returns an empty in-memory store.
+func NewMemoryWith(o MemoryOptions) *Memory {
+	return &Memory{opts: o, kinds: map[string]*kindTable{}, configs: map[string]*kindConfig{}}
+}
+
+func (m *Memory) configure(kind string, cfg *kindConfig) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.configs[kind] = cfg
+	if t := m.kinds[kind]; t != nil && len(t.objects) == 0 {
+		delete(m.kinds, kind) // rebuilt with the configuration on first use
+	}
+}
 
 func (m *Memory) table(kind string, create bool) *kindTable {
 	if t := m.kinds[kind]; t != nil || !create {
 		return t
 	}
-	t := &kindTable{objects: map[string]*object{}, index: map[string]string{}}
+	t := &kindTable{cfg: m.configs[kind], objects: map[string]*object{}, unique: map[string]*object{}}
+	if t.cfg != nil && len(t.cfg.indexes) > 0 {
+		t.indexes = make([]map[string]*posting, len(t.cfg.indexes))
+		for i := range t.indexes {
+			t.indexes[i] = map[string]*posting{}
+		}
+	}
+	t.evictAt = m.limit(kind)
 	m.kinds[kind] = t
 	return t
 }
 
-func (m *Memory) object(kind, id string) (*object, error) {
+// limit is the most objects of kind kept (0: unlimited).
+func (m *Memory) limit(kind string) int {
+	if cfg := m.configs[kind]; cfg == nil || cfg.evictable == nil {
+		return 0
+	}
+	if n, ok := m.opts.Retention.Kinds[kind]; ok {
+		return n
+	}
+	return m.opts.Retention.MaxObjects
+}
+
+// object finds an object and its table. Lock order: the store's lock is
+// never held while waiting for an object's (eviction only tries it), and an
+// object's lock is never held while waiting for the store's.
+func (m *Memory) object(kind, id string) (*object, *kindTable, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	t := m.table(kind, false)
-	if t == nil {
-		return nil, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+	if t := m.kinds[kind]; t != nil {
+		if o := t.objects[id]; o != nil {
+			return o, t, nil
+		}
 	}
-	o := t.objects[id]
-	if o == nil {
-		return nil, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+	return nil, nil, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+}
+
+// value returns the object's value, decoding (and keeping) its document
+// when it has none yet. The caller holds o.mu.
+func (o *object) value(cfg *kindConfig) (any, error) {
+	if o.val == nil && cfg != nil {
+		v, err := cfg.decode(o.doc)
+		if err != nil {
+			return nil, err
+		}
+		o.val, o.doc = v, nil
 	}
-	return o, nil
+	return o.val, nil
+}
+
+// document returns the object's document. The caller holds o.mu.
+func (o *object) document(cfg *kindConfig) ([]byte, error) {
+	if o.val == nil {
+		return o.doc, nil
+	}
+	if cfg != nil {
+		return cfg.encode(o.val)
+	}
+	return json.Marshal(o.val)
 }
 
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, kind, id string) ([]byte, error) {
-	o, err := m.object(kind, id)
+	o, t, err := m.object(kind, id)
 	if err != nil {
 		return nil, err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.doc, nil
+	return o.document(t.cfg)
 }
 
 // Create implements Store.
-func (m *Memory) Create(_ context.Context, kind, id string, doc []byte, unique ...string) error {
+func (m *Memory) Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error {
+	return m.create(kind, id, doc, nil, unique)
+}
+
+func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) error {
+	var now time.Time
+	if m.opts.Now != nil {
+		now = m.opts.Now()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.table(kind, true)
@@ -69,32 +204,174 @@ func (m *Memory) Create(_ context.Context, kind, id string, doc []byte, unique .
 		return fmt.Errorf("%s %q: %w", kind, id, ErrIDTaken)
 	}
 	for _, k := range unique {
-		if _, taken := t.index[k]; taken {
+		if _, taken := t.unique[k]; taken {
 			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
 		}
 	}
-	t.objects[id] = &object{doc: doc}
-	t.order = append(t.order, id)
-	for _, k := range unique {
-		t.index[k] = id
+	if val == nil && t.cfg != nil {
+		v, err := t.cfg.decode(doc)
+		if err != nil {
+			return fmt.Errorf("decode %s %q: %w", kind, id, err)
+		}
+		val, doc = v, nil
 	}
+	m.seq++
+	o := &object{id: id, seq: m.seq, created: now.UnixNano(), doc: doc, val: val}
+	if len(unique) > 0 {
+		o.keys = append([]string(nil), unique...)
+	}
+	t.objects[id] = o
+	t.order = append(t.order, o)
+	for _, k := range unique {
+		t.unique[k] = o
+	}
+	if t.indexes != nil {
+		keys := t.keysOf(val)
+		t.ixmu.Lock()
+		o.ix = keys
+		t.indexAdd(o, keys)
+		t.ixmu.Unlock()
+	}
+	m.retain(kind, t, now)
 	return nil
 }
 
+// keysOf computes a value's key in each index.
+func (t *kindTable) keysOf(val any) []string {
+	keys := make([]string, len(t.cfg.keys))
+	for i, key := range t.cfg.keys {
+		keys[i] = key(val)
+	}
+	return keys
+}
+
+// indexAdd lists o under its keys. The caller holds ixmu.
+func (t *kindTable) indexAdd(o *object, keys []string) {
+	for i, k := range keys {
+		if k == "" {
+			continue
+		}
+		p := t.indexes[i][k]
+		if p == nil {
+			p = &posting{}
+			t.indexes[i][k] = p
+		}
+		// Creation order: o goes last, unless an update moves an older object
+		// here; an entry it left behind here is current again.
+		j := len(p.objs)
+		for j > 0 && p.objs[j-1].seq > o.seq {
+			j--
+		}
+		if j > 0 && p.objs[j-1] == o {
+			p.stale--
+			continue
+		}
+		p.objs = slices.Insert(p.objs, j, o)
+	}
+}
+
+// indexRemove unlists o from its keys (lazily). The caller holds ixmu.
+func (t *kindTable) indexRemove(o *object, keys []string) {
+	for i, k := range keys {
+		if k == "" {
+			continue
+		}
+		p := t.indexes[i][k]
+		if p == nil {
+			continue
+		}
+		p.stale++
+		if p.stale*2 > len(p.objs) {
+			t.compact(i, k, p)
+		}
+	}
+}
+
+// current reports whether o is listed under key k of index i. The caller
+// holds ixmu.
+func current(o *object, i int, k string) bool {
+	return !o.removed && i < len(o.ix) && o.ix[i] == k
+}
+
+func (t *kindTable) compact(i int, k string, p *posting) {
+	live := p.objs[:0]
+	for _, o := range p.objs {
+		if current(o, i, k) {
+			live = append(live, o)
+		}
+	}
+	clear(p.objs[len(live):])
+	p.objs, p.stale = live, 0
+	if len(live) == 0 {
+		delete(t.indexes[i], k)
+	}
+}
+
 // Update implements Store.
-func (m *Memory) Update(_ context.Context, kind, id string, fn func(cur []byte) ([]byte, error)) error {
-	o, err := m.object(kind, id)
+func (m *Memory) Update(ctx context.Context, kind, id string, fn func(cur []byte) ([]byte, error)) error {
+	return m.update(kind, id, func(o *object, t *kindTable) error {
+		cur, err := o.document(t.cfg)
+		if err != nil {
+			return err
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		if t.cfg == nil {
+			o.doc = next
+			return nil
+		}
+		v, err := t.cfg.decode(next)
+		if err != nil {
+			return fmt.Errorf("decode %s %q: %w", kind, id, err)
+		}
+		t.setValue(o, v)
+		return nil
+	})
+}
+
+// update runs fn on the object under its lock.
+func (m *Memory) update(kind, id string, fn func(o *object, t *kindTable) error) error {
+	o, t, err := m.object(kind, id)
 	if err != nil {
 		return err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	next, err := fn(o.doc)
-	if err != nil {
-		return err
+	return fn(o, t)
+}
+
+// setValue replaces an object's value (the caller holds o.mu) and moves it
+// in the indexes whose keys changed.
+func (t *kindTable) setValue(o *object, v any) {
+	o.val, o.doc = v, nil
+	if t.indexes == nil {
+		return
 	}
-	o.doc = next
-	return nil
+	keys := t.keysOf(v)
+	t.ixmu.Lock()
+	defer t.ixmu.Unlock()
+	if slices.Equal(keys, o.ix) || o.removed {
+		return
+	}
+	old := o.ix
+	o.ix = keys
+	changed := make([]string, len(keys))
+	for i := range keys {
+		if keys[i] != old[i] {
+			changed[i] = old[i]
+		}
+	}
+	t.indexRemove(o, changed)
+	for i := range keys {
+		if keys[i] == old[i] {
+			changed[i] = ""
+		} else {
+			changed[i] = keys[i]
+		}
+	}
+	t.indexAdd(o, changed)
 }
 
 // Claim implements Store.
@@ -105,13 +382,17 @@ func (m *Memory) Claim(_ context.Context, kind, id string, unique ...string) err
 	if t == nil || t.objects[id] == nil {
 		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
+	o := t.objects[id]
 	for _, k := range unique {
-		if owner, taken := t.index[k]; taken && owner != id {
+		if owner, taken := t.unique[k]; taken && owner != o {
 			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
 		}
 	}
 	for _, k := range unique {
-		t.index[k] = id
+		if t.unique[k] == nil {
+			o.keys = append(o.keys, k)
+		}
+		t.unique[k] = o
 	}
 	return nil
 }
@@ -121,42 +402,258 @@ func (m *Memory) Lookup(_ context.Context, kind, key string) (string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if t := m.table(kind, false); t != nil {
-		if id, ok := t.index[key]; ok {
-			return id, nil
+		if o, ok := t.unique[key]; ok {
+			return o.id, nil
 		}
 	}
 	return "", fmt.Errorf("%s key %q: %w", kind, key, ErrNotFound)
 }
 
 // List implements Store.
-func (m *Memory) List(_ context.Context, kind string, fn func(id string, doc []byte) bool) error {
+func (m *Memory) List(ctx context.Context, kind string, fn func(id string, doc []byte) bool) error {
+	var failed error
+	err := m.each(kind, func(o *object, cfg *kindConfig) bool {
+		o.mu.Lock()
+		doc, err := o.document(cfg)
+		o.mu.Unlock()
+		if err != nil {
+			failed = err
+			return false
+		}
+		return fn(o.id, doc)
+	})
+	if err != nil {
+		return err
+	}
+	return failed
+}
+
+// ListIDs implements IDLister: ids only, no document encoded.
+func (m *Memory) ListIDs(_ context.Context, kind string, fn func(id string) bool) error {
+	return m.each(kind, func(o *object, _ *kindConfig) bool { return fn(o.id) })
+}
+
+// each calls fn on every object of kind in creation order, outside the
+// store's lock.
+func (m *Memory) each(kind string, fn func(o *object, cfg *kindConfig) bool) error {
 	m.mu.RLock()
 	t := m.table(kind, false)
 	if t == nil {
 		m.mu.RUnlock()
 		return nil
 	}
-	ids := append([]string(nil), t.order...)
-	objs := make([]*object, len(ids))
-	for i, id := range ids {
-		objs[i] = t.objects[id]
+	objs := make([]*object, 0, len(t.objects))
+	for _, o := range t.order {
+		if !o.removed {
+			objs = append(objs, o)
+		}
 	}
 	m.mu.RUnlock()
-	for i, o := range objs {
-		o.mu.Lock()
-		doc := o.doc
-		o.mu.Unlock()
-		if !fn(ids[i], doc) {
+	for _, o := range objs {
+		if !fn(o, t.cfg) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// Reset implements Store.
+// Reset implements Store. Everything is dropped at once, so that the memory
+// it held is free for the garbage collector.
 func (m *Memory) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.kinds = map[string]*kindTable{}
 	return nil
+}
+
+// ---------------------------------------------------------------- values
+
+func (m *Memory) getValue(kind, id string) (any, error) {
+	o, t, err := m.object(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, err := o.value(t.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s %q: %w", kind, id, err)
+	}
+	return v, nil
+}
+
+func (m *Memory) createValue(kind, id string, v any, unique []string) error {
+	return m.create(kind, id, nil, v, unique)
+}
+
+// updateValue runs fn on the current value under the object's lock and
+// keeps what it returns.
+func (m *Memory) updateValue(kind, id string, fn func(cur any) (any, error)) error {
+	return m.update(kind, id, func(o *object, t *kindTable) error {
+		cur, err := o.value(t.cfg)
+		if err != nil {
+			return fmt.Errorf("decode %s %q: %w", kind, id, err)
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		t.setValue(o, next)
+		return nil
+	})
+}
+
+// eachValue calls fn on every value of kind in creation order. fn must not
+// keep or change the value.
+func (m *Memory) eachValue(kind string, fn func(id string, v any) bool) error {
+	var failed error
+	err := m.each(kind, func(o *object, cfg *kindConfig) bool {
+		o.mu.Lock()
+		v, err := o.value(cfg)
+		o.mu.Unlock()
+		if err != nil {
+			failed = fmt.Errorf("decode %s %q: %w", kind, o.id, err)
+			return false
+		}
+		return fn(o.id, v)
+	})
+	if err != nil {
+		return err
+	}
+	return failed
+}
+
+// findValues calls fn on the values listed under key in index, in creation
+// order; ok is false when the kind has no such index.
+func (m *Memory) findValues(kind, index, key string, fn func(id string, v any) bool) (ok bool, err error) {
+	m.mu.RLock()
+	t := m.table(kind, false)
+	cfg := m.configs[kind]
+	if cfg == nil || !slices.Contains(cfg.indexes, index) {
+		m.mu.RUnlock()
+		return false, nil
+	}
+	if t == nil || t.indexes == nil {
+		m.mu.RUnlock()
+		return true, nil
+	}
+	i := slices.Index(cfg.indexes, index)
+	var objs []*object
+	t.ixmu.Lock()
+	if p := t.indexes[i][key]; p != nil {
+		objs = make([]*object, 0, len(p.objs)-p.stale)
+		for _, o := range p.objs {
+			if current(o, i, key) {
+				objs = append(objs, o)
+			}
+		}
+	}
+	t.ixmu.Unlock()
+	m.mu.RUnlock()
+	for _, o := range objs {
+		o.mu.Lock()
+		v, err := o.value(cfg)
+		o.mu.Unlock()
+		if err != nil {
+			return true, fmt.Errorf("decode %s %q: %w", kind, o.id, err)
+		}
+		if !fn(o.id, v) {
+			break
+		}
+	}
+	return true, nil
+}
+
+// ---------------------------------------------------------------- retention
+
+// retain evicts what the kind's limits say must go. The caller holds m.mu.
+func (m *Memory) retain(kind string, t *kindTable, now time.Time) {
+	if t.cfg == nil || t.cfg.evictable == nil {
+		return
+	}
+	if limit := m.limit(kind); limit > 0 && len(t.objects) > t.evictAt {
+		// Evict down to the limit, then let it grow a tenth over before the
+		// next round, so that eviction costs O(1) per object created. The
+		// newest half of the limit is never evicted by count: an object just
+		// created may be waiting for the one it refers to (an order number's
+		// claim is stored before its payment).
+		m.evict(t, len(t.objects)-limit, time.Time{}, len(t.order)-limit/2)
+		t.evictAt = max(len(t.objects), limit) + max(limit/10, 1)
+	}
+	if age := m.opts.Retention.MaxAge; age > 0 && m.opts.Now != nil && now.Sub(t.lastSweep) >= max(age/16, time.Second) {
+		t.lastSweep = now
+		m.evict(t, -1, now.Add(-age), len(t.order))
+	}
+}
+
+// evict removes up to n evictable objects (all of those created before
+// before, when n < 0), oldest first, among the first upto of the creation
+// order. The caller holds m.mu.
+func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
+	removed := 0
+	for _, o := range t.order[:max(0, min(upto, len(t.order)))] {
+		if n >= 0 && removed >= n {
+			break
+		}
+		if o.removed {
+			continue
+		}
+		if n < 0 && o.created >= before.UnixNano() {
+			break
+		}
+		// An object being changed right now is busy: it is not waited for
+		// (its lock is never awaited under the store's).
+		if !o.mu.TryLock() {
+			continue
+		}
+		v, err := o.value(t.cfg)
+		ok := err == nil && t.cfg.evictable(v, peek{m})
+		if ok {
+			t.ixmu.Lock()
+			o.removed = true
+			if t.indexes != nil {
+				t.indexRemove(o, o.ix)
+			}
+			t.ixmu.Unlock()
+		}
+		o.mu.Unlock()
+		if !ok {
+			continue
+		}
+		delete(t.objects, o.id)
+		for _, k := range o.keys {
+			if t.unique[k] == o {
+				delete(t.unique, k)
+			}
+		}
+		t.dead++
+		removed++
+	}
+	if t.dead > len(t.order)/2 {
+		live := make([]*object, 0, len(t.objects))
+		for _, o := range t.order {
+			if !o.removed {
+				live = append(live, o)
+			}
+		}
+		t.order, t.dead = live, 0
+	}
+}
+
+// peek answers Evictable functions while the store's lock is held.
+type peek struct{ m *Memory }
+
+func (p peek) Exists(kind, id string) bool {
+	t := p.m.kinds[kind]
+	return t != nil && t.objects[id] != nil
+}
+
+// Count returns how many objects of kind the store holds.
+func (m *Memory) Count(kind string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if t := m.kinds[kind]; t != nil {
+		return len(t.objects)
+	}
+	return 0
 }

@@ -4,25 +4,134 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 )
 
-// Table is a typed view of one kind of document. T is stored as JSON, so a
-// value read from the table never aliases stored state: changing it changes
-// nothing until it goes through Update.
+// Table is a typed view of one kind of document. A value read from the table
+// never aliases stored state: changing it changes nothing until it goes
+// through Update.
+//
+// On any Store the values travel as JSON documents. On the memory store they
+// are kept as values and copied (deep, by a plan made once per type), which
+// is several times cheaper than encoding and decoding; the copy carries
+// exactly what JSON would, so the two behave alike.
 type Table[T any] struct {
-	s    Store
-	kind string
+	s       Store
+	mem     *Memory // s, when it keeps values
+	kind    string
+	c       cloner[T]
+	indexes map[string]func(*T) string
+}
+
+// Option configures a table.
+type Option[T any] func(*tableOptions[T])
+
+type tableOptions[T any] struct {
+	names     []string
+	keys      []func(*T) string
+	evictable func(*T, Peek) bool
+}
+
+// Peek lets an Evictable function look at other kinds: whether the object
+// another one refers to is still there (an order number's claim may go with
+// its payment).
+type Peek interface {
+	Exists(kind, id string) bool
+}
+
+// Index declares a secondary index: key returns an object's key in it (""
+// for none). Find answers from it; the memory store keeps it in a map, other
+// stores may scan.
+func Index[T any](name string, key func(*T) string) Option[T] {
+	return func(o *tableOptions[T]) {
+		o.names = append(o.names, name)
+		o.keys = append(o.keys, key)
+	}
+}
+
+// Evictable lets the store drop objects of this kind under its retention
+// limits, oldest first, when ok says an object may go: final, with no
+// delivery or timer pending. ok runs under the store's lock: it must be
+// quick, must not call the store (peek is there for that) and may take only
+// locks nothing holds while calling the store.
+func Evictable[T any](ok func(v *T, peek Peek) bool) Option[T] {
+	return func(o *tableOptions[T]) { o.evictable = ok }
 }
 
 // NewTable returns the table of kind in s.
-func NewTable[T any](s Store, kind string) Table[T] { return Table[T]{s: s, kind: kind} }
+func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
+	var o tableOptions[T]
+	for _, opt := range opts {
+		opt(&o)
+	}
+	t := Table[T]{s: s, kind: kind, c: newCloner[T](), indexes: map[string]func(*T) string{}}
+	for i, name := range o.names {
+		t.indexes[name] = o.keys[i]
+	}
+	if m, ok := s.(*Memory); ok {
+		cfg := &kindConfig{
+			decode: func(b []byte) (any, error) {
+				v := new(T)
+				if err := json.Unmarshal(b, v); err != nil {
+					return nil, err
+				}
+				return v, nil
+			},
+			encode: func(v any) ([]byte, error) { return json.Marshal(v) },
+		}
+		names := append([]string(nil), o.names...)
+		sort.Strings(names)
+		for _, name := range names {
+			key := t.indexes[name]
+			cfg.indexes = append(cfg.indexes, name)
+			cfg.keys = append(cfg.keys, func(v any) string {
+				if p, ok := v.(*T); ok {
+					return key(p)
+				}
+				return ""
+			})
+		}
+		if ok := o.evictable; ok != nil {
+			cfg.evictable = func(v any, peek Peek) bool {
+				p, isT := v.(*T)
+				return isT && ok(p, peek)
+			}
+		}
+		m.configure(kind, cfg)
+		if t.c.ok {
+			t.mem = m
+		}
+	}
+	return t
+}
 
 // Kind returns the table's kind.
 func (t Table[T]) Kind() string { return t.kind }
 
+// value turns what the memory store holds into a copy the caller owns.
+func (t Table[T]) value(v any) (T, error) {
+	if p, ok := v.(*T); ok {
+		return t.c.clone(*p), nil
+	}
+	// Another table type wrote this kind: go through JSON.
+	var out T
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	return out, err
+}
+
 // Get loads one object.
 func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
 	var v T
+	if t.mem != nil {
+		cur, err := t.mem.getValue(t.kind, id)
+		if err != nil {
+			return v, err
+		}
+		return t.value(cur)
+	}
 	doc, err := t.s.Get(ctx, t.kind, id)
 	if err != nil {
 		return v, err
@@ -50,6 +159,11 @@ func (t Table[T]) LookupID(ctx context.Context, key string) (string, error) {
 
 // Create stores a new object and claims its unique keys.
 func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) error {
+	if t.mem != nil {
+		p := new(T)
+		*p = t.c.clone(v)
+		return t.mem.createValue(t.kind, id, p, unique)
+	}
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s %q: %w", t.kind, id, err)
@@ -62,6 +176,28 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 // the value as stored (or as it was, on error).
 func (t Table[T]) Update(ctx context.Context, id string, fn func(*T) error) (T, error) {
 	var out T
+	if t.mem != nil {
+		err := t.mem.updateValue(t.kind, id, func(cur any) (any, error) {
+			p, ok := cur.(*T)
+			if !ok {
+				return nil, fmt.Errorf("%s %q holds a %T", t.kind, id, cur)
+			}
+			next := new(T)
+			*next = t.c.clone(*p)
+			if err := fn(next); err != nil {
+				out = t.c.clone(*p)
+				return nil, err
+			}
+			// fn may have kept pointers into next, or put in it slices its
+			// caller still holds: the store keeps a copy of its own, and the
+			// caller gets next.
+			out = *next
+			stored := new(T)
+			*stored = t.c.clone(*next)
+			return stored, nil
+		})
+		return out, err
+	}
 	err := t.s.Update(ctx, t.kind, id, func(cur []byte) ([]byte, error) {
 		var v T
 		if err := json.Unmarshal(cur, &v); err != nil {
@@ -89,9 +225,19 @@ func (t Table[T]) Claim(ctx context.Context, id string, unique ...string) error 
 }
 
 // List returns the objects for which keep returns true (all when keep is
-// nil), in creation order.
+// nil), in creation order. keep must not change the value it is given.
 func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	var out []T
+	if t.mem != nil {
+		var failed error
+		err := t.mem.eachValue(t.kind, func(id string, cur any) bool {
+			return t.collect(&out, cur, keep, &failed)
+		})
+		if err == nil {
+			err = failed
+		}
+		return out, err
+	}
 	var decodeErr error
 	err := t.s.List(ctx, t.kind, func(id string, doc []byte) bool {
 		var v T
@@ -108,4 +254,46 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 		return nil, err
 	}
 	return out, decodeErr
+}
+
+func (t Table[T]) collect(out *[]T, cur any, keep func(*T) bool, failed *error) bool {
+	if p, ok := cur.(*T); ok {
+		if keep == nil || keep(p) {
+			*out = append(*out, t.c.clone(*p))
+		}
+		return true
+	}
+	v, err := t.value(cur)
+	if err != nil {
+		*failed = err
+		return false
+	}
+	if keep == nil || keep(&v) {
+		*out = append(*out, v)
+	}
+	return true
+}
+
+// Find returns the objects whose key in index is key, and among them those
+// keep accepts (all when keep is nil), in creation order. The memory store
+// answers from the index; another store lists the kind.
+func (t Table[T]) Find(ctx context.Context, index, key string, keep func(*T) bool) ([]T, error) {
+	keyOf, ok := t.indexes[index]
+	if !ok {
+		return nil, fmt.Errorf("%s has no index %q", t.kind, index)
+	}
+	if t.mem != nil {
+		var out []T
+		var failed error
+		found, err := t.mem.findValues(t.kind, index, key, func(id string, cur any) bool {
+			return t.collect(&out, cur, keep, &failed)
+		})
+		if err == nil {
+			err = failed
+		}
+		if found {
+			return out, err
+		}
+	}
+	return t.List(ctx, func(v *T) bool { return keyOf(v) == key && (keep == nil || keep(v)) })
 }

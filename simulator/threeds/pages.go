@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 )
 
 // Routes serves the challenge page:
@@ -26,6 +27,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 // the masked number.
 type pageData struct {
 	ACSTransID   string
+	Action       string // where the form posts: this page, under the simulator's mount path
 	Merchant     string
 	Amount       string
 	MaskedPAN    string
@@ -54,7 +56,7 @@ input{font-size:1.2rem;letter-spacing:.2rem;width:8rem;padding:.3rem}button{marg
 <p><a id="pspsim-challenge-continue" href="{{.ReturnURL}}">Continue</a></p>
 {{else}}
 {{if .Message}}<p class="msg">{{.Message}}</p>{{end}}
-<form id="pspsim-challenge" method="post" action="/3ds/challenge/{{.ACSTransID}}">
+<form id="pspsim-challenge" method="post" action="{{.Action}}">
 <label for="otp">One-time code sent to your phone</label><br>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="12" autofocus>
 <br><button type="submit" name="action" value="submit">Submit</button>
@@ -65,9 +67,9 @@ input{font-size:1.2rem;letter-spacing:.2rem;width:8rem;padding:.3rem}button{marg
 </div></body></html>
 `))
 
-func (s *Service) pageOf(t Transaction, msg string) pageData {
+func (s *Service) pageOf(r *http.Request, t Transaction, msg string) pageData {
 	d := pageData{
-		ACSTransID: t.ACSTransID, Merchant: t.MerchantName, Amount: money.Format(t.Amount, t.Currency) + " " + t.Currency,
+		ACSTransID: t.ACSTransID, Action: mountpath.Join(r, "/3ds/challenge/"+t.ACSTransID), Merchant: t.MerchantName, Amount: money.Format(t.Amount, t.Currency) + " " + t.Currency,
 		MaskedPAN: t.MaskedPAN, Brand: t.Brand, Status: t.TransStatus, Final: t.Final, Message: msg,
 		AttemptsLeft: MaxOTPAttempts - t.OTPAttempts, ReturnURL: t.ReturnURL,
 	}
@@ -107,7 +109,7 @@ func (s *Service) challengePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, s.pageOf(t, ""))
+	s.render(w, http.StatusOK, s.pageOf(r, t, ""))
 }
 
 func (s *Service) challengePost(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +119,7 @@ func (s *Service) challengePost(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		s.render(w, http.StatusBadRequest, s.pageOf(t, "The form could not be read."))
+		s.render(w, http.StatusBadRequest, s.pageOf(r, t, "The form could not be read."))
 		return
 	}
 	if t.Final {
@@ -130,7 +132,7 @@ func (s *Service) challengePost(w http.ResponseWriter, r *http.Request) {
 		action = "submit"
 	}
 	if action != "submit" && action != "cancel" {
-		s.render(w, http.StatusBadRequest, s.pageOf(t, "Unknown action: use Submit or Cancel."))
+		s.render(w, http.StatusBadRequest, s.pageOf(r, t, "Unknown action: use Submit or Cancel."))
 		return
 	}
 	res, err := s.Complete(r.Context(), t.ACSTransID, Completion{Action: action, OTP: r.PostForm.Get("otp")})
@@ -138,10 +140,10 @@ func (s *Service) challengePost(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &wrong):
 		t.OTPAttempts = MaxOTPAttempts - wrong.AttemptsLeft
-		s.render(w, http.StatusOK, s.pageOf(t, wrong.Error()+"."))
+		s.render(w, http.StatusOK, s.pageOf(r, t, wrong.Error()+"."))
 		return
 	case err != nil && !errors.Is(err, ErrNotPending):
-		s.render(w, http.StatusInternalServerError, s.pageOf(t, "The authentication could not be completed; try again."))
+		s.render(w, http.StatusInternalServerError, s.pageOf(r, t, "The authentication could not be completed; try again."))
 		return
 	}
 	_ = res

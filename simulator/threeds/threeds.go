@@ -216,7 +216,7 @@ func New(o Options) (*Service, error) {
 		}
 	}
 	return &Service{
-		opts: o, cards: cards, txns: store.NewTable[Transaction](o.Store, "3ds.transaction"),
+		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
 		key: []byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32)), callbacks: map[string]func(context.Context, Result){},
 	}, nil
 }
@@ -429,4 +429,10 @@ func (s *Service) find(ctx context.Context, id string) (Transaction, error) {
 		}
 	}
 	return Transaction{}, ErrNotFound
+}
+
+// authenticationDone lets the store's retention forget an authentication
+// once it is final (no challenge or decoupled timer left), oldest first.
+func authenticationDone() store.Option[Transaction] {
+	return store.Evictable(func(t *Transaction, _ store.Peek) bool { return t.Final })
 }

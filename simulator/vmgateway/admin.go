@@ -81,10 +81,19 @@ func (s *System) adminRevoke(w http.ResponseWriter, r *http.Request) error {
 	if in.AccessToken == "" && in.AppID == "" {
 		return apierr.Field(apierr.Missing, "accessToken", "required", "accessToken or appId is required")
 	}
-	list, err := s.tokens.List(r.Context(), func(t *Token) bool {
+	keep := func(t *Token) bool {
 		return !t.Revoked && (in.AccessToken == "" || t.Token == in.AccessToken) && (in.AppID == "" || t.AppID == in.AppID) &&
 			(in.Environment == "" || t.Environment == in.Environment)
-	})
+	}
+	var list []Token
+	var err error
+	if in.AccessToken != "" {
+		if t, gerr := s.tokens.Get(r.Context(), in.AccessToken); gerr == nil && keep(&t) {
+			list = []Token{t}
+		}
+	} else {
+		list, err = s.tokens.Find(r.Context(), "app", in.AppID, keep)
+	}
 	if err != nil {
 		return err
 	}
@@ -237,10 +246,27 @@ type refundRecord struct {
 func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	match := func(field, want string) bool { return want == "" || field == want }
-	list, err := s.payments.List(r.Context(), func(p *Payment) bool {
+	keep := func(p *Payment) bool {
 		return match(p.OrderNo, q.Get("orderNo")) && match(p.TradeNo, q.Get("tradeNo")) &&
 			match(p.Environment, q.Get("environment")) && match(p.MerchantID, q.Get("merchantId"))
-	})
+	}
+	// The most selective filter given picks the index; the others are checked.
+	var list []Payment
+	var err error
+	switch {
+	case q.Get("tradeNo") != "":
+		if p, gerr := s.payments.Get(r.Context(), q.Get("tradeNo")); gerr == nil && keep(&p) {
+			list = []Payment{p}
+		}
+	case q.Get("orderNo") != "":
+		list, err = s.payments.Find(r.Context(), "orderNo", q.Get("orderNo"), keep)
+	case q.Get("merchantId") != "":
+		list, err = s.payments.Find(r.Context(), "merchant", q.Get("merchantId"), keep)
+	case q.Get("environment") != "":
+		list, err = s.payments.Find(r.Context(), "environment", q.Get("environment"), keep)
+	default:
+		list, err = s.payments.List(r.Context(), nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -252,7 +278,7 @@ func (s *System) adminListPayments(w http.ResponseWriter, r *http.Request) error
 			rec.History = []Transition{}
 		}
 		rec.NextAction = nil
-		refunds, err := s.refunds.List(r.Context(), func(rf *Refund) bool { return rf.TradeNo == p.TradeNo })
+		refunds, err := s.refunds.Find(r.Context(), "tradeNo", p.TradeNo, nil)
 		if err != nil {
 			return err
 		}

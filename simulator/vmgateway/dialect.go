@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pspsim/pspsim/simulator/bodies"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
@@ -222,7 +224,9 @@ func (s *System) recordRefused(r *http.Request, e *apierr.Error) {
 			}
 			if json.Unmarshal(req.Body, &named) == nil {
 				for k, v := range map[string]any{"orderNo": named.OrderNo, "tradeNo": named.TradeNo, "refundNumber": named.RefundNumber} {
-					if str, ok := v.(string); ok && str != "" && len(str) <= 64 {
+					// encoding/json turned what is not text into U+FFFD:
+					// no order is named so, and the journal is not to hold it.
+					if str, ok := v.(string); ok && str != "" && len(str) <= 64 && !strings.ContainsRune(str, utf8.RuneError) {
 						ids[k] = str
 					}
 				}

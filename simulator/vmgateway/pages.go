@@ -16,6 +16,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/mountpath"
 )
 
 // The gateway's pages: the hosted cashier of a checkout session, the wallet
@@ -27,10 +28,20 @@ import (
 //
 //	<form id="pspsim-cashier-card" method="post">   method=card, cardNo, expiryMonth, expiryYear, cvc, holderName
 //	<form id="pspsim-cashier-wallet" method="post"> buttons name=method value=<wallet>
+//	<form id="pspsim-cashier-express" method="post"> buttons name=method value=applePay|googlePay
 //	<form id="pspsim-wallet" method="post">         buttons name=action value=approve|decline
 //	<form id="pspsim-cashier-cancel" method="post"> button name=method value=cancel: back to frontUrl
 
 var walletMethods = []string{"alipay", "alipayPlus", "wechat", "upay", "payNow", "grabPay", "shopeePay", "paypal"}
+
+// expressMethods are the device wallets the cashier offers as buttons when
+// the merchant has them: the payment sheet a phone would show is skipped
+// (a sandbox has no device), and the wallet pays with its Visa card, which
+// the issuer approves, as an applePay/googlePay payment through the API is.
+var expressMethods = []string{"applePay", "googlePay"}
+
+// expressLabel is a device wallet's name as its button shows it.
+var expressLabel = map[string]string{"applePay": "Apple Pay", "googlePay": "Google Pay"}
 
 const pageStyle = `<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#222}
 .box{border:1px solid #ccc;border-radius:8px;padding:1.5rem;margin-bottom:1rem}label{display:block;margin-top:.6rem;font-size:.85rem;color:#555}
@@ -56,6 +67,9 @@ var pageTmpl = template.Must(template.New("pages").Parse(`
 <label for="holderName">Name on card</label><input id="holderName" name="holderName" maxlength="64">
 <button type="submit">Pay {{.Amount}}</button></form>
 <p class="hint">Sandbox: the magic cards of TESTCARDS.md decide the outcome.</p></div>
+{{if .Express}}<div class="box"><h2>Express checkout</h2><form id="pspsim-cashier-express" method="post" action="{{.Action}}">
+{{range .Express}}<button type="submit" name="method" value="{{.Method}}">Pay with {{.Label}}</button>{{end}}</form>
+<p class="hint">Sandbox: no payment sheet; the wallet pays with its Visa card, approved.</p></div>{{end}}
 {{if .Wallets}}<div class="box"><h2>Wallet</h2><form id="pspsim-cashier-wallet" method="post" action="{{.Action}}">
 {{range .Wallets}}<button type="submit" name="method" value="{{.}}">{{.}}</button>{{end}}</form></div>{{end}}
 <form id="pspsim-cashier-cancel" method="post" action="{{.Action}}"><button type="submit" name="method" value="cancel">Cancel and return to {{.Merchant}}</button></form>
@@ -88,6 +102,7 @@ type cashierData struct {
 	Products                                                          []struct{ Name, Quantity, Price string }
 	Open                                                              bool
 	Wallets                                                           []string
+	Express                                                           []struct{ Method, Label string }
 }
 
 func (s *System) renderPage(w http.ResponseWriter, status int, name string, data any) {
@@ -107,7 +122,7 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 	m, _ := s.merchants.Get(r.Context(), ss.MerchantID)
 	d := cashierData{
 		Merchant: orString(m.Name, ss.MerchantID), OrderNo: ss.OrderNo, Description: ss.Description,
-		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: Prefix + "/cashier/" + ss.SessionID,
+		Amount: money.Format(ss.Amount, ss.Currency) + " " + ss.Currency, Message: msg, Action: mountpath.Join(r, Prefix+"/cashier/"+ss.SessionID),
 		Open: ss.open(s.now()),
 	}
 	var sum int64
@@ -128,6 +143,11 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 	for _, wm := range walletMethods {
 		if m.allowsMethod(wm) {
 			d.Wallets = append(d.Wallets, wm)
+		}
+	}
+	for _, em := range expressMethods {
+		if m.allowsMethod(em) {
+			d.Express = append(d.Express, struct{ Method, Label string }{em, expressLabel[em]})
 		}
 	}
 	if !d.Open && msg == "" {
@@ -176,7 +196,8 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, _ := s.merchants.Get(ctx, ss.MerchantID)
-	if method != "card" && !slices.Contains(walletMethods, method) {
+	express := slices.Contains(expressMethods, method)
+	if method != "card" && !express && !slices.Contains(walletMethods, method) {
 		s.renderPage(w, http.StatusBadRequest, "cashier", s.cashierData(r, ss, "Choose a card or a wallet."))
 		return
 	}
@@ -213,7 +234,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, errAttemptRunning) {
 			if ss.TradeNo != "" {
-				http.Redirect(w, r, Prefix+"/return/"+ss.TradeNo, http.StatusSeeOther)
+				http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+ss.TradeNo), http.StatusSeeOther)
 				return
 			}
 		}
@@ -232,9 +253,12 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	if m.Name == "" {
 		np.merchant.Name = ss.MerchantID
 	}
-	if card != nil {
+	switch {
+	case card != nil:
 		np.expiryMonth, np.expiryYear = card.ExpiryMonth, card.ExpiryYear
-	} else {
+	case express:
+		np.walletBrand = "visa"
+	default:
 		np.productType = "h5"
 		if slices.Contains([]string{"payNow", "grabPay", "shopeePay", "paypal", "upay"}, method) {
 			np.productType = "qr-code"
@@ -263,7 +287,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	default:
-		http.Redirect(w, r, Prefix+"/return/"+p.TradeNo, http.StatusSeeOther)
+		http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+p.TradeNo), http.StatusSeeOther)
 	}
 }
 
@@ -312,7 +336,7 @@ func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
 	m, _ := s.merchants.Get(r.Context(), p.MerchantID)
 	d := walletData{
 		Method: p.Method, Merchant: orString(m.Name, p.MerchantID), Amount: money.Format(p.Amount, p.Currency) + " " + p.Currency,
-		OrderNo: p.OrderNo, Status: p.Status, Action: Prefix + "/wallet/" + p.TradeNo, Open: p.Status == StatusRequiresAction,
+		OrderNo: p.OrderNo, Status: p.Status, Action: mountpath.Join(r, Prefix+"/wallet/"+p.TradeNo), Open: p.Status == StatusRequiresAction,
 	}
 	if na := p.NextAction; na != nil && d.Open {
 		d.Payload = orString(na.QRCode, na.RedirectURL)
@@ -335,7 +359,7 @@ func (s *System) walletPost(w http.ResponseWriter, r *http.Request) {
 		if p.Status == StatusRequiresAction {
 			s.walletDecision(r.Context(), tradeNo, r.PostForm.Get("action") == "approve")
 		}
-		http.Redirect(w, r, Prefix+"/return/"+tradeNo, http.StatusSeeOther)
+		http.Redirect(w, r, mountpath.Join(r, Prefix+"/return/"+tradeNo), http.StatusSeeOther)
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
@@ -360,7 +384,7 @@ func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.SessionID != "" && (p.Status == StatusFailed || p.Status == StatusExpired) {
 		if ss, err := s.sessions.Get(r.Context(), p.SessionID); err == nil && ss.open(s.now()) {
-			http.Redirect(w, r, Prefix+"/cashier/"+ss.SessionID+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
+			http.Redirect(w, r, mountpath.Join(r, Prefix+"/cashier/"+ss.SessionID)+"?failed="+url.QueryEscape(p.TradeNo), http.StatusSeeOther)
 			return
 		}
 	}

@@ -196,7 +196,7 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) error {
 		if p, aerr = s.findPayment(ctx, tok, in.OrderNo, in.TradeNo); aerr != nil {
 			return aerr
 		}
-		if list, err = s.refunds.List(ctx, func(rf *Refund) bool { return rf.TradeNo == p.TradeNo }); err != nil {
+		if list, err = s.refunds.Find(ctx, "tradeNo", p.TradeNo, nil); err != nil {
 			return fmt.Errorf("list refunds: %w", err)
 		}
 	}

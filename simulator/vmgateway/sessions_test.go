@@ -159,3 +159,50 @@ func TestCheckoutSessionRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCashierOffersTheDeviceWalletsTheMerchantHas: the cashier shows Apple
+// Pay and Google Pay buttons when the merchant has them; one click pays
+// (the wallet's Visa card, approved) and sends the customer back to
+// frontUrl; a merchant without them shows no button and refuses the method.
+func TestCashierOffersTheDeviceWalletsTheMerchantHas(t *testing.T) {
+	g := newGW(t)
+	orderNo := g.order()
+	cashier := simtest.FieldString(must(t, g.post("/checkout/sessions", session(orderNo)), 200), "cashierUrl")
+	page := get(t, cashier)
+	for _, want := range []string{`<form id="pspsim-cashier-express"`, `value="applePay">Pay with Apple Pay`, `value="googlePay">Pay with Google Pay`, `id="pspsim-cashier-cancel"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("cashier lacks %q", want)
+		}
+	}
+	resp, err := noRedirect.PostForm(cashier, url.Values{"method": {"applePay"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back := follow(t, g.URL+resp.Header.Get("Location")).Header.Get("Location")
+	u, _ := url.Parse(back)
+	if resp.StatusCode != http.StatusSeeOther || u.Host != "shop.example" || u.Query().Get("status") != "CAPTURED" {
+		t.Fatalf("Apple Pay: %d → %s", resp.StatusCode, back)
+	}
+	if p := g.inquire(orderNo); p["paymentMethodType"] != "applePay" || p["status"] != "CAPTURED" || p["cardBrand"] != "VISA" {
+		t.Fatalf("%v", p)
+	}
+
+	if r := g.Do("PATCH", "/_sim/vmgateway/merchants/M086666075137", map[string]any{"methods": []string{"card", "googlePay"}}); r.Status != 200 {
+		t.Fatalf("merchant methods: %d %s", r.Status, r.Body)
+	}
+	other := g.order()
+	cashier = simtest.FieldString(must(t, g.post("/checkout/sessions", session(other)), 200), "cashierUrl")
+	page = get(t, cashier)
+	if strings.Contains(page, "Apple Pay") || !strings.Contains(page, "Pay with Google Pay") || strings.Contains(page, "pspsim-cashier-wallet") {
+		t.Fatalf("a merchant with card and googlePay: %s", page)
+	}
+	resp, err = noRedirect.PostForm(cashier, url.Values{"method": {"applePay"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("applePay for a merchant without it: %d", resp.StatusCode)
+	}
+}

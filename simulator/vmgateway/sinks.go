@@ -97,7 +97,7 @@ func (s *System) adminSinkReceive(w http.ResponseWriter, r *http.Request) error 
 		answered = k.Status
 		k.Received = append(k.Received, SinkDelivery{
 			At: s.now().UTC().Format(time.RFC3339Nano), EventID: r.Header.Get(HeaderEventID), Timestamp: r.Header.Get(HeaderTimestamp),
-			Signature: r.Header.Get(HeaderSignature), Body: string(req.Body), Answered: k.Status,
+			Signature: r.Header.Get(HeaderSignature), Body: string(req.Signed()), Answered: k.Status,
 		})
 		return nil
 	})

@@ -35,7 +35,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
-	"github.com/pspsim/pspsim/specs"
 )
 
 // Name is the system's name in the journal and the fault rules.
@@ -124,7 +123,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if e.ThreeDS == nil {
 		return nil, errors.New("vmgateway: env.ThreeDS is required")
 	}
-	doc, err := openapi.Load(ctx, specs.FS(), "vmgateway.yaml", Prefix, e.ValidateSpecs)
+	doc, err := e.LoadSpec(ctx, "vmgateway.yaml", Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -133,18 +132,24 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		return nil, fmt.Errorf("vmgateway: %w", err)
 	}
 	s := &System{env: e, tds: e.ThreeDS, cards: cards,
-		cardKey:   []byte(e.IDs.Derive("vmgateway-card-fingerprint").Hex(32)),
-		apps:      store.NewTable[App](e.Store, "vm.app"),
-		tokens:    store.NewTable[Token](e.Store, "vm.token"),
+		cardKey: []byte(e.IDs.Derive("vmgateway-card-fingerprint").Hex(32)),
+		apps:    store.NewTable[App](e.Store, "vm.app"),
+		tokens: store.NewTable(e.Store, "vm.token", tokenDone(e),
+			store.Index("app", func(t *Token) string { return t.AppID })),
 		merchants: store.NewTable[Merchant](e.Store, "vm.merchant"),
-		orders:    store.NewTable[orderClaim](e.Store, "vm.order"),
-		payments:  store.NewTable[Payment](e.Store, "vm.payment"),
-		refunds:   store.NewTable[Refund](e.Store, "vm.refund"),
-		sessions:  store.NewTable[Session](e.Store, "vm.session"),
-		creds:     store.NewTable[Credential](e.Store, "vm.credential"),
-		subs:      store.NewTable[Subscription](e.Store, "vm.subscription"),
-		tracks:    store.NewTable[Tracking](e.Store, "vm.tracking"),
-		sinks:     store.NewTable[Sink](e.Store, "vm.sink"),
+		orders:    store.NewTable(e.Store, "vm.order", claimDone()),
+		payments: store.NewTable(e.Store, "vm.payment", paymentDone(e),
+			store.Index("orderNo", func(p *Payment) string { return p.OrderNo }),
+			store.Index("merchant", func(p *Payment) string { return p.MerchantID }),
+			store.Index("environment", func(p *Payment) string { return p.Environment })),
+		refunds: store.NewTable(e.Store, "vm.refund", refundDone(e),
+			store.Index("tradeNo", func(rf *Refund) string { return rf.TradeNo })),
+		sessions: store.NewTable(e.Store, "vm.session", sessionDone()),
+		creds:    store.NewTable(e.Store, "vm.credential", anyTime[Credential]()),
+		subs: store.NewTable(e.Store, "vm.subscription",
+			store.Index("merchant", func(sub *Subscription) string { return sub.MerchantID + "/" + sub.Environment })),
+		tracks: store.NewTable(e.Store, "vm.tracking", anyTime[Tracking]()),
+		sinks:  store.NewTable[Sink](e.Store, "vm.sink"),
 	}
 	s.dialect = Dialect{IDs: e.IDs, record: s.recordRefused}
 	s.enums = map[string][]string{}
@@ -159,7 +164,8 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	}
 	s.mount, err = openapi.New(openapi.Config{
 		System: Name, Prefix: Prefix, Doc: doc, Dialect: s.dialect, Auth: s.authenticate,
-		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name),
+		CheckResponses: e.CheckResponses, Wrap: e.WrapFor(Name), Specs: e.Specs,
+		Strict: e.Strict, OnWarnings: e.WarningsFor(Name),
 	})
 	if err != nil {
 		return nil, err

@@ -38,9 +38,19 @@ func TestTrackingAddRetrieveDuplicate(t *testing.T) {
 	g.pay(failed, "4000123456000209")
 	wantError(t, g.post("/tracking", tracking(failed, "X2")), 409, "STATUS_CONFLICT", "orderNo")
 	wantError(t, g.post("/tracking", map[string]any{"orderNo": orderNo}), 400, "PARAMETER_MISSING", "carrier")
+	// The seed's own spelling of FedEx: read as FEDEX with a warning by
+	// default (x-pspsim-lenient enum-case), refused by --strict.
 	b := tracking(orderNo, "X3")
 	b["carrier"] = "Fedex"
-	wantError(t, g.post("/tracking", b), 400, "PARAMETER_INVALID", "carrier")
+	if got := must(t, g.post("/tracking", b), 200); got["carrier"] != "FEDEX" {
+		t.Fatalf("carrier Fedex stored as %v", got["carrier"])
+	}
+	strict := newGW(t, simtest.Strict())
+	strictOrder := strict.order()
+	strict.pay(strictOrder, "4000123456000019")
+	b = tracking(strictOrder, "X3")
+	b["carrier"] = "Fedex"
+	wantError(t, strict.post("/tracking", b), 400, "PARAMETER_INVALID", "carrier")
 }
 
 func TestTrackingBatch(t *testing.T) {

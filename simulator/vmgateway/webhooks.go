@@ -124,7 +124,7 @@ type target struct {
 
 func (s *System) targets(ctx context.Context, merchant, environment, appID, notificationURL string) []target {
 	var out []target
-	subs, _ := s.subs.List(ctx, func(sub *Subscription) bool { return sub.MerchantID == merchant && sub.Environment == environment })
+	subs, _ := s.subs.Find(ctx, "merchant", merchant+"/"+environment, nil)
 	for _, sub := range subs {
 		out = append(out, target{url: sub.SubscribeURL, secret: sub.Secret, subscriptionID: sub.SubscriptionID})
 	}
@@ -223,7 +223,9 @@ func (s *System) publish(ctx context.Context, eventType string, data any, opposi
 		if delay > 0 {
 			s.env.Record(Name, "webhook.delayed", fmt.Sprintf("%s %s to %s held back %s", eventType, ev.EventID, t.url, delay), req.IDs, map[string]any{"delay": delay.String()})
 			sync = true
-			s.env.Clock.AfterFunc(delay, send)
+			// Held back on the clock: the payment stays busy (retention keeps it).
+			release := s.env.Sender.Hold(Name, req.IDs)
+			s.env.Clock.AfterFunc(delay, func() { send(); release() })
 			continue
 		}
 		send()

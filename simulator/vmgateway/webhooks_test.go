@@ -160,7 +160,7 @@ func TestFailingReceiverGetsRetriesOnTheSchedule(t *testing.T) {
 		t.Fatalf("%d attempts after delivery", n)
 	}
 	att := g.events("delivery.attempt", map[string]string{"tradeNo": simtest.FieldString(p, "tradeNo")})
-	if len(att) != 7 || att[6].Data["outcome"] != "delivered" || att[0].Data["status"] != 500 {
+	if len(att) != 7 || att[6].Data["outcome"] != "delivered" || att[0].Data["status"] != float64(500) {
 		t.Fatalf("journal: %+v", att)
 	}
 	if len(g.events("delivery.delivered", map[string]string{"eventId": rc.list()[0].eventID})) != 1 {
