@@ -298,17 +298,39 @@ func (a *App) attemptSuffix(attempt int) string {
 
 // gatewayRef derives the PSP's orderNo or refundNumber (the card gateway's: 5 to 64
 // characters; CodePay's merchant_order_no: at most 32, with room for the -C and -V of a
-// capture and a void) from a Genstore id and its shop, so that the PSP refuses a second
-// charge of one id even if the app's own guard failed. Genstore's ids are unique within a
-// shop, not across shops (the vendor's samples show one paymentId in two shops), and one
-// merchant account serves every shop the app is installed on: the shop is part of the
-// key, as a short digest.
-func gatewayRef(shopID, id, suffix string) string {
+// capture and a void) from a Genstore id, so that the PSP refuses a second charge of one
+// id even if the app's own guard failed.
+func gatewayRef(id, suffix string) string {
 	ref := id
 	for len(ref) < 5 {
 		ref = "0" + ref
 	}
+	return truncate(ref, 64-len(suffix)) + suffix
+}
+
+// refBase is the base of the PSP key for Genstore's id in a shop: the id itself, unless
+// another shop's payment or refund holds it already (taken reports whether one does). Genstore's
+// ids are unique within a shop, not across shops (the vendor's samples show one
+// paymentId in two shops), and one PSP merchant serves every shop the app is installed
+// on: a second shop's id gets a short digest of the shop, "PI0020…-3f2a9c" — the same for
+// every delivery, since the first shop's record keeps holding the bare id.
+func refBase(shopID, id string, taken bool) string {
+	if !taken {
+		return id
+	}
 	sum := sha256.Sum256([]byte(shopID))
-	tag := "-" + hex.EncodeToString(sum[:3])
-	return truncate(ref, 64-len(tag)-len(suffix)) + tag + suffix
+	return truncate(id, 64-7) + "-" + hex.EncodeToString(sum[:3])
+}
+
+// orderBase is refBase for a payment: taken when another shop's payment has the id as its orderNo.
+func (a *App) orderBase(ctx context.Context, env Env, shopID, paymentID string) string {
+	other, err := a.store.PaymentByOrderNo(ctx, env, gatewayRef(paymentID, ""))
+	return refBase(shopID, paymentID, err == nil && other.ShopID != shopID)
+}
+
+// refundBase is refBase for a refund: taken when another shop's refund has the id as its
+// refundNumber.
+func (a *App) refundBase(ctx context.Context, env Env, shopID, refundID string) string {
+	other, err := a.store.RefundByNumber(ctx, env, gatewayRef(refundID, ""))
+	return refBase(shopID, refundID, err == nil && other.ShopID != shopID)
 }

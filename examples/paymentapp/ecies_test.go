@@ -161,7 +161,7 @@ func TestVectorsDeliveredAsPayments(t *testing.T) {
 		cb := h.waitCallbacks("/api/202412/app/payment/"+id, 1)[0]
 		var creates []gwCall
 		for _, c := range h.gw.callsOf("create") {
-			if strings.HasPrefix(c.OrderNo, id+"-") {
+			if c.OrderNo == id {
 				creates = append(creates, c)
 			}
 		}
