@@ -21,6 +21,10 @@ COPY --from=build /out/pspsim /usr/local/bin/pspsim
 COPY examples/paymentapp/compose/pspsim.yaml /etc/pspsim/paymentapp.yaml
 EXPOSE 7357
 USER nonroot:nonroot
+# distroless has no shell or curl: the binary checks itself (GET /_sim/health; it sends
+# PSPSIM_ADMIN_TOKEN when the container has one). Prometheus scrapes GET /metrics.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/usr/local/bin/pspsim", "health", "--url", "http://127.0.0.1:7357"]
 ENTRYPOINT ["/usr/local/bin/pspsim"]
 # Listen on every interface inside the container; publish the port to reach it. The control
 # API (/_sim) answers only loopback Host names and the public URL's (--allowed-hosts adds

@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -41,6 +42,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/metrics"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
@@ -106,6 +108,11 @@ type Options struct {
 	// all its simulators so that building one more is cheap; nil: a
 	// private one (this simulator loads every spec itself).
 	Specs *openapi.Specs
+	// Metrics are the process's Prometheus collectors, shared by every
+	// simulator in it (collectors register once per registry); nil: a
+	// private set, which nothing serves unless asked (Simulator.Metrics).
+	// Every series carries the namespace.
+	Metrics *metrics.Metrics
 }
 
 // DefaultNamespace is the name events and logs give the namespace served
@@ -146,6 +153,11 @@ type Simulator struct {
 	// inside it; Reset waits until nothing is inside (package gate).
 	gate  *gate.Gate
 	clock *gate.Clock
+	// metrics counts requests, deliveries and faults under this
+	// simulator's namespace; unwatch stops the scrape-time reads of its
+	// store and journal.
+	metrics *metrics.Scope
+	unwatch func()
 
 	mu      sync.RWMutex
 	baseURL string
@@ -201,7 +213,11 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
-	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New()}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New(),
+		metrics: opts.Metrics.Scope(opts.Namespace)}
 	// Everything inside the simulator keeps time with the gated clock: its
 	// timers fire inside the gate and die with a reset. The admin API moves
 	// the clock it wraps.
@@ -211,6 +227,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	j.SetNamespace(namespace)
 	sender := delivery.NewSender(clk, j, opts.HTTPClient)
 	sender.SetGate(func() func() { return s.gate.Enter().Leave })
+	sender.SetObserver(func(req *delivery.Request, outcome delivery.Outcome) {
+		s.metrics.Delivery(req.System, req.Kind, outcome.String())
+	})
 	s.canaries = canary.New(clk, j)
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
 		if s.canaries.Empty() {
@@ -220,7 +239,8 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	})
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
-	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger})
+	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger,
+		OnFire: s.metrics.Fault})
 	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
@@ -323,6 +343,11 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	s.dash = dashboard.New(dashboard.Options{Genstore: gs.(*genstore.System), CodePay: cp.(*codepay.System), Gateway: vm.(*vmgateway.System),
 		API: s.Handler, Version: Version, Namespace: opts.Namespace})
 	s.handler = s.routes()
+	src := metrics.Source{Events: j.Len}
+	if c, ok := opts.Store.(interface{ Counts() map[string]int }); ok {
+		src.Objects = c.Counts
+	}
+	s.unwatch = s.metrics.Watch(src)
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
 	return s, nil
@@ -439,7 +464,7 @@ func (s *Simulator) routes() http.Handler {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
 	guard := control.NewGuard(s.opts.Control, func() []string { return []string{s.BaseURL()} }, admin.Error)
-	return s.logRequests(guard.Protect(s.gated(mux)))
+	return observe(s.opts.Logger, s.metrics, guard.Protect(s.gated(mux)))
 }
 
 // gated runs every request inside the gate, except those that only read
@@ -488,21 +513,72 @@ func (s *Simulator) index(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// logRequests logs every request at debug level with its status and how
-// long it took (wall time: it measures the server, not the domain).
-func (s *Simulator) logRequests(next http.Handler) http.Handler {
-	log := s.opts.Logger
+// observe counts every request in the metrics and writes its access-log
+// line at info: method, path, the system and operation the mount routed it
+// to, status, duration (wall time: it measures the server, not the domain)
+// and the ids of the route and of the body (openapi.BodyIDFields). The logging handler masks card numbers in every
+// attribute. A request no mount saw is labelled by its first path segment,
+// never by its path, to keep the series few.
+func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Handler {
+	ns := scope.Namespace()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
+		start := time.Now()
+		ctx, note := openapi.WithNote(r.Context())
+		logging := log.Enabled(ctx, slog.LevelInfo)
+		note.WantBodyIDs = logging
+		sw := &openapi.StatusRecorder{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		took := time.Since(start)
+		system, op := note.System, note.Operation
+		if system == "" {
+			system = pathSystem(r.URL.Path)
+		}
+		scope.Request(system, op, sw.Status, took)
+		if !logging {
 			return
 		}
-		start := time.Now()
-		sw := &openapi.StatusRecorder{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "duration", time.Since(start))
+		attrs := []slog.Attr{slog.String("namespace", ns), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("system", system), slog.String("operation", op), slog.Int("status", sw.Status), slog.Duration("duration", took)}
+		if n := len(note.PathParams) + len(note.BodyIDs); n > 0 {
+			all := make(map[string]string, n)
+			maps.Copy(all, note.BodyIDs)
+			maps.Copy(all, note.PathParams)
+			ids := make([]any, 0, 2*n)
+			for _, k := range slices.Sorted(maps.Keys(all)) {
+				ids = append(ids, slog.String(k, all[k]))
+			}
+			attrs = append(attrs, slog.Group("ids", ids...))
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	})
 }
+
+// pathSystem names what serves a path outside the mounts (pages, the
+// dashboard) by its first segment.
+func pathSystem(p string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	switch seg {
+	case "genstore", "codepay":
+		return seg
+	case "vm":
+		return vmgateway.Name
+	case "3ds":
+		return "threeds"
+	case "_sim":
+		return "admin"
+	case "", "dash":
+		return "dashboard"
+	}
+	return "other"
+}
+
+// Metrics returns the simulator's metrics scope: its namespace's share of
+// the process's collectors (Options.Metrics).
+func (s *Simulator) Metrics() *metrics.Scope { return s.metrics }
+
+// MetricsRegistry returns the collectors the simulator counts on, to serve
+// (`pspsim serve` serves them at /metrics) or gather in a test.
+func (s *Simulator) MetricsRegistry() *metrics.Metrics { return s.opts.Metrics }
 
 // Handler returns the simulator's HTTP handler.
 func (s *Simulator) Handler() http.Handler { return s.handler }
@@ -548,6 +624,7 @@ func (s *Simulator) reset(ctx context.Context) error {
 func (s *Simulator) Close() {
 	s.closing.Do(func() {
 		close(s.done)
+		s.unwatch()
 		s.faults.Close()
 		s.env.Sender.Close()
 		// Timers die with the simulator: a deleted namespace's real-clock

@@ -189,6 +189,18 @@ func TestDockerfileIsMultiStageAndStatic(t *testing.T) {
 			t.Errorf("Dockerfile lacks %s", want)
 		}
 	}
+	// The sandbox's stage (the last) runs as a non-root user on a static
+	// base and checks its own health.
+	last := df[strings.LastIndex(df, "\nFROM "):]
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`^\nFROM gcr\.io/distroless/static\S*:nonroot\n`),
+		regexp.MustCompile(`(?m)^USER nonroot`),
+		regexp.MustCompile(`(?m)^HEALTHCHECK .*\\\n\s+CMD \["/usr/local/bin/pspsim", "health"`),
+	} {
+		if !want.MatchString(last) {
+			t.Errorf("the sandbox stage does not match %s:\n%s", want, last)
+		}
+	}
 	// The Go version of the build stage is the one go.mod asks for.
 	mod, _ := os.ReadFile("../../go.mod")
 	goLine := regexp.MustCompile(`(?m)^go (\S+)`).FindStringSubmatch(string(mod))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/control"
@@ -16,16 +17,111 @@ import (
 const formatHelp = "godog formatters, comma-separated: progress, pretty, junit:FILE, cucumber:FILE"
 
 // newFlags is a subcommand's flag set: a parse error returns (each command
-// exits 2) rather than exiting the process, which tests call, and what the
-// flag package prints goes to stderr. usage, when not empty, is printed above
-// the flags for -h and after a usage error.
+// exits 2) rather than exiting the process, which tests call. usage, when not
+// empty, is printed above the flags for -h. A usage error is one line that
+// names the flag, suggests the nearest one and points to -h — never the
+// whole flag list, which buries the mistake (see flagError).
 func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if usage != "" {
-		fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	// The flag package prints its error, then calls Usage: the error is
+	// caught here and said our way by Usage.
+	var caught strings.Builder
+	fs.SetOutput(&caught)
+	fs.Usage = func() {
+		msg := strings.TrimSpace(caught.String())
+		caught.Reset()
+		if msg != "" {
+			fmt.Fprintln(stderr, flagError(fs, msg))
+			return
+		}
+		// -h: the command's usage and every flag.
+		fmt.Fprint(stderr, usage)
+		if usage == "" {
+			fmt.Fprintf(stderr, "Usage: pspsim %s [flags]\n\nFlags:\n", name)
+		}
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(&caught)
 	}
 	return fs
+}
+
+// flagError turns the flag package's message about fs into pspsim's: the
+// command, the flag at fault, the nearest defined flag when one is close,
+// and where the list is.
+func flagError(fs *flag.FlagSet, msg string) string {
+	cmd := "pspsim " + fs.Name()
+	help := fmt.Sprintf("(%s -h lists the flags)", cmd)
+	if bad, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name := strings.TrimLeft(bad, "-")
+		out := fmt.Sprintf("%s: unknown flag --%s", cmd, name)
+		if near := nearestFlag(fs, name); near != "" {
+			out += fmt.Sprintf("; did you mean --%s?", near)
+		}
+		return out + " " + help
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return fmt.Sprintf("%s: flag --%s needs a value %s", cmd, strings.TrimLeft(name, "-"), help)
+	}
+	// "invalid value "x" for flag -n: parse error" and the like.
+	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	return fmt.Sprintf("%s: %s %s", cmd, msg, help)
+}
+
+// nearestFlag returns the defined flag closest to name by edit distance, if
+// it is close enough to be what was meant (at most a third of the name's
+// length, at least 2), or one that starts with name.
+func nearestFlag(fs *flag.FlagSet, name string) string {
+	best, bestD := "", 0
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(name, f.Name)
+		if strings.HasPrefix(f.Name, name) && len(name) >= 3 {
+			d = min(d, 1)
+		}
+		if best == "" || d < bestD || (d == bestD && f.Name < best) {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" || bestD > max(2, len(name)/3) {
+		return ""
+	}
+	return best
+}
+
+// nearestWord is nearestFlag for a list of words (the commands).
+func nearestWord(words []string, w string) string {
+	best, bestD := "", 0
+	for _, c := range words {
+		d := editDistance(w, c)
+		if best == "" || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD > max(2, len(w)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // flagFile is a file a flag names (--config, --faults), read whole into dst

@@ -8,7 +8,8 @@
 //	pspsim specs [NAME]       list the embedded OpenAPI specs, or print one
 //	pspsim fixtures           print the magic test cards, magic amounts and sandbox credentials
 //	pspsim health [--url U]   exit 0 when a running pspsim answers
-//	pspsim version            print the version
+//	pspsim codepay sign|verify|encrypt-card   CodePay signatures for curl users
+//	pspsim version            print the version, commit and Go version
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -36,6 +38,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/metrics"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/specs"
@@ -53,16 +56,24 @@ func main() {
 const usage = `pspsim — a payment sandbox: Genstore, CodePay and a Visa/Mastercard gateway on one port.
 
 Usage:
-  pspsim serve [flags]     run the sandbox (pspsim serve -h for flags)
+  pspsim serve [flags]     run the sandbox; Prometheus metrics at /metrics (pspsim serve -h for flags)
   pspsim scenario PATH...  run Gherkin feature files (pspsim scenario -h for flags)
   pspsim conformance --app app.yaml
                            judge a payment app against the Genstore contract (pspsim conformance -h)
+  pspsim codepay sign|verify|encrypt-card
+                           sign CodePay requests and check its answers from a shell (pspsim codepay -h)
   pspsim steps             print the Gherkin step catalogue (features/STEPS.md)
   pspsim specs [NAME]      list the embedded OpenAPI specs, or print one
   pspsim fixtures          print the magic test cards, magic amounts and sandbox credentials
   pspsim health [--url U]  exit 0 when a running pspsim answers (container health checks)
-  pspsim version           print the version
+  pspsim version           print the version, commit and Go version
+  pspsim help              print this help
+
+Install: go install github.com/pspsim/pspsim/cmd/pspsim@latest (or go install ./cmd/pspsim in a checkout).
 `
+
+// commands are the subcommands, for the nearest-command suggestion.
+var commands = []string{"serve", "scenario", "conformance", "codepay", "steps", "specs", "fixtures", "health", "version", "help"}
 
 // run is main without the process: tests call it. ready, when not nil,
 // receives the listening address once the server accepts connections.
@@ -90,14 +101,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	case "codepay":
 		return codepayCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "pspsim %s\n", simulator.Version)
+		printVersion(stdout)
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "pspsim: unknown command %q\n\n%s", args[0], usage)
+	msg := fmt.Sprintf("pspsim: unknown command %q", args[0])
+	if strings.HasPrefix(args[0], "-") {
+		msg = fmt.Sprintf("pspsim: unknown flag %s: flags come after the command, e.g. pspsim serve %s", args[0], args[0])
+	} else if near := nearestWord(commands, args[0]); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	fmt.Fprintf(stderr, "%s (pspsim --help lists the commands)\n", msg)
 	return 2
+}
+
+// printVersion prints pspsim's version, the module's version and VCS commit
+// as the Go toolchain stamped them into the binary (go install, go build in
+// a checkout; -buildvcs=false leaves the commit out), and the Go version.
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "pspsim %s\n", simulator.Version)
+	module, commit, when, modified := "(unknown)", "(unknown)", "", false
+	goVersion := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		module = bi.Main.Path + " " + bi.Main.Version
+		goVersion = bi.GoVersion
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				commit = kv.Value
+			case "vcs.time":
+				when = kv.Value
+			case "vcs.modified":
+				modified = kv.Value == "true"
+			}
+		}
+	}
+	if modified {
+		commit += " (modified)"
+	}
+	fmt.Fprintf(w, "  module  %s\n  commit  %s\n", strings.TrimSpace(module), commit)
+	if when != "" {
+		fmt.Fprintf(w, "  date    %s\n", when)
+	}
+	fmt.Fprintf(w, "  go      %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) int {
@@ -132,8 +180,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	log := logging.New(stderr, level, *logJSON)
 
-	// One cache of compiled specs for the default namespace and every other.
-	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Specs: openapi.NewSpecs(specs.FS(), *validate),
+	// One set of collectors for the process, served at /metrics, shared by
+	// every namespace; one cache of compiled specs for them all.
+	reg := metrics.New()
+	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Metrics: reg, Specs: openapi.NewSpecs(specs.FS(), *validate),
 		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
 	switch *clockMode {
 	case "real":
@@ -244,7 +294,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		// twice it (README, "Memory and retention").
 		debug.SetMemoryLimit(namespaces.memoryLimit(sim.Retention()))
 	}
-	srv := server.httpServer(nsHost)
+	srv := server.httpServer(withMetrics(reg, nsHost))
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.
 	srv.RegisterOnShutdown(nsHost.Close)
@@ -279,6 +329,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
 		return 1
 	}
+}
+
+// withMetrics serves the process's metrics at GET /metrics, beside the
+// simulator. They hold counts, never ids or card data, so that Prometheus
+// scrapes without the admin token.
+func withMetrics(reg *metrics.Metrics, next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	mux.Handle("/", next)
+	return mux
 }
 
 func printSpecs(args []string, stdout, stderr io.Writer) int {

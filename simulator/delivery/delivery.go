@@ -153,6 +153,7 @@ type Sender struct {
 	mu      sync.Mutex
 	hook    Hook
 	inspect Inspector
+	observe Observer
 	active  map[*Delivery]struct{}
 	// busy counts, per system and id value, the deliveries (and holds) not
 	// finished: the store's retention keeps the objects they are about.
@@ -176,6 +177,17 @@ type busyKey struct{ system, id string }
 // copies sent by a duplicate fault included. The canary registry uses it to
 // find card numbers in what an app answers.
 type Inspector func(req *Request, resp *Response)
+
+// Observer learns how each attempt was judged (the metrics count them). It
+// runs in the attempt's goroutine and must be quick.
+type Observer func(req *Request, outcome Outcome)
+
+// SetObserver installs the observer (nil removes it).
+func (s *Sender) SetObserver(f Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observe = f
+}
 
 // SetInspector installs the inspector (nil removes it).
 func (s *Sender) SetInspector(f Inspector) {
@@ -421,6 +433,12 @@ func (d *Delivery) pending() bool {
 func (d *Delivery) judge(n int, at, start time.Time, resp *Response, err error) {
 	s := d.sender
 	outcome := d.policy.Classify(resp, err)
+	s.mu.Lock()
+	observe := s.observe
+	s.mu.Unlock()
+	if observe != nil {
+		observe(&d.req, outcome)
+	}
 	a := Attempt{N: n, At: at, Outcome: outcome.String(), Duration: time.Since(start), Response: resp}
 	if err != nil {
 		a.Error = err.Error()

@@ -56,6 +56,9 @@ type Options struct {
 	// Registry of actions; nil: the built-in actions.
 	Registry *Registry
 	Log      *slog.Logger
+	// OnFire, when set, learns of every firing (the metrics count them by
+	// rule). It runs on the request's or delivery's goroutine.
+	OnFire func(rule, action string)
 }
 
 // Engine holds the rules and applies them. Build one per simulator.
@@ -66,6 +69,7 @@ type Engine struct {
 	log     *slog.Logger
 	seed    uint64
 	sender  *delivery.Sender
+	onFire  func(rule, action string)
 
 	rules atomic.Pointer[ruleSet] // read on every request, replaced on every change
 
@@ -98,7 +102,7 @@ func New(opts Options) *Engine {
 		opts.Log = logging.Discard()
 	}
 	e := &Engine{clock: opts.Clock, journal: opts.Journal, reg: opts.Registry, log: opts.Log,
-		seed: opts.IDs.Derive("faults").Uint64(), sender: opts.Sender, done: make(chan struct{})}
+		seed: opts.IDs.Derive("faults").Uint64(), sender: opts.Sender, onFire: opts.OnFire, done: make(chan struct{})}
 	e.rules.Store(&ruleSet{})
 	if opts.Sender != nil {
 		opts.Sender.SetHook(e.hook)

@@ -70,6 +70,9 @@ func (f *Fire) Done() <-chan struct{} { return f.Engine.done }
 func (e *Engine) fire(in *installed, n int64, ft *facts, ids map[string]string) *Fire {
 	hit := in.fired.Add(1)
 	f := &Fire{Engine: e, Rule: &in.rule, Hit: hit, N: n, System: ft.system, Operation: ft.operation, key: in.key}
+	if e.onFire != nil {
+		e.onFire(in.rule.ID, in.rule.Action)
+	}
 	f.IDs = map[string]string{"rule": in.rule.ID}
 	for k, v := range ids {
 		f.IDs[k] = v

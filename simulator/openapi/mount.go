@@ -359,6 +359,10 @@ func (m *Mount) Doc() *openapi3.T { return m.cfg.Doc }
 
 // ServeHTTP routes, authenticates, validates and dispatches one request.
 func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	note := noteFrom(r.Context())
+	if note != nil {
+		note.System = m.cfg.System
+	}
 	route, params, err := m.router.find(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
@@ -391,6 +395,9 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = rec
 	}
 	h := m.prepare(out, r, req, op)
+	if note != nil {
+		note.Operation, note.PathParams = req.Key, req.PathParams
+	}
 	if h != nil && rec != nil {
 		// prepare put the warnings on the recorder, which only the mount's
 		// own answers flush: the handler answers on w.
@@ -446,6 +453,9 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 			return nil
 		}
 		req.Key = key
+	}
+	if note := noteFrom(r.Context()); note != nil && note.WantBodyIDs {
+		note.BodyIDs = bodyIDs(doc)
 	}
 	releaseDoc(doc)
 	h := m.handlers[req.Key]

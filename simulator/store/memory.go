@@ -657,3 +657,17 @@ func (m *Memory) Count(kind string) int {
 	}
 	return 0
 }
+
+// Counts returns how many objects the store holds of each kind that has
+// any (the metrics read it at scrape time).
+func (m *Memory) Counts() map[string]int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make(map[string]int, len(m.kinds))
+	for kind, t := range m.kinds {
+		if n := len(t.objects); n > 0 {
+			out[kind] = n
+		}
+	}
+	return out
+}

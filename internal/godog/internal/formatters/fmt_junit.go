@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog/formatters"
@@ -141,54 +142,78 @@ func (f *JUnit) buildJUNITPackageSuite() JunitPackageSuite {
 				tc.Time = junitTimeDuration(pickleResult.StartedAt, lastPickleFinishedAt)
 			}
 
+			// pspsim: what CI reports need (see internal/godog/README.md).
+			// The classname is the feature (a conformance theme); each
+			// testcase has at most one of failure, error and skipped, and
+			// the counts are of testcases; the failure's message is the
+			// step and the first line of its error, its body the whole
+			// error (a conformance verdict: code, docs/CONTRACT.md section,
+			// what happened, evidence) and the steps skipped after it.
+			tc.Classname = feature.Feature.Name
 			ts.Tests++
 			suite.Tests++
 
+			var lines, skippedSteps []string
 			pickleStepResults := f.getPickleStepResultsByPickleID(pickle.Id)
 			for _, stepResult := range pickleStepResults {
 				pickleStep := f.Storage.MustGetPickleStep(stepResult.PickleStepID)
+				lines = append(lines, fmt.Sprintf("%-9s %s", stepResult.Status.String(), pickleStep.Text))
 
 				switch stepResult.Status {
 				case passed:
-					tc.Status = passed.String()
+					if tc.Status == "" {
+						tc.Status = passed.String()
+					}
 				case failed:
 					tc.Status = failed.String()
+					text := fmt.Sprint(stepResult.Err)
+					first, _, _ := strings.Cut(text, "\n")
 					tc.Failure = &junitFailure{
-						Message: fmt.Sprintf("Step %s: %s", pickleStep.Text, stepResult.Err),
+						Message: fmt.Sprintf("Step %s: %s", pickleStep.Text, first),
+						Type:    "failed",
+						Body:    fmt.Sprintf("Step %s\n%s\n", pickleStep.Text, text),
 					}
-				case ambiguous:
-					tc.Status = ambiguous.String()
-					tc.Error = append(tc.Error, &junitError{
-						Type:    "ambiguous",
-						Message: fmt.Sprintf("Step %s", pickleStep.Text),
-					})
+				case ambiguous, undefined, pending:
+					if tc.Status == failed.String() {
+						break
+					}
+					tc.Status = stepResult.Status.String()
+					msg := fmt.Sprintf("Step %s", pickleStep.Text)
+					switch stepResult.Status {
+					case pending:
+						msg += ": TODO: write pending definition"
+					case ambiguous:
+						if stepResult.Err != nil {
+							msg += ": " + stepResult.Err.Error()
+						}
+					}
+					if len(tc.Error) == 0 {
+						tc.Error = append(tc.Error, &junitError{Type: stepResult.Status.String(), Message: msg})
+					}
 				case skipped:
-					tc.Error = append(tc.Error, &junitError{
-						Type:    "skipped",
-						Message: fmt.Sprintf("Step %s", pickleStep.Text),
-					})
-				case undefined:
-					tc.Status = undefined.String()
-					tc.Error = append(tc.Error, &junitError{
-						Type:    "undefined",
-						Message: fmt.Sprintf("Step %s", pickleStep.Text),
-					})
-				case pending:
-					tc.Status = pending.String()
-					tc.Error = append(tc.Error, &junitError{
-						Type:    "pending",
-						Message: fmt.Sprintf("Step %s: TODO: write pending definition", pickleStep.Text),
-					})
+					skippedSteps = append(skippedSteps, pickleStep.Text)
 				}
 			}
-
+			if (tc.Status == "" || tc.Status == passed.String()) && (pickleResult == nil || len(skippedSteps) > 0) {
+				tc.Status = skipped.String()
+			}
 			switch tc.Status {
 			case failed.String():
+				if len(skippedSteps) > 0 {
+					tc.Failure.Body += "\nskipped after the failure:\n  " + strings.Join(skippedSteps, "\n  ") + "\n"
+				}
 				ts.Failures++
 				suite.Failures++
-			case undefined.String(), pending.String():
+			case undefined.String(), pending.String(), ambiguous.String():
 				ts.Errors++
 				suite.Errors++
+			case skipped.String():
+				tc.Skipped = &junitSkipped{Message: fmt.Sprintf("%d steps skipped", len(skippedSteps))}
+				ts.Skipped++
+				suite.Skipped++
+			}
+			if len(lines) > 0 {
+				tc.SystemOut = &junitCData{Text: strings.Join(lines, "\n") + "\n"}
 			}
 
 			ts.TestCases[idx] = &tc
@@ -205,6 +230,15 @@ func (f *JUnit) buildJUNITPackageSuite() JunitPackageSuite {
 type junitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
+	Body    string `xml:",cdata"`
+}
+
+type junitCData struct {
+	Text string `xml:",cdata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr,omitempty"`
 }
 
 type junitError struct {
@@ -214,12 +248,15 @@ type junitError struct {
 }
 
 type junitTestCase struct {
-	XMLName xml.Name      `xml:"testcase"`
-	Name    string        `xml:"name,attr"`
-	Status  string        `xml:"status,attr"`
-	Time    string        `xml:"time,attr"`
-	Failure *junitFailure `xml:"failure,omitempty"`
-	Error   []*junitError
+	XMLName   xml.Name      `xml:"testcase"`
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Status    string        `xml:"status,attr"`
+	Time      string        `xml:"time,attr"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     []*junitError
+	SystemOut *junitCData `xml:"system-out,omitempty"`
 }
 
 type junitTestSuite struct {
