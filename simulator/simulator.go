@@ -64,9 +64,13 @@ type Options struct {
 	Seed       uint64 // ids, fake data and probabilistic faults derive from it
 	// IDs draws the systems' ids; nil: ids.New(Seed). The storm tests pass
 	// an echoing generator (ids.NewEcho) to make every id kind clash.
-	IDs    *ids.Generator
-	Store  store.Store  // nil: in memory
-	Logger *slog.Logger // nil: discard
+	IDs   *ids.Generator
+	Store store.Store // nil: Backend's store of this namespace, else in memory
+	// Backend makes the store when Store is nil: the process's choice of
+	// `pspsim serve --store` (memory, SQLite, PostgreSQL), whose rows this
+	// simulator keys with its namespace. nil: in memory.
+	Backend store.Backend
+	Logger  *slog.Logger // nil: discard
 	// BaseURL is the public URL clients reach the simulator at; Serve sets it
 	// from the listener when empty.
 	BaseURL string
@@ -166,8 +170,9 @@ type Simulator struct {
 // sections are the known top-level keys of the --config file. "server" is
 // pspsim serve's (its HTTP server's timeouts and allowed hosts);
 // "retention" bounds what the simulator keeps; "namespaces" is the host
-// layer's (package host: limits, expiry, auto-creation).
-var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces", "strict"}
+// layer's (package host: limits, expiry, auto-creation); "store" is pspsim
+// serve's choice of backend (memory, sqlite:PATH, postgres://…).
+var sections = []string{genstore.Name, codepay.Name, vmgateway.Name, "faults", "server", "retention", "namespaces", "strict", "store"}
 
 // New builds a simulator.
 func New(ctx context.Context, opts Options) (*Simulator, error) {
@@ -209,6 +214,16 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 			return nil, fmt.Errorf("config: strict: must be true or false: %w", err)
 		}
 		opts.Strict = opts.Strict || strict
+	}
+	if opts.Store == nil && opts.Backend != nil {
+		// The rows of the default namespace are keyed "default", as its
+		// events are.
+		st, err := opts.Backend.Store(ctx, store.Scope{Namespace: namespace, Now: opts.Clock.Now,
+			Retention: store.Retention{MaxObjects: opts.Retention.Objects, MaxAge: opts.Retention.Age, Kinds: opts.Retention.Kinds}})
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		opts.Store = st
 	}
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)

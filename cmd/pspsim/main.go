@@ -170,6 +170,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	adminToken := adminTokenFlag(fs, "a token every control-API (/_sim) request must carry: Authorization: Bearer <token> or the pspsim_admin cookie")
 	settings := serverFlags(fs)
 	nsSettings := namespaceFlags(fs)
+	openStore := storeFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -247,6 +248,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return 2
 	}
 
+	db, storeName, err := openStore(ctx, opts.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+		return 1
+	}
+	if db != nil {
+		// Closed last: the deferred closes of the simulator and the host run
+		// before it.
+		defer db.Close()
+		opts.Backend = db
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
@@ -305,7 +318,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		log.Warn(warning)
 		fmt.Fprintln(stderr, warning)
 	}
-	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed,
+	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed, "store", storeName,
 		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health",
 		"namespaces", base+"/ns/{name}/", "namespacesAuto", namespaces.Auto, "namespacesMax", namespaces.Max, "namespaceIdle", time.Duration(namespaces.Idle))
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)

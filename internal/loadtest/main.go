@@ -54,6 +54,7 @@ func main() {
 	conns := flag.Int("connections", 32, "wrk connections")
 	starts := flag.Int("starts", 20, "cold starts to take the median of (0: skip)")
 	coldOnly := flag.Bool("cold-start-only", false, "measure the cold start only (no wrk)")
+	stores := flag.String("stores", "", "comma-separated --store values (memory,sqlite:PATH,postgres://…): compare the gateway's create and inquiry on each instead")
 	flag.Parse()
 	if *pspsim == "" {
 		flag.Usage()
@@ -66,6 +67,10 @@ func main() {
 	defer os.RemoveAll(lt.dir)
 	if *coldOnly {
 		lt.coldStart(max(*starts, 1), fmt.Sprintf("127.0.0.1:%d", *port))
+		return
+	}
+	if *stores != "" {
+		lt.compareStores(*port, splitStores(*stores))
 		return
 	}
 	lt.run(*port, *stripeMock, *starts)
@@ -87,6 +92,7 @@ type result struct {
 	requests float64 // per second
 	cpu      float64 // server CPU seconds per request
 	errors   int
+	p99      float64 // seconds
 }
 
 func (lt *loadTest) run(port int, stripeMock string, starts int) {
@@ -238,7 +244,7 @@ var (
 
 // wrk runs one load against base and measures the server's CPU over it.
 func (lt *loadTest) wrk(server *exec.Cmd, base string, op operation) result {
-	args := []string{"-t", strconv.Itoa(lt.threads), "-c", strconv.Itoa(lt.conns), "-d", lt.duration.String()}
+	args := []string{"-t", strconv.Itoa(lt.threads), "-c", strconv.Itoa(lt.conns), "-d", lt.duration.String(), "--latency"}
 	for _, h := range op.header {
 		args = append(args, "-H", h)
 	}
@@ -264,6 +270,7 @@ func (lt *loadTest) wrk(server *exec.Cmd, base string, op operation) result {
 	r.requests = atof(rpsRE, out)
 	total := atof(totalRE, out)
 	r.errors = int(atof(non2xxRE, out))
+	r.p99 = p99Of(out)
 	if total > 0 {
 		r.cpu = (after - before) / total
 	}

@@ -73,7 +73,8 @@ type Options struct {
 	// HTTPClient, StampClock, Control, Faults, CodePayData, Config (the
 	// server's --config, used when a namespace brings none), Seed (namespace
 	// seeds derive from it), BaseURL (the server's public URL) and Specs
-	// (set one: namespaces share the compiled specs). Clock, Store, IDs,
+	// (set one: namespaces share the compiled specs) and Backend (each
+	// namespace gets its own store from it, keyed by its name). Clock, Store, IDs,
 	// Namespace and Retention are each namespace's own.
 	Base simulator.Options
 	// SimClock makes new namespaces' clocks simulated unless they ask for a
@@ -466,6 +467,15 @@ func (h *Host) close(sp *space, why string) {
 	}
 	sp.gone.Store(true)
 	sp.sim.Close()
+	if h.opts.Base.Backend != nil {
+		// A durable store keeps the namespace's rows after the process has
+		// let go of it: a deleted (or expired) namespace's rows go too, so
+		// that a namespace made later under the name starts empty. (An
+		// in-memory store goes with the simulator.)
+		if err := sp.sim.Env().Store.Reset(context.Background()); err != nil {
+			h.log.Warn("namespace "+why+": its stored objects remain", "name", sp.name, "err", err)
+		}
+	}
 	h.opts.Default.Env().Record("sim", "namespace."+why, fmt.Sprintf("namespace %s %s", sp.name, why), map[string]string{"namespace": sp.name}, nil)
 	h.log.Info("namespace "+why, "name", sp.name)
 }

@@ -217,7 +217,7 @@ type subscriber struct {
 
 // DefaultMax is how many events a journal keeps before dropping the oldest
 // (`pspsim serve --retain-events`).
-const DefaultMax = 100_000
+const DefaultMax = 60_000
 
 // New returns a journal stamping events with c, keeping at most max events
 // (DefaultMax when max ≤ 0).

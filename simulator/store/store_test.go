@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/store"
+	"github.com/pspsim/pspsim/simulator/store/storetest"
 )
 
 type order struct {
@@ -558,4 +559,16 @@ func TestListIDsAgreesWithList(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("ListIDs went on after false: %v", ids)
 	}
+}
+
+// TestBehaviour runs the behaviour every backend shares (package storetest)
+// on the memory store; package sqlstore runs it on SQLite and PostgreSQL.
+func TestBehaviour(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, sc store.Scope) store.Store {
+		s, err := store.MemoryBackend{}.Store(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }

@@ -101,6 +101,32 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		if t.c.ok {
 			t.mem = m
 		}
+	} else if c, ok := s.(Configurable); ok {
+		cfg := KindConfig{Decode: func(b []byte) (any, error) {
+			v := new(T)
+			if err := json.Unmarshal(b, v); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}}
+		if ok := o.evictable; ok != nil {
+			cfg.Evictable = func(v any, peek Peek) bool {
+				p, isT := v.(*T)
+				return isT && ok(p, peek)
+			}
+		}
+		names := append([]string(nil), o.names...)
+		sort.Strings(names)
+		for _, name := range names {
+			key := t.indexes[name]
+			cfg.Indexes = append(cfg.Indexes, KindIndex{Name: name, Key: func(v any) string {
+				if p, ok := v.(*T); ok {
+					return key(p)
+				}
+				return ""
+			}})
+		}
+		c.ConfigureKind(kind, cfg)
 	}
 	return t
 }
@@ -292,6 +318,29 @@ func (t Table[T]) Find(ctx context.Context, index, key string, keep func(*T) boo
 			err = failed
 		}
 		if found {
+			return out, err
+		}
+	}
+	if f, ok := t.s.(Finder); ok && t.mem == nil {
+		var out []T
+		var decodeErr error
+		found, err := f.Find(ctx, t.kind, index, key, func(id string, doc []byte) bool {
+			var v T
+			if err := json.Unmarshal(doc, &v); err != nil {
+				decodeErr = fmt.Errorf("decode %s %q: %w", t.kind, id, err)
+				return false
+			}
+			// The store's index may lag a key changed since by a write that
+			// has not committed yet: the value decides.
+			if keyOf(&v) == key && (keep == nil || keep(&v)) {
+				out = append(out, v)
+			}
+			return true
+		})
+		if err == nil {
+			err = decodeErr
+		}
+		if found || err != nil {
 			return out, err
 		}
 	}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
+)
+
+// envChild makes the test binary run `pspsim ARGS…` instead of the tests:
+// the crash tests kill a real process with SIGKILL, and the test binary is
+// one that needs no build.
+const envChild = "PSPSIM_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envChild) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// child is `pspsim serve` in a process of its own.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+	errb *strings.Builder
+}
+
+// startChild runs `pspsim serve --addr 127.0.0.1:0 args…` in a new process
+// and returns once it listens.
+func startChild(t *testing.T, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), envChild+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &strings.Builder{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, errb: errb}
+	t.Cleanup(func() { c.kill() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
+				lines <- strings.Fields(sc.Text()[i:])[0]
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case c.base = <-lines:
+	case <-time.After(patience):
+		c.kill()
+		t.Fatalf("serve %v did not start: %s", args, errb)
+	}
+	return c
+}
+
+// kill ends the process with SIGKILL: nothing is flushed or closed.
+func (c *child) kill() {
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Signal(syscall.SIGKILL)
+		c.cmd.Wait()
+	}
+}
+
+func (c *child) do(t *testing.T, method, path, body string, headers ...string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return res.StatusCode, m
+}
+
+func (c *child) vmToken(t *testing.T) string {
+	t.Helper()
+	code, m := c.do(t, "POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`)
+	tok, _ := m["accessToken"].(string)
+	if code != 200 || tok == "" {
+		t.Fatalf("token: %d %v", code, m)
+	}
+	return tok
+}
+
+// codepay signs a CodePay request with the demo app's key and sends it.
+func (c *child) codepay(t *testing.T, fields map[string]any) map[string]any {
+	t.Helper()
+	keyPEM, err := fixtures.Read("keys/codepay-app-demo.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := codepay.ParsePrivateKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{"app_id": "wz9f2a175d0e0ef632", "merchant_no": "302100041048", "charset": "UTF-8", "format": "JSON",
+		"sign_type": "RSA2", "version": "1.0", "timestamp": strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	for k, v := range fields {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	if m["sign"], err = codepay.Sign(key, b); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(m)
+	code, out := c.do(t, "POST", "/codepay/api/entry", string(b))
+	if code != 200 {
+		t.Fatalf("codepay %v: %d %v", fields["method"], code, out)
+	}
+	return out
+}
+
+const crashPayment = `{"orderNo":"%s","amount":"19.99","currency":"USD","paymentMethodType":"card","description":"crash test","threeDsMode":"auto",` +
+	`"card":{"cardNo":"4000123456000019","expiryMonth":"12","expiryYear":"2030","cvc":"123","captureMethod":"auto"},` +
+	`"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (crash)","javascriptEnable":true,` +
+	`"colorDepth":"24","screenHeight":"800","screenWidth":"1200","timeZone":"0"}}}`
+
+// TestAcknowledgedWritesSurviveSIGKILL is the crash test of the durable
+// stores: a gateway payment, a Genstore payment and a CodePay order are
+// made and acknowledged, the process is killed with SIGKILL, and a new
+// process on the same store finds every one and answers its queries — a
+// second gateway payment with the same order number is still a duplicate.
+func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pspsim processes")
+	}
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := tc.url(t)
+			first := startChild(t, "--store", url)
+			tok := first.vmToken(t)
+			auth := []string{"Authorization", "Bearer " + tok}
+			const orders = 5
+			trades := map[string]string{}
+			for i := range orders {
+				orderNo := fmt.Sprintf("CRASH%d", i)
+				code, m := first.do(t, "POST", "/vm/v1/payments", fmt.Sprintf(crashPayment, orderNo), auth...)
+				if code != 200 || m["status"] != "CAPTURED" {
+					t.Fatalf("gateway payment: %d %v", code, m)
+				}
+				trades[orderNo] = m["tradeNo"].(string)
+			}
+			// The app is down (a closed port): the payment is stored with
+			// its first attempt failed and retries pending.
+			if code, m := first.do(t, "PATCH", "/_sim/genstore/apps/demo-payment-app", `{"endpoints":{"paymentUrl":"http://127.0.0.1:18599/pay"},"publicKey":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Z5A/4QCLi8maQa6elWKLxk8vGyDC1+n1F3o8KU1EYimQ=="}`); code != 200 {
+				t.Fatalf("point the app: %d %v", code, m)
+			}
+			code, gs := first.do(t, "POST", "/_sim/genstore/shops/1001/payments", `{"amount":"12.34"}`)
+			paymentID, _ := gs["paymentId"].(string)
+			if code != 201 || paymentID == "" {
+				t.Fatalf("genstore payment: %d %v", code, gs)
+			}
+			cp := first.codepay(t, map[string]any{"method": "wisehub.cloud.pay.order", "merchant_order_no": "CRASHCP1", "order_amount": 12.5,
+				"price_currency": "USD", "trans_type": 1, "terminal_sn": "WPYB001234567890", "pay_scenario": "SWIPE_CARD",
+				"description": "crash test", "reject_trade_when_terminal_offline": false, "expires": 300,
+				"api_version": "2.0", "message_receiving_application": "CodePay Register"})
+			if cp["code"] != "0" {
+				t.Fatalf("codepay order: %v", cp)
+			}
+			first.kill()
+
+			second := startChild(t, "--store", url)
+			// The access token was stored too.
+			for orderNo, tradeNo := range trades {
+				code, m := second.do(t, "POST", "/vm/v1/payments/inquiry", `{"orderNo":"`+orderNo+`"}`, auth...)
+				if code != 200 || m["tradeNo"] != tradeNo || m["status"] != "CAPTURED" {
+					t.Fatalf("after the crash, inquiry of %s: %d %v; want %s CAPTURED", orderNo, code, m, tradeNo)
+				}
+			}
+			code, m := second.do(t, "POST", "/vm/v1/payments", fmt.Sprintf(crashPayment, "CRASH0"), auth...)
+			if code == 200 {
+				t.Fatalf("after the crash, a payment reusing order CRASH0 was accepted: %v", m)
+			}
+			code, m = second.do(t, "GET", "/_sim/genstore/shops/1001/payments/"+paymentID, "")
+			if code != 200 || m["paymentId"] != paymentID {
+				t.Fatalf("after the crash, the Genstore payment: %d %v", code, m)
+			}
+			code, m = second.do(t, "GET", "/genstore/api/202412/payment/"+paymentID, "", "X-Genstore-Access-Token", "gst_demo_0000000000000000000000000001")
+			if code != 200 {
+				t.Fatalf("after the crash, the app's query of the Genstore payment: %d %v", code, m)
+			}
+			q := second.codepay(t, map[string]any{"method": "order.query", "merchant_order_no": "CRASHCP1"})
+			if q["code"] != "0" || !strings.Contains(fmt.Sprint(q["data"]), "CRASHCP1") {
+				t.Fatalf("after the crash, the CodePay order query: %v", q)
+			}
+		})
+	}
+}
+
+// TestTwoReplicasShareOnePostgres: two `pspsim serve` processes on one
+// PostgreSQL database, the test alternating between them, behind no
+// balancer. A payment made on one is captured on the other; 2,000 duplicate
+// refunds (one refundNumber), 64 at a time split across both, make exactly
+// one refund; an order number taken on one is taken on the other.
+func TestTwoReplicasShareOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pspsim processes")
+	}
+	url := pgtest.URL(t)
+	a := startChild(t, "--store", url)
+	b := startChild(t, "--store", url)
+	replicas := []*child{a, b}
+	auth := []string{"Authorization", "Bearer " + a.vmToken(t)}
+
+	manual := strings.Replace(fmt.Sprintf(crashPayment, "REPLICA1"), `"captureMethod":"auto"`, `"captureMethod":"manual"`, 1)
+	code, m := a.do(t, "POST", "/vm/v1/payments", manual, auth...)
+	if code != 200 || m["status"] != "AUTHORIZED" {
+		t.Fatalf("payment on replica a: %d %v", code, m)
+	}
+	if code, m := b.do(t, "POST", "/vm/v1/payments", manual, auth...); code == 200 {
+		t.Fatalf("replica b accepted order REPLICA1 again: %v", m)
+	}
+	code, m = b.do(t, "POST", "/vm/v1/payments/capture", `{"orderNo":"REPLICA1","captureAmount":"19.99"}`, auth...)
+	if code != 200 || m["status"] != "CAPTURED" {
+		t.Fatalf("capture on replica b: %d %v", code, m)
+	}
+
+	const total, parallel = 2000, 64
+	refund := `{"orderNo":"REPLICA1","amount":"5.00","refundNumber":"DUP-1","clientIp":"10.1.1.1","reason":"duplicate storm"}`
+	type answer struct {
+		code int
+		id   string
+	}
+	answers := make(chan answer, total)
+	work := make(chan int, total)
+	for i := range total {
+		work <- i
+	}
+	close(work)
+	var wg sync.WaitGroup
+	for w := range parallel {
+		r := replicas[w%2]
+		wg.Go(func() {
+			for range work {
+				code, m := r.do(t, "POST", "/vm/v1/refunds", refund, auth...)
+				id, _ := m["refundId"].(string)
+				answers <- answer{code, id}
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	ids := map[string]int{}
+	for an := range answers {
+		if an.code != 200 {
+			t.Errorf("a duplicate refund answered %d", an.code)
+			continue
+		}
+		ids[an.id]++
+	}
+	if len(ids) != 1 || ids[""] > 0 {
+		t.Fatalf("%d duplicate refunds made %d refunds: %v", total, len(ids), ids)
+	}
+	code, m = a.do(t, "POST", "/vm/v1/refunds/inquiry", `{"orderNo":"REPLICA1"}`, auth...)
+	if refunds, _ := m["refunds"].([]any); code != 200 || len(refunds) != 1 {
+		t.Fatalf("refund inquiry on replica a: %d %v; want one refund", code, m)
+	}
+}

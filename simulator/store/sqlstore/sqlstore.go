@@ -1,0 +1,276 @@
+// Package sqlstore keeps the simulator's state in a database: SQLite (pure
+// Go, modernc.org/sqlite) for one durable process on a laptop, PostgreSQL
+// (jackc/pgx) for several processes — replicas — sharing one database.
+//
+// It implements store.Store on two tables (migrations/): objects, the JSON
+// documents by (namespace, kind, id), and unique_keys. Every row carries its
+// namespace, so one database serves every namespace of every replica. The
+// guarantees are the memory store's, made to hold across processes:
+//
+//   - Create and Claim take the id and every unique key in one transaction
+//     with INSERT … ON CONFLICT DO NOTHING: a taken id is store.ErrIDTaken,
+//     a taken key store.ErrExists, and nothing of a refused create remains.
+//   - Update takes the object's own mutex in this process, then on
+//     PostgreSQL reads the row with SELECT … FOR UPDATE inside the
+//     transaction that writes it back, so updates of one object serialise
+//     on the row whichever replica runs them. A SQLite file belongs to one
+//     process (Open locks it), where the object's mutex is the lock; its
+//     writers queue on a mutex for SQLite's one write lock rather than
+//     letting SQLite's busy handler poll for it.
+//   - Every read is served from the database, never from a cache: a replica
+//     never answers with a state another replica has changed.
+//
+// Retention (store.Retention) applies as in the memory store, by count and
+// by age, to the kinds whose table says which objects may go.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/pspsim/pspsim/simulator/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is one opened, migrated database; it is a store.Backend whose stores
+// are its namespaces. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	where   string // the URL without credentials, for messages
+	// wmu orders this process's SQLite writers: SQLite admits one at a time,
+	// and its busy handler sleeps in growing steps, which under contention
+	// costs far more than waiting in line. Nil for PostgreSQL.
+	wmu *sync.Mutex
+	// queries caches PostgreSQL's forms of the queries (see q).
+	queries sync.Map
+	// objects are the objects' locks in this process (Store.Update).
+	objects keyedMutex
+	// unlockFile lets go of a SQLite file (Open locks it for the process).
+	unlockFile func()
+}
+
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
+func (d dialect) String() string {
+	if d == postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Open opens the database a --store URL names — "sqlite:PATH" (a file,
+// created if missing) or "postgres://…" / "postgresql://…" — and applies
+// the schema migrations it lacks.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	var (
+		d      dialect
+		driver string
+		dsn    string
+		where  string
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(rawURL, "sqlite:")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return nil, errors.New("store: sqlite:PATH needs a file path (sqlite:/var/lib/pspsim/state.db)")
+		}
+		if strings.ContainsAny(path, "?#") {
+			return nil, fmt.Errorf("store: sqlite:%s: the path may not hold ? or #", path)
+		}
+		d, driver, where = sqlite, "sqlite", "sqlite:"+path
+		// WAL lets readers run beside the writer; synchronous=NORMAL in WAL
+		// mode makes a committed transaction survive the process's crash
+		// (SIGKILL, an out-of-memory kill), though not necessarily a power
+		// cut; foreign keys are not used. _txlock=immediate takes the write
+		// lock at BEGIN, so a read-then-write transaction cannot deadlock.
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+		dsn = "file:" + path + "?" + q.Encode()
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: not a URL", Redact(rawURL))
+		}
+		d, driver, dsn, where = postgres, "pgx", rawURL, Redact(u.String())
+	default:
+		return nil, fmt.Errorf("store: %q: want memory, sqlite:PATH or postgres://…", Redact(rawURL))
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", where, err)
+	}
+	s := &DB{db: db, dialect: d, where: where, unlockFile: func() {}}
+	if d == sqlite {
+		if s.unlockFile, err = lockFile(strings.TrimPrefix(where, "sqlite:")); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.wmu = new(sync.Mutex)
+		// Readers share the pool; the writer is one at a time (wmu).
+		db.SetMaxOpenConns(8)
+	} else {
+		// No cap on connections: an update holds one while its function
+		// runs, and domain code updates one object inside another's update
+		// (a payment binding its 3-D Secure transaction), so a capped pool
+		// full of outer updates would wait forever for the inner ones.
+		// PostgreSQL's max_connections is the bound (README).
+		db.SetMaxIdleConns(32)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %s: %w", where, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the dialect's migrations (migrations/DIALECT/*.sql) that
+// the database lacks. On PostgreSQL a session advisory lock makes replicas
+// starting together take turns: the first migrates, the others find nothing
+// left to do.
+func (s *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+s.dialect.String())
+	if err != nil {
+		return err
+	}
+	var opts []goose.ProviderOption
+	gd := goose.DialectSQLite3
+	if s.dialect == postgres {
+		gd = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, s.db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", s.where, err)
+	}
+	return nil
+}
+
+// Version returns the schema version applied (the newest migration's number).
+func (s *DB) Version(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v.Int64, err
+}
+
+// Close closes the database; the stores made from it must not be used
+// afterwards.
+func (s *DB) Close() error {
+	err := s.db.Close()
+	s.unlockFile()
+	return err
+}
+
+// Name implements store.Backend.
+func (s *DB) Name() string { return s.dialect.String() }
+
+// Where returns the database's URL without its password.
+func (s *DB) Where() string { return s.where }
+
+// Store implements store.Backend: the rows of one namespace.
+func (s *DB) Store(_ context.Context, sc store.Scope) (store.Store, error) {
+	return s.Namespace(sc), nil
+}
+
+// Namespace returns the store of one scope.
+func (s *DB) Namespace(sc store.Scope) *Store {
+	return &Store{db: s, scope: sc, kinds: map[string]*kindState{}}
+}
+
+// SQL returns the underlying database, for tests and tools.
+func (s *DB) SQL() *sql.DB { return s.db }
+
+// Redact hides the password of a database URL, for messages and logs.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// q rewrites a query written with ? placeholders for the dialect (once per
+// query text).
+func (s *DB) q(query string) string {
+	if s.dialect != postgres {
+		return query
+	}
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
+	}
+	v := numbered(query)
+	s.queries.Store(query, v)
+	return v
+}
+
+// numbered turns ? placeholders into PostgreSQL's $1, $2…
+func numbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// write runs fn in a write transaction: on SQLite, after this process's
+// other writers (wmu).
+func (s *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.wmu != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
