@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -24,8 +25,8 @@ import (
 //	endpoints: {onboardingUrl, paymentUrl, captureUrl, voidUrl, refundUrl, paymentQueryUrl, refundQueryUrl}
 //	eciesPublicKey: <base64 SPKI DER of the app's P-256 key>
 //	psp:
-//	  system: vmgateway
-//	  sandbox: {appId, secret}
+//	  system: vmgateway         # or codepay
+//	  sandbox: {appId, secret}  # codepay: {appId, merchantNo, publicKey}
 //	  live: {appId, secret}
 //	start:                      # optional: the runner starts the app
 //	  command: [go, run, ./cmd/myapp]
@@ -62,10 +63,17 @@ type PSPConfig struct {
 	Live    Credentials `yaml:"live"`
 }
 
-// Credentials are one environment's PSP credentials.
+// Credentials are one environment's PSP credentials. The card gateway's are
+// an appId and its secret. CodePay's are an app id, the merchant the app
+// charges for and, optionally, the app's RSA public key (PEM) for that
+// environment: the runner registers it with the sandbox's CodePay, where
+// the key a request is signed with decides its environment (without one,
+// the app id must be one CodePay already knows, as the fixtures' are).
 type Credentials struct {
-	AppID  string `yaml:"appId"`
-	Secret string `yaml:"secret"`
+	AppID      string `yaml:"appId"`
+	Secret     string `yaml:"secret"`
+	MerchantNo string `yaml:"merchantNo"`
+	PublicKey  string `yaml:"publicKey"`
 }
 
 // StartConfig says how to start the app. The runner adds the sandbox's URLs
@@ -179,16 +187,30 @@ func (c AppConfig) Check() error {
 	}
 	switch c.PSP.System {
 	case "vmgateway":
+		if c.PSP.Sandbox.AppID == "" || c.PSP.Sandbox.Secret == "" {
+			bad("psp.sandbox", "appId and secret are required")
+		}
+		if c.PSP.Live.AppID == "" || c.PSP.Live.Secret == "" {
+			bad("psp.live", "appId and secret are required")
+		}
+	case "codepay":
+		for name, cr := range map[string]Credentials{"psp.sandbox": c.PSP.Sandbox, "psp.live": c.PSP.Live} {
+			if cr.AppID == "" || cr.MerchantNo == "" {
+				bad(name, "appId and merchantNo are required")
+			}
+			if cr.PublicKey != "" {
+				if b, _ := pem.Decode([]byte(cr.PublicKey)); b == nil {
+					bad(name+".publicKey", "is not a PEM public key")
+				}
+			}
+		}
+		if s, l := c.PSP.Sandbox, c.PSP.Live; s.AppID != "" && s.AppID == l.AppID && s.MerchantNo != l.MerchantNo {
+			bad("psp.live.merchantNo", "one CodePay app id serves one set of merchants in both environments: use the sandbox's merchantNo")
+		}
 	case "":
-		bad("psp.system", "is required: vmgateway (the Visa/Mastercard gateway)")
+		bad("psp.system", "is required: vmgateway (the Visa/Mastercard gateway) or codepay")
 	default:
-		bad("psp.system", "%q: the suite judges apps of the card gateway (vmgateway)", c.PSP.System)
-	}
-	if c.PSP.Sandbox.AppID == "" || c.PSP.Sandbox.Secret == "" {
-		bad("psp.sandbox", "appId and secret are required")
-	}
-	if c.PSP.Live.AppID == "" || c.PSP.Live.Secret == "" {
-		bad("psp.live", "appId and secret are required")
+		bad("psp.system", "%q: the suite judges apps of the card gateway (vmgateway) and of CodePay (codepay)", c.PSP.System)
 	}
 	if s := c.Start; s != nil {
 		if len(s.Command) == 0 {

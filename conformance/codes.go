@@ -29,6 +29,8 @@ const (
 	CallbackWrongKind    Code = "CALLBACK_WRONG_KIND"
 	CallbackNotRetried   Code = "CALLBACK_NOT_RETRIED"
 
+	NotificationUnverified Code = "NOTIFICATION_UNVERIFIED"
+
 	IdempotencyDoubleCharge Code = "IDEMPOTENCY_DOUBLE_CHARGE"
 	ImmutableContradiction  Code = "IMMUTABLE_CONTRADICTION"
 
@@ -102,6 +104,8 @@ func Codes() []CodeInfo {
 			"Genstore refused a callback with 422, rule callbackKind"},
 		{CallbackNotRetried, "immutable", "§3.3", "a callback answered 5xx, or not answered, is sent again until Genstore takes it",
 			"the callback's first attempt failed and no later attempt came"},
+		{NotificationUnverified, "immutable", "§7", "a PSP notification is taken only once its signature verifies",
+			"the app acknowledged a notification whose signature the PSP's fault engine had broken (the attempt after fault.fired.tamper was delivered)"},
 		{IdempotencyDoubleCharge, "idempotency", "§2.3", "every delivery of one id is one operation: one PSP call that moves money, one final result",
 			"the PSP's records hold more than one payment or refund for one Genstore id"},
 		{ImmutableContradiction, "immutable", "§3.2", "a final result never changes: no second, different callback",

@@ -12,6 +12,12 @@
 // of the journal. Scenarios run one after the other, because they share the
 // app and the simulator's clock.
 //
+// The app charges cards with one of the PSPs pspsim emulates (app.yaml
+// psp.system): a step says "the PSP" and asks the app's PSP through its view
+// (pspview.go), which tells the card gateway's and CodePay's records in the
+// same words; a scenario tagged @vmgateway or @codepay is about that PSP's
+// own behaviour and runs only for its apps.
+//
 // The steps talk to the simulator over HTTP only, as the scenario package's
 // do, and the suite reuses that package's Faults, Clock and Journal groups. A
 // step is found from its text the same way in every group: Groups() lists the

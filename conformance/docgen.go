@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	gherkin "github.com/cucumber/gherkin/go/v26"
@@ -30,6 +31,33 @@ type ScenarioInfo struct {
 	// Requires is the scenario's description: the docs/CONTRACT.md sections
 	// that require exactly what it demands ("Requires docs/CONTRACT.md §2.3: ...").
 	Requires string
+}
+
+// RunsFor reports whether the scenario runs for apps whose PSP is psp: a
+// scenario tagged with PSPs (@vmgateway, @codepay) is about their own
+// behaviour and runs only for them; every other scenario runs for every PSP.
+func (s ScenarioInfo) RunsFor(psp string) bool {
+	var only []string
+	for _, t := range s.Tags {
+		if p := strings.TrimPrefix(t, "@"); slices.Contains(PSPs, p) {
+			only = append(only, p)
+		}
+	}
+	return len(only) == 0 || slices.Contains(only, psp)
+}
+
+// pspNote says for which PSPs a scenario runs, when not for all.
+func (s ScenarioInfo) pspNote() string {
+	var only []string
+	for _, p := range PSPs {
+		if s.RunsFor(p) {
+			only = append(only, "`"+p+"`")
+		}
+	}
+	if len(only) == len(PSPs) {
+		return ""
+	}
+	return " — **" + strings.Join(only, ", ") + " only**"
 }
 
 // Path is where godog finds the scenario: "conformance/refund.feature:12"
@@ -107,14 +135,34 @@ func Doc() ([]byte, error) {
 		seen := map[string]bool{}
 		for _, s := range list {
 			if seen[s.Path()] { // an outline's examples share one citation
-				fmt.Fprintf(&b, "- %s — `%s`\n", s.Name, s.Feature)
+				fmt.Fprintf(&b, "- %s — `%s`%s\n", s.Name, s.Feature, s.pspNote())
 				continue
 			}
 			seen[s.Path()] = true
-			fmt.Fprintf(&b, "- %s — `%s`  \n  %s\n", s.Name, s.Feature, strings.TrimPrefix(s.Requires, "Requires "))
+			fmt.Fprintf(&b, "- %s — `%s`%s  \n  %s\n", s.Name, s.Feature, s.pspNote(), strings.TrimPrefix(s.Requires, "Requires "))
 		}
 	}
 	fmt.Fprintf(&b, "\n%d scenarios in all.\n", len(scs))
+	b.WriteString("\n## Which scenarios run for which PSP\n\nA scenario tagged with a PSP (`@vmgateway`, `@codepay`) is about that PSP's own " +
+		"behaviour and runs only for apps whose `psp.system` it names; every other scenario reads \"the PSP\" and runs for every PSP, " +
+		"asking whichever PSP the app uses.\n\n| PSP | scenarios | only for this PSP |\n|---|---|---|\n")
+	for _, p := range PSPs {
+		n, own := 0, []string{}
+		for _, s := range scs {
+			if !s.RunsFor(p) {
+				continue
+			}
+			n++
+			if s.pspNote() != "" {
+				own = append(own, s.Name)
+			}
+		}
+		list := "—"
+		if len(own) > 0 {
+			list = strings.Join(own, "; ")
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", p, n, list)
+	}
 	b.WriteString("\n## Steps\n\nThe conformance features use these steps, and the simulator's Faults, Clock and Journal steps " +
 		"(features/STEPS.md). Write your own features with them and run them with `--format`/`--tags` as usual; a step that judges " +
 		"the app fails with a verdict code.\n")
@@ -146,40 +194,58 @@ const docHead = "# The conformance suite\n\n" +
 	"| `PSPSIM_URL` | the sandbox (`--target` when given) | `http://127.0.0.1:41235` | — |\n" +
 	"| `GENSTORE_URL` | Genstore's API for apps (`specs/genstore.yaml`) | `http://127.0.0.1:41235/genstore` | `$GENSTORE_URL/api/202412/oauth/access_token`, `$GENSTORE_URL/api/202412/app/payment/{paymentId}` |\n" +
 	"| `VMGATEWAY_URL` | the card gateway (`specs/vmgateway.yaml`) | `http://127.0.0.1:41235/vm` | `$VMGATEWAY_URL/v1/auth/token`, `$VMGATEWAY_URL/v1/payments` |\n" +
-	"| `CODEPAY_URL` | CodePay (`specs/codepay.yaml`; not judged yet) | `http://127.0.0.1:41235/codepay` | `$CODEPAY_URL/api/entry` |\n\n" +
+	"| `CODEPAY_URL` | CodePay (`specs/codepay.yaml`) | `http://127.0.0.1:41235/codepay` | `$CODEPAY_URL/api/entry`, `$CODEPAY_URL/api/card/capture` |\n" +
+	"| `CODEPAY_GATEWAY_PUBLIC_KEY` | CodePay's public key (`gateway_rsa_public_key`, bare base64 SPKI): verify every CodePay answer and notification with it, encrypt `pay.merchant.checkout` cards to it | `MIIBIjANBgkqhkiG9w0BAQEFAAOC…` | — (`GET $PSPSIM_URL/_sim/codepay/gateway-key` answers the same, and as PEM) |\n\n" +
 	"With `--target http://127.0.0.1:7357` they are `http://127.0.0.1:7357`, `http://127.0.0.1:7357/genstore`, and so on;\n" +
 	"with `--namespace` (or `--parallel`) each run's namespace's: `http://127.0.0.1:7357/ns/ns-3f91211af0/genstore`, …\n" +
 	"Without `start` the runner starts nothing: your app must already run, pointed at the same URLs.\n\n" +
 	"**Where Genstore reaches your app.** `endpoints` in `app.yaml` are the seven URLs Genstore calls (docs/CONTRACT.md §2.1);\n" +
 	"the runner registers them with the sandbox's Genstore, so they must be reachable from it (on the same machine:\n" +
 	"loopback). Each scenario installs your app on a fresh shop through the OAuth flow of §1.2.\n\n" +
-	"**`psp:`** names the PSP your app charges cards with (`system: vmgateway`, the Visa/Mastercard gateway) and its\n" +
-	"credentials in each environment (`sandbox`, `live`: `appId` and `secret`). The suite uses them only to tell your app's\n" +
-	"calls in the gateway's records from anyone else's, and to judge test-mode routing (§6); it never gives them to your app.\n" +
-	"Your app gets its PSP credentials from its own configuration — `start.env`, a file, a secret store — as in production.\n" +
-	"The sandbox's credentials are the gateway's fixtures (`pspsim fixtures`, `fixtures/vmgateway.yaml`): the demo merchant\n" +
-	"`086666075137001` with its sandbox and live secrets.\n\n" +
+	"**`psp:`** names the PSP your app charges cards with — `system: vmgateway`, the Visa/Mastercard gateway\n" +
+	"(docs/CONTRACT.md §7.1), or `system: codepay`, CodePay's merchant-hosted checkout (§7.2) — and its credentials in each\n" +
+	"environment (`sandbox`, `live`). The suite uses them only to tell your app's calls in the PSP's records from anyone\n" +
+	"else's, and to judge test-mode routing (§6); it never gives them to your app. Your app gets its PSP credentials from its\n" +
+	"own configuration — `start.env`, a file, a secret store — as in production.\n\n" +
+	"- `vmgateway`: `appId` and `secret` per environment. The sandbox's credentials are the gateway's fixtures (`pspsim\n" +
+	"  fixtures`, `fixtures/vmgateway.yaml`): the demo merchant `086666075137001` with its sandbox and live secrets.\n" +
+	"- `codepay`: `appId` and `merchantNo` per environment (one app id holds both environments' keys: the key a request is\n" +
+	"  signed with decides its environment), and optionally `publicKey`, the PEM of the app's RSA public key for that\n" +
+	"  environment: the runner registers both keys with the sandbox's CodePay for that app id and merchant before the first\n" +
+	"  scenario. Without `publicKey` the app id must be one the sandbox knows — the fixtures' demo apps\n" +
+	"  (`fixtures/codepay.yaml`), whose private keys are `fixtures/keys/codepay-app-demo.pem` (sandbox) and\n" +
+	"  `codepay-app-demo-live.pem` (live); `examples/paymentapp/app-codepay.yaml` uses them.\n\n" +
 	"**`start.readyUrl`.** After starting your app the runner polls `readyUrl` until it answers `2xx` (at most\n" +
 	"`start.readyTimeout`, default 2 min, so that `go run` may compile first). Without `readyUrl` it waits until the host and\n" +
 	"port of `endpoints.paymentUrl` take a TCP connection. If the process exits, or the wait runs out, the run stops with\n" +
 	"exit status 3 before any scenario.\n\n" +
-	"**The PSP's notifications.** The gateway sends a signed webhook for every payment and refund status change to each\n" +
-	"URL subscribed with `POST $VMGATEWAY_URL/v1/webhooks/subscriptions` (per environment: subscribe with each environment's\n" +
-	"token; docs/CONTRACT.md §7) — subscribe at start, with a URL the sandbox can reach. The suite's faults on notifications\n" +
-	"(late, twice, out of order, contradicting) act on those deliveries. An app that subscribes to nothing learns outcomes\n" +
-	"by inquiring at the gateway, which the contract allows; the notification faults then find nothing to act on.\n\n" +
+	"**The PSP's notifications.** The card gateway sends a signed webhook for every payment and refund status change to\n" +
+	"each URL subscribed with `POST $VMGATEWAY_URL/v1/webhooks/subscriptions` (per environment: subscribe with each\n" +
+	"environment's token; docs/CONTRACT.md §7.1) — subscribe at start, with a URL the sandbox can reach. CodePay posts each\n" +
+	"order's final status, signed with its key, to the order's `notify_url` and wants the body `success` back (§7.2). The\n" +
+	"suite's faults on notifications (late, twice, out of order, contradicting, with a broken signature) act on those\n" +
+	"deliveries. An app that takes no notifications learns outcomes by inquiring at its PSP, which the contract allows; the\n" +
+	"notification faults then find nothing to act on.\n\n" +
 	"## How it judges\n\n" +
 	"- **A sandbox of its own.** The runner starts pspsim in process on a loopback port with the **simulated clock**\n" +
 	"  (Genstore's retries, reconciliation polls and deadlines, the card gateway's refund settlement and authorization\n" +
-	"  lifetime move only when a scenario moves the clock) and the **wall clock for signature timestamps** (apps check\n" +
-	"  freshness against real time); or it resets a running `pspsim serve --clock=sim` (`--target`). Magic amounts are off:\n" +
+	"  lifetime, CodePay's notification retries move only when a scenario moves the clock) and the **wall clock for\n" +
+	"  signature timestamps** (apps check freshness against real time, and CodePay checks the apps' timestamps against it);\n" +
+	"  or it resets a running `pspsim serve --clock=sim` (`--target`). Magic amounts are off:\n" +
 	"  every fault a scenario needs, it sets up itself with the fault engine, and removes it when the scenario ends.\n" +
 	"- **A fresh shop per scenario.** The app is registered once; every scenario creates its own shop (test mode unless it\n" +
 	"  says live) and installs the app on it. Scenarios run one after the other: they share the app and the clock.\n" +
 	"- **Both ends.** Genstore's side: every answer the app gave to every delivery (duplicates included), the callbacks it\n" +
-	"  took and those it refused, its results, its deadline events. The PSP's side: the card gateway's own records — its\n" +
-	"  payments and refunds with the environment each operation's credentials chose — and every call the app made to it,\n" +
-	"  accepted, refused or answered by a fault (`api.request`, `api.refused`, `fault.fired`): \"no call to the PSP\" means none.\n" +
+	"  took and those it refused, its results, its deadline events. The PSP's side: the PSP's own records — its payments\n" +
+	"  and refunds with the environment each operation's credentials chose — and every call the app made to it, accepted,\n" +
+	"  refused or answered by a fault (the card gateway's `api.request`, `api.refused`; CodePay's `request.answered`,\n" +
+	"  `request.refused`; `fault.fired`): \"no call to the PSP\" means none.\n" +
+	"- **One view of every PSP.** A step reads \"the PSP\" and asks whichever PSP `app.yaml` names, in the card gateway's\n" +
+	"  words: CodePay's sale is a `CAPTURED` payment, its pre-authorization (`trans_type` 4) `AUTHORIZED` until Capture\n" +
+	"  Payment completes it, `CANCELLED` once Cancel Payment released it; its refunds (`SUCCEEDED`, `FAILED`) are read from\n" +
+	"  the sale, or from the capture of a pre-authorization (`GET /_sim/codepay/transactions/{transNo}`). Its money\n" +
+	"  operations are `pay.merchant.checkout` (and the other ways to take an order), Capture Payment, Cancel Payment (and\n" +
+	"  `order.revoker`), Refund Payment and `order.refund.submit`; queries move nothing.\n" +
 	"- **Real time for the app, and what it owes.** The app runs in real time: a step that needs something from it polls\n" +
 	"  for up to `suite.resultWait` (10 s); a step that checks that nothing more happens waits until the journal has been\n" +
 	"  quiet for `suite.quiet` (300 ms). Before the suite moves the clock it works out what the app owes for what has\n" +

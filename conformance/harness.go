@@ -80,6 +80,7 @@ type Harness struct {
 	shops      atomic.Int64
 	cards      *fixtures.Cards
 	vectors    *vectorSet
+	psp        pspView // the PSP app.yaml names
 
 	specOnce sync.Once
 	spec     *openapi3.T
@@ -102,7 +103,7 @@ func NewHarness(url string, app AppConfig, t Timing) (*Harness, error) {
 		// not be hidden by a transport retrying on a reused one.
 		client: &http.Client{Transport: control.Transport(&http.Transport{DisableKeepAlives: true, Proxy: nil}, ""), Timeout: time.Minute},
 		run:    strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36),
-		cards:  cards, vectors: vs,
+		cards:  cards, vectors: vs, psp: newPSPView(app.PSP.System),
 	}, nil
 }
 
@@ -189,7 +190,35 @@ func (h *Harness) Prepare(ctx context.Context) error {
 	default:
 		return fmt.Errorf("registering the app with Genstore: %d %s", status, clip(data, 300))
 	}
+	if err := h.registerCodePayKeys(ctx); err != nil {
+		return err
+	}
 	return h.admin(ctx, "DELETE", "/_sim/faults", nil, http.StatusOK, nil)
+}
+
+// registerCodePayKeys registers a CodePay app's public keys (app.yaml
+// psp.sandbox.publicKey, psp.live.publicKey) with the sandbox's CodePay, for
+// the merchants app.yaml names. An app without keys in app.yaml must be one
+// CodePay knows already (the fixtures' apps).
+func (h *Harness) registerCodePayKeys(ctx context.Context) error {
+	p := h.App.PSP
+	if p.System != "codepay" || (p.Sandbox.PublicKey == "" && p.Live.PublicKey == "") {
+		return nil
+	}
+	if p.Sandbox.AppID != p.Live.AppID {
+		return fmt.Errorf("registering the app's CodePay keys: one app id holds both environments' keys, and app.yaml names %s and %s", p.Sandbox.AppID, p.Live.AppID)
+	}
+	body := map[string]any{"merchants": []string{p.Sandbox.MerchantNo}}
+	if p.Sandbox.PublicKey != "" {
+		body["sandbox"] = map[string]any{"publicKey": p.Sandbox.PublicKey}
+	}
+	if p.Live.PublicKey != "" {
+		body["live"] = map[string]any{"publicKey": p.Live.PublicKey}
+	}
+	if err := h.admin(ctx, "PUT", "/_sim/codepay/apps/"+url.PathEscape(p.Sandbox.AppID), body, http.StatusOK, nil); err != nil {
+		return fmt.Errorf("registering the app's CodePay keys: %w", err)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------- the journal
@@ -264,7 +293,8 @@ func (h *Harness) lastSeq(ctx context.Context) (int64, error) {
 
 // ---------------------------------------------------------------- the PSP's records
 
-// PSPPayment is the card gateway's record of a payment (listVMPayments).
+// PSPPayment is the PSP's record of a payment: the card gateway's as
+// listVMPayments answers it, CodePay's told in the same words (pspview.go).
 type PSPPayment struct {
 	TradeNo          string `json:"tradeNo"`
 	OrderNo          string `json:"orderNo"`
@@ -312,34 +342,10 @@ func pspRefs(ps []PSPPayment) []string {
 	return out
 }
 
-// pspPayments returns the card gateway payments created after seq by the
-// app's credentials (either environment), oldest first: the journal says
-// which were created when, the gateway's records say what they are.
+// pspPayments returns the payments the app's PSP created after seq with the
+// app's credentials (either environment), oldest first.
 func (h *Harness) pspPayments(ctx context.Context, after int64) ([]PSPPayment, error) {
-	evs, err := h.events(ctx, after, "system", "vmgateway", "kind", "payment.status_changed")
-	if err != nil {
-		return nil, err
-	}
-	var out []PSPPayment
-	for _, e := range evs {
-		if e.str("from") != "" || e.IDs["tradeNo"] == "" {
-			continue // a change, not a creation
-		}
-		if a := e.IDs["appId"]; a != "" && a != h.App.PSP.Sandbox.AppID && a != h.App.PSP.Live.AppID {
-			continue
-		}
-		var rec struct {
-			Payments []PSPPayment `json:"payments"`
-		}
-		if err := h.admin(ctx, "GET", "/_sim/vmgateway/payments?tradeNo="+url.QueryEscape(e.IDs["tradeNo"]), nil, http.StatusOK, &rec); err != nil {
-			return nil, err
-		}
-		for _, p := range rec.Payments {
-			p.Seq = e.Seq
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return h.psp.payments(ctx, h, after)
 }
 
 // ---------------------------------------------------------------- the app's spec

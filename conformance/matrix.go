@@ -11,8 +11,13 @@ import (
 // KillRow is one bug of an app run through the suite: which scenarios
 // failed, by theme, with which codes.
 type KillRow struct {
+	// PSP is the PSP the app charged cards with (vmgateway, codepay).
+	PSP string
 	// Bug is the bug switch; Theme the tag whose scenarios must catch it.
 	Bug, Theme string
+	// NotApplicable marks a bug whose scenario does not run for the PSP (it
+	// is about another PSP's own behaviour): nothing was run.
+	NotApplicable bool
 	// Scenario is the scenario that must catch it, with the verdict Code.
 	Scenario string
 	Code     Code
@@ -71,8 +76,12 @@ func (k KillRow) Caught() bool { return len(k.CaughtBy(k.Theme)) > 0 }
 // are the columns to show (every theme any row ran when empty).
 func WriteKillMatrix(out io.Writer, rows []KillRow) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "bug\tits scenario → code\tas named\tscenarios that failed, by theme: codes")
+	fmt.Fprintln(tw, "psp\tbug\tits scenario → code\tas named\tscenarios that failed, by theme: codes")
 	for _, r := range rows {
+		if r.NotApplicable {
+			fmt.Fprintf(tw, "%s\t%s\t%s → %s\tn/a\t— (the scenario is not one of %s's)\n", r.PSP, r.Bug, r.Scenario, r.Code, r.PSP)
+			continue
+		}
 		named, _ := r.CaughtAsNamed()
 		want := fmt.Sprintf("%s → %s", r.Scenario, r.Code)
 		if r.Correct {
@@ -106,7 +115,7 @@ func WriteKillMatrix(out io.Writer, rows []KillRow) {
 		if len(cells) == 0 {
 			cells = []string{fmt.Sprintf("— (%d passed)", len(r.Report.Scenarios))}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Bug, want, caught, strings.Join(cells, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.PSP, r.Bug, want, caught, strings.Join(cells, "; "))
 	}
 	tw.Flush()
 }

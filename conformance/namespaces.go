@@ -158,18 +158,18 @@ func (w *worker) run(ctx context.Context, o RunOptions, timing Timing) (Report, 
 			return Report{}, err
 		}
 	}
-	if w.app.Start != nil {
-		app, err := startApp(ctx, w.app, w.target, o.AppEnv, o.AppLog)
-		if err != nil {
-			return Report{}, err
-		}
-		defer app.stop()
-	}
 	h, err := NewHarness(w.target, w.app, timing)
 	if err != nil {
 		return Report{}, err
 	}
 	h.SetAdminToken(o.AdminToken)
+	if w.app.Start != nil {
+		app, err := h.startApp(ctx, o.AppEnv, o.AppLog)
+		if err != nil {
+			return Report{}, err
+		}
+		defer app.stop()
+	}
 	if err := h.Prepare(ctx); err != nil {
 		return Report{}, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-
-	"github.com/pspsim/pspsim/simulator/genstore"
 )
 
 // The calls an app makes to the card gateway. "No call to the PSP" means no
@@ -16,10 +14,12 @@ import (
 // api.refused when it was refused before (a body that breaks the spec, say);
 // a fault that answers instead of the operation leaves fault.fired.
 
-// pspCall is one request the app made to the card gateway during the scenario.
+// pspCall is one request the app made to its PSP during the scenario.
 type pspCall struct {
 	Seq         int64
-	Operation   string // the gateway's operationId: createPayment, capturePayment, ...
+	System      string // the PSP: vmgateway, codepay
+	Operation   string // the PSP's operation: createPayment, capturePayment, pay.merchant.checkout, ...
+	Kind        string // the Genstore kind of operation it carries out when it moves money, else ""
 	Environment string // sandbox or live, from the credentials ("" when a fault answered)
 	Status      int    // the answer's HTTP status (0 when a fault answered)
 	Code        string // the gateway's error code, if any
@@ -34,7 +34,7 @@ func (c pspCall) ref() string {
 	if c.Fault != "" {
 		return fmt.Sprintf("journal #%d: %s answered by fault %s (%s)", c.Seq, c.Operation, c.Fault, c.ev.IDs["rule"])
 	}
-	s := fmt.Sprintf("journal #%d vmgateway %s: %s → %d", c.Seq, c.ev.Kind, c.Operation, c.Status)
+	s := fmt.Sprintf("journal #%d %s %s: %s → %d", c.Seq, c.System, c.ev.Kind, c.Operation, c.Status)
 	if c.Code != "" {
 		s += " " + c.Code
 	}
@@ -51,14 +51,6 @@ func (c pspCall) ref() string {
 // result the app can act on: a 2xx or a 4xx, not a 5xx or a fault.
 func (c pspCall) definitive() bool { return c.Fault == "" && c.Status >= 200 && c.Status < 500 }
 
-// moneyOps are the gateway operations that move money, by the Genstore kind
-// of operation they carry out. Token requests, inquiries and webhook
-// subscriptions move nothing: an app may make them at any time.
-var moneyOps = map[string]string{
-	"createPayment": genstore.KindPayment, "createTokenPayment": genstore.KindPayment, "createCheckoutSession": genstore.KindPayment,
-	"capturePayment": genstore.KindCapture, "cancelPayment": genstore.KindVoid, "createRefund": genstore.KindRefund,
-}
-
 // faultAnswers are the fault actions that answer a served API instead of its
 // operation (the others let the operation run, and it journals the call).
 var faultAnswers = map[string]bool{"status": true, "error": true, "timeout": true, "reset": true, "malformed": true}
@@ -68,28 +60,23 @@ func (h *Harness) ownApp(appID string) bool {
 	return appID != "" && (appID == h.App.PSP.Sandbox.AppID || appID == h.App.PSP.Live.AppID)
 }
 
-// pspCalls returns the calls the app made to the card gateway during the
-// scenario, oldest first.
+// pspCalls returns the calls the app made to its PSP during the scenario,
+// oldest first.
 func (w *world) pspCalls(ctx context.Context) ([]pspCall, error) {
-	evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "api")
+	v := w.h.psp
+	evs, err := w.myEvents(ctx, "system", v.system(), "kind", v.callKind())
 	if err != nil {
 		return nil, err
 	}
-	var out []pspCall
-	for _, e := range evs {
-		if !w.h.ownApp(e.IDs["appId"]) {
-			continue
-		}
-		out = append(out, pspCall{Seq: e.Seq, Operation: e.str("operation"), Environment: e.str("environment"), Status: e.num("status"),
-			Code: e.str("code"), OrderNo: e.IDs["orderNo"], TradeNo: e.IDs["tradeNo"], ev: e})
-	}
+	out := v.calls(w.h, evs)
 	fired, err := w.faultsFired(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range fired {
-		if f.str("system") == "vmgateway" && faultAnswers[f.str("action")] {
-			out = append(out, pspCall{Seq: f.Seq, Operation: f.str("operation"), Fault: f.str("action"), ev: f})
+		if f.str("system") == v.system() && faultAnswers[f.str("action")] {
+			op := f.str("operation")
+			out = append(out, pspCall{Seq: f.Seq, System: v.system(), Operation: op, Kind: faultKind(v, op), Fault: f.str("action"), ev: f})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
@@ -101,7 +88,7 @@ func (w *world) pspCalls(ctx context.Context) ([]pspCall, error) {
 func moneyCalls(calls []pspCall, kind string, after int64) []pspCall {
 	var out []pspCall
 	for _, c := range calls {
-		if k, ok := moneyOps[c.Operation]; ok && (kind == "" || k == kind) && c.Seq > after {
+		if c.Kind != "" && (kind == "" || c.Kind == kind) && c.Seq > after {
 			out = append(out, c)
 		}
 	}
@@ -147,10 +134,18 @@ func (w *world) wrongEnvironment(ctx context.Context) ([]string, Code, error) {
 		return nil, code, err
 	}
 	for _, c := range calls {
-		_, moves := moneyOps[c.Operation]
-		if (ours[c.TradeNo] || ours[c.OrderNo] || moves) && c.Environment != "" && c.Environment != want {
+		if (ours[c.TradeNo] || ours[c.OrderNo] || c.Kind != "") && c.Environment != "" && c.Environment != want {
 			wrong = append(wrong, c.ref())
 		}
 	}
 	return wrong, code, nil
+}
+
+// faultKind is the Genstore kind of operation of a PSP operation a fault
+// answered instead of the PSP.
+func faultKind(v pspView, op string) string {
+	if v.system() == "codepay" {
+		return cpMoneyOps[op]
+	}
+	return vmMoneyOps[op]
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pspsim/pspsim/conformance"
 	"github.com/pspsim/pspsim/examples/paymentapp"
+	"github.com/pspsim/pspsim/simulator/codepay"
 	"github.com/pspsim/pspsim/simulator/simtest"
 )
 
@@ -48,11 +49,21 @@ func (s *syncBuffer) String() string {
 // in milliseconds, so a missing callback is judged after a few seconds.
 var testTiming = conformance.Timing{ResultWait: 4 * time.Second, Quiet: 300 * time.Millisecond}
 
-// startRefApp starts a sandbox and the reference app wired to it, with the
-// given bug switches, and registers the app with the sandbox's Genstore.
+// refAppYAML is the reference app's app.yaml for each PSP.
+var refAppYAML = map[string]string{"vmgateway": "../examples/paymentapp/app.yaml", "codepay": "../examples/paymentapp/app-codepay.yaml"}
+
+// startRefApp starts a sandbox and the reference app wired to it, charging
+// cards with the card gateway, with the given bug switches.
 func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
 	t.Helper()
-	yaml, err := conformance.LoadAppConfig("../examples/paymentapp/app.yaml")
+	return startRefAppOn(t, "vmgateway", bugs...)
+}
+
+// startRefAppOn starts a sandbox and the reference app wired to it, charging
+// cards with psp (vmgateway or codepay), with the given bug switches.
+func startRefAppOn(t testing.TB, psp string, bugs ...paymentapp.Bug) *refApp {
+	t.Helper()
+	yaml, err := conformance.LoadAppConfig(refAppYAML[psp])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +72,20 @@ func startRefApp(t testing.TB, bugs ...paymentapp.Bug) *refApp {
 	ra.srv = httptest.NewServer(nil)
 	t.Cleanup(ra.srv.Close)
 	env := yaml.Start.Env
-	ra.app, err = paymentapp.New(paymentapp.Config{
-		GenstoreURL: sb.URL + "/genstore", GatewayURL: sb.URL + "/vm", PublicURL: ra.srv.URL,
+	cfg := paymentapp.Config{
+		PSP: psp, GenstoreURL: sb.URL + "/genstore", GatewayURL: sb.URL + "/vm", PublicURL: ra.srv.URL,
 		ClientID: yaml.ClientID, ClientSecret: yaml.ClientSecret, ECIESPrivateKey: env["PAYMENTAPP_ECIES_PRIVATE_KEY"],
 		Sandbox: paymentapp.Credentials{AppID: yaml.PSP.Sandbox.AppID, Secret: yaml.PSP.Sandbox.Secret},
 		Live:    paymentapp.Credentials{AppID: yaml.PSP.Live.AppID, Secret: yaml.PSP.Live.Secret},
 		Logger:  slog.New(slog.NewTextHandler(ra.logs, nil)), Bugs: bugs,
 		CallbackBackoff: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, time.Second},
-	})
+	}
+	if psp == "codepay" {
+		cfg.CodePay = paymentapp.CodePayConfig{URL: sb.URL + "/codepay", AppID: env["CODEPAY_APP_ID"], MerchantNo: env["CODEPAY_MERCHANT_NO"],
+			SandboxKey: readFile(t, "../"+env["CODEPAY_SANDBOX_KEY_FILE"]), LiveKey: readFile(t, "../"+env["CODEPAY_LIVE_KEY_FILE"]),
+			GatewayKey: string(sb.Sim.System("codepay").(*codepay.System).GatewayPublicKeyPEM())}
+	}
+	ra.app, err = paymentapp.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,12 +146,22 @@ func (ra *refApp) runWith(t testing.TB, o conformance.SuiteOptions) conformance.
 // TestReferenceAppConforms runs the whole suite against the correct
 // reference app: every scenario must pass, each as a subtest.
 func TestReferenceAppConforms(t *testing.T) {
-	t.Parallel()
-	ra := startRefApp(t)
+	for _, psp := range conformance.PSPs {
+		t.Run(psp, func(t *testing.T) {
+			t.Parallel()
+			referenceAppConforms(t, psp)
+		})
+	}
+}
+
+// referenceAppConforms runs the suite against the correct reference app
+// charging cards with psp.
+func referenceAppConforms(t *testing.T, psp string) {
+	ra := startRefAppOn(t, psp)
 	var out bytes.Buffer
 	start := time.Now()
 	rep := ra.run(t, os.Getenv("PSPSIM_CONFORMANCE_TAGS"), &out, t)
-	t.Logf("%d scenarios in %s", len(rep.Scenarios), time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: %d scenarios in %s", psp, len(rep.Scenarios), time.Since(start).Round(time.Millisecond))
 	for _, s := range rep.Scenarios {
 		if len(s.Unfired) > 0 {
 			t.Errorf("%s: %q set up fault rules %v that never fired: the scenario did not test what it says", s.Feature, s.Name, s.Unfired)
@@ -146,6 +173,15 @@ func TestReferenceAppConforms(t *testing.T) {
 		}
 		t.Errorf("the correct reference app failed the suite:\n%s\napp log:\n%s", out.String(), tail(ra.logs.String(), 4000))
 	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func tail(s string, n int) string {

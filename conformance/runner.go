@@ -90,19 +90,19 @@ func Run(ctx context.Context, o RunOptions) (Report, error) {
 	} else if err := prepareTarget(ctx, target, o.AdminToken); err != nil {
 		return Report{}, err
 	}
+	h, err := NewHarness(target, o.App, timing)
+	if err != nil {
+		return Report{}, err
+	}
+	h.SetAdminToken(o.AdminToken)
 	if o.App.Start != nil {
-		app, err := startApp(ctx, o.App, target, o.AppEnv, o.AppLog)
+		app, err := h.startApp(ctx, o.AppEnv, o.AppLog)
 		if err != nil {
 			return Report{}, err
 		}
 		defer app.stop()
 		fmt.Fprintf(o.Stderr, "pspsim conformance: %s is up\n", appName(o.App))
 	}
-	h, err := NewHarness(target, o.App, timing)
-	if err != nil {
-		return Report{}, err
-	}
-	h.SetAdminToken(o.AdminToken)
 	if err := h.Prepare(ctx); err != nil {
 		return Report{}, err
 	}
@@ -157,9 +157,21 @@ type appProcess struct {
 	log  io.Writer
 }
 
+// startApp starts the harness's app against its sandbox, with CodePay's
+// gateway key read from the sandbox (CODEPAY_GATEWAY_PUBLIC_KEY).
+func (h *Harness) startApp(ctx context.Context, extra map[string]string, log io.Writer) (*appProcess, error) {
+	var gk struct {
+		Key string `json:"gateway_rsa_public_key"`
+	}
+	if err := h.admin(ctx, "GET", "/_sim/codepay/gateway-key", nil, http.StatusOK, &gk); err != nil {
+		return nil, fmt.Errorf("reading CodePay's gateway key for the app: %w", err)
+	}
+	return startApp(ctx, h.App, h.URL, gk.Key, extra, log)
+}
+
 // startApp starts the app with the sandbox's URLs in its environment and
 // waits for its readyUrl to answer 2xx.
-func startApp(ctx context.Context, app AppConfig, target string, extra map[string]string, log io.Writer) (*appProcess, error) {
+func startApp(ctx context.Context, app AppConfig, target, codepayKey string, extra map[string]string, log io.Writer) (*appProcess, error) {
 	s := app.Start
 	if log == nil {
 		log = io.Discard
@@ -180,6 +192,7 @@ func startApp(ctx context.Context, app AppConfig, target string, extra map[strin
 	add("GENSTORE_URL", target+"/genstore")
 	add("VMGATEWAY_URL", target+"/vm")
 	add("CODEPAY_URL", target+"/codepay")
+	add("CODEPAY_GATEWAY_PUBLIC_KEY", codepayKey)
 	for k, v := range extra {
 		add(k, v)
 	}

@@ -130,7 +130,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the PSP settles its refunds$`,
-				Doc:     "Once the app has done what it owes (its refunds have reached the PSP) and is quiet, moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app.",
+				Doc:     "Once the app has done what it owes (its refunds have reached the PSP) and is quiet, moves the clock 6 s: the card gateway settles refunds 5 s after taking them and notifies the app (CodePay settled them when it answered).",
 				Example: `And the PSP settles its refunds`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -139,7 +139,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the PSP fails to settle the refund$`,
-				Doc:     "Once the app's refund has reached the PSP, the card gateway settles it as failed (the processor declined it: `POST /_sim/vmgateway/refunds/{refundId}/settle` `{\"result\":\"failed\"}`) and notifies the app.",
+				Doc:     "(@vmgateway: CodePay settles a refund when it answers) Once the app's refund has reached the PSP, the card gateway settles it as failed (the processor declined it: `POST /_sim/vmgateway/refunds/{refundId}/settle` `{\"result\":\"failed\"}`) and notifies the app.",
 				Example: `And the PSP fails to settle the refund`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -157,7 +157,7 @@ func actionSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the authorization lapses at the PSP$`,
-				Doc:     "Once the app has done what it owes, moves the clock past the card gateway's authorization lifetime (7 days): the PSP releases an uncaptured authorization by itself (EXPIRED).",
+				Doc:     "Once the app has done what it owes, (@vmgateway) moves the clock past the card gateway's authorization lifetime (7 days): the PSP releases an uncaptured authorization by itself (EXPIRED).",
 				Example: `And the authorization lapses at the PSP`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
@@ -281,6 +281,9 @@ func (w *world) challenge(ctx context.Context, body map[string]any) error {
 // settleRefunds settles the PSP's pending refunds of the scenario's payment
 // with a result (failed, succeeded), once the app's refund call reached it.
 func (w *world) settleRefunds(ctx context.Context, result string) error {
+	if !w.h.psp.settlesRefundsLater() {
+		return fmt.Errorf("%s settles a refund when it answers it: a scenario that settles refunds later is for the card gateway (tag it @vmgateway)", w.h.psp.system())
+	}
 	if err := w.awaitOwed(ctx); err != nil {
 		return err
 	}

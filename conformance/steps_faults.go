@@ -57,65 +57,71 @@ func faultSteps() scenario.Group {
 					return map[string]any{"match": map[string]any{"system": "genstore", "operation": a[0], "shop": w.shopID}, "action": map[string]any{"type": "tamper"}, "frequency": once}
 				}),
 			rule(`^the PSP is slow to answer the next payment by "([^"]*)"$`,
-				"The card gateway answers the next createPayment late (wall time).",
+				"The PSP answers the app's next payment request late (wall time): the card gateway's createPayment, CodePay's pay.merchant.checkout.",
 				`Given the PSP is slow to answer the next payment by "300ms"`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": a[0]}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": map[string]any{"type": "latency", "delay": a[0]}, "frequency": once}
 				}),
 			rule(`^the PSP is slow to answer the next payment, past Genstore's request timeout$`,
-				"The card gateway answers the next createPayment 500 ms after Genstore stops waiting for the app's acknowledgement (suite.requestTimeout).",
+				"The PSP answers the app's next payment request 500 ms after Genstore stops waiting for the app's acknowledgement (suite.requestTimeout).",
 				`Given the PSP is slow to answer the next payment, past Genstore's request timeout`,
 				func(w *world, a []string) map[string]any {
 					d := w.h.Timing.RequestTimeout + 500*time.Millisecond
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "latency", "delay": d.String()}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": map[string]any{"type": "latency", "delay": d.String()}, "frequency": once}
 				}),
 			rule(`^the PSP answers the next payment with HTTP 503 without processing it$`,
-				"The card gateway refuses the next createPayment with 503 in its own error dialect; nothing is created.",
+				"The PSP refuses the app's next payment request with 503 in its own error dialect (CodePay: 50000); nothing is created.",
 				`Given the PSP answers the next payment with HTTP 503 without processing it`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": w.h.psp.unavailable(), "frequency": once}
 				}),
 			rule(`^the PSP answers every capture with HTTP 503 without processing it$`,
-				"The card gateway refuses every capturePayment with 503 in its own error dialect until the scenario ends; nothing is captured (an outage).",
+				"The PSP refuses every capture (the card gateway's capturePayment, CodePay's Capture Payment) with 503 in its own error dialect until the scenario ends; nothing is captured (an outage).",
 				`Given the PSP answers every capture with HTTP 503 without processing it`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "capturePayment"}, "action": map[string]any{"type": "error", "kind": "unavailable", "status": 503, "code": "INTERNAL_ERROR"}}
+					return map[string]any{"match": w.pspMatch("capturePayment"), "action": w.h.psp.unavailable()}
 				}),
 			rule(`^the PSP processes the next payment but its answer is lost$`,
-				"The card gateway creates the next payment, then resets the connection: processed, answer lost.",
+				"The PSP creates the next payment, then resets the connection: processed, answer lost.",
 				`Given the PSP processes the next payment but its answer is lost`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": map[string]any{"type": "lost", "then": "reset"}, "frequency": once}
 				}),
 			rule(`^the PSP processes the next payment but answers HTTP (5\d\d)$`,
-				"The card gateway creates the next payment, then answers a 5xx in its dialect instead of the payment.",
+				"The PSP creates the next payment, then answers a 5xx in its dialect instead of the payment.",
 				`Given the PSP processes the next payment but answers HTTP 502`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "error", "status": atoi(a[0])}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": map[string]any{"type": "lost", "then": "error", "status": atoi(a[0])}, "frequency": once}
 				}),
 			rule(`^the PSP takes the next payment but its answer never comes$`,
-				"The card gateway creates the next payment and holds the connection without an answer (1 s of wall time, then it closes it).",
+				"The PSP creates the next payment and holds the connection without an answer (1 s of wall time, then it closes it).",
 				`Given the PSP takes the next payment but its answer never comes`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "createPayment"}, "action": map[string]any{"type": "lost", "then": "hang", "hold": "1s"}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("createPayment"), "action": map[string]any{"type": "lost", "then": "hang", "hold": "1s"}, "frequency": once}
 				}),
 			rule(`^the PSP follows its next payment notification with a contradicting one$`,
-				"The card gateway's next webhook is followed by the opposite result for the same payment, signed like a genuine one.",
+				"The PSP's next notification (the card gateway's webhook, CodePay's notification) is followed by the opposite result for the same payment, signed like a genuine one.",
 				`Given the PSP follows its next payment notification with a contradicting one`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "contradict"}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "contradict"}, "frequency": once}
 				}),
 			rule(`^the PSP sends its next payment notification twice$`,
-				"The card gateway's next webhook arrives twice, byte-identical.",
+				"The PSP's next notification arrives twice, byte-identical.",
 				`Given the PSP sends its next payment notification twice`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "duplicate", "copies": 1}, "frequency": once}
 				}),
 			rule(`^the PSP holds back its next payment notification until the one after it has gone$`,
-				"The card gateway's next webhook is delivered after the following one: out of order.",
+				"The PSP's next notification is delivered after the following one: out of order.",
 				`Given the PSP holds back its next payment notification until the one after it has gone`,
 				func(w *world, a []string) map[string]any {
-					return map[string]any{"match": map[string]any{"system": "vmgateway", "operation": "webhook"}, "action": map[string]any{"type": "reorder"}, "frequency": once}
+					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "reorder"}, "frequency": once}
+				}),
+			rule(`^the PSP sends its next payment notification with a signature that does not verify$`,
+				"The PSP's next notification (the card gateway's webhook, CodePay's notification) is sent with its signature broken; the PSP sends it again, genuine, on its schedule once refused.",
+				`Given the PSP sends its next payment notification with a signature that does not verify`,
+				func(w *world, a []string) map[string]any {
+					return map[string]any{"match": w.pspMatch("webhook"), "action": map[string]any{"type": "tamper"}, "frequency": once}
 				}),
 			rule(`^Genstore answers the app's next callback with HTTP (5\d\d)$`,
 				"Genstore answers the app's next result callback for the shop with a 5xx, without recording it.",

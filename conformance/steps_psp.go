@@ -16,8 +16,9 @@ import (
 func pspSteps() scenario.Group {
 	return scenario.Group{
 		Name: "The PSP's records",
-		Doc: "Verdicts from the PSP's side: the card gateway's own records of the payments created during the scenario by the app's credentials " +
-			"(`GET /_sim/vmgateway/payments`, with the journal saying which were created when), their environment, captures and refunds.",
+		Doc: "Verdicts from the PSP's side: the own records of the app's PSP of the payments created during the scenario by the app's credentials " +
+			"(the card gateway's `GET /_sim/vmgateway/payments`, CodePay's `GET /_sim/codepay/transactions/{transNo}` told in the card gateway's words; " +
+			"the journal says which were created when), their environment, captures and refunds.",
 		Steps: []scenario.Step{
 			{
 				Pattern: `^the PSP holds exactly one payment of "([^"]*)", (CAPTURED|AUTHORIZED|FAILED|CANCELLED)$`,
@@ -54,7 +55,7 @@ func pspSteps() scenario.Group {
 			},
 			{
 				Pattern: `^the app made no (capture |refund |void )?call to the PSP$`,
-				Doc: "Once the app is quiet: no request that creates, captures, cancels or refunds a payment (of that kind, when named) reached the card gateway with the app's credentials during the scenario — accepted, refused by the gateway or answered by a fault alike. " +
+				Doc: "Once the app is quiet: no request that creates, captures, cancels or refunds a payment (of that kind, when named) reached the PSP with the app's credentials during the scenario — accepted, refused by the gateway or answered by a fault alike. " +
 					"Token requests and inquiries do not count (CAPTURE_OVER_AUTHORIZED in a capture, SIGNATURE_NOT_ENFORCED in a @signature scenario, ECIES_ACCEPTED_TAMPERED in an @ecies one).",
 				Example: `And the app made no capture call to the PSP`,
 				Func: func(ctx context.Context, kind string) error {
@@ -150,20 +151,29 @@ func pspSteps() scenario.Group {
 				},
 			},
 			{
+				Pattern: `^the app refused the PSP's notification whose signature does not verify$`,
+				Doc: "The attempt of the PSP's notification that a fault sent with a broken signature was not acknowledged: the card gateway's webhook got no 2xx, " +
+					"CodePay's notification no `success` (NOTIFICATION_UNVERIFIED).",
+				Example: `And the app refused the PSP's notification whose signature does not verify`,
+				Func: func(ctx context.Context) error {
+					return mustWorld(ctx).checkForgedNotificationRefused(ctx)
+				},
+			},
+			{
 				Pattern: `^the PSP's notifications have been answered$`,
 				Doc:     "Every webhook the PSP sent during the scenario has been answered (or is retried on its schedule), and the app has been quiet since.",
 				Example: `And the PSP's notifications have been answered`,
 				Func: func(ctx context.Context) error {
 					w := mustWorld(ctx)
 					err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
-						evs, err := w.myEvents(ctx, "system", "vmgateway", "kind", "delivery")
+						evs, err := w.myEvents(ctx, "system", w.h.psp.system(), "kind", "delivery")
 						if err != nil {
 							return false, err
 						}
 						last := map[string]string{}
 						for _, e := range evs {
-							if e.str("deliveryKind") == "webhook" {
-								last[e.IDs["eventId"]+"/"+e.IDs["subscriptionId"]] = e.Kind
+							if e.str("deliveryKind") == w.h.psp.notificationKind() {
+								last[fmt.Sprint(e.IDs)] = e.Kind
 							}
 						}
 						for _, k := range last {
@@ -364,4 +374,72 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// checkForgedNotificationRefused finds the notification attempts the
+// scenario's tamper faults broke and judges the app's answer to each: the
+// PSP's delivery attempt right after the firing, of the same message, must
+// not be delivered (acknowledged).
+func (w *world) checkForgedNotificationRefused(ctx context.Context) error {
+	v := w.h.psp
+	if err := w.settle(ctx); err != nil {
+		return err
+	}
+	fired, err := w.faultsFired(ctx)
+	if err != nil {
+		return err
+	}
+	var forged []Event
+	for _, f := range fired {
+		if f.Kind == "fault.fired.tamper" && f.str("system") == v.system() {
+			forged = append(forged, f)
+		}
+	}
+	if len(forged) == 0 {
+		// An app that takes no notifications (it subscribed to none, or gives
+		// its PSP no notify URL) learns by inquiring: nothing was forged.
+		evs, err := w.myEvents(ctx, "system", v.system(), "kind", "delivery.attempt")
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if e.str("deliveryKind") == v.notificationKind() {
+				return fmt.Errorf("%s: the PSP notified the app, and no notification was sent with a broken signature: nothing to judge", e.ref())
+			}
+		}
+		return nil
+	}
+	for _, f := range forged {
+		want := map[string]string{}
+		for k, id := range f.IDs {
+			if k != "rule" {
+				want[k] = id
+			}
+		}
+		var attempt *Event
+		err := w.waitFor(ctx, w.h.Timing.ResultWait, func() (bool, error) {
+			evs, err := w.myEvents(ctx, "system", v.system(), "kind", "delivery.attempt")
+			if err != nil {
+				return false, err
+			}
+			for i, e := range evs {
+				if e.Seq > f.Seq && e.str("deliveryKind") == v.notificationKind() && fmt.Sprint(e.IDs) == fmt.Sprint(want) {
+					attempt = &evs[i]
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil && !errors.Is(err, errWaited) {
+			return err
+		}
+		if attempt == nil {
+			return fmt.Errorf("%s: no attempt of the notification followed the fault", f.ref())
+		}
+		if attempt.str("outcome") == "delivered" {
+			return verdict(NotificationUnverified, []string{f.ref(), attempt.ref() + ": " + attempt.Message},
+				"the app acknowledged a %s notification whose signature does not verify", v.system())
+		}
+	}
+	return nil
 }

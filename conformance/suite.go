@@ -131,7 +131,7 @@ func (h *Harness) Run(ctx context.Context, o SuiteOptions) Report {
 		ScenarioInitializer: h.initializer(record),
 		Options: &godog.Options{
 			Format:         o.Format,
-			Tags:           o.Tags,
+			Tags:           h.pspTags(o.Tags),
 			FS:             o.FS,
 			Paths:          o.Paths,
 			Output:         o.Output,
@@ -243,3 +243,27 @@ func scenarioPaths(names []string) ([]string, error) {
 	}
 	return paths, nil
 }
+
+// pspTags narrows a tag expression to the scenarios that run for the app's
+// PSP: a scenario tagged with a PSP (@vmgateway, @codepay) is about that
+// PSP's own behaviour and runs only for apps that use it; every other
+// scenario runs for every PSP.
+func (h *Harness) pspTags(tags string) string {
+	var others []string
+	for _, p := range PSPs {
+		if p != h.psp.system() {
+			others = append(others, "~@"+p)
+		}
+	}
+	expr := strings.Join(others, " && ")
+	if strings.TrimSpace(tags) == "" {
+		return expr
+	}
+	// godog's tag expressions have no parentheses: "," (or) binds within a
+	// clause, "&&" joins clauses, so appending clauses narrows any expression.
+	return tags + " && " + expr
+}
+
+// PSPs are the PSPs an app may use (app.yaml psp.system), each also the tag
+// of the scenarios about its own behaviour.
+var PSPs = []string{"vmgateway", "codepay"}

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -81,7 +82,7 @@ func TestScenariosAreTaggedByTheme(t *testing.T) {
 			if slices.Contains(conformance.Themes, strings.TrimPrefix(tag, "@")) {
 				themed = true
 				count[strings.TrimPrefix(tag, "@")]++
-			} else {
+			} else if !slices.Contains(conformance.PSPs, strings.TrimPrefix(tag, "@")) {
 				t.Errorf("%s: %q has tag %s, which is no theme", s.Feature, s.Name, tag)
 			}
 		}
@@ -318,20 +319,26 @@ func jsonEqual(a, b []byte) bool {
 
 // app.yaml errors name every broken field at once.
 func TestAppConfigCheck(t *testing.T) {
-	good, err := os.ReadFile("../examples/paymentapp/app.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conformance.ParseAppConfig(good); err != nil {
-		t.Fatalf("the reference app's app.yaml: %v", err)
+	for _, f := range refAppYAML {
+		good, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conformance.ParseAppConfig(good); err != nil {
+			t.Fatalf("the reference app's %s: %v", f, err)
+		}
 	}
 	for _, c := range []struct {
 		name, yaml string
 		want       []string
 	}{
-		{"empty", "name: x\n", []string{"clientId: is required", "clientSecret: is required", "endpoints.paymentUrl: is required", "eciesPublicKey: is required", "psp.system: is required", "psp.sandbox"}},
-		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: codepay}\n",
-			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"codepay\""}},
+		{"empty", "name: x\n", []string{"clientId: is required", "clientSecret: is required", "endpoints.paymentUrl: is required", "eciesPublicKey: is required", "psp.system: is required"}},
+		{"bad URL and key", "clientId: a\nclientSecret: b\neciesPublicKey: nope\nendpoints: {paymentUrl: 'ftp://x/pay'}\npsp: {system: adyen}\n",
+			[]string{"endpoints.paymentUrl: \"ftp://x/pay\" is not an absolute http(s) URL", "eciesPublicKey: is not", "psp.system: \"adyen\""}},
+		{"codepay without merchant", "psp: {system: codepay, sandbox: {appId: a, publicKey: nope}, live: {appId: a, merchantNo: '1'}}\n",
+			[]string{"psp.sandbox: appId and merchantNo are required", "psp.sandbox.publicKey: is not a PEM public key"}},
+		{"codepay with a secret only", "psp: {system: codepay, sandbox: {appId: a, secret: s}, live: {appId: a, secret: s}}\n",
+			[]string{"psp.sandbox: appId and merchantNo are required", "psp.live: appId and merchantNo are required"}},
 		{"unknown field", "clientId: a\nclientSecrets: b\n", []string{"field clientSecrets not found"}},
 		{"start without command", "start: {readyUrl: 'ftp://x/ready'}\n", []string{"start.command: is required", "start.readyUrl: \"ftp://x/ready\" is not an absolute http(s) URL"}},
 		{"bad duration", "suite: {resultWait: soon}\n", []string{`"soon" is not a duration`}},
@@ -403,4 +410,59 @@ func TestReadyCheck(t *testing.T) {
 			t.Errorf("readyUrl %s: ready %t", path, !want)
 		}
 	}
+}
+
+// An app of its own on CodePay: the runner registers the public keys app.yaml
+// gives, for the app id and merchant it names, before the first scenario.
+func TestPrepareRegistersCodePayKeys(t *testing.T) {
+	yaml, err := conformance.LoadAppConfig(refAppYAML["codepay"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := readFile(t, "../fixtures/keys/codepay-app-demo.pub.pem")
+	livePub := readFile(t, "../fixtures/keys/codepay-app-demo-live.pub.pem")
+	yaml.PSP.Sandbox = conformance.Credentials{AppID: "my-codepay-app", MerchantNo: "302300000342", PublicKey: pub}
+	yaml.PSP.Live = conformance.Credentials{AppID: "my-codepay-app", MerchantNo: "302300000342", PublicKey: livePub}
+	if err := yaml.Check(); err != nil {
+		t.Fatal(err)
+	}
+	sb := startSandbox(t, 5)
+	h, err := conformance.NewHarness(sb.URL, servedAt(yaml, "http://127.0.0.1:1"), testTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(sb.URL + "/_sim/codepay/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Apps []struct {
+			AppID     string   `json:"appId"`
+			Merchants []string `json:"merchants"`
+			Sandbox   *struct {
+				PublicKeyPEM string `json:"publicKeyPem"`
+			} `json:"sandbox"`
+			Live *struct {
+				PublicKeyPEM string `json:"publicKeyPem"`
+			} `json:"live"`
+		} `json:"apps"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.Apps {
+		if a.AppID != "my-codepay-app" {
+			continue
+		}
+		if !slices.Equal(a.Merchants, []string{"302300000342"}) || a.Sandbox == nil || a.Live == nil ||
+			strings.TrimSpace(a.Sandbox.PublicKeyPEM) != strings.TrimSpace(pub) || strings.TrimSpace(a.Live.PublicKeyPEM) != strings.TrimSpace(livePub) {
+			t.Errorf("registered as %+v", a)
+		}
+		return
+	}
+	t.Errorf("my-codepay-app is not registered: %+v", out.Apps)
 }

@@ -5,9 +5,11 @@ import (
 	"regexp"
 	"sync"
 
-	"github.com/pspsim/pspsim/internal/godog"
 	"sort"
 	"strings"
+
+	"github.com/pspsim/pspsim/internal/godog"
+	"github.com/pspsim/pspsim/internal/textdist"
 )
 
 // An undefined step fails with the closest defined ones, so a typo in a
@@ -64,31 +66,11 @@ func wordDistance(a, b []string) int {
 			sub := 0
 			if a[i-1] != b[j-1] {
 				sub = 2
-				if letterDistance(a[i-1], b[j-1]) <= 2 {
+				if textdist.Levenshtein(a[i-1], b[j-1]) <= 2 {
 					sub = 1
 				}
 			}
 			cur[j] = min(prev[j]+2, cur[j-1]+2, prev[j-1]+sub)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-func letterDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
 		}
 		prev, cur = cur, prev
 	}

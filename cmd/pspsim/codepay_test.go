@@ -61,9 +61,15 @@ func TestCodePaySubcommands(t *testing.T) {
 	if code, _, _ := pspsim("codepay", "sign", "--form", "php", query); code != 2 {
 		t.Fatal("an unknown --form was accepted")
 	}
-	// Without --url the machine's clock is used: the simulated clock refuses it.
-	if _, signed, _ := pspsim("codepay", "sign", query); !strings.Contains(post(signed), `"code":"40004"`) {
-		t.Fatal("the local clock is not the simulated one")
+	// Without --url the machine's clock is used: the server's stamp clock is
+	// real, and CodePay takes either time (specs/codepay.yaml, Timestamp); a
+	// timestamp far from both is refused.
+	if _, signed, _ := pspsim("codepay", "sign", query); !strings.Contains(post(signed), `"code":"40008"`) {
+		t.Fatal("a request stamped with the machine's clock was refused by a server whose stamp clock is real")
+	}
+	old := strings.Replace(query, `"merchant_order_no":"A1"`, `"merchant_order_no":"A1","timestamp":"1700000000000"`, 1)
+	if _, signed, _ := pspsim("codepay", "sign", "--keep-timestamp", old); !strings.Contains(post(signed), `"code":"40004"`) {
+		t.Fatal("a timestamp far from both clocks was taken")
 	}
 	// encrypt-card feeds pay.merchant.checkout.
 	code, card, errs := pspsim("codepay", "encrypt-card", "--url", base, `{"pan":"4000123456000001","expiry":"1230","cvv":"123"}`)

@@ -22,8 +22,9 @@ with --namespace, left alone: the suite runs in a fresh namespace of it).
 --parallel N spreads the scenarios over N workers, each with a sandbox (a
 namespace of --target) and an instance of the app of its own. When
 app.yaml has a start section the app is started with the sandbox's URLs in its
-environment (PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL) and stopped
-at the end. Every scenario gets a fresh shop.
+environment (PSPSIM_URL, GENSTORE_URL, VMGATEWAY_URL, CODEPAY_URL) and CodePay's
+gateway key (CODEPAY_GATEWAY_PUBLIC_KEY), and stopped at the end. The app's PSP
+is app.yaml's psp.system: vmgateway or codepay. Every scenario gets a fresh shop.
 
 A failing scenario names the rule it broke with a stable code, the evidence
 and the docs/CONTRACT.md section (docs/CONFORMANCE.md lists the codes).

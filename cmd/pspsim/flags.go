@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pspsim/pspsim/internal/textdist"
 	"github.com/pspsim/pspsim/simulator/control"
 )
 
@@ -74,7 +75,7 @@ func flagError(fs *flag.FlagSet, msg string) string {
 func nearestFlag(fs *flag.FlagSet, name string) string {
 	best, bestD := "", 0
 	fs.VisitAll(func(f *flag.Flag) {
-		d := editDistance(name, f.Name)
+		d := textdist.Levenshtein(name, f.Name)
 		if strings.HasPrefix(f.Name, name) && len(name) >= 3 {
 			d = min(d, 1)
 		}
@@ -92,7 +93,7 @@ func nearestFlag(fs *flag.FlagSet, name string) string {
 func nearestWord(words []string, w string) string {
 	best, bestD := "", 0
 	for _, c := range words {
-		d := editDistance(w, c)
+		d := textdist.Levenshtein(w, c)
 		if best == "" || d < bestD {
 			best, bestD = c, d
 		}
@@ -101,27 +102,6 @@ func nearestWord(words []string, w string) string {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // flagFile is a file a flag names (--config, --faults), read whole into dst

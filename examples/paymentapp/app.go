@@ -25,7 +25,7 @@ type App struct {
 	log   *slog.Logger
 	key   *ecdh.PrivateKey
 	store Store
-	gw    *gateway
+	gw    cardGateway
 	gs    *genstore
 
 	payments   flight[PaymentAck] // one payment per paymentId
@@ -68,14 +68,6 @@ func New(cfg Config) (*App, error) {
 		log:   cfg.Logger,
 		key:   key,
 		store: cfg.Store,
-		gw: &gateway{
-			baseURL: cfg.GatewayURL,
-			creds:   map[Env]Credentials{Sandbox: cfg.Sandbox, Live: cfg.Live},
-			client:  cfg.HTTPClient,
-			timeout: cfg.PSPTimeout,
-			clock:   cfg.Clock,
-			tokens:  map[Env]gatewayToken{},
-		},
 		gs: &genstore{
 			baseURL:      cfg.GenstoreURL,
 			clientID:     cfg.ClientID,
@@ -87,6 +79,23 @@ func New(cfg Config) (*App, error) {
 		watching:       map[string]bool{},
 		webhookSecrets: map[Env]string{},
 		firstTokens:    map[string]string{},
+	}
+	if cfg.PSP == PSPCodePay {
+		cp, err := newCodePayGateway(cfg.CodePay, cfg.HTTPClient, cfg.PSPTimeout, cfg.Clock, a.codepayNotifyURL)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("payment app config: %w", err)
+		}
+		a.gw = cp
+	} else {
+		a.gw = &gateway{
+			baseURL: cfg.GatewayURL,
+			creds:   map[Env]Credentials{Sandbox: cfg.Sandbox, Live: cfg.Live},
+			client:  cfg.HTTPClient,
+			timeout: cfg.PSPTimeout,
+			clock:   cfg.Clock,
+			tokens:  map[Env]gatewayToken{},
+		}
 	}
 	for _, b := range cfg.Bugs {
 		if !isVariant(b) {
@@ -150,6 +159,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /return/{token}", a.handleReturn)
 	mux.HandleFunc("GET /checkout/{token}", a.handleCheckout)
 	mux.HandleFunc("POST /webhooks/vm/{env}", a.handleWebhook)
+	mux.HandleFunc("POST /notify/codepay/{env}", a.handleCodePayNotification)
 	return mux
 }
 
@@ -286,13 +296,41 @@ func (a *App) attemptSuffix(attempt int) string {
 	return ""
 }
 
-// gatewayRef derives the gateway's orderNo or refundNumber (5 to 64 characters, unique per
-// merchant) from a Genstore id, so that the gateway refuses a second charge of one id even
-// if the app's own guard failed.
+// gatewayRef derives the PSP's orderNo or refundNumber (the card gateway's: 5 to 64
+// characters; CodePay's merchant_order_no: at most 32, with room for the -C and -V of a
+// capture and a void) from a Genstore id, so that the PSP refuses a second charge of one
+// id even if the app's own guard failed.
 func gatewayRef(id, suffix string) string {
 	ref := id
 	for len(ref) < 5 {
 		ref = "0" + ref
 	}
 	return truncate(ref, 64-len(suffix)) + suffix
+}
+
+// refBase is the base of the PSP key for Genstore's id in a shop: the id itself, unless
+// another shop's payment or refund holds it already (taken reports whether one does). Genstore's
+// ids are unique within a shop, not across shops (the vendor's samples show one
+// paymentId in two shops), and one PSP merchant serves every shop the app is installed
+// on: a second shop's id gets a short digest of the shop, "PI0020…-3f2a9c" — the same for
+// every delivery, since the first shop's record keeps holding the bare id.
+func refBase(shopID, id string, taken bool) string {
+	if !taken {
+		return id
+	}
+	sum := sha256.Sum256([]byte(shopID))
+	return truncate(id, 64-7) + "-" + hex.EncodeToString(sum[:3])
+}
+
+// orderBase is refBase for a payment: taken when another shop's payment has the id as its orderNo.
+func (a *App) orderBase(ctx context.Context, env Env, shopID, paymentID string) string {
+	other, err := a.store.PaymentByOrderNo(ctx, env, gatewayRef(paymentID, ""))
+	return refBase(shopID, paymentID, err == nil && other.ShopID != shopID)
+}
+
+// refundBase is refBase for a refund: taken when another shop's refund has the id as its
+// refundNumber.
+func (a *App) refundBase(ctx context.Context, env Env, shopID, refundID string) string {
+	other, err := a.store.RefundByNumber(ctx, env, gatewayRef(refundID, ""))
+	return refBase(shopID, refundID, err == nil && other.ShopID != shopID)
 }

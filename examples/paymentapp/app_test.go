@@ -1,6 +1,7 @@
 package paymentapp
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -506,5 +507,41 @@ func TestPrivacy(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), maskPAN(cardApproved)) {
 		t.Error("the log does not show the masked card number")
+	}
+}
+
+// Genstore's ids are unique within a shop only: a second shop's payment or refund with an id
+// another shop's already holds gets its own PSP key, the same for every delivery; the first
+// keeps the bare id.
+func TestPSPKeysOfOneIDInTwoShops(t *testing.T) {
+	ctx := context.Background()
+	a := &App{store: NewMemoryStore()}
+	if got := a.orderBase(ctx, Sandbox, "1001", "PI001"); got != "PI001" {
+		t.Fatalf("the first shop's orderNo = %q", got)
+	}
+	a.store.UpdatePayment(ctx, "1001", "PI001", func(p *PaymentRecord, _ bool) error { p.Env, p.OrderNo = Sandbox, "PI001"; return nil })
+	if got := a.orderBase(ctx, Sandbox, "1001", "PI001"); got != "PI001" {
+		t.Errorf("a repeat in the first shop: orderNo %q", got)
+	}
+	second := a.orderBase(ctx, Sandbox, "1002", "PI001")
+	if !strings.HasPrefix(second, "PI001-") || len(second) != len("PI001-")+6 {
+		t.Fatalf("the second shop's orderNo = %q", second)
+	}
+	a.store.UpdatePayment(ctx, "1002", "PI001", func(p *PaymentRecord, _ bool) error { p.Env, p.OrderNo = Sandbox, second; return nil })
+	if again := a.orderBase(ctx, Sandbox, "1002", "PI001"); again != second {
+		t.Errorf("a repeat in the second shop: orderNo %q, first %q", again, second)
+	}
+	if other := a.orderBase(ctx, Live, "1002", "PI001"); other != "PI001" {
+		t.Errorf("the other environment has its own orderNos: %q", other)
+	}
+	if got := a.orderBase(ctx, Sandbox, "1003", "PI001"); got == second || !strings.HasPrefix(got, "PI001-") {
+		t.Errorf("a third shop's orderNo %q (second %q)", got, second)
+	}
+	a.store.UpdateOperation(ctx, Refund, "1001", "RI001", func(o *OperationRecord, _ bool) error {
+		o.Env, o.RefundNumber = Sandbox, "RI001"
+		return nil
+	})
+	if got := a.refundBase(ctx, Sandbox, "1002", "RI001"); !strings.HasPrefix(got, "RI001-") {
+		t.Errorf("the second shop's refundNumber = %q", got)
 	}
 }

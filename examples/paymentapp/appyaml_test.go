@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -100,5 +101,60 @@ func TestAppYAML(t *testing.T) {
 	// The command runs from the repository's root, whatever the caller's directory.
 	if _, err := os.Stat(filepath.Join(y.Start.Dir, "examples/paymentapp/cmd/paymentapp/main.go")); err != nil {
 		t.Errorf("start.dir %q is not the directory start.command runs in: %v", y.Start.Dir, err)
+	}
+}
+
+// app-codepay.yaml is the same app on CodePay: the same registration and key, psp and
+// start.env naming the same CodePay app and merchant, key files that exist and hold the
+// keys of the fixtures' demo app for each environment.
+func TestAppYAMLOnCodePay(t *testing.T) {
+	read := func(name string) map[string]any {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	vm, cp := read("app.yaml"), read("app-codepay.yaml")
+	for _, k := range []string{"clientId", "clientSecret", "scopes", "endpoints", "eciesPublicKey"} {
+		if !reflect.DeepEqual(vm[k], cp[k]) {
+			t.Errorf("%s differs between app.yaml and app-codepay.yaml", k)
+		}
+	}
+	psp := cp["psp"].(map[string]any)
+	env := cp["start"].(map[string]any)["env"].(map[string]any)
+	if psp["system"] != PSPCodePay || env["PAYMENTAPP_PSP"] != PSPCodePay {
+		t.Fatalf("psp.system %v, PAYMENTAPP_PSP %v", psp["system"], env["PAYMENTAPP_PSP"])
+	}
+	for _, e := range []string{"sandbox", "live"} {
+		c := psp[e].(map[string]any)
+		if c["appId"] != env["CODEPAY_APP_ID"] || c["merchantNo"] != env["CODEPAY_MERCHANT_NO"] {
+			t.Errorf("psp.%s %v is not the app start.env names (%v, %v)", e, c, env["CODEPAY_APP_ID"], env["CODEPAY_MERCHANT_NO"])
+		}
+	}
+	for name, file := range map[string]string{"CODEPAY_SANDBOX_KEY_FILE": "codepay-app-demo", "CODEPAY_LIVE_KEY_FILE": "codepay-app-demo-live"} {
+		path := filepath.Join("../..", env[name].(string))
+		priv, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		key, err := parseRSAPrivateKey(string(priv))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		pubText, err := os.ReadFile(filepath.Join("../../fixtures/keys", file+".pub.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := parseRSAPublicKey(string(pubText))
+		if err != nil || !pub.Equal(&key.PublicKey) {
+			t.Errorf("%s is not the private half of fixtures/keys/%s.pub.pem, which CodePay's fixtures register", name, file)
+		}
 	}
 }

@@ -115,6 +115,11 @@ const (
 	// BugAmountOffByCent: the amount sent to the PSP is computed through a float and
 	// rounded up: one minor unit too much.
 	BugAmountOffByCent Bug = "amount-off-by-cent"
+
+	// BugUnverifiedNotification: the PSP's notifications are taken without checking their
+	// signature ("only the PSP knows our webhook URL") — the card gateway's X-VM-Signature,
+	// CodePay's sign.
+	BugUnverifiedNotification Bug = "unverified-notification"
 )
 
 // Variants are correct apps of another design, switched on like bugs: the conformance
@@ -202,6 +207,8 @@ func BugCatalog() []BugInfo {
 			"A reinstalled app reports results with its new access token", "INSTALL_STALE_TOKEN", false},
 		{BugAmountOffByCent, "payment", "a payment charges exactly the amount Genstore sent", "§3.4",
 			"An approved sale is acknowledged, charged once and reported by payment/", "PAYMENT_AMOUNT_WRONG", false},
+		{BugUnverifiedNotification, "immutable", "a PSP notification is taken only once its signature verifies", "§7",
+			"A PSP notification whose signature does not verify is refused", "NOTIFICATION_UNVERIFIED", false},
 		{Bug: VariantAckFirst, Rule: "acknowledge first, work afterwards, report by callback", Section: "§2.4", Correct: true},
 		{Bug: Variant5xxWhilePSPDown, Rule: "answer 5xx while the PSP fails, and let Genstore retry", Section: "§2.5", Correct: true},
 	}

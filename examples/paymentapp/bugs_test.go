@@ -38,6 +38,7 @@ var ruleChecks = map[Bug]ruleCheck{
 	BugRetryWrongID:           checkCallbackRetriedUnderItsID,
 	BugStaleToken:             checkNewestTokenAfterReinstall,
 	BugAmountOffByCent:        checkExactAmountCharged,
+	BugUnverifiedNotification: checkForgedNotificationRefused,
 }
 
 // alsoBreaks lists the rules a bug breaks besides its own, where one mistake necessarily
@@ -442,6 +443,15 @@ func checkExactAmountCharged(t *testing.T, bugs []Bug) (bool, string) {
 		if c.Amount != "10.00" {
 			return false, "a payment of 10.00 was charged " + c.Amount
 		}
+	}
+	return true, ""
+}
+
+func checkForgedNotificationRefused(t *testing.T, bugs []Bug) (bool, string) {
+	h := newHarness(t, withBugs(bugs))
+	body := []byte(`{"eventId":"evt_forged","eventType":"payment.status_changed","data":{"orderNo":"PIB26","status":"CAPTURED"}}`)
+	if s := postWebhook(t, h.url+"/webhooks/vm/sandbox", "not-the-secret", "evt_forged", body, time.Now()); s/100 == 2 {
+		return false, fmt.Sprintf("a webhook signed with another secret was answered %d", s)
 	}
 	return true, ""
 }

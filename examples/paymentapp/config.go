@@ -34,11 +34,18 @@ type Config struct {
 	// ECIESPrivateKey is the app's long-term P-256 key (§5): PKCS#8, as PEM or as base64 DER.
 	ECIESPrivateKey string
 
+	// PSP is the PSP the app charges cards with: PSPCardGateway ("vmgateway", the default)
+	// or PSPCodePay ("codepay").
+	PSP string
+
 	// GatewayURL is the card gateway's base URL, e.g. http://127.0.0.1:7357/vm.
 	GatewayURL string
 	// Sandbox credentials process test:true requests, Live ones test:false (§6).
 	Sandbox Credentials
 	Live    Credentials
+
+	// CodePay is the app's CodePay account, with PSP "codepay".
+	CodePay CodePayConfig
 
 	// PublicURL is where Genstore, the gateway and buyers' browsers reach this app, e.g.
 	// http://127.0.0.1:7401. It builds the 3-D Secure return URL and the webhook URL.
@@ -101,12 +108,29 @@ func (c Config) withDefaults() (Config, error) {
 	need("ClientID", c.ClientID)
 	need("ClientSecret", c.ClientSecret)
 	need("ECIESPrivateKey", c.ECIESPrivateKey)
-	need("GatewayURL", c.GatewayURL)
 	need("PublicURL", c.PublicURL)
-	if !c.Sandbox.set() && !c.Live.set() {
-		errs = append(errs, errors.New("at least one of Sandbox and Live gateway credentials is required"))
+	urls := map[string]string{"GenstoreURL": c.GenstoreURL, "PublicURL": c.PublicURL}
+	switch c.PSP {
+	case "", PSPCardGateway:
+		c.PSP = PSPCardGateway
+		need("GatewayURL", c.GatewayURL)
+		urls["GatewayURL"] = c.GatewayURL
+		if !c.Sandbox.set() && !c.Live.set() {
+			errs = append(errs, errors.New("at least one of Sandbox and Live gateway credentials is required"))
+		}
+	case PSPCodePay:
+		need("CodePay.URL", c.CodePay.URL)
+		need("CodePay.AppID", c.CodePay.AppID)
+		need("CodePay.MerchantNo", c.CodePay.MerchantNo)
+		need("CodePay.GatewayKey", c.CodePay.GatewayKey)
+		urls["CodePay.URL"] = c.CodePay.URL
+		if strings.TrimSpace(c.CodePay.SandboxKey) == "" && strings.TrimSpace(c.CodePay.LiveKey) == "" {
+			errs = append(errs, errors.New("at least one of CodePay.SandboxKey and CodePay.LiveKey is required"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("PSP must be %q or %q, got %q", PSPCardGateway, PSPCodePay, c.PSP))
 	}
-	for name, v := range map[string]string{"GenstoreURL": c.GenstoreURL, "GatewayURL": c.GatewayURL, "PublicURL": c.PublicURL} {
+	for name, v := range urls {
 		if v == "" {
 			continue
 		}

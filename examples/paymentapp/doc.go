@@ -1,6 +1,8 @@
 // Package paymentapp is a reference Genstore payment app: a small, correct payment app
 // written only against the Genstore ↔ payment app contract (docs/CONTRACT.md) and
-// the published specs (specs/genstore.yaml, specs/genstore-app.yaml, specs/vmgateway.yaml).
+// the published specs (specs/genstore.yaml, specs/genstore-app.yaml, specs/vmgateway.yaml,
+// specs/codepay.yaml). It charges cards with the Visa/Mastercard card gateway or, with
+// Config.PSP "codepay", through CodePay's merchant-hosted checkout.
 //
 // It is meant to be read. Each file covers one part of the contract:
 //
@@ -11,7 +13,9 @@
 //	results.go     §3  final results: immutable, reported once, by the right callback
 //	genstore.go    §1 §3  the Genstore client: code exchange, callbacks and their retries
 //	ecies.go       §5  the card-data decryption
+//	psp.go         what the app needs from its PSP, in the card gateway's words
 //	gateway.go     the Visa/Mastercard card gateway client (specs/vmgateway.yaml)
+//	codepay.go     the CodePay client (specs/codepay.yaml) and its signed notifications
 //	webhooks.go    the gateway's signed webhooks
 //	reconcile.go   asking the gateway again when an answer is late or missing
 //	query.go       §2  the two reconciliation queries

@@ -45,10 +45,10 @@ func (a *App) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, env := range []Env{Sandbox, Live} {
-		if !a.gw.creds[env].set() {
+		if !a.gw.configured(env) {
 			continue
 		}
-		if _, err := a.gw.token(ctx, env); err != nil {
+		if err := a.gw.check(ctx, env); err != nil {
 			log.Error("card gateway account check failed", "env", env, "err", err)
 			writePage(w, http.StatusBadGateway, "Installation incomplete", "The card gateway did not accept the app's "+string(env)+" credentials.")
 			return

@@ -119,6 +119,10 @@ func (a *App) processOperation(ctx context.Context, kind OpKind, sp signedParams
 	if kind != Void {
 		amount, amountErr = parseAmount(req.Amount, p.Currency)
 	}
+	var base string
+	if kind == Refund {
+		base = a.refundBase(ctx, env, sp.ShopID, id)
+	}
 	o, err := a.store.UpdateOperation(ctx, kind, sp.ShopID, id, func(o *OperationRecord, found bool) error {
 		attempt := o.Attempt + 1
 		answered, ack := o.Answered, o.Ack
@@ -134,7 +138,7 @@ func (a *App) processOperation(ctx context.Context, kind OpKind, sp signedParams
 			Ack:       ack,
 		}
 		if kind == Refund {
-			o.RefundNumber = gatewayRef(id, a.attemptSuffix(attempt))
+			o.RefundNumber = gatewayRef(base, a.attemptSuffix(attempt))
 		}
 		return nil
 	})

@@ -147,6 +147,7 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 
 	// Record the payment before calling the gateway, so that a webhook or a query that
 	// arrives while the call is in flight finds it.
+	base := a.orderBase(ctx, env, sp.ShopID, req.PaymentID)
 	p, err := a.store.UpdatePayment(ctx, sp.ShopID, req.PaymentID, func(p *PaymentRecord, found bool) error {
 		attempt := p.Attempt + 1
 		token, answered, ack := p.ReturnToken, p.Answered, p.Ack
@@ -164,7 +165,7 @@ func (a *App) processPayment(ctx context.Context, sp signedParams, req paymentRe
 			ReturnURL:     req.PaymentMethod.Data.ReturnURL,
 			ReturnToken:   token,
 			Attempt:       attempt,
-			OrderNo:       gatewayRef(req.PaymentID, a.attemptSuffix(attempt)),
+			OrderNo:       gatewayRef(base, a.attemptSuffix(attempt)),
 			Answered:      answered, // VariantAckFirst answered before it got here
 			Ack:           ack,
 		}

@@ -25,8 +25,11 @@ func (a *App) webhookURL(env Env) string { return a.cfg.PublicURL + "/webhooks/v
 // subscribeWebhooks subscribes each configured environment now, and keeps retrying in the
 // background any that fails.
 func (a *App) subscribeWebhooks() {
+	if !a.gw.webhooks() {
+		return // the PSP notifies each order at the URL the order names
+	}
 	for _, env := range []Env{Sandbox, Live} {
-		if !a.gw.creds[env].set() {
+		if !a.gw.configured(env) {
 			continue
 		}
 		if a.subscribe(a.ctx, env) {
@@ -80,7 +83,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, appError{Error: "not ready for webhooks"})
 		return
 	}
-	if err := verifyWebhook(secret, r.Header.Get("X-VM-Timestamp"), r.Header.Get("X-VM-Signature"), body, a.now(), a.cfg.SignatureWindow); err != nil {
+	if err := verifyWebhook(secret, r.Header.Get("X-VM-Timestamp"), r.Header.Get("X-VM-Signature"), body, a.now(), a.cfg.SignatureWindow); err != nil && !a.bugs.on(BugUnverifiedNotification) {
 		a.log.Warn("refused a webhook whose signature does not verify", "env", env, "err", err)
 		writeJSON(w, http.StatusUnauthorized, appError{Error: "signature: does not verify"})
 		return

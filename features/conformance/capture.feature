@@ -36,6 +36,7 @@ Feature: Manual capture and partial capture (docs/CONTRACT.md §2, §3)
     And the app made no capture call to the PSP
     And the PSP captured nothing of the payment
 
+  @vmgateway
   Scenario: A capture the PSP never took is reported failed once the authorization lapsed
     Requires docs/CONTRACT.md §3.4 (a capture is "true" only when the PSP captured; an outcome
     that arrives after the acknowledgement is reported when known) and §2.5 (or 5xx until

@@ -36,6 +36,15 @@ Feature: A final result never changes; a callback is delivered (CONTRACT.md §3)
     And the PSP's notifications have been answered
     And no callback contradicted a recorded result
 
+  Scenario: A PSP notification whose signature does not verify is refused
+    Requires docs/CONTRACT.md §7 (a notification is taken only once its signature verifies).
+
+    Given the PSP sends its next payment notification with a signature that does not verify
+    When a buyer pays "16.35" with the Visa test card 00
+    Then Genstore records the payment as successful, reported by "payment/"
+    And the app refused the PSP's notification whose signature does not verify
+    And no callback contradicted a recorded result
+
   @capture
   Scenario: The PSP's notifications arrive out of order
     Requires docs/CONTRACT.md §3.2 and §7 (notifications may come out of order).

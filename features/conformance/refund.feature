@@ -1,7 +1,8 @@
 @refund
 Feature: Partial and full refunds, and their limits (CONTRACT.md §2, §3, §7)
   A successful payment can be refunded several times, never beyond what was captured. The
-  card gateway settles refunds a few seconds after taking them (on the simulated clock).
+  card gateway settles refunds a few seconds after taking them (on the simulated clock); CodePay
+  when it answers them.
 
   Background:
     Given the app is installed on the shop
@@ -61,6 +62,7 @@ Feature: Partial and full refunds, and their limits (CONTRACT.md §2, §3, §7)
     Then Genstore records the refund as failed with a reason
     And the PSP refunded nothing of the payment
 
+  @vmgateway
   Scenario: A refund the PSP fails to settle is reported failed
     Requires docs/CONTRACT.md §3.4 (a refund is "true" when the PSP settled it, not when it
     accepted it; an outcome after the acknowledgement is reported when it is known).

@@ -1,8 +1,8 @@
 @testmode
 Feature: Test mode routing (CONTRACT.md §6)
   "test": true must be processed with the PSP's sandbox credentials, "test": false never with
-  them. The card gateway keeps both environments apart and records which credentials each
-  operation used: the suite judges from its records.
+  them. Each PSP keeps both environments apart and records which credentials each operation
+  used (CodePay: which key signed): the suite judges from its records.
 
   Scenario: A test-mode payment is charged in the PSP's sandbox
     Requires docs/CONTRACT.md §6 ("test": true with the sandbox credentials).

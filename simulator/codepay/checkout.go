@@ -32,6 +32,9 @@ type checkoutIn struct {
 	Attach          string          `json:"attach"`
 	OrderDetail     json.RawMessage `json:"order_detail"`
 	Card            string          `json:"card"`
+	// TransType is pay.merchant.checkout's pspsim extension (specs/codepay.yaml):
+	// 1 a sale (absent: the seed's behaviour), 4 a pre-authorization.
+	TransType int `json:"trans_type"`
 }
 
 func (s *System) newOnlineOrder(c *Caller, in checkoutIn, channel string) (Txn, *apierr.Error) {
@@ -42,10 +45,21 @@ func (s *System) newOnlineOrder(c *Caller, in checkoutIn, channel string) (Txn, 
 	if aerr != nil {
 		return Txn{}, aerr
 	}
+	tt := TypeSale
+	switch in.TransType {
+	case 0, TypeSale:
+	case TypePreAuth:
+		if channel != ChannelMerchant {
+			return Txn{}, invalid("trans_type", "enum", "pay.checkout takes sales only")
+		}
+		tt = TypePreAuth
+	default:
+		return Txn{}, invalid("trans_type", "enum", "must be 1 (sale) or 4 (pre-authorization)")
+	}
 	now := s.env.Clock.Now()
 	return Txn{
 		TransNo: s.newTransNo(), Environment: c.Environment, AppID: c.App.AppID, MerchantNo: c.MerchantNo, StoreNo: c.StoreNo,
-		MerchantOrderNo: in.MerchantOrderNo, TransType: TypeSale, Status: StatusCreated, Channel: channel, Currency: in.PriceCurrency,
+		MerchantOrderNo: in.MerchantOrderNo, TransType: tt, Status: StatusCreated, Channel: channel, Currency: in.PriceCurrency,
 		Amount: amt, Description: in.Description, Attach: in.Attach, NotifyURL: in.NotifyURL, ReturnURL: in.ReturnURL,
 		CreatedAt: now, ExpiresAt: now.Add(time.Duration(in.Expires) * time.Second),
 	}, nil
@@ -294,7 +308,8 @@ func (s *System) settleOnline(ctx context.Context, fx *effects, t *Txn, res *Thr
 	if res == nil {
 		return s.authorizeOnline(ctx, fx, t)
 	}
-	t.ThreeDS = &ThreeDSInfo{Outcome: string(res.Outcome), TransStatus: res.TransStatus, ECI: res.ECI, DSTransID: res.DSTransID, HasCAVV: res.CAVV != "", ReasonCode: res.ReasonCode}
+	t.ThreeDS = &ThreeDSInfo{Outcome: string(res.Outcome), TransStatus: res.TransStatus, ECI: res.ECI, DSTransID: res.DSTransID, ACSTransID: res.ACSTransID,
+		HasCAVV: res.CAVV != "", ReasonCode: res.ReasonCode}
 	s.record("order.3ds", fmt.Sprintf("3-D Secure for %s: %s (transStatus %s)", t.MerchantOrderNo, res.Outcome, res.TransStatus), t,
 		map[string]any{"outcome": string(res.Outcome), "transStatus": res.TransStatus, "eci": res.ECI})
 	switch res.Outcome {
@@ -355,6 +370,9 @@ func (s *System) authorizeOnline(ctx context.Context, fx *effects, t *Txn) error
 		return s.finalize(ctx, fx, t)
 	}
 	s.approve(t, d)
+	if t.TransType == TypePreAuth {
+		t.Authorized = t.TransAmount()
+	}
 	if err := s.setStatus(t, StatusSuccess, "approved"); err != nil {
 		return err
 	}

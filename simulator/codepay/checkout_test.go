@@ -359,3 +359,40 @@ func TestHostedCheckoutPage(t *testing.T) {
 		t.Fatalf("order_detail: %s", a)
 	}
 }
+
+// TestMerchantCheckoutPreAuthorization: trans_type 4 (pspsim's extension)
+// makes a merchant checkout a pre-authorization that Capture Payment
+// completes for at most its amount and Cancel Payment releases; 1 and no
+// trans_type are sales, anything else — or a pre-authorization on the hosted
+// page — is refused naming the field.
+func TestMerchantCheckoutPreAuthorization(t *testing.T) {
+	c := newCP(t)
+	c.sys.SetThreeDS(nil)
+	a := c.merchantCheckout("PA-1", visaOK, map[string]any{"trans_type": 4})
+	if a.Code != "0" || a.str("trans_status") != "2" {
+		t.Fatalf("pre-authorization: %s", a)
+	}
+	tx := c.query("PA-1")
+	if tx.str("trans_type") != "4" {
+		t.Fatalf("order.query trans_type: %s", tx)
+	}
+	if a := c.card("capture", map[string]any{"merchant_order_no": "PA-1-C", "trans_no": a.str("trans_no"), "trans_amount": json.Number("40.00")}); a.Code == "0" {
+		t.Fatalf("a capture above the authorization was taken: %s", a)
+	}
+	if cap := c.card("capture", map[string]any{"merchant_order_no": "PA-1-C", "trans_no": a.str("trans_no"), "trans_amount": json.Number("30.00")}); cap.Code != "0" || cap.str("trans_status") != "2" {
+		t.Fatalf("capture: %s", cap)
+	}
+	b := c.merchantCheckout("PA-2", visaOK, map[string]any{"trans_type": 4})
+	if cl := c.card("cancel", map[string]any{"merchant_order_no": "PA-2-V", "trans_no": b.str("trans_no")}); cl.Code != "0" {
+		t.Fatalf("cancel: %s", cl)
+	}
+	if st := c.statusOf("PA-2"); st != "3" {
+		t.Fatalf("a cancelled pre-authorization is trans_status %s, want 3", st)
+	}
+	if s := c.merchantCheckout("PA-3", visaOK, map[string]any{"trans_type": 1}); s.Code != "0" || c.query("PA-3").str("trans_type") != "1" {
+		t.Fatalf("trans_type 1: %s", s)
+	}
+	if bad := c.merchantCheckout("PA-4", visaOK, map[string]any{"trans_type": 3}); bad.Code != codepay.CodeInvalidParameter || !strings.Contains(bad.Msg, "trans_type") {
+		t.Fatalf("trans_type 3: %s", bad)
+	}
+}

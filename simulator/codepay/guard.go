@@ -166,21 +166,33 @@ func basicEnvironment(r *http.Request, app App) (string, *apierr.Error) {
 }
 
 // checkTimestamp accepts 13 digits as a JSON number or string, within ±15
-// minutes of the clock.
+// minutes of the gateway's time. With a simulated clock there are two
+// candidates, and either will do: the simulated time (what `pspsim codepay
+// sign --url` stamps with) and the clock of real-world timestamps
+// (env.Stamps, which CodePay's own notifications carry) — a merchant stamps
+// its requests with its own clock, which a simulated clock moved days ahead
+// by a test would leave far behind (specs/codepay.yaml, Timestamp).
 func (s *System) checkTimestamp(raw json.RawMessage) *apierr.Error {
 	text := strings.Trim(string(raw), `"`)
 	ms, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || len(text) != 13 {
 		return apierr.Field(apierr.Invalid, "timestamp", "pattern", "must be 13 digits of milliseconds since the epoch").WithCode(CodeInvalidParameter)
 	}
-	now := s.env.Clock.Now()
 	at := time.UnixMilli(ms)
-	if d := at.Sub(now); d > TimestampWindow || d < -TimestampWindow {
-		return apierr.Field(apierr.Invalid, "timestamp", "window",
-			"%s is %s the gateway's time %s; at most 15 minutes either way",
-			at.UTC().Format(time.RFC3339), roundDiff(d), now.UTC().Format(time.RFC3339)).WithCode(CodeTimestamp)
+	within := func(now time.Time) bool { d := at.Sub(now); return d <= TimestampWindow && d >= -TimestampWindow }
+	now := s.env.Clock.Now()
+	if within(now) {
+		return nil
 	}
-	return nil
+	if s.env.Stamps != nil {
+		if within(s.env.Stamps.Now()) {
+			return nil
+		}
+		now = s.env.Stamps.Now()
+	}
+	return apierr.Field(apierr.Invalid, "timestamp", "window",
+		"%s is %s the gateway's time %s; at most 15 minutes either way",
+		at.UTC().Format(time.RFC3339), roundDiff(at.Sub(now)), now.UTC().Format(time.RFC3339)).WithCode(CodeTimestamp)
 }
 
 func roundDiff(d time.Duration) string {
@@ -313,11 +325,17 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 	return nil
 }
 
-// observeError journals every error answer.
+// observeError journals every error answer, with the environment of the
+// key that signed when the request got past the signature check (an
+// operation's own refusal): a call made with the wrong environment's key is
+// a call in that environment, refused or not.
 func (s *System) observeError(r *http.Request, code, msg string) {
 	ids := map[string]string{}
 	method := r.URL.Path
 	data := map[string]any{"method": method, "code": code}
+	if c := callerOf(r.Context()); c.Environment != "" {
+		data["environment"] = c.Environment
+	}
 	if req := openapi.FromContext(r.Context()); req != nil {
 		method = req.Key
 		data["method"] = method

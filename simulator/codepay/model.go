@@ -66,9 +66,12 @@ type ThreeDSInfo struct {
 	TransStatus string `json:"transStatus,omitempty"`
 	ECI         string `json:"eci,omitempty"`
 	DSTransID   string `json:"dsTransId,omitempty"`
-	HasCAVV     bool   `json:"hasCavv,omitempty"`
-	ReasonCode  string `json:"reasonCode,omitempty"`
-	Challenge   string `json:"challengeUrl,omitempty"`
+	// ACSTransID names a challenge or decoupled authentication at the ACS
+	// (POST /_sim/threeds/challenges/{acsTransId}/complete ends it).
+	ACSTransID string `json:"acsTransId,omitempty"`
+	HasCAVV    bool   `json:"hasCavv,omitempty"`
+	ReasonCode string `json:"reasonCode,omitempty"`
+	Challenge  string `json:"challengeUrl,omitempty"`
 }
 
 // Txn is one CodePay transaction: an order pushed to a terminal, a checkout

@@ -76,6 +76,7 @@ type ThreeDSResult struct {
 	ECI          string
 	CAVV         string // base64, 20 bytes; never logged
 	DSTransID    string
+	ACSTransID   string // the issuer's id of a challenge or decoupled authentication
 	ChallengeURL string // with ThreeDSChallenge
 	Retryable    bool   // with ThreeDSError
 }

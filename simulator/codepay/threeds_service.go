@@ -37,7 +37,7 @@ func (a ServiceThreeDS) Authenticate(ctx context.Context, in ThreeDSRequest, don
 func (a ServiceThreeDS) result(ctx context.Context, r threeds.Result, in ThreeDSRequest) ThreeDSResult {
 	out := ThreeDSResult{
 		TransStatus: r.TransStatus, ReasonCode: r.TransStatusReason, ECI: r.ECI,
-		CAVV: r.AuthenticationValue, DSTransID: r.DSTransID, ChallengeURL: r.ChallengeURL,
+		CAVV: r.AuthenticationValue, DSTransID: r.DSTransID, ACSTransID: r.ACSTransID, ChallengeURL: r.ChallengeURL,
 	}
 	switch {
 	case r.Flow == threeds.FlowDSError:

@@ -265,9 +265,11 @@ type TxnView struct {
 	BatchClosed bool           `json:"batchClosed"`
 	Authorized  string         `json:"authorized,omitempty"`
 	Captured    string         `json:"captured,omitempty"`
-	Refunds     []string       `json:"refunds"`
-	ThreeDS     *ThreeDSInfo   `json:"threeDS,omitempty"`
-	ExpiresAt   string         `json:"expiresAt,omitempty"`
+	// CaptureTransNo names a pre-authorization's completion, which holds its refunds.
+	CaptureTransNo string       `json:"captureTransNo,omitempty"`
+	Refunds        []string     `json:"refunds"`
+	ThreeDS        *ThreeDSInfo `json:"threeDS,omitempty"`
+	ExpiresAt      string       `json:"expiresAt,omitempty"`
 }
 
 func (s *System) txnView(ctx context.Context, t Txn) TxnView {
@@ -279,6 +281,7 @@ func (s *System) txnView(ctx context.Context, t Txn) TxnView {
 	}
 	if t.TransType == TypePreAuth {
 		v.Authorized, v.Captured = fmtAmount(t.Authorized, t.Currency), fmtAmount(t.Captured, t.Currency)
+		v.CaptureTransNo = t.CaptureTransNo
 	}
 	if !t.ExpiresAt.IsZero() {
 		v.ExpiresAt = t.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")

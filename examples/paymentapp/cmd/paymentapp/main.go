@@ -12,6 +12,13 @@
 //	                                or PAYMENTAPP_ECIES_PRIVATE_KEY_FILE naming a file holding it)
 //	VM_SANDBOX_APP_ID, VM_SANDBOX_SECRET   card gateway sandbox credentials (test:true)
 //	VM_LIVE_APP_ID, VM_LIVE_SECRET         card gateway live credentials (test:false)
+//	PAYMENTAPP_PSP                  the PSP: vmgateway (default) or codepay
+//	CODEPAY_URL                     CodePay's base URL (default http://127.0.0.1:7357/codepay)
+//	CODEPAY_APP_ID, CODEPAY_MERCHANT_NO    the app's CodePay app id and merchant number
+//	CODEPAY_SANDBOX_KEY, CODEPAY_LIVE_KEY  the app's RSA private keys (PEM) for each environment,
+//	                                or CODEPAY_SANDBOX_KEY_FILE / CODEPAY_LIVE_KEY_FILE naming files
+//	CODEPAY_GATEWAY_PUBLIC_KEY      CodePay's public key (PEM or base64 SPKI), which answers and
+//	                                notifications are verified with and cards are encrypted to
 //	PAYMENTAPP_BUGS                 comma-separated bug switches (see bugs.go); empty for the correct app
 //	PAYMENTAPP_PSP_TIMEOUT          one gateway call's deadline (Go duration, default 5s)
 //	PAYMENTAPP_CALLBACK_BACKOFF     callback retry waits, e.g. 250ms,500ms,1s (default in config.go)
@@ -135,9 +142,22 @@ func configFromEnv(addr string, log *slog.Logger) (paymentapp.Config, error) {
 		GatewayURL:      getenv("VMGATEWAY_URL", "http://127.0.0.1:7357/vm"),
 		Sandbox:         paymentapp.Credentials{AppID: os.Getenv("VM_SANDBOX_APP_ID"), Secret: os.Getenv("VM_SANDBOX_SECRET")},
 		Live:            paymentapp.Credentials{AppID: os.Getenv("VM_LIVE_APP_ID"), Secret: os.Getenv("VM_LIVE_SECRET")},
+		PSP:             getenv("PAYMENTAPP_PSP", paymentapp.PSPCardGateway),
 		PublicURL:       getenv("PAYMENTAPP_PUBLIC_URL", publicURL(addr)),
 		Logger:          log,
 		Bugs:            bugs,
+	}
+	if cfg.PSP == paymentapp.PSPCodePay {
+		cfg.CodePay = paymentapp.CodePayConfig{
+			URL: getenv("CODEPAY_URL", "http://127.0.0.1:7357/codepay"), AppID: os.Getenv("CODEPAY_APP_ID"),
+			MerchantNo: os.Getenv("CODEPAY_MERCHANT_NO"), GatewayKey: os.Getenv("CODEPAY_GATEWAY_PUBLIC_KEY"),
+		}
+		if cfg.CodePay.SandboxKey, err = valueOrFile("CODEPAY_SANDBOX_KEY"); err != nil {
+			return cfg, err
+		}
+		if cfg.CodePay.LiveKey, err = valueOrFile("CODEPAY_LIVE_KEY"); err != nil {
+			return cfg, err
+		}
 	}
 	if v := os.Getenv("PAYMENTAPP_PSP_TIMEOUT"); v != "" {
 		if cfg.PSPTimeout, err = time.ParseDuration(v); err != nil {
@@ -186,4 +206,20 @@ func getenv(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// valueOrFile reads NAME from the environment or, when it is empty, the file NAME_FILE names.
+func valueOrFile(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	file := os.Getenv(name + "_FILE")
+	if file == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return string(data), nil
 }
