@@ -146,6 +146,9 @@ type Simulator struct {
 	systems []System
 	admin   *openapi.Mount
 	faults  *faults.Engine
+	// shared keeps a durable namespace's simulated clock in its store (nil:
+	// the memory backend, or a real clock).
+	shared *sharedClock
 	// canaries are the card numbers watched for in what apps send and answer.
 	canaries *canary.Registry
 	// dash is the browser dashboard at / (dashboard.WantsHTML) and /dash/.
@@ -228,11 +231,30 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	if opts.Store == nil {
 		opts.Store = opts.Retention.memoryStore(opts.Clock.Now)
 	}
+	// The durable backends also keep the namespace's fault rules and
+	// canaries (store.State); the memory backend leaves them in memory.
+	var state store.State
+	if sb, ok := opts.Backend.(store.StateBackend); ok {
+		st, err := sb.State(ctx, namespace)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		state = st
+	}
+	var shared *sharedClock
+	if sim, ok := opts.Clock.(*clock.Sim); ok && state != nil {
+		// Before anything is scheduled on it: a restart resumes the time.
+		sc, err := startSharedClock(ctx, state, sim, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("store: clock: %w", err)
+		}
+		shared = sc
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
 	s := &Simulator{opts: opts, baseURL: strings.TrimRight(opts.BaseURL, "/"), done: make(chan struct{}), gate: gate.New(),
-		metrics: opts.Metrics.Scope(opts.Namespace)}
+		metrics: opts.Metrics.Scope(opts.Namespace), shared: shared}
 	// Everything inside the simulator keeps time with the gated clock: its
 	// timers fire inside the gate and die with a reset. The admin API moves
 	// the clock it wraps.
@@ -246,6 +268,11 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		s.metrics.Delivery(req.System, req.Kind, outcome.String())
 	})
 	s.canaries = canary.New(clk, j)
+	if state != nil {
+		if err := s.canaries.Persist(ctx, state, opts.Logger); err != nil {
+			return nil, fmt.Errorf("store: canaries: %w", err)
+		}
+	}
 	sender.SetInspector(func(req *delivery.Request, resp *delivery.Response) {
 		if s.canaries.Empty() {
 			return
@@ -255,7 +282,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// The fault engine exists before the systems: each wraps its mount with
 	// it (env.Wrap) as it is built, and it hooks every delivery.
 	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger,
-		OnFire: s.metrics.Fault})
+		OnFire: s.metrics.Fault, State: state})
 	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
 	if err != nil {
 		return nil, err
@@ -505,6 +532,14 @@ func (s *Simulator) gated(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if s.shared != nil {
+			// Another replica may have moved the namespace's clock: catch
+			// up before the request reads it (outside the gate, as a move
+			// made here fires its timers).
+			if err := s.shared.sync(r.Context()); err != nil {
+				s.opts.Logger.Warn("clock not read from the store", "err", err)
+			}
+		}
 		p := s.gate.Enter()
 		defer p.Leave()
 		next.ServeHTTP(w, r.WithContext(gate.With(r.Context(), p)))
@@ -618,6 +653,13 @@ func (s *Simulator) reset(ctx context.Context) error {
 	if err := s.env.Store.Reset(ctx); err != nil {
 		return fmt.Errorf("reset store: %w", err)
 	}
+	if s.shared != nil {
+		// The store's reset emptied the namespace's state; the clock does
+		// not move, so its time is stored again.
+		if err := s.shared.init(ctx); err != nil {
+			return fmt.Errorf("reset clock: %w", err)
+		}
+	}
 	s.env.Journal.Reset()
 	for _, sys := range s.systems {
 		if err := sys.Reset(ctx); err != nil {
@@ -641,6 +683,7 @@ func (s *Simulator) Close() {
 		close(s.done)
 		s.unwatch()
 		s.faults.Close()
+		s.canaries.Close()
 		s.env.Sender.Close()
 		// Timers die with the simulator: a deleted namespace's real-clock
 		// timers must not fire into it (nor keep it in memory) later.

@@ -165,6 +165,79 @@ func checkPaymentAppService(t *testing.T, root string, project *types.Project) {
 	}
 }
 
+// TestComposeTeamProfile loads docker-compose.yml with the team profile:
+// PostgreSQL with a volume and a health check, published nowhere, and two
+// pspsim replicas sharing one PSPSIM_STORE on it, each waiting for it to be
+// healthy and published on loopback at a port of its own. Without the
+// profile none of them runs.
+func TestComposeTeamProfile(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	raw, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(profiles ...string) *types.Project {
+		p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+			WorkingDir:  root,
+			ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml"), Content: raw}},
+			Environment: types.Mapping{},
+		}, func(o *loader.Options) { o.SetProjectName("pspsim", true); o.Profiles = profiles })
+		if err != nil {
+			t.Fatalf("compose file does not load with profiles %v: %v", profiles, err)
+		}
+		return p
+	}
+	for _, name := range []string{"postgres", "pspsim-a", "pspsim-b"} {
+		if _, ok := load().Services[name]; ok {
+			t.Errorf("%s runs without the team profile", name)
+		}
+	}
+	project := load("team")
+	db, ok := project.Services["postgres"]
+	if !ok {
+		t.Fatalf("no postgres service in the team profile: %v", project.ServiceNames())
+	}
+	if !strings.HasPrefix(db.Image, "postgres:") || len(db.Ports) != 0 || db.HealthCheck == nil || len(db.Volumes) != 1 ||
+		db.Volumes[0].Target != "/var/lib/postgresql/data" || db.Volumes[0].Type != types.VolumeTypeVolume {
+		t.Errorf("postgres: image %s, ports %+v, healthcheck %+v, volumes %+v (want a volume, a health check, no published port)", db.Image, db.Ports, db.HealthCheck, db.Volumes)
+	}
+	stores := map[string]bool{}
+	published := map[string]bool{}
+	for _, name := range []string{"pspsim-a", "pspsim-b"} {
+		svc, ok := project.Services[name]
+		if !ok {
+			t.Fatalf("no %s service in the team profile: %v", name, project.ServiceNames())
+		}
+		st := svc.Environment["PSPSIM_STORE"]
+		if st == nil || !strings.HasPrefix(*st, "postgres://") || !strings.Contains(*st, "@postgres:5432/") {
+			t.Errorf("%s PSPSIM_STORE = %v, want postgres://…@postgres:5432/…", name, st)
+		} else {
+			stores[*st] = true
+		}
+		if d, ok := svc.DependsOn["postgres"]; !ok || d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("%s depends_on: %+v (want postgres healthy)", name, svc.DependsOn)
+		}
+		if len(svc.Ports) != 1 || svc.Ports[0].Target != 7357 || svc.Ports[0].HostIP != "127.0.0.1" {
+			t.Errorf("%s ports: %+v", name, svc.Ports)
+		} else {
+			published[svc.Ports[0].Published] = true
+		}
+		cmd := strings.Join(svc.Command, " ")
+		if !strings.Contains(cmd, "serve") || !strings.Contains(cmd, "--addr=0.0.0.0:7357") || strings.Contains(cmd, "--seed") {
+			t.Errorf("%s command %q: want serve on 0.0.0.0:7357 without a shared --seed", name, cmd)
+		}
+		if svc.HealthCheck == nil {
+			t.Errorf("%s has no health check", name)
+		}
+	}
+	if len(stores) != 1 {
+		t.Errorf("the replicas do not share one store: %v", stores)
+	}
+	if len(published) != 2 {
+		t.Errorf("the replicas do not publish a port each: %v", published)
+	}
+}
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]

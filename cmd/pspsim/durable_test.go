@@ -112,6 +112,27 @@ func (c *child) do(t *testing.T, method, path, body string, headers ...string) (
 	return res.StatusCode, m
 }
 
+// status sends a request and returns only its status (a fault's answer
+// need not be JSON).
+func (c *child) status(t *testing.T, method, path, body string, headers ...string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
 func (c *child) vmToken(t *testing.T) string {
 	t.Helper()
 	code, m := c.do(t, "POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`)
@@ -157,9 +178,12 @@ const crashPayment = `{"orderNo":"%s","amount":"19.99","currency":"USD","payment
 
 // TestAcknowledgedWritesSurviveSIGKILL is the crash test of the durable
 // stores: a gateway payment, a Genstore payment and a CodePay order are
-// made and acknowledged, the process is killed with SIGKILL, and a new
-// process on the same store finds every one and answers its queries — a
-// second gateway payment with the same order number is still a duplicate.
+// made and acknowledged, a first:1 fault rule fires, a canary is sighted and
+// a namespace's simulated clock is advanced, the process is killed with SIGKILL, and a new process on the same store
+// finds every one and answers its queries — a second gateway payment with
+// the same order number is still a duplicate, the inquiry the rule failed
+// once now passes, the canary keeps its sighting, and the namespace exists
+// with its seed and its clock where it was moved.
 func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pspsim processes")
@@ -203,9 +227,45 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			if cp["code"] != "0" {
 				t.Fatalf("codepay order: %v", cp)
 			}
+			// Fault rules and canaries: a first:1 rule that has fired, and a
+			// canary sighted once.
+			if code, m := first.do(t, "POST", "/_sim/faults", `{"id":"crash-once","match":{"system":"vmgateway","operation":"inquirePayment"},"action":{"type":"status","status":503},"frequency":{"first":1}}`); code != 201 {
+				t.Fatalf("fault rule: %d %v", code, m)
+			}
+			if code := first.status(t, "POST", "/vm/v1/payments/inquiry", `{"orderNo":"CRASH0"}`, auth...); code != 503 {
+				t.Fatalf("the fault rule did not fire: %d", code)
+			}
+			if code, m := first.do(t, "POST", "/_sim/canaries", `{"numbers":["4917610000003418"],"label":"crash"}`); code != 201 {
+				t.Fatalf("canary: %d %v", code, m)
+			}
+			leak := strings.Replace(fmt.Sprintf(crashPayment, "CRASHLEAK"), `"description":"crash test"`, `"description":"card 4917610000003418"`, 1)
+			if code, m := first.do(t, "POST", "/vm/v1/payments", leak, auth...); code != 200 {
+				t.Fatalf("leaking payment: %d %v", code, m)
+			}
+			// A namespace with a simulated clock moved forward.
+			if code, m := first.do(t, "POST", "/_sim/namespaces", `{"name":"crash-ns","seed":7,"clock":"sim","clockStart":"2027-03-01T00:00:00Z"}`); code != 201 {
+				t.Fatalf("namespace: %d %v", code, m)
+			}
+			if code, m := first.do(t, "POST", "/ns/crash-ns/_sim/clock/advance", `{"by":"2h"}`); code != 200 {
+				t.Fatalf("advance: %d %v", code, m)
+			}
 			first.kill()
 
 			second := startChild(t, "--store", url)
+			if code, m := second.do(t, "GET", "/ns/crash-ns/_sim/clock", ""); code != 200 || m["now"] != "2027-03-01T02:00:00Z" {
+				t.Fatalf("after the crash, the namespace's clock: %d %v; want 2027-03-01T02:00:00Z", code, m)
+			}
+			if code, m := second.do(t, "GET", "/_sim/namespaces/crash-ns", ""); code != 200 || fmt.Sprint(m["seed"]) != "7" {
+				t.Fatalf("after the crash, the namespace: %d %v; want seed 7", code, m)
+			}
+			code, rule := second.do(t, "GET", "/_sim/faults/crash-once", "")
+			if code != 200 || fmt.Sprint(rule["hits"]) != "1" || fmt.Sprint(rule["matched"]) != "1" {
+				t.Fatalf("after the crash, the fault rule: %d %v; want hits 1, matched 1", code, rule)
+			}
+			code, canaries := second.do(t, "GET", "/_sim/canaries", "")
+			if list, _ := canaries["canaries"].([]any); code != 200 || len(list) != 1 || fmt.Sprint(list[0].(map[string]any)["sightings"]) != "1" {
+				t.Fatalf("after the crash, the canaries: %d %v; want one, sighted once", code, canaries)
+			}
 			// The access token was stored too.
 			for orderNo, tradeNo := range trades {
 				code, m := second.do(t, "POST", "/vm/v1/payments/inquiry", `{"orderNo":"`+orderNo+`"}`, auth...)

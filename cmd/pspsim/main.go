@@ -41,6 +41,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/metrics"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/specs"
 )
 
@@ -293,8 +294,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	if *clockStart != "" {
 		nsStart, _ = time.Parse(time.RFC3339, *clockStart)
 	}
-	nsHost, err := host.New(host.Options{Default: sim, Base: nsBase, SimClock: *clockMode == "sim", ClockStart: nsStart,
-		StampSim: *stampClock == "sim", Auto: namespaces.Auto, Idle: time.Duration(namespaces.Idle), Max: namespaces.Max, Retention: namespaces.retention()})
+	hostOpts := host.Options{Default: sim, Base: nsBase, SimClock: *clockMode == "sim", ClockStart: nsStart,
+		StampSim: *stampClock == "sim", Auto: namespaces.Auto, Idle: time.Duration(namespaces.Idle), Max: namespaces.Max, Retention: namespaces.retention()}
+	if sb, ok := opts.Backend.(store.StateBackend); ok {
+		// A durable store keeps the namespaces too: a restart and the
+		// other replicas find them.
+		if hostOpts.Registry, err = sb.State(ctx, host.RegistryNamespace); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "pspsim serve: %v\n", err)
+			return 1
+		}
+	}
+	nsHost, err := host.New(hostOpts)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "pspsim serve: %v\n", err)

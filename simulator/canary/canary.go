@@ -15,8 +15,10 @@ package canary
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -26,6 +28,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // Kind is the journal kind of a sighting.
@@ -62,6 +65,13 @@ type Registry struct {
 	mu      sync.RWMutex
 	numbers map[string]*entry
 	order   []string
+
+	// Durable (durable.go): nil state keeps the registry in memory only.
+	state     store.State
+	version   int64
+	log       *slog.Logger
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 type entry struct {
@@ -85,6 +95,7 @@ func (r *Registry) Add(numbers []string, label string) ([]Canary, error) {
 	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh()
 	out := make([]Canary, 0, len(numbers))
 	for _, n := range numbers {
 		e, ok := r.numbers[n]
@@ -100,17 +111,25 @@ func (r *Registry) Add(numbers []string, label string) ([]Canary, error) {
 		delete(r.numbers, r.order[0])
 		r.order = r.order[1:]
 	}
+	r.persist()
 	return out, nil
 }
 
 // List returns the canaries, oldest first.
 func (r *Registry) List() []Canary {
+	if r.state != nil {
+		if err := r.sync(context.Background()); err != nil {
+			r.log.Warn("canaries not reloaded from the store", "err", err)
+		}
+	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	out := make([]Canary, 0, len(r.order))
 	for _, n := range r.order {
 		out = append(out, r.numbers[n].Canary)
 	}
+	order := append([]string(nil), r.order...)
+	r.mu.RUnlock()
+	r.sightings(out, order)
 	return out
 }
 
@@ -118,8 +137,15 @@ func (r *Registry) List() []Canary {
 func (r *Registry) Clear() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.refresh()
 	n := len(r.order)
 	r.numbers, r.order = map[string]*entry{}, nil
+	if r.state != nil {
+		if err := r.state.DeleteCounters(context.Background(), counterPrefix); err != nil {
+			r.log.Warn("canary sightings not emptied in the store", "err", err)
+		}
+	}
+	r.persist()
 	return n
 }
 
@@ -188,6 +214,7 @@ func (r *Registry) record(hits []*entry, where, part string, ids map[string]stri
 		out = append(out, Sighting{Masked: e.Masked, Label: e.Label, Where: where, Part: part})
 	}
 	r.mu.Unlock()
+	r.countSightings(hits)
 	for _, s := range out {
 		eids := map[string]string{"canary": s.Masked}
 		for k, v := range ids {

@@ -3,6 +3,7 @@ package clock
 import (
 	"container/heap"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -19,6 +20,42 @@ type Sim struct {
 	timers timerHeap
 	seq    uint64
 	moving sync.Mutex // serialises Advance/Set so two moves never interleave
+	// onMove learns of every Advance and Set (not of SyncTo): a durable
+	// namespace shares the move with its replicas and may answer with a
+	// later time another replica reached, which the clock then catches up
+	// to. Guarded by moving.
+	onMove func(from, to time.Time) (catchUp time.Time)
+}
+
+// OnMove sets what learns of every Advance and Set (see Sim.onMove).
+func (s *Sim) OnMove(f func(from, to time.Time) (catchUp time.Time)) {
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	s.onMove = f
+}
+
+// SyncTo moves the clock forward to t, as Set does, without telling
+// OnMove: the move another replica made (or a restart resumes) is caught up
+// with. A t not after Now does nothing.
+func (s *Sim) SyncTo(t time.Time) int {
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	if !t.After(s.Now()) {
+		return 0
+	}
+	return s.runUntil(t)
+}
+
+// moved tells onMove and catches up with what it answers. Called with
+// s.moving held.
+func (s *Sim) moved(from time.Time, fired int) int {
+	if s.onMove == nil {
+		return fired
+	}
+	if to := s.onMove(from, s.Now()); to.After(s.Now()) {
+		fired += s.runUntil(to)
+	}
+	return fired
 }
 
 // ErrBackwards is returned by Set when asked to move the clock back.
@@ -78,18 +115,19 @@ func (s *Sim) Advance(d time.Duration) (int, error) {
 	}
 	s.moving.Lock()
 	defer s.moving.Unlock()
-	target := s.Now().Add(d)
-	return s.runUntil(target), nil
+	from := s.Now()
+	return s.moved(from, s.runUntil(from.Add(d))), nil
 }
 
 // Set moves the clock to t (never backwards), firing due timers on the way.
 func (s *Sim) Set(t time.Time) (int, error) {
 	s.moving.Lock()
 	defer s.moving.Unlock()
-	if t.Before(s.Now()) {
+	from := s.Now()
+	if t.Before(from) {
 		return 0, ErrBackwards
 	}
-	return s.runUntil(t), nil
+	return s.moved(from, s.runUntil(t)), nil
 }
 
 func (s *Sim) runUntil(target time.Time) int {
@@ -160,4 +198,19 @@ func (h *timerHeap) Pop() any {
 	t.index = -1
 	*h = old[:n-1]
 	return t
+}
+
+// Restore sets the clock to t, backwards too, when no timer is pending: a
+// restarted durable namespace resumes the time it had reached before
+// anything is scheduled on the clock it starts with.
+func (s *Sim) Restore(t time.Time) error {
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.timers) > 0 {
+		return fmt.Errorf("clock: restore to %s with %d timers pending", t.Format(time.RFC3339), len(s.timers))
+	}
+	s.now = t
+	return nil
 }

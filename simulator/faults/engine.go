@@ -39,6 +39,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/logging"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // System is the journal's name for the fault engine.
@@ -59,6 +60,10 @@ type Options struct {
 	// OnFire, when set, learns of every firing (the metrics count them by
 	// rule). It runs on the request's or delivery's goroutine.
 	OnFire func(rule, action string)
+	// State, when set (the durable stores), keeps the rules in force and
+	// their counters where a restart and the other replicas find them
+	// (durable.go). Nil: in memory only.
+	State store.State
 }
 
 // Engine holds the rules and applies them. Build one per simulator.
@@ -81,6 +86,10 @@ type Engine struct {
 	known   func(system, operation string) bool
 	systems []string
 
+	state     store.State
+	version   int64 // of the saved rules this engine runs (e.mu)
+	restoring bool  // installing saved rules: windows are already under way
+
 	held heldDeliveries // reorder's messages waiting for the next one (action_reorder.go)
 
 	done      chan struct{}
@@ -102,8 +111,11 @@ func New(opts Options) *Engine {
 		opts.Log = logging.Discard()
 	}
 	e := &Engine{clock: opts.Clock, journal: opts.Journal, reg: opts.Registry, log: opts.Log,
-		seed: opts.IDs.Derive("faults").Uint64(), sender: opts.Sender, onFire: opts.OnFire, done: make(chan struct{})}
+		seed: opts.IDs.Derive("faults").Uint64(), sender: opts.Sender, onFire: opts.OnFire, done: make(chan struct{}), state: opts.State}
 	e.rules.Store(&ruleSet{})
+	if e.state != nil {
+		go e.poll()
+	}
 	if opts.Sender != nil {
 		opts.Sender.SetHook(e.hook)
 	}

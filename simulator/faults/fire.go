@@ -68,7 +68,7 @@ func (f *Fire) Done() <-chan struct{} { return f.Engine.done }
 
 // fire records a firing ("fault.fired.<action>") and returns its Fire.
 func (e *Engine) fire(in *installed, n int64, ft *facts, ids map[string]string) *Fire {
-	hit := in.fired.Add(1)
+	hit := e.countFire(in)
 	f := &Fire{Engine: e, Rule: &in.rule, Hit: hit, N: n, System: ft.system, Operation: ft.operation, key: in.key}
 	if e.onFire != nil {
 		e.onFire(in.rule.ID, in.rule.Action)
@@ -109,7 +109,7 @@ func (e *Engine) evaluate(list []*installed, ft *facts) (*installed, int64) {
 		if !in.rule.Match.matches(ft) {
 			continue
 		}
-		n := in.matched.Add(1)
+		n := e.countMatch(in)
 		if in.decide(n) {
 			return in, n
 		}

@@ -29,6 +29,8 @@ type installed struct {
 	fired    atomic.Int64
 	timers   []clock.Timer
 	windowed bool
+	at       time.Time // when it was installed: its window counts from here
+	gen      string    // its counters' name in the store (durable.go)
 }
 
 // ruleSet is an immutable snapshot of the rules, indexed by target and
@@ -123,7 +125,10 @@ func (e *Engine) install(r Rule, now time.Time, taken map[string]bool) (*install
 		}
 	}
 	r.Match.compile()
-	in := &installed{rule: r, target: kind.Target}
+	in := &installed{rule: r, target: kind.Target, at: now}
+	if e.state != nil {
+		in.gen = newGen()
+	}
 	switch kind.Target {
 	case API:
 		if in.api, ok = act.(APIAction); !ok {
@@ -139,17 +144,30 @@ func (e *Engine) install(r Rule, now time.Time, taken map[string]bool) (*install
 	in.key = e.seed ^ h.Sum64()
 	if r.After > 0 || r.For > 0 {
 		in.windowed = true
+		// A rule reloaded from the store (a restart, another replica's
+		// change) arms only what is still ahead of it on the clock.
+		wait := func(d time.Duration, at time.Time) (time.Duration, bool) {
+			if !e.restoring {
+				return d, true
+			}
+			left := at.Sub(e.clock.Now())
+			return left, left > 0
+		}
 		if r.After > 0 {
 			in.from = now.Add(r.After)
-			in.timers = append(in.timers, e.clock.AfterFunc(r.After, func() {
-				e.record("fault.rule.activated", in, fmt.Sprintf("fault rule %s is now active", in.rule.ID), nil)
-			}))
+			if d, ok := wait(r.After, in.from); ok {
+				in.timers = append(in.timers, e.clock.AfterFunc(d, func() {
+					e.record("fault.rule.activated", in, fmt.Sprintf("fault rule %s is now active", in.rule.ID), nil)
+				}))
+			}
 		}
 		if r.For > 0 {
 			in.until = now.Add(r.After + r.For)
-			in.timers = append(in.timers, e.clock.AfterFunc(r.After+r.For, func() {
-				e.record("fault.rule.expired", in, fmt.Sprintf("fault rule %s expired after %d hits", in.rule.ID, in.fired.Load()), map[string]any{"hits": in.fired.Load()})
-			}))
+			if d, ok := wait(r.After+r.For, in.until); ok {
+				in.timers = append(in.timers, e.clock.AfterFunc(d, func() {
+					e.record("fault.rule.expired", in, fmt.Sprintf("fault rule %s expired after %d hits", in.rule.ID, in.fired.Load()), map[string]any{"hits": in.fired.Load()})
+				}))
+			}
 		}
 	}
 	return in, nil

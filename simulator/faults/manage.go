@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -54,19 +55,24 @@ func describe(in *installed) string {
 
 // List returns every rule in evaluation order.
 func (e *Engine) List() []Status {
+	e.sync(context.Background())
 	rs := e.rules.Load()
 	out := make([]Status, 0, len(rs.all))
 	for _, in := range rs.all {
 		out = append(out, e.status(in))
 	}
+	e.counters(out, rs.all)
 	return out
 }
 
 // Get returns one rule.
 func (e *Engine) Get(id string) (Status, bool) {
+	e.sync(context.Background())
 	for _, in := range e.rules.Load().all {
 		if in.rule.ID == id {
-			return e.status(in), true
+			out := []Status{e.status(in)}
+			e.counters(out, []*installed{in})
+			return out[0], true
 		}
 	}
 	return Status{}, false
@@ -78,6 +84,7 @@ func (e *Engine) Get(id string) (Status, bool) {
 func (e *Engine) Add(r Rule) (Status, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refresh()
 	r.Source = SourceAPI
 	in, err := e.install(r, e.clock.Now(), e.taken())
 	if err != nil {
@@ -85,6 +92,7 @@ func (e *Engine) Add(r Rule) (Status, error) {
 	}
 	e.runtime = append(e.runtime, in)
 	e.publish()
+	e.persist()
 	e.record("fault.rule.added", in, fmt.Sprintf("fault rule %s added: %s, %s", in.rule.ID, describe(in), in.rule.Frequency), nil)
 	return e.status(in), nil
 }
@@ -93,6 +101,7 @@ func (e *Engine) Add(r Rule) (Status, error) {
 func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refresh()
 	built, err := e.installList(rules, e.base, SourceAPI, func(i int, r Rule, fe *FieldError) {
 		if r.ID == "" {
 			fe.Rule = fmt.Sprintf("rules[%d]", i)
@@ -107,6 +116,7 @@ func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 	}
 	e.runtime = built
 	e.publish()
+	e.persist()
 	e.record("fault.rules.replaced", nil, fmt.Sprintf("run-time fault rules replaced: %d rules", len(built)), map[string]any{"rules": len(built)})
 	out := make([]Status, 0, len(built))
 	for _, in := range built {
@@ -120,12 +130,14 @@ func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 func (e *Engine) Delete(id string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refresh()
 	for _, list := range []*[]*installed{&e.runtime, &e.base} {
 		for i, in := range *list {
 			if in.rule.ID == id {
 				in.stop()
 				*list = append((*list)[:i:i], (*list)[i+1:]...)
 				e.publish()
+				e.persist()
 				e.record("fault.rule.deleted", in, fmt.Sprintf("fault rule %s deleted after %d hits", id, in.fired.Load()), nil)
 				return true
 			}
@@ -139,6 +151,7 @@ func (e *Engine) Delete(id string) bool {
 func (e *Engine) Clear(all bool) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.refresh()
 	n := len(e.runtime)
 	for _, in := range e.runtime {
 		in.stop()
@@ -152,6 +165,7 @@ func (e *Engine) Clear(all bool) int {
 		e.base = nil
 	}
 	e.publish()
+	e.persist()
 	e.record("fault.rules.cleared", nil, fmt.Sprintf("%d fault rules cleared", n), map[string]any{"cleared": n, "all": all})
 	return n
 }
@@ -162,6 +176,18 @@ func (e *Engine) Clear(all bool) int {
 func (e *Engine) SetBase(rules []Rule) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.baseSrc = append([]Rule(nil), rules...)
+	if e.state != nil {
+		// A namespace with saved rules resumes them (a restart, a second
+		// replica): its files come back with the next reset.
+		found, err := e.loadSaved(context.Background())
+		if err != nil {
+			return err
+		}
+		if found {
+			return nil
+		}
+	}
 	built, err := e.installBase(rules)
 	if err != nil {
 		return err
@@ -170,8 +196,8 @@ func (e *Engine) SetBase(rules []Rule) error {
 		in.stop()
 	}
 	e.base = built
-	e.baseSrc = append([]Rule(nil), rules...)
 	e.publish()
+	e.persist()
 	return nil
 }
 
@@ -223,6 +249,11 @@ func (e *Engine) Reset() error {
 		in.stop()
 	}
 	e.runtime, e.base, e.nextID = nil, nil, 0
+	if e.state != nil {
+		if err := e.state.DeleteCounters(context.Background(), counterPrefix); err != nil {
+			e.log.Warn("fault counters not emptied in the store", "err", err)
+		}
+	}
 	built, err := e.installBase(e.baseSrc)
 	if err != nil {
 		e.publish()
@@ -230,6 +261,7 @@ func (e *Engine) Reset() error {
 	}
 	e.base = built
 	e.publish()
+	e.persist()
 	e.held.reset()
 	e.record("fault.rules.reset", nil, fmt.Sprintf("fault rules reset: %d from files, config and magic amounts", len(built)), map[string]any{"rules": len(built)})
 	return nil
@@ -244,4 +276,21 @@ func (e *Engine) taken() map[string]bool {
 		t[in.rule.ID] = true
 	}
 	return t
+}
+
+// refresh takes in the rules another replica saved before this one
+// changes them, so that a change here does not undo one made there. Called
+// with e.mu held.
+func (e *Engine) refresh() {
+	if e.state == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+	defer cancel()
+	if v, err := e.state.Version(ctx, stateDoc); err != nil || v == 0 || v == e.version {
+		return
+	}
+	if _, err := e.loadSaved(ctx); err != nil {
+		e.log.Error("fault rules not reloaded from the store", "err", err)
+	}
 }

@@ -91,7 +91,7 @@ func (h *Host) createHandler(w http.ResponseWriter, r *http.Request) error {
 			return apierr.New(apierr.Malformed, "the body is not a namespace: %v", err)
 		}
 	}
-	sp, aerr := h.create(r.Context(), spec, false)
+	sp, aerr := h.create(r.Context(), spec, false, nil)
 	if aerr != nil {
 		return aerr
 	}
@@ -101,6 +101,7 @@ func (h *Host) createHandler(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Host) listHandler(w http.ResponseWriter, r *http.Request) error {
+	h.adoptAll(r.Context())
 	out := map[string]any{"namespaces": h.List(), "max": h.opts.Max, "auto": h.opts.Auto}
 	if h.opts.Idle > 0 {
 		out["idle"] = h.opts.Idle.String()
@@ -111,6 +112,11 @@ func (h *Host) listHandler(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Host) getHandler(w http.ResponseWriter, r *http.Request) error {
 	name := openapi.FromContext(r.Context()).PathParams["name"]
+	if h.opts.Registry != nil && name != simulator.DefaultNamespace {
+		if _, aerr := h.lookup(r.Context(), name); aerr != nil {
+			return aerr
+		}
+	}
 	in := h.Info(name)
 	if in == nil {
 		return apierr.New(apierr.NotFound, "no namespace %q", name)

@@ -45,6 +45,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/mountpath"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // PathPrefix is where namespaces are served: /ns/{name}/….
@@ -98,6 +99,10 @@ type Options struct {
 	Retention simulator.Retention
 	// Now is the wall clock of idle expiry (nil: time.Now).
 	Now func() time.Time
+	// Registry, when set (a durable --store), keeps the namespaces where a
+	// restart and the other replicas find them (registry.go). Nil: they
+	// live in this process only.
+	Registry store.State
 }
 
 // Host routes requests to namespaces and manages their lifecycle.
@@ -160,6 +165,10 @@ func New(opts Options) (*Host, error) {
 		if err := opts.Default.HandleAdmin(key, f); err != nil {
 			return nil, fmt.Errorf("host: %w", err)
 		}
+	}
+	if opts.Registry != nil {
+		h.wg.Add(1)
+		go h.follow()
 	}
 	if opts.Idle > 0 {
 		every := min(max(opts.Idle/4, time.Second), time.Minute)
@@ -253,12 +262,25 @@ func (h *Host) lookup(ctx context.Context, name string) (*space, *apierr.Error) 
 	h.mu.Lock()
 	sp := h.spaces[name]
 	h.mu.Unlock()
+	if sp == nil && h.opts.Registry != nil {
+		// Created by another replica, or before a restart: build it here.
+		reg, err := h.registeredSpec(ctx, name)
+		if err != nil {
+			return nil, apierr.Wrap(err)
+		}
+		if reg != nil {
+			var aerr *apierr.Error
+			if sp, aerr = h.create(ctx, reg.Spec, true, reg); aerr != nil {
+				return nil, aerr
+			}
+		}
+	}
 	if sp == nil {
 		if !h.opts.Auto {
 			return nil, apierr.New(apierr.NotFound, "no namespace %q: create it with POST /_sim/namespaces (or start pspsim serve with --namespaces-auto)", name)
 		}
 		var aerr *apierr.Error
-		if sp, aerr = h.create(ctx, Spec{Name: name}, true); aerr != nil {
+		if sp, aerr = h.create(ctx, Spec{Name: name}, true, nil); aerr != nil {
 			return nil, aerr
 		}
 	}
@@ -286,14 +308,16 @@ type Spec struct {
 // Create makes a namespace. An empty name draws one ("ns-" and ten hex
 // digits). The errors are the control API's: 400, 409, 429.
 func (h *Host) Create(ctx context.Context, spec Spec) (*simulator.Simulator, error) {
-	sp, aerr := h.create(ctx, spec, false)
+	sp, aerr := h.create(ctx, spec, false, nil)
 	if aerr != nil {
 		return nil, aerr
 	}
 	return sp.sim, nil
 }
 
-func (h *Host) create(ctx context.Context, spec Spec, auto bool) (*space, *apierr.Error) {
+// create makes a namespace; with adopt, one already registered (by another
+// replica, or before a restart), from its registered spec.
+func (h *Host) create(ctx context.Context, spec Spec, auto bool, adopt *registered) (*space, *apierr.Error) {
 	opts, aerr := h.options(spec)
 	if aerr != nil {
 		return nil, aerr
@@ -328,6 +352,12 @@ func (h *Host) create(ctx context.Context, spec Spec, auto bool) (*space, *apier
 	sp.used.Store(sp.created.UnixNano())
 	h.spaces[name] = sp
 	h.mu.Unlock()
+	unreserve := func() {
+		h.mu.Lock()
+		delete(h.spaces, name)
+		h.mu.Unlock()
+		close(sp.ready)
+	}
 
 	opts.Namespace = name
 	opts.BaseURL = strings.TrimRight(h.opts.Base.BaseURL, "/") + PathPrefix + name
@@ -335,6 +365,29 @@ func (h *Host) create(ctx context.Context, spec Spec, auto bool) (*space, *apier
 		opts.Seed = ids.New(h.opts.Base.Seed).Derive("namespace/"+name).Uint64() >> 1
 	}
 	opts.IDs = nil
+	if adopt != nil {
+		sp.created = adopt.Created
+	} else if h.opts.Registry != nil {
+		full := resolved(spec, name, opts.Seed, opts.Clock.Mode(), opts.Clock.Now())
+		ok, err := h.register(ctx, full, sp.created)
+		if err != nil {
+			sp.err = err
+			unreserve()
+			return nil, apierr.Wrap(fmt.Errorf("namespace %q: %w", name, err))
+		}
+		if !ok {
+			sp.err = errors.New("registered elsewhere")
+			unreserve()
+			if !auto {
+				return nil, apierr.Field(apierr.Conflict, "name", "unique", "namespace %q exists (created on another replica, or before a restart)", name)
+			}
+			reg, err := h.registeredSpec(ctx, name)
+			if err != nil || reg == nil {
+				return nil, apierr.Wrap(fmt.Errorf("namespace %q: registered, then gone: %v", name, err))
+			}
+			return h.create(ctx, reg.Spec, true, reg)
+		}
+	}
 	sim, err := simulator.New(context.WithoutCancel(ctx), opts)
 	if err != nil {
 		h.mu.Lock()
@@ -347,7 +400,10 @@ func (h *Host) create(ctx context.Context, spec Spec, auto bool) (*space, *apier
 	sp.sim = sim
 	close(sp.ready)
 	how := "created"
-	if auto {
+	switch {
+	case adopt != nil:
+		how = "taken up from the store"
+	case auto:
 		how = "created on first use"
 	}
 	h.opts.Default.Env().Record("sim", "namespace.created", fmt.Sprintf("namespace %s %s (%s clock, seed %d)", name, how, opts.Clock.Mode(), opts.Seed),
@@ -453,11 +509,52 @@ func (h *Host) Delete(name string) error {
 		delete(h.spaces, name)
 	}
 	h.mu.Unlock()
+	if h.opts.Registry != nil {
+		// Unregistered first, so that the other replicas let go of it.
+		ctx := context.Background()
+		if sp == nil {
+			reg, err := h.registeredSpec(ctx, name)
+			if err != nil {
+				return apierr.Wrap(err)
+			}
+			if reg == nil {
+				return apierr.New(apierr.NotFound, "no namespace %q", name)
+			}
+		}
+		if err := h.opts.Registry.Delete(ctx, registryPrefix+name); err != nil {
+			return apierr.Wrap(fmt.Errorf("namespaces registry: %w", err))
+		}
+		if sp == nil {
+			// Built on other replicas only: its rows go from here.
+			st, err := h.opts.Base.Backend.Store(ctx, store.Scope{Namespace: name})
+			if err == nil {
+				err = st.Reset(ctx)
+			}
+			if err != nil {
+				h.log.Warn("namespace deleted: its stored objects remain", "name", name, "err", err)
+			}
+			h.opts.Default.Env().Record("sim", "namespace.deleted", fmt.Sprintf("namespace %s deleted", name), map[string]string{"namespace": name}, nil)
+			return nil
+		}
+	}
 	if sp == nil {
 		return apierr.New(apierr.NotFound, "no namespace %q", name)
 	}
 	h.close(sp, "deleted")
 	return nil
+}
+
+// release lets go of a namespace in this process only: its registration
+// and rows stay, and the next request there builds it again from them.
+func (h *Host) release(sp *space, why string) {
+	<-sp.ready
+	if sp.sim == nil {
+		return
+	}
+	sp.gone.Store(true)
+	sp.sim.Close()
+	h.opts.Default.Env().Record("sim", "namespace.released", fmt.Sprintf("namespace %s let go of in this process (%s)", sp.name, why), map[string]string{"namespace": sp.name}, nil)
+	h.log.Info("namespace released", "name", sp.name, "why", why)
 }
 
 func (h *Host) close(sp *space, why string) {
@@ -503,7 +600,13 @@ func (h *Host) Expire(now time.Time) []string {
 	h.mu.Unlock()
 	names := make([]string, 0, len(out))
 	for _, sp := range out {
-		h.close(sp, "expired")
+		if h.opts.Registry != nil {
+			// Idle here says nothing of the other replicas: only this
+			// process's copy goes.
+			h.release(sp, "idle")
+		} else {
+			h.close(sp, "expired")
+		}
 		names = append(names, sp.name)
 	}
 	sort.Strings(names)
