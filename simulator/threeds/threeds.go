@@ -164,13 +164,13 @@ type Result struct {
 // Transaction is the stored form of an authentication.
 type Transaction struct {
 	Result
-	MerchantName    string            `json:"merchantName,omitempty"`
-	CardFingerprint string            `json:"cardFingerprint"`
-	NN              string            `json:"nn,omitempty"`
-	ReturnURL       string            `json:"returnUrl,omitempty"`
-	FinalStatus     string            `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
-	OTPAttempts     int               `json:"otpAttempts,omitempty"`
-	JournalIDs      map[string]string `json:"journalIds,omitempty"`
+	MerchantName    string `json:"merchantName,omitempty"`
+	CardFingerprint string `json:"cardFingerprint"`
+	NN              string `json:"nn,omitempty"`
+	ReturnURL       string `json:"returnUrl,omitempty"`
+	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
+	OTPAttempts     int    `json:"otpAttempts,omitempty"`
+	JournalIDs      IDs    `json:"journalIds,omitempty"`
 }
 
 // Errors of the service.
@@ -227,9 +227,10 @@ func (s *Service) ChallengeURL(acsTransID string) string {
 }
 
 func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) {
-	idm := map[string]string{"threeDsServerTransId": t.ThreeDSServerTransID}
-	for k, v := range t.JournalIDs {
-		idm[k] = v
+	idm := make(map[string]string, len(t.JournalIDs)+4)
+	idm["threeDsServerTransId"] = t.ThreeDSServerTransID
+	for _, p := range t.JournalIDs {
+		idm[p.Name] = p.Value
 	}
 	if t.DSTransID != "" {
 		idm["dsTransId"] = t.DSTransID
@@ -337,7 +338,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			CreatedAt: now,
 		},
 		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
-		ReturnURL: req.ReturnURL, JournalIDs: req.JournalIDs,
+		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
 	}
 	var keys []string
 	switch flow {
