@@ -32,6 +32,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/mac"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -194,7 +195,8 @@ type Service struct {
 	opts  Options
 	cards *fixtures.Cards
 	txns  store.Table[Transaction]
-	key   []byte
+	key   *mac.Keyed // card fingerprints, under a key of the run
+	cavv  *mac.Keyed // authentication values, under cavvKey
 
 	mu        sync.Mutex
 	callbacks map[string]func(context.Context, Result)
@@ -217,7 +219,8 @@ func New(o Options) (*Service, error) {
 	}
 	return &Service{
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
-		key: []byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32)), callbacks: map[string]func(context.Context, Result){},
+		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
+		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
 	}, nil
 }
 
@@ -337,7 +340,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
 			CreatedAt: now,
 		},
-		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
+		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
 		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
 	}
 	var keys []string
@@ -398,7 +401,7 @@ func (s *Service) settle(t *Transaction, status, reason string, now time.Time) {
 	t.ECI = ECI(t.Brand, status)
 	t.LiabilityShift = LiabilityShift(status)
 	if t.LiabilityShift {
-		t.AuthenticationValue = AuthenticationValue(t.DSTransID)
+		t.AuthenticationValue = s.authenticationValue(t.DSTransID)
 	}
 	t.ChallengeURL = ""
 	t.ExpiresAt = nil

@@ -372,6 +372,9 @@ func TestEveryEventCarriesTheCallersJournalIDs(t *testing.T) {
 		MerchantID: "M1", Reference: "T1", Amount: 1999, Currency: "USD"}); err != nil {
 		t.Fatal(err)
 	}
+	if res.AuthenticationValue != threeds.AuthenticationValue(res.DSTransID) {
+		t.Errorf("authentication value %s is not AuthenticationValue(dsTransId)", res.AuthenticationValue)
+	}
 	evs := e.jr.Query(journal.Filter{System: threeds.Name})
 	kinds := map[string]bool{}
 	for _, ev := range evs {
