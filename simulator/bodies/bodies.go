@@ -52,7 +52,7 @@ func Of(raw []byte) any {
 	if !utf8.Valid(raw) {
 		raw = escapeInvalid(raw)
 	}
-	if (raw[0] == '{' || raw[0] == '[') && json.Valid(raw) {
+	if (raw[0] == '{' || raw[0] == '[') && validJSON(raw) {
 		out := view(make([]byte, 0, min(len(raw), Limit)+32), "", raw)
 		if len(out) <= Limit {
 			return JSON(out)
@@ -121,7 +121,7 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 // string holding JSON (a CodePay biz_content, a data field sent as text) is
 // masked as JSON.
 func shortenString(key, v string) string {
-	if t := strings.TrimSpace(v); len(t) > 1 && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+	if t := strings.TrimSpace(v); len(t) > 1 && (t[0] == '{' || t[0] == '[') && validJSON([]byte(t)) {
 		return string(view(nil, key, []byte(t)))
 	}
 	s := pan.Value(key, v)
