@@ -3,6 +3,8 @@ package queueapp
 import (
 	"context"
 	"crypto/ecdh"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,6 +148,7 @@ type payment struct {
 
 type operation struct {
 	kind, shopID, id, paymentID string
+	ref                         string // the refund's refundNumber at the gateway (pspRef)
 	amount                      string
 	minor                       int64
 	channelID                   string
@@ -154,7 +157,28 @@ type operation struct {
 	held                        bool // reserved on its payment (the books are settled when it ends)
 }
 
-func payKey(shopID, id string) string      { return shopID + "/" + id }
+func payKey(shopID, id string) string { return shopID + "/" + id }
+
+// pspRef is the gateway's key (orderNo, refundNumber) for Genstore's id in a shop: the id
+// itself, unless another shop's payment or refund holds it already (holds says whether one
+// does). Genstore's ids are unique within a shop, not across shops, and one gateway merchant
+// serves every shop the app is installed on: a second shop's id gets a short digest of the
+// shop, the same for every delivery, since the first shop's record keeps the bare id.
+// The caller holds a.mu.
+func (a *App) pspRef(shopID, id string, holds func(*payment, *operation) bool) string {
+	taken := false
+	for _, p := range a.pays {
+		taken = taken || (p.shopID != shopID && holds(p, nil))
+	}
+	for _, op := range a.ops {
+		taken = taken || (op.shopID != shopID && holds(nil, op))
+	}
+	if !taken {
+		return id
+	}
+	sum := sha256.Sum256([]byte(shopID))
+	return id + "-" + hex.EncodeToString(sum[:3])
+}
 func opKey(kind, shopID, id string) string { return kind + "/" + shopID + "/" + id }
 
 // lock serialises the deliveries of one id (docs/CONTRACT.md §2.3): a duplicate that

@@ -45,7 +45,8 @@ func (a *App) operationRequest(kind string) http.HandlerFunc {
 		a.mu.Lock()
 		_, seen := a.ops[key]
 		if !seen {
-			a.ops[key] = &operation{kind: kind, shopID: shopID, id: id, paymentID: in.PaymentID, amount: in.Amount}
+			a.ops[key] = &operation{kind: kind, shopID: shopID, id: id, paymentID: in.PaymentID, amount: in.Amount,
+				ref: a.pspRef(shopID, id, func(o *payment, op *operation) bool { return op != nil && op.kind == "refund" && op.ref == id })}
 		}
 		op := a.ops[key]
 		a.mu.Unlock()
@@ -129,10 +130,10 @@ func (a *App) attempt(ctx context.Context, op *operation, p *payment) {
 			a.finish(op, p, result{set: true, reason: "the card gateway holds the payment " + gp.Status})
 		}
 	case "refund":
-		rf, err := a.gw.refundStatus(ctx, p.env, op.id)
+		rf, err := a.gw.refundStatus(ctx, p.env, op.ref)
 		if code(err) == "NOT_FOUND" {
 			err = a.gw.call(ctx, p.env, "/v1/refunds", map[string]string{"amount": op.amount, "clientIp": "127.0.0.1", "orderNo": p.orderNo,
-				"reason": "refunded by the merchant", "refundNumber": op.id}, &rf)
+				"reason": "refunded by the merchant", "refundNumber": op.ref}, &rf)
 			if err != nil && !unknown(err) {
 				a.finish(op, p, result{set: true, reason: "the card gateway refused the refund: " + code(err)})
 				return

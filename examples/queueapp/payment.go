@@ -72,8 +72,11 @@ func (a *App) paymentRequest(w http.ResponseWriter, r *http.Request) {
 	if test {
 		env = "sandbox"
 	}
+	a.mu.Lock()
+	orderNo := a.pspRef(shopID, in.PaymentID, func(o *payment, _ *operation) bool { return o != nil && o.orderNo == in.PaymentID })
+	a.mu.Unlock()
 	p = &payment{shopID: shopID, id: in.PaymentID, env: env, manual: manual, amount: in.Amount, currency: in.Currency,
-		orderNo: in.PaymentID, returnURL: in.PaymentMethod.Data.ReturnURL, backToken: newToken()}
+		orderNo: orderNo, returnURL: in.PaymentMethod.Data.ReturnURL, backToken: newToken()}
 
 	c, err := open(a.key, in.PaymentMethod.Data)
 	if err != nil {
