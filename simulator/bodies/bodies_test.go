@@ -133,3 +133,26 @@ func BenchmarkOf(b *testing.B) {
 		Of(body)
 	}
 }
+
+// Of reads the strings of a body without copying them; the view it returns
+// must still be its own: changing the body afterwards changes nothing in it.
+func TestViewDoesNotAliasTheBody(t *testing.T) {
+	for _, body := range []string{
+		`{"orderNo":"A1","note":"plain","biz":"{\"cardNo\":\"4000123456000019\"}","list":["x","y"],"empty":""}`,
+		`{"k":"` + strings.Repeat("s", 100) + `","cardNumber":"4000123456000019"}`,
+		`not json, card 4000123456000019`,
+	} {
+		raw := []byte(body)
+		v := Of(raw)
+		before, _ := json.Marshal(v)
+		for i := range raw {
+			raw[i] = 'z'
+		}
+		if after, _ := json.Marshal(v); string(after) != string(before) {
+			t.Errorf("the view of %s changed with the body: %s → %s", body, before, after)
+		}
+		if strings.Contains(string(before), "4000123456000019") {
+			t.Errorf("card in %s", before)
+		}
+	}
+}

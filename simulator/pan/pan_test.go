@@ -53,6 +53,11 @@ func TestScrub(t *testing.T) {
 		{"ref 12 4000 1234 5600 0019 exp 12-30", "ref 12 400012******0019 exp 12-30"},
 		{"40000456000019 1", "400004****0019 1"},
 		{"4000123456000019-5100123456000015", "400012******0019-510012******0015"},
+		// The shortest card number (13 digits), whole and grouped, passes the
+		// pre-check that skips texts with fewer digits in a run.
+		{"visa 4222222222222 ok", "visa 422222***2222 ok"},
+		{"visa 4222 2222 22222 ok", "visa 422222***2222 ok"},
+		{"twelve 4222-2222-2222", "twelve 4222-2222-2222"},
 	}
 	for _, c := range cases {
 		if got := pan.Scrub(c.in); got != c.want {
@@ -87,6 +92,23 @@ func TestRedactMasksByKeyAndShape(t *testing.T) {
 	// The input is not modified.
 	if in["card"].(map[string]any)["number"] != "4000123456000019" {
 		t.Fatal("Redact modified its input")
+	}
+}
+
+func TestValueMasksByKeyName(t *testing.T) {
+	cases := []struct{ key, in, want string }{
+		{"cvv", "123", "***"}, {"CVC2", "123", "***"}, {"security_code", "1234", "***"}, {"otp", "111111", "***"},
+		{"client-secret", "x", "[redacted]"}, {"privateKey", "x", "[redacted]"}, {"Authorization", "Bearer x", "[redacted]"},
+		{"password", "x", "[redacted]"}, {"access_token", "x", "[redacted]"}, {"secret", "x", "[redacted]"}, {"plaintext", "x", "[redacted]"},
+		// Card number fields are masked even when the number is not Luhn-valid.
+		{"card_no", "4000123456000010", "400012******0010"}, {"PAN", "4000 1234 5600 0010", "400012******0010"},
+		{"accountNumber", "123456789012", "********9012"}, {"number", "12", "12"},
+		{"description", "cvv 123", "cvv 123"}, {"aVeryLongFieldNameThatIsLongerThan32", "x", "x"},
+	}
+	for _, c := range cases {
+		if got := pan.Value(c.key, c.in); got != c.want {
+			t.Errorf("Value(%q, %q) = %q, want %q", c.key, c.in, got, c.want)
+		}
 	}
 }
 

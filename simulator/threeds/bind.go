@@ -103,7 +103,7 @@ func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {
 		return s.refuse(&t, b, "eci", "is not the ECI of this authentication ("+t.ECI+")")
 	case b.MerchantID != t.Merchant:
 		return s.refuse(&t, b, "dsTransId", "belongs to another merchant's authentication")
-	case b.CardNumber != "" && fingerprint(s.key, b.CardNumber) != t.CardFingerprint:
+	case b.CardNumber != "" && s.fingerprint(b.CardNumber) != t.CardFingerprint:
 		return s.refuse(&t, b, "dsTransId", "authenticated another card")
 	case b.Currency != t.Currency || b.Amount != t.Amount:
 		return s.refuse(&t, b, "dsTransId", "authenticated another amount or currency")

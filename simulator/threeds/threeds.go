@@ -32,6 +32,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/mac"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -164,13 +165,13 @@ type Result struct {
 // Transaction is the stored form of an authentication.
 type Transaction struct {
 	Result
-	MerchantName    string            `json:"merchantName,omitempty"`
-	CardFingerprint string            `json:"cardFingerprint"`
-	NN              string            `json:"nn,omitempty"`
-	ReturnURL       string            `json:"returnUrl,omitempty"`
-	FinalStatus     string            `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
-	OTPAttempts     int               `json:"otpAttempts,omitempty"`
-	JournalIDs      map[string]string `json:"journalIds,omitempty"`
+	MerchantName    string `json:"merchantName,omitempty"`
+	CardFingerprint string `json:"cardFingerprint"`
+	NN              string `json:"nn,omitempty"`
+	ReturnURL       string `json:"returnUrl,omitempty"`
+	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
+	OTPAttempts     int    `json:"otpAttempts,omitempty"`
+	JournalIDs      IDs    `json:"journalIds,omitempty"`
 }
 
 // Errors of the service.
@@ -194,7 +195,8 @@ type Service struct {
 	opts  Options
 	cards *fixtures.Cards
 	txns  store.Table[Transaction]
-	key   []byte
+	key   *mac.Keyed // card fingerprints, under a key of the run
+	cavv  *mac.Keyed // authentication values, under cavvKey
 
 	mu        sync.Mutex
 	callbacks map[string]func(context.Context, Result)
@@ -217,7 +219,8 @@ func New(o Options) (*Service, error) {
 	}
 	return &Service{
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
-		key: []byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32)), callbacks: map[string]func(context.Context, Result){},
+		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
+		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
 	}, nil
 }
 
@@ -227,9 +230,10 @@ func (s *Service) ChallengeURL(acsTransID string) string {
 }
 
 func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) {
-	idm := map[string]string{"threeDsServerTransId": t.ThreeDSServerTransID}
-	for k, v := range t.JournalIDs {
-		idm[k] = v
+	idm := make(map[string]string, len(t.JournalIDs)+4)
+	idm["threeDsServerTransId"] = t.ThreeDSServerTransID
+	for _, p := range t.JournalIDs {
+		idm[p.Name] = p.Value
 	}
 	if t.DSTransID != "" {
 		idm["dsTransId"] = t.DSTransID
@@ -336,8 +340,8 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
 			CreatedAt: now,
 		},
-		MerchantName: req.MerchantName, CardFingerprint: fingerprint(s.key, req.CardNumber), NN: row.NN,
-		ReturnURL: req.ReturnURL, JournalIDs: req.JournalIDs,
+		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
+		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
 	}
 	var keys []string
 	switch flow {
@@ -397,7 +401,7 @@ func (s *Service) settle(t *Transaction, status, reason string, now time.Time) {
 	t.ECI = ECI(t.Brand, status)
 	t.LiabilityShift = LiabilityShift(status)
 	if t.LiabilityShift {
-		t.AuthenticationValue = AuthenticationValue(t.DSTransID)
+		t.AuthenticationValue = s.authenticationValue(t.DSTransID)
 	}
 	t.ChallengeURL = ""
 	t.ExpiresAt = nil

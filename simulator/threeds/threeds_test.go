@@ -358,3 +358,33 @@ func TestBindingRefusesForeignResults(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryEventCarriesTheCallersJournalIDs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r := req("4000123456000019")
+	r.JournalIDs = map[string]string{"orderNo": "O1", "tradeNo": "T1"}
+	res, err := e.svc.Authenticate(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Bind(ctx, threeds.Binding{DSTransID: res.DSTransID, AuthenticationValue: res.AuthenticationValue,
+		MerchantID: "M1", Reference: "T1", Amount: 1999, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	if res.AuthenticationValue != threeds.AuthenticationValue(res.DSTransID) {
+		t.Errorf("authentication value %s is not AuthenticationValue(dsTransId)", res.AuthenticationValue)
+	}
+	evs := e.jr.Query(journal.Filter{System: threeds.Name})
+	kinds := map[string]bool{}
+	for _, ev := range evs {
+		kinds[ev.Kind] = true
+		if ev.IDs["orderNo"] != "O1" || ev.IDs["tradeNo"] != "T1" || ev.IDs["threeDsServerTransId"] != res.ThreeDSServerTransID ||
+			ev.IDs["dsTransId"] != res.DSTransID || ev.IDs["merchant"] != "M1" {
+			t.Errorf("%s ids = %v", ev.Kind, ev.IDs)
+		}
+	}
+	if !kinds["threeds.authentication"] || !kinds["threeds.bound"] {
+		t.Fatalf("events %v", kinds)
+	}
+}

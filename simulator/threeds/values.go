@@ -64,9 +64,11 @@ func ValidAuthenticationValueShape(s string) bool {
 }
 
 // fingerprint identifies a card without keeping its number: HMAC-SHA256
-// under a key of the simulator run.
-func fingerprint(key []byte, pan string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(pan))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+// under a key of the simulator run (s.key), the first 16 bytes in hex.
+func (s *Service) fingerprint(pan string) string { return s.key.Hex("", pan, 16) }
+
+// authenticationValue is AuthenticationValue under the service's kept HMAC
+// state (mac.Keyed): the same value, without deriving the key's pads anew.
+func (s *Service) authenticationValue(dsTransID string) string {
+	return s.cavv.Base64("cavv|", dsTransID, 20)
 }

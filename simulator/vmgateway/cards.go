@@ -1,9 +1,6 @@
 package vmgateway
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -53,9 +50,7 @@ func expired(month, year string, now time.Time) bool {
 
 // fingerprint identifies a card without keeping its number.
 func (s *System) fingerprint(number string) string {
-	m := hmac.New(sha256.New, s.cardKey)
-	m.Write([]byte(number))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	return s.cardKey.Hex("", number, 16)
 }
 
 // checkExternal checks external 3-D Secure data for consistency with itself

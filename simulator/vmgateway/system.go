@@ -31,6 +31,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/env"
+	"github.com/pspsim/pspsim/simulator/mac"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -100,7 +101,7 @@ type System struct {
 	dialect Dialect
 	tds     *threeds.Service
 	cards   *fixtures.Cards
-	cardKey []byte
+	cardKey *mac.Keyed // card fingerprints, under a key of the run
 	enums   map[string][]string
 	cfg     atomic.Pointer[settings]
 
@@ -132,7 +133,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		return nil, fmt.Errorf("vmgateway: %w", err)
 	}
 	s := &System{env: e, tds: e.ThreeDS, cards: cards,
-		cardKey: []byte(e.IDs.Derive("vmgateway-card-fingerprint").Hex(32)),
+		cardKey: mac.New([]byte(e.IDs.Derive("vmgateway-card-fingerprint").Hex(32))),
 		apps:    store.NewTable[App](e.Store, "vm.app"),
 		tokens: store.NewTable(e.Store, "vm.token", tokenDone(e),
 			store.Index("app", func(t *Token) string { return t.AppID })),

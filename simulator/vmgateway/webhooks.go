@@ -136,8 +136,16 @@ func (s *System) targets(ctx context.Context, merchant, environment, appID, noti
 	return out
 }
 
-// publishPayment sends payment.status_changed for p's current status.
+// publishPayment sends payment.status_changed for p's current status. Most
+// payments have no one to notify: the targets are looked up first, so that
+// the event's view, ids and closures are built only for those that do.
 func (s *System) publishPayment(ctx context.Context, p Payment) {
+	if targets := s.targets(ctx, p.MerchantID, p.Environment, p.AppID, p.NotificationURL); len(targets) > 0 {
+		s.publishPaymentTo(ctx, targets, p)
+	}
+}
+
+func (s *System) publishPaymentTo(ctx context.Context, targets []target, p Payment) {
 	ids := s.paymentIDs(p)
 	opposite := func() (any, bool) {
 		q := p
@@ -157,11 +165,17 @@ func (s *System) publishPayment(ctx context.Context, p Payment) {
 		}
 		return viewPayment(q), true
 	}
-	s.publish(ctx, "payment.status_changed", viewPayment(p), opposite, p.MerchantID, p.Environment, p.AppID, p.NotificationURL, ids, p.NotificationDelay)
+	s.publish(ctx, targets, "payment.status_changed", viewPayment(p), opposite, p.AppID, p.MerchantID, p.Environment, ids, p.NotificationDelay)
 }
 
 // publishRefund sends refund.status_changed for rf's current status.
 func (s *System) publishRefund(ctx context.Context, rf Refund) {
+	if targets := s.targets(ctx, rf.MerchantID, rf.Environment, rf.AppID, rf.NotificationURL); len(targets) > 0 {
+		s.publishRefundTo(ctx, targets, rf)
+	}
+}
+
+func (s *System) publishRefundTo(ctx context.Context, targets []target, rf Refund) {
 	ids := map[string]string{"refundNumber": rf.RefundNumber, "tradeNo": rf.TradeNo, "orderNo": rf.OrderNo, "merchant": rf.MerchantID, "appId": rf.AppID}
 	opposite := func() (any, bool) {
 		q := rf
@@ -175,17 +189,13 @@ func (s *System) publishRefund(ctx context.Context, rf Refund) {
 		}
 		return viewRefund(q), true
 	}
-	s.publish(ctx, "refund.status_changed", viewRefund(rf), opposite, rf.MerchantID, rf.Environment, rf.AppID, rf.NotificationURL, ids, 0)
+	s.publish(ctx, targets, "refund.status_changed", viewRefund(rf), opposite, rf.AppID, rf.MerchantID, rf.Environment, ids, 0)
 }
 
-// publish signs an event for every target and hands it to the sender: the
-// first attempt now (or after delay, TESTCARDS.md 12), retries on
-// RetrySchedule, on the clock, byte-identical.
-func (s *System) publish(ctx context.Context, eventType string, data any, opposite func() (any, bool), merchant, environment, appID, notificationURL string, ids map[string]string, delay time.Duration) {
-	targets := s.targets(ctx, merchant, environment, appID, notificationURL)
-	if len(targets) == 0 {
-		return
-	}
+// publish signs an event for every target (s.targets) and hands it to the
+// sender: the first attempt now (or after delay, TESTCARDS.md 12), retries
+// on RetrySchedule, on the clock, byte-identical.
+func (s *System) publish(ctx context.Context, targets []target, eventType string, data any, opposite func() (any, bool), appID, merchant, environment string, ids map[string]string, delay time.Duration) {
 	now := s.now()
 	ev := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: ts(now), Data: data}
 	body, err := json.Marshal(ev)
