@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
@@ -90,7 +91,7 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 			if closing == '}' {
 				var rest []byte
 				k, rest = str(s)
-				b = appendQuoted(b, k)
+				b = journal.AppendString(b, k)
 				b = append(b, ':')
 				s = skipSpace(skipSpace(rest)[1:]) // the colon
 			}
@@ -100,7 +101,7 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 		return append(b, closing), s[1:]
 	case '"':
 		v, rest := str(s)
-		return appendQuoted(b, shortenString(key, v)), rest
+		return journal.AppendString(b, shortenString(key, v)), rest
 	case 't', 'n':
 		return append(b, s[:4]...), s[4:]
 	case 'f':
@@ -112,7 +113,7 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 	}
 	num := string(s[:n])
 	if masked := pan.Value(key, num); masked != num {
-		return appendQuoted(b, masked), s[n:]
+		return journal.AppendString(b, masked), s[n:]
 	}
 	return append(b, s[:n]...), s[n:]
 }
@@ -169,34 +170,6 @@ func skipSpace(s []byte) []byte {
 		s = s[1:]
 	}
 	return s
-}
-
-// appendQuoted appends v as a JSON string.
-func appendQuoted(b []byte, v string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, v[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, v[start:]...)
-	return append(b, '"')
 }
 
 func clip(s string, size int) string {

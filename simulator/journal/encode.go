@@ -130,6 +130,10 @@ func sortedKeys[V any](m map[string]V, keys []string) []string {
 
 const hex = "0123456789abcdef"
 
+// AppendString appends s to b as a JSON string, as the journal writes every
+// string it keeps (package bodies writes its views with it too).
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString appends s as a JSON string as encoding/json does (HTML
 // characters and U+2028/U+2029 escaped), except that a byte that is not
 // UTF-8 is written as the text \xNN instead of being replaced by U+FFFD:

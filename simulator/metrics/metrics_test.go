@@ -22,12 +22,18 @@ func TestScopesShareSeriesAndLabelTheNamespace(t *testing.T) {
 	}
 }
 
-func TestNilScopeCountsNothing(t *testing.T) {
+// A nil scope (a simulator built without metrics) takes every call without
+// panicking — a panic fails the test — and its Watch gives a stop function.
+func TestNilScopeIsSafeToUse(t *testing.T) {
 	var s *Scope
 	s.Request("a", "b", 200, 0)
 	s.Delivery("a", "b", "retry")
 	s.Fault("r", "drop")
-	s.Watch(Source{})()
+	stop := s.Watch(Source{})
+	if stop == nil {
+		t.Fatal("Watch on a nil scope returned no stop function")
+	}
+	stop()
 }
 
 func TestWatchReadsAtScrapeTimeUntilStopped(t *testing.T) {

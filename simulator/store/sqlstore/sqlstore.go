@@ -118,7 +118,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		d, driver, dsn, where = postgres, "pgx", rawURL, Redact(u.String())
 	default:
-		return nil, fmt.Errorf("store: %q: want memory, sqlite:PATH or postgres://…", Redact(rawURL))
+		return nil, fmt.Errorf("%q: want memory, sqlite:PATH or postgres://…", Redact(rawURL))
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
