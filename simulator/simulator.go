@@ -40,6 +40,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/gate"
 	"github.com/pspsim/pspsim/simulator/genstore"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/metrics"
@@ -160,6 +161,7 @@ type Simulator struct {
 	// inside it; Reset waits until nothing is inside (package gate).
 	gate  *gate.Gate
 	clock *gate.Clock
+	jobs  jobs.Scheduler
 	// metrics counts requests, deliveries and faults under this
 	// simulator's namespace; unwatch stops the scrape-time reads of its
 	// store and journal.
@@ -267,6 +269,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	sender.SetObserver(func(req *delivery.Request, outcome delivery.Outcome) {
 		s.metrics.Delivery(req.System, req.Kind, outcome.String())
 	})
+	s.jobs = jobs.NewMemory(clk)
 	s.canaries = canary.New(clk, j)
 	if state != nil {
 		if err := s.canaries.Persist(ctx, state, opts.Logger); err != nil {
@@ -296,6 +299,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		Fake:           fake.New(ids.New(opts.Seed).Derive("fakedata").Uint64()),
 		Log:            opts.Logger,
 		Sender:         sender,
+		Jobs:           s.jobs,
 		ThreeDS:        tds,
 		BaseURL:        s.BaseURL,
 		ValidateSpecs:  opts.ValidateSpecs,
@@ -649,6 +653,9 @@ func (s *Simulator) Reset(ctx context.Context) error {
 
 func (s *Simulator) reset(ctx context.Context) error {
 	s.env.Sender.StopAll()
+	if err := s.jobs.Reset(ctx); err != nil {
+		return fmt.Errorf("reset jobs: %w", err)
+	}
 	s.clock.StopAll()
 	if err := s.env.Store.Reset(ctx); err != nil {
 		return fmt.Errorf("reset store: %w", err)

@@ -56,7 +56,24 @@ type Request struct {
 	// (err). Genstore judges each acknowledgement an app gives with it. It
 	// must not block.
 	Answered func(r *Request, resp *Response, err error)
+
+	// Resume names the resumer the sending system registered (OnResume)
+	// that rebuilds what is not data here — Prepare, Tamper, Contradict,
+	// Answered, the policy and onDone — from the message as stored, so that
+	// a durable backend can keep a pending delivery across a restart and
+	// hand it to another replica. Empty: the delivery is not resumable
+	// (it dies with the process, as every delivery does with --store memory).
+	Resume string
+	// ResumeData is what the resumer needs beyond the message itself
+	// (Genstore: the operation's kind and id). Stored as is.
+	ResumeData []byte
 }
+
+// Resumer rebuilds a stored delivery's hooks, policy and onDone (see
+// Request.Resume). req holds the stored message: System, Kind, Method,
+// URL, Header, Body, IDs, Tags and ResumeData. ok false means the delivery
+// is no longer wanted (its object has reached a final state meanwhile).
+type Resumer func(ctx context.Context, req Request) (full Request, p Policy, onDone func(*Delivery), ok bool, err error)
 
 // Response is what an attempt got back.
 type Response struct {
@@ -159,6 +176,27 @@ type Sender struct {
 	// finished: the store's retention keeps the objects they are about.
 	busy  map[busyKey]int
 	enter func() (leave func())
+
+	resumers map[string]Resumer
+}
+
+// OnResume registers the resumer named name (see Request.Resume). Systems
+// call it while they are built.
+func (s *Sender) OnResume(name string, r Resumer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resumers == nil {
+		s.resumers = map[string]Resumer{}
+	}
+	s.resumers[name] = r
+}
+
+// resumer returns the resumer named name.
+func (s *Sender) resumer(name string) (Resumer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.resumers[name]
+	return r, ok
 }
 
 // SetGate makes the first attempts that Start runs on their own goroutine

@@ -18,6 +18,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -41,6 +42,11 @@ type Env struct {
 	Fake   *fake.Faker
 	Log    *slog.Logger
 	Sender *delivery.Sender
+	// Jobs runs what a system does later on its own (expiry, settlement,
+	// timers) as data, so that durable backends keep it across restarts
+	// and replicas (package jobs). Handlers are registered while the system
+	// is built.
+	Jobs jobs.Scheduler
 	// ThreeDS is the 3-D Secure service every PSP authenticates cards with.
 	ThreeDS *threeds.Service
 	// BaseURL returns the simulator's public base URL ("http://127.0.0.1:8080"),
