@@ -219,3 +219,59 @@ func TestReplicasShareTheJournal(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkJournal is the journal's write cost on each backend (go test
+// -run '^$' -bench Journal ./simulator/store/sqlstore): record, what a
+// request pays (the event redacted, encoded and handed to the writer), and
+// written, the same with every event also committed to the database
+// (flushed once per FlushRows events, as the writer does under load) —
+// the database's share per event.
+func BenchmarkJournal(b *testing.B) {
+	backends := []struct {
+		name string
+		log  func(b *testing.B) journal.Log
+	}{
+		{"memory", func(*testing.B) journal.Log { return nil }},
+		{"sqlite", func(b *testing.B) journal.Log {
+			return open(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db")).Events("bench", journal.DefaultMax)
+		}},
+		{"postgres", func(b *testing.B) journal.Log { return open(b, pgtest.URL(b)).Events("bench", journal.DefaultMax) }},
+	}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			l := be.log(b)
+			j := journal.New(clock.NewSim(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), 0)
+			if l != nil {
+				j.SetLog(l)
+			}
+			n := 0
+			b.Run("record", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					n++
+					record(j, n)
+				}
+			})
+			if l == nil {
+				return
+			}
+			if err := l.Flush(ctx); err != nil { // what record left
+				b.Fatal(err)
+			}
+			b.Run("written", func(b *testing.B) {
+				for b.Loop() {
+					n++
+					record(j, n)
+					if n%sqlstore.FlushRows == 0 {
+						if err := l.Flush(ctx); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if err := l.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
