@@ -672,7 +672,7 @@ func (s *Simulator) reset(ctx context.Context) error {
 		}
 	}
 	if err := s.env.Journal.ResetContext(ctx); err != nil {
-		return err
+		return fmt.Errorf("reset journal: %w", err)
 	}
 	for _, sys := range s.systems {
 		if err := sys.Reset(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
@@ -250,7 +251,10 @@ func (h *Host) expireRegistered(ctx context.Context, cutoff int64, used map[stri
 			continue
 		}
 		if err := h.Delete(name); err != nil {
-			h.log.Warn("idle namespace not deleted", "name", name, "err", err)
+			var aerr *apierr.Error
+			if !errors.As(err, &aerr) || aerr.Kind != apierr.NotFound { // not: another replica's sweep was first
+				h.log.Warn("idle namespace not deleted", "name", name, "err", err)
+			}
 			continue
 		}
 		out = append(out, name)
