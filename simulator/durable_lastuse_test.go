@@ -80,13 +80,14 @@ func TestIdleExpiryCountsEveryReplicasUse(t *testing.T) {
 }
 
 // TestIdleExpiryWithOneDurableProcess: one process with a durable store
-// deletes (not only lets go of) a namespace unused for the idle limit, and
-// keeps one in use.
+// deletes (not only lets go of) a namespace unused for the idle limit — its
+// events too — and keeps one in use.
 func TestIdleExpiryWithOneDurableProcess(t *testing.T) {
 	for _, tc := range durableURLs {
 		t.Run(tc.name, func(t *testing.T) {
 			wall := newWallClock(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-			h, hst := idleHost(t, openDB(t, tc.url(t)), wall, time.Hour)
+			db := openDB(t, tc.url(t))
+			h, hst := idleHost(t, db, wall, time.Hour)
 			for _, name := range []string{"idle", "busy"} {
 				if r := h.Do("POST", "/_sim/namespaces", `{"name":"`+name+`"}`); r.Status != 201 {
 					t.Fatalf("create %s: %d %s", name, r.Status, r.Body)
@@ -104,6 +105,16 @@ func TestIdleExpiryWithOneDurableProcess(t *testing.T) {
 			}
 			if r := h.Do("GET", "/_sim/namespaces/busy", nil); r.Status != 200 {
 				t.Fatalf("namespace in use was deleted: %d %s", r.Status, r.Body)
+			}
+			// Deleted, not only let go of: its events went with its rows.
+			for ns, want := range map[string]bool{"idle": false, "busy": true} {
+				var n int
+				if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM events WHERE namespace = '` + ns + `'`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if (n > 0) != want {
+					t.Errorf("namespace %s has %d stored events", ns, n)
+				}
 			}
 		})
 	}
