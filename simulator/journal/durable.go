@@ -229,6 +229,9 @@ func (j *Journal) logPage(ctx context.Context, f Filter, forward bool, limit int
 		return Page{}, fmt.Errorf("journal: %w", err)
 	}
 	p := Page{LastSeq: last, OldestSeq: oldest}
+	if last == 0 {
+		return p, nil // nothing written yet (and 0 would mean no bound below)
+	}
 	var rows []Row
 	err = j.logScan(ctx, &f, last, !forward, limit+1, func(r *Row) bool {
 		if len(rows) == limit {

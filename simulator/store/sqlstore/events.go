@@ -45,23 +45,27 @@ const (
 // Events implements the journal's durable log of one namespace, keeping at
 // most max events (a tenth more between trims).
 func (s *DB) Events(namespace string, max int) journal.Log {
-	s.writerOnce.Do(func() {
-		s.writer = &eventWriter{db: s, pending: map[*eventLog][]journal.Row{}, wake: make(chan struct{}, 1),
-			stop: make(chan struct{}), done: make(chan struct{})}
-		go s.writer.run()
-	})
+	s.startWriter()
 	if max <= 0 {
 		max = journal.DefaultMax
 	}
 	return &eventLog{w: s.writer, ns: namespace, max: int64(max)}
 }
 
-// closeEvents writes what is pending and stops the writer (DB.Close).
+// startWriter starts the process's writer once.
+func (s *DB) startWriter() {
+	s.writerOnce.Do(func() {
+		s.writer = &eventWriter{db: s, pending: map[*eventLog][]journal.Row{}, wake: make(chan struct{}, 1),
+			stop: make(chan struct{}), done: make(chan struct{})}
+		go s.writer.run()
+	})
+}
+
+// closeEvents writes what is pending and stops the writer (DB.Close). A
+// Log asked for afterwards takes nothing (its writer is stopped).
 func (s *DB) closeEvents() {
-	s.writerOnce.Do(func() {}) // none started: none will be
-	if s.writer != nil {
-		s.writer.close()
-	}
+	s.startWriter()
+	s.writer.close()
 }
 
 // eventWriter batches the process's event writes.
