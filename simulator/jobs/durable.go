@@ -23,6 +23,10 @@ import (
 type Keeper interface {
 	Scheduler
 	Keep(ctx context.Context, j Job) error
+	// HandleLost registers what learns that a job of kind this replica had
+	// a timer for was run, cancelled or replaced by another replica (its
+	// claim lost), so that what waited for it here lets go.
+	HandleLost(kind string, f func(ctx context.Context, key string))
 	// Owner is the replica id the scheduler's rows carry.
 	Owner() string
 }
@@ -85,6 +89,7 @@ type Durable struct {
 
 	mu       sync.Mutex
 	handlers map[string]Handler
+	lost     map[string]func(ctx context.Context, key string)
 	local    map[key]*local
 	closed   bool
 	stop     chan struct{}
@@ -115,7 +120,7 @@ func NewDurable(o DurableOptions) *Durable {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Durable{clock: o.Clock, table: o.Table, owner: o.Owner, lease: o.Lease, every: o.Every, all: o.TakeAll, log: o.Log,
-		handlers: map[string]Handler{}, local: map[key]*local{}, stop: make(chan struct{}), loopDone: make(chan struct{})}
+		handlers: map[string]Handler{}, lost: map[string]func(context.Context, string){}, local: map[key]*local{}, stop: make(chan struct{}), loopDone: make(chan struct{})}
 }
 
 // NewReplicaID draws a replica id: 8 random bytes in hex.
@@ -137,6 +142,13 @@ func (d *Durable) Handle(kind string, h Handler) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.handlers[kind] = h
+}
+
+// HandleLost implements Keeper.
+func (d *Durable) HandleLost(kind string, f func(ctx context.Context, key string)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lost[kind] = f
 }
 
 // Start takes over what it may (every row with TakeAll; else the rows
@@ -260,7 +272,7 @@ func (d *Durable) fire(k key, e *local) {
 		return
 	}
 	delete(d.local, k)
-	h := d.handlers[k.kind]
+	h, lost := d.handlers[k.kind], d.lost[k.kind]
 	d.mu.Unlock()
 	ctx := context.Background()
 	v, won, err := d.table.Claim(ctx, k.kind, k.key, e.version, d.owner, d.leaseEnd())
@@ -271,7 +283,11 @@ func (d *Durable) fire(k key, e *local) {
 		return
 	}
 	if !won {
-		return // another replica ran it, or it was cancelled or replaced
+		// Another replica ran it, or it was cancelled or replaced.
+		if lost != nil {
+			lost(ctx, k.key)
+		}
+		return
 	}
 	if h == nil {
 		d.log.Error("jobs: no handler for a due job; dropped", "kind", k.kind, "key", k.key)
