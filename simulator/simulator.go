@@ -376,6 +376,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// CodePay's online card payments authenticate with the same 3-D Secure
 	// simulator as the card gateway.
 	cp.(*codepay.System).SetThreeDS(codepay.ServiceThreeDS{Service: s.env.ThreeDS})
+	// Its stored notifications resume (a durable store's, after a restart
+	// or on another replica) before the jobs start.
+	cp.(*codepay.System).ResumeNotifications()
 
 	if err := s.loadFaults(config["faults"]); err != nil {
 		return nil, err
