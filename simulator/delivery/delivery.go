@@ -301,8 +301,15 @@ func (d *Delivery) written(err error) bool {
 		d.sender.record("delivery.volatile", d, fmt.Sprintf("%s %s is no longer stored (%v): a restart will not resume it", d.req.Kind, d.req.URL, err), map[string]any{})
 	}
 	d.mu.Lock()
+	id := d.id
 	d.id = ""
 	d.mu.Unlock()
+	s := d.sender
+	s.mu.Lock()
+	if s.byID[id] == d {
+		delete(s.byID, id)
+	}
+	s.mu.Unlock()
 	return false
 }
 
