@@ -259,9 +259,14 @@ func (d *Durable) adopt(r Row) {
 // arm sets the timer of a row. The caller holds d.mu; neither clock calls
 // the function from AfterFunc itself, so this cannot deadlock with fire.
 func (d *Durable) arm(k key, j Job, version int64) {
+	d.armAfter(k, j, version, j.Due.Sub(d.clock.Now()))
+}
+
+// armAfter sets the timer of a row to fire after wait.
+func (d *Durable) armAfter(k key, j Job, version int64, wait time.Duration) {
 	e := &local{job: j, version: version}
 	d.local[k] = e
-	e.timer = d.clock.AfterFunc(j.Due.Sub(d.clock.Now()), func() { d.fire(k, e) })
+	e.timer = d.clock.AfterFunc(wait, func() { d.fire(k, e) })
 }
 
 // fire runs a local timer's job if its claim wins.
@@ -277,9 +282,15 @@ func (d *Durable) fire(k key, e *local) {
 	ctx := context.Background()
 	v, won, err := d.table.Claim(ctx, k.kind, k.key, e.version, d.owner, d.leaseEnd())
 	if err != nil {
-		// The row stays this replica's: its lease is renewed, so it runs
-		// at the next start (or when another replica takes it over).
-		d.log.Error("jobs: claim failed; the job waits for a restart", "kind", k.kind, "key", k.key, "err", err)
+		// The database did not answer: try again a little later (on the
+		// simulated clock, at its next move), unless the key was
+		// scheduled again meanwhile.
+		d.log.Error("jobs: claim failed; retried", "kind", k.kind, "key", k.key, "err", err)
+		d.mu.Lock()
+		if !d.closed && d.local[k] == nil {
+			d.armAfter(k, e.job, e.version, d.every)
+		}
+		d.mu.Unlock()
 		return
 	}
 	if !won {

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -62,6 +63,28 @@ func newReplica(t *testing.T, tb jobs.Table, name string, l *log, o jobs.Durable
 	c.BeforeMove(d.BeforeMove)
 	t.Cleanup(d.Close)
 	return &replica{Durable: d, clock: c}
+}
+
+// flakyTable fails the next n claims, as a database that does not answer.
+type flakyTable struct {
+	jobs.Table
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flakyTable) failClaims(n int) { f.mu.Lock(); f.n = n; f.mu.Unlock() }
+
+func (f *flakyTable) Claim(ctx context.Context, kind, key string, version int64, owner string, leaseUntil time.Time) (int64, bool, error) {
+	f.mu.Lock()
+	fail := f.n > 0
+	if fail {
+		f.n--
+	}
+	f.mu.Unlock()
+	if fail {
+		return 0, false, errors.New("connection refused")
+	}
+	return f.Table.Claim(ctx, kind, key, version, owner, leaseUntil)
 }
 
 func TestDurableRules(t *testing.T) {
@@ -189,6 +212,25 @@ func TestDurableRules(t *testing.T) {
 		b.clock.SyncTo(t0.Add(2 * time.Hour))
 		if want := []string{"B:kept"}; !reflect.DeepEqual(l.get(), want) {
 			t.Fatalf("ran %v, want %v", l.get(), want)
+		}
+	})
+
+	t.Run("a claim the database refuses is tried again", func(t *testing.T) {
+		tb, l := &flakyTable{Table: sqliteTable(t)}, &log{}
+		a := newReplica(t, tb, "A", l, jobs.DurableOptions{Every: time.Minute}, nil)
+		must(t, a.Schedule(ctx, at(time.Hour, "x")))
+		tb.failClaims(1)
+		if _, err := a.clock.Advance(time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.get(); len(got) != 0 {
+			t.Fatalf("ran %v although the claim failed", got)
+		}
+		if _, err := a.clock.Advance(time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"A:x"}; !reflect.DeepEqual(l.get(), want) {
+			t.Fatalf("ran %v, want %v (the claim tried again a tick later)", l.get(), want)
 		}
 	})
 
