@@ -83,8 +83,8 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 			}
 			again := open(t, url)
 			v, err := again.Version(ctx)
-			if err != nil || v != 3 {
-				t.Fatalf("schema version %d, %v; want 3", v, err)
+			if err != nil || v != 4 {
+				t.Fatalf("schema version %d, %v; want 4 (00004_jobs)", v, err)
 			}
 			if _, err := again.Namespace(store.Scope{Namespace: "default"}).Get(ctx, "order", "o1"); err != nil {
 				t.Fatalf("reopened, the object is gone: %v", err)
