@@ -118,6 +118,15 @@ type Options struct {
 	// private set, which nothing serves unless asked (Simulator.Metrics).
 	// Every series carries the namespace.
 	Metrics *metrics.Metrics
+	// Replica names this process among the replicas sharing a durable
+	// store: its pending jobs' rows carry it (`pspsim serve --replica`);
+	// "": drawn at random for each simulator (pspsim serve draws one per
+	// process).
+	Replica string
+	// JobLease is how long a durable store's pending jobs stay this
+	// replica's without renewal: a replica that dies leaves its timers and
+	// deliveries to the others that long after (default 10 s).
+	JobLease time.Duration
 }
 
 // DefaultNamespace is the name events and logs give the namespace served
@@ -162,6 +171,8 @@ type Simulator struct {
 	gate  *gate.Gate
 	clock *gate.Clock
 	jobs  jobs.Scheduler
+	// durable is jobs when the backend keeps jobs (nil: in memory).
+	durable *jobs.Durable
 	// metrics counts requests, deliveries and faults under this
 	// simulator's namespace; unwatch stops the scrape-time reads of its
 	// store and journal.
@@ -273,7 +284,22 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	sender.SetObserver(func(req *delivery.Request, outcome delivery.Outcome) {
 		s.metrics.Delivery(req.System, req.Kind, outcome.String())
 	})
-	s.jobs = jobs.NewMemory(clk)
+	if jb, ok := opts.Backend.(jobs.Backend); ok {
+		// Pending timers and deliveries are rows, so that a restart or
+		// another replica resumes them (docs/DURABLE.md, part 2b).
+		lone, _ := opts.Backend.(interface{ SingleProcess() bool })
+		s.durable = jobs.NewDurable(jobs.DurableOptions{Clock: clk, Table: jb.JobTable(namespace), Owner: opts.Replica,
+			Lease: opts.JobLease, TakeAll: lone != nil && lone.SingleProcess(), Log: opts.Logger})
+		s.jobs = s.durable
+		if sim, ok := opts.Clock.(*clock.Sim); ok {
+			// The replica that moves the clock runs every replica's jobs
+			// due by the new time.
+			sim.BeforeMove(s.durable.BeforeMove)
+		}
+	} else {
+		s.jobs = jobs.NewMemory(clk)
+	}
+	sender.SetJobs(s.jobs)
 	s.canaries = canary.New(clk, j)
 	if state != nil {
 		if err := s.canaries.Persist(ctx, state, opts.Logger); err != nil {
@@ -354,6 +380,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// CodePay's online card payments authenticate with the same 3-D Secure
 	// simulator as the card gateway.
 	cp.(*codepay.System).SetThreeDS(codepay.ServiceThreeDS{Service: s.env.ThreeDS})
+	// Its stored notifications resume (a durable store's, after a restart
+	// or on another replica) before the jobs start.
+	cp.(*codepay.System).ResumeNotifications()
 
 	if err := s.loadFaults(config["faults"]); err != nil {
 		return nil, err
@@ -398,6 +427,14 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		src.Objects = c.Counts
 	}
 	s.unwatch = s.metrics.Watch(src)
+	if s.durable != nil {
+		// Handlers and resumers are registered: take over what is ours
+		// (everything, for SQLite's lone process) and keep the leases.
+		if err := s.durable.Start(ctx); err != nil {
+			s.durable.Close()
+			return nil, fmt.Errorf("store: jobs: %w", err)
+		}
+	}
 	s.env.Record("sim", "sim.started", fmt.Sprintf("pspsim %s started (seed %d, %s clock)", Version, opts.Seed, opts.Clock.Mode()), nil,
 		map[string]any{"seed": opts.Seed, "clock": opts.Clock.Mode()})
 	return s, nil
@@ -697,6 +734,11 @@ func (s *Simulator) Close() {
 		s.unwatch()
 		s.faults.Close()
 		s.canaries.Close()
+		if s.durable != nil {
+			// First: a closing replica writes no more rows; its pending
+			// jobs stay for the restart or the other replicas.
+			s.durable.Close()
+		}
 		s.env.Sender.Close()
 		// Timers die with the simulator: a deleted namespace's real-clock
 		// timers must not fire into it (nor keep it in memory) later.

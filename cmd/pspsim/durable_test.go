@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -136,7 +137,14 @@ func (c *child) status(t *testing.T, method, path, body string, headers ...strin
 
 func (c *child) vmToken(t *testing.T) string {
 	t.Helper()
-	code, m := c.do(t, "POST", "/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`)
+	return c.vmTokenAt(t, "")
+}
+
+// vmTokenAt obtains a gateway token in the namespace at prefix ("" or
+// "/ns/NAME").
+func (c *child) vmTokenAt(t *testing.T, prefix string) string {
+	t.Helper()
+	code, m := c.do(t, "POST", prefix+"/vm/v1/auth/token", `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`)
 	tok, _ := m["accessToken"].(string)
 	if code != 200 || tok == "" {
 		t.Fatalf("token: %d %v", code, m)
@@ -172,6 +180,50 @@ func (c *child) codepay(t *testing.T, fields map[string]any) map[string]any {
 	return out
 }
 
+// hookSink is a webhook receiver that refuses the first request (HTTP 500)
+// and acknowledges the others, keeping each one's event id.
+type hookSink struct {
+	mu  sync.Mutex
+	ids []string
+	srv *httptest.Server
+}
+
+func newHookSink(t *testing.T) *hookSink {
+	h := &hookSink{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h.mu.Lock()
+		h.ids = append(h.ids, r.Header.Get("X-VM-Event-Id"))
+		first := len(h.ids) == 1
+		h.mu.Unlock()
+		if first {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookSink) events() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.ids...)
+}
+
+// waitFor polls cond (wall time) until it holds, failing after patience.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", patience, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 const crashPayment = `{"orderNo":"%s","amount":"19.99","currency":"USD","paymentMethodType":"card","description":"crash test","threeDsMode":"auto",` +
 	`"card":{"cardNo":"4000123456000019","expiryMonth":"12","expiryYear":"2030","cvc":"123","captureMethod":"auto"},` +
 	`"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (crash)","javascriptEnable":true,` +
@@ -189,7 +241,10 @@ const lossWindow = sqlstore.FlushEvery + 2*time.Second
 // finds every one and answers its queries — a second gateway payment with
 // the same order number is still a duplicate, the inquiry the rule failed
 // once now passes, the canary keeps its sighting, and the namespace exists
-// with its seed and its clock where it was moved.
+// with its seed and its clock where it was moved. A gateway webhook whose
+// first attempt failed in that namespace has its retry pending at the
+// kill: the new process finds it, and when the namespace's clock reaches
+// the retry it reaches the sink.
 func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pspsim processes")
@@ -255,6 +310,22 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			if code, m := first.do(t, "POST", "/ns/crash-ns/_sim/clock/advance", `{"by":"2h"}`); code != 200 {
 				t.Fatalf("advance: %d %v", code, m)
 			}
+			// A webhook in the namespace, refused once: its retry is due
+			// 30 s later on the namespace's clock.
+			hooks := newHookSink(t)
+			nsTok := first.vmTokenAt(t, "/ns/crash-ns")
+			nsAuth := []string{"Authorization", "Bearer " + nsTok}
+			if code, m := first.do(t, "POST", "/ns/crash-ns/vm/v1/webhooks/subscriptions", `{"apiVersion":"20250703","signMethod":"sha256","subscribeUrl":"`+hooks.srv.URL+`"}`, nsAuth...); code != 200 {
+				t.Fatalf("subscribe: %d %v", code, m)
+			}
+			if code, m := first.do(t, "POST", "/ns/crash-ns/vm/v1/payments", fmt.Sprintf(crashPayment, "CRASHHOOK"), nsAuth...); code != 200 {
+				t.Fatalf("namespace payment: %d %v", code, m)
+			}
+			waitFor(t, "the webhook's retry to be scheduled", func() bool {
+				_, m := first.do(t, "GET", "/ns/crash-ns/_sim/events?kind=delivery.scheduled", "")
+				evs, _ := m["events"].([]any)
+				return len(evs) == 1
+			})
 			// The journal goes to the database in batches (sqlstore.FlushEvery):
 			// a crash may lose the last, unwritten one. Payments are made up to
 			// the kill, for longer than lossWindow, so that the first ones'
@@ -326,6 +397,18 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			q := second.codepay(t, map[string]any{"method": "order.query", "merchant_order_no": "CRASHCP1"})
 			if q["code"] != "0" || !strings.Contains(fmt.Sprint(q["data"]), "CRASHCP1") {
 				t.Fatalf("after the crash, the CodePay order query: %v", q)
+			}
+			// The pending webhook: nothing until its retry is due, then
+			// the same event, acknowledged.
+			if n := len(hooks.events()); n != 1 {
+				t.Fatalf("before the retry was due the sink got %d requests, want 1", n)
+			}
+			if code, m := second.do(t, "POST", "/ns/crash-ns/_sim/clock/advance", `{"by":"31s"}`); code != 200 {
+				t.Fatalf("advance: %d %v", code, m)
+			}
+			waitFor(t, "the webhook's retry after the crash", func() bool { return len(hooks.events()) == 2 })
+			if ev := hooks.events(); ev[1] != ev[0] || ev[0] == "" {
+				t.Fatalf("the retry after the crash sent event %q, the first attempt %q", ev[1], ev[0])
 			}
 		})
 	}

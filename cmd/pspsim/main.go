@@ -37,6 +37,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/faults"
 	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/logging"
 	"github.com/pspsim/pspsim/simulator/metrics"
 	"github.com/pspsim/pspsim/simulator/openapi"
@@ -172,6 +173,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	settings := serverFlags(fs)
 	nsSettings := namespaceFlags(fs)
 	openStore := storeFlag(fs)
+	replica := fs.String("replica", "", "this process's name among the replicas sharing a durable --store: its pending timers and deliveries carry it (default: drawn at random at start)")
+	jobLease := fs.Duration("job-lease", 10*time.Second, "with a durable --store: how long this process's pending timers and deliveries stay its own without renewal; a replica that dies leaves them to the others (or to its restart) this long after")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -186,7 +189,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	// every namespace; one cache of compiled specs for them all.
 	reg := metrics.New()
 	opts := simulator.Options{Logger: log, ValidateSpecs: *validate, Strict: *strict, Metrics: reg, Specs: openapi.NewSpecs(specs.FS(), *validate),
-		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge}}
+		Retention: simulator.Retention{Events: *retainEvents, Objects: *retainObjects, Age: *retainAge},
+		Replica:   *replica, JobLease: *jobLease}
+	if opts.Replica == "" {
+		// One id for the process, whatever the namespaces.
+		opts.Replica = jobs.NewReplicaID()
+	}
+	if opts.JobLease <= 0 {
+		fmt.Fprintln(stderr, "pspsim serve: --job-lease must be positive")
+		return 2
+	}
 	switch *clockMode {
 	case "real":
 		opts.Clock = clock.NewReal()
@@ -329,7 +341,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		log.Warn(warning)
 		fmt.Fprintln(stderr, warning)
 	}
-	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed, "store", storeName,
+	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed, "store", storeName, "replica", opts.Replica,
 		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health",
 		"namespaces", base+"/ns/{name}/", "namespacesAuto", namespaces.Auto, "namespacesMax", namespaces.Max, "namespaceIdle", time.Duration(namespaces.Idle))
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)

@@ -25,6 +25,26 @@ type Sim struct {
 	// later time another replica reached, which the clock then catches up
 	// to. Guarded by moving.
 	onMove func(from, to time.Time) (catchUp time.Time)
+	// beforeMove learns of every Advance and Set (not of SyncTo) before the
+	// clock moves, with the target: a durable namespace sets timers for the
+	// jobs other replicas own that fall due by then, so that the move runs
+	// them in order with its own. Guarded by moving.
+	beforeMove func(to time.Time)
+}
+
+// BeforeMove sets what learns of every Advance and Set before the clock
+// moves (see Sim.beforeMove).
+func (s *Sim) BeforeMove(f func(to time.Time)) {
+	s.moving.Lock()
+	defer s.moving.Unlock()
+	s.beforeMove = f
+}
+
+// before tells beforeMove of a move to `to`. Called with s.moving held.
+func (s *Sim) before(to time.Time) {
+	if s.beforeMove != nil {
+		s.beforeMove(to)
+	}
 }
 
 // OnMove sets what learns of every Advance and Set (see Sim.onMove).
@@ -116,6 +136,7 @@ func (s *Sim) Advance(d time.Duration) (int, error) {
 	s.moving.Lock()
 	defer s.moving.Unlock()
 	from := s.Now()
+	s.before(from.Add(d))
 	return s.moved(from, s.runUntil(from.Add(d))), nil
 }
 
@@ -127,6 +148,7 @@ func (s *Sim) Set(t time.Time) (int, error) {
 	if t.Before(from) {
 		return 0, ErrBackwards
 	}
+	s.before(t)
 	return s.moved(from, s.runUntil(t)), nil
 }
 

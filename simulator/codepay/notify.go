@@ -2,6 +2,7 @@ package codepay
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -73,58 +74,92 @@ func opposite(st Status) Status {
 	return StatusSuccess
 }
 
+// resumeNotification is the resumer of CodePay's notifications
+// (delivery.Request.Resume).
+const resumeNotification = "codepay.notification"
+
+// notificationPolicy is every notification's: NotificationSchedule,
+// acknowledged by `success`.
+var notificationPolicy = delivery.Policy{Schedule: NotificationSchedule, Timeout: 10 * time.Second, Classify: acknowledged}
+
+// ResumeNotifications registers the resumer of stored notifications, so
+// that a durable store's pending notifications resume after a restart or
+// on another replica. The simulator calls it when it builds the system.
+func (s *System) ResumeNotifications() {
+	s.env.Sender.OnResume(resumeNotification, s.resumeNotification)
+}
+
+// resumeNotification rebuilds a stored notification's hooks: the
+// contradiction (the transaction's opposite status, signed) and the
+// tampering. The message itself is sent as stored.
+func (s *System) resumeNotification(ctx context.Context, req delivery.Request) (delivery.Request, delivery.Policy, func(*delivery.Delivery), bool, error) {
+	full := req
+	if t, err := s.txns.Get(context.WithoutCancel(ctx), req.IDs["trans_no"]); err == nil {
+		s.notificationHooks(&full, t)
+	} else {
+		full.Tamper = tamperSign
+	}
+	return full, notificationPolicy, nil, true, nil
+}
+
+// notificationHooks sets a notification's fault hooks.
+func (s *System) notificationHooks(req *delivery.Request, t Txn) {
+	r := *req
+	req.Contradict = func() (delivery.Request, bool) {
+		b, err := s.notificationBody(&t, opposite(t.Status))
+		if err != nil {
+			return delivery.Request{}, false
+		}
+		c := r
+		c.Body, c.Contradict, c.Tamper, c.Resume, c.ResumeData = b, nil, nil, "", nil
+		return c, true
+	}
+	req.Tamper = tamperSign
+}
+
 // sendNotification posts a transaction's final status to its notify_url,
 // signed with the gateway's key, retried on the schedule until the merchant
 // answers `success`. inTimer sends the first attempt in the caller's
-// goroutine (a clock timer); otherwise in a new one.
+// goroutine (a clock timer); otherwise in a new one. A notification held
+// back (a test card's NotifyDelay) is pending from now, its first attempt
+// due after the delay; it is signed now, as every retry of a notification
+// carries the body (and timestamp) of its first attempt.
 func (s *System) sendNotification(t Txn, inTimer bool) {
-	send := func(sync bool) {
-		body, err := s.notificationBody(&t, t.Status)
-		if err != nil {
-			s.record("notification.failed", fmt.Sprintf("notification of %s could not be built: %v", t.MerchantOrderNo, err), &t, nil)
-			return
-		}
-		req := delivery.Request{
-			System: Name, Kind: "notification", URL: t.NotifyURL, Body: body,
-			Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}, "User-Agent": {"pspsim-codepay/1.0"}},
-			IDs:    map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "merchant_no": t.MerchantNo},
-			Tags:   map[string]string{openapi.TagApp: t.AppID, openapi.TagMerchant: t.MerchantNo, openapi.TagEnvironment: t.Environment},
-		}
-		if t.TerminalSN != "" {
-			req.IDs["terminal_sn"] = t.TerminalSN
-			req.Tags[openapi.TagTerminal] = t.TerminalSN
-		}
-		if t.StoreNo != "" {
-			req.Tags[openapi.TagStore] = t.StoreNo
-		}
-		tx := t
-		req.Contradict = func() (delivery.Request, bool) {
-			b, err := s.notificationBody(&tx, opposite(tx.Status))
-			if err != nil {
-				return delivery.Request{}, false
-			}
-			c := req
-			c.Body, c.Contradict, c.Tamper = b, nil, nil
-			return c, true
-		}
-		req.Tamper = tamperSign
-		s.record("notification.queued", fmt.Sprintf("notification of %s (trans_status %d) to %s", t.MerchantOrderNo, t.Status, t.NotifyURL), &t,
-			map[string]any{"url": t.NotifyURL, "trans_status": int(t.Status)})
-		p := delivery.Policy{Schedule: NotificationSchedule, Timeout: 10 * time.Second, Classify: acknowledged}
-		if sync {
-			s.env.Sender.Send(req, p, nil)
-		} else {
-			s.env.Sender.Start(req, p, nil)
-		}
-	}
-	if t.NotifyDelay > 0 {
-		s.record("notification.delayed", fmt.Sprintf("notification of %s held back %s (test card)", t.MerchantOrderNo, t.NotifyDelay), &t, nil)
-		// Held back on the clock: the transaction stays busy (retention keeps it).
-		release := s.env.Sender.Hold(Name, map[string]string{"trans_no": t.TransNo})
-		s.env.Clock.AfterFunc(t.NotifyDelay, func() { send(true); release() })
+	body, err := s.notificationBody(&t, t.Status)
+	if err != nil {
+		s.record("notification.failed", fmt.Sprintf("notification of %s could not be built: %v", t.MerchantOrderNo, err), &t, nil)
 		return
 	}
-	send(inTimer)
+	req := delivery.Request{
+		System: Name, Kind: "notification", URL: t.NotifyURL, Body: body,
+		Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}, "User-Agent": {"pspsim-codepay/1.0"}},
+		IDs:    map[string]string{"trans_no": t.TransNo, "merchant_order_no": t.MerchantOrderNo, "merchant_no": t.MerchantNo},
+		Tags:   map[string]string{openapi.TagApp: t.AppID, openapi.TagMerchant: t.MerchantNo, openapi.TagEnvironment: t.Environment},
+		Resume: resumeNotification,
+	}
+	if t.TerminalSN != "" {
+		req.IDs["terminal_sn"] = t.TerminalSN
+		req.Tags[openapi.TagTerminal] = t.TerminalSN
+	}
+	if t.StoreNo != "" {
+		req.Tags[openapi.TagStore] = t.StoreNo
+	}
+	s.notificationHooks(&req, t)
+	if t.NotifyDelay > 0 {
+		s.record("notification.delayed", fmt.Sprintf("notification of %s held back %s (test card)", t.MerchantOrderNo, t.NotifyDelay), &t, nil)
+	}
+	s.record("notification.queued", fmt.Sprintf("notification of %s (trans_status %d) to %s", t.MerchantOrderNo, t.Status, t.NotifyURL), &t,
+		map[string]any{"url": t.NotifyURL, "trans_status": int(t.Status)})
+	switch {
+	case t.NotifyDelay > 0:
+		// Held back on the clock, pending from now: the transaction stays
+		// busy (retention keeps it), and a durable store keeps it.
+		s.env.Sender.StartAt(s.env.Clock.Now().Add(t.NotifyDelay), req, notificationPolicy, nil)
+	case inTimer:
+		s.env.Sender.Send(req, notificationPolicy, nil)
+	default:
+		s.env.Sender.Start(req, notificationPolicy, nil)
+	}
 }
 
 // tamperSign returns a copy of a notification whose signature no longer

@@ -12,6 +12,9 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/journal"
 )
 
@@ -178,6 +182,183 @@ type Sender struct {
 	enter func() (leave func())
 
 	resumers map[string]Resumer
+	// keeper keeps resumable deliveries as jobs (nil: the memory backend,
+	// whose deliveries are clock timers, as fast as ever); byID finds the
+	// live delivery of a job.
+	keeper jobs.Keeper
+	byID   map[string]*Delivery
+	closed bool
+}
+
+// AttemptKind is the job kind of a resumable delivery's next attempt.
+const AttemptKind = "delivery.attempt"
+
+// SetJobs makes the deliveries whose Request.Resume is set jobs of sched
+// when sched keeps jobs durably (a jobs.Keeper): each is a row, written
+// before its first attempt and rewritten for each retry, deleted when it
+// finishes, so that a restart or another replica resumes it (see
+// Resumer). With any other scheduler (the memory backend) nothing
+// changes. Call it before the systems are built.
+func (s *Sender) SetJobs(sched jobs.Scheduler) {
+	k, ok := sched.(jobs.Keeper)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	s.keeper = k
+	s.byID = map[string]*Delivery{}
+	s.mu.Unlock()
+	k.Handle(AttemptKind, s.runAttempt)
+	k.HandleLost(AttemptKind, s.handedOver)
+}
+
+// handedOver lets go of the live delivery whose job another replica ran
+// (the one that moved the simulated clock, or one that took over the
+// lease): that replica goes on with it, so this one stops counting it —
+// without deleting its row, and without onDone, which the replica that
+// finishes it runs.
+func (s *Sender) handedOver(_ context.Context, id string) {
+	s.mu.Lock()
+	d := s.byID[id]
+	delete(s.byID, id)
+	s.mu.Unlock()
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.state != Pending || d.id != id {
+		d.mu.Unlock()
+		return
+	}
+	d.id = ""
+	d.state = Stopped
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	close(d.done)
+	d.mu.Unlock()
+	s.mu.Lock()
+	delete(s.active, d)
+	s.markBusy(d.req.System, d.about, -1)
+	s.mu.Unlock()
+	s.record("delivery.handed-over", d, fmt.Sprintf("%s %s continues on another replica", d.req.Kind, d.req.URL), map[string]any{})
+}
+
+// stored is a resumable delivery's job payload: the message as data and
+// the attempt the job makes.
+type stored struct {
+	System     string            `json:"system"`
+	Kind       string            `json:"kind"`
+	Method     string            `json:"method"`
+	URL        string            `json:"url"`
+	Header     http.Header       `json:"header,omitempty"`
+	Body       []byte            `json:"body,omitempty"`
+	IDs        map[string]string `json:"ids,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	Resume     string            `json:"resume"`
+	ResumeData []byte            `json:"resumeData,omitempty"`
+	Attempt    int               `json:"attempt"`
+}
+
+// job is d's row for attempt n, due at due.
+func (d *Delivery) job(n int, due time.Time) (jobs.Job, error) {
+	r := d.req
+	b, err := json.Marshal(stored{System: r.System, Kind: r.Kind, Method: r.Method, URL: r.URL, Header: r.Header, Body: r.Body,
+		IDs: r.IDs, Tags: r.Tags, Resume: r.Resume, ResumeData: r.ResumeData, Attempt: n})
+	if err != nil {
+		return jobs.Job{}, fmt.Errorf("delivery %s: encode: %w", d.id, err)
+	}
+	return jobs.Job{Kind: AttemptKind, Key: d.id, Due: due, Payload: b}, nil
+}
+
+// keep writes d's row for attempt n as work in flight here (no timer: a
+// crash hands it on). false: the row could not be written, and d goes on
+// in memory only.
+func (d *Delivery) keep(n int) bool {
+	j, err := d.job(n, d.sender.clock.Now())
+	if err == nil {
+		err = d.sender.keeper.Keep(context.Background(), j)
+	}
+	return d.written(err)
+}
+
+// schedule writes d's row for attempt n at due, whose job makes the attempt.
+func (d *Delivery) schedule(n int, due time.Time) bool {
+	j, err := d.job(n, due)
+	if err == nil {
+		err = d.sender.keeper.Schedule(context.Background(), j)
+	}
+	return d.written(err)
+}
+
+// written reports whether a row was written; when it was not, the delivery
+// stops being a job (it goes on in memory, as with the memory backend).
+func (d *Delivery) written(err error) bool {
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, jobs.ErrClosed) {
+		d.sender.record("delivery.volatile", d, fmt.Sprintf("%s %s is no longer stored (%v): a restart will not resume it", d.req.Kind, d.req.URL, err), map[string]any{})
+	}
+	d.mu.Lock()
+	id := d.id
+	d.id = ""
+	d.mu.Unlock()
+	s := d.sender
+	s.mu.Lock()
+	if s.byID[id] == d {
+		delete(s.byID, id)
+	}
+	s.mu.Unlock()
+	return false
+}
+
+// runAttempt is the job of a resumable delivery's attempt: the live
+// delivery's when this process has it, else one rebuilt by its resumer
+// (after a restart, a takeover, or for the replica that moves the clock).
+func (s *Sender) runAttempt(ctx context.Context, j jobs.Job) {
+	var st stored
+	if err := json.Unmarshal(j.Payload, &st); err != nil || st.Attempt < 1 {
+		s.journalf(st.System, "delivery.unresumable", "a stored delivery could not be read (%v); dropped", err)
+		return
+	}
+	s.mu.Lock()
+	d := s.byID[j.Key]
+	s.mu.Unlock()
+	if d == nil {
+		req := Request{System: st.System, Kind: st.Kind, Method: st.Method, URL: st.URL, Header: st.Header, Body: st.Body,
+			IDs: st.IDs, Tags: st.Tags, Resume: st.Resume, ResumeData: st.ResumeData}
+		r, ok := s.resumer(st.Resume)
+		if !ok {
+			s.journalf(st.System, "delivery.unresumable", "a stored %s to %s names no resumer %q; dropped", st.Kind, st.URL, st.Resume)
+			return
+		}
+		full, p, onDone, ok, err := r(ctx, req)
+		if err != nil {
+			s.journalf(st.System, "delivery.unresumable", "a stored %s to %s could not be resumed (%v); dropped", st.Kind, st.URL, err)
+			return
+		}
+		if !ok {
+			return // its object has moved on
+		}
+		// What is data stays as stored: the resumer rebuilds hooks.
+		full.System, full.Kind, full.Method, full.URL, full.Header, full.Body = req.System, req.Kind, req.Method, req.URL, req.Header, req.Body
+		full.IDs, full.Tags, full.Resume, full.ResumeData = req.IDs, req.Tags, req.Resume, req.ResumeData
+		d = s.newDelivery(full, p, onDone, j.Key)
+		s.record("delivery.resumed", d, fmt.Sprintf("%s %s resumed at attempt %d", d.req.Kind, d.req.URL, st.Attempt), map[string]any{"attempt": st.Attempt})
+	}
+	d.attempt(st.Attempt)
+}
+
+// journalf records a delivery event that has no Delivery.
+func (s *Sender) journalf(system, kind, format string, args ...any) {
+	if s.journal == nil {
+		return
+	}
+	if system == "" {
+		system = "sim"
+	}
+	s.journal.Record(journal.Event{System: system, Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
 // OnResume registers the resumer named name (see Request.Resume). Systems
@@ -259,6 +440,9 @@ type Delivery struct {
 	onDone func(*Delivery)
 
 	about []string // the values of req.IDs, counted busy while pending
+	// id is the key of the delivery's job (Sender.SetJobs), "" when it is
+	// not one (guarded by mu).
+	id string
 
 	mu       sync.Mutex
 	state    State
@@ -271,15 +455,43 @@ type Delivery struct {
 // the others on the clock. onDone (may be nil) runs once when the delivery is
 // delivered, fails or is stopped.
 func (s *Sender) Send(req Request, p Policy, onDone func(*Delivery)) *Delivery {
-	d := s.newDelivery(req, p, onDone)
+	d := s.newDelivery(req, p, onDone, "")
+	if d.jobID() != "" {
+		d.keep(1)
+	}
 	d.attempt(1)
 	return d
+}
+
+// StartAt is Start with the first attempt held back until due on the clock
+// (a webhook or notification a test card delays). The delivery is pending
+// — and its ids busy — from now; a resumable one is a job from now.
+func (s *Sender) StartAt(due time.Time, req Request, p Policy, onDone func(*Delivery)) *Delivery {
+	d := s.newDelivery(req, p, onDone, "")
+	if d.jobID() != "" && d.schedule(1, due) {
+		return d
+	}
+	d.mu.Lock()
+	if d.state == Pending {
+		d.timer = s.clock.AfterFunc(due.Sub(s.clock.Now()), func() { d.attempt(1) })
+	}
+	d.mu.Unlock()
+	return d
+}
+
+func (d *Delivery) jobID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.id
 }
 
 // Start is Send with the first attempt in a new goroutine, for callers (such
 // as an HTTP handler) that must not wait for the receiver.
 func (s *Sender) Start(req Request, p Policy, onDone func(*Delivery)) *Delivery {
-	d := s.newDelivery(req, p, onDone)
+	d := s.newDelivery(req, p, onDone, "")
+	if d.jobID() != "" {
+		d.keep(1) // before the answer: a crash during the attempt resumes it
+	}
 	s.mu.Lock()
 	enter := s.enter
 	s.mu.Unlock()
@@ -292,7 +504,10 @@ func (s *Sender) Start(req Request, p Policy, onDone func(*Delivery)) *Delivery 
 	return d
 }
 
-func (s *Sender) newDelivery(req Request, p Policy, onDone func(*Delivery)) *Delivery {
+// newDelivery registers a delivery. id is its job's key when it is resumed
+// from one; "" draws a new key when the delivery is resumable and the
+// sender keeps jobs.
+func (s *Sender) newDelivery(req Request, p Policy, onDone func(*Delivery), id string) *Delivery {
 	if req.Method == "" {
 		req.Method = http.MethodPost
 	}
@@ -306,8 +521,23 @@ func (s *Sender) newDelivery(req Request, p Policy, onDone func(*Delivery)) *Del
 	s.mu.Lock()
 	s.active[d] = struct{}{}
 	s.markBusy(req.System, d.about, 1)
+	if s.keeper != nil && req.Resume != "" {
+		if id == "" {
+			id = newID()
+		}
+		d.id = id
+		s.byID[id] = d
+	}
 	s.mu.Unlock()
 	return d
+}
+
+// newID draws a delivery's job key: 16 random bytes in hex, unique across
+// replicas without coordination.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // idValues snapshots the values of ids (the caller's map may change later).
@@ -446,6 +676,12 @@ func (d *Delivery) attempt(n int) {
 		s.record("delivery.deferred", d, fmt.Sprintf("%s %s attempt %d deferred: %s", d.req.Kind, d.req.URL, n, def.Reason), map[string]any{
 			"attempt": n, "reason": def.Reason,
 		})
+		if d.jobID() != "" {
+			// The deferred attempt waits in memory (a fault's timer or
+			// queue); its row stays, kept, so that a crash meanwhile
+			// makes the attempt after the restart or on another replica.
+			d.keep(n)
+		}
 		def.Schedule(func() {
 			if !d.pending() {
 				return // stopped (reset) while it waited
@@ -513,11 +749,15 @@ func (d *Delivery) judge(n int, at, start time.Time, resp *Response, err error) 
 			return
 		}
 		wait := d.policy.Schedule[n-1]
-		d.mu.Lock()
-		if d.state == Pending {
-			d.timer = s.clock.AfterFunc(wait, func() { d.attempt(n + 1) })
+		if d.jobID() != "" && d.pending() && d.schedule(n+1, s.clock.Now().Add(wait)) {
+			// The job makes the next attempt (runAttempt finds d live).
+		} else {
+			d.mu.Lock()
+			if d.state == Pending {
+				d.timer = s.clock.AfterFunc(wait, func() { d.attempt(n + 1) })
+			}
+			d.mu.Unlock()
 		}
-		d.mu.Unlock()
 		s.record("delivery.scheduled", d, fmt.Sprintf("%s %s: attempt %d in %s", d.req.Kind, d.req.URL, n+1, wait), map[string]any{
 			"attempt": n + 1, "in": wait.String(), "at": at.Add(wait),
 		})
@@ -541,10 +781,22 @@ func (d *Delivery) finish(state State, why string) {
 	close(d.done)
 	d.mu.Unlock()
 	s := d.sender
+	id := d.jobID()
 	s.mu.Lock()
 	delete(s.active, d)
 	s.markBusy(d.req.System, d.about, -1)
+	closed := s.closed
+	if id != "" {
+		delete(s.byID, id)
+	}
 	s.mu.Unlock()
+	if id != "" && !closed {
+		// Finished: its row goes (after Close the rows stay, for the
+		// restart or another replica to resume).
+		if err := s.keeper.Cancel(context.Background(), AttemptKind, id); err != nil && !errors.Is(err, jobs.ErrClosed) {
+			s.record("delivery.volatile", d, fmt.Sprintf("%s %s: its finished job could not be deleted (%v): it may be sent again", d.req.Kind, d.req.URL, err), map[string]any{})
+		}
+	}
 	s.record("delivery."+string(state), d, fmt.Sprintf("%s %s %s: %s", d.req.Kind, d.req.URL, state, why), map[string]any{"attempts": len(d.Attempts())})
 	if d.onDone != nil {
 		d.onDone(d)
@@ -640,8 +892,12 @@ func (s *Sender) StopAll() {
 	}
 }
 
-// Close stops every delivery and aborts attempts in flight.
+// Close stops every delivery and aborts attempts in flight. The rows of
+// resumable deliveries stay: a restart or another replica resumes them.
 func (s *Sender) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.StopAll()
 	s.cancel()
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/jobs"
+
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
@@ -77,7 +79,7 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 	if p.SessionID != "" {
 		s.sessionFollows(ctx, p)
 	}
-	s.schedule(p)
+	s.schedule(ctx, p)
 	s.publishPayment(ctx, p)
 }
 
@@ -97,18 +99,46 @@ func (s *System) storeCredential(ctx context.Context, p Payment) {
 		map[string]string{"tradeNo": p.TradeNo, "orderNo": p.OrderNo, "transactionIdentifier": c.TransactionIdentifier}, map[string]any{"customerInitiatedReason": c.CustomerInitiatedReason})
 }
 
-// schedule sets the clock timers a payment's status needs. The timers check
-// the stored deadline when they fire, so a stale timer (a reset, a payment
-// that moved on) does nothing.
-func (s *System) schedule(p Payment) {
-	now := s.now()
+// The gateway's jobs (env.Jobs): each handler re-reads its object under
+// its lock and does nothing when the object has moved on, so a stale job
+// (a payment captured before its authorization's release, a replica's
+// repeat after a crash) is harmless.
+const (
+	jobExpirePayment = "vmgateway.payment.expire"
+	jobRelease       = "vmgateway.payment.release"
+	jobSettleRefund  = "vmgateway.refund.settle"
+	jobExpireSession = "vmgateway.session.expire"
+)
+
+// handleJobs registers the gateway's job handlers (before anything is
+// scheduled: the fixtures schedule too).
+func (s *System) handleJobs() {
+	s.env.Jobs.Handle(jobExpirePayment, func(_ context.Context, j jobs.Job) { s.expirePayment(j.Key) })
+	s.env.Jobs.Handle(jobRelease, func(_ context.Context, j jobs.Job) { s.releaseAuthorization(j.Key) })
+	s.env.Jobs.Handle(jobSettleRefund, func(_ context.Context, j jobs.Job) {
+		s.settleRefund(timerCtx(), j.Key, RefundSucceeded, "", "settled by the processor")
+	})
+	s.env.Jobs.Handle(jobExpireSession, func(_ context.Context, j jobs.Job) { s.expireSession(j.Key) })
+	s.env.Sender.OnResume(resumeWebhook, s.resume)
+}
+
+// later schedules one of the gateway's jobs; a job that cannot be stored
+// is logged (the object then waits for an inquiry or a reset).
+func (s *System) later(ctx context.Context, kind, key string, due time.Time) {
+	if err := s.env.Jobs.Schedule(context.WithoutCancel(ctx), jobs.Job{Kind: kind, Key: key, Due: due}); err != nil {
+		s.env.Log.Error("vmgateway: job not scheduled", "kind", kind, "key", key, "err", err)
+	}
+}
+
+// schedule sets the jobs a payment's status needs. The handlers check the
+// stored deadline when they run, so a stale job (a reset, a payment that
+// moved on) does nothing.
+func (s *System) schedule(ctx context.Context, p Payment) {
 	switch {
 	case waiting(p.Status) && p.ExpiresAt != nil:
-		tradeNo := p.TradeNo
-		s.env.Clock.AfterFunc(p.ExpiresAt.Sub(now), func() { s.expirePayment(tradeNo) })
+		s.later(ctx, jobExpirePayment, p.TradeNo, *p.ExpiresAt)
 	case p.Status == StatusAuthorized && p.AuthorizationExpiresAt != nil:
-		tradeNo := p.TradeNo
-		s.env.Clock.AfterFunc(p.AuthorizationExpiresAt.Sub(now), func() { s.releaseAuthorization(tradeNo) })
+		s.later(ctx, jobRelease, p.TradeNo, *p.AuthorizationExpiresAt)
 	}
 }
 

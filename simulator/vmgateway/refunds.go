@@ -88,8 +88,7 @@ func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
 	}
 	note(ctx, "refundId", rf.RefundID)
 	s.afterRefundChange(ctx, "", rf)
-	refundID := rf.RefundID
-	s.env.Clock.AfterFunc(rf.SettlesAt.Sub(now), func() { s.settleRefund(timerCtx(), refundID, RefundSucceeded, "", "settled by the processor") })
+	s.later(ctx, jobSettleRefund, rf.RefundID, rf.SettlesAt)
 	WriteJSON(w, http.StatusOK, viewRefund(rf))
 	return nil
 }

@@ -82,7 +82,7 @@ func (s *System) createCheckoutSession(w http.ResponseWriter, r *http.Request) e
 	note(ctx, "sessionId", ss.SessionID)
 	s.env.Record(Name, "session.created", fmt.Sprintf("checkout session for %s opened until %s", describeAmount(amount, in.Currency), ts(ss.ExpiresAt)),
 		map[string]string{"orderNo": ss.OrderNo, "sessionId": ss.SessionID, "merchant": ss.MerchantID}, map[string]any{"environment": ss.Environment})
-	s.env.Clock.AfterFunc(expiry, func() { s.expireSession(id) })
+	s.later(ctx, jobExpireSession, id, ss.ExpiresAt)
 	WriteJSON(w, http.StatusOK, s.viewSession(ss))
 	return nil
 }

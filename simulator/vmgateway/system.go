@@ -27,6 +27,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/jobs"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/pspsim/pspsim/fixtures"
@@ -152,6 +154,10 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		tracks: store.NewTable(e.Store, "vm.tracking", anyTime[Tracking]()),
 		sinks:  store.NewTable[Sink](e.Store, "vm.sink"),
 	}
+	if e.Jobs == nil {
+		e.Jobs = jobs.NewMemory(e.Clock) // a gateway built alone, outside a simulator
+	}
+	s.handleJobs()
 	s.dialect = Dialect{IDs: e.IDs, record: s.recordRefused}
 	s.enums = map[string][]string{}
 	for _, name := range []string{"Carrier", "ShippingStatus", "ShipmentDirection", "TrackingNumberType"} {
@@ -311,7 +317,7 @@ func (s *System) seedPayment(ctx context.Context, sp seedPayment) error {
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {
 		return err
 	}
-	s.schedule(p)
+	s.schedule(ctx, p)
 	return nil
 }
 

@@ -146,8 +146,13 @@ func (s *System) publishPayment(ctx context.Context, p Payment) {
 }
 
 func (s *System) publishPaymentTo(ctx context.Context, targets []target, p Payment) {
-	ids := s.paymentIDs(p)
-	opposite := func() (any, bool) {
+	s.publish(ctx, targets, "payment.status_changed", viewPayment(p), paymentOpposite(p), webhookAbout{"payment", p.TradeNo}, p.AppID, p.MerchantID, p.Environment, s.paymentIDs(p), p.NotificationDelay)
+}
+
+// paymentOpposite builds the contradicting view of p (a fault's
+// "contradicting result"), or false when p's status has none.
+func paymentOpposite(p Payment) func() (any, bool) {
+	return func() (any, bool) {
 		q := p
 		switch p.Status {
 		case StatusAuthorized, StatusCaptured, StatusPartiallyRefunded, StatusRefunded:
@@ -165,7 +170,6 @@ func (s *System) publishPaymentTo(ctx context.Context, targets []target, p Payme
 		}
 		return viewPayment(q), true
 	}
-	s.publish(ctx, targets, "payment.status_changed", viewPayment(p), opposite, p.AppID, p.MerchantID, p.Environment, ids, p.NotificationDelay)
 }
 
 // publishRefund sends refund.status_changed for rf's current status.
@@ -177,7 +181,12 @@ func (s *System) publishRefund(ctx context.Context, rf Refund) {
 
 func (s *System) publishRefundTo(ctx context.Context, targets []target, rf Refund) {
 	ids := map[string]string{"refundNumber": rf.RefundNumber, "tradeNo": rf.TradeNo, "orderNo": rf.OrderNo, "merchant": rf.MerchantID, "appId": rf.AppID}
-	opposite := func() (any, bool) {
+	s.publish(ctx, targets, "refund.status_changed", viewRefund(rf), refundOpposite(rf), webhookAbout{"refund", rf.RefundID}, rf.AppID, rf.MerchantID, rf.Environment, ids, 0)
+}
+
+// refundOpposite builds the contradicting view of rf.
+func refundOpposite(rf Refund) func() (any, bool) {
+	return func() (any, bool) {
 		q := rf
 		switch rf.Status {
 		case RefundSucceeded:
@@ -189,13 +198,63 @@ func (s *System) publishRefundTo(ctx context.Context, targets []target, rf Refun
 		}
 		return viewRefund(q), true
 	}
-	s.publish(ctx, targets, "refund.status_changed", viewRefund(rf), opposite, rf.AppID, rf.MerchantID, rf.Environment, ids, 0)
 }
+
+// webhookAbout names the object an event is about, so that a resumed
+// webhook (Request.Resume) can build its contradiction from the object.
+type webhookAbout struct{ kind, id string }
+
+// resumeWebhook is the resumer of the gateway's webhooks (Request.Resume).
+const resumeWebhook = "vmgateway.webhook"
+
+// webhookResume is a webhook's Request.ResumeData: what its hooks need
+// beyond the message. The signing secret is there because Prepare signs
+// every attempt afresh; it is stored in the database beside the
+// subscription that holds it anyway.
+type webhookResume struct {
+	Secret         string `json:"secret"`
+	SubscriptionID string `json:"subscriptionId,omitempty"`
+	EventType      string `json:"eventType"`
+	CreatedAt      string `json:"createdAt"`
+	AboutKind      string `json:"aboutKind"`
+	AboutID        string `json:"aboutId"`
+}
+
+// resume rebuilds a stored webhook's hooks (delivery.Resumer): a fresh
+// signature on every attempt, the tampering, and the contradiction — built
+// from the object as it is now, since the view it was sent with is gone.
+func (s *System) resume(ctx context.Context, req delivery.Request) (delivery.Request, delivery.Policy, func(*delivery.Delivery), bool, error) {
+	var rd webhookResume
+	if err := json.Unmarshal(req.ResumeData, &rd); err != nil {
+		return delivery.Request{}, delivery.Policy{}, nil, false, fmt.Errorf("vmgateway: webhook resume data: %w", err)
+	}
+	t := target{url: req.URL, secret: rd.Secret, subscriptionID: rd.SubscriptionID}
+	stamp := req.Header.Get(HeaderTimestamp)
+	full := s.webhookRequest(t, req.Header.Get(HeaderEventID), stamp, req.Body, req.IDs, req.Tags)
+	opposite := func() (any, bool) {
+		switch rd.AboutKind {
+		case "payment":
+			if p, err := s.payments.Get(context.WithoutCancel(ctx), rd.AboutID); err == nil {
+				return paymentOpposite(p)()
+			}
+		case "refund":
+			if rf, err := s.refunds.Get(context.WithoutCancel(ctx), rd.AboutID); err == nil {
+				return refundOpposite(rf)()
+			}
+		}
+		return nil, false
+	}
+	s.hook(&full, t, rd.EventType, rd.CreatedAt, stamp, req.IDs, req.Tags, opposite)
+	return full, webhookPolicy, nil, true, nil
+}
+
+// webhookPolicy is every webhook's: RetrySchedule, acknowledged by any 2xx.
+var webhookPolicy = delivery.Policy{Schedule: RetrySchedule, Timeout: WebhookTimeout, Classify: delivery.Is2xx}
 
 // publish signs an event for every target (s.targets) and hands it to the
 // sender: the first attempt now (or after delay, TESTCARDS.md 12), retries
 // on RetrySchedule, on the clock, byte-identical.
-func (s *System) publish(ctx context.Context, targets []target, eventType string, data any, opposite func() (any, bool), appID, merchant, environment string, ids map[string]string, delay time.Duration) {
+func (s *System) publish(ctx context.Context, targets []target, eventType string, data any, opposite func() (any, bool), about webhookAbout, appID, merchant, environment string, ids map[string]string, delay time.Duration) {
 	now := s.now()
 	ev := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: ts(now), Data: data}
 	body, err := json.Marshal(ev)
@@ -205,41 +264,43 @@ func (s *System) publish(ctx context.Context, targets []target, eventType string
 	}
 	stamp := strconv.FormatInt(s.env.Stamps.Now().Unix(), 10)
 	tags := map[string]string{openapi.TagApp: appID, openapi.TagMerchant: merchant, openapi.TagEnvironment: environment}
-	policy := delivery.Policy{Schedule: RetrySchedule, Timeout: WebhookTimeout, Classify: delivery.Is2xx}
 	for _, t := range targets {
 		req := s.webhookRequest(t, ev.EventID, stamp, body, ids, tags)
-		t := t
-		req.Contradict = func() (delivery.Request, bool) {
-			data, ok := opposite()
-			if !ok {
-				return delivery.Request{}, false
-			}
-			x := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: ev.CreatedAt, Data: data}
-			b, err := json.Marshal(x)
-			if err != nil {
-				return delivery.Request{}, false
-			}
-			return s.webhookRequest(t, x.EventID, stamp, b, ids, tags), true
-		}
-		req.Tamper = tamper
-		sync := inTimer(ctx)
-		send := func() {
-			if sync {
-				s.env.Sender.Send(req, policy, nil)
-			} else {
-				s.env.Sender.Start(req, policy, nil)
-			}
-		}
+		s.hook(&req, t, eventType, ev.CreatedAt, stamp, ids, tags, opposite)
+		req.Resume = resumeWebhook
+		req.ResumeData, _ = json.Marshal(webhookResume{Secret: t.secret, SubscriptionID: t.subscriptionID, EventType: eventType,
+			CreatedAt: ev.CreatedAt, AboutKind: about.kind, AboutID: about.id})
 		if delay > 0 {
 			s.env.Record(Name, "webhook.delayed", fmt.Sprintf("%s %s to %s held back %s", eventType, ev.EventID, t.url, delay), req.IDs, map[string]any{"delay": delay.String()})
-			sync = true
-			// Held back on the clock: the payment stays busy (retention keeps it).
-			release := s.env.Sender.Hold(Name, req.IDs)
-			s.env.Clock.AfterFunc(delay, func() { send(); release() })
+			// Held back on the clock, pending from now: the payment stays
+			// busy (retention keeps it), and a durable store keeps it.
+			s.env.Sender.StartAt(now.Add(delay), req, webhookPolicy, nil)
 			continue
 		}
-		send()
+		if inTimer(ctx) {
+			s.env.Sender.Send(req, webhookPolicy, nil)
+		} else {
+			s.env.Sender.Start(req, webhookPolicy, nil)
+		}
 	}
+}
+
+// hook sets a webhook's fault hooks: the contradiction (the opposite
+// result, as a new event signed like a genuine one) and the tampering.
+func (s *System) hook(req *delivery.Request, t target, eventType, createdAt, stamp string, ids, tags map[string]string, opposite func() (any, bool)) {
+	req.Contradict = func() (delivery.Request, bool) {
+		data, ok := opposite()
+		if !ok {
+			return delivery.Request{}, false
+		}
+		x := webhookEvent{EventID: "evt_" + s.env.IDs.Hex(8), EventType: eventType, APIVersion: APIVersion, CreatedAt: createdAt, Data: data}
+		b, err := json.Marshal(x)
+		if err != nil {
+			return delivery.Request{}, false
+		}
+		return s.webhookRequest(t, x.EventID, stamp, b, ids, tags), true
+	}
+	req.Tamper = tamper
 }
 
 func (s *System) webhookRequest(t target, eventID, stamp string, body []byte, ids map[string]string, tags map[string]string) delivery.Request {

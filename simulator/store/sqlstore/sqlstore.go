@@ -201,6 +201,11 @@ func (s *DB) Close() error {
 	return err
 }
 
+// SingleProcess reports whether the database belongs to this process alone
+// (a SQLite file, locked by Open): its pending jobs are all this
+// process's at start, whatever their leases say.
+func (s *DB) SingleProcess() bool { return s.dialect == sqlite }
+
 // Name implements store.Backend.
 func (s *DB) Name() string { return s.dialect.String() }
 
