@@ -32,10 +32,10 @@ type (
 		Note     *string   `json:"note"`
 		Kind     decName   `json:"kind"`
 		Untagged string
-		Skipped  string   `json:"-"`
-		Dash     string   `json:"-,"`
+		Skipped  string                `json:"-"`
+		Dash     string                `json:"-,"`
 		Nested   struct{ A, B string } `json:"nested"`
-		Self     *decBody `json:"self"`
+		Self     *decBody              `json:"self"`
 		hidden   string
 	}
 	decWithMap struct {
