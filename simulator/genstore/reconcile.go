@@ -13,6 +13,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // Query statuses an app's query endpoints answer (CONTRACT.md §2).
@@ -54,7 +55,13 @@ func (s *System) reconcile(ctx context.Context, shopID, paymentID, kind, id, why
 	if err != nil {
 		return Poll{}, err
 	}
-	if _, _, final := p.outboundOf(kind, id); final && why != "admin" {
+	out, _, final := p.outboundOf(kind, id)
+	if out == nil {
+		// A job naming an operation the payment does not have (another
+		// version's, or a stale one): nothing to ask about.
+		return Poll{}, fmt.Errorf("%s %s of payment %s: %w", kind, id, paymentID, store.ErrNotFound)
+	}
+	if final && why != "admin" {
 		return Poll{}, errFinal
 	}
 	app, err := s.apps.Get(ctx, p.ClientID)

@@ -37,10 +37,16 @@ type resumeData struct {
 	Trigger string `json:"trigger,omitempty"`
 }
 
+// resumers are Genstore's resumers by name.
+func (s *System) resumers() map[string]delivery.Resumer {
+	return map[string]delivery.Resumer{resumeRequest: s.resumeRequestDelivery, resumeQuery: s.resumeQueryDelivery}
+}
+
 // registerResumers registers Genstore's resumers with the sender.
 func (s *System) registerResumers() {
-	s.env.Sender.OnResume(resumeRequest, s.resumeRequestDelivery)
-	s.env.Sender.OnResume(resumeQuery, s.resumeQueryDelivery)
+	for name, r := range s.resumers() {
+		s.env.Sender.OnResume(name, r)
+	}
 }
 
 // resumed reads what a stored delivery is about: its data, payment, shop and
