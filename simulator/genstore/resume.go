@@ -91,7 +91,42 @@ func (s *System) resumeRequestDelivery(ctx context.Context, req delivery.Request
 	}
 	full := req
 	s.requestHooks(&full, shop, app, rd)
-	return full, s.requestPolicy(rd), s.requestDone(rd), true, nil
+	policy := s.requestPolicy(rd)
+	classify := policy.Classify
+	policy.Classify = func(resp *delivery.Response, err error) delivery.Outcome {
+		o := classify(resp, err)
+		if o == delivery.Retry && s.settled(rd) {
+			// A resumed delivery has no handle in live that a final result
+			// (a callback) could stop: it stops itself at its next answer,
+			// as the original would have been stopped.
+			s.markStopped(rd)
+			return delivery.Final
+		}
+		return o
+	}
+	return full, policy, s.requestDone(rd), true, nil
+}
+
+// settled reports whether the operation has its final result.
+func (s *System) settled(rd resumeData) bool {
+	p, err := s.payments.Get(context.Background(), paymentKey(rd.ShopID, rd.PaymentID))
+	if err != nil {
+		return errors.Is(err, store.ErrNotFound)
+	}
+	_, _, final := p.outboundOf(rd.Kind, rd.ID)
+	return final
+}
+
+// markStopped records a pending request as stopped (onDeliveryDone's record
+// of a stopped delivery).
+func (s *System) markStopped(rd resumeData) {
+	s.payments.Update(context.Background(), paymentKey(rd.ShopID, rd.PaymentID), func(p *Payment) error {
+		if out, _, _ := p.outboundOf(rd.Kind, rd.ID); out != nil && out.State == DeliveryPending {
+			out.State = DeliveryStopped
+			return nil
+		}
+		return errUnchanged
+	})
 }
 
 // resumeQueryDelivery is the resumer of a reconciliation query: its onDone

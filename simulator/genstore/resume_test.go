@@ -314,3 +314,30 @@ func TestResumedReconciliationQueryAppliesTheAnswer(t *testing.T) {
 		t.Fatalf("a query about a final payment resumed: ok %t, %v", ok, err)
 	}
 }
+
+// TestResumedRequestStopsOnceTheResultCame: a delivery resumed after a
+// restart has no handle the result could stop; when the result comes by
+// callback while it waits, its next answer that would be retried ends it
+// instead — the payment keeps its result, the request is recorded stopped.
+func TestResumedRequestStopsOnceTheResultCame(t *testing.T) {
+	e := setup(t)
+	log := capture(e)
+	id, msg := pendingPayment(t, e, log)
+	full, policy, onDone, ok, err := resumeOf(t, e, msg)
+	if err != nil || !ok {
+		t.Fatalf("resume: ok %t, %v", ok, err)
+	}
+	want(t, e.report(genstore.KindPayment, id, true, "", "psp_cb"), http.StatusOK, "")
+	e.app.Queue(genstore.KindPayment, genstoretest.Reply{Status: http.StatusServiceUnavailable})
+	d := e.h.Sim.Env().Sender.Send(full, policy, onDone)
+	if d.State() != delivery.Failed || len(d.Attempts()) != 1 {
+		t.Fatalf("the resumed delivery after the result: %s, %d attempts (want it ended, not retried)", d.State(), len(d.Attempts()))
+	}
+	v := e.payment(id)
+	if v["status"] != "2" || simtest.Field(v, "result.source") != "callback" || simtest.Field(v, "request.state") != "stopped" {
+		t.Fatalf("the payment: %v %v %v", v["status"], v["result"], v["request"])
+	}
+	if evs := e.events("payment.failure_ignored", id); len(evs) != 0 {
+		t.Fatalf("the resumed delivery tried to fail a paid payment: %+v", evs)
+	}
+}
