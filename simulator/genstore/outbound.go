@@ -292,8 +292,12 @@ func (s *System) onDeliveryDone(shopID, paymentID, kind, id string, d *delivery.
 		}
 		s.fail(p, kind, id, fmt.Sprintf("no acknowledgement from the app after %d attempts (last: %s)", last.N, what), SourceDelivery)
 	case d.State() == delivery.Stopped:
+		// Stopped by its operation's final result. A request stopped
+		// before that was stopped by the process closing: with a durable
+		// store it stays pending, for the restart (or another replica) to
+		// resume (resumeRequestDelivery).
 		s.payments.Update(context.Background(), paymentKey(shopID, paymentID), func(p *Payment) error {
-			if out, _, _ := p.outboundOf(kind, id); out != nil && out.State == DeliveryPending {
+			if out, _, final := p.outboundOf(kind, id); out != nil && out.State == DeliveryPending && final {
 				out.State = DeliveryStopped
 				return nil
 			}
