@@ -88,6 +88,11 @@ func TestGenstoreRetrySurvivesARestart(t *testing.T) {
 			if v := gsPayment(t, second, id); simtest.Field(v, "request.state") != "pending" || v["status"] != "1" {
 				t.Fatalf("after the restart: %v %v", v["status"], v["request"])
 			}
+			// The deadline scheduled by the first process is a row the second finds.
+			deadline := gsShop + "/" + id + "/first"
+			if !second.Sim.Env().Jobs.Pending("genstore.payment.deadline", deadline) {
+				t.Fatal("the payment's deadline job did not survive the restart")
+			}
 			app.Queue(genstore.KindPayment, genstoretest.Reply{Callback: &genstoretest.Result{OK: true, ChannelID: "psp_durable"}})
 			second.Advance(time.Second)
 			simtest.Eventually(t, "the retried request", func() bool { return len(app.Requests(genstore.KindPayment)) == 2 })
@@ -108,6 +113,9 @@ func TestGenstoreRetrySurvivesARestart(t *testing.T) {
 			if simtest.Field(v, "result.source") != genstore.SourceCallback || simtest.Field(v, "request.state") != "delivered" ||
 				fmt.Sprint(simtest.Field(v, "request.attempts")) != "2" || simtest.Field(v, "ack.channelId") != "ch_"+id {
 				t.Fatalf("after the retry: %v %v %v", v["result"], v["request"], v["ack"])
+			}
+			if second.Sim.Env().Jobs.Pending("genstore.payment.deadline", deadline) {
+				t.Fatal("the payment's result did not cancel the deadline the first process scheduled")
 			}
 			// Nothing is sent again: the delivery is finished.
 			second.Advance(time.Minute)
