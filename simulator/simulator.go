@@ -316,7 +316,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	// it (env.Wrap) as it is built, and it hooks every delivery.
 	s.faults = faults.New(faults.Options{Clock: clk, Journal: j, IDs: ids.New(opts.Seed), Sender: sender, Log: opts.Logger,
 		OnFire: s.metrics.Fault, State: state})
-	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL})
+	tds, err := threeds.New(threeds.Options{Clock: clk, Store: opts.Store, Journal: j, IDs: opts.IDs.Derive("threeds"), BaseURL: s.BaseURL, Jobs: s.jobs})
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,9 @@ func Of(raw []byte) any {
 		raw = escapeInvalid(raw)
 	}
 	if (raw[0] == '{' || raw[0] == '[') && validJSON(raw) {
-		out := view(make([]byte, 0, min(len(raw), Limit)+32), "", raw)
+		// A view longer than Limit is clipped to its first Limit bytes
+		// (clip names the body's own size): the rest of it is not made.
+		out := view(make([]byte, 0, min(len(raw), Limit)+32), "", raw, Limit)
 		if len(out) <= Limit {
 			return JSON(out)
 		}
@@ -64,15 +66,18 @@ func Of(raw []byte) any {
 }
 
 // view appends the masked, shortened form of the valid JSON value at the
-// start of s (found under key) to b.
-func view(b []byte, key string, s []byte) []byte {
-	b, _ = value(b, key, s)
+// start of s (found under key) to b. When stop > 0, it may end as soon as b
+// is longer than stop: the caller keeps only its first stop bytes (and
+// needs one more to know that it is longer).
+func view(b []byte, key string, s []byte, stop int) []byte {
+	b, _ = value(b, key, s, stop)
 	return b
 }
 
 // value appends the view of the value at the start of s and returns what
-// follows it. s is valid JSON (Of checked it), so the scan trusts it.
-func value(b []byte, key string, s []byte) ([]byte, []byte) {
+// follows it (nil once b is longer than stop > 0: the view ends there). s is
+// valid JSON (Of checked it), so the scan trusts it.
+func value(b []byte, key string, s []byte, stop int) ([]byte, []byte) {
 	s = skipSpace(s)
 	switch s[0] {
 	case '{', '[':
@@ -95,7 +100,10 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 				b = append(b, ':')
 				s = skipSpace(skipSpace(rest)[1:]) // the colon
 			}
-			b, s = value(b, k, s)
+			b, s = value(b, k, s, stop)
+			if stop > 0 && len(b) > stop {
+				return b, nil
+			}
 			s = skipSpace(s)
 		}
 		return append(b, closing), s[1:]
@@ -123,7 +131,7 @@ func value(b []byte, key string, s []byte) ([]byte, []byte) {
 // masked as JSON.
 func shortenString(key, v string) string {
 	if t := strings.TrimSpace(v); len(t) > 1 && (t[0] == '{' || t[0] == '[') && validJSON([]byte(t)) {
-		return string(view(nil, key, []byte(t)))
+		return string(view(nil, key, []byte(t), 0))
 	}
 	s := pan.Value(key, v)
 	if len(s) > longString {

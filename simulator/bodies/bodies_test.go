@@ -1,10 +1,13 @@
 package bodies
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/pan"
 )
@@ -155,4 +158,77 @@ func TestViewDoesNotAliasTheBody(t *testing.T) {
 			t.Errorf("card in %s", before)
 		}
 	}
+}
+
+// ofInFull is Of as it was before views stopped at Limit: the whole view
+// made, then clipped. Of must answer exactly the same.
+func ofInFull(raw []byte) any {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil
+	}
+	if !utf8.Valid(raw) {
+		raw = escapeInvalid(raw)
+	}
+	if (raw[0] == '{' || raw[0] == '[') && validJSON(raw) {
+		out := view(nil, "", raw, 0)
+		if len(out) <= Limit {
+			return JSON(out)
+		}
+		return clip(string(out), len(raw))
+	}
+	return clip(pan.Scrub(string(raw)), len(raw))
+}
+
+func TestOfStopsAtTheLimitWithTheSameView(t *testing.T) {
+	long := func(n int, item string) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = item
+		}
+		return strings.Join(items, ",")
+	}
+	cases := []string{
+		`{"items":[` + long(200, `{"sku":"abcdefghij","n":7,"card":"4000123456000019"}`) + `]}`,
+		`[` + long(300, `"é€😀"`) + `]`, // multi-byte runes across the cut
+		`{"a":` + strings.Repeat(`[`, 300) + strings.Repeat(`]`, 300) + `}`,
+		`{"biz_content":"{\"k\":\"` + strings.Repeat("x", 700) + `\"}","after":` + `[` + long(100, `1`) + `]}`,
+		`{"s":"` + strings.Repeat("y", 590) + `","t":"0123456789012"}`,
+		`{"exactly":"` + strings.Repeat("z", Limit-14) + `"}`,
+	}
+	for i := 0; i < 80; i++ {
+		cases = append(cases, `{"pad":"`+strings.Repeat("p", i)+`","items":[`+long(40, `{"k":"value","cvc":"123"}`)+`]}`)
+	}
+	for _, c := range cases {
+		if got, want := Of([]byte(c)), ofInFull([]byte(c)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("Of(%.60s…) = %v\nwant %v", c, got, want)
+		}
+	}
+}
+
+func FuzzOfStopsAtTheLimitWithTheSameView(f *testing.F) {
+	f.Add([]byte(`{"items":[{"sku":"abc","n":1},{"sku":"def","n":2}],"card":{"cardNo":"4000123456000068"}}`))
+	f.Add([]byte(`[` + strings.Repeat(`"0123456789",`, 80) + `1]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got, want := Of(body), ofInFull(body); !reflect.DeepEqual(got, want) {
+			t.Fatalf("Of(%q) = %v, want %v", body, got, want)
+		}
+	})
+}
+
+// BenchmarkOfLong is a body three times over Limit, like a payment's
+// answer: its view ends at Limit.
+func BenchmarkOfLong(b *testing.B) {
+	item := `{"sku":"SKU-000123","name":"a product with a name","price":"10.00","quantity":"2","card":"4000123456000019"}`
+	body := []byte(`{"items":[` + strings.Repeat(item+",", 17) + item + `]}`)
+	b.Run("Of", func(b *testing.B) {
+		for b.Loop() {
+			Of(body)
+		}
+	})
+	b.Run("InFull", func(b *testing.B) {
+		for b.Loop() {
+			ofInFull(body)
+		}
+	})
 }

@@ -155,3 +155,29 @@ func TestRealAfterFuncFires(t *testing.T) {
 		t.Fatal(c.Mode())
 	}
 }
+
+// TestSimSyncToDoesNotWaitForAMoveWhenBehind: a timer firing inside Advance
+// waits for another goroutine that catches the clock up to a time it has
+// already reached (a delivery's receiver calling back into a durable
+// namespace during the attempt): SyncTo returns at once instead of waiting
+// for the move, which waits for it.
+func TestSimSyncToDoesNotWaitForAMoveWhenBehind(t *testing.T) {
+	c := clock.NewSim(t0)
+	var (
+		inTime bool
+		fired  int
+	)
+	c.AfterFunc(time.Second, func() {
+		synced := make(chan int, 1)
+		go func() { synced <- c.SyncTo(t0) }()
+		select {
+		case fired = <-synced:
+			inTime = true
+		case <-time.After(5 * time.Second):
+		}
+	})
+	c.Advance(time.Minute)
+	if !inTime || fired != 0 {
+		t.Fatalf("SyncTo to a time already reached, during a move: returned during the move %t, fired %d timers", inTime, fired)
+	}
+}

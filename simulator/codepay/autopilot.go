@@ -2,9 +2,11 @@ package codepay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
@@ -54,7 +56,9 @@ func firstNonEmpty(v ...string) string {
 	return ""
 }
 
-// schedulePilot arms the autopilot for the order a terminal shows, once.
+// schedulePilot arms the autopilot for the order a terminal shows, once: a
+// job due after the autopilot's delay (at once without one). An order whose
+// job is pending is not armed again, so its delay does not start over.
 func (s *System) schedulePilot(sn string) {
 	ctx := context.Background()
 	term, err := s.terminals.Get(ctx, sn)
@@ -62,25 +66,19 @@ func (s *System) schedulePilot(sn string) {
 		return
 	}
 	head := term.Queue[0]
-	key := sn + "/" + head
-	s.mu.Lock()
-	if s.pilots[key] {
-		s.mu.Unlock()
-		return
-	}
-	s.pilots[key] = true
-	s.mu.Unlock()
-	run := func(inTimer bool) {
-		s.mu.Lock()
-		delete(s.pilots, key)
-		s.mu.Unlock()
-		s.runPilot(sn, head, inTimer)
-	}
 	if term.Autopilot.Delay <= 0 {
-		run(false)
+		s.runPilot(sn, head, false)
 		return
 	}
-	s.env.Clock.AfterFunc(term.Autopilot.Delay, func() { run(true) })
+	key := sn + "/" + head
+	if s.env.Jobs.Pending(pilotKind, key) {
+		return
+	}
+	payload, err := json.Marshal(pilotJob{SN: sn, TransNo: head})
+	if err != nil {
+		return
+	}
+	s.schedule(jobs.Job{Kind: pilotKind, Key: key, Due: s.env.Clock.Now().Add(term.Autopilot.Delay), Payload: payload})
 }
 
 // runPilot completes what the terminal shows for one order, screen by

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/env"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 )
@@ -67,8 +68,6 @@ type System struct {
 
 	// mu is the ledger lock: every change of state runs under it.
 	mu sync.Mutex
-	// pilots records autopilot runs already scheduled (terminal/trans_no).
-	pilots map[string]bool
 
 	keys sync.Map // public key PEM → *rsa.PublicKey, so requests do not re-parse keys
 
@@ -82,8 +81,12 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.Jobs == nil {
+		// A system built alone keeps its jobs on the clock.
+		e.Jobs = jobs.NewMemory(e.Clock)
+	}
 	s := &System{
-		env: e, opts: opts, cards: cards, threeDS: opts.ThreeDS, pilots: map[string]bool{},
+		env: e, opts: opts, cards: cards, threeDS: opts.ThreeDS,
 		apps:      store.NewTable[App](e.Store, "codepay.app"),
 		merchants: store.NewTable[Merchant](e.Store, "codepay.merchant"),
 		terminals: store.NewTable[Terminal](e.Store, "codepay.terminal"),
@@ -108,6 +111,7 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 			return nil, err
 		}
 	}
+	s.registerJobs()
 	if err := s.Reset(ctx); err != nil {
 		return nil, err
 	}
@@ -217,9 +221,6 @@ func (s *System) Reset(ctx context.Context) error {
 	s.gatewayKey, s.gatewayPEM = key, []byte(pubPEM)
 	s.keyMu.Unlock()
 
-	s.mu.Lock()
-	s.pilots = map[string]bool{}
-	s.mu.Unlock()
 	if err := s.load(ctx, fx, readFixture, "fixtures/codepay.yaml"); err != nil {
 		return err
 	}

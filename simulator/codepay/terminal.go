@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
@@ -183,13 +184,12 @@ func (s *System) expire(transNo string) {
 	})
 }
 
-// scheduleExpiry arms the order's expiry on the clock.
+// scheduleExpiry arms the order's expiry (a job due when it expires).
 func (s *System) scheduleExpiry(t *Txn) {
 	if t.ExpiresAt.IsZero() {
 		return
 	}
-	transNo := t.TransNo
-	s.env.Clock.AfterFunc(t.ExpiresAt.Sub(s.env.Clock.Now()), func() { s.expire(transNo) })
+	s.schedule(jobs.Job{Kind: expireKind, Key: t.TransNo, Due: t.ExpiresAt})
 }
 
 // Action is something a cashier, a buyer or a manager does on a terminal.

@@ -1,46 +1,58 @@
 package genstore
 
 import (
+	"context"
+	"fmt"
+	"strconv"
 	"sync"
-	"time"
 
-	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/delivery"
+	"github.com/pspsim/pspsim/simulator/jobs"
 )
 
 // liveOps holds what runs on behalf of an operation outside any request:
-// its delivery (attempts and retries) and its timers (deadline,
-// reconciliation polls, expiry). A final result stops them; a simulator
-// reset stops them all. The state itself is in the store; these are only
-// the handles that let it be stopped.
+// its delivery (attempts and retries) and its jobs (deadline,
+// reconciliation polls, expiry; see jobs.go). A final result stops them; a
+// simulator reset stops them all (the simulator resets its scheduler and
+// sender; reset here forgets the handles). The state itself is in the
+// store; the deliveries here are only the handles that let them be stopped,
+// and the jobs are named by the operation, so that a durable scheduler's
+// jobs — scheduled by another process, or before a restart — are cancelled
+// as well.
 type liveOps struct {
-	clock clock.Clock
+	jobs jobs.Scheduler
+	// polls is how many reconciliation polls an operation has (the
+	// settings'), to name every poll job of an operation.
+	polls int
 
 	mu         sync.Mutex
-	gen        uint64
 	deliveries map[string]*delivery.Delivery
-	timers     map[string][]clock.Timer
 }
 
-func newLiveOps(c clock.Clock) *liveOps {
-	return &liveOps{clock: c, deliveries: map[string]*delivery.Delivery{}, timers: map[string][]clock.Timer{}}
+func newLiveOps(j jobs.Scheduler, polls int) *liveOps {
+	return &liveOps{jobs: j, polls: polls, deliveries: map[string]*delivery.Delivery{}}
 }
 
-// after runs f once d has passed on the clock, unless the operation key is
-// stopped or the simulator is reset before.
-func (l *liveOps) after(key string, d time.Duration, f func()) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	gen := l.gen
-	t := l.clock.AfterFunc(d, func() {
-		l.mu.Lock()
-		current := l.gen == gen
-		l.mu.Unlock()
-		if current {
-			f()
+// jobRef names one pending job.
+type jobRef struct{ kind, key string }
+
+// jobsOf lists every job an operation may have pending: its deadlines (from
+// the first attempt and from the buyer's return), its reconciliation polls
+// and, for a payment, its expiry.
+func (l *liveOps) jobsOf(kind, shopID, id string) []jobRef {
+	refs := []jobRef{
+		{deadlineKind(kind), jobKey(shopID, id, stepFirst)},
+		{deadlineKind(kind), jobKey(shopID, id, stepReturn)},
+	}
+	if polled(kind) {
+		for n := 1; n <= l.polls; n++ {
+			refs = append(refs, jobRef{pollKind(kind), jobKey(shopID, id, strconv.Itoa(n))})
 		}
-	})
-	l.timers[key] = append(l.timers[key], t)
+	}
+	if kind == KindPayment {
+		refs = append(refs, jobRef{expireKind, jobKey(shopID, id, "")})
+	}
+	return refs
 }
 
 // track remembers an operation's delivery so that a final result can stop
@@ -51,25 +63,21 @@ func (l *liveOps) track(key string, d *delivery.Delivery) {
 	l.deliveries[key] = d
 }
 
-// stop stops an operation's delivery and timers. The attempt in flight, if
-// any, completes (and its acknowledgement is still recorded).
-func (l *liveOps) stop(key string) {
-	l.mu.Lock()
-	d := l.deliveries[key]
-	ts := l.timers[key]
-	delete(l.deliveries, key)
-	delete(l.timers, key)
-	l.mu.Unlock()
-	for _, t := range ts {
-		t.Stop()
+// stop stops an operation's delivery and cancels its jobs. The attempt in
+// flight, if any, completes (and its acknowledgement is still recorded).
+func (l *liveOps) stop(ctx context.Context, kind, shopID, id string) error {
+	l.stopDelivery(opKey(kind, shopID, id))
+	var first error
+	for _, r := range l.jobsOf(kind, shopID, id) {
+		if err := l.jobs.Cancel(ctx, r.kind, r.key); err != nil && first == nil {
+			first = fmt.Errorf("cancel %s %s: %w", r.kind, r.key, err)
+		}
 	}
-	if d != nil {
-		d.Stop()
-	}
+	return first
 }
 
 // stopDelivery stops only the retries of an operation (the final result came
-// another way) and keeps its timers.
+// another way) and keeps its jobs.
 func (l *liveOps) stopDelivery(key string) {
 	l.mu.Lock()
 	d := l.deliveries[key]
@@ -88,29 +96,26 @@ func (l *liveOps) untrack(key string) {
 	delete(l.deliveries, key)
 }
 
-// reset stops every timer and forgets every handle; timers already running
-// see the new generation and do nothing.
+// reset forgets every delivery handle. The deliveries themselves and the
+// jobs are stopped by the simulator's reset (Sender.StopAll, Scheduler.Reset)
+// before the systems reset.
 func (l *liveOps) reset() {
 	l.mu.Lock()
-	l.gen++
-	timers := l.timers
-	l.timers = map[string][]clock.Timer{}
 	l.deliveries = map[string]*delivery.Delivery{}
 	l.mu.Unlock()
-	for _, ts := range timers {
-		for _, t := range ts {
-			t.Stop()
-		}
-	}
 }
 
-// busy reports whether any of the operation keys has a delivery or a timer
-// (the store's retention keeps its payment).
-func (l *liveOps) busy(keys ...string) bool {
+// busy reports whether the operation has a delivery or a job pending (the
+// store's retention keeps its payment).
+func (l *liveOps) busy(kind, shopID, id string) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		if l.deliveries[k] != nil || len(l.timers[k]) > 0 {
+	d := l.deliveries[opKey(kind, shopID, id)]
+	l.mu.Unlock()
+	if d != nil {
+		return true
+	}
+	for _, r := range l.jobsOf(kind, shopID, id) {
+		if l.jobs.Pending(r.kind, r.key) {
 			return true
 		}
 	}

@@ -49,11 +49,9 @@ func (p *Payment) outboundOf(kind, id string) (*Outbound, **Ack, bool) {
 // first attempt runs now, in the caller's goroutine (so an admin action
 // answers with the acknowledgement); later attempts run on the clock. Every
 // attempt is signed afresh (timestamp and hmac); the body is byte-identical.
+// The request is resumable (resumeRequestDelivery): what it needs beyond its
+// data is rebuilt from the store.
 func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string, body []byte) {
-	schedule := s.settings.operationSchedule()
-	if kind == KindPayment {
-		schedule = s.settings.paymentSchedule()
-	}
 	header := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"pspsim-genstore"}}
 	if *s.settings.BodyHMACHeader {
 		header.Set("X-Genstore-Hmac-Sha256", BodyHMAC(app.ClientSecret, body))
@@ -65,36 +63,19 @@ func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string,
 	if err != nil {
 		first = rawURL
 	}
-	ids := p.ids(kind, id)
+	rd := resumeData{Kind: kind, ShopID: p.ShopID, PaymentID: p.PaymentID, ID: id, URL: rawURL}
+	data, _ := json.Marshal(rd) // strings only: it cannot fail
 	req := delivery.Request{
-		System: Name, Kind: kind, Method: http.MethodPost, URL: first, Header: header, Body: body, IDs: ids,
-		Tags: map[string]string{openapi.TagShop: shop.ShopID, openapi.TagApp: app.ClientID, openapi.TagEnvironment: shop.Environment()},
-		Prepare: func(r *delivery.Request, _ int) {
-			if u, err := signURL(rawURL, app.ClientSecret, shop, s.env.Stamps.Now()); err == nil {
-				r.URL = u
-			}
-		},
-		Tamper: func(r delivery.Request) delivery.Request {
-			r.URL = tamperURL(r.URL)
-			return r
-		},
-		Answered: func(r *delivery.Request, resp *delivery.Response, err error) {
-			s.judgeAnswer(ids, kind, id, app.ClientSecret, r, resp, err)
-		},
+		System: Name, Kind: kind, Method: http.MethodPost, URL: first, Header: header, Body: body, IDs: p.ids(kind, id),
+		Tags:   map[string]string{openapi.TagShop: shop.ShopID, openapi.TagApp: app.ClientID, openapi.TagEnvironment: shop.Environment()},
+		Resume: resumeRequest, ResumeData: data,
 	}
+	s.requestHooks(&req, shop, app, rd)
+	policy := s.requestPolicy(rd)
+	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(body), len(policy.Schedule)+1), req.IDs,
+		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(body), "schedule": durationsText(policy.Schedule)})
 	key := opKey(kind, shop.ShopID, id)
-	policy := delivery.Policy{
-		Schedule: schedule,
-		Timeout:  s.settings.RequestTimeout.Std(),
-		Classify: func(resp *delivery.Response, err error) delivery.Outcome {
-			o := classify(resp, err)
-			s.onAttempt(p.ShopID, p.PaymentID, kind, id, o, resp, err)
-			return o
-		},
-	}
-	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(body), len(schedule)+1), ids,
-		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(body), "schedule": durationsText(schedule)})
-	d := s.env.Sender.Send(req, policy, func(d *delivery.Delivery) { s.onDeliveryDone(p.ShopID, p.PaymentID, kind, id, d) })
+	d := s.env.Sender.Send(req, policy, s.requestDone(rd))
 	s.live.track(key, d)
 	// A callback that came during the first attempt found no delivery to
 	// stop; look again now that it is tracked.
@@ -103,6 +84,48 @@ func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string,
 			s.live.stopDelivery(key)
 		}
 	}
+}
+
+// requestHooks sets what a request to an app needs beyond its data: each
+// attempt signs the app's URL afresh (Prepare), a tamper fault breaks the
+// hmac, and every answer is judged (Answered).
+func (s *System) requestHooks(req *delivery.Request, shop Shop, app App, rd resumeData) {
+	ids := req.IDs
+	req.Prepare = func(r *delivery.Request, _ int) {
+		if u, err := signURL(rd.URL, app.ClientSecret, shop, s.env.Stamps.Now()); err == nil {
+			r.URL = u
+		}
+	}
+	req.Tamper = func(r delivery.Request) delivery.Request {
+		r.URL = tamperURL(r.URL)
+		return r
+	}
+	req.Answered = func(r *delivery.Request, resp *delivery.Response, err error) {
+		s.judgeAnswer(ids, rd.Kind, rd.ID, app.ClientSecret, r, resp, err)
+	}
+}
+
+// requestPolicy is the retry schedule and judgement of a request to an app:
+// each attempt's outcome is recorded on the payment (onAttempt).
+func (s *System) requestPolicy(rd resumeData) delivery.Policy {
+	schedule := s.settings.operationSchedule()
+	if rd.Kind == KindPayment {
+		schedule = s.settings.paymentSchedule()
+	}
+	return delivery.Policy{
+		Schedule: schedule,
+		Timeout:  s.settings.RequestTimeout.Std(),
+		Classify: func(resp *delivery.Response, err error) delivery.Outcome {
+			o := classify(resp, err)
+			s.onAttempt(rd.ShopID, rd.PaymentID, rd.Kind, rd.ID, o, resp, err)
+			return o
+		},
+	}
+}
+
+// requestDone is a request's onDone.
+func (s *System) requestDone(rd resumeData) func(*delivery.Delivery) {
+	return func(d *delivery.Delivery) { s.onDeliveryDone(rd.ShopID, rd.PaymentID, rd.Kind, rd.ID, d) }
 }
 
 func durationsText(ds []time.Duration) []string {
@@ -269,8 +292,12 @@ func (s *System) onDeliveryDone(shopID, paymentID, kind, id string, d *delivery.
 		}
 		s.fail(p, kind, id, fmt.Sprintf("no acknowledgement from the app after %d attempts (last: %s)", last.N, what), SourceDelivery)
 	case d.State() == delivery.Stopped:
+		// Stopped by its operation's final result. A request stopped
+		// before that was stopped by the process closing: with a durable
+		// store it stays pending, for the restart (or another replica) to
+		// resume (resumeRequestDelivery).
 		s.payments.Update(context.Background(), paymentKey(shopID, paymentID), func(p *Payment) error {
-			if out, _, _ := p.outboundOf(kind, id); out != nil && out.State == DeliveryPending {
+			if out, _, final := p.outboundOf(kind, id); out != nil && out.State == DeliveryPending && final {
 				out.State = DeliveryStopped
 				return nil
 			}

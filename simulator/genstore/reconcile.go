@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // Query statuses an app's query endpoints answer (CONTRACT.md §2).
@@ -26,17 +29,17 @@ const (
 // before; for a payment, its expiry (24h), which runs after a poll due at
 // the same moment. Captures and voids have no query endpoint to poll.
 func (s *System) followUp(p Payment, kind, id string) {
-	key := opKey(kind, p.ShopID, id)
-	if kind == KindPayment || kind == KindRefund {
+	ctx := context.Background()
+	o := opJob{ShopID: p.ShopID, PaymentID: p.PaymentID, ID: id}
+	if polled(kind) {
 		for i, d := range s.settings.Reconciliation {
-			n := i + 1
-			s.live.after(key, d.Std(), func() {
-				s.reconcile(context.Background(), p.ShopID, p.PaymentID, kind, id, fmt.Sprintf("scheduled poll %d of %d", n, len(s.settings.Reconciliation)))
-			})
+			o.Poll = i + 1
+			s.later(ctx, pollKind(kind), jobKey(p.ShopID, id, strconv.Itoa(o.Poll)), d.Std(), o)
 		}
+		o.Poll = 0
 	}
 	if kind == KindPayment {
-		s.live.after(key, s.settings.PaymentExpiry.Std(), func() { s.expire(p.ShopID, p.PaymentID) })
+		s.later(ctx, expireKind, jobKey(p.ShopID, id, ""), s.settings.PaymentExpiry.Std(), o)
 	}
 }
 
@@ -52,7 +55,13 @@ func (s *System) reconcile(ctx context.Context, shopID, paymentID, kind, id, why
 	if err != nil {
 		return Poll{}, err
 	}
-	if _, _, final := p.outboundOf(kind, id); final && why != "admin" {
+	out, _, final := p.outboundOf(kind, id)
+	if out == nil {
+		// A job naming an operation the payment does not have (another
+		// version's, or a stale one): nothing to ask about.
+		return Poll{}, fmt.Errorf("%s %s of payment %s: %w", kind, id, paymentID, store.ErrNotFound)
+	}
+	if final && why != "admin" {
 		return Poll{}, errFinal
 	}
 	app, err := s.apps.Get(ctx, p.ClientID)
@@ -75,33 +84,58 @@ func (s *System) reconcile(ctx context.Context, shopID, paymentID, kind, id, why
 		s.record(kind+".reconciliation", fmt.Sprintf("%s %s: %s, not polled (%s)", kind, id, poll.Error, why), ids, map[string]any{"trigger": why})
 		return poll, s.savePoll(ctx, p, kind, id, poll)
 	}
-	param := idName(kind)
-	first, err := signURL(queryURL, app.ClientSecret, shop, s.env.Stamps.Now(), param, id)
-	if err != nil {
+	req := delivery.Request{
+		System: Name, Kind: kind + "_query", Method: http.MethodGet,
+		Header: http.Header{"User-Agent": {"pspsim-genstore"}, "Accept": {"application/json"}}, IDs: ids,
+		Tags:   map[string]string{openapi.TagShop: shop.ShopID, openapi.TagApp: app.ClientID, openapi.TagEnvironment: shop.Environment()},
+		Resume: resumeQuery,
+	}
+	rd := resumeData{Kind: kind, ShopID: p.ShopID, PaymentID: p.PaymentID, ID: id, URL: queryURL, Trigger: why}
+	if req.ResumeData, err = json.Marshal(rd); err != nil {
+		return Poll{}, fmt.Errorf("%s %s: query: %w", kind, id, err)
+	}
+	if req.URL, err = signURL(queryURL, app.ClientSecret, shop, s.env.Stamps.Now(), idName(kind), id); err != nil {
 		return Poll{}, err
 	}
-	req := delivery.Request{
-		System: Name, Kind: kind + "_query", Method: http.MethodGet, URL: first,
-		Header: http.Header{"User-Agent": {"pspsim-genstore"}, "Accept": {"application/json"}}, IDs: ids,
-		Tags: map[string]string{openapi.TagShop: shop.ShopID, openapi.TagApp: app.ClientID, openapi.TagEnvironment: shop.Environment()},
-		Prepare: func(r *delivery.Request, _ int) {
-			if u, err := signURL(queryURL, app.ClientSecret, shop, s.env.Stamps.Now(), param, id); err == nil {
-				r.URL = u
-			}
-		},
-		Tamper: func(r delivery.Request) delivery.Request { r.URL = tamperURL(r.URL); return r },
+	s.queryHooks(&req, shop, app, rd)
+	// One attempt: the next poll is the retry. Its answer is applied here,
+	// where the admin action waits for it; a query resumed after a restart
+	// applies it in its onDone instead (resumeQueryDelivery).
+	d := s.env.Sender.Send(req, s.queryPolicy(), nil)
+	last, _ := d.Last()
+	return s.applyPoll(ctx, p, kind, id, why, now, last)
+}
+
+// queryHooks sets what a reconciliation query needs beyond its data: each
+// attempt signs the app's query URL afresh; a tamper fault breaks the hmac.
+func (s *System) queryHooks(req *delivery.Request, shop Shop, app App, rd resumeData) {
+	req.Prepare = func(r *delivery.Request, _ int) {
+		if u, err := signURL(rd.URL, app.ClientSecret, shop, s.env.Stamps.Now(), idName(rd.Kind), rd.ID); err == nil {
+			r.URL = u
+		}
 	}
-	// One attempt: the next poll is the retry.
-	d := s.env.Sender.Send(req, delivery.Policy{Timeout: s.settings.RequestTimeout.Std(), Classify: func(resp *delivery.Response, err error) delivery.Outcome {
+	req.Tamper = func(r delivery.Request) delivery.Request { r.URL = tamperURL(r.URL); return r }
+}
+
+// queryPolicy is a reconciliation query's: one attempt, a 2xx answers.
+func (s *System) queryPolicy() delivery.Policy {
+	return delivery.Policy{Timeout: s.settings.RequestTimeout.Std(), Classify: func(resp *delivery.Response, err error) delivery.Outcome {
 		if err == nil && resp != nil && resp.Status/100 == 2 {
 			return delivery.Delivered
 		}
 		return delivery.Final
-	}}, nil)
-	last, _ := d.Last()
+	}}
+}
+
+// applyPoll reads a query's answer (the attempt last) and applies a final
+// one as the callback would have been applied, then journals and keeps the
+// poll on the payment or operation.
+func (s *System) applyPoll(ctx context.Context, p Payment, kind, id, why string, at time.Time, last delivery.Attempt) (Poll, error) {
+	poll := Poll{At: at}
+	ids := p.ids(kind, id)
 	channelID := parseQueryAnswer(kind, last, &poll)
 	if poll.Status == QuerySuccess || poll.Status == QueryFailure {
-		res := Result{Result: poll.Status == QuerySuccess, ChannelID: channelID, At: now, Source: SourceReconciliation}
+		res := Result{Result: poll.Status == QuerySuccess, ChannelID: channelID, At: at, Source: SourceReconciliation}
 		if !res.Result {
 			res.Reason = poll.Error
 			if res.Reason == "" {
@@ -205,8 +239,7 @@ func (s *System) savePoll(ctx context.Context, p Payment, kind, id string, poll 
 
 // expire fails an acknowledged payment that has no final result when its
 // expiry falls due (CONTRACT.md §4: 24h).
-func (s *System) expire(shopID, paymentID string) {
-	ctx := context.Background()
+func (s *System) expire(ctx context.Context, shopID, paymentID string) {
 	reason := fmt.Sprintf("expired: no final result within %s of the acknowledgement", s.settings.PaymentExpiry.Std())
 	res := Result{Result: false, Reason: reason, At: s.env.Clock.Now(), Source: SourceExpiry}
 	st, err := s.settle(ctx, shopID, paymentID, KindPayment, paymentID, res, func(p *Payment) *apierr.Error {
@@ -231,34 +264,44 @@ func (s *System) scheduleDeadline(p Payment, kind, id string, afterReturn bool) 
 	if d <= 0 {
 		return
 	}
-	s.live.after(opKey(kind, p.ShopID, id), d, func() {
-		ctx := context.Background()
-		var missed bool
-		cur, err := s.payments.Update(ctx, paymentKey(p.ShopID, p.PaymentID), func(cur *Payment) error {
-			_, ack, final := cur.outboundOf(kind, id)
-			if final {
+	step := stepFirst
+	if afterReturn {
+		step = stepReturn
+	}
+	s.later(context.Background(), deadlineKind(kind), jobKey(p.ShopID, id, step), d,
+		opJob{ShopID: p.ShopID, PaymentID: p.PaymentID, ID: id, AfterReturn: afterReturn})
+}
+
+// deadline runs a deadline job: it marks the operation's deadline missed
+// and journals it, unless its final result has come (or, counted from the
+// first attempt, the payment sent the buyer away: it is due after the return).
+func (s *System) deadline(ctx context.Context, kind string, o opJob) {
+	d := s.settings.ResultDeadline.Std()
+	var missed bool
+	cur, err := s.payments.Update(ctx, paymentKey(o.ShopID, o.PaymentID), func(cur *Payment) error {
+		out, ack, final := cur.outboundOf(kind, o.ID)
+		if out == nil || final {
+			return errUnchanged
+		}
+		if kind == KindPayment {
+			// A payment that sent the buyer away is due after the return.
+			if !o.AfterReturn && *ack != nil && (*ack).RedirectURL != "" {
 				return errUnchanged
 			}
-			if kind == KindPayment {
-				// A payment that sent the buyer away is due after the return.
-				if !afterReturn && *ack != nil && (*ack).RedirectURL != "" {
-					return errUnchanged
-				}
-				cur.DeadlineMissed = true
-			} else if op := cur.op(kind, id); op != nil {
-				op.DeadlineMissed = true
-			}
-			missed = true
-			return nil
-		})
-		if err != nil || !missed {
-			return
+			cur.DeadlineMissed = true
+		} else if op := cur.op(kind, o.ID); op != nil {
+			op.DeadlineMissed = true
 		}
-		from := "the first attempt"
-		if afterReturn {
-			from = "the buyer's return"
-		}
-		s.record(kind+".deadline_missed", fmt.Sprintf("%s %s: no final result within %s of %s", kind, id, d, from), cur.ids(kind, id),
-			map[string]any{"deadline": d.String(), "from": from, "at": s.env.Clock.Now()})
+		missed = true
+		return nil
 	})
+	if err != nil || !missed {
+		return
+	}
+	from := "the first attempt"
+	if o.AfterReturn {
+		from = "the buyer's return"
+	}
+	s.record(kind+".deadline_missed", fmt.Sprintf("%s %s: no final result within %s of %s", kind, o.ID, d, from), cur.ids(kind, o.ID),
+		map[string]any{"deadline": d.String(), "from": from, "at": s.env.Clock.Now()})
 }

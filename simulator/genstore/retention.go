@@ -2,30 +2,39 @@ package genstore
 
 import (
 	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // What the store may forget under its retention limits (`pspsim serve
 // --retain-*`), oldest first: payments whose story has ended (a final
 // status, no capture, void or refund in progress, no request on its way and
-// no reconciliation or deadline timer left), spent or expired installation
+// no reconciliation, deadline or expiry job pending), spent or expired installation
 // codes and revoked tokens. Apps, shops and installations are never dropped.
 
-func paymentDone(live *liveOps) store.Option[Payment] {
+func paymentDone(live *liveOps, sender *delivery.Sender) store.Option[Payment] {
 	return store.Evictable(func(p *Payment, _ store.Peek) bool {
 		switch p.Status {
 		case StatusSuccess, StatusAuthVoid, StatusFailure:
 		default:
 			return false
 		}
-		keys := []string{opKey(KindPayment, p.ShopID, p.PaymentID)}
 		for _, o := range p.Operations {
 			if o.Status == OpProcessing {
 				return false
 			}
-			keys = append(keys, opKey(o.Kind, p.ShopID, o.ID))
 		}
-		return !live.busy(keys...)
+		// A delivery the sender resumed (a durable one, after a restart)
+		// has no handle in live; the sender counts it busy by its ids.
+		if sender != nil && sender.Busy(Name, p.PaymentID) || live.busy(KindPayment, p.ShopID, p.PaymentID) {
+			return false
+		}
+		for _, o := range p.Operations {
+			if live.busy(o.Kind, p.ShopID, o.ID) {
+				return false
+			}
+		}
+		return true
 	})
 }
 

@@ -84,7 +84,7 @@ func (s *System) afterSettle(kind, id string, st settlement, res Result) {
 		d := map[string]any{"from": st.From.Code(), "to": st.To.Code(), "fromName": st.From.String(), "toName": st.To.String(), "source": res.Source, "reason": res.Reason}
 		s.record("payment.status_changed", fmt.Sprintf("payment %s: %s (%s) → %s (%s) by %s %s%s", p.PaymentID, st.From.Code(), st.From, st.To.Code(), st.To, kind, res.Source, because(res)), p.ids(kind, id), d)
 	}
-	s.live.stop(opKey(kind, p.ShopID, id))
+	s.stopOperation(context.Background(), kind, p.ShopID, id)
 }
 
 func because(r Result) string {

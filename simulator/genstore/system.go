@@ -27,6 +27,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/env"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/specs"
@@ -75,7 +76,11 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := newLiveOps(e.Clock)
+	if e.Jobs == nil {
+		// A system built alone (benchmarks) keeps its jobs on the clock.
+		e.Jobs = jobs.NewMemory(e.Clock)
+	}
+	live := newLiveOps(e.Jobs, len(settings.Reconciliation))
 	s := &System{
 		env: e, settings: settings, config: cfg, rand: rand.Reader,
 		apps:  store.NewTable[App](e.Store, "genstore.app"),
@@ -84,10 +89,12 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 			store.Index("shop", func(i *Installation) string { return i.ShopID })),
 		tokens: store.NewTable(e.Store, "genstore.token", tokenDone()),
 		codes:  store.NewTable(e.Store, "genstore.code", codeDone(e.Clock)),
-		payments: store.NewTable(e.Store, "genstore.payment", paymentDone(live),
+		payments: store.NewTable(e.Store, "genstore.payment", paymentDone(live, e.Sender),
 			store.Index("shop", func(p *Payment) string { return p.ShopID })),
 		live: live,
 	}
+	s.registerJobs()
+	s.registerResumers()
 	// A browser waits longer than Genstore's 10-second request timeout: the
 	// page behind an onboarding URL may itself call Genstore (the code exchange).
 	s.browser = newBrowser(browserTimeout)
@@ -130,8 +137,9 @@ func (s *System) Mount() *openapi.Mount { return s.mount }
 func (s *System) Settings() Settings { return s.settings }
 
 // Reset loads the fixtures and config into a store that the simulator has
-// just emptied, after stopping every timer of the previous state
-// (reconciliation, deadlines, expiry) and forgetting the buyers' sessions.
+// just emptied, after forgetting the handles of the previous state's
+// deliveries (the simulator has stopped them, and reset its jobs) and the
+// buyers' sessions.
 func (s *System) Reset(ctx context.Context) error {
 	s.live.reset()
 	s.browser.reset()

@@ -2,12 +2,14 @@ package openapi
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
 
 // Tag names every system uses for the same facts, so that fault rules and
@@ -47,6 +49,40 @@ type Request struct {
 	mu        sync.Mutex
 	principal any
 	tags      map[string]string
+	// doc is the validator's parse of Body while the handler runs (nil
+	// when Body was normalised, or once the mount has released it).
+	doc *schema.Doc
+}
+
+// Decode stores the JSON body in the value v points to, as
+// json.Unmarshal(r.Body, v) does — the same value, the same error. It reuses
+// the validator's parse of the body when it can (schema.Doc.Decode), instead
+// of parsing the body a second time.
+func (r *Request) Decode(v any) error {
+	r.mu.Lock()
+	took := r.doc != nil && r.doc.Decode(v)
+	r.mu.Unlock()
+	if took {
+		return nil
+	}
+	return json.Unmarshal(r.Body, v)
+}
+
+// keepDoc hands the handler the validator's parse of the body.
+func (r *Request) keepDoc(d *schema.Doc) {
+	r.mu.Lock()
+	r.doc = d
+	r.mu.Unlock()
+}
+
+// dropDoc takes the parse back, once the handler has returned: a handler's
+// goroutine that decodes later parses the body again.
+func (r *Request) dropDoc() *schema.Doc {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := r.doc
+	r.doc = nil
+	return d
 }
 
 // Signed returns the body as the client sent it: what its signature covers.

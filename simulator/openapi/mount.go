@@ -406,6 +406,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if h == nil {
+		releaseDoc(req.dropDoc())
 		if rec != nil {
 			m.check(r, req, rec)
 			rec.flushTo(w)
@@ -419,6 +420,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h = m.cfg.Wrap(h)
 	}
 	h.ServeHTTP(w, r)
+	releaseDoc(req.dropDoc())
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
@@ -457,8 +459,14 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 	if note := noteFrom(r.Context()); note != nil && note.WantBodyIDs {
 		note.BodyIDs = bodyIDs(doc)
 	}
-	releaseDoc(doc)
 	h := m.handlers[req.Key]
+	if h != nil && o.body == nil && doc != nil {
+		// The handler decodes the body from this parse (Request.Decode);
+		// ServeHTTP releases it when the handler has returned.
+		req.keepDoc(doc)
+	} else {
+		releaseDoc(doc)
+	}
 	if h == nil {
 		a := op.fallbacks[req.Key]
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

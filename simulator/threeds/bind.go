@@ -2,7 +2,10 @@ package threeds
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // Binding an authentication to the one authorization that uses it: a PSP
@@ -24,6 +27,12 @@ type Binding struct {
 	Currency   string
 	// CardNumber, when given, must be the authenticated card.
 	CardNumber string
+	// ThreeDSServerTransID, when the caller has it (it ran the
+	// authentication itself), finds the authentication by its id: Bind
+	// then checks and binds it in one store update instead of looking it up
+	// first. It must be the id of DSTransID's authentication; when it is
+	// not, Bind answers as if it were not given.
+	ThreeDSServerTransID string
 }
 
 // BindError says why an authentication cannot back an authorization; Field
@@ -41,6 +50,11 @@ func (e *BindError) Error() string { return e.Field + ": " + e.Reason }
 // neither the dsTransID nor the authentication value is one of this
 // simulator's; *BindError when the result belongs elsewhere or does not fit.
 func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
+	if b.ThreeDSServerTransID != "" && b.DSTransID != "" {
+		if res, done, err := s.bindByID(ctx, b); done {
+			return res, err
+		}
+	}
 	t, err := s.check(ctx, b)
 	if err != nil {
 		return Result{}, err
@@ -63,6 +77,40 @@ func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
 	}
 	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
 	return t.Result, nil
+}
+
+// errOtherTransaction: the binding's dsTransID is not the one of the
+// authentication its ThreeDSServerTransID names.
+var errOtherTransaction = errors.New("threeds: the dsTransId belongs to another authentication")
+
+// bindByID is Bind for a caller that names the authentication by its id:
+// the checks run on the current value inside the store's update, which
+// binds it. done is false when the id does not name the dsTransID's
+// authentication: Bind then looks it up by its dsTransID, as without the id.
+func (s *Service) bindByID(ctx context.Context, b Binding) (res Result, done bool, err error) {
+	var refused *BindError
+	t, err := s.txns.Update(ctx, b.ThreeDSServerTransID, func(cur *Transaction) error {
+		if cur.DSTransID != b.DSTransID {
+			return errOtherTransaction
+		}
+		if field, reason := s.verdict(cur, b); field != "" {
+			refused = &BindError{Field: field, Reason: reason}
+			return refused
+		}
+		cur.BoundTo = b.Reference
+		return nil
+	})
+	switch {
+	case refused != nil:
+		_, err := s.refuse(&t, b, refused.Field, refused.Reason)
+		return Result{}, true, err
+	case errors.Is(err, errOtherTransaction), errors.Is(err, store.ErrNotFound):
+		return Result{}, false, nil
+	case err != nil:
+		return Result{}, true, fmt.Errorf("threeds: bind: %w", err)
+	}
+	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	return t.Result, true, nil
 }
 
 // Verify makes Bind's checks without binding: a PSP asks it before it
@@ -92,27 +140,36 @@ func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {
 	if err != nil {
 		return Transaction{}, ErrNotFound
 	}
-	switch {
-	case !t.Final:
-		return s.refuse(&t, b, "dsTransId", "the authentication is not finished")
-	case !LiabilityShift(t.TransStatus):
-		return s.refuse(&t, b, "authenticationResultCode", "the authentication did not succeed (transStatus "+t.TransStatus+")")
-	case b.AuthenticationValue != "" && b.AuthenticationValue != t.AuthenticationValue:
-		return s.refuse(&t, b, "cavv", "does not belong to this dsTransId")
-	case b.ECI != "" && b.ECI != t.ECI:
-		return s.refuse(&t, b, "eci", "is not the ECI of this authentication ("+t.ECI+")")
-	case b.MerchantID != t.Merchant:
-		return s.refuse(&t, b, "dsTransId", "belongs to another merchant's authentication")
-	case b.CardNumber != "" && s.fingerprint(b.CardNumber) != t.CardFingerprint:
-		return s.refuse(&t, b, "dsTransId", "authenticated another card")
-	case b.Currency != t.Currency || b.Amount != t.Amount:
-		return s.refuse(&t, b, "dsTransId", "authenticated another amount or currency")
-	case t.Reference != "" && t.Reference != b.Reference:
-		return s.refuse(&t, b, "cavv", "belongs to another transaction")
-	case t.BoundTo != "" && t.BoundTo != b.Reference:
-		return s.refuse(&t, b, "cavv", "was already used by another authorization")
+	if field, reason := s.verdict(&t, b); field != "" {
+		return s.refuse(&t, b, field, reason)
 	}
 	return t, nil
+}
+
+// verdict says why the authentication t cannot back the authorization b
+// (the field at fault and the reason), or "" when it can.
+func (s *Service) verdict(t *Transaction, b Binding) (field, reason string) {
+	switch {
+	case !t.Final:
+		return "dsTransId", "the authentication is not finished"
+	case !LiabilityShift(t.TransStatus):
+		return "authenticationResultCode", "the authentication did not succeed (transStatus " + t.TransStatus + ")"
+	case b.AuthenticationValue != "" && b.AuthenticationValue != t.AuthenticationValue:
+		return "cavv", "does not belong to this dsTransId"
+	case b.ECI != "" && b.ECI != t.ECI:
+		return "eci", "is not the ECI of this authentication (" + t.ECI + ")"
+	case b.MerchantID != t.Merchant:
+		return "dsTransId", "belongs to another merchant's authentication"
+	case b.CardNumber != "" && s.fingerprint(b.CardNumber) != t.CardFingerprint:
+		return "dsTransId", "authenticated another card"
+	case b.Currency != t.Currency || b.Amount != t.Amount:
+		return "dsTransId", "authenticated another amount or currency"
+	case t.Reference != "" && t.Reference != b.Reference:
+		return "cavv", "belongs to another transaction"
+	case t.BoundTo != "" && t.BoundTo != b.Reference:
+		return "cavv", "was already used by another authorization"
+	}
+	return "", ""
 }
 
 func (s *Service) refuse(t *Transaction, b Binding, field, reason string) (Transaction, error) {

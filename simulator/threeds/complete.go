@@ -153,7 +153,7 @@ func (s *Service) finish(ctx context.Context, id, status, reason, how string) (R
 	return t.Result, nil
 }
 
-// timerKey marks the context of work a clock timer started (a challenge
+// timerKey marks the context of work a job started (a challenge
 // timing out, a decoupled authentication resolving), so a PSP continuing the
 // payment in OnComplete can tell it runs inside a clock move.
 type timerKey struct{}
@@ -165,8 +165,8 @@ type timerKey struct{}
 func InTimer(ctx context.Context) bool { v, _ := ctx.Value(timerKey{}).(bool); return v }
 
 // expire ends a challenge nobody finished (U, reason 14).
-func (s *Service) expire(id string) {
-	ctx := context.WithValue(context.Background(), timerKey{}, true)
+func (s *Service) expire(ctx context.Context, id string) {
+	ctx = context.WithValue(ctx, timerKey{}, true)
 	t, err := s.txns.Get(ctx, id)
 	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
 		return
@@ -175,8 +175,8 @@ func (s *Service) expire(id string) {
 }
 
 // resolveDecoupled ends a decoupled authentication as the card's row says.
-func (s *Service) resolveDecoupled(id string) {
-	ctx := context.WithValue(context.Background(), timerKey{}, true)
+func (s *Service) resolveDecoupled(ctx context.Context, id string) {
+	ctx = context.WithValue(ctx, timerKey{}, true)
 	t, err := s.txns.Get(ctx, id)
 	if err != nil || t.Final || t.ExpiresAt == nil || s.opts.Clock.Now().Before(*t.ExpiresAt) {
 		return

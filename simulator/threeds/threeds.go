@@ -31,6 +31,7 @@ import (
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/jobs"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/mac"
 	"github.com/pspsim/pspsim/simulator/money"
@@ -92,6 +93,10 @@ type Options struct {
 	Cards *fixtures.Cards
 	// ChallengeTimeout bounds a challenge; 0 means DefaultChallengeTimeout.
 	ChallengeTimeout time.Duration
+	// Jobs keeps the challenge timeouts and decoupled resolutions (the
+	// simulator's scheduler, durable with a durable store); nil: a memory
+	// scheduler on Clock.
+	Jobs jobs.Scheduler
 }
 
 // Request asks for the authentication of one card payment.
@@ -217,11 +222,16 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("threeds: %w", err)
 		}
 	}
-	return &Service{
+	if o.Jobs == nil {
+		o.Jobs = jobs.NewMemory(o.Clock)
+	}
+	s := &Service{
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
 		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
 		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
-	}, nil
+	}
+	s.registerJobs()
+	return s, nil
 }
 
 // ChallengeURL returns the challenge page of an ACS transaction.
@@ -321,11 +331,9 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
 	switch t.TransStatus {
 	case StatusC:
-		id := t.ThreeDSServerTransID
-		s.opts.Clock.AfterFunc(s.opts.ChallengeTimeout, func() { s.expire(id) })
+		s.schedule(ctx, jobs.Job{Kind: expireKind, Key: t.ThreeDSServerTransID, Due: now.Add(s.opts.ChallengeTimeout)})
 	case StatusD:
-		id := t.ThreeDSServerTransID
-		s.opts.Clock.AfterFunc(t.ExpiresAt.Sub(now), func() { s.resolveDecoupled(id) })
+		s.schedule(ctx, jobs.Job{Kind: resolveKind, Key: t.ThreeDSServerTransID, Due: *t.ExpiresAt})
 	}
 	return t.Result, nil
 }

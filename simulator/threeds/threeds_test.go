@@ -298,7 +298,17 @@ func TestAdminCompletionFollowsTheCardsIntent(t *testing.T) {
 	}
 }
 
+// TestBindingRefusesForeignResults runs with the binding naming the
+// authentication by its id (the gateway's own payments: one store update)
+// and without (an external 3-D Secure result: looked up by dsTransID), and
+// with an id that names another authentication (ignored): the same answers.
 func TestBindingRefusesForeignResults(t *testing.T) {
+	for _, by := range []string{"dsTransId", "threeDsServerTransId", "another authentication's id"} {
+		t.Run(by, func(t *testing.T) { bindingRefusesForeignResults(t, by) })
+	}
+}
+
+func bindingRefusesForeignResults(t *testing.T, by string) {
 	e := newEnv(t)
 	ctx := context.Background()
 	a, _ := e.svc.Authenticate(ctx, req("4000123456000019"))
@@ -310,6 +320,12 @@ func TestBindingRefusesForeignResults(t *testing.T) {
 	s, _ := e.svc.Authenticate(ctx, standalone)
 
 	good := threeds.Binding{DSTransID: a.DSTransID, AuthenticationValue: a.AuthenticationValue, ECI: "05", MerchantID: "M1", Reference: "T1", Amount: 1999, Currency: "USD", CardNumber: "4000123456000019"}
+	switch by {
+	case "threeDsServerTransId":
+		good.ThreeDSServerTransID = a.ThreeDSServerTransID
+	case "another authentication's id":
+		good.ThreeDSServerTransID = b.ThreeDSServerTransID
+	}
 	cases := []struct {
 		name  string
 		mod   func(*threeds.Binding)
@@ -339,6 +355,15 @@ func TestBindingRefusesForeignResults(t *testing.T) {
 	}
 	if _, err := e.svc.Bind(ctx, good); err != nil {
 		t.Fatalf("binding again to the same authorization: %v", err)
+	}
+	if got, err := e.svc.Get(ctx, a.ThreeDSServerTransID); err != nil || got.BoundTo != "T1" {
+		t.Fatalf("bound to %q, %v; want T1", got.BoundTo, err)
+	}
+	other := good
+	other.Reference = "T3"
+	var be *threeds.BindError
+	if _, err := e.svc.Bind(ctx, other); !errors.As(err, &be) || be.Field != "cavv" {
+		t.Fatalf("binding to a second authorization: %v", err)
 	}
 	// A standalone result binds to the first authorization that presents it, only.
 	sb := threeds.Binding{AuthenticationValue: s.AuthenticationValue, MerchantID: "M1", Reference: "P1", Amount: 1999, Currency: "USD"}

@@ -184,7 +184,7 @@ func (s *System) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // decode reads the validated body into v.
 func decode(r *http.Request, v any) error {
-	if err := json.Unmarshal(openapi.FromContext(r.Context()).Body, v); err != nil {
+	if err := openapi.FromContext(r.Context()).Decode(v); err != nil {
 		return apierr.New(apierr.Malformed, "request body is not valid JSON for this operation")
 	}
 	return nil

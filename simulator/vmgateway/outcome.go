@@ -246,8 +246,8 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	case threeds.StatusD:
 		return p.transition(StatusPending, "decoupled 3-D Secure authentication", now)
 	case threeds.StatusY, threeds.StatusA:
-		if _, err := s.tds.Bind(ctx, threeds.Binding{DSTransID: res.DSTransID, AuthenticationValue: res.AuthenticationValue,
-			MerchantID: p.MerchantID, Reference: p.TradeNo, Amount: p.Amount, Currency: p.Currency}); err != nil {
+		if _, err := s.tds.Bind(ctx, threeds.Binding{ThreeDSServerTransID: res.ThreeDSServerTransID, DSTransID: res.DSTransID,
+			AuthenticationValue: res.AuthenticationValue, MerchantID: p.MerchantID, Reference: p.TradeNo, Amount: p.Amount, Currency: p.Currency}); err != nil {
 			return p.fail(FailAuthenticationFailed, "the 3-D Secure result could not be bound: "+err.Error(), now)
 		}
 		return s.authorize(ctx, p, now)
