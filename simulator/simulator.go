@@ -275,6 +275,10 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	clk := clock.Clock(s.clock)
 	j := journal.New(clk, opts.Retention.Events)
 	j.SetNamespace(namespace)
+	if lb, ok := opts.Backend.(journal.LogBackend); ok {
+		// A durable backend keeps the journal too (docs/DURABLE.md).
+		j.SetLog(lb.Events(namespace, opts.Retention.Events))
+	}
 	sender := delivery.NewSender(clk, j, opts.HTTPClient)
 	sender.SetGate(func() func() { return s.gate.Enter().Leave })
 	sender.SetObserver(func(req *delivery.Request, outcome delivery.Outcome) {
@@ -704,7 +708,9 @@ func (s *Simulator) reset(ctx context.Context) error {
 			return fmt.Errorf("reset clock: %w", err)
 		}
 	}
-	s.env.Journal.Reset()
+	if err := s.env.Journal.ResetContext(ctx); err != nil {
+		return fmt.Errorf("reset journal: %w", err)
+	}
 	for _, sys := range s.systems {
 		if err := sys.Reset(ctx); err != nil {
 			return fmt.Errorf("reset %s: %w", sys.Name(), err)
@@ -737,6 +743,10 @@ func (s *Simulator) Close() {
 		// Timers die with the simulator: a deleted namespace's real-clock
 		// timers must not fire into it (nor keep it in memory) later.
 		s.clock.StopAll()
+		// Last: what the above recorded is written.
+		if err := s.env.Journal.Close(); err != nil {
+			s.opts.Logger.Warn("journal: the last events were not written", "err", err)
+		}
 	})
 }
 

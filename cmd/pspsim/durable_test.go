@@ -21,6 +21,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
@@ -228,6 +229,11 @@ const crashPayment = `{"orderNo":"%s","amount":"19.99","currency":"USD","payment
 	`"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (crash)","javascriptEnable":true,` +
 	`"colorDepth":"24","screenHeight":"800","screenWidth":"1200","timeZone":"0"}}}`
 
+// lossWindow bounds the journal's loss in a crash: the events recorded in
+// the last sqlstore.FlushEvery before it, and slack for a busy machine's
+// writer and commit.
+const lossWindow = sqlstore.FlushEvery + 2*time.Second
+
 // TestAcknowledgedWritesSurviveSIGKILL is the crash test of the durable
 // stores: a gateway payment, a Genstore payment and a CodePay order are
 // made and acknowledged, a first:1 fault rule fires, a canary is sighted and
@@ -320,9 +326,41 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 				evs, _ := m["events"].([]any)
 				return len(evs) == 1
 			})
+			// The journal goes to the database in batches (sqlstore.FlushEvery):
+			// a crash may lose the last, unwritten one. Payments are made up to
+			// the kill, for longer than lossWindow, so that the first ones'
+			// events must have been written.
+			type ack struct {
+				orderNo string
+				at      time.Time // wall time: the crash is a wall-time event
+			}
+			var acks []ack
+			for i := 0; len(acks) == 0 || time.Since(acks[0].at) < lossWindow+time.Second; i++ {
+				orderNo := fmt.Sprintf("JOURNAL%d", i)
+				if code, m := first.do(t, "POST", "/vm/v1/payments", fmt.Sprintf(crashPayment, orderNo), auth...); code != 200 {
+					t.Fatalf("payment %s: %d %v", orderNo, code, m)
+				}
+				acks = append(acks, ack{orderNo, time.Now()})
+			}
+			killed := time.Now()
 			first.kill()
 
 			second := startChild(t, "--store", url)
+			lost := 0
+			for _, a := range acks {
+				code, m := second.do(t, "GET", "/_sim/events?system=vmgateway&orderNo="+a.orderNo, "")
+				if list, _ := m["events"].([]any); code == 200 && len(list) > 0 {
+					continue
+				}
+				lost++
+				if before := killed.Sub(a.at); before > lossWindow {
+					t.Errorf("after the crash, payment %s (acknowledged %s before the kill) has no journal event: %d %v", a.orderNo, before, code, m)
+				}
+			}
+			t.Logf("the journal lost the events of %d of %d payments, the last ones before the kill", lost, len(acks))
+			if code, m := second.do(t, "GET", "/_sim/events?system=vmgateway&orderNo=CRASH0", ""); code != 200 || len(m["events"].([]any)) == 0 {
+				t.Errorf("after the crash, the journal lacks payment CRASH0's events: %d %v", code, m)
+			}
 			if code, m := second.do(t, "GET", "/ns/crash-ns/_sim/clock", ""); code != 200 || m["now"] != "2027-03-01T02:00:00Z" {
 				t.Fatalf("after the crash, the namespace's clock: %d %v; want 2027-03-01T02:00:00Z", code, m)
 			}

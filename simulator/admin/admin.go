@@ -287,7 +287,11 @@ func (h *handlers) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Limit = 0
 	forward := q.Has("after")
-	p := h.core.Journal.Page(f, forward, limit)
+	p, err := h.core.Journal.PageContext(r.Context(), f, forward, limit)
+	if err != nil {
+		Error(w, r, journalUnavailable(err))
+		return
+	}
 	next := p.LastSeq // every event up to the newest was looked at
 	switch {
 	case forward && p.HasMore:
@@ -365,7 +369,12 @@ func (h *handlers) streamEvents(w http.ResponseWriter, r *http.Request) {
 		// The backlog, a page at a time: a whole journal is never held at once.
 		for page := f; ; {
 			page.Limit = 0
-			p := h.core.Journal.Page(page, true, MaxLimit)
+			p, err := h.core.Journal.PageContext(r.Context(), page, true, MaxLimit)
+			if err != nil {
+				// The stream has begun: it ends, and the client's
+				// reconnection resumes from the last event it got.
+				return
+			}
 			for _, raw := range p.Events {
 				var e struct {
 					Seq  int64  `json:"seq"`
@@ -413,6 +422,12 @@ func (h *handlers) streamEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// journalUnavailable is a durable journal's database failing: the client
+// may try again.
+func journalUnavailable(err error) *apierr.Error {
+	return apierr.New(apierr.Unavailable, "the journal cannot be read now (%v); try again", err)
 }
 
 func writeEvent(w http.ResponseWriter, e journal.Event) error {

@@ -92,21 +92,42 @@ func (e *Engine) add(in *installed, which string, local interface {
 	return n
 }
 
-// persist saves the rules in force. Called with e.mu held, after publish.
-func (e *Engine) persist() {
+// maxSwaps bounds the retries of a change that keeps losing its
+// compare-and-swap to other replicas' changes.
+const maxSwaps = 16
+
+// persist saves the rules in force — a compare-and-swap from the version
+// this engine last loaded or saved — and reports whether the swap was lost
+// (another replica saved since: reload and change again). Called with e.mu
+// held, after publish. A store error is logged and not retried.
+func (e *Engine) persist() (lost bool) {
+	if e.state == nil {
+		return false
+	}
+	b, err := json.Marshal(e.saved())
+	if err == nil {
+		var (
+			v  int64
+			ok bool
+		)
+		if v, ok, err = e.state.SaveIf(context.Background(), stateDoc, b, e.version); err == nil {
+			if ok {
+				e.version = v
+			}
+			return !ok
+		}
+	}
+	e.log.Error("fault rules not saved to the store: other replicas and a restart will not see this change", "err", err)
+	return false
+}
+
+// persistOver saves the rules in force whatever was saved before: a reset's
+// rules replace every replica's. Called with e.mu held, after publish.
+func (e *Engine) persistOver() {
 	if e.state == nil {
 		return
 	}
-	doc := savedRules{NextID: e.nextID}
-	for _, l := range []struct {
-		src []*installed
-		dst *[]savedRule
-	}{{e.runtime, &doc.Runtime}, {e.base, &doc.Base}} {
-		for _, in := range l.src {
-			*l.dst = append(*l.dst, savedRule{Rule: plainRule(in.rule), Installed: in.at, Gen: in.gen})
-		}
-	}
-	b, err := json.Marshal(doc)
+	b, err := json.Marshal(e.saved())
 	if err == nil {
 		var v int64
 		if v, err = e.state.Save(context.Background(), stateDoc, b); err == nil {
@@ -117,11 +138,51 @@ func (e *Engine) persist() {
 	e.log.Error("fault rules not saved to the store: other replicas and a restart will not see this change", "err", err)
 }
 
+// saved is the document of the rules in force (e.mu held).
+func (e *Engine) saved() savedRules {
+	doc := savedRules{NextID: e.nextID}
+	for _, l := range []struct {
+		src []*installed
+		dst *[]savedRule
+	}{{e.runtime, &doc.Runtime}, {e.base, &doc.Base}} {
+		for _, in := range l.src {
+			*l.dst = append(*l.dst, savedRule{Rule: plainRule(in.rule), Installed: in.at, Gen: in.gen})
+		}
+	}
+	return doc
+}
+
+// change applies fn to the rules in force and saves them. With a State the
+// save is a compare-and-swap: when another replica saved a change since
+// this engine's copy, the swap is lost, and fn runs again on their rules
+// (taken in by refresh), so that two changes made at once on two replicas
+// both hold. fn must work from e.runtime and e.base as they are when it
+// runs. Called with e.mu held.
+func (e *Engine) change(fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		e.refresh()
+		if err := fn(); err != nil {
+			return err
+		}
+		e.publish()
+		if !e.persist() {
+			return nil
+		}
+		if attempt == maxSwaps {
+			e.log.Error("fault rules not saved: other replicas changed them at every attempt", "attempts", attempt)
+			return nil
+		}
+	}
+}
+
 // loadSaved replaces the rules in force by the saved ones, if there are any
 // newer than this engine's. Called with e.mu held.
 func (e *Engine) loadSaved(ctx context.Context) (bool, error) {
 	raw, v, err := e.state.Load(ctx, stateDoc)
 	if errors.Is(err, store.ErrNotFound) {
+		// Nothing saved (a reset elsewhere, or never): the next save
+		// inserts it.
+		e.version = 0
 		return false, nil
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -84,15 +85,19 @@ func (e *Engine) Get(id string) (Status, bool) {
 func (e *Engine) Add(r Rule) (Status, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.refresh()
 	r.Source = SourceAPI
-	in, err := e.install(r, e.clock.Now(), e.taken())
+	var in *installed
+	err := e.change(func() error {
+		var err error
+		if in, err = e.install(r, e.clock.Now(), e.taken()); err != nil {
+			return err
+		}
+		e.runtime = append(e.runtime, in)
+		return nil
+	})
 	if err != nil {
 		return Status{}, err
 	}
-	e.runtime = append(e.runtime, in)
-	e.publish()
-	e.persist()
 	e.record("fault.rule.added", in, fmt.Sprintf("fault rule %s added: %s, %s", in.rule.ID, describe(in), in.rule.Frequency), nil)
 	return e.status(in), nil
 }
@@ -101,22 +106,27 @@ func (e *Engine) Add(r Rule) (Status, error) {
 func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.refresh()
-	built, err := e.installList(rules, e.base, SourceAPI, func(i int, r Rule, fe *FieldError) {
-		if r.ID == "" {
-			fe.Rule = fmt.Sprintf("rules[%d]", i)
+	var built []*installed
+	err := e.change(func() error {
+		var err error
+		built, err = e.installList(rules, e.base, SourceAPI, func(i int, r Rule, fe *FieldError) {
+			if r.ID == "" {
+				fe.Rule = fmt.Sprintf("rules[%d]", i)
+			}
+			fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field) // where it sits in the list given
+		})
+		if err != nil {
+			return err
 		}
-		fe.Field = fmt.Sprintf("rules[%d].%s", i, fe.Field) // where it sits in the list given
+		for _, in := range e.runtime {
+			in.stop()
+		}
+		e.runtime = built
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, in := range e.runtime {
-		in.stop()
-	}
-	e.runtime = built
-	e.publish()
-	e.persist()
 	e.record("fault.rules.replaced", nil, fmt.Sprintf("run-time fault rules replaced: %d rules", len(built)), map[string]any{"rules": len(built)})
 	out := make([]Status, 0, len(built))
 	for _, in := range built {
@@ -130,20 +140,26 @@ func (e *Engine) Replace(rules []Rule) ([]Status, error) {
 func (e *Engine) Delete(id string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.refresh()
-	for _, list := range []*[]*installed{&e.runtime, &e.base} {
-		for i, in := range *list {
-			if in.rule.ID == id {
-				in.stop()
-				*list = append((*list)[:i:i], (*list)[i+1:]...)
-				e.publish()
-				e.persist()
-				e.record("fault.rule.deleted", in, fmt.Sprintf("fault rule %s deleted after %d hits", id, in.fired.Load()), nil)
-				return true
+	var gone *installed
+	errNone := errors.New("no such rule")
+	err := e.change(func() error {
+		for _, list := range []*[]*installed{&e.runtime, &e.base} {
+			for i, in := range *list {
+				if in.rule.ID == id {
+					in.stop()
+					*list = append((*list)[:i:i], (*list)[i+1:]...)
+					gone = in
+					return nil
+				}
 			}
 		}
+		return errNone
+	})
+	if err != nil {
+		return false
 	}
-	return false
+	e.record("fault.rule.deleted", gone, fmt.Sprintf("fault rule %s deleted after %d hits", id, gone.fired.Load()), nil)
+	return true
 }
 
 // Clear removes the run-time rules; with all, the file, config and magic
@@ -151,21 +167,22 @@ func (e *Engine) Delete(id string) bool {
 func (e *Engine) Clear(all bool) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.refresh()
-	n := len(e.runtime)
-	for _, in := range e.runtime {
-		in.stop()
-	}
-	e.runtime = nil
-	if all {
-		n += len(e.base)
-		for _, in := range e.base {
+	var n int
+	_ = e.change(func() error {
+		n = len(e.runtime)
+		for _, in := range e.runtime {
 			in.stop()
 		}
-		e.base = nil
-	}
-	e.publish()
-	e.persist()
+		e.runtime = nil
+		if all {
+			n += len(e.base)
+			for _, in := range e.base {
+				in.stop()
+			}
+			e.base = nil
+		}
+		return nil
+	})
 	e.record("fault.rules.cleared", nil, fmt.Sprintf("%d fault rules cleared", n), map[string]any{"cleared": n, "all": all})
 	return n
 }
@@ -177,28 +194,33 @@ func (e *Engine) SetBase(rules []Rule) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.baseSrc = append([]Rule(nil), rules...)
-	if e.state != nil {
-		// A namespace with saved rules resumes them (a restart, a second
-		// replica): its files come back with the next reset.
-		found, err := e.loadSaved(context.Background())
+	for attempt := 1; ; attempt++ {
+		if e.state != nil {
+			// A namespace with saved rules resumes them (a restart, a second
+			// replica): its files come back with the next reset.
+			found, err := e.loadSaved(context.Background())
+			if err != nil {
+				return err
+			}
+			if found {
+				return nil
+			}
+		}
+		built, err := e.installBase(rules)
 		if err != nil {
 			return err
 		}
-		if found {
+		for _, in := range e.base {
+			in.stop()
+		}
+		e.base = built
+		e.publish()
+		// Saved only if still missing: a replica starting at the same time
+		// saved first, and its list (and any change made since) is taken in.
+		if !e.persist() || attempt == maxSwaps {
 			return nil
 		}
 	}
-	built, err := e.installBase(rules)
-	if err != nil {
-		return err
-	}
-	for _, in := range e.base {
-		in.stop()
-	}
-	e.base = built
-	e.publish()
-	e.persist()
-	return nil
 }
 
 func (e *Engine) installBase(rules []Rule) ([]*installed, error) {
@@ -261,7 +283,7 @@ func (e *Engine) Reset() error {
 	}
 	e.base = built
 	e.publish()
-	e.persist()
+	e.persistOver()
 	e.held.reset()
 	e.record("fault.rules.reset", nil, fmt.Sprintf("fault rules reset: %d from files, config and magic amounts", len(built)), map[string]any{"rules": len(built)})
 	return nil
@@ -287,7 +309,13 @@ func (e *Engine) refresh() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
 	defer cancel()
-	if v, err := e.state.Version(ctx, stateDoc); err != nil || v == 0 || v == e.version {
+	v, err := e.state.Version(ctx, stateDoc)
+	if err != nil || v == e.version {
+		return
+	}
+	if v == 0 {
+		// Emptied by a reset elsewhere: this change saves a new document.
+		e.version = 0
 		return
 	}
 	if _, err := e.loadSaved(ctx); err != nil {

@@ -126,6 +126,11 @@ type space struct {
 	err     error
 	created time.Time
 	used    atomic.Int64 // wall time of the last request's end, Unix ns
+	// stamped is the last use this replica stored (registry.go); served
+	// says a request was served here: a namespace only built here (the
+	// list of namespaces builds them all) has no use to store.
+	stamped atomic.Int64
+	served  atomic.Bool
 	active  atomic.Int32 // requests in progress
 	gone    atomic.Bool  // deleted: new requests get 404
 }
@@ -237,6 +242,9 @@ func (h *Host) serve(sp *space, w http.ResponseWriter, r *http.Request) {
 	sp.active.Add(1)
 	defer func() {
 		sp.used.Store(h.opts.Now().UnixNano())
+		if !sp.served.Load() {
+			sp.served.Store(true)
+		}
 		sp.active.Add(-1)
 	}()
 	sp.sim.Handler().ServeHTTP(w, r)
@@ -524,6 +532,9 @@ func (h *Host) Delete(name string) error {
 		if err := h.opts.Registry.Delete(ctx, registryPrefix+name); err != nil {
 			return apierr.Wrap(fmt.Errorf("namespaces registry: %w", err))
 		}
+		if err := h.opts.Registry.Delete(ctx, usedPrefix+name); err != nil {
+			h.log.Warn("namespace deleted: its last use stays stored", "name", name, "err", err)
+		}
 		if sp == nil {
 			// Built on other replicas only: its rows go from here.
 			st, err := h.opts.Base.Backend.Store(ctx, store.Scope{Namespace: name})
@@ -542,6 +553,17 @@ func (h *Host) Delete(name string) error {
 	}
 	h.close(sp, "deleted")
 	return nil
+}
+
+// unregister removes a namespace's registry documents, so that the other
+// replicas let go of it.
+func (h *Host) unregister(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), registryWait)
+	defer cancel()
+	if err := h.opts.Registry.Delete(ctx, registryPrefix+name); err != nil {
+		return fmt.Errorf("namespaces registry: %w", err)
+	}
+	return h.opts.Registry.Delete(ctx, usedPrefix+name)
 }
 
 // release lets go of a namespace in this process only: its registration
@@ -578,12 +600,31 @@ func (h *Host) close(sp *space, why string) {
 }
 
 // Expire deletes the namespaces unused since Idle before now; it returns
-// their names. The host calls it on a ticker; tests call it directly.
+// their names. The host calls it on a ticker; tests call it directly. With
+// a registry (replicas) a namespace idle here is deleted only if no replica
+// stored a use within Idle (less a stamp's lag): otherwise only this
+// process's copy goes. Registered namespaces no replica here has built
+// expire by their stored use too.
 func (h *Host) Expire(now time.Time) []string {
 	if h.opts.Idle <= 0 {
 		return nil
 	}
 	cutoff := now.Add(-h.opts.Idle).UnixNano()
+	var (
+		used   map[string]int64
+		usedOK bool
+	)
+	if h.opts.Registry != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), registryWait)
+		var err error
+		if used, err = h.lastUses(ctx); err != nil {
+			h.log.Warn("namespaces' last uses not read: idle namespaces are let go of here, not deleted", "err", err)
+		}
+		usedOK = err == nil
+		cancel()
+	}
+	// A stored use lags the real one by up to usedEvery (and a tick).
+	sharedCutoff := cutoff - int64(usedEvery+followEvery)
 	var out []*space
 	h.mu.Lock()
 	for name, sp := range h.spaces {
@@ -600,14 +641,28 @@ func (h *Host) Expire(now time.Time) []string {
 	h.mu.Unlock()
 	names := make([]string, 0, len(out))
 	for _, sp := range out {
-		if h.opts.Registry != nil {
-			// Idle here says nothing of the other replicas: only this
+		switch {
+		case h.opts.Registry == nil:
+			h.close(sp, "expired")
+		case usedOK && used[sp.name] < sharedCutoff:
+			// No replica stored a use within the limit: deleted for all.
+			if err := h.unregister(sp.name); err != nil {
+				h.log.Warn("idle namespace not unregistered: let go of here only", "name", sp.name, "err", err)
+				h.release(sp, "idle")
+				break
+			}
+			h.close(sp, "expired")
+		default:
+			// Used on another replica within the limit: only this
 			// process's copy goes.
 			h.release(sp, "idle")
-		} else {
-			h.close(sp, "expired")
 		}
 		names = append(names, sp.name)
+	}
+	if usedOK {
+		ctx, cancel := context.WithTimeout(context.Background(), registryWait)
+		names = append(names, h.expireRegistered(ctx, sharedCutoff, used)...)
+		cancel()
 	}
 	sort.Strings(names)
 	return names

@@ -12,7 +12,9 @@
 package journal
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -208,6 +210,13 @@ type Journal struct {
 	subs    map[int]*subscriber
 	nextID  int
 	bufs    sync.Pool // scratch buffers for encoding data outside the lock
+
+	// log, when set (SetLog), keeps the events instead of the ring.
+	log Log
+	// following says a goroutine feeds the subscribers from the log.
+	following bool
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 type subscriber struct {
@@ -225,7 +234,7 @@ func New(c clock.Clock, max int) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	j := &Journal{clock: c, max: max, subs: map[int]*subscriber{}}
+	j := &Journal{clock: c, max: max, subs: map[int]*subscriber{}, closed: make(chan struct{})}
 	j.clear()
 	return j
 }
@@ -253,7 +262,8 @@ func (j *Journal) clear() {
 
 // Record redacts e, stamps it with the next sequence number and the clock's
 // time, and stores it. It returns the event's sequence number, time, system
-// and kind (Query reads the rest back, redacted).
+// and kind (Query reads the rest back, redacted). With a Log the number is
+// this process's count: the Log numbers the event when it writes it.
 func (j *Journal) Record(e Event) Event {
 	r := record{message: pan.Scrub(e.Message)}
 	if len(e.IDs) > 0 {
@@ -281,6 +291,13 @@ func (j *Journal) Record(e Event) Event {
 	j.seq++
 	r.seq, r.time = j.seq, now
 	r.system, r.kind = j.internString(e.System), j.internString(e.Kind)
+	if j.log != nil {
+		// Handed over in order, under the lock; the subscribers are fed
+		// from the log (follow), with its numbers.
+		j.log.Append(r.row())
+		j.mu.Unlock()
+		return Event{Seq: r.seq, Time: r.time, Namespace: j.namespace, System: r.system, Kind: r.kind, Message: r.message}
+	}
 	i := r.seq - j.base
 	if int(i/chunkSize) == len(j.events) {
 		j.events = append(j.events, new(chunk))
@@ -476,8 +493,18 @@ func (j *Journal) scan(f *Filter, backward bool, fn func(r *record) bool) {
 }
 
 // Query returns the events that pass f, oldest first (with a Limit, the
-// newest Limit of them).
+// newest Limit of them). A durable journal that cannot read its Log
+// returns what it read (QueryContext says why).
 func (j *Journal) Query(f Filter) []Event {
+	out, _ := j.QueryContext(context.Background(), f)
+	return out
+}
+
+// QueryContext is Query, with the Log's error.
+func (j *Journal) QueryContext(ctx context.Context, f Filter) ([]Event, error) {
+	if j.log != nil {
+		return j.logQueryEvents(ctx, f)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var recs []*record
@@ -492,7 +519,7 @@ func (j *Journal) Query(f Filter) []Event {
 	for i, r := range recs {
 		out[i] = r.event(j.namespace)
 	}
-	return out
+	return out, nil
 }
 
 // Page is one page of matching events, oldest first, as JSON.
@@ -511,7 +538,18 @@ type Page struct {
 
 // Page reads at most limit events matching f: the oldest ones after
 // f.AfterSeq when forward, else the newest ones (before f.BeforeSeq, if set).
+// A durable journal that cannot read its Log returns an empty page
+// (PageContext says why).
 func (j *Journal) Page(f Filter, forward bool, limit int) Page {
+	p, _ := j.PageContext(context.Background(), f, forward, limit)
+	return p
+}
+
+// PageContext is Page, with the Log's error.
+func (j *Journal) PageContext(ctx context.Context, f Filter, forward bool, limit int) (Page, error) {
+	if j.log != nil {
+		return j.logPage(ctx, f, forward, limit)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var recs []*record
@@ -534,18 +572,31 @@ func (j *Journal) Page(f Filter, forward bool, limit int) Page {
 	if len(recs) > 0 {
 		p.First, p.Last = recs[0].seq, recs[len(recs)-1].seq
 	}
-	return p
+	return p, nil
 }
 
-// LastSeq returns the sequence number of the newest event.
+// LastSeq returns the sequence number of the newest event (0 when a
+// durable journal cannot read its Log).
 func (j *Journal) LastSeq() int64 {
+	if j.log != nil {
+		_, last, _ := j.logBounds(context.Background())
+		return last
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.seq
 }
 
-// Len returns how many events the journal keeps.
+// Len returns how many events the journal keeps (0 when a durable journal
+// cannot read its Log).
 func (j *Journal) Len() int {
+	if j.log != nil {
+		oldest, last, err := j.logBounds(context.Background())
+		if err != nil {
+			return 0
+		}
+		return int(max(last-oldest+1, 0))
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.count()
@@ -564,6 +615,20 @@ func (j *Journal) Subscribe(f Filter, buf int) (<-chan Event, func()) {
 	j.nextID++
 	s := &subscriber{ch: make(chan Event, buf), filter: f}
 	j.subs[id] = s
+	if j.log != nil && !j.following {
+		// The follower starts at the newest event written: what is recorded
+		// from now on reaches the subscriber. The lock is let go of while
+		// the log is read; a second subscriber meanwhile finds following
+		// set.
+		j.following = true
+		j.mu.Unlock()
+		_, last, err := j.logBounds(context.Background())
+		if err != nil {
+			last = 0 // everything kept, rather than nothing
+		}
+		go j.follow(last)
+		j.mu.Lock()
+	}
 	return s.ch, func() {
 		j.mu.Lock()
 		defer j.mu.Unlock()
@@ -577,8 +642,31 @@ func (j *Journal) Subscribe(f Filter, buf int) (<-chan Event, func()) {
 // Reset forgets every event (and lets go of the memory they held). Sequence
 // numbers keep increasing, so a reader polling with AfterSeq never sees an
 // old number again.
-func (j *Journal) Reset() {
+func (j *Journal) Reset() { _ = j.ResetContext(context.Background()) }
+
+// ResetContext is Reset, with a durable journal's error.
+func (j *Journal) ResetContext(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.clear()
+	if j.log != nil {
+		if err := j.log.Reset(ctx); err != nil {
+			return fmt.Errorf("journal: reset: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops feeding subscribers from the Log and writes what it holds;
+// the journal records nothing durable afterwards. A memory journal has
+// nothing to close.
+func (j *Journal) Close() error {
+	var err error
+	j.closeOnce.Do(func() {
+		close(j.closed)
+		if j.log != nil {
+			err = j.log.Close()
+		}
+	})
+	return err
 }

@@ -13,6 +13,10 @@ type State interface {
 	Load(ctx context.Context, name string) (doc []byte, version int64, err error)
 	// Save replaces a document and returns its new version.
 	Save(ctx context.Context, name string, doc []byte) (version int64, err error)
+	// SaveIf replaces a document only if its version is still version (0:
+	// only if it is missing) — a compare-and-swap: ok is false, and nothing
+	// changes, when another writer saved it since that version was read.
+	SaveIf(ctx context.Context, name string, doc []byte, version int64) (newVersion int64, ok bool, err error)
 	// Insert saves a document only if it is missing: ok is false (and
 	// nothing changes) when another writer saved it first.
 	Insert(ctx context.Context, name string, doc []byte) (ok bool, err error)

@@ -63,6 +63,10 @@ type DB struct {
 	objects keyedMutex
 	// unlockFile lets go of a SQLite file (Open locks it for the process).
 	unlockFile func()
+	// writer batches the journals' events (events.go), started by the
+	// first Events.
+	writerOnce sync.Once
+	writer     *eventWriter
 }
 
 type dialect int
@@ -191,6 +195,7 @@ func (s *DB) Version(ctx context.Context) (int64, error) {
 // Close closes the database; the stores made from it must not be used
 // afterwards.
 func (s *DB) Close() error {
+	s.closeEvents()
 	err := s.db.Close()
 	s.unlockFile()
 	return err

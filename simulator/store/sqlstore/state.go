@@ -56,6 +56,29 @@ RETURNING version`), st.ns, name, doc, time.Now().UnixNano()).Scan(&v)
 	return v, nil
 }
 
+// SaveIf implements store.State: one conditional statement, so that of two
+// replicas swapping from one version exactly one wins — on PostgreSQL the
+// second UPDATE waits for the first's row lock and then finds the version
+// moved; SQLite has one writer.
+func (st *State) SaveIf(ctx context.Context, name string, doc []byte, version int64) (int64, bool, error) {
+	var v int64
+	err := st.db.write(ctx, func(tx *sql.Tx) error {
+		if version == 0 {
+			return tx.QueryRowContext(ctx, st.db.q(`INSERT INTO sim_state (namespace, name, doc, version) VALUES (?, ?, ?, ?)
+ON CONFLICT (namespace, name) DO NOTHING RETURNING version`), st.ns, name, doc, time.Now().UnixNano()).Scan(&v)
+		}
+		return tx.QueryRowContext(ctx, st.db.q(`UPDATE sim_state SET doc = ?, version = version + 1
+WHERE namespace = ? AND name = ? AND version = ? RETURNING version`), doc, st.ns, name, version).Scan(&v)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("state %s/%s: save if v%d: %w", st.ns, name, version, err)
+	}
+	return v, true, nil
+}
+
 // Version implements store.State.
 func (st *State) Version(ctx context.Context, name string) (int64, error) {
 	var v int64

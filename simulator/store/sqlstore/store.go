@@ -486,7 +486,7 @@ func (s *Store) ListIDs(ctx context.Context, kind string, fn func(id string) boo
 func (s *Store) Reset(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"unique_keys", "index_entries", "objects", "sim_state", "sim_counters", "jobs"} {
+		for _, table := range []string{"unique_keys", "index_entries", "objects", "sim_state", "sim_counters", "jobs", "events"} {
 			if _, err := tx.ExecContext(ctx, s.db.q(`DELETE FROM `+table+` WHERE namespace = ?`), s.scope.Namespace); err != nil {
 				return fmt.Errorf("reset %s: %w", table, err)
 			}
