@@ -565,10 +565,23 @@ func (s *Sender) markBusy(system string, ids []string, n int) {
 // Busy reports whether a message of system about id (any of its ids' values:
 // a tradeNo, a trans_no, a paymentId) is on its way or held back. The
 // store's retention asks it before dropping an object.
+//
+// With a durable scheduler it also asks the job table, so that one
+// replica's retention does not drop an object another replica has a
+// resumable delivery pending about (its ids are in the job's payload).
 func (s *Sender) Busy(system, id string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.busy[busyKey{system, id}] > 0
+	busy := s.busy[busyKey{system, id}] > 0
+	keeper := s.keeper
+	s.mu.Unlock()
+	if busy || keeper == nil {
+		return busy
+	}
+	needle, err := json.Marshal(id) // as it appears among the payload's ids
+	if err != nil {
+		return true
+	}
+	return keeper.Mentions(AttemptKind, needle)
 }
 
 // Hold marks ids busy until release is called, for a message a system holds

@@ -29,6 +29,10 @@ type Keeper interface {
 	HandleLost(kind string, f func(ctx context.Context, key string))
 	// Owner is the replica id the scheduler's rows carry.
 	Owner() string
+	// Mentions reports whether any replica holds a job of kind whose
+	// payload contains needle; when the database cannot tell, it says yes
+	// (retention keeps what a job may need).
+	Mentions(kind string, needle []byte) bool
 }
 
 // ErrClosed is returned by a Durable scheduler's writes after Close: a
@@ -395,6 +399,18 @@ func (d *Durable) Pending(kind, k string) bool {
 		return true // when in doubt, keep what a job may need
 	}
 	return ok && !r.Running
+}
+
+// Mentions implements Keeper.
+func (d *Durable) Mentions(kind string, needle []byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d.lease)
+	defer cancel()
+	ok, err := d.table.Mentions(ctx, kind, needle)
+	if err != nil {
+		d.log.Warn("jobs: mentions?", "kind", kind, "err", err)
+		return true
+	}
+	return ok
 }
 
 // Len implements Scheduler: the namespace's rows, every replica's.

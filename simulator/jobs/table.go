@@ -54,6 +54,10 @@ type Table interface {
 	Get(ctx context.Context, kind, key string) (r Row, ok bool, err error)
 	// Count returns how many rows the namespace holds.
 	Count(ctx context.Context) (int, error)
+	// Mentions reports whether a row of kind, whoever owns it, holds
+	// needle in its payload (the retention asks whether any replica has a
+	// delivery pending about an object).
+	Mentions(ctx context.Context, kind string, needle []byte) (bool, error)
 	// DeleteAll empties the namespace (a reset, a deleted namespace).
 	DeleteAll(ctx context.Context) error
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -162,6 +163,25 @@ func (t *JobTable) Count(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("jobs %s: count: %w", t.ns, err)
 	}
 	return n, nil
+}
+
+// Mentions implements jobs.Table. A scan of the namespace's rows of kind:
+// it is asked by retention's eviction, off the request path, and the table
+// holds only what is pending.
+func (t *JobTable) Mentions(ctx context.Context, kind string, needle []byte) (bool, error) {
+	query := `SELECT 1 FROM jobs WHERE namespace = ? AND kind = ? AND instr(payload, ?) > 0 LIMIT 1`
+	if t.db.dialect == postgres {
+		query = `SELECT 1 FROM jobs WHERE namespace = ? AND kind = ? AND position(?::bytea in payload) > 0 LIMIT 1`
+	}
+	var one int
+	err := t.db.db.QueryRowContext(ctx, t.db.q(query), t.ns, kind, needle).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("jobs %s: mentions: %w", t.ns, err)
+	}
+	return true, nil
 }
 
 func scanRows(rows *sql.Rows) ([]jobs.Row, error) {

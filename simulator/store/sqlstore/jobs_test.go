@@ -58,6 +58,25 @@ func TestJobTable(t *testing.T) {
 			if _, ok, _ := other.Get(ctx, "test.step", "x"); ok {
 				t.Fatal("namespace b sees a's job")
 			}
+			// Mentions: a needle in a payload of the kind, in the namespace.
+			for _, m := range []struct {
+				ns     jobs.Table
+				kind   string
+				needle string
+				want   bool
+			}{
+				{tb, "test.step", "tw", true},
+				{tb, "test.step", "two", true},
+				{tb, "test.step", "one", false}, // replaced
+				{tb, "test.other", "two", false},
+				{other, "test.step", "two", false},
+			} {
+				got, err := m.ns.Mentions(ctx, m.kind, []byte(m.needle))
+				must(err)
+				if got != m.want {
+					t.Fatalf("Mentions(%s, %q) = %v, want %v", m.kind, m.needle, got, m.want)
+				}
+			}
 
 			// Claims: a stale version loses, the current one wins once.
 			if _, won, err := tb.Claim(ctx, "test.step", "x", v1, "r2", live); err != nil || won {
