@@ -127,7 +127,18 @@ type Request struct {
 	// authentication ends (not for results Authenticate returns final). It
 	// runs outside any lock, on the goroutine that ended the authentication
 	// (the challenge page's request, the admin action, or a clock timer).
+	// It lives in this process only: see Notify for a completion that
+	// survives a restart or ends on another replica.
 	OnComplete func(ctx context.Context, r Result)
+	// Notify names the handler (registered with Service.OnNotify) told of
+	// the final result when the process that ends the authentication has no
+	// OnComplete for it: after a restart on a durable store, or when another
+	// replica ends it (the challenge page posted to replica B). NotifyData
+	// is what the handler needs to find its payment (a tradeNo, a
+	// trans_no); both are stored with the authentication, so they must be
+	// data, never card data.
+	Notify     string
+	NotifyData []byte
 }
 
 // Result is where an authentication stands.
@@ -177,6 +188,9 @@ type Transaction struct {
 	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
 	OTPAttempts     int    `json:"otpAttempts,omitempty"`
 	JournalIDs      IDs    `json:"journalIds,omitempty"`
+	// Notify and NotifyData are the request's named completion.
+	Notify     string `json:"notify,omitempty"`
+	NotifyData []byte `json:"notifyData,omitempty"`
 }
 
 // Errors of the service.
@@ -205,6 +219,21 @@ type Service struct {
 
 	mu        sync.Mutex
 	callbacks map[string]func(context.Context, Result)
+	notifiers map[string]Notifier
+}
+
+// Notifier is a named completion handler (Request.Notify): data is the
+// request's NotifyData, r the final result.
+type Notifier func(ctx context.Context, data []byte, r Result)
+
+// OnNotify registers the handler of Request.Notify name. Each PSP registers
+// its own when it is built, so that a fresh process, or another replica, can
+// tell the payment waiting for an authentication it did not start.
+// Registering a name again replaces its handler.
+func (s *Service) OnNotify(name string, h Notifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifiers[name] = h
 }
 
 // New builds the service.
@@ -229,6 +258,7 @@ func New(o Options) (*Service, error) {
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
 		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
 		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
+		notifiers: map[string]Notifier{},
 	}
 	s.registerJobs()
 	return s, nil
@@ -283,8 +313,9 @@ func CardNumberValid(number string) bool {
 
 // Authenticate runs the authentication of req.CardNumber. The answer is
 // final (frictionless, not enrolled, directory server error) or pending:
-// status C with a ChallengeURL, or D (decoupled); req.OnComplete then hears
-// the final result.
+// status C with a ChallengeURL, or D (decoupled); req.OnComplete (in this
+// process) or the handler named by req.Notify (in any) then hears the final
+// result.
 func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error) {
 	switch {
 	case !CardNumberValid(req.CardNumber):
@@ -350,6 +381,9 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		},
 		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
 		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
+	}
+	if req.Notify != "" {
+		t.Notify, t.NotifyData = req.Notify, req.NotifyData
 	}
 	var keys []string
 	switch flow {
