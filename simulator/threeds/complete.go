@@ -162,8 +162,8 @@ func (s *Service) notify(ctx context.Context, t *Transaction) {
 	named := s.notifiers[t.Notify]
 	s.mu.Unlock()
 	switch {
-	case cb != nil:
-		cb(ctx, t.Result)
+	case cb.fn != nil:
+		cb.fn(ctx, t.Result)
 	case t.Notify == "":
 	case named != nil:
 		named(ctx, t.NotifyData, t.Result)

@@ -3,6 +3,7 @@ package threeds_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,5 +151,57 @@ func TestAnotherProcessTellsTheNamedHandler(t *testing.T) {
 		if got := n.closure.Load() + n.named.Load(); got != 1 {
 			t.Fatalf("run %d: told %d times (closure %d, named %d), want once", i, got, n.closure.Load(), n.named.Load())
 		}
+	}
+}
+
+// TestClosuresOfAuthenticationsEndedElsewhereAreDropped: a process holds
+// the closures of the challenges it started; those another replica ended
+// (and told by name) are dropped once the closures pile up, while the
+// pending ones, and those without a name to fall back on, are kept and
+// still called.
+func TestClosuresOfAuthenticationsEndedElsewhereAreDropped(t *testing.T) {
+	c := clock.NewSim(start)
+	j := journal.New(c, 0)
+	st := store.NewMemory()
+	a, b := newService(t, st, c, j), newService(t, st, c, j)
+	var n counter
+	b.OnNotify("test.payment", n.onNotify)
+	authenticate := func(i int, named bool) threeds.Result {
+		r := req(challengeCard)
+		r.Reference, r.OnComplete = fmt.Sprintf("R%d", i), n.onComplete
+		if named {
+			r.Notify, r.NotifyData = "test.payment", []byte(r.Reference)
+		}
+		res, err := a.Authenticate(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	const endedElsewhere, unnamed = 1000, 10
+	for i := range endedElsewhere {
+		res := authenticate(i, i >= unnamed)
+		if _, err := b.Complete(context.Background(), res.ACSTransID, threeds.Completion{Action: "result", Result: "pass"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := threeds.Waiting(a); got != endedElsewhere {
+		t.Fatalf("before the look: %d closures held, want %d", got, endedElsewhere)
+	}
+	var pending []threeds.Result
+	for i := endedElsewhere; i < 1024; i++ {
+		pending = append(pending, authenticate(i, true))
+	}
+	if got, want := threeds.Waiting(a), unnamed+len(pending); got != want {
+		t.Fatalf("after the look: %d closures held, want %d (the unnamed and the pending)", got, want)
+	}
+	if n.named.Load() != endedElsewhere-unnamed || n.closure.Load() != 0 {
+		t.Fatalf("told by name %d, by closure %d; want %d and 0", n.named.Load(), n.closure.Load(), endedElsewhere-unnamed)
+	}
+	if _, err := a.Complete(context.Background(), pending[0].ACSTransID, threeds.Completion{Action: "result", Result: "pass"}); err != nil {
+		t.Fatal(err)
+	}
+	if n.closure.Load() != 1 {
+		t.Fatalf("a pending challenge's closure was told %d times, want 1", n.closure.Load())
 	}
 }

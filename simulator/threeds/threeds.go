@@ -218,9 +218,22 @@ type Service struct {
 	cavv  *mac.Keyed // authentication values, under cavvKey
 
 	mu        sync.Mutex
-	callbacks map[string]func(context.Context, Result)
+	callbacks map[string]waiter
+	sweepAt   int // how many callbacks make keep look for useless ones
 	notifiers map[string]Notifier
 }
+
+// waiter is a request's OnComplete, held in this process until its
+// authentication ends; named says the request has a Notify too, which can
+// tell the payment instead.
+type waiter struct {
+	fn    func(context.Context, Result)
+	named bool
+}
+
+// minSweep is how many callbacks a service holds before keep first looks for
+// those another replica made useless.
+const minSweep = 1024
 
 // Notifier is a named completion handler (Request.Notify): data is the
 // request's NotifyData, r the final result.
@@ -257,7 +270,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
 		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
-		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
+		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]waiter{},
 		notifiers: map[string]Notifier{},
 	}
 	s.registerJobs()
@@ -354,9 +367,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		return Result{}, fmt.Errorf("threeds: store authentication: %w", err)
 	}
 	if !t.Final && req.OnComplete != nil {
-		s.mu.Lock()
-		s.callbacks[t.ThreeDSServerTransID] = req.OnComplete
-		s.mu.Unlock()
+		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
 	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
 		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
@@ -367,6 +378,46 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		s.schedule(ctx, jobs.Job{Kind: resolveKind, Key: t.ThreeDSServerTransID, Due: *t.ExpiresAt})
 	}
 	return t.Result, nil
+}
+
+// keep holds a request's OnComplete until its authentication ends. Another
+// replica may end it (the challenge page posted there): that replica tells
+// the payment by name, and this closure would wait forever. So each time the
+// callbacks reach twice what the last look left (and at least minSweep),
+// keep drops those whose authentication is final or gone and that have a
+// name to fall back on. Dropping one whose end this very process is telling
+// at that moment only makes notify use the name instead: still once. A
+// closure without a name is never dropped, as nothing else could tell its
+// payment.
+func (s *Service) keep(ctx context.Context, id string, w waiter) {
+	s.mu.Lock()
+	s.callbacks[id] = w
+	var look []string
+	if n := len(s.callbacks); n >= max(s.sweepAt, minSweep) {
+		for id, w := range s.callbacks {
+			if w.named {
+				look = append(look, id)
+			}
+		}
+		s.sweepAt = 2 * n // no second look meanwhile
+	}
+	s.mu.Unlock()
+	if len(look) == 0 {
+		return
+	}
+	var done []string
+	for _, id := range look {
+		t, err := s.txns.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && t.Final {
+			done = append(done, id)
+		}
+	}
+	s.mu.Lock()
+	for _, id := range done {
+		delete(s.callbacks, id)
+	}
+	s.sweepAt = 2 * len(s.callbacks)
+	s.mu.Unlock()
 }
 
 // newTransaction builds an authentication's transaction under the id
