@@ -112,6 +112,7 @@ func New(ctx context.Context, e *env.Env, opts Options) (*System, error) {
 		}
 	}
 	s.registerJobs()
+	s.handleThreeDS()
 	if err := s.Reset(ctx); err != nil {
 		return nil, err
 	}

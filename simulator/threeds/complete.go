@@ -8,7 +8,8 @@ import (
 // How a pending authentication ends: the cardholder's code or cancellation
 // (the challenge page, pages.go), the admin action, or the clock (a challenge
 // that times out, a decoupled authentication that resolves). Each ends once,
-// in finish, which tells the PSP through its OnComplete callback.
+// in finish, which tells the PSP through its OnComplete callback or its named
+// handler (notify).
 
 // WrongOTPError says a challenge got a wrong code and may be tried again.
 type WrongOTPError struct{ AttemptsLeft int }
@@ -143,14 +144,33 @@ func (s *Service) finish(ctx context.Context, id, status, reason, how string) (R
 		kind = "threeds.decoupled_completed"
 	}
 	s.record(kind, fmt.Sprintf("%s authentication %s → %s: %s", t.Flow, map[bool]string{true: "D", false: "C"}[t.Flow == FlowDecoupled], describe(t.Result), how), &t, map[string]any{"how": how})
-	s.mu.Lock()
-	cb := s.callbacks[id]
-	delete(s.callbacks, id)
-	s.mu.Unlock()
-	if cb != nil {
-		cb(context.WithoutCancel(ctx), t.Result)
-	}
+	s.notify(ctx, &t)
 	return t.Result, nil
+}
+
+// notify tells the PSP waiting for t, once: only the caller whose store
+// update made t final gets here (finish's changed), on whichever process or
+// replica it runs, so the PSP hears it once however many processes hold a
+// completion for it. That caller uses the request's OnComplete when this
+// process has it (the process that started the authentication, not
+// restarted since), else the handler its Notify names — never both.
+func (s *Service) notify(ctx context.Context, t *Transaction) {
+	ctx = context.WithoutCancel(ctx)
+	s.mu.Lock()
+	cb := s.callbacks[t.ThreeDSServerTransID]
+	delete(s.callbacks, t.ThreeDSServerTransID)
+	named := s.notifiers[t.Notify]
+	s.mu.Unlock()
+	switch {
+	case cb.fn != nil:
+		cb.fn(ctx, t.Result)
+	case t.Notify == "":
+	case named != nil:
+		named(ctx, t.NotifyData, t.Result)
+	default:
+		s.record("threeds.completion_unclaimed", "no handler named "+t.Notify+" is registered: the payment waiting for this authentication is not told", t,
+			map[string]any{"notify": t.Notify})
+	}
 }
 
 // timerKey marks the context of work a job started (a challenge

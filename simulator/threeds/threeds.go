@@ -127,7 +127,18 @@ type Request struct {
 	// authentication ends (not for results Authenticate returns final). It
 	// runs outside any lock, on the goroutine that ended the authentication
 	// (the challenge page's request, the admin action, or a clock timer).
+	// It lives in this process only: see Notify for a completion that
+	// survives a restart or ends on another replica.
 	OnComplete func(ctx context.Context, r Result)
+	// Notify names the handler (registered with Service.OnNotify) told of
+	// the final result when the process that ends the authentication has no
+	// OnComplete for it: after a restart on a durable store, or when another
+	// replica ends it (the challenge page posted to replica B). NotifyData
+	// is what the handler needs to find its payment (a tradeNo, a
+	// trans_no); both are stored with the authentication, so they must be
+	// data, never card data.
+	Notify     string
+	NotifyData []byte
 }
 
 // Result is where an authentication stands.
@@ -177,6 +188,9 @@ type Transaction struct {
 	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
 	OTPAttempts     int    `json:"otpAttempts,omitempty"`
 	JournalIDs      IDs    `json:"journalIds,omitempty"`
+	// Notify and NotifyData are the request's named completion.
+	Notify     string `json:"notify,omitempty"`
+	NotifyData []byte `json:"notifyData,omitempty"`
 }
 
 // Errors of the service.
@@ -204,7 +218,35 @@ type Service struct {
 	cavv  *mac.Keyed // authentication values, under cavvKey
 
 	mu        sync.Mutex
-	callbacks map[string]func(context.Context, Result)
+	callbacks map[string]waiter
+	sweepAt   int // how many callbacks make keep look for useless ones
+	notifiers map[string]Notifier
+}
+
+// waiter is a request's OnComplete, held in this process until its
+// authentication ends; named says the request has a Notify too, which can
+// tell the payment instead.
+type waiter struct {
+	fn    func(context.Context, Result)
+	named bool
+}
+
+// minSweep is how many callbacks a service holds before keep first looks for
+// those another replica made useless.
+const minSweep = 1024
+
+// Notifier is a named completion handler (Request.Notify): data is the
+// request's NotifyData, r the final result.
+type Notifier func(ctx context.Context, data []byte, r Result)
+
+// OnNotify registers the handler of Request.Notify name. Each PSP registers
+// its own when it is built, so that a fresh process, or another replica, can
+// tell the payment waiting for an authentication it did not start.
+// Registering a name again replaces its handler.
+func (s *Service) OnNotify(name string, h Notifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifiers[name] = h
 }
 
 // New builds the service.
@@ -228,7 +270,8 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		opts: o, cards: cards, txns: store.NewTable(o.Store, "3ds.transaction", authenticationDone()),
 		key:  mac.New([]byte(o.IDs.Derive("threeds-card-fingerprint").Hex(32))),
-		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]func(context.Context, Result){},
+		cavv: mac.New([]byte(cavvKey)), callbacks: map[string]waiter{},
+		notifiers: map[string]Notifier{},
 	}
 	s.registerJobs()
 	return s, nil
@@ -283,8 +326,9 @@ func CardNumberValid(number string) bool {
 
 // Authenticate runs the authentication of req.CardNumber. The answer is
 // final (frictionless, not enrolled, directory server error) or pending:
-// status C with a ChallengeURL, or D (decoupled); req.OnComplete then hears
-// the final result.
+// status C with a ChallengeURL, or D (decoupled); req.OnComplete (in this
+// process) or the handler named by req.Notify (in any) then hears the final
+// result.
 func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error) {
 	switch {
 	case !CardNumberValid(req.CardNumber):
@@ -323,9 +367,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		return Result{}, fmt.Errorf("threeds: store authentication: %w", err)
 	}
 	if !t.Final && req.OnComplete != nil {
-		s.mu.Lock()
-		s.callbacks[t.ThreeDSServerTransID] = req.OnComplete
-		s.mu.Unlock()
+		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
 	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
 		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
@@ -336,6 +378,46 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		s.schedule(ctx, jobs.Job{Kind: resolveKind, Key: t.ThreeDSServerTransID, Due: *t.ExpiresAt})
 	}
 	return t.Result, nil
+}
+
+// keep holds a request's OnComplete until its authentication ends. Another
+// replica may end it (the challenge page posted there): that replica tells
+// the payment by name, and this closure would wait forever. So each time the
+// callbacks reach twice what the last look left (and at least minSweep),
+// keep drops those whose authentication is final or gone and that have a
+// name to fall back on. Dropping one whose end this very process is telling
+// at that moment only makes notify use the name instead: still once. A
+// closure without a name is never dropped, as nothing else could tell its
+// payment.
+func (s *Service) keep(ctx context.Context, id string, w waiter) {
+	s.mu.Lock()
+	s.callbacks[id] = w
+	var look []string
+	if n := len(s.callbacks); n >= max(s.sweepAt, minSweep) {
+		for id, w := range s.callbacks {
+			if w.named {
+				look = append(look, id)
+			}
+		}
+		s.sweepAt = 2 * n // no second look meanwhile
+	}
+	s.mu.Unlock()
+	if len(look) == 0 {
+		return
+	}
+	var done []string
+	for _, id := range look {
+		t, err := s.txns.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && t.Final {
+			done = append(done, id)
+		}
+	}
+	s.mu.Lock()
+	for _, id := range done {
+		delete(s.callbacks, id)
+	}
+	s.sweepAt = 2 * len(s.callbacks)
+	s.mu.Unlock()
 }
 
 // newTransaction builds an authentication's transaction under the id
@@ -350,6 +432,9 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		},
 		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
 		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
+	}
+	if req.Notify != "" {
+		t.Notify, t.NotifyData = req.Notify, req.NotifyData
 	}
 	var keys []string
 	switch flow {

@@ -191,6 +191,7 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 		Amount: p.Amount, Currency: p.Currency, ReturnURL: s.env.BaseURL() + Prefix + "/return/" + tradeNo,
 		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
 		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
+		Notify:     notifyPayment, NotifyData: []byte(tradeNo),
 	})
 	// What the directory server refuses in the request's own values is the
 	// request's fault, named as the gateway names its fields (checkCard and
@@ -265,6 +266,19 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 		return s.authorize(ctx, p, now)
 	}
 	return p.fail(FailAuthenticationFailed, "unexpected 3-D Secure result "+res.TransStatus, now)
+}
+
+// notifyPayment names the gateway's 3-D Secure completion
+// (threeds.Request.Notify), whose data is the payment's tradeNo: the
+// authentication's result reaches its payment after a restart or on
+// another replica, where the request's OnComplete closure does not exist.
+const notifyPayment = Name + ".payment"
+
+// handleThreeDS registers the gateway's named 3-D Secure completion.
+func (s *System) handleThreeDS() {
+	s.tds.OnNotify(notifyPayment, func(ctx context.Context, data []byte, r threeds.Result) {
+		s.onAuthenticated(ctx, string(data), r)
+	})
 }
 
 // onAuthenticated continues a payment whose challenge or decoupled

@@ -158,6 +158,7 @@ func New(ctx context.Context, e *env.Env) (*System, error) {
 		e.Jobs = jobs.NewMemory(e.Clock) // a gateway built alone, outside a simulator
 	}
 	s.handleJobs()
+	s.handleThreeDS()
 	s.dialect = Dialect{IDs: e.IDs, record: s.recordRefused}
 	s.enums = map[string][]string{}
 	for _, name := range []string{"Carrier", "ShippingStatus", "ShipmentDirection", "TrackingNumberType"} {
