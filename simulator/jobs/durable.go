@@ -226,10 +226,22 @@ func (d *Durable) loop() {
 
 // takeOver takes the rows whose lease ended before since (all of them when
 // since is zero) and sets their timers.
+//
+// Every batch gives its rows one lease end, until, and when since is zero
+// the batches after the first take only the rows whose lease ends before
+// until: "every row" would otherwise be the rows the first batch just took,
+// again and again, and a start with more than one batch of rows would never
+// end. (A dead process's rows end their leases before until unless it ran
+// with a longer lease; those the loop takes when they expire.)
 func (d *Durable) takeOver(ctx context.Context, since time.Time) error {
-	for {
+	until := d.leaseEnd()
+	for first := true; ; first = false {
 		const batch = 256
-		rows, err := d.table.TakeOver(ctx, d.owner, since, d.leaseEnd(), batch)
+		cutoff := since
+		if cutoff.IsZero() && !first {
+			cutoff = until
+		}
+		rows, err := d.table.TakeOver(ctx, d.owner, cutoff, until, batch)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -212,6 +213,32 @@ func TestDurableRules(t *testing.T) {
 		b.clock.SyncTo(t0.Add(2 * time.Hour))
 		if want := []string{"B:kept"}; !reflect.DeepEqual(l.get(), want) {
 			t.Fatalf("ran %v, want %v", l.get(), want)
+		}
+	})
+
+	t.Run("a lone process with more rows than one batch starts", func(t *testing.T) {
+		// TakeOver works in batches of 256: taking "every row" again after
+		// the first batch took the same rows forever, and the start never
+		// returned.
+		tb, l := sqliteTable(t), &log{}
+		a := newReplica(t, tb, "A", l, jobs.DurableOptions{}, nil)
+		const rows = 600
+		for i := range rows {
+			must(t, a.Schedule(ctx, at(time.Hour, fmt.Sprint("k", i))))
+		}
+		a.Close()
+		b := newReplica(t, tb, "B", l, jobs.DurableOptions{TakeAll: true}, nil)
+		bounded, cancel := context.WithTimeout(ctx, simtest.Patience)
+		defer cancel()
+		if err := b.Start(bounded); err != nil {
+			t.Fatalf("the start with %d rows did not end within %s: %v", rows, simtest.Patience, err)
+		}
+		if b.Local() != rows {
+			t.Fatalf("B took %d rows at start, want %d", b.Local(), rows)
+		}
+		b.clock.SyncTo(t0.Add(2 * time.Hour))
+		if n := len(l.get()); n != rows {
+			t.Fatalf("ran %d jobs, want %d", n, rows)
 		}
 	})
 
