@@ -26,8 +26,11 @@ const crashShop = "7301"
 
 // crashGenstoreConfig shortens Genstore's retries of refunds (30 s by
 // default) so that a refund whose first attempt failed is retried within the
-// test's patience, after the restart.
-const crashGenstoreConfig = "genstore:\n  settings:\n    paymentRetries: [1s, 2s, 4s, 8s]\n    operationRetries: [1s, 2s, 4s, 8s]\n"
+// test's patience, after the restart; and its reconciliation polls (5 min
+// first by default), so that a payment the app acknowledged but whose result
+// callback died with the process (the app gives up retrying it while pspsim
+// is down) is settled by the new process's query to the app.
+const crashGenstoreConfig = "genstore:\n  settings:\n    paymentRetries: [1s, 2s, 4s, 8s]\n    operationRetries: [1s, 2s, 4s, 8s]\n    reconciliation: [2s, 4s, 8s, 16s]\n"
 
 // TestRefAppLoadSurvivesSIGKILL is issue 14's crash test through the
 // reference app: Genstore payments, and refunds of completed ones, made from
