@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,15 +25,9 @@ func TestConformanceOnDurableStores(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the @payment scenarios twice")
 	}
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			db, err := sqlstore.Open(context.Background(), tc.url(t))
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			db, err := sqlstore.Open(context.Background(), tc.URL(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +49,7 @@ func TestConformanceOnDurableStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d scenarios (%s) in %s", tc.name, len(rep.Scenarios), orAll(tags), time.Since(start).Round(time.Millisecond))
+			t.Logf("%s: %d scenarios (%s) in %s", tc.Name, len(rep.Scenarios), orAll(tags), time.Since(start).Round(time.Millisecond))
 			if rep.Status != 0 || len(rep.Scenarios) == 0 {
 				for _, s := range rep.Failed() {
 					t.Errorf("%s: %s\n%s", s.Feature, s.Name, s.Err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,15 +86,9 @@ func sightings(t *testing.T, h *simtest.Harness) string {
 // simulated clock resumes where the first left it; a reset empties the
 // rules and canaries there too and leaves the clock where it is.
 func TestFaultsCanariesAndClockSurviveARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			first := simtest.New(t, onBackend(db))
 			if r := first.Do("POST", "/_sim/faults", onceRule); r.Status != 201 {
@@ -250,15 +243,9 @@ func hostedOn(t *testing.T, db *sqlstore.DB) *simtest.Harness {
 // next process after a restart with its rules and time; deleted on one, it
 // is gone from the other.
 func TestNamespacesRegistryIsDurableAndShared(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			a := hostedOn(t, db)
 			r := a.Do("POST", "/_sim/namespaces", `{"name":"team-a","seed":42,"clock":"sim","clockStart":"2027-01-01T00:00:00Z"}`)
@@ -291,7 +278,7 @@ func TestNamespacesRegistryIsDurableAndShared(t *testing.T) {
 					t.Fatalf("%s: team-a's rule leaked into the default namespace: %d", when, r.Status)
 				}
 			}
-			if tc.name == "postgres" {
+			if tc.Name == "postgres" {
 				b := hostedOn(t, openDB(t, url))
 				check(b, "on replica b")
 				if r := b.Do("GET", "/_sim/namespaces", nil); !strings.Contains(string(r.Body), `"name":"team-a"`) {

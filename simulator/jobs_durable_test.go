@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -202,15 +201,9 @@ func TestReplicaKilledMidDeliveryLeavesItToTheOther(t *testing.T) {
 // one held back by its test card survive closing the simulator; the next
 // process on the same database sends both when their time comes.
 func TestPendingWebhooksSurviveARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			first := simtest.New(t, onBackend(db))
 			rc := newSink(t, failFirst(1))

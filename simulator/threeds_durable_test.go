@@ -2,7 +2,6 @@ package simulator_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,15 +16,9 @@ import (
 // (the decoupled one as its card's row says after 30 s, the challenge U 14
 // after 10 minutes).
 func TestThreeDSTimersSurviveARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			first := simtest.New(t, onBackend(db))
 			ctx := context.Background()

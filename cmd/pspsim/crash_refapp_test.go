@@ -47,15 +47,9 @@ func TestRefAppLoadSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pspsim processes")
 	}
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			crashRefApp(t, tc.url(t))
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			crashRefApp(t, tc.URL(t))
 		})
 	}
 }

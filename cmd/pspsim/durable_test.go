@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,15 +248,9 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pspsim processes")
 	}
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			first := startChild(t, "--store", url)
 			tok := first.vmToken(t)
 			auth := []string{"Authorization", "Bearer " + tok}

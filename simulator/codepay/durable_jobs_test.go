@@ -2,7 +2,6 @@ package codepay_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,15 +16,9 @@ import (
 // next process on the same database runs both jobs when its clock reaches
 // them — the autopilot pays the first order, the second expires.
 func TestOrderJobsSurviveARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			open := func() *sqlstore.DB {
 				db, err := sqlstore.Open(context.Background(), url)
 				if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,15 +22,9 @@ const mcDecoupled = "5100123456000130" // decoupled, resolves Y after 30 s
 // one, and both orders are paid — told through CodePay's named completion,
 // with no card number kept anywhere.
 func TestThreeDSResultReachesItsOrderAfterARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dbURL := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			dbURL := tc.URL(t)
 			open := func() *sqlstore.DB {
 				db, err := sqlstore.Open(context.Background(), dbURL)
 				if err != nil {

@@ -3,7 +3,6 @@ package vmgateway_test
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,15 +20,9 @@ import (
 // gateway's named completion (vmgateway.payment), not the first process's
 // closure.
 func TestThreeDSResultReachesItsPaymentAfterARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dbURL := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			dbURL := tc.URL(t)
 			open := func() *sqlstore.DB {
 				db, err := sqlstore.Open(context.Background(), dbURL)
 				if err != nil {

@@ -44,15 +44,9 @@ func TestPostgresBehaviour(t *testing.T) {
 }
 
 func TestMigrationsApplyOnceAndReopen(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			// Two processes starting together: both migrate, one applies —
 			// except that a SQLite file serves one process: the second is
 			// refused, saying why.
@@ -68,12 +62,12 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 				switch {
 				case err == nil:
 					opened = append(opened, dbs[i])
-				case tc.name == "sqlite" && strings.Contains(err.Error(), "in use by another pspsim"):
+				case tc.Name == "sqlite" && strings.Contains(err.Error(), "in use by another pspsim"):
 				default:
 					t.Fatalf("open %d: %v", i, err)
 				}
 			}
-			if want := map[string]int{"sqlite": 1, "postgres": 2}[tc.name]; len(opened) != want {
+			if want := map[string]int{"sqlite": 1, "postgres": 2}[tc.Name]; len(opened) != want {
 				t.Fatalf("%d of two opens at once succeeded, want %d", len(opened), want)
 			}
 			s := opened[0].Namespace(store.Scope{Namespace: "default"})
@@ -85,7 +79,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 			}
 			again := open(t, url)
 			v, err := again.Version(ctx)
-			if want := newestMigration(t, tc.name); err != nil || v != want {
+			if want := newestMigration(t, tc.Name); err != nil || v != want {
 				t.Fatalf("schema version %d, %v; want %d (the newest migration)", v, err, want)
 			}
 			if _, err := again.Namespace(store.Scope{Namespace: "default"}).Get(ctx, "order", "o1"); err != nil {

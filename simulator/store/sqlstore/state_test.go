@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -15,15 +14,9 @@ import (
 // lose no addition; both belong to their namespace, and the namespace's
 // reset (or deletion) empties them with its objects.
 func TestStateDocumentsAndCounters(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			db := open(t, tc.url(t))
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			db := open(t, tc.URL(t))
 			st, _ := db.State(ctx, "a")
 			other, _ := db.State(ctx, "b")
 			if _, _, err := st.Load(ctx, "faults"); !errors.Is(err, store.ErrNotFound) {

@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +78,22 @@ func URL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Store is one durable backend a test runs against: its name (a subtest's)
+// and a function that makes a fresh one for the test and returns its
+// --store URL.
+type Store struct {
+	Name string
+	URL  func(t testing.TB) string
+}
+
+// Stores lists the durable backends every durable-store test ranges over:
+// a SQLite file in the test's temporary folder, and a PostgreSQL database
+// of its own (URL: skipped or failed as the package says).
+func Stores() []Store {
+	return []Store{
+		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
+		{"postgres", func(t testing.TB) string { return URL(t) }},
+	}
 }
