@@ -444,8 +444,11 @@ type Delivery struct {
 	// not one (guarded by mu).
 	id string
 
-	mu       sync.Mutex
-	state    State
+	mu    sync.Mutex
+	state State
+	// started: the first attempt was made (or the delivery discarded); a
+	// prepared delivery waits for Go.
+	started  bool
 	attempts []Attempt
 	timer    clock.Timer
 	done     chan struct{}
@@ -455,12 +458,67 @@ type Delivery struct {
 // the others on the clock. onDone (may be nil) runs once when the delivery is
 // delivered, fails or is stopped.
 func (s *Sender) Send(req Request, p Policy, onDone func(*Delivery)) *Delivery {
+	d := s.Prepare(req, p, onDone)
+	d.Go()
+	return d
+}
+
+// Prepare registers a delivery without attempting it, and writes its row
+// when it is resumable and the sender keeps jobs. It is for a delivery about
+// an object not stored yet: prepared first, the object stored next, then
+// Go. A crash between the two leaves a row whose resumer finds no object
+// (and drops it) or the object (and sends it) — never an object stored
+// with its delivery lost. Discard it if the object is not stored.
+func (s *Sender) Prepare(req Request, p Policy, onDone func(*Delivery)) *Delivery {
 	d := s.newDelivery(req, p, onDone, "")
 	if d.jobID() != "" {
-		d.keep(1)
+		d.keep(1) // before the attempt: a crash during it resumes it
 	}
-	d.attempt(1)
 	return d
+}
+
+// Go makes a prepared delivery's first attempt now, in the caller's
+// goroutine, and schedules the others on the clock. It does nothing to a
+// delivery already attempted, stopped or discarded.
+func (d *Delivery) Go() {
+	d.mu.Lock()
+	started := d.started
+	d.started = true
+	d.mu.Unlock()
+	if !started {
+		d.attempt(1)
+	}
+}
+
+// Discard drops a prepared delivery whose object was not stored: its row
+// goes, and nothing is attempted, journaled or reported to onDone (there
+// is nothing it was about).
+func (d *Delivery) Discard() {
+	d.mu.Lock()
+	if d.state != Pending || d.started {
+		d.mu.Unlock()
+		return
+	}
+	d.started = true
+	d.state = Stopped
+	close(d.done)
+	d.mu.Unlock()
+	s := d.sender
+	id := d.jobID()
+	s.mu.Lock()
+	delete(s.active, d)
+	s.markBusy(d.req.System, d.about, -1)
+	if id != "" {
+		delete(s.byID, id)
+	}
+	closed := s.closed
+	s.mu.Unlock()
+	if id != "" && !closed {
+		if err := s.keeper.Cancel(context.Background(), AttemptKind, id); err != nil && !errors.Is(err, jobs.ErrClosed) {
+			// Its resumer finds no object and drops it.
+			s.journalf(d.req.System, "delivery.volatile", "a discarded %s to %s keeps its row (%v): its resumer will drop it", d.req.Kind, d.req.URL, err)
+		}
+	}
 }
 
 // StartAt is Start with the first attempt held back until due on the clock

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,19 +22,37 @@ type durableSender struct {
 	*delivery.Sender
 	jobs    *jobs.Durable
 	clock   *clock.Sim
+	mu      sync.Mutex
 	resumed []delivery.Request
+}
+
+// Resumed returns the requests the sender's resumer was asked to rebuild.
+func (ds *durableSender) Resumed() []delivery.Request {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return append([]delivery.Request(nil), ds.resumed...)
 }
 
 func newDurableSender(t *testing.T, tb jobs.Table, owner string, client *http.Client, p delivery.Policy) *durableSender {
 	t.Helper()
+	return newDurableSenderWith(t, jobs.DurableOptions{Table: tb, Owner: owner}, client, p)
+}
+
+// newDurableSenderWith is newDurableSender with o's options (its clock is
+// the sender's own).
+func newDurableSenderWith(t *testing.T, o jobs.DurableOptions, client *http.Client, p delivery.Policy) *durableSender {
+	t.Helper()
 	c := clock.NewSim(t0)
-	d := jobs.NewDurable(jobs.DurableOptions{Clock: c, Table: tb, Owner: owner})
+	o.Clock = c
+	d := jobs.NewDurable(o)
 	c.BeforeMove(d.BeforeMove)
 	s := delivery.NewSender(c, journal.New(c, 0), client)
 	ds := &durableSender{Sender: s, jobs: d, clock: c}
 	s.SetJobs(d)
 	s.OnResume("test", func(_ context.Context, req delivery.Request) (delivery.Request, delivery.Policy, func(*delivery.Delivery), bool, error) {
+		ds.mu.Lock()
 		ds.resumed = append(ds.resumed, req)
+		ds.mu.Unlock()
 		return req, p, nil, string(req.ResumeData) != "unwanted", nil
 	})
 	if err := d.Start(context.Background()); err != nil {
@@ -122,5 +141,76 @@ func TestResumableDeliveryIsAJob(t *testing.T) {
 	a.Send(delivery.Request{System: "test", Kind: "hook", URL: srv.URL + "/volatile"}, p, nil)
 	if n, _ := tb.Count(context.Background()); n != 0 {
 		t.Fatalf("a delivery without Resume made %d rows", n)
+	}
+}
+
+// TestPreparedDeliveryIsStoredBeforeItsObject: a prepared delivery is a row
+// before anything is sent, so that the object it is about can be stored
+// after it: discarded (the object was not stored), its row goes with no
+// attempt and no onDone; left by a crash before its first attempt, the next
+// process sends it when its resumer finds the object, and drops it when
+// the resumer finds none.
+func TestPreparedDeliveryIsStoredBeforeItsObject(t *testing.T) {
+	db, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tb := db.JobTable("ns")
+	rc := &receiver{answer: func(int) int { return 200 }}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	p := delivery.Policy{Schedule: []time.Duration{time.Minute}}
+	a := newDurableSender(t, tb, "A", srv.Client(), p)
+	rc.clock = a.clock
+	msg := func(id, data string) delivery.Request {
+		return delivery.Request{System: "test", Kind: "hook", URL: srv.URL, Body: []byte(`{"id":"` + id + `"}`), IDs: map[string]string{"id": id},
+			Resume: "test", ResumeData: []byte(data)}
+	}
+	count := func() int {
+		n, err := tb.Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	done := 0
+	d := a.Prepare(msg("P1", "data"), p, func(*delivery.Delivery) { done++ })
+	if count() != 1 || len(rc.bodies) != 0 || !a.Busy("test", "P1") {
+		t.Fatalf("prepared: %d rows, %d requests, busy %v; want 1 row, nothing sent, busy", count(), len(rc.bodies), a.Busy("test", "P1"))
+	}
+	d.Discard()
+	d.Go() // a discarded delivery is never sent
+	if count() != 0 || len(rc.bodies) != 0 || done != 0 || a.Busy("test", "P1") || a.Pending() != 0 {
+		t.Fatalf("discarded: %d rows, %d requests, onDone %d, busy %v, %d pending; want nothing left", count(), len(rc.bodies), done, a.Busy("test", "P1"), a.Pending())
+	}
+	d = a.Prepare(msg("P2", "data"), p, func(*delivery.Delivery) { done++ })
+	d.Go()
+	d.Go() // the first attempt is made once
+	if count() != 0 || len(rc.bodies) != 1 || done != 1 || d.State() != delivery.Done {
+		t.Fatalf("sent: %d rows, %d requests, onDone %d, %s; want one request, delivered, no row", count(), len(rc.bodies), done, d.State())
+	}
+
+	// A crash after Prepare: one delivery's object was stored, the other's
+	// was not (its resumer answers "unwanted": no object).
+	a.Prepare(msg("P3", "data"), p, nil)
+	a.Prepare(msg("P4", "unwanted"), p, nil)
+	a.jobs.Close() // the rows stay, as after a SIGKILL
+	b := newDurableSenderWith(t, jobs.DurableOptions{Table: tb, Owner: "B", TakeAll: true}, srv.Client(), p)
+	// The taken-over rows are due: they run when the clock moves.
+	if _, err := b.clock.Advance(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// wall time: a bound on waiting for the resumed attempts.
+	for deadline := time.Now().Add(10 * time.Second); len(b.Resumed()) != 2 || count() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart: %d resumed, %d rows; want both resumed, no row left", len(b.Resumed()), count())
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.bodies) != 2 || rc.bodies[1] != `{"id":"P3"}` {
+		t.Fatalf("after the restart the requests are %q; want P3's only (P4's object was never stored)", rc.bodies)
 	}
 }

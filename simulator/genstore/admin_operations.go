@@ -9,6 +9,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/money"
 )
 
@@ -61,6 +62,9 @@ func (s *System) adminOperation(kind string) admin.HandlerFunc {
 		if err != nil {
 			return fmt.Errorf("%s of payment %s: %w", kind, paymentID, err)
 		}
+		// The request's delivery is prepared (its row written) before the
+		// operation is stored: see prepareRequest.
+		var prepared *delivery.Delivery
 		p, err = s.payments.Update(ctx, paymentKey(shopID, paymentID), func(p *Payment) error {
 			op, e := startOperation(p, kind, id, amount, now, in.Unchecked)
 			if e != nil {
@@ -68,24 +72,28 @@ func (s *System) adminOperation(kind string) admin.HandlerFunc {
 			}
 			op.Request = Outbound{URL: target, IdempotencyKey: id, State: DeliveryPending}
 			p.Operations = append(p.Operations, op)
+			raw, err := operationObject(*p, kind, id, money.Format(op.Amount, p.Currency))
+			if err != nil {
+				return fmt.Errorf("%s %s of payment %s: %w", kind, id, paymentID, err)
+			}
+			prepared = s.prepareRequest(*p, shop, app, kind, id, target, raw)
 			return nil
 		})
 		if err != nil {
+			if prepared != nil {
+				prepared.Discard()
+			}
 			return fmt.Errorf("%s %s of payment %s: %w", kind, id, paymentID, err)
 		}
 		op := p.op(kind, id)
 		amountText := money.Format(op.Amount, p.Currency)
-		raw, err := operationObject(p, kind, id, amountText)
-		if err != nil {
-			return fmt.Errorf("%s %s of payment %s: %w", kind, id, paymentID, err)
-		}
 		msg := fmt.Sprintf("%s %s of payment %s created", kind, id, p.PaymentID)
 		if kind != KindVoid {
 			msg += fmt.Sprintf(" for %s %s", amountText, p.Currency)
 		}
 		s.record(kind+".created", msg, p.ids(kind, id), map[string]any{"amount": amountText, "currency": p.Currency, "test": p.Test})
 		s.scheduleDeadline(p, kind, id, false)
-		s.deliver(p, shop, app, kind, id, target, raw)
+		s.deliver(p, shop.ShopID, kind, id, target, prepared)
 		cur, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
 		if err != nil {
 			return fmt.Errorf("payment %s after its %s: %w", paymentID, kind, err)

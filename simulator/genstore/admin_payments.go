@@ -15,6 +15,7 @@ import (
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/admin"
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/ecies"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
@@ -150,7 +151,9 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) erro
 	// The id is in the body and the return URL, so a clash (two payments in
 	// the same second drawing the same digits) rebuilds both. Ids are a
 	// shop's: the fixtures show one id in two shops.
-	var body []byte
+	// The request's delivery is prepared (its row written) before the
+	// payment is stored: see prepareRequest.
+	var prepared *delivery.Delivery
 	_, err = store.NewID(func(attempt int) string { return s.env.IDs.Stamped("PI00", now, 5, attempt) }, func(id string) error {
 		p.PaymentID = id
 		p.ReturnURL = in.ReturnURL
@@ -170,14 +173,21 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) erro
 			Test: p.Test, ManualCapture: p.ManualCapture, PaymentID: p.PaymentID, PaymentMethod: method,
 			Currency: p.Currency, Customer: compact(in.Customer),
 		}
-		var err error
-		if body, err = json.Marshal(obj); err != nil {
+		body, err := json.Marshal(obj)
+		if err != nil {
 			return fmt.Errorf("payment object %s: %w", p.PaymentID, err)
 		}
 		p.Request = Outbound{URL: app.Endpoints.PaymentURL, IdempotencyKey: p.PaymentID, State: DeliveryPending}
+		if prepared != nil {
+			prepared.Discard() // the id clashed: drawn again
+		}
+		prepared = s.prepareRequest(p, shop, app, KindPayment, p.PaymentID, app.Endpoints.PaymentURL, body)
 		return s.payments.Create(ctx, paymentKey(p.ShopID, p.PaymentID), p)
 	})
 	if err != nil {
+		if prepared != nil {
+			prepared.Discard()
+		}
 		return fmt.Errorf("store payment: %w", err)
 	}
 	masked, testCard := "given verbatim (paymentMethodData)", ""
@@ -189,7 +199,7 @@ func (s *System) adminCreatePayment(w http.ResponseWriter, r *http.Request) erro
 		p.ids(KindPayment, p.PaymentID), map[string]any{"amount": money.Format(amount, p.Currency), "currency": p.Currency, "manualCapture": p.ManualCapture,
 			"test": p.Test, "card": masked, "testCard": testCard, "outOrderNo": p.OutOrderNo, "verbatimPaymentMethod": verbatim})
 	s.scheduleDeadline(p, KindPayment, p.PaymentID, false)
-	s.deliver(p, shop, app, KindPayment, p.PaymentID, app.Endpoints.PaymentURL, body)
+	s.deliver(p, shop.ShopID, KindPayment, p.PaymentID, app.Endpoints.PaymentURL, prepared)
 	return s.answerPayment(w, r, shop.ShopID, p.PaymentID, http.StatusCreated)
 }
 

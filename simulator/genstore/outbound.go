@@ -45,13 +45,16 @@ func (p *Payment) outboundOf(kind, id string) (*Outbound, **Ack, bool) {
 	return nil, nil, false
 }
 
-// deliver sends one request to an app with the kind's retry schedule. The
-// first attempt runs now, in the caller's goroutine (so an admin action
-// answers with the acknowledgement); later attempts run on the clock. Every
-// attempt is signed afresh (timestamp and hmac); the body is byte-identical.
-// The request is resumable (resumeRequestDelivery): what it needs beyond its
-// data is rebuilt from the store.
-func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string, body []byte) {
+// prepareRequest builds one request to an app, with the kind's retry
+// schedule, and prepares its delivery (delivery.Sender.Prepare): with a
+// durable store its row is written now, before the payment or operation it
+// is about is stored, so that a crash between the two never leaves an
+// operation waiting for a request nobody will send. Every attempt is signed
+// afresh (timestamp and hmac); the body is byte-identical. The request is
+// resumable (resumeRequestDelivery): what it needs beyond its data is
+// rebuilt from the store. Discard it if the operation is not stored;
+// deliver it once it is.
+func (s *System) prepareRequest(p Payment, shop Shop, app App, kind, id, rawURL string, body []byte) *delivery.Delivery {
 	header := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"pspsim-genstore"}}
 	if *s.settings.BodyHMACHeader {
 		header.Set("X-Genstore-Hmac-Sha256", BodyHMAC(app.ClientSecret, body))
@@ -71,11 +74,20 @@ func (s *System) deliver(p Payment, shop Shop, app App, kind, id, rawURL string,
 		Resume: resumeRequest, ResumeData: data,
 	}
 	s.requestHooks(&req, shop, app, rd)
-	policy := s.requestPolicy(rd)
-	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(body), len(policy.Schedule)+1), req.IDs,
-		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(body), "schedule": durationsText(policy.Schedule)})
-	key := opKey(kind, shop.ShopID, id)
-	d := s.env.Sender.Send(req, policy, s.requestDone(rd))
+	return s.env.Sender.Prepare(req, s.requestPolicy(rd), s.requestDone(rd))
+}
+
+// deliver sends a prepared request (prepareRequest) about a stored payment
+// or operation: the first attempt runs now, in the caller's goroutine (so
+// an admin action answers with the acknowledgement); later attempts run on
+// the clock.
+func (s *System) deliver(p Payment, shopID, kind, id, rawURL string, d *delivery.Delivery) {
+	req := d.Request()
+	attempts := len(s.requestPolicy(resumeData{Kind: kind}).Schedule) + 1
+	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(req.Body), attempts), req.IDs,
+		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(req.Body), "schedule": durationsText(s.requestPolicy(resumeData{Kind: kind}).Schedule)})
+	key := opKey(kind, shopID, id)
+	d.Go()
 	s.live.track(key, d)
 	// A callback that came during the first attempt found no delivery to
 	// stop; look again now that it is tracked.

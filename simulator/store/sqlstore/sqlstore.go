@@ -35,8 +35,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -50,7 +50,10 @@ var migrations embed.FS
 // DB is one opened, migrated database; it is a store.Backend whose stores
 // are its namespaces. It is safe for concurrent use.
 type DB struct {
-	db      *sql.DB
+	db *sql.DB
+	// spare serves what holds a connection while domain code runs (see
+	// heldConn) when db's pool is full.
+	spare   *sql.DB
 	dialect dialect
 	where   string // the URL without credentials, for messages
 	// wmu orders this process's SQLite writers: SQLite admits one at a time,
@@ -92,6 +95,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		driver string
 		dsn    string
 		where  string
+		// maxConns caps the PostgreSQL pool (pool_max_conns in the URL).
+		maxConns = DefaultMaxConns
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
@@ -120,15 +125,43 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %s: not a URL", Redact(rawURL))
 		}
-		d, driver, dsn, where = postgres, "pgx", rawURL, Redact(u.String())
+		q := u.Query()
+		if v := q.Get("pool_max_conns"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("store: %s: pool_max_conns=%q: want a whole number of connections, at least 1", Redact(u.String()), v)
+			}
+			maxConns = n
+			// pgx would send it to the server as a setting.
+			q.Del("pool_max_conns")
+			u.RawQuery = q.Encode()
+		}
+		d, dsn, where = postgres, u.String(), Redact(u.String())
 	default:
 		return nil, fmt.Errorf("%q: want memory, sqlite:PATH or postgres://…", Redact(rawURL))
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", where, err)
+	var (
+		db, spare *sql.DB
+		err       error
+	)
+	if d == postgres {
+		c, err := newPatientConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", where, err)
+		}
+		db, spare = sql.OpenDB(c), sql.OpenDB(c)
+	} else {
+		if db, err = sql.Open(driver, dsn); err == nil {
+			spare, err = sql.Open(driver, dsn)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", where, err)
+		}
 	}
-	s := &DB{db: db, dialect: d, where: where, unlockFile: func() {}}
+	// The spare pool keeps nothing idle: its connections are for the
+	// moments the main pool is full, and go when they are done.
+	spare.SetMaxIdleConns(0)
+	s := &DB{db: db, spare: spare, dialect: d, where: where, unlockFile: func() {}}
 	if d == sqlite {
 		if s.unlockFile, err = lockFile(strings.TrimPrefix(where, "sqlite:")); err != nil {
 			db.Close()
@@ -138,12 +171,17 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		// Readers share the pool; the writer is one at a time (wmu).
 		db.SetMaxOpenConns(8)
 	} else {
-		// No cap on connections: an update holds one while its function
-		// runs, and domain code updates one object inside another's update
-		// (a payment binding its 3-D Secure transaction), so a capped pool
-		// full of outer updates would wait forever for the inner ones.
-		// PostgreSQL's max_connections is the bound (README).
-		db.SetMaxIdleConns(32)
+		// A capped pool: a burst (a restarted replica taking over
+		// hundreds of jobs at once, a load test) queues for connections
+		// here instead of meeting the server's max_connections, where
+		// writes would fail. What holds a connection while domain code
+		// runs — an update's function, a listing's callback — may ask for
+		// another inside (a payment binding its 3-D Secure transaction):
+		// heldConn takes that from the spare pool when this one stays
+		// full, so a pool full of outer updates never waits forever for
+		// their inner ones.
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
@@ -197,8 +235,69 @@ func (s *DB) Version(ctx context.Context) (int64, error) {
 func (s *DB) Close() error {
 	s.closeEvents()
 	err := s.db.Close()
+	s.spare.Close()
 	s.unlockFile()
 	return err
+}
+
+// DefaultMaxConns is the PostgreSQL pool's cap when the URL gives no
+// pool_max_conns: two replicas and a few other clients fit in the server's
+// default max_connections (100).
+const DefaultMaxConns = 32
+
+// poolWait is how long heldConn waits for the main pool before it tries a
+// spare connection, and spareWait how long it waits for that one (the
+// server may be full) before it looks at the main pool again.
+const (
+	poolWait  = 100 * time.Millisecond
+	spareWait = 500 * time.Millisecond
+	// heldPatience bounds heldConn's whole wait.
+	heldPatience = 30 * time.Second
+)
+
+// heldConn returns a connection for work that calls domain code while it
+// holds it (Update's function, the callbacks of Find and List), which may
+// need a connection of its own meanwhile. It comes from the main pool if
+// one frees up within poolWait, else from the spare pool: when every
+// connection of the main pool is held by such work, each waiting for
+// another, the spare connections let the inner work finish. A server too
+// full for a spare connection sends it back to the main pool, whose idle
+// connections hold the server's places. Close it when done.
+func (s *DB) heldConn(ctx context.Context) (*sql.Conn, error) {
+	// wall time: how long to wait for a connection, not domain time.
+	give := time.Now().Add(heldPatience)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, poolWait)
+		c, err := s.db.Conn(wctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return c, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, spareWait)
+		c, err = s.spare.Conn(sctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) || time.Now().After(give) {
+			return c, err
+		}
+	}
+}
+
+// writeHeld is write on a heldConn.
+func (s *DB) writeHeld(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	c, err := s.heldConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // SingleProcess reports whether the database belongs to this process alone

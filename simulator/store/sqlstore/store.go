@@ -191,7 +191,12 @@ func (s *Store) Find(ctx context.Context, kind, index, key string, fn func(id st
 	if err := s.ensureIndex(ctx, kind, cfg, i); err != nil {
 		return true, err
 	}
-	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT o.id, o.doc FROM index_entries e
+	conn, err := s.db.heldConn(ctx)
+	if err != nil {
+		return true, fmt.Errorf("find %s %s=%q: %w", kind, index, key, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, s.db.q(`SELECT o.id, o.doc FROM index_entries e
 		JOIN objects o ON o.namespace = e.namespace AND o.kind = e.kind AND o.id = e.id
 		WHERE e.namespace = ? AND e.kind = ? AND e.name = ? AND e.key = ? ORDER BY o.seq`), s.scope.Namespace, kind, index, key)
 	if err != nil {
@@ -317,7 +322,7 @@ func (s *Store) Update(ctx context.Context, kind, id string, fn func(cur []byte)
 	unlock := s.db.objects.lock(s.objectKey(kind, id))
 	defer unlock()
 	if s.db.dialect == postgres {
-		return s.db.write(ctx, func(tx *sql.Tx) error {
+		return s.db.writeHeld(ctx, func(tx *sql.Tx) error {
 			var (
 				seq int64
 				cur []byte
@@ -433,7 +438,12 @@ func (s *Store) Lookup(ctx context.Context, kind, key string) (string, error) {
 // must not call back into the store (the contract says so for every store).
 func (s *Store) List(ctx context.Context, kind string, fn func(id string, doc []byte) bool) error {
 	ctx = context.WithoutCancel(ctx)
-	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT id, doc FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
+	conn, err := s.db.heldConn(ctx)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", kind, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, s.db.q(`SELECT id, doc FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
 		s.scope.Namespace, kind)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", kind, err)
@@ -460,7 +470,12 @@ func (s *Store) List(ctx context.Context, kind string, fn func(id string, doc []
 // ListIDs implements store.IDLister: the documents stay in the database.
 func (s *Store) ListIDs(ctx context.Context, kind string, fn func(id string) bool) error {
 	ctx = context.WithoutCancel(ctx)
-	rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT id FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
+	conn, err := s.db.heldConn(ctx)
+	if err != nil {
+		return fmt.Errorf("list %s ids: %w", kind, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, s.db.q(`SELECT id FROM objects WHERE namespace = ? AND kind = ? ORDER BY seq`),
 		s.scope.Namespace, kind)
 	if err != nil {
 		return fmt.Errorf("list %s ids: %w", kind, err)
