@@ -3,7 +3,6 @@ package simulator_test
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,14 +12,6 @@ import (
 	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
-
-var durableURLs = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-}
 
 // eventKinds lists the kinds GET /_sim/events answers for a query.
 func eventKinds(t *testing.T, h *simtest.Harness, query string) []string {
@@ -40,9 +31,9 @@ func eventKinds(t *testing.T, h *simtest.Harness, query string) []string {
 // a restart shows what happened before it, numbered on from there; a reset
 // empties it.
 func TestJournalSurvivesARestart(t *testing.T) {
-	for _, tc := range durableURLs {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			first := simtest.New(t, onBackend(db))
 			if r := first.Do("POST", "/vm/v1/auth/token", tokenBody); r.Status != 200 {

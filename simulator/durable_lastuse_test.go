@@ -83,10 +83,10 @@ func TestIdleExpiryCountsEveryReplicasUse(t *testing.T) {
 // deletes (not only lets go of) a namespace unused for the idle limit — its
 // events too — and keeps one in use.
 func TestIdleExpiryWithOneDurableProcess(t *testing.T) {
-	for _, tc := range durableURLs {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
 			wall := newWallClock(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-			db := openDB(t, tc.url(t))
+			db := openDB(t, tc.URL(t))
 			h, hst := idleHost(t, db, wall, time.Hour)
 			for _, name := range []string{"idle", "busy"} {
 				if r := h.Do("POST", "/_sim/namespaces", `{"name":"`+name+`"}`); r.Status != 201 {

@@ -3,7 +3,6 @@ package simulator_test
 import (
 	"bytes"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,15 +51,9 @@ func gsPayment(t *testing.T, h *simtest.Harness, id string) map[string]any {
 // its clock reaches it — byte-identical body, signed afresh — and the app's
 // callback during that attempt completes the payment.
 func TestGenstoreRetrySurvivesARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "state.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db := openDB(t, url)
 			first := simtest.New(t, onBackend(db))
 			app, err := genstoretest.New("durable-app", "durable-app-secret-0001", first.URL)

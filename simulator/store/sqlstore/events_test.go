@@ -30,14 +30,6 @@ func record(j *journal.Journal, i int) {
 		Data: map[string]any{"amount": i, "card": map[string]any{"cardNo": "4111111111111111"}}})
 }
 
-var databases = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "events.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-}
-
 // TestJournalOnTheDatabase: events recorded in a durable journal are read
 // back from the database — numbered 1…n, filtered by system, kind and id
 // as the memory journal filters them, masked — and survive the process (a
@@ -45,9 +37,9 @@ var databases = []struct {
 // retention; a reset empties the namespace's events (not another's) and
 // the numbering goes on.
 func TestJournalOnTheDatabase(t *testing.T) {
-	for _, tc := range databases {
-		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url(t)
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			url := tc.URL(t)
 			db, err := sqlstore.Open(ctx, url)
 			if err != nil {
 				t.Fatal(err)
@@ -144,9 +136,9 @@ func TestJournalOnTheDatabase(t *testing.T) {
 // TestJournalRetentionBoundsTheTable: a namespace keeps at most its limit
 // of events and a tenth more between trims, the newest.
 func TestJournalRetentionBoundsTheTable(t *testing.T) {
-	for _, tc := range databases {
-		t.Run(tc.name, func(t *testing.T) {
-			db := open(t, tc.url(t))
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			db := open(t, tc.URL(t))
 			const max = 100
 			j := durableJournal(db, "a", max)
 			for i := 1; i <= 1000; i++ {

@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,15 +19,9 @@ var jobT0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // taker only, when many take at once), Due lists what is due and not
 // running in due order, and the namespace's reset empties it.
 func TestJobTable(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "jobs.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			db := open(t, tc.url(t))
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			db := open(t, tc.URL(t))
 			tb := db.JobTable("a")
 			other := db.JobTable("b")
 			must := func(err error) {

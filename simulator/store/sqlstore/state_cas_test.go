@@ -3,15 +3,17 @@ package sqlstore_test
 import (
 	"sync"
 	"testing"
+
+	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
 // TestSaveIfIsACompareAndSwap: a conditional save succeeds only from the
 // version it names (0: only a missing document), and of many writers
 // swapping from one version at once exactly one wins.
 func TestSaveIfIsACompareAndSwap(t *testing.T) {
-	for _, tc := range databases {
-		t.Run(tc.name, func(t *testing.T) {
-			st, _ := open(t, tc.url(t)).State(ctx, "a")
+	for _, tc := range pgtest.Stores() {
+		t.Run(tc.Name, func(t *testing.T) {
+			st, _ := open(t, tc.URL(t)).State(ctx, "a")
 			v1, ok, err := st.SaveIf(ctx, "doc", []byte(`1`), 0)
 			if err != nil || !ok {
 				t.Fatalf("first save of a missing document: ok %v, %v", ok, err)
