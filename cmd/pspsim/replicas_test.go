@@ -293,6 +293,12 @@ func TestReplicaProcessKilledMidDeliveryLeavesItToTheOther(t *testing.T) {
 	}
 	code, m := b.do(t, "GET", "/_sim/events?kind=delivery.resumed", "")
 	if evs, _ := m["events"].([]any); code != 200 || len(evs) != 1 {
+		_, all := b.do(t, "GET", "/_sim/events?limit=200", "")
+		list, _ := all["events"].([]any)
+		for _, e := range list {
+			e, _ := e.(map[string]any)
+			t.Logf("B's journal: %v %v %v: %v", e["seq"], e["system"], e["kind"], e["message"])
+		}
 		t.Fatalf("B's journal of resumed deliveries: %d %v; want one", code, m)
 	}
 	settle(t, db)
