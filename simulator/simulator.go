@@ -440,6 +440,9 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 	return s, nil
 }
 
+// closeWait bounds how long Close waits for the work inside the gate.
+const closeWait = 5 * time.Second
+
 // NamespaceOperations are the admin.yaml operations of /_sim/namespaces,
 // which the host layer serves (HandleAdmin).
 var NamespaceOperations = []string{"createNamespace", "listNamespaces", "getNamespace", "deleteNamespace"}
@@ -743,6 +746,14 @@ func (s *Simulator) Close() {
 		// Timers die with the simulator: a deleted namespace's real-clock
 		// timers must not fire into it (nor keep it in memory) later.
 		s.clock.StopAll()
+		// What is still inside the gate — a job's handler, a delivery's
+		// attempt (cancelled above) — finishes before the journal closes
+		// and the caller closes the store under it.
+		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		if err := s.gate.Quiet(ctx); err != nil {
+			s.opts.Logger.Warn("close: work still running", "err", err)
+		}
+		cancel()
 		// Last: what the above recorded is written.
 		if err := s.env.Journal.Close(); err != nil {
 			s.opts.Logger.Warn("journal: the last events were not written", "err", err)

@@ -20,6 +20,7 @@ package gate
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -91,6 +92,28 @@ func (g *Gate) leave() {
 		g.drained = nil
 	}
 	g.mu.Unlock()
+}
+
+// Quiet waits until no pass is inside, or ctx ends (its error then). It
+// does not shut the gate: it is for a simulator that closes, once its
+// timers are stopped and its deliveries cancelled, to let the work still
+// inside finish before its store and journal close under it.
+func (g *Gate) Quiet(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond) // wall time: a short poll, paid only by Close
+	defer t.Stop()
+	for {
+		g.mu.Lock()
+		n := g.active
+		g.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gate: %d passes still inside: %w", n, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // Generation counts the resets so far: work that remembers it can tell

@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -183,5 +184,37 @@ func TestRealTimersEnterTheGate(t *testing.T) {
 	}
 	if fired.Load() == 0 {
 		t.Fatal("no timer fired")
+	}
+}
+
+// TestQuietWaitsForThePassesInside: Quiet returns once the last pass
+// leaves, without shutting the gate (work may still enter), and gives up
+// when its context ends.
+func TestQuietWaitsForThePassesInside(t *testing.T) {
+	g := gate.New()
+	p := g.Enter()
+	left := make(chan struct{})
+	go func() {
+		time.Sleep(30 * time.Millisecond) // wall time: the work inside takes a while
+		close(left)
+		p.Leave()
+	}()
+	if err := g.Quiet(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-left:
+	default:
+		t.Fatal("Quiet returned while a pass was inside")
+	}
+	q := g.Enter() // the gate is open
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := g.Quiet(ctx); err == nil {
+		t.Fatal("Quiet returned with a pass inside and its context ended")
+	}
+	q.Leave()
+	if err := g.Quiet(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
