@@ -29,10 +29,11 @@ var ErrRefused = errors.New("pq: sorry, too many clients already (postgres://psp
 // the middle of a test. It fails nothing until Fail is called.
 type Failing struct {
 	store.Store
-	mu   sync.Mutex
-	ops  map[string]bool
-	all  bool
-	hits int
+	mu    sync.Mutex
+	ops   map[string]bool
+	kinds map[string]bool // nil: every kind
+	all   bool
+	hits  int
 }
 
 // NewFailing wraps s.
@@ -50,11 +51,26 @@ func (f *Failing) Fail(ops ...string) {
 	}
 }
 
-// Heal makes every operation pass again.
+// OnlyKinds narrows what Fail fails to the documents of kinds (none: every
+// kind again) — a lookup of one table failing while the others answer,
+// such as an order that cannot be read with a valid access token.
+func (f *Failing) OnlyKinds(kinds ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kinds = nil
+	if len(kinds) > 0 {
+		f.kinds = map[string]bool{}
+		for _, k := range kinds {
+			f.kinds[k] = true
+		}
+	}
+}
+
+// Heal makes every operation pass again (and forgets OnlyKinds).
 func (f *Failing) Heal() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.all, f.ops = false, nil
+	f.all, f.ops, f.kinds = false, nil, nil
 }
 
 // Hits counts the operations failed so far: a test that expects a failure
@@ -65,10 +81,10 @@ func (f *Failing) Hits() int {
 	return f.hits
 }
 
-func (f *Failing) fails(op string) error {
+func (f *Failing) fails(op, kind string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.all || f.ops[op] {
+	if (f.all || f.ops[op]) && (f.kinds == nil || f.kinds[kind]) {
 		f.hits++
 		return ErrRefused
 	}
@@ -77,7 +93,7 @@ func (f *Failing) fails(op string) error {
 
 // Get implements store.Store.
 func (f *Failing) Get(ctx context.Context, kind, id string) ([]byte, error) {
-	if err := f.fails(OpGet); err != nil {
+	if err := f.fails(OpGet, kind); err != nil {
 		return nil, err
 	}
 	return f.Store.Get(ctx, kind, id)
@@ -85,7 +101,7 @@ func (f *Failing) Get(ctx context.Context, kind, id string) ([]byte, error) {
 
 // Create implements store.Store.
 func (f *Failing) Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error {
-	if err := f.fails(OpCreate); err != nil {
+	if err := f.fails(OpCreate, kind); err != nil {
 		return err
 	}
 	return f.Store.Create(ctx, kind, id, doc, unique...)
@@ -93,7 +109,7 @@ func (f *Failing) Create(ctx context.Context, kind, id string, doc []byte, uniqu
 
 // Update implements store.Store.
 func (f *Failing) Update(ctx context.Context, kind, id string, fn func(cur []byte) ([]byte, error)) error {
-	if err := f.fails(OpUpdate); err != nil {
+	if err := f.fails(OpUpdate, kind); err != nil {
 		return err
 	}
 	return f.Store.Update(ctx, kind, id, fn)
@@ -101,7 +117,7 @@ func (f *Failing) Update(ctx context.Context, kind, id string, fn func(cur []byt
 
 // Claim implements store.Store.
 func (f *Failing) Claim(ctx context.Context, kind, id string, unique ...string) error {
-	if err := f.fails(OpClaim); err != nil {
+	if err := f.fails(OpClaim, kind); err != nil {
 		return err
 	}
 	return f.Store.Claim(ctx, kind, id, unique...)
@@ -109,7 +125,7 @@ func (f *Failing) Claim(ctx context.Context, kind, id string, unique ...string) 
 
 // Lookup implements store.Store.
 func (f *Failing) Lookup(ctx context.Context, kind, key string) (string, error) {
-	if err := f.fails(OpLookup); err != nil {
+	if err := f.fails(OpLookup, kind); err != nil {
 		return "", err
 	}
 	return f.Store.Lookup(ctx, kind, key)
@@ -117,7 +133,7 @@ func (f *Failing) Lookup(ctx context.Context, kind, key string) (string, error) 
 
 // List implements store.Store.
 func (f *Failing) List(ctx context.Context, kind string, fn func(id string, doc []byte) bool) error {
-	if err := f.fails(OpList); err != nil {
+	if err := f.fails(OpList, kind); err != nil {
 		return err
 	}
 	return f.Store.List(ctx, kind, fn)
