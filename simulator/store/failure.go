@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 )
 
@@ -41,4 +42,72 @@ func Failed(err error) error {
 		return err
 	}
 	return &failure{err: err}
+}
+
+// MarkState returns st with its failures marked (Failed), so that the
+// state's readers — fault rules, canaries, the shared clock — hand a
+// handler an error apierr.Wrap answers 503, as the tables' readers do.
+func MarkState(st State) State {
+	if st == nil {
+		return nil
+	}
+	if _, ok := st.(markedState); ok {
+		return st
+	}
+	return markedState{st}
+}
+
+type markedState struct{ s State }
+
+func (m markedState) Load(ctx context.Context, name string) ([]byte, int64, error) {
+	doc, v, err := m.s.Load(ctx, name)
+	return doc, v, Failed(err)
+}
+
+func (m markedState) Save(ctx context.Context, name string, doc []byte) (int64, error) {
+	v, err := m.s.Save(ctx, name, doc)
+	return v, Failed(err)
+}
+
+func (m markedState) SaveIf(ctx context.Context, name string, doc []byte, version int64) (int64, bool, error) {
+	v, ok, err := m.s.SaveIf(ctx, name, doc, version)
+	return v, ok, Failed(err)
+}
+
+func (m markedState) Insert(ctx context.Context, name string, doc []byte) (bool, error) {
+	ok, err := m.s.Insert(ctx, name, doc)
+	return ok, Failed(err)
+}
+
+func (m markedState) Delete(ctx context.Context, name string) error {
+	return Failed(m.s.Delete(ctx, name))
+}
+
+func (m markedState) List(ctx context.Context, prefix string) (map[string][]byte, error) {
+	docs, err := m.s.List(ctx, prefix)
+	return docs, Failed(err)
+}
+
+func (m markedState) Version(ctx context.Context, name string) (int64, error) {
+	v, err := m.s.Version(ctx, name)
+	return v, Failed(err)
+}
+
+func (m markedState) Add(ctx context.Context, counter string, delta int64) (int64, error) {
+	n, err := m.s.Add(ctx, counter, delta)
+	return n, Failed(err)
+}
+
+func (m markedState) Counter(ctx context.Context, name string) (int64, error) {
+	n, err := m.s.Counter(ctx, name)
+	return n, Failed(err)
+}
+
+func (m markedState) Counters(ctx context.Context, prefix string) (map[string]int64, error) {
+	c, err := m.s.Counters(ctx, prefix)
+	return c, Failed(err)
+}
+
+func (m markedState) DeleteCounters(ctx context.Context, prefix string) error {
+	return Failed(m.s.DeleteCounters(ctx, prefix))
 }

@@ -81,3 +81,34 @@ func TestTableMarksWhatItsStoreFailed(t *testing.T) {
 		t.Errorf("after Heal: %v", err)
 	}
 }
+
+// refusingState fails every call; Load of "missing" is ErrNotFound.
+type refusingState struct{ store.State }
+
+func (refusingState) Load(_ context.Context, name string) ([]byte, int64, error) {
+	if name == "missing" {
+		return nil, 0, fmt.Errorf("state %s: %w", name, store.ErrNotFound)
+	}
+	return nil, 0, storetest.ErrRefused
+}
+
+func (refusingState) Add(context.Context, string, int64) (int64, error) {
+	return 0, storetest.ErrRefused
+}
+
+func TestMarkStateMarksFailuresNotAbsence(t *testing.T) {
+	ctx := context.Background()
+	st := store.MarkState(refusingState{})
+	if store.MarkState(st) != st {
+		t.Error("MarkState wrapped a marked state again")
+	}
+	if _, _, err := st.Load(ctx, "missing"); !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Load of a missing document: %v", err)
+	}
+	if _, _, err := st.Load(ctx, "rules"); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Load the store did not answer: %v", err)
+	}
+	if _, err := st.Add(ctx, "hits", 1); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Add the store did not answer: %v", err)
+	}
+}
