@@ -252,7 +252,7 @@ func New(ctx context.Context, opts Options) (*Simulator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		state = st
+		state = store.MarkState(st) // a failure is 503 to a handler, as the tables' are
 	}
 	var shared *sharedClock
 	if sim, ok := opts.Clock.(*clock.Sim); ok && state != nil {

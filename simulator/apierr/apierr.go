@@ -86,17 +86,53 @@ func (e *Error) WithCode(code string) *Error { e.Code = code; return e }
 // WithStatus sets the HTTP status and returns e.
 func (e *Error) WithStatus(status int) *Error { e.Status = status; return e }
 
-// Wrap turns any error into an *Error: an *Error stays as it is; anything else
-// becomes Internal with a generic message (the cause is kept for logs only).
+// Unanswered is implemented by the errors of a dependency that did not
+// answer — the store's database refusing connections or timing out — as
+// opposed to a defect of the simulator. Wrap makes them Unavailable, 503 in
+// every dialect, so that a client retries instead of being told 500, or
+// "not found" by a lookup that was never answered. The interface lives here
+// and the store's errors implement it (store.Failed), so that this package
+// imports nothing of the simulator.
+type Unanswered interface {
+	error
+	// Unanswered returns the message for the client: it names no host, no
+	// URL, no data, only that a retry may work.
+	Unanswered() string
+}
+
+// Wrap turns any error into an *Error: an *Error stays as it is; an error
+// that is (or wraps) Unanswered becomes Unavailable with status 503; anything
+// else becomes Internal with a generic message. The cause is kept for logs
+// only. An Internal *Error whose cause did not answer becomes Unavailable
+// too: whoever gave up on the error did not know better.
 func Wrap(err error) *Error {
 	if err == nil {
 		return nil
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Kind == Internal && e.Cause != nil {
+			if u := Unavailability(e.Cause); u != nil {
+				u.Cause = e
+				return u
+			}
+		}
 		return e
 	}
+	if u := Unavailability(err); u != nil {
+		return u
+	}
 	return &Error{Kind: Internal, Message: "internal error", Cause: err}
+}
+
+// Unavailability returns the Unavailable error (status 503) of err when err
+// is or wraps an Unanswered error, or nil.
+func Unavailability(err error) *Error {
+	var u Unanswered
+	if err == nil || !errors.As(err, &u) {
+		return nil
+	}
+	return &Error{Kind: Unavailable, Status: http.StatusServiceUnavailable, Message: u.Unanswered(), Cause: err}
 }
 
 // HTTPStatus is the conventional status of a kind, for dialects that follow

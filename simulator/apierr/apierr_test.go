@@ -50,3 +50,34 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 }
+
+// unanswered stands for the store's failure (store.Failed), which this
+// package may not import.
+type unanswered struct{ error }
+
+func (unanswered) Unanswered() string { return "the store did not answer: retry" }
+
+func TestWrapMakesUnansweredUnavailable(t *testing.T) {
+	cause := unanswered{errors.New("dial tcp 10.0.0.7:5432: too many clients for postgres://u:secret@db")}
+	for name, err := range map[string]error{
+		"plain":    cause,
+		"wrapped":  fmt.Errorf("shop 7301: %w", cause),
+		"internal": &apierr.Error{Kind: apierr.Internal, Message: "internal error", Cause: fmt.Errorf("load: %w", cause)},
+	} {
+		e := apierr.Wrap(err)
+		if e.Kind != apierr.Unavailable || e.Status != http.StatusServiceUnavailable || e.Message != "the store did not answer: retry" {
+			t.Errorf("%s: %+v", name, e)
+		}
+		if !errors.Is(e, cause) {
+			t.Errorf("%s: the cause is lost for the logs", name)
+		}
+	}
+	// An answer stays what it was, even with a cause that did not answer.
+	nf := &apierr.Error{Kind: apierr.NotFound, Message: "no shop", Cause: cause}
+	if apierr.Wrap(nf) != nf {
+		t.Error("Wrap changed a NotFound")
+	}
+	if apierr.Unavailability(errors.New("plain")) != nil || apierr.Unavailability(nil) != nil {
+		t.Error("Unavailability of an error that is not Unanswered")
+	}
+}

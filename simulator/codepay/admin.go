@@ -119,10 +119,13 @@ func (s *System) adminPutApp(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	for i, m := range a.Merchants {
 		if _, err := s.merchants.Get(ctx, m); err != nil {
-			return apierr.Field(apierr.Invalid, "merchants", "unknown", "merchants[%d]: no merchant %s (create it first)", i, m)
+			return orAbsent(err, apierr.Field(apierr.Invalid, "merchants", "unknown", "merchants[%d]: no merchant %s (create it first)", i, m))
 		}
 	}
 	if err := s.do(false, func(*effects) error { return s.putApp(ctx, a) }); err != nil {
+		if u := apierr.Unavailability(err); u != nil {
+			return u // not a 400 quoting the database's error
+		}
 		return apierr.Field(apierr.Invalid, "", "app", "%v", err)
 	}
 	s.env.Record(Name, "app.registered", "app "+a.AppID+" registered", map[string]string{"app_id": a.AppID}, map[string]any{"merchants": a.Merchants})
@@ -148,10 +151,16 @@ func (s *System) adminPutMerchant(w http.ResponseWriter, r *http.Request) error 
 	in.MerchantNo = pathParam(r, "merchantNo")
 	ctx := r.Context()
 	if err := s.do(false, func(*effects) error { return s.putMerchant(ctx, in) }); err != nil {
+		if u := apierr.Unavailability(err); u != nil {
+			return u // not a 400 quoting the database's error
+		}
 		return apierr.Field(apierr.Invalid, "", "merchant", "%v", err)
 	}
 	s.env.Record(Name, "merchant.registered", "merchant "+in.MerchantNo+" registered", map[string]string{"merchant_no": in.MerchantNo}, nil)
-	m, _ := s.merchants.Get(ctx, in.MerchantNo)
+	m, err := s.merchants.Get(ctx, in.MerchantNo)
+	if err != nil {
+		return fmt.Errorf("merchant %s after registering it: %w", in.MerchantNo, err)
+	}
 	return adminView(w, m, nil)
 }
 
@@ -208,7 +217,7 @@ func (s *System) adminClearPilot(w http.ResponseWriter, r *http.Request) error {
 func (s *System) adminGetTxn(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.txns.Get(r.Context(), pathParam(r, "transNo"))
 	if err != nil {
-		return apierr.Field(apierr.NotFound, "transNo", "unknown", "no CodePay transaction %s", pathParam(r, "transNo"))
+		return orAbsent(err, apierr.Field(apierr.NotFound, "transNo", "unknown", "no CodePay transaction %s", pathParam(r, "transNo")))
 	}
 	return adminView(w, s.txnView(r.Context(), t), nil)
 }

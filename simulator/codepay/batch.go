@@ -199,8 +199,11 @@ func (s *System) openBatches(ctx context.Context, env, merchantNo string, sns []
 	var out []Batch
 	for _, sn := range sns {
 		term, err := s.terminals.Get(ctx, sn)
-		if err != nil {
+		if isNotFound(err) {
 			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("terminal %s: %w", sn, err)
 		}
 		no := term.OpenBatch[batchSlot(env, merchantNo)]
 		if no == "" {

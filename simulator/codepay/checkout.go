@@ -342,6 +342,10 @@ func (s *System) afterAuthentication(ctx context.Context, fx *effects, t *Txn, r
 			return fail("05", "3-D SECURE CHALLENGE ABANDONED OR TIMED OUT")
 		}
 		m, err := s.merchants.Get(ctx, t.MerchantNo)
+		if err != nil && !isNotFound(err) {
+			// Not the merchant's "fail" setting: the setting was not read.
+			return fmt.Errorf("merchant %s: %w", t.MerchantNo, err)
+		}
 		if err == nil && m.ThreeDSUnavailable == "proceed" {
 			return s.authorizeOnline(ctx, fx, t)
 		}
@@ -400,6 +404,9 @@ func (s *System) completeAuthentication(transNo string, res ThreeDSResult) {
 // pspsim's page. A retryable failure leaves the order payable.
 func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, holder string) (Txn, *apierr.Error) {
 	t, err := s.txns.Get(ctx, transNo)
+	if err != nil && !isNotFound(err) {
+		return t, apierr.Wrap(err)
+	}
 	if err != nil || t.Channel != ChannelHosted {
 		return t, notFound("trans_no", "no hosted checkout %s", transNo)
 	}
@@ -425,6 +432,9 @@ func (s *System) payHosted(ctx context.Context, transNo, number, expiry, cvv, ho
 	var out Txn
 	err = s.do(false, func(fx *effects) error {
 		cur, err := s.txns.Get(ctx, transNo)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
 		if err != nil || mayPay(&cur) != nil {
 			return statusForbids("checkout %s is no longer payable", t.MerchantOrderNo)
 		}
@@ -446,6 +456,9 @@ func (s *System) payHostedWallet(ctx context.Context, transNo, wallet string) (T
 	var out Txn
 	err := s.do(false, func(fx *effects) error {
 		t, err := s.txns.Get(ctx, transNo)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
 		if err != nil || t.Channel != ChannelHosted {
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}
@@ -473,6 +486,9 @@ func (s *System) cancelHosted(ctx context.Context, transNo string) (Txn, error) 
 	var out Txn
 	err := s.do(false, func(fx *effects) error {
 		t, err := s.txns.Get(ctx, transNo)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
 		if err != nil || t.Channel != ChannelHosted {
 			return notFound("trans_no", "no hosted checkout %s", transNo)
 		}

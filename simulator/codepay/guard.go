@@ -94,7 +94,7 @@ func (s *System) check(r *http.Request, req *openapi.Request) (*Caller, *apierr.
 	req.Tag(openapi.TagApp, appID)
 	app, err := s.apps.Get(ctx, appID)
 	if err != nil {
-		return nil, apierr.Field(apierr.Unauthorized, "app_id", "unknown", "no application %s is registered with the gateway", appID).WithCode(CodeUnknownApp)
+		return nil, orAbsent(err, apierr.Field(apierr.Unauthorized, "app_id", "unknown", "no application %s is registered with the gateway", appID).WithCode(CodeUnknownApp))
 	}
 	signType := str("sign_type")
 	if signType == "" {
@@ -275,7 +275,11 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 	merchantNo := str("merchant_no")
 	if merchantNo == "" {
 		if transNo := str("trans_no"); transNo != "" {
-			if t, err := s.txns.Get(ctx, transNo); err == nil && c.App.ActsFor(t.MerchantNo) && t.Environment == c.Environment {
+			t, err := s.txns.Get(ctx, transNo)
+			if err != nil && !isNotFound(err) {
+				return apierr.Wrap(fmt.Errorf("transaction %s: %w", transNo, err))
+			}
+			if err == nil && c.App.ActsFor(t.MerchantNo) && t.Environment == c.Environment {
 				c.MerchantNo, c.StoreNo, c.TerminalSN = t.MerchantNo, t.StoreNo, t.TerminalSN
 			}
 		}
@@ -283,7 +287,7 @@ func (s *System) checkParties(ctx context.Context, f map[string]json.RawMessage,
 	}
 	m, err := s.merchants.Get(ctx, merchantNo)
 	if err != nil {
-		return unknown("merchant_no", "no merchant %s", merchantNo)
+		return orAbsent(err, unknown("merchant_no", "no merchant %s", merchantNo))
 	}
 	if !c.App.ActsFor(merchantNo) {
 		return unknown("merchant_no", "merchant %s is not bound to app_id %s", merchantNo, c.App.AppID)

@@ -113,7 +113,7 @@ func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrder
 		}
 		term, err := s.terminals.Get(ctx, t.TerminalSN)
 		if err != nil {
-			return apierr.Field(apierr.NotFound, "terminal_sn", "unknown", "no terminal %s", t.TerminalSN).WithCode(CodeUnknownMerchant)
+			return orAbsent(err, apierr.Field(apierr.NotFound, "terminal_sn", "unknown", "no terminal %s", t.TerminalSN).WithCode(CodeUnknownMerchant))
 		}
 		online = term.Online
 		if !online && t.Options.RejectWhenOffline {
@@ -146,7 +146,7 @@ func (s *System) newTerminalOrder(ctx context.Context, c *Caller, in createOrder
 func (s *System) linkOriginal(ctx context.Context, c *Caller, t *Txn, origMerchantOrderNo string) error {
 	o, err := s.byOrderNo(ctx, c.Environment, c.MerchantNo, origMerchantOrderNo)
 	if err != nil {
-		return notFound("orig_merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, origMerchantOrderNo)
+		return orAbsent(err, notFound("orig_merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, origMerchantOrderNo))
 	}
 	if aerr := mayPushReference(&o); aerr != nil {
 		return aerr
@@ -184,6 +184,9 @@ func (s *System) closeOrder(ctx context.Context, c *Caller, in *closeOrderIn) (r
 	err := s.do(false, func(fx *effects) error {
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
+		if err != nil && !isNotFound(err) {
+			return apierr.Wrap(err)
+		}
 		if err != nil || t.Channel != ChannelTerminal || t.TerminalSN != in.TerminalSN {
 			return notFound("merchant_order_no", "terminal %s has no order %s of merchant %s", in.TerminalSN, in.MerchantOrderNo, c.MerchantNo)
 		}
@@ -250,7 +253,7 @@ func (s *System) revokeOrder(ctx context.Context, c *Caller, in *revokeIn) (repl
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
 		if err != nil {
-			return notFound("merchant_order_no", "merchant %s has no order %s", c.MerchantNo, in.MerchantOrderNo)
+			return orAbsent(err, notFound("merchant_order_no", "merchant %s has no order %s", c.MerchantNo, in.MerchantOrderNo))
 		}
 		how, aerr := mayRevoke(&t)
 		if aerr != nil {
@@ -344,7 +347,7 @@ func (s *System) tipAdjustment(ctx context.Context, c *Caller, in *tipAdjustment
 		var err error
 		t, err = s.byOrderNo(ctx, c.Environment, c.MerchantNo, in.MerchantOrderNo)
 		if err != nil {
-			return notFound("merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, in.MerchantOrderNo)
+			return orAbsent(err, notFound("merchant_order_no", "merchant %s has no transaction %s", c.MerchantNo, in.MerchantOrderNo))
 		}
 		return s.adjustTipOf(ctx, &t, "tip_adjustment_amount", in.TipAdjustmentAmount)
 	})

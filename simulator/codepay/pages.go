@@ -146,10 +146,28 @@ func testCardNumber(choice string) (string, bool) {
 	return "", false
 }
 
+// pageError answers a buyer's or terminal's page that could not be shown:
+// 404 absent when the object is not there (err nil: it is, but not of the
+// page's kind), 503 when the store did not answer (the page may be
+// reloaded), 500 otherwise. The cause goes to the log, never to the page.
+func (s *System) pageError(w http.ResponseWriter, err error, absent string) {
+	e := apierr.Wrap(err)
+	switch {
+	case err == nil || isNotFound(err) || e.Kind == apierr.NotFound:
+		http.Error(w, absent, http.StatusNotFound)
+	case e.Kind == apierr.Unavailable:
+		s.env.Log.Error("codepay: a page could not be read", "error", err)
+		http.Error(w, e.Message, http.StatusServiceUnavailable)
+	default:
+		s.env.Log.Error("codepay: a page could not be read", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
 func (s *System) terminalPage(w http.ResponseWriter, r *http.Request) {
 	v, err := s.terminalView(r.Context(), r.PathValue("sn"))
 	if err != nil {
-		http.Error(w, "no such terminal", http.StatusNotFound)
+		s.pageError(w, err, "no such terminal")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -174,7 +192,7 @@ func (s *System) terminalsPage(w http.ResponseWriter, r *http.Request) {
 func (s *System) terminalLive(w http.ResponseWriter, r *http.Request) {
 	sn := r.PathValue("sn")
 	if _, err := s.terminals.Get(r.Context(), sn); err != nil {
-		http.Error(w, "no such terminal", http.StatusNotFound)
+		s.pageError(w, err, "no such terminal")
 		return
 	}
 	live.Stream(w, r, s.env.Journal, journal.Filter{System: Name, IDs: map[string]string{"terminal_sn": sn}}, s.env.Done)
@@ -342,7 +360,7 @@ func lower(in []string) []string {
 func (s *System) renderCheckout(w http.ResponseWriter, r *http.Request, transNo, msg string) {
 	t, err := s.txns.Get(r.Context(), transNo)
 	if err != nil || t.Channel != ChannelHosted {
-		http.Error(w, "no such checkout", http.StatusNotFound)
+		s.pageError(w, err, "no such checkout")
 		return
 	}
 	items, cardOK, wallets := checkoutOptions(t.OrderDetail)
@@ -387,6 +405,8 @@ func (s *System) checkoutForm(w http.ResponseWriter, r *http.Request) {
 		var ae *apierr.Error
 		if errors.As(err, &ae) {
 			msg = ae.Message
+		} else if u := apierr.Unavailability(err); u != nil {
+			msg = u.Message
 		}
 		s.renderCheckout(w, r, transNo, msg)
 		return
@@ -403,7 +423,7 @@ func (s *System) checkoutForm(w http.ResponseWriter, r *http.Request) {
 func (s *System) threeDSRedirect(w http.ResponseWriter, r *http.Request) {
 	t, err := s.txns.Get(r.Context(), r.PathValue("transNo"))
 	if err != nil || t.Instrument != InstrumentCardOnline {
-		http.Error(w, "no such payment", http.StatusNotFound)
+		s.pageError(w, err, "no such payment")
 		return
 	}
 	if t.Status == StatusProcessing && t.ThreeDS != nil && t.ThreeDS.Challenge != "" {
@@ -438,7 +458,7 @@ var resultTmpl = template.Must(template.New("result").Parse(`<!doctype html>
 func (s *System) returnToMerchant(w http.ResponseWriter, r *http.Request) {
 	t, err := s.txns.Get(r.Context(), r.PathValue("transNo"))
 	if err != nil || (t.Channel != ChannelHosted && t.Channel != ChannelMerchant) {
-		http.Error(w, "no such payment", http.StatusNotFound)
+		s.pageError(w, err, "no such payment")
 		return
 	}
 	s.record("checkout.returned", "buyer sent back to the merchant for "+t.MerchantOrderNo, &t, map[string]any{"trans_status": int(t.Status)})

@@ -222,7 +222,7 @@ func (s *System) Act(ctx context.Context, sn string, a Action) (TerminalView, er
 func (s *System) act(ctx context.Context, fx *effects, sn string, a Action) error {
 	term, err := s.terminals.Get(ctx, sn)
 	if err != nil {
-		return terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
+		return orAbsent(err, terminalError(apierr.NotFound, "sn", "no terminal %s", sn))
 	}
 	switch a.Kind {
 	case "online", "offline":

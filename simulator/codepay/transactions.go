@@ -106,6 +106,17 @@ func duplicateOrder(merchantOrderNo, merchantNo string) *apierr.Error {
 // isNotFound reports a store miss.
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
+// orAbsent is the answer to a lookup's error: absent when the store said
+// the object is not there, else the error as the envelope renders it — a
+// store that did not answer is Unavailable (HTTP 503, code 50000), never
+// "unknown" or "not found" for an object that exists.
+func orAbsent(err error, absent *apierr.Error) *apierr.Error {
+	if isNotFound(err) {
+		return absent
+	}
+	return apierr.Wrap(err)
+}
+
 // byOrderNo finds a merchant's transaction by merchant_order_no.
 func (s *System) byOrderNo(ctx context.Context, env, merchantNo, merchantOrderNo string) (Txn, error) {
 	return s.txns.Lookup(ctx, orderKey(env, merchantNo, merchantOrderNo))
@@ -120,12 +131,19 @@ func (s *System) find(ctx context.Context, env string, merchants []string, trans
 		if err == nil && t.Environment == env && slices.Contains(merchants, t.MerchantNo) {
 			return t, nil
 		}
+		if err != nil && !isNotFound(err) {
+			return Txn{}, apierr.Wrap(fmt.Errorf("transaction %s: %w", transNo, err))
+		}
 		return Txn{}, notFound(transField, "no transaction %s", transNo)
 	}
 	if merchantOrderNo != "" {
 		for _, m := range merchants {
-			if t, err := s.byOrderNo(ctx, env, m, merchantOrderNo); err == nil {
+			t, err := s.byOrderNo(ctx, env, m, merchantOrderNo)
+			if err == nil {
 				return t, nil
+			}
+			if !isNotFound(err) {
+				return Txn{}, apierr.Wrap(fmt.Errorf("order %s of merchant %s: %w", merchantOrderNo, m, err))
 			}
 		}
 		return Txn{}, notFound(orderField, "no transaction %s", merchantOrderNo)

@@ -179,7 +179,7 @@ func screenOf(t *Txn) ScreenView {
 func (s *System) terminalView(ctx context.Context, sn string) (TerminalView, error) {
 	term, err := s.terminals.Get(ctx, sn)
 	if err != nil {
-		return TerminalView{}, terminalError(apierr.NotFound, "sn", "no terminal %s", sn)
+		return TerminalView{}, orAbsent(err, terminalError(apierr.NotFound, "sn", "no terminal %s", sn))
 	}
 	v := TerminalView{SN: sn, Online: term.Online, Queue: []ScreenView{}, Merchants: []BindingView{}, Batches: []BatchSummaryV{}}
 	merchants, _ := s.merchants.List(ctx, nil)

@@ -89,11 +89,13 @@ func jsonProblem(err error) string {
 }
 
 // adminShop, adminApp and adminPayment load what an admin request names, or
-// say that it does not exist (404 naming the field).
+// say that it does not exist (404 naming the field) — only when the store
+// says so: a store that did not answer is 503, not "no shop" for a shop
+// that exists.
 func (s *System) adminShop(ctx context.Context, id string) (Shop, *apierr.Error) {
 	sh, err := s.shops.Get(ctx, id)
 	if err != nil {
-		return sh, adminNotFound("shop", "shopId", id)
+		return sh, orAbsent(err, adminNotFound("shop", "shopId", id))
 	}
 	return sh, nil
 }
@@ -101,7 +103,7 @@ func (s *System) adminShop(ctx context.Context, id string) (Shop, *apierr.Error)
 func (s *System) adminApp(ctx context.Context, id string) (App, *apierr.Error) {
 	a, err := s.apps.Get(ctx, id)
 	if err != nil {
-		return a, adminNotFound("app", "clientId", id)
+		return a, orAbsent(err, adminNotFound("app", "clientId", id))
 	}
 	return a, nil
 }
@@ -109,9 +111,19 @@ func (s *System) adminApp(ctx context.Context, id string) (App, *apierr.Error) {
 func (s *System) adminPayment(ctx context.Context, shopID, paymentID string) (Payment, *apierr.Error) {
 	p, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
 	if err != nil {
-		return p, adminNotFound("payment", "paymentId", paymentID)
+		return p, orAbsent(err, adminNotFound("payment", "paymentId", paymentID))
 	}
 	return p, nil
+}
+
+// orAbsent is the answer to a lookup's error: absent when the store said
+// the object is not there (store.ErrNotFound), else the error as the
+// dialects render it — a store that did not answer is Unavailable (503).
+func orAbsent(err error, absent *apierr.Error) *apierr.Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return absent
+	}
+	return apierr.Wrap(err)
 }
 
 func adminNotFound(what, field, id string) *apierr.Error {

@@ -201,22 +201,34 @@ func notFound(kind, id string) *apierr.Error {
 // kind of callback: 422 naming the right endpoint; an unknown id is 404.
 func (s *System) findOwner(r *http.Request, tok Token, kind, id string) (string, *apierr.Error) {
 	ctx := r.Context()
-	lookup := func(k string) (Payment, bool) {
+	// lookup's error is the store's failure only: absence is ok == false.
+	lookup := func(k string) (p Payment, ok bool, err error) {
 		if k == KindPayment {
-			p, err := s.payments.Get(ctx, paymentKey(tok.ShopID, id))
-			return p, err == nil
+			p, err = s.payments.Get(ctx, paymentKey(tok.ShopID, id))
+		} else {
+			p, err = s.payments.Lookup(ctx, opKey(k, tok.ShopID, id))
 		}
-		p, err := s.payments.Lookup(ctx, opKey(k, tok.ShopID, id))
-		return p, err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			return p, false, nil
+		}
+		return p, err == nil, err
 	}
-	if p, ok := lookup(kind); ok {
+	p, ok, err := lookup(kind)
+	if err != nil {
+		return "", apierr.Wrap(fmt.Errorf("%s %s: %w", kind, id, err))
+	}
+	if ok {
 		return p.PaymentID, nil
 	}
 	for _, other := range []string{KindPayment, KindCapture, KindVoid, KindRefund} {
 		if other == kind {
 			continue
 		}
-		if p, ok := lookup(other); ok && p.ClientID == tok.ClientID {
+		p, ok, err := lookup(other)
+		if err != nil {
+			return "", apierr.Wrap(fmt.Errorf("%s %s: %w", other, id, err))
+		}
+		if ok && p.ClientID == tok.ClientID {
 			endpoint := other
 			if other == KindPayment && p.ManualCapture {
 				endpoint = "pre_authorize"

@@ -84,6 +84,8 @@ func (s *System) recordRefusal(r *http.Request, status int, e *apierr.Error) {
 	}
 	if e.Kind == apierr.Internal && e.Cause != nil {
 		s.env.Log.Error("genstore: internal error", "operation", op, "error", e.Cause)
+	} else if e.Kind == apierr.Unavailable && e.Cause != nil {
+		s.env.Log.Error("genstore: the store did not answer", "operation", op, "error", e.Cause)
 	}
 	data := map[string]any{"status": status, "operation": op, "field": e.Field, "rule": e.Rule, "request": requestBody(r)}
 	if revoked {

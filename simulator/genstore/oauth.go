@@ -58,7 +58,7 @@ func (s *System) exchangeAccessToken(w http.ResponseWriter, r *http.Request) {
 	ids := map[string]string{"clientId": in.ClientID}
 	app, err := s.apps.Get(ctx, in.ClientID)
 	if err != nil {
-		s.writeError(w, r, apierr.Field(apierr.Unauthorized, "client_id", "exists", "no app is registered with this client_id"))
+		s.writeError(w, r, orAbsent(err, apierr.Field(apierr.Unauthorized, "client_id", "exists", "no app is registered with this client_id")))
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(in.ClientSecret), []byte(app.ClientSecret)) != 1 {

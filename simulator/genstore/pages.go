@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pspsim/pspsim/simulator/money"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // ReturnPath is where a buyer comes back after a redirect (3-D Secure
@@ -62,14 +63,20 @@ func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 	})
 	data := struct{ Title, Text, PaymentID, Status, OrderNo, Amount string }{PaymentID: paymentID}
 	status := http.StatusOK
+	if errors.Is(err, errUnchanged) {
+		p, err = s.payments.Get(ctx, paymentKey(shopID, paymentID))
+	}
 	switch {
-	case err != nil && !errors.Is(err, errUnchanged):
+	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound
 		data.Title, data.Text = "Unknown order", "No payment "+paymentID+" in this shop."
+	case err != nil:
+		// Not "unknown order": the store did not answer, the buyer may
+		// reload the page.
+		status = http.StatusServiceUnavailable
+		data.Title, data.Text = "Please try again", "The shop could not load payment "+paymentID+" just now: reload this page."
+		s.env.Log.Error("genstore: return page", "paymentId", paymentID, "error", err)
 	default:
-		if errors.Is(err, errUnchanged) {
-			p, _ = s.payments.Get(ctx, paymentKey(shopID, paymentID))
-		}
 		data.Status, data.OrderNo = p.Status.Code(), p.OutOrderNo
 		data.Amount = money.Format(p.Amount, p.Currency) + " " + p.Currency
 		switch p.Status {

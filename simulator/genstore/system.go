@@ -195,7 +195,9 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 	}
 	tok, err := s.tokens.Get(ctx, token)
 	if err != nil {
-		return apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: unknown or revoked access token")
+		// Only a token the store does not have is unknown: a store that
+		// did not answer is 503, and the app retries its callback.
+		return orAbsent(err, apierr.New(apierr.Unauthorized, "X-Genstore-Access-Token: unknown or revoked access token"))
 	}
 	if tok.Revoked {
 		// A revoked token still names its shop: the refusal's journal says

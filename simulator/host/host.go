@@ -293,6 +293,9 @@ func (h *Host) lookup(ctx context.Context, name string) (*space, *apierr.Error) 
 		}
 	}
 	<-sp.ready
+	if u := apierr.Unavailability(sp.err); u != nil {
+		return nil, u // its creation failed on the store: not "deleted"
+	}
 	if sp.err != nil || sp.gone.Load() {
 		return nil, apierr.New(apierr.NotFound, "no namespace %q: it was deleted", name)
 	}
@@ -391,7 +394,7 @@ func (h *Host) create(ctx context.Context, spec Spec, auto bool, adopt *register
 			}
 			reg, err := h.registeredSpec(ctx, name)
 			if err != nil || reg == nil {
-				return nil, apierr.Wrap(fmt.Errorf("namespace %q: registered, then gone: %v", name, err))
+				return nil, apierr.Wrap(fmt.Errorf("namespace %q: registered, then gone: %w", name, err))
 			}
 			return h.create(ctx, reg.Spec, true, reg)
 		}

@@ -58,7 +58,8 @@ func (h *Host) register(ctx context.Context, spec Spec, created time.Time) (bool
 	if err != nil {
 		return false, err
 	}
-	return h.opts.Registry.Insert(ctx, registryPrefix+spec.Name, b)
+	ok, err := h.opts.Registry.Insert(ctx, registryPrefix+spec.Name, b)
+	return ok, store.Failed(err)
 }
 
 // registeredSpec returns a registered namespace's document.
@@ -68,7 +69,9 @@ func (h *Host) registeredSpec(ctx context.Context, name string) (*registered, er
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("namespaces registry: %w", err)
+		// Marked: a namespace the registry did not answer for is 503, not
+		// 500 (nor "no namespace").
+		return nil, fmt.Errorf("namespaces registry: %w", store.Failed(err))
 	}
 	var reg registered
 	if err := json.Unmarshal(raw, &reg); err != nil {

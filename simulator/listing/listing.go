@@ -52,7 +52,7 @@ func Newest[T any](ctx context.Context, st store.Store, kind string, p Page, kee
 		err = st.List(ctx, kind, func(id string, _ []byte) bool { return add(id) })
 	}
 	if err != nil {
-		return Result[T]{}, fmt.Errorf("list %s: %w", kind, err)
+		return Result[T]{}, fmt.Errorf("list %s: %w", kind, store.Failed(err))
 	}
 	out := Result[T]{Total: len(ids)}
 	end := len(ids)
@@ -76,7 +76,7 @@ func Newest[T any](ctx context.Context, st store.Store, kind string, p Page, kee
 			continue
 		}
 		if err != nil {
-			return out, fmt.Errorf("read %s %q: %w", kind, ids[i], err)
+			return out, fmt.Errorf("read %s %q: %w", kind, ids[i], store.Failed(err))
 		}
 		var v T
 		if err := json.Unmarshal(doc, &v); err != nil {

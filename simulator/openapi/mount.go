@@ -563,8 +563,9 @@ func violationsError(vs []Violation) *apierr.Error {
 }
 
 // authError finds the *apierr.Error an AuthFunc returned inside kin-openapi's
-// wrapping. With alternative requirements, Forbidden (the caller is known but
-// lacks a scope) is more telling than Unauthorized.
+// wrapping. With alternative requirements, Unavailable (a check the store
+// did not answer) and then Forbidden (the caller is known but lacks a
+// scope) are more telling than Unauthorized.
 func authError(err error) *apierr.Error {
 	var found []*apierr.Error
 	var walk func(error)
@@ -580,9 +581,15 @@ func authError(err error) *apierr.Error {
 		if errors.As(err, &sec) {
 			for _, e := range sec.Errors {
 				var ae *apierr.Error
-				if errors.As(e, &ae) {
-					found = append(found, ae)
-				} else {
+				switch {
+				case errors.As(e, &ae):
+					found = append(found, apierr.Wrap(ae))
+				case apierr.Unavailability(e) != nil:
+					// The credentials were not checked: the store did
+					// not answer. Not 401, which tells a client to
+					// give up on credentials that may be good.
+					found = append(found, apierr.Unavailability(e))
+				default:
 					found = append(found, &apierr.Error{Kind: apierr.Unauthorized, Message: "authentication failed", Cause: e})
 				}
 			}
@@ -592,9 +599,13 @@ func authError(err error) *apierr.Error {
 	if len(found) == 0 {
 		return nil
 	}
-	for _, e := range found {
-		if e.Kind == apierr.Forbidden {
-			return e
+	// An alternative whose check the store did not answer might have
+	// admitted the request: that is the answer, whatever the others said.
+	for _, want := range []apierr.Kind{apierr.Unavailable, apierr.Forbidden} {
+		for _, e := range found {
+			if e.Kind == want {
+				return e
+			}
 		}
 	}
 	return found[0]

@@ -160,7 +160,7 @@ func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
 	}
 	doc, err := t.s.Get(ctx, t.kind, id)
 	if err != nil {
-		return v, err
+		return v, Failed(err)
 	}
 	if err := json.Unmarshal(doc, &v); err != nil {
 		return v, fmt.Errorf("decode %s %q: %w", t.kind, id, err)
@@ -173,14 +173,15 @@ func (t Table[T]) Lookup(ctx context.Context, key string) (T, error) {
 	id, err := t.s.Lookup(ctx, t.kind, key)
 	if err != nil {
 		var zero T
-		return zero, err
+		return zero, Failed(err)
 	}
 	return t.Get(ctx, id)
 }
 
 // LookupID resolves a unique key to an id.
 func (t Table[T]) LookupID(ctx context.Context, key string) (string, error) {
-	return t.s.Lookup(ctx, t.kind, key)
+	id, err := t.s.Lookup(ctx, t.kind, key)
+	return id, Failed(err)
 }
 
 // Create stores a new object and claims its unique keys.
@@ -194,7 +195,7 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 	if err != nil {
 		return fmt.Errorf("encode %s %q: %w", t.kind, id, err)
 	}
-	return t.s.Create(ctx, t.kind, id, doc, unique...)
+	return Failed(t.s.Create(ctx, t.kind, id, doc, unique...))
 }
 
 // Update changes one object under its lock: fn gets the current value and
@@ -224,12 +225,17 @@ func (t Table[T]) Update(ctx context.Context, id string, fn func(*T) error) (T, 
 		})
 		return out, err
 	}
+	// own: the error is the callback's (fn's, or a document that does not
+	// decode), not the store's, and goes back as it is.
+	own := false
 	err := t.s.Update(ctx, t.kind, id, func(cur []byte) ([]byte, error) {
 		var v T
 		if err := json.Unmarshal(cur, &v); err != nil {
+			own = true
 			return nil, fmt.Errorf("decode %s %q: %w", t.kind, id, err)
 		}
 		if err := fn(&v); err != nil {
+			own = true
 			if e := json.Unmarshal(cur, &out); e != nil {
 				return nil, e
 			}
@@ -237,17 +243,21 @@ func (t Table[T]) Update(ctx context.Context, id string, fn func(*T) error) (T, 
 		}
 		doc, err := json.Marshal(v)
 		if err != nil {
+			own = true
 			return nil, fmt.Errorf("encode %s %q: %w", t.kind, id, err)
 		}
 		out = v
 		return doc, nil
 	})
-	return out, err
+	if own {
+		return out, err
+	}
+	return out, Failed(err)
 }
 
 // Claim adds unique keys to an existing object.
 func (t Table[T]) Claim(ctx context.Context, id string, unique ...string) error {
-	return t.s.Claim(ctx, t.kind, id, unique...)
+	return Failed(t.s.Claim(ctx, t.kind, id, unique...))
 }
 
 // List returns the objects for which keep returns true (all when keep is
@@ -277,7 +287,7 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return nil, Failed(err)
 	}
 	return out, decodeErr
 }
@@ -337,6 +347,7 @@ func (t Table[T]) Find(ctx context.Context, index, key string, keep func(*T) boo
 			}
 			return true
 		})
+		err = Failed(err)
 		if err == nil {
 			err = decodeErr
 		}

@@ -125,11 +125,15 @@ func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {
 	switch {
 	case b.DSTransID != "":
 		t, err = s.txns.Lookup(ctx, "ds/"+b.DSTransID)
-		if err != nil && b.AuthenticationValue != "" {
+		if errors.Is(err, store.ErrNotFound) && b.AuthenticationValue != "" {
 			// A value of ours presented with a foreign dsTransID is a value
 			// taken from another transaction.
-			if other, e := s.txns.Lookup(ctx, "cavv/"+b.AuthenticationValue); e == nil {
+			other, e := s.txns.Lookup(ctx, "cavv/"+b.AuthenticationValue)
+			if e == nil {
 				return s.refuse(&other, b, "cavv", "belongs to another authentication")
+			}
+			if !errors.Is(e, store.ErrNotFound) {
+				err = e
 			}
 		}
 	case b.AuthenticationValue != "":
@@ -137,8 +141,13 @@ func (s *Service) check(ctx context.Context, b Binding) (Transaction, error) {
 	default:
 		return Transaction{}, &BindError{"dsTransId", "a dsTransId or an authentication value is required"}
 	}
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return Transaction{}, ErrNotFound
+	}
+	if err != nil {
+		// Not ErrNotFound, which would pass a value of ours for a foreign
+		// one: the store did not answer (apierr.Wrap: 503).
+		return Transaction{}, fmt.Errorf("threeds: check: %w", err)
 	}
 	if field, reason := s.verdict(&t, b); field != "" {
 		return s.refuse(&t, b, field, reason)

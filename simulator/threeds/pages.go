@@ -8,6 +8,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/mountpath"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // Routes serves the challenge page:
@@ -95,6 +96,13 @@ func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 func (s *Service) challengeTxn(w http.ResponseWriter, r *http.Request) (Transaction, bool) {
 	id := r.PathValue("acsTransId")
 	t, err := s.txns.Lookup(r.Context(), "acs/"+id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// The store did not answer: the buyer may reload the page.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("<!doctype html><title>Try again</title><p>" + store.UnavailableMessage + ".</p>"))
+		return Transaction{}, false
+	}
 	if err != nil || t.Flow != FlowChallenge {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)

@@ -517,12 +517,20 @@ func resultOf(t Transaction, err error) (Result, error) {
 }
 
 func (s *Service) find(ctx context.Context, id string) (Transaction, error) {
-	if t, err := s.txns.Get(ctx, id); err == nil {
+	t, err := s.txns.Get(ctx, id)
+	if err == nil {
 		return t, nil
 	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return Transaction{}, fmt.Errorf("threeds: %w", err) // the store did not answer: not ErrNotFound
+	}
 	for _, prefix := range []string{"ds/", "acs/"} {
-		if t, err := s.txns.Lookup(ctx, prefix+id); err == nil {
+		t, err := s.txns.Lookup(ctx, prefix+id)
+		if err == nil {
 			return t, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return Transaction{}, fmt.Errorf("threeds: %w", err)
 		}
 	}
 	return Transaction{}, ErrNotFound

@@ -127,7 +127,7 @@ func merchantView(m Merchant) map[string]any {
 func (s *System) adminGetMerchant(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.merchants.Get(r.Context(), pathParam(r, "merchantId"))
 	if err != nil {
-		return adminNotFound("merchantId", "no card gateway merchant with this id")
+		return orNotFound(err, "merchantId", "no card gateway merchant with this id")
 	}
 	admin.WriteJSON(w, http.StatusOK, merchantView(m))
 	return nil

@@ -61,6 +61,9 @@ func (s *System) createAccessToken(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	app, err := s.apps.Get(r.Context(), in.AppID)
+	if e := unanswered(err); e != nil {
+		return e
+	}
 	environment := ""
 	if err == nil {
 		switch {
@@ -74,7 +77,11 @@ func (s *System) createAccessToken(w http.ResponseWriter, r *http.Request) error
 		s.env.Record(Name, "auth.refused", "access token refused: unknown appId or wrong secret", map[string]string{"appId": in.AppID}, nil)
 		return apierr.New(apierr.Unauthorized, "appId or secret is wrong")
 	}
-	if m, err := s.merchants.Get(r.Context(), app.MerchantID); err == nil && !m.allowsEnvironment(environment) {
+	m, err := s.merchants.Get(r.Context(), app.MerchantID)
+	if e := unanswered(err); e != nil {
+		return e
+	}
+	if err == nil && !m.allowsEnvironment(environment) {
 		s.env.Record(Name, "auth.refused", "access token refused: the merchant is not activated in "+environment,
 			map[string]string{"appId": app.AppID, "merchant": app.MerchantID}, map[string]any{"environment": environment})
 		return apierr.New(apierr.Forbidden, "the merchant is not activated in the %s environment", environment)
@@ -107,6 +114,8 @@ func (s *System) authenticate(ctx context.Context, in *openapi3filter.Authentica
 	}
 	t, err := s.tokens.Get(ctx, token)
 	switch {
+	case unanswered(err) != nil:
+		return unanswered(err) // 503: a valid token is not "unknown" because the store did not answer
 	case err != nil:
 		return apierr.New(apierr.Unauthorized, "Authorization: unknown access token")
 	case t.Revoked:

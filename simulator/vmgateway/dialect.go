@@ -176,7 +176,7 @@ func (s *System) journaled(op string, h handler) http.Handler {
 // cause goes to the log, never to the client.
 func (s *System) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := apierr.Wrap(err)
-	if e.Kind == apierr.Internal && e.Cause != nil {
+	if (e.Kind == apierr.Internal || e.Kind == apierr.Unavailable) && e.Cause != nil {
 		s.env.Log.Error("vmgateway internal error", "err", e.Cause)
 	}
 	s.dialect.WriteError(w, r, e)

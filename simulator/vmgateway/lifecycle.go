@@ -178,6 +178,9 @@ func (s *System) releaseAuthorization(tradeNo string) {
 
 // findPayment resolves orderNo and/or tradeNo to a payment of the caller's
 // merchant and environment.
+//
+// Only the store's ErrNotFound is "no payment": a lookup the store did not
+// answer is 503 (unanswered), which the merchant may retry.
 func (s *System) findPayment(ctx context.Context, tok Token, orderNo, tradeNo string) (Payment, *apierr.Error) {
 	if orderNo == "" && tradeNo == "" {
 		return Payment{}, apierr.Field(apierr.Missing, "orderNo", "required", "orderNo: orderNo or tradeNo is required")
@@ -186,6 +189,9 @@ func (s *System) findPayment(ctx context.Context, tok Token, orderNo, tradeNo st
 	if tradeNo != "" {
 		var err error
 		p, err = s.payments.Get(ctx, tradeNo)
+		if e := unanswered(err); e != nil {
+			return Payment{}, e
+		}
 		if err != nil || p.MerchantID != tok.MerchantID || p.Environment != tok.Environment {
 			return Payment{}, apierr.Field(apierr.NotFound, "tradeNo", "exists", "no payment of this merchant has this tradeNo")
 		}
@@ -195,21 +201,40 @@ func (s *System) findPayment(ctx context.Context, tok Token, orderNo, tradeNo st
 		return p, nil
 	}
 	claim, err := s.orders.Get(ctx, orderKey(tok.MerchantID, tok.Environment, orderNo))
+	if e := unanswered(err); e != nil {
+		return Payment{}, e
+	}
 	if err != nil {
 		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "no payment of this merchant has this orderNo")
 	}
 	ref := claim.Ref
 	if claim.Kind == "session" {
 		ss, err := s.sessions.Get(ctx, claim.Ref)
+		if e := unanswered(err); e != nil {
+			return Payment{}, e
+		}
 		if err != nil || ss.TradeNo == "" {
 			return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "the checkout session of this orderNo has no payment yet")
 		}
 		ref = ss.TradeNo
 	}
 	if p, err = s.payments.Get(ctx, ref); err != nil {
+		if e := unanswered(err); e != nil {
+			return Payment{}, e
+		}
 		return Payment{}, apierr.Field(apierr.NotFound, "orderNo", "exists", "no payment of this merchant has this orderNo")
 	}
 	return p, nil
+}
+
+// unanswered is the answer to a lookup the store did not answer: the error
+// as the envelope renders it (Unavailable, 503). nil when err is nil or the
+// store's ErrNotFound, which each caller answers as it always did.
+func unanswered(err error) *apierr.Error {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return apierr.Wrap(err)
 }
 
 // --------------------------------------------------------------- inquiry, capture, cancel

@@ -112,8 +112,17 @@ func (s *System) renderPage(w http.ResponseWriter, status int, name string, data
 	pageTmpl.ExecuteTemplate(w, name, data)
 }
 
-func notFoundPage(w http.ResponseWriter, what string) {
+// notFoundPage answers a page whose object is not there. err is the
+// lookup's error: one the store did not answer is a 503 page (the buyer
+// may reload), not "no such payment".
+func (s *System) notFoundPage(w http.ResponseWriter, err error, what string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if e := unanswered(err); e != nil {
+		s.env.Log.Error("vmgateway: a page could not be read", "page", what, "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("<!doctype html><title>Try again</title><p>" + template.HTMLEscapeString(e.Message) + "</p>"))
+		return
+	}
 	w.WriteHeader(http.StatusNotFound)
 	w.Write([]byte("<!doctype html><title>Not found</title><p>No " + template.HTMLEscapeString(what) + " with this id.</p>"))
 }
@@ -164,7 +173,7 @@ func (s *System) cashierData(r *http.Request, ss Session, msg string) cashierDat
 func (s *System) cashierPage(w http.ResponseWriter, r *http.Request) {
 	ss, err := s.sessions.Get(r.Context(), r.PathValue("sessionId"))
 	if err != nil {
-		notFoundPage(w, "checkout session")
+		s.notFoundPage(w, err, "checkout session")
 		return
 	}
 	msg := ""
@@ -181,7 +190,7 @@ func (s *System) cashierPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ss, err := s.sessions.Get(ctx, r.PathValue("sessionId"))
 	if err != nil {
-		notFoundPage(w, "checkout session")
+		s.notFoundPage(w, err, "checkout session")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -330,7 +339,7 @@ func (s *System) cashierCancel(w http.ResponseWriter, r *http.Request, ss Sessio
 func (s *System) walletPage(w http.ResponseWriter, r *http.Request) {
 	p, err := s.payments.Get(r.Context(), r.PathValue("tradeNo"))
 	if err != nil || p.Method == "card" {
-		notFoundPage(w, "wallet payment")
+		s.notFoundPage(w, err, "wallet payment")
 		return
 	}
 	m, _ := s.merchants.Get(r.Context(), p.MerchantID)
@@ -349,7 +358,7 @@ func (s *System) walletPost(w http.ResponseWriter, r *http.Request) {
 	tradeNo := r.PathValue("tradeNo")
 	p, err := s.payments.Get(r.Context(), tradeNo)
 	if err != nil || p.Method == "card" {
-		notFoundPage(w, "wallet payment")
+		s.notFoundPage(w, err, "wallet payment")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -379,7 +388,7 @@ type resultData struct {
 func (s *System) returnPage(w http.ResponseWriter, r *http.Request) {
 	p, err := s.payments.Get(r.Context(), r.PathValue("tradeNo"))
 	if err != nil {
-		notFoundPage(w, "payment")
+		s.notFoundPage(w, err, "payment")
 		return
 	}
 	if p.SessionID != "" && (p.Status == StatusFailed || p.Status == StatusExpired) {

@@ -173,6 +173,9 @@ func (s *System) inquireRefund(w http.ResponseWriter, r *http.Request) error {
 	var list []Refund
 	if in.RefundNumber != "" {
 		rf, err := s.refunds.Lookup(ctx, refundKey(tok.MerchantID, tok.Environment, in.RefundNumber))
+		if e := unanswered(err); e != nil {
+			return e
+		}
 		if err != nil {
 			return apierr.Field(apierr.NotFound, "refundNumber", "exists", "no refund of this merchant has this refundNumber")
 		}

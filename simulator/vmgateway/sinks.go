@@ -65,6 +65,9 @@ func (s *System) adminCreateSink(w http.ResponseWriter, r *http.Request) error {
 
 func (s *System) adminGetSink(w http.ResponseWriter, r *http.Request) error {
 	k, err := s.sinks.Get(r.Context(), pathParam(r, "sinkId"))
+	if e := unanswered(err); e != nil {
+		return e
+	}
 	if err != nil {
 		return errNoSink()
 	}
@@ -81,6 +84,9 @@ func (s *System) adminUpdateSink(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	k, err := s.sinks.Update(r.Context(), pathParam(r, "sinkId"), func(k *Sink) error { k.Status = in.Status; return nil })
+	if e := unanswered(err); e != nil {
+		return e
+	}
 	if err != nil {
 		return errNoSink()
 	}

@@ -73,7 +73,11 @@ func (s *System) tokenInput(ctx context.Context, tok Token, m Merchant, in *toke
 	currency := in.Currency
 	if in.TransactionIdentifier != "" {
 		var stored *Credential
-		if c, err := s.creds.Get(ctx, in.TransactionIdentifier); err == nil {
+		c, err := s.creds.Get(ctx, in.TransactionIdentifier)
+		if e := unanswered(err); e != nil {
+			return nil, e // not INVALID_TRANSACTION_IDENTIFIER for a stored one
+		}
+		if err == nil {
 			stored = &c
 		}
 		fingerprint := ""

@@ -132,6 +132,9 @@ func (s *System) retrieveTracking(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	t, err := s.tracks.Get(r.Context(), key)
+	if e := unanswered(err); e != nil {
+		return e
+	}
 	if err != nil {
 		return errNoTracking()
 	}
