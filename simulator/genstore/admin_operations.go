@@ -152,8 +152,14 @@ func (s *System) adminReconcile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("reconcile %s %s: %w", kind, id, err)
 	}
-	shop, _ := s.shops.Get(ctx, shopID)
-	cur, _ := s.payments.Get(ctx, paymentKey(shopID, paymentID))
+	shop, err := s.shops.Get(ctx, shopID)
+	if err != nil {
+		return fmt.Errorf("shop %s after reconciling %s %s: %w", shopID, kind, id, err)
+	}
+	cur, err := s.payments.Get(ctx, paymentKey(shopID, paymentID))
+	if err != nil {
+		return fmt.Errorf("payment %s after reconciling it: %w", paymentID, err)
+	}
 	admin.WriteJSON(w, http.StatusOK, map[string]any{"poll": poll, "payment": paymentView(cur, shop)})
 	return nil
 }
