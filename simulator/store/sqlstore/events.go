@@ -246,14 +246,11 @@ func (l *eventLog) Append(r journal.Row) {
 	l.w.append(l, r)
 }
 
-// Flush implements journal.Log.
+// Flush implements journal.Log. It waits for a batch the writer is
+// writing, even when nothing of l is pending any more: the writer may have
+// taken l's rows and not committed them yet, and a read after Flush must
+// see them (a replica sees its own events at once).
 func (l *eventLog) Flush(ctx context.Context) error {
-	l.w.mu.Lock()
-	none := len(l.w.pending[l]) == 0
-	l.w.mu.Unlock()
-	if none {
-		return nil
-	}
 	return l.w.flush(ctx, l)
 }
 
