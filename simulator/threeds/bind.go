@@ -75,8 +75,13 @@ func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("threeds: bind: %w", err)
 	}
-	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	s.recordBound(&t, b.Reference)
 	return t.Result, nil
+}
+
+// recordBound journals the binding of t to the authorization reference.
+func (s *Service) recordBound(t *Transaction, reference string) {
+	s.record("threeds.bound", "authentication bound to authorization "+reference, t, map[string]any{"reference": reference})
 }
 
 // errOtherTransaction: the binding's dsTransID is not the one of the
@@ -109,7 +114,7 @@ func (s *Service) bindByID(ctx context.Context, b Binding) (res Result, done boo
 	case err != nil:
 		return Result{}, true, fmt.Errorf("threeds: bind: %w", err)
 	}
-	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	s.recordBound(&t, b.Reference)
 	return t.Result, true, nil
 }
 

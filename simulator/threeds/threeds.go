@@ -139,6 +139,16 @@ type Request struct {
 	// data, never card data.
 	Notify     string
 	NotifyData []byte
+	// BindFinal binds a result that is final at once and shifts liability
+	// (a frictionless Y or A) to Reference in the very write that stores the
+	// authentication, as Bind with the request's own values would, and
+	// journals threeds.bound after the authentication's event, as Bind does.
+	// A PSP that authenticates its own payment and would bind the result
+	// straight away sets it: the authentication is then stored once instead
+	// of stored, read back and updated (Result.BoundTo says it was bound).
+	// Any other result (a challenge, a decoupled authentication, N, R, U) is
+	// bound later with Bind, as without it. It needs a Reference.
+	BindFinal bool
 }
 
 // Result is where an authentication stands.
@@ -371,6 +381,9 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	}
 	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
 		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
+	if t.BoundTo != "" {
+		s.recordBound(&t, t.BoundTo)
+	}
 	switch t.TransStatus {
 	case StatusC:
 		s.schedule(ctx, jobs.Job{Kind: expireKind, Key: t.ThreeDSServerTransID, Due: now.Add(s.opts.ChallengeTimeout)})
@@ -464,6 +477,12 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now)
 			if t.AuthenticationValue != "" {
 				keys = append(keys, "cavv/"+t.AuthenticationValue)
+			}
+			if req.BindFinal && req.Reference != "" && t.LiabilityShift {
+				// What Bind would check of the request's own values holds by
+				// construction: final, Y or A, the same merchant, amount,
+				// currency, reference and value, and bound to no one yet.
+				t.BoundTo = req.Reference
 			}
 		}
 	}

@@ -192,6 +192,9 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
 		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
 		Notify:     notifyPayment, NotifyData: []byte(tradeNo),
+		// A frictionless Y or A comes back bound to this payment already:
+		// apply3DS need not bind it in a second store write.
+		BindFinal: true,
 	})
 	// What the directory server refuses in the request's own values is the
 	// request's fault, named as the gateway names its fields (checkCard and
@@ -247,6 +250,10 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	case threeds.StatusD:
 		return p.transition(StatusPending, "decoupled 3-D Secure authentication", now)
 	case threeds.StatusY, threeds.StatusA:
+		if res.BoundTo == p.TradeNo {
+			// Bound when it was stored (threeds.Request.BindFinal).
+			return s.authorize(ctx, p, now)
+		}
 		if _, err := s.tds.Bind(ctx, threeds.Binding{ThreeDSServerTransID: res.ThreeDSServerTransID, DSTransID: res.DSTransID,
 			AuthenticationValue: res.AuthenticationValue, MerchantID: p.MerchantID, Reference: p.TradeNo, Amount: p.Amount, Currency: p.Currency}); err != nil {
 			return p.fail(FailAuthenticationFailed, "the 3-D Secure result could not be bound: "+err.Error(), now)
