@@ -41,6 +41,13 @@ type Event struct {
 	// gives them back as encoding/json decodes them (numbers as float64),
 	// exactly what readers of GET /_sim/events see.
 	Data map[string]any `json:"data,omitempty"`
+	// Fields give data to Record as a list instead of a map (see Field);
+	// Record keeps them as the map of the same entries, in Data. Never set
+	// on an event read back.
+	Fields []Field `json:"-"`
+	// IDList gives ids to Record as a list instead of a map (see ID), kept
+	// as IDs. Never set on an event read back.
+	IDList []ID `json:"-"`
 }
 
 // Filter selects events. Zero fields match everything.
@@ -265,20 +272,13 @@ func (j *Journal) clear() {
 // and kind (Query reads the rest back, redacted). With a Log the number is
 // this process's count: the Log numbers the event when it writes it.
 func (j *Journal) Record(e Event) Event {
-	r := record{message: pan.Scrub(e.Message)}
-	if len(e.IDs) > 0 {
-		r.ids = make([]idPair, 0, len(e.IDs))
-		for k, v := range e.IDs {
-			r.ids = append(r.ids, idPair{k, pan.Value(k, v)})
-		}
-		slices.SortFunc(r.ids, func(a, b idPair) int { return strings.Compare(a.name, b.name) })
-	}
-	if e.Data != nil {
+	r := record{message: pan.Scrub(e.Message), ids: e.idsOf()}
+	if e.Data != nil || e.Fields != nil {
 		buf, _ := j.bufs.Get().(*[]byte)
 		if buf == nil {
 			buf = new([]byte)
 		}
-		*buf = appendRedacted((*buf)[:0], "", e.Data)
+		*buf, _ = e.dataJSON((*buf)[:0])
 		r.data = append([]byte(nil), *buf...)
 		j.bufs.Put(buf)
 	}

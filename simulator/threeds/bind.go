@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
@@ -81,7 +82,7 @@ func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
 
 // recordBound journals the binding of t to the authorization reference.
 func (s *Service) recordBound(t *Transaction, reference string) {
-	s.record("threeds.bound", "authentication bound to authorization "+reference, t, map[string]any{"reference": reference})
+	s.record("threeds.bound", "authentication bound to authorization "+reference, t, journal.String("reference", reference))
 }
 
 // errOtherTransaction: the binding's dsTransID is not the one of the
@@ -179,6 +180,6 @@ func (s *Service) verdict(t *Transaction, b Binding) (field, reason string) {
 
 func (s *Service) refuse(t *Transaction, b Binding, field, reason string) (Transaction, error) {
 	s.record("threeds.binding_refused", "authentication refused for authorization "+b.Reference+": "+field+" "+reason, t,
-		map[string]any{"reference": b.Reference, "field": field})
+		journal.String("reference", b.Reference), journal.String("field", field))
 	return Transaction{}, &BindError{Field: field, Reason: reason}
 }

@@ -292,29 +292,30 @@ func (s *Service) ChallengeURL(acsTransID string) string {
 	return s.opts.BaseURL() + "/3ds/challenge/" + acsTransID
 }
 
-func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) {
-	idm := make(map[string]string, len(t.JournalIDs)+4)
-	idm["threeDsServerTransId"] = t.ThreeDSServerTransID
+// record journals an event of t: its ids and the caller's, its flow, status
+// and card (masked), and extra. The ids and data go as lists (a later entry
+// of a name wins, as it did in the maps they were), which the journal keeps
+// as the maps would be kept, without building them.
+func (s *Service) record(kind, msg string, t *Transaction, extra ...journal.Field) {
+	ids := make([]journal.ID, 0, len(t.JournalIDs)+4)
+	ids = append(ids, journal.ID{Name: "threeDsServerTransId", Value: t.ThreeDSServerTransID})
 	for _, p := range t.JournalIDs {
-		idm[p.Name] = p.Value
+		ids = append(ids, journal.ID{Name: p.Name, Value: p.Value})
 	}
 	if t.DSTransID != "" {
-		idm["dsTransId"] = t.DSTransID
+		ids = append(ids, journal.ID{Name: "dsTransId", Value: t.DSTransID})
 	}
 	if t.ACSTransID != "" {
-		idm["acsTransId"] = t.ACSTransID
+		ids = append(ids, journal.ID{Name: "acsTransId", Value: t.ACSTransID})
 	}
 	if t.Merchant != "" {
-		idm["merchant"] = t.Merchant
+		ids = append(ids, journal.ID{Name: "merchant", Value: t.Merchant})
 	}
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["flow"] = t.Flow
-	data["transStatus"] = t.TransStatus
-	data["maskedPan"] = t.MaskedPAN
-	data["brand"] = t.Brand
-	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDs: idm, Data: data})
+	data := make([]journal.Field, 0, len(extra)+4)
+	data = append(data, extra...)
+	data = append(data, journal.String("flow", t.Flow), journal.String("transStatus", t.TransStatus),
+		journal.String("maskedPan", t.MaskedPAN), journal.String("brand", t.Brand))
+	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDList: ids, Fields: data})
 }
 
 // CardNumberValid is the card-number rule of the directory servers and of
@@ -380,7 +381,8 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
 	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
-		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
+		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t,
+		journal.Int("amountMinor", t.Amount), journal.String("currency", t.Currency), journal.String("version", t.Version))
 	if t.BoundTo != "" {
 		s.recordBound(&t, t.BoundTo)
 	}

@@ -3,11 +3,11 @@ package vmgateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/jobs"
+	"github.com/pspsim/pspsim/simulator/journal"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -39,40 +39,47 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 	if n := len(p.History); n > 0 {
 		last = p.History[n-1]
 	}
-	data := map[string]any{"from": before, "to": p.Status, "why": last.Why, "environment": p.Environment}
+	// The data and ids go to the journal as lists, kept as the maps of the
+	// same entries would be (journal.Field): a payment's creation records
+	// this event, and the maps cost a dozen allocations.
+	var fields [16]journal.Field
+	data := append(fields[:0], journal.String("from", before), journal.String("to", p.Status), journal.String("why", last.Why),
+		journal.String("environment", p.Environment))
 	if before == "" {
 		// The payment's first status is its creation: say what was created.
-		data["method"], data["amount"], data["currency"] = p.Method, formatAmount(p.Amount, p.Currency), p.Currency
+		data = append(data, journal.String("method", p.Method), journal.String("amount", formatAmount(p.Amount, p.Currency)),
+			journal.String("currency", p.Currency))
 		if p.MaskedCardNo != "" {
-			data["maskedCardNo"] = p.MaskedCardNo
+			data = append(data, journal.String("maskedCardNo", p.MaskedCardNo))
 		}
 		if p.StoreCard {
-			data["storedcredentials"] = "store"
+			data = append(data, journal.String("storedcredentials", "store"))
 		}
 		if p.CustomerInitiatedReason != "" {
-			data["customerInitiatedReason"] = p.CustomerInitiatedReason
+			data = append(data, journal.String("customerInitiatedReason", p.CustomerInitiatedReason))
 		}
 		if p.MerchantInitiated {
-			data["initiator"] = "merchant"
+			data = append(data, journal.String("initiator", "merchant"))
 		}
 		if p.ThreeDS != nil {
-			data["threeDsMode"] = p.ThreeDS.Mode
+			data = append(data, journal.String("threeDsMode", p.ThreeDS.Mode))
 		}
 		if p.FraudMode != "" {
-			data["fraudMode"] = p.FraudMode
+			data = append(data, journal.String("fraudMode", p.FraudMode))
 		}
 	}
 	if p.FailureCode != "" {
-		data["failureCode"] = p.FailureCode
+		data = append(data, journal.String("failureCode", p.FailureCode))
 	}
+	var idList [5]journal.ID
+	ids := append(idList[:0], journal.ID{Name: "orderNo", Value: p.OrderNo}, journal.ID{Name: "tradeNo", Value: p.TradeNo},
+		journal.ID{Name: "merchant", Value: p.MerchantID}, journal.ID{Name: "appId", Value: p.AppID})
 	if p.ThreeDS != nil && p.ThreeDS.DSTransID != "" {
-		data["dsTransId"] = p.ThreeDS.DSTransID
+		data = append(data, journal.String("dsTransId", p.ThreeDS.DSTransID))
+		ids = append(ids, journal.ID{Name: "dsTransId", Value: p.ThreeDS.DSTransID})
 	}
-	ids := s.paymentIDs(p)
-	if p.ThreeDS != nil && p.ThreeDS.DSTransID != "" {
-		ids["dsTransId"] = p.ThreeDS.DSTransID
-	}
-	s.env.Record(Name, "payment.status_changed", fmt.Sprintf("payment %s: %s → %s (%s)", p.TradeNo, orString(before, "new"), p.Status, last.Why), ids, data)
+	s.env.Journal.Record(journal.Event{System: Name, Kind: "payment.status_changed",
+		Message: "payment " + p.TradeNo + ": " + orString(before, "new") + " → " + p.Status + " (" + last.Why + ")", IDList: ids, Fields: data})
 	if p.StoreCard && p.TransactionIdentifier != "" && approved(p.Status) {
 		s.storeCredential(ctx, p)
 	}
