@@ -8,7 +8,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/pan"
 )
 
-// Field is one entry of an event's data given as a list (Event.Fields)
+// Field is one entry of an event's data given as a list (Journal.RecordFields)
 // instead of a map. A request records several events, and a map of a dozen
 // entries, each value boxed into an interface, costs a dozen allocations and
 // more before the journal encodes it and throws it away; a list of fields
@@ -104,45 +104,43 @@ func appendFields(b []byte, fields []Field) []byte {
 	return append(b, '}')
 }
 
-// dataJSON appends what Record keeps of e's data: Data, Fields, or both merged (a key in
-// both takes the field's value).
-func (e *Event) dataJSON(b []byte) ([]byte, bool) {
+// dataJSON appends the JSON object of data and fields merged (a key in both
+// takes the field's value); data is nil or fields non-nil.
+func dataJSON(b []byte, data map[string]any, fields []Field) []byte {
 	switch {
-	case e.Data != nil && len(e.Fields) > 0:
-		m := make(map[string]any, len(e.Data)+len(e.Fields))
-		for k, v := range e.Data {
+	case data != nil && len(fields) > 0:
+		m := make(map[string]any, len(data)+len(fields))
+		for k, v := range data {
 			m[k] = v
 		}
-		for _, f := range e.Fields {
+		for _, f := range fields {
 			m[f.key] = f.value()
 		}
-		return appendRedacted(b, "", m), true
-	case e.Data != nil:
-		return appendRedacted(b, "", e.Data), true
-	case e.Fields != nil:
-		return appendFields(b, e.Fields), true
+		return appendRedacted(b, "", m)
+	case data != nil:
+		return appendRedacted(b, "", data)
 	}
-	return b, false
+	return appendFields(b, fields)
 }
 
-// ID is one of an event's ids given as a list (Event.IDList) instead of a
-// map, for the same reason as Field.
+// ID is one of an event's ids given as a list (Journal.RecordFields)
+// instead of a map, for the same reason as Field.
 type ID struct {
 	Name, Value string
 }
 
-// idsOf returns the sorted, masked id pairs of e's IDs and IDList (a name in
-// both takes the list's value), or nil.
-func (e *Event) idsOf() []idPair {
-	n := len(e.IDs) + len(e.IDList)
+// idsOf returns the sorted, masked id pairs of m and list (a name in both
+// takes the list's value, a name given twice in the list its last), or nil.
+func idsOf(m map[string]string, list []ID) []idPair {
+	n := len(m) + len(list)
 	if n == 0 {
 		return nil
 	}
 	ids := make([]idPair, 0, n)
-	for k, v := range e.IDs {
+	for k, v := range m {
 		ids = append(ids, idPair{k, v})
 	}
-	for _, p := range e.IDList {
+	for _, p := range list {
 		if i := slices.IndexFunc(ids, func(q idPair) bool { return q.name == p.Name }); i >= 0 {
 			ids[i].value = p.Value
 			continue

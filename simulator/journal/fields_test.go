@@ -12,8 +12,8 @@ import (
 )
 
 // TestFieldsEncodeAsTheirMap records random events twice — their data and
-// ids as maps, and as Fields and an IDList (keys repeated, the last value
-// winning as in the map) — and expects the journal to give back the same
+// ids as maps with Record, and as lists with RecordFields (keys repeated,
+// the last value winning as in the map) — and expects the journal to give back the same
 // events, redaction included.
 func TestFieldsEncodeAsTheirMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -57,7 +57,7 @@ func TestFieldsEncodeAsTheirMap(t *testing.T) {
 		}
 		msg := strs[rng.IntN(len(strs))]
 		maps.Record(journal.Event{System: "s", Kind: "k", Message: msg, IDs: ids, Data: data})
-		lists.Record(journal.Event{System: "s", Kind: "k", Message: msg, IDList: list, Fields: fields})
+		lists.RecordFields(journal.Event{System: "s", Kind: "k", Message: msg}, list, fields)
 	}
 	a, b := maps.Query(journal.Filter{}), lists.Query(journal.Filter{})
 	if len(a) != 2000 || len(b) != 2000 {
@@ -72,12 +72,12 @@ func TestFieldsEncodeAsTheirMap(t *testing.T) {
 	}
 }
 
-// TestFieldsMergeWithData: Data and Fields together give one object, a key
-// in both taking the field's value; IDs and IDList likewise.
+// TestFieldsMergeWithData: Data and fields together give one object, a key
+// in both taking the field's value; IDs and a list of ids likewise.
 func TestFieldsMergeWithData(t *testing.T) {
 	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
-	j.Record(journal.Event{System: "s", Kind: "k", Data: map[string]any{"a": "1", "b": "2"}, Fields: []journal.Field{journal.Int("b", 3), journal.Bool("c", true)},
-		IDs: map[string]string{"x": "1", "y": "2"}, IDList: []journal.ID{{Name: "y", Value: "3"}, {Name: "z", Value: "4"}}})
+	j.RecordFields(journal.Event{System: "s", Kind: "k", Data: map[string]any{"a": "1", "b": "2"}, IDs: map[string]string{"x": "1", "y": "2"}},
+		[]journal.ID{{Name: "y", Value: "3"}, {Name: "z", Value: "4"}}, []journal.Field{journal.Int("b", 3), journal.Bool("c", true)})
 	e := j.Query(journal.Filter{})[0]
 	if got, _ := json.Marshal(e.Data); string(got) != `{"a":"1","b":3,"c":true}` {
 		t.Errorf("data %s", got)
@@ -102,10 +102,10 @@ func BenchmarkRecordFields(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			s := strconv.Itoa(i)
-			j.Record(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "m",
-				IDList: []journal.ID{{Name: "orderNo", Value: s}, {Name: "tradeNo", Value: s}, {Name: "merchant", Value: "M1"}, {Name: "appId", Value: "A1"}},
-				Fields: []journal.Field{journal.String("from", ""), journal.String("to", "CAPTURED"), journal.String("why", s), journal.String("environment", "sandbox"),
-					journal.String("amount", s), journal.String("currency", "USD"), journal.String("method", "card")}})
+			j.RecordFields(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "m"},
+				[]journal.ID{{Name: "orderNo", Value: s}, {Name: "tradeNo", Value: s}, {Name: "merchant", Value: "M1"}, {Name: "appId", Value: "A1"}},
+				[]journal.Field{journal.String("from", ""), journal.String("to", "CAPTURED"), journal.String("why", s), journal.String("environment", "sandbox"),
+					journal.String("amount", s), journal.String("currency", "USD"), journal.String("method", "card")})
 		}
 	})
 }

@@ -41,13 +41,6 @@ type Event struct {
 	// gives them back as encoding/json decodes them (numbers as float64),
 	// exactly what readers of GET /_sim/events see.
 	Data map[string]any `json:"data,omitempty"`
-	// Fields give data to Record as a list instead of a map (see Field);
-	// Record keeps them as the map of the same entries, in Data. Never set
-	// on an event read back.
-	Fields []Field `json:"-"`
-	// IDList gives ids to Record as a list instead of a map (see ID), kept
-	// as IDs. Never set on an event read back.
-	IDList []ID `json:"-"`
 }
 
 // Filter selects events. Zero fields match everything.
@@ -272,13 +265,21 @@ func (j *Journal) clear() {
 // and kind (Query reads the rest back, redacted). With a Log the number is
 // this process's count: the Log numbers the event when it writes it.
 func (j *Journal) Record(e Event) Event {
-	r := record{message: pan.Scrub(e.Message), ids: e.idsOf()}
-	if e.Data != nil || e.Fields != nil {
+	return j.RecordFields(e, nil, nil)
+}
+
+// RecordFields is Record with more ids and data given as lists (see Field):
+// ids are added to e.IDs and fields to e.Data, a name given twice taking
+// its last value (a list's over a map's), as in a map. The event kept is
+// the one Record would keep of the maps of the same entries.
+func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
+	r := record{message: pan.Scrub(e.Message), ids: idsOf(e.IDs, ids)}
+	if e.Data != nil || fields != nil {
 		buf, _ := j.bufs.Get().(*[]byte)
 		if buf == nil {
 			buf = new([]byte)
 		}
-		*buf, _ = e.dataJSON((*buf)[:0])
+		*buf = dataJSON((*buf)[:0], e.Data, fields)
 		r.data = append([]byte(nil), *buf...)
 		j.bufs.Put(buf)
 	}

@@ -293,12 +293,13 @@ func (s *Service) ChallengeURL(acsTransID string) string {
 }
 
 // record journals an event of t: its ids and the caller's, its flow, status
-// and card (masked), and extra. The ids and data go as lists (a later entry
-// of a name wins, as it did in the maps they were), which the journal keeps
-// as the maps would be kept, without building them.
+// and card (masked), and extra. The ids and data go as lists on the stack (a
+// later entry of a name wins, as it did in the maps they were), which the
+// journal keeps as it would keep the maps, without building them.
 func (s *Service) record(kind, msg string, t *Transaction, extra ...journal.Field) {
-	ids := make([]journal.ID, 0, len(t.JournalIDs)+4)
-	ids = append(ids, journal.ID{Name: "threeDsServerTransId", Value: t.ThreeDSServerTransID})
+	var idBuf [8]journal.ID
+	var dataBuf [8]journal.Field
+	ids := append(idBuf[:0], journal.ID{Name: "threeDsServerTransId", Value: t.ThreeDSServerTransID})
 	for _, p := range t.JournalIDs {
 		ids = append(ids, journal.ID{Name: p.Name, Value: p.Value})
 	}
@@ -311,11 +312,10 @@ func (s *Service) record(kind, msg string, t *Transaction, extra ...journal.Fiel
 	if t.Merchant != "" {
 		ids = append(ids, journal.ID{Name: "merchant", Value: t.Merchant})
 	}
-	data := make([]journal.Field, 0, len(extra)+4)
-	data = append(data, extra...)
+	data := append(dataBuf[:0], extra...)
 	data = append(data, journal.String("flow", t.Flow), journal.String("transStatus", t.TransStatus),
 		journal.String("maskedPan", t.MaskedPAN), journal.String("brand", t.Brand))
-	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDList: ids, Fields: data})
+	s.opts.Journal.RecordFields(journal.Event{System: Name, Kind: kind, Message: msg}, ids, data)
 }
 
 // CardNumberValid is the card-number rule of the directory servers and of

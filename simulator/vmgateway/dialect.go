@@ -107,7 +107,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // callInfo collects, while a handler runs, what the journal says about the
 // request afterwards: the ids it concerned and the error it answered.
 type callInfo struct {
-	ids   []journal.ID // a name given again: the later value wins (journal.Event.IDList)
+	ids   []journal.ID // a name given again: the later value wins (journal.RecordFields)
 	code  string
 	field string
 	buf   [6]journal.ID
@@ -175,7 +175,7 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		if info.code != "" {
 			msg += " " + info.code
 		}
-		s.env.Journal.Record(journal.Event{System: Name, Kind: "api.request", Message: msg, IDList: info.ids, Fields: data})
+		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
 	})
 }
 

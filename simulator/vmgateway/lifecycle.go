@@ -78,8 +78,8 @@ func (s *System) afterChange(ctx context.Context, before string, p Payment) {
 		data = append(data, journal.String("dsTransId", p.ThreeDS.DSTransID))
 		ids = append(ids, journal.ID{Name: "dsTransId", Value: p.ThreeDS.DSTransID})
 	}
-	s.env.Journal.Record(journal.Event{System: Name, Kind: "payment.status_changed",
-		Message: "payment " + p.TradeNo + ": " + orString(before, "new") + " → " + p.Status + " (" + last.Why + ")", IDList: ids, Fields: data})
+	s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "payment.status_changed",
+		Message: "payment " + p.TradeNo + ": " + orString(before, "new") + " → " + p.Status + " (" + last.Why + ")"}, ids, data)
 	if p.StoreCard && p.TransactionIdentifier != "" && approved(p.Status) {
 		s.storeCredential(ctx, p)
 	}
