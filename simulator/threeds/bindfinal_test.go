@@ -129,3 +129,48 @@ func TestBindFinalBindsOnlyFinalSuccesses(t *testing.T) {
 		t.Fatalf("a standalone authentication was bound at once to %q (%v)", res.BoundTo, err)
 	}
 }
+
+// TestOnlyPendingAuthenticationsKeepTheirReturnAndNotify: the return URL and
+// the named completion are kept while a result is to come (a challenge, a
+// decoupled authentication) and not stored for one final at once, which
+// never uses them; the ids kept as the tails of their keys still find it.
+func TestOnlyPendingAuthenticationsKeepTheirReturnAndNotify(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	svc, err := threeds.New(threeds.Options{Clock: clock.NewSim(start), Store: st, Journal: journal.New(clock.NewSim(start), 0), IDs: ids.New(7),
+		BaseURL: func() string { return "http://sim" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for card, pending := range map[string]bool{"4000123456000019": false, "4000123456000035": false, "4000123456000068": true} {
+		r := req(card)
+		r.Notify, r.NotifyData = "psp.payment", []byte("T1")
+		res, err := svc.Authenticate(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := st.Get(ctx, "3ds.transaction", res.ThreeDSServerTransID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept struct {
+			ReturnURL  string `json:"returnUrl"`
+			Notify     string `json:"notify"`
+			NotifyData []byte `json:"notifyData"`
+		}
+		if err := json.Unmarshal(doc, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if got := kept.ReturnURL == r.ReturnURL && kept.Notify == r.Notify && string(kept.NotifyData) == "T1"; got != pending {
+			t.Errorf("%s (%s %s): return and notify kept %v, want %v: %s", card, res.Flow, res.TransStatus, got, pending, doc)
+		}
+		if !pending && (kept.ReturnURL != "" || kept.Notify != "" || kept.NotifyData != nil) {
+			t.Errorf("%s: final at once, kept %s", card, doc)
+		}
+		for _, id := range []string{res.DSTransID, res.ACSTransID} {
+			if got, err := svc.Get(ctx, id); err != nil || got.ThreeDSServerTransID != res.ThreeDSServerTransID {
+				t.Errorf("%s: Get(%s) = %v, %v", card, id, got.ThreeDSServerTransID, err)
+			}
+		}
+	}
+}

@@ -198,7 +198,9 @@ type Transaction struct {
 	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
 	OTPAttempts     int    `json:"otpAttempts,omitempty"`
 	JournalIDs      IDs    `json:"journalIds,omitempty"`
-	// Notify and NotifyData are the request's named completion.
+	// Notify and NotifyData are the request's named completion. ReturnURL,
+	// Notify and NotifyData are kept only while a result is to come: an
+	// authentication final at once never uses them.
 	Notify     string `json:"notify,omitempty"`
 	NotifyData []byte `json:"notifyData,omitempty"`
 }
@@ -458,8 +460,12 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 	case "not_enrolled":
 		t.Flow, t.Final, t.ECI = FlowNotEnrolled, true, ECI(brand, "")
 	default:
-		t.DSTransID, t.ACSTransID = s.opts.IDs.UUID(), s.opts.IDs.UUID()
-		keys = append(keys, "ds/"+t.DSTransID, "acs/"+t.ACSTransID)
+		// The ids are kept as the tails of their unique keys: one string
+		// each instead of two (the memory store keeps both the key and the
+		// value, for every authentication).
+		dsKey, acsKey := "ds/"+s.opts.IDs.UUID(), "acs/"+s.opts.IDs.UUID()
+		t.DSTransID, t.ACSTransID = dsKey[len("ds/"):], acsKey[len("acs/"):]
+		keys = append(keys, dsKey, acsKey)
 		switch flow {
 		case "challenge", "challenge_abandoned":
 			t.Flow, t.TransStatus = FlowChallenge, StatusC
@@ -478,7 +484,9 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			t.Flow, t.Final = FlowFrictionless, true
 			s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now)
 			if t.AuthenticationValue != "" {
-				keys = append(keys, "cavv/"+t.AuthenticationValue)
+				key := "cavv/" + t.AuthenticationValue
+				t.AuthenticationValue = key[len("cavv/"):] // shares the key's bytes, as the ids above
+				keys = append(keys, key)
 			}
 			if req.BindFinal && req.Reference != "" && t.LiabilityShift {
 				// What Bind would check of the request's own values holds by
@@ -487,6 +495,13 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 				t.BoundTo = req.Reference
 			}
 		}
+	}
+	if t.Final {
+		// Final at once: no challenge page will send a browser to the
+		// return URL, and no completion will be told (only the end of a
+		// challenge or a decoupled authentication is): what was kept for
+		// them would never be read again, in every authentication stored.
+		t.ReturnURL, t.Notify, t.NotifyData = "", "", nil
 	}
 	return t, keys
 }
