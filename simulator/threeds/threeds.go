@@ -123,6 +123,10 @@ type Request struct {
 	// JournalIDs are the caller's ids (orderNo, tradeNo, trans_no...) added
 	// to every journal event of this authentication.
 	JournalIDs map[string]string
+	// IDs are more of them, given as a list: a PSP's request path need not
+	// build a map. A name also in JournalIDs, or given twice, takes its last
+	// value here.
+	IDs IDs
 	// OnComplete, when set, is called once when a challenge or a decoupled
 	// authentication ends (not for results Authenticate returns final). It
 	// runs outside any lock, on the goroutine that ended the authentication
@@ -382,8 +386,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if !t.Final && req.OnComplete != nil {
 		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
-	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
-		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t,
+	s.record("threeds.authentication", t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount, t.Currency)+" "+t.Currency+": "+describe(t.Result), &t,
 		journal.Int("amountMinor", t.Amount), journal.String("currency", t.Currency), journal.String("version", t.Version))
 	if t.BoundTo != "" {
 		s.recordBound(&t, t.BoundTo)
@@ -448,7 +451,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			CreatedAt: now,
 		},
 		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
-		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
+		ReturnURL: req.ReturnURL, JournalIDs: journalIDs(req.JournalIDs, req.IDs),
 	}
 	if req.Notify != "" {
 		t.Notify, t.NotifyData = req.Notify, req.NotifyData

@@ -189,7 +189,7 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 	res, err := s.tds.Authenticate(ctx, threeds.Request{
 		System: Name, MerchantID: p.MerchantID, MerchantName: np.merchant.Name, Reference: tradeNo, CardNumber: np.card.Number,
 		Amount: p.Amount, Currency: p.Currency, ReturnURL: s.env.BaseURL() + Prefix + "/return/" + tradeNo,
-		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
+		IDs:        threeds.IDs{{Name: "orderNo", Value: p.OrderNo}, {Name: "tradeNo", Value: tradeNo}},
 		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
 		Notify:     notifyPayment, NotifyData: []byte(tradeNo),
 		// A frictionless Y or A comes back bound to this payment already:
