@@ -262,7 +262,7 @@ func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) error {
 	if aerr := sameMethod(in.PaymentMethodType, p); aerr != nil {
 		return aerr
 	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
+	writePayment(w, http.StatusOK, &p)
 	return nil
 }
 
@@ -286,7 +286,7 @@ func (s *System) changePayment(w http.ResponseWriter, r *http.Request, in interf
 	if p, err = s.updatePayment(r.Context(), p.TradeNo, change); err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
+	writePayment(w, http.StatusOK, &p)
 	return nil
 }
 

@@ -220,7 +220,7 @@ func (s *System) answerNew(w http.ResponseWriter, r *http.Request, np *newPaymen
 	if hold {
 		s.withhold(w, r, p)
 	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
+	writePayment(w, http.StatusOK, &p)
 	return nil
 }
 
