@@ -230,6 +230,48 @@ type paymentRef struct {
 
 func (p paymentRef) ref() paymentRef { return p }
 
+// The bodies of the operations on one payment name it by its fields of
+// their own, not by embedding paymentRef: the decoder that reads a body from
+// the validator's parse (openapi.Request.Decode) does not promote embedded
+// fields, and a body it declines is parsed a second time by json.Unmarshal
+// (TestRequestBodiesDecodeFromTheParse).
+
+type inquiryIn struct {
+	OrderNo           string `json:"orderNo"`
+	TradeNo           string `json:"tradeNo"`
+	PaymentMethodType string `json:"paymentMethodType"`
+}
+
+func (in *inquiryIn) ref() paymentRef { return paymentRef{OrderNo: in.OrderNo, TradeNo: in.TradeNo} }
+
+type captureIn struct {
+	OrderNo       string `json:"orderNo"`
+	TradeNo       string `json:"tradeNo"`
+	CaptureAmount string `json:"captureAmount"`
+}
+
+func (in *captureIn) ref() paymentRef { return paymentRef{OrderNo: in.OrderNo, TradeNo: in.TradeNo} }
+
+type cancelIn struct {
+	OrderNo string `json:"orderNo"`
+	TradeNo string `json:"tradeNo"`
+	Reason  string `json:"reason"`
+}
+
+func (in *cancelIn) ref() paymentRef { return paymentRef{OrderNo: in.OrderNo, TradeNo: in.TradeNo} }
+
+type refundIn struct {
+	OrderNo         string `json:"orderNo"`
+	TradeNo         string `json:"tradeNo"`
+	Amount          string `json:"amount"`
+	ClientIP        string `json:"clientIp"`
+	NotificationURL string `json:"notificationUrl"`
+	Reason          string `json:"reason"`
+	RefundNumber    string `json:"refundNumber"`
+}
+
+func (in *refundIn) ref() paymentRef { return paymentRef{OrderNo: in.OrderNo, TradeNo: in.TradeNo} }
+
 // paymentRequest is the common start of the operations on one payment:
 // authenticate the caller, decode the body into in, find the payment it names
 // and note its ids for the journal.
@@ -251,10 +293,7 @@ func (s *System) paymentRequest(r *http.Request, in interface{ ref() paymentRef 
 // inquirePayment answers a payment of the caller, found by orderNo and/or
 // tradeNo.
 func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		paymentRef
-		PaymentMethodType string `json:"paymentMethodType"`
-	}
+	var in inquiryIn
 	_, p, err := s.paymentRequest(r, &in)
 	if err != nil {
 		return err
@@ -293,10 +332,7 @@ func (s *System) changePayment(w http.ResponseWriter, r *http.Request, in interf
 // capturePayment captures an AUTHORIZED payment once, fully or partly; the
 // rest of the authorization is released.
 func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		paymentRef
-		CaptureAmount string `json:"captureAmount"`
-	}
+	var in captureIn
 	return s.changePayment(w, r, &in, func(p *Payment, now time.Time) error {
 		amount, aerr := parseAmount(in.CaptureAmount, p.Currency, "captureAmount", true)
 		if aerr != nil {
@@ -319,10 +355,7 @@ func (s *System) capturePayment(w http.ResponseWriter, r *http.Request) error {
 
 // cancelPayment voids a payment that is not captured (beyond the seed).
 func (s *System) cancelPayment(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		paymentRef
-		Reason string `json:"reason"`
-	}
+	var in cancelIn
 	return s.changePayment(w, r, &in, func(p *Payment, now time.Time) error {
 		if aerr := canCancel(p); aerr != nil {
 			return aerr
