@@ -111,6 +111,7 @@ type callInfo struct {
 	code  string
 	field string
 	buf   [6]journal.ID
+	rec   bodies.Recorder // the answer, allocated with the rest
 }
 
 type callInfoKey struct{}
@@ -147,7 +148,8 @@ func (s *System) journaled(op string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{}
 		info.ids = info.buf[:0]
-		sw := &bodies.Recorder{ResponseWriter: w}
+		info.rec.ResponseWriter = w
+		sw := &info.rec
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
 			s.fail(sw, r, err)
