@@ -301,7 +301,7 @@ func (s *System) inquirePayment(w http.ResponseWriter, r *http.Request) error {
 	if aerr := sameMethod(in.PaymentMethodType, p); aerr != nil {
 		return aerr
 	}
-	writePayment(w, http.StatusOK, &p)
+	s.writePayment(w, http.StatusOK, &p)
 	return nil
 }
 
@@ -325,7 +325,7 @@ func (s *System) changePayment(w http.ResponseWriter, r *http.Request, in interf
 	if p, err = s.updatePayment(r.Context(), p.TradeNo, change); err != nil {
 		return err
 	}
-	writePayment(w, http.StatusOK, &p)
+	s.writePayment(w, http.StatusOK, &p)
 	return nil
 }
 

@@ -220,7 +220,7 @@ func (s *System) answerNew(w http.ResponseWriter, r *http.Request, np *newPaymen
 	if hold {
 		s.withhold(w, r, p)
 	}
-	writePayment(w, http.StatusOK, &p)
+	s.writePayment(w, http.StatusOK, &p)
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -118,6 +119,8 @@ type System struct {
 	subs      store.Table[Subscription]
 	tracks    store.Table[Tracking]
 	sinks     store.Table[Sink]
+
+	answers sync.Pool // scratch buffers of the payment answers (writePayment)
 }
 
 // New builds the gateway emulator from its spec and fixtures. e.ThreeDS must

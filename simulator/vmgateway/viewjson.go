@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/money"
@@ -18,19 +17,20 @@ import (
 // (TestPaymentJSONIsMarshalOfTheView, FuzzPaymentJSONIsMarshalOfTheView):
 // the view stays for the webhooks, the admin API and the dashboard.
 
-// bufPool holds the buffers answers are written into.
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// writePayment answers the view of p (as WriteJSON(w, status, viewPayment(p))).
-func writePayment(w http.ResponseWriter, status int, p *Payment) {
-	buf := bufPool.Get().(*[]byte)
+// writePayment answers the view of p (as WriteJSON(w, status, viewPayment(p))),
+// written into one of the system's scratch buffers.
+func (s *System) writePayment(w http.ResponseWriter, status int, p *Payment) {
+	buf, _ := s.answers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
 	b := appendPaymentJSON((*buf)[:0], p)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
 	if cap(b) <= 64<<10 {
 		*buf = b
-		bufPool.Put(buf)
+		s.answers.Put(buf)
 	}
 }
 
