@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -60,7 +61,7 @@ func Of(raw []byte) any {
 		if len(out) <= Limit {
 			return JSON(out)
 		}
-		return clip(string(out), len(raw))
+		return clipOwned(out, len(raw))
 	}
 	return clip(pan.Scrub(string(raw)), len(raw))
 }
@@ -184,11 +185,32 @@ func clip(s string, size int) string {
 	if len(s) <= Limit {
 		return s
 	}
+	cut := clipAt(s)
+	return clipOwned(append(make([]byte, 0, cut+32), s[:cut]...), size)
+}
+
+// clipAt is where a text longer than Limit is cut: at Limit, or before the
+// rune that straddles it.
+func clipAt[S string | []byte](s S) int {
 	cut := Limit
 	for cut > 0 && !isRuneStart(s[cut]) {
 		cut--
 	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:cut], size)
+	return cut
+}
+
+// clipOwned is clip of the text b, which the caller hands over: it is cut
+// and ended in place and read as the string returned, without copying it
+// into a string first and formatting a second copy (a payment's answer is
+// longer than Limit: this ran on every one).
+func clipOwned(b []byte, size int) string {
+	if len(b) > Limit {
+		b = b[:clipAt(b)]
+	}
+	b = append(b, "… ("...)
+	b = strconv.AppendInt(b, int64(size), 10)
+	b = append(b, " bytes)"...)
+	return unsafe.String(&b[0], len(b)) // b is ours and never written again
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -3,6 +3,7 @@ package bodies
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -175,9 +176,22 @@ func ofInFull(raw []byte) any {
 		if len(out) <= Limit {
 			return JSON(out)
 		}
-		return clip(string(out), len(raw))
+		return clipAsFormatted(string(out), len(raw))
 	}
-	return clip(pan.Scrub(string(raw)), len(raw))
+	return clipAsFormatted(pan.Scrub(string(raw)), len(raw))
+}
+
+// clipAsFormatted is clip as it was written before it cut and ended the
+// text in place: the tests and the fuzz test above hold clip to it.
+func clipAsFormatted(s string, size int) string {
+	if len(s) <= Limit {
+		return s
+	}
+	cut := Limit
+	for cut > 0 && (s[cut]&0xC0) == 0x80 {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], size)
 }
 
 func TestOfStopsAtTheLimitWithTheSameView(t *testing.T) {
@@ -198,6 +212,10 @@ func TestOfStopsAtTheLimitWithTheSameView(t *testing.T) {
 	}
 	for i := 0; i < 80; i++ {
 		cases = append(cases, `{"pad":"`+strings.Repeat("p", i)+`","items":[`+long(40, `{"k":"value","cvc":"123"}`)+`]}`)
+	}
+	// Texts (not JSON) over the limit, multi-byte runes across the cut.
+	for i := 0; i < 8; i++ {
+		cases = append(cases, strings.Repeat("x", i)+strings.Repeat("é€😀 card 4000123456000019 ", 40))
 	}
 	for _, c := range cases {
 		if got, want := Of([]byte(c)), ofInFull([]byte(c)); !reflect.DeepEqual(got, want) {

@@ -265,20 +265,21 @@ func (j *Journal) clear() {
 // and kind (Query reads the rest back, redacted). With a Log the number is
 // this process's count: the Log numbers the event when it writes it.
 func (j *Journal) Record(e Event) Event {
-	r := record{message: pan.Scrub(e.Message)}
-	if len(e.IDs) > 0 {
-		r.ids = make([]idPair, 0, len(e.IDs))
-		for k, v := range e.IDs {
-			r.ids = append(r.ids, idPair{k, pan.Value(k, v)})
-		}
-		slices.SortFunc(r.ids, func(a, b idPair) int { return strings.Compare(a.name, b.name) })
-	}
-	if e.Data != nil {
+	return j.RecordFields(e, nil, nil)
+}
+
+// RecordFields is Record with more ids and data given as lists (see Field):
+// ids are added to e.IDs and fields to e.Data, a name given twice taking
+// its last value (a list's over a map's), as in a map. The event kept is
+// the one Record would keep of the maps of the same entries.
+func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
+	r := record{message: pan.Scrub(e.Message), ids: idsOf(e.IDs, ids)}
+	if e.Data != nil || fields != nil {
 		buf, _ := j.bufs.Get().(*[]byte)
 		if buf == nil {
 			buf = new([]byte)
 		}
-		*buf = appendRedacted((*buf)[:0], "", e.Data)
+		*buf = dataJSON((*buf)[:0], e.Data, fields)
 		r.data = append([]byte(nil), *buf...)
 		j.bufs.Put(buf)
 	}

@@ -20,24 +20,35 @@ type Keyed struct {
 	pool sync.Pool
 }
 
+// state is one pooled HMAC state with buffers for its message and its sum:
+// a string handed to hash.Hash.Write is converted to bytes, and a buffer
+// handed to Sum escapes, which the compiler cannot keep on the stack behind
+// the interface — an allocation each, per message.
+type state struct {
+	h   hash.Hash
+	msg []byte
+	sum [sha256.Size]byte // h.Sum's output, for the same reason
+}
+
 // New returns a Keyed for key (copied).
 func New(key []byte) *Keyed {
 	k := append([]byte(nil), key...)
 	m := &Keyed{}
-	m.pool.New = func() any { return hmac.New(sha256.New, k) }
+	m.pool.New = func() any { return &state{h: hmac.New(sha256.New, k)} }
 	return m
 }
 
 // sum returns HMAC-SHA256(key, prefix || msg) in out.
 func (m *Keyed) sum(out *[sha256.Size]byte, prefix, msg string) {
-	h := m.pool.Get().(hash.Hash)
-	h.Reset()
-	if prefix != "" {
-		h.Write([]byte(prefix))
+	s := m.pool.Get().(*state)
+	s.h.Reset()
+	s.msg = append(append(s.msg[:0], prefix...), msg...)
+	s.h.Write(s.msg)
+	*out = [sha256.Size]byte(s.h.Sum(s.sum[:0]))
+	if cap(s.msg) > 4<<10 {
+		s.msg = nil // a long message once does not stay with the state
 	}
-	h.Write([]byte(msg))
-	h.Sum(out[:0])
-	m.pool.Put(h)
+	m.pool.Put(s)
 }
 
 // Hex returns the first n bytes (at most 32) of HMAC-SHA256(key, prefix ||
@@ -45,7 +56,9 @@ func (m *Keyed) sum(out *[sha256.Size]byte, prefix, msg string) {
 func (m *Keyed) Hex(prefix, msg string, n int) string {
 	var out [sha256.Size]byte
 	m.sum(&out, prefix, msg)
-	return hex.EncodeToString(out[:n])
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], out[:n])
+	return string(text[:2*n]) // one allocation, where hex.EncodeToString makes two
 }
 
 // Base64 returns the first n bytes (at most 32) of HMAC-SHA256(key, prefix
@@ -53,5 +66,8 @@ func (m *Keyed) Hex(prefix, msg string, n int) string {
 func (m *Keyed) Base64(prefix, msg string, n int) string {
 	var out [sha256.Size]byte
 	m.sum(&out, prefix, msg)
-	return base64.StdEncoding.EncodeToString(out[:n])
+	var text [44]byte // base64 of 32 bytes
+	enc := base64.StdEncoding
+	enc.Encode(text[:], out[:n])
+	return string(text[:enc.EncodedLen(n)])
 }

@@ -19,7 +19,7 @@ func reference(key, msg string) []byte {
 // order, from many goroutines at once (run with -race).
 func TestKeyedIsHMACSHA256(t *testing.T) {
 	k := New([]byte("a key of the run"))
-	msgs := []struct{ prefix, msg string }{{"", ""}, {"", "4000123456000019"}, {"cavv|", "f1c8a4e2-0000-4000-8000-000000000001"}, {"x", string(make([]byte, 200))}}
+	msgs := []struct{ prefix, msg string }{{"", ""}, {"", "4000123456000019"}, {"cavv|", "f1c8a4e2-0000-4000-8000-000000000001"}, {"x", string(make([]byte, 200))}, {"long", string(make([]byte, 5000))}}
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)

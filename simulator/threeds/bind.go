@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
@@ -75,8 +76,13 @@ func (s *Service) Bind(ctx context.Context, b Binding) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("threeds: bind: %w", err)
 	}
-	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	s.recordBound(&t, b.Reference)
 	return t.Result, nil
+}
+
+// recordBound journals the binding of t to the authorization reference.
+func (s *Service) recordBound(t *Transaction, reference string) {
+	s.record("threeds.bound", "authentication bound to authorization "+reference, t, journal.String("reference", reference))
 }
 
 // errOtherTransaction: the binding's dsTransID is not the one of the
@@ -109,7 +115,7 @@ func (s *Service) bindByID(ctx context.Context, b Binding) (res Result, done boo
 	case err != nil:
 		return Result{}, true, fmt.Errorf("threeds: bind: %w", err)
 	}
-	s.record("threeds.bound", "authentication bound to authorization "+b.Reference, &t, map[string]any{"reference": b.Reference})
+	s.recordBound(&t, b.Reference)
 	return t.Result, true, nil
 }
 
@@ -183,6 +189,6 @@ func (s *Service) verdict(t *Transaction, b Binding) (field, reason string) {
 
 func (s *Service) refuse(t *Transaction, b Binding, field, reason string) (Transaction, error) {
 	s.record("threeds.binding_refused", "authentication refused for authorization "+b.Reference+": "+field+" "+reason, t,
-		map[string]any{"reference": b.Reference, "field": field})
+		journal.String("reference", b.Reference), journal.String("field", field))
 	return Transaction{}, &BindError{Field: field, Reason: reason}
 }

@@ -3,6 +3,8 @@ package threeds
 import (
 	"context"
 	"fmt"
+
+	"github.com/pspsim/pspsim/simulator/journal"
 )
 
 // How a pending authentication ends: the cardholder's code or cancellation
@@ -62,7 +64,7 @@ func (s *Service) Complete(ctx context.Context, id string, c Completion) (Result
 				return updated.Result, err
 			}
 			if left > 0 {
-				s.record("threeds.challenge_wrong_code", fmt.Sprintf("wrong code on the challenge page, %d attempts left", left), &updated, nil)
+				s.record("threeds.challenge_wrong_code", fmt.Sprintf("wrong code on the challenge page, %d attempts left", left), &updated)
 				return updated.Result, &WrongOTPError{AttemptsLeft: left}
 			}
 			status, reason, how = StatusN, ReasonCardAuthFailed, fmt.Sprintf("%d wrong codes", MaxOTPAttempts)
@@ -143,7 +145,7 @@ func (s *Service) finish(ctx context.Context, id, status, reason, how string) (R
 	if t.Flow == FlowDecoupled {
 		kind = "threeds.decoupled_completed"
 	}
-	s.record(kind, fmt.Sprintf("%s authentication %s → %s: %s", t.Flow, map[bool]string{true: "D", false: "C"}[t.Flow == FlowDecoupled], describe(t.Result), how), &t, map[string]any{"how": how})
+	s.record(kind, fmt.Sprintf("%s authentication %s → %s: %s", t.Flow, map[bool]string{true: "D", false: "C"}[t.Flow == FlowDecoupled], describe(t.Result), how), &t, journal.String("how", how))
 	s.notify(ctx, &t)
 	return t.Result, nil
 }
@@ -169,7 +171,7 @@ func (s *Service) notify(ctx context.Context, t *Transaction) {
 		named(ctx, t.NotifyData, t.Result)
 	default:
 		s.record("threeds.completion_unclaimed", "no handler named "+t.Notify+" is registered: the payment waiting for this authentication is not told", t,
-			map[string]any{"notify": t.Notify})
+			journal.String("notify", t.Notify))
 	}
 }
 

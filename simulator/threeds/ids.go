@@ -3,6 +3,7 @@ package threeds
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // IDs are the caller's journal ids an authentication keeps (orderNo,
@@ -39,6 +40,40 @@ func idsOf(m map[string]string) IDs {
 		return 0
 	})
 	return ids
+}
+
+// journalIDs returns the ids of m and list in name order, a name in both
+// (or twice in list) taking list's last value. A list already in order
+// without a repeated name, alone, is returned as it is: the store keeps a
+// copy of its own.
+func journalIDs(m map[string]string, list IDs) IDs {
+	if len(list) == 0 {
+		return idsOf(m)
+	}
+	byName := func(a, b IDPair) int { return strings.Compare(a.Name, b.Name) }
+	if len(m) == 0 && slices.IsSortedFunc(list, byName) && uniqueNames(list) {
+		return list
+	}
+	ids := append(make(IDs, 0, len(m)+len(list)), idsOf(m)...)
+	for _, p := range list {
+		if i := slices.IndexFunc(ids, func(q IDPair) bool { return q.Name == p.Name }); i >= 0 {
+			ids[i].Value = p.Value
+			continue
+		}
+		ids = append(ids, p)
+	}
+	slices.SortFunc(ids, byName)
+	return ids
+}
+
+// uniqueNames reports whether a list in name order names each id once.
+func uniqueNames(sorted IDs) bool {
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].Name == sorted[i-1].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // MarshalJSON writes the ids as an object, names in order.

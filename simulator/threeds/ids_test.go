@@ -39,3 +39,30 @@ func TestIDsAreAJSONObjectInNameOrder(t *testing.T) {
 		t.Fatal("an array of journal ids was accepted")
 	}
 }
+
+// TestJournalIDsMergeAsAMap: ids given as a map and as a list end as the
+// map of both would (the list's last value of a name winning), in name
+// order, and a sorted list of distinct names alone is taken as it is.
+func TestJournalIDsMergeAsAMap(t *testing.T) {
+	cases := []struct {
+		m    map[string]string
+		list IDs
+		want IDs
+	}{
+		{nil, nil, nil},
+		{map[string]string{"b": "1", "a": "2"}, nil, IDs{{"a", "2"}, {"b", "1"}}},
+		{nil, IDs{{"orderNo", "O"}, {"tradeNo", "T"}}, IDs{{"orderNo", "O"}, {"tradeNo", "T"}}},
+		{nil, IDs{{"tradeNo", "T"}, {"orderNo", "O"}}, IDs{{"orderNo", "O"}, {"tradeNo", "T"}}},
+		{nil, IDs{{"a", "1"}, {"a", "2"}}, IDs{{"a", "2"}}},
+		{map[string]string{"a": "1", "c": "3"}, IDs{{"b", "2"}, {"a", "9"}}, IDs{{"a", "9"}, {"b", "2"}, {"c", "3"}}},
+	}
+	for _, c := range cases {
+		if got := journalIDs(c.m, c.list); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("journalIDs(%v, %v) = %v, want %v", c.m, c.list, got, c.want)
+		}
+	}
+	sorted := IDs{{"orderNo", "O"}, {"tradeNo", "T"}}
+	if got := journalIDs(nil, sorted); &got[0] != &sorted[0] {
+		t.Error("a sorted list of distinct names was copied")
+	}
+}

@@ -35,6 +35,6 @@ func (s *Service) registerJobs() {
 func (s *Service) schedule(ctx context.Context, j jobs.Job) {
 	if err := s.opts.Jobs.Schedule(ctx, j); err != nil {
 		t := Transaction{Result: Result{ThreeDSServerTransID: j.Key}}
-		s.record("threeds.job_refused", fmt.Sprintf("%s %s could not be scheduled: %v", j.Kind, j.Key, err), &t, nil)
+		s.record("threeds.job_refused", fmt.Sprintf("%s %s could not be scheduled: %v", j.Kind, j.Key, err), &t)
 	}
 }

@@ -123,6 +123,10 @@ type Request struct {
 	// JournalIDs are the caller's ids (orderNo, tradeNo, trans_no...) added
 	// to every journal event of this authentication.
 	JournalIDs map[string]string
+	// IDs are more of them, given as a list: a PSP's request path need not
+	// build a map. A name also in JournalIDs, or given twice, takes its last
+	// value here.
+	IDs IDs
 	// OnComplete, when set, is called once when a challenge or a decoupled
 	// authentication ends (not for results Authenticate returns final). It
 	// runs outside any lock, on the goroutine that ended the authentication
@@ -139,6 +143,16 @@ type Request struct {
 	// data, never card data.
 	Notify     string
 	NotifyData []byte
+	// BindFinal binds a result that is final at once and shifts liability
+	// (a frictionless Y or A) to Reference in the very write that stores the
+	// authentication, as Bind with the request's own values would, and
+	// journals threeds.bound after the authentication's event, as Bind does.
+	// A PSP that authenticates its own payment and would bind the result
+	// straight away sets it: the authentication is then stored once instead
+	// of stored, read back and updated (Result.BoundTo says it was bound).
+	// Any other result (a challenge, a decoupled authentication, N, R, U) is
+	// bound later with Bind, as without it. It needs a Reference.
+	BindFinal bool
 }
 
 // Result is where an authentication stands.
@@ -188,7 +202,9 @@ type Transaction struct {
 	FinalStatus     string `json:"finalStatus,omitempty"` // a decoupled authentication's outcome
 	OTPAttempts     int    `json:"otpAttempts,omitempty"`
 	JournalIDs      IDs    `json:"journalIds,omitempty"`
-	// Notify and NotifyData are the request's named completion.
+	// Notify and NotifyData are the request's named completion. ReturnURL,
+	// Notify and NotifyData are kept only while a result is to come: an
+	// authentication final at once never uses them.
 	Notify     string `json:"notify,omitempty"`
 	NotifyData []byte `json:"notifyData,omitempty"`
 }
@@ -282,29 +298,30 @@ func (s *Service) ChallengeURL(acsTransID string) string {
 	return s.opts.BaseURL() + "/3ds/challenge/" + acsTransID
 }
 
-func (s *Service) record(kind, msg string, t *Transaction, data map[string]any) {
-	idm := make(map[string]string, len(t.JournalIDs)+4)
-	idm["threeDsServerTransId"] = t.ThreeDSServerTransID
+// record journals an event of t: its ids and the caller's, its flow, status
+// and card (masked), and extra. The ids and data go as lists on the stack (a
+// later entry of a name wins, as it did in the maps they were), which the
+// journal keeps as it would keep the maps, without building them.
+func (s *Service) record(kind, msg string, t *Transaction, extra ...journal.Field) {
+	var idBuf [8]journal.ID
+	var dataBuf [8]journal.Field
+	ids := append(idBuf[:0], journal.ID{Name: "threeDsServerTransId", Value: t.ThreeDSServerTransID})
 	for _, p := range t.JournalIDs {
-		idm[p.Name] = p.Value
+		ids = append(ids, journal.ID{Name: p.Name, Value: p.Value})
 	}
 	if t.DSTransID != "" {
-		idm["dsTransId"] = t.DSTransID
+		ids = append(ids, journal.ID{Name: "dsTransId", Value: t.DSTransID})
 	}
 	if t.ACSTransID != "" {
-		idm["acsTransId"] = t.ACSTransID
+		ids = append(ids, journal.ID{Name: "acsTransId", Value: t.ACSTransID})
 	}
 	if t.Merchant != "" {
-		idm["merchant"] = t.Merchant
+		ids = append(ids, journal.ID{Name: "merchant", Value: t.Merchant})
 	}
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["flow"] = t.Flow
-	data["transStatus"] = t.TransStatus
-	data["maskedPan"] = t.MaskedPAN
-	data["brand"] = t.Brand
-	s.opts.Journal.Record(journal.Event{System: Name, Kind: kind, Message: msg, IDs: idm, Data: data})
+	data := append(dataBuf[:0], extra...)
+	data = append(data, journal.String("flow", t.Flow), journal.String("transStatus", t.TransStatus),
+		journal.String("maskedPan", t.MaskedPAN), journal.String("brand", t.Brand))
+	s.opts.Journal.RecordFields(journal.Event{System: Name, Kind: kind, Message: msg}, ids, data)
 }
 
 // CardNumberValid is the card-number rule of the directory servers and of
@@ -369,8 +386,11 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if !t.Final && req.OnComplete != nil {
 		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
-	s.record("threeds.authentication", fmt.Sprintf("%s %s authentication for %s %s: %s", t.Brand, t.MaskedPAN,
-		money.Format(t.Amount, t.Currency), t.Currency, describe(t.Result)), &t, map[string]any{"amountMinor": t.Amount, "currency": t.Currency, "version": t.Version})
+	s.record("threeds.authentication", t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount, t.Currency)+" "+t.Currency+": "+describe(t.Result), &t,
+		journal.Int("amountMinor", t.Amount), journal.String("currency", t.Currency), journal.String("version", t.Version))
+	if t.BoundTo != "" {
+		s.recordBound(&t, t.BoundTo)
+	}
 	switch t.TransStatus {
 	case StatusC:
 		s.schedule(ctx, jobs.Job{Kind: expireKind, Key: t.ThreeDSServerTransID, Due: now.Add(s.opts.ChallengeTimeout)})
@@ -431,7 +451,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			CreatedAt: now,
 		},
 		MerchantName: req.MerchantName, CardFingerprint: s.fingerprint(req.CardNumber), NN: row.NN,
-		ReturnURL: req.ReturnURL, JournalIDs: idsOf(req.JournalIDs),
+		ReturnURL: req.ReturnURL, JournalIDs: journalIDs(req.JournalIDs, req.IDs),
 	}
 	if req.Notify != "" {
 		t.Notify, t.NotifyData = req.Notify, req.NotifyData
@@ -443,8 +463,12 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 	case "not_enrolled":
 		t.Flow, t.Final, t.ECI = FlowNotEnrolled, true, ECI(brand, "")
 	default:
-		t.DSTransID, t.ACSTransID = s.opts.IDs.UUID(), s.opts.IDs.UUID()
-		keys = append(keys, "ds/"+t.DSTransID, "acs/"+t.ACSTransID)
+		// The ids are kept as the tails of their unique keys: one string
+		// each instead of two (the memory store keeps both the key and the
+		// value, for every authentication).
+		dsKey, acsKey := "ds/"+s.opts.IDs.UUID(), "acs/"+s.opts.IDs.UUID()
+		t.DSTransID, t.ACSTransID = dsKey[len("ds/"):], acsKey[len("acs/"):]
+		keys = append(keys, dsKey, acsKey)
 		switch flow {
 		case "challenge", "challenge_abandoned":
 			t.Flow, t.TransStatus = FlowChallenge, StatusC
@@ -463,9 +487,24 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			t.Flow, t.Final = FlowFrictionless, true
 			s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now)
 			if t.AuthenticationValue != "" {
-				keys = append(keys, "cavv/"+t.AuthenticationValue)
+				key := "cavv/" + t.AuthenticationValue
+				t.AuthenticationValue = key[len("cavv/"):] // shares the key's bytes, as the ids above
+				keys = append(keys, key)
+			}
+			if req.BindFinal && req.Reference != "" && t.LiabilityShift {
+				// What Bind would check of the request's own values holds by
+				// construction: final, Y or A, the same merchant, amount,
+				// currency, reference and value, and bound to no one yet.
+				t.BoundTo = req.Reference
 			}
 		}
+	}
+	if t.Final {
+		// Final at once: no challenge page will send a browser to the
+		// return URL, and no completion will be told (only the end of a
+		// challenge or a decoupled authentication is): what was kept for
+		// them would never be read again, in every authentication stored.
+		t.ReturnURL, t.Notify, t.NotifyData = "", "", nil
 	}
 	return t, keys
 }

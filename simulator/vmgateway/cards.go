@@ -93,9 +93,21 @@ func checkExternal(d *threeDSDataIn, brand string) *apierr.Error {
 
 // cardBrand maps fixtures.Brand's names to the spec's CardBrand.
 func cardBrand(b string) string {
+	// Constants, not strings.ToUpper: every stored payment keeps its brand,
+	// and these share one copy.
 	switch b {
-	case "visa", "mastercard", "unionpay", "amex", "jcb", "discover":
-		return strings.ToUpper(b)
+	case "visa":
+		return "VISA"
+	case "mastercard":
+		return "MASTERCARD"
+	case "unionpay":
+		return "UNIONPAY"
+	case "amex":
+		return "AMEX"
+	case "jcb":
+		return "JCB"
+	case "discover":
+		return "DISCOVER"
 	}
 	return "OTHER"
 }

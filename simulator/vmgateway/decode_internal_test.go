@@ -44,4 +44,17 @@ func TestRequestBodiesDecodeFromTheParse(t *testing.T) {
 	t.Run("session", func(t *testing.T) {
 		check(t, `{"orderNo":"O3","amount":"1.00","currency":"USD"}`, new(sessionIn), new(sessionIn))
 	})
+	t.Run("inquiry", func(t *testing.T) {
+		check(t, `{"orderNo":"O4","tradeNo":"T4","paymentMethodType":"card"}`, new(inquiryIn), new(inquiryIn))
+	})
+	t.Run("capture", func(t *testing.T) {
+		check(t, `{"orderNo":"O5","tradeNo":"T5","captureAmount":"1.00"}`, new(captureIn), new(captureIn))
+	})
+	t.Run("cancel", func(t *testing.T) {
+		check(t, `{"orderNo":"O6","tradeNo":"T6","reason":"r"}`, new(cancelIn), new(cancelIn))
+	})
+	t.Run("refund", func(t *testing.T) {
+		check(t, `{"orderNo":"O7","tradeNo":"T7","amount":"1.00","clientIp":"10.1.1.1","notificationUrl":"https://x","reason":"r","refundNumber":"R7"}`,
+			new(refundIn), new(refundIn))
+	})
 }

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/bodies"
 	"github.com/pspsim/pspsim/simulator/ids"
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/openapi"
 )
 
@@ -105,9 +107,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // callInfo collects, while a handler runs, what the journal says about the
 // request afterwards: the ids it concerned and the error it answered.
 type callInfo struct {
-	ids   map[string]string
+	ids   []journal.ID // a name given again: the later value wins (journal.RecordFields)
 	code  string
 	field string
+	buf   [6]journal.ID
+	rec   bodies.Recorder // the answer, allocated with the rest
 }
 
 type callInfoKey struct{}
@@ -125,7 +129,7 @@ func note(ctx context.Context, kv ...string) {
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] != "" {
-			c.ids[kv[i]] = kv[i+1]
+			c.ids = append(c.ids, journal.ID{Name: kv[i], Value: kv[i+1]})
 		}
 	}
 }
@@ -142,33 +146,38 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // the environment of the credentials and the ids it concerned.
 func (s *System) journaled(op string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &callInfo{ids: map[string]string{}}
-		sw := &bodies.Recorder{ResponseWriter: w}
+		info := &callInfo{}
+		info.ids = info.buf[:0]
+		info.rec.ResponseWriter = w
+		sw := &info.rec
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
 			s.fail(sw, r, err)
 		}
-		data := map[string]any{"operation": op, "status": sw.Status}
+		// The data goes to the journal as a list, kept as the map of the
+		// same entries would be (journal.Field), without building the map.
+		var fields [7]journal.Field
+		data := append(fields[:0], journal.String("operation", op), journal.Int("status", int64(sw.Status)))
 		if req := openapi.FromContext(r.Context()); req != nil {
 			if b := bodies.Of(req.Body); b != nil {
-				data["request"] = b
+				data = append(data, journal.Any("request", b))
 			}
 		}
 		if b := sw.Body(); b != nil {
-			data["answer"] = b
+			data = append(data, journal.Any("answer", b))
 		}
 		if t, ok := TokenFrom(r.Context()); ok {
-			info.ids["appId"], info.ids["merchant"] = t.AppID, t.MerchantID
-			data["environment"] = t.Environment
+			info.ids = append(info.ids, journal.ID{Name: "appId", Value: t.AppID}, journal.ID{Name: "merchant", Value: t.MerchantID})
+			data = append(data, journal.String("environment", t.Environment))
 		}
 		if info.code != "" {
-			data["code"], data["field"] = info.code, info.field
+			data = append(data, journal.String("code", info.code), journal.String("field", info.field))
 		}
-		msg := fmt.Sprintf("%s → %d", op, sw.Status)
+		msg := op + " → " + strconv.Itoa(sw.Status)
 		if info.code != "" {
 			msg += " " + info.code
 		}
-		s.env.Record(Name, "api.request", msg, info.ids, data)
+		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
 	})
 }
 

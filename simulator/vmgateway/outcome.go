@@ -189,19 +189,26 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 	res, err := s.tds.Authenticate(ctx, threeds.Request{
 		System: Name, MerchantID: p.MerchantID, MerchantName: np.merchant.Name, Reference: tradeNo, CardNumber: np.card.Number,
 		Amount: p.Amount, Currency: p.Currency, ReturnURL: s.env.BaseURL() + Prefix + "/return/" + tradeNo,
-		JournalIDs: map[string]string{"orderNo": p.OrderNo, "tradeNo": tradeNo},
-		OnComplete: func(ctx context.Context, r threeds.Result) { s.onAuthenticated(ctx, tradeNo, r) },
-		Notify:     notifyPayment, NotifyData: []byte(tradeNo),
+		IDs: threeds.IDs{{Name: "orderNo", Value: p.OrderNo}, {Name: "tradeNo", Value: tradeNo}},
+		// The end of a challenge or a decoupled authentication reaches the
+		// payment through the named completion (handleThreeDS), in this
+		// process as in any other: an OnComplete closure would do the same
+		// for this process only, at the cost of a closure per payment and
+		// of its place in the service's table until the end.
+		Notify: notifyPayment, NotifyData: []byte(tradeNo),
+		// A frictionless Y or A comes back bound to this payment already:
+		// apply3DS need not bind it in a second store write.
+		BindFinal: true,
 	})
 	// What the directory server refuses in the request's own values is the
 	// request's fault, named as the gateway names its fields (checkCard and
 	// parseAmount let no such value through today: this keeps a future
 	// mismatch a 400, never a 500).
-	var invalid *threeds.InvalidError
-	if errors.As(err, &invalid) && threeDSField(invalid.Field) != "" {
-		return false, apierr.Field(apierr.Invalid, threeDSField(invalid.Field), "threeDs", "3-D Secure refused it: %s", invalid.Reason)
-	}
 	if err != nil {
+		var invalid *threeds.InvalidError
+		if errors.As(err, &invalid) && threeDSField(invalid.Field) != "" {
+			return false, apierr.Field(apierr.Invalid, threeDSField(invalid.Field), "threeDs", "3-D Secure refused it: %s", invalid.Reason)
+		}
 		return false, fmt.Errorf("3-D Secure: %w", err)
 	}
 	return false, s.apply3DS(ctx, p, res, np.merchant.ThreeDSUnavailable, now)
@@ -226,8 +233,15 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	if p.ThreeDS != nil {
 		mode = p.ThreeDS.Mode
 	}
-	p.ThreeDS = &ThreeDSInfo{Mode: mode, Flow: res.Flow, Version: res.Version, TransStatus: res.TransStatus, TransStatusReason: res.TransStatusReason,
+	info := ThreeDSInfo{Mode: mode, Flow: res.Flow, Version: res.Version, TransStatus: res.TransStatus, TransStatusReason: res.TransStatusReason,
 		ECI: res.ECI, DSTransID: res.DSTransID, ACSTransID: res.ACSTransID, ThreeDSServerTransID: res.ThreeDSServerTransID, LiabilityShift: res.LiabilityShift}
+	if p.ThreeDS != nil {
+		// p is the caller's own (a payment being made, or the copy an update
+		// gives): its 3-D Secure part is overwritten rather than made again.
+		*p.ThreeDS = info
+	} else {
+		p.ThreeDS = &info
+	}
 	switch {
 	case res.Flow == threeds.FlowDSError:
 		p.ThreeDS.Flow = "error"
@@ -247,6 +261,10 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	case threeds.StatusD:
 		return p.transition(StatusPending, "decoupled 3-D Secure authentication", now)
 	case threeds.StatusY, threeds.StatusA:
+		if res.BoundTo == p.TradeNo {
+			// Bound when it was stored (threeds.Request.BindFinal).
+			return s.authorize(ctx, p, now)
+		}
 		if _, err := s.tds.Bind(ctx, threeds.Binding{ThreeDSServerTransID: res.ThreeDSServerTransID, DSTransID: res.DSTransID,
 			AuthenticationValue: res.AuthenticationValue, MerchantID: p.MerchantID, Reference: p.TradeNo, Amount: p.Amount, Currency: p.Currency}); err != nil {
 			return p.fail(FailAuthenticationFailed, "the 3-D Secure result could not be bound: "+err.Error(), now)

@@ -220,7 +220,7 @@ func (s *System) answerNew(w http.ResponseWriter, r *http.Request, np *newPaymen
 	if hold {
 		s.withhold(w, r, p)
 	}
-	WriteJSON(w, http.StatusOK, viewPayment(p))
+	s.writePayment(w, http.StatusOK, &p)
 	return nil
 }
 
@@ -330,8 +330,13 @@ func orString(v, def string) string {
 // is another's. The first draw may return an id the caller already used as
 // a candidate. It returns the id claimed.
 func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo, kind string, draw func(attempt int) string) (string, error) {
-	return store.NewID(draw, func(id string) error {
-		err := s.orders.Create(ctx, orderKey(merchant, environment, orderNo), orderClaim{Kind: kind, Ref: id}, refKey(kind, id))
+	var claimed string
+	_, err := store.NewID(draw, func(id string) error {
+		// The id claimed is kept as the tail of its key, so that the claim,
+		// the key and the payment (or session) share one copy of it.
+		key := refKey(kind, id)
+		claimed = key[len(kind)+1:]
+		err := s.orders.Create(ctx, orderKey(merchant, environment, orderNo), orderClaim{Kind: kind, Ref: claimed}, key)
 		switch {
 		case errors.Is(err, store.ErrIDTaken): // the claim's own id is the orderNo
 			return apierr.Field(apierr.Conflict, "orderNo", "unique", "is already used by another order of this merchant").WithCode(CodeDuplicateOrder)
@@ -340,6 +345,7 @@ func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo,
 		}
 		return nil
 	})
+	return claimed, err
 }
 
 // refKey is the unique key by which an order claim holds the id of its

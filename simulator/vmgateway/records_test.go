@@ -39,4 +39,17 @@ func TestPaymentRecordsForTests(t *testing.T) {
 	if all := must(t, g.Do("GET", "/_sim/vmgateway/payments?environment=sandbox", nil), 200)["payments"].([]any); len(all) < 2 {
 		t.Errorf("sandbox records: %d", len(all))
 	}
+	merchant, _ := p["merchantId"].(string)
+	mine := must(t, g.Do("GET", "/_sim/vmgateway/payments?merchantId="+merchant, nil), 200)["payments"].([]any)
+	if len(mine) < 2 || merchant == "" {
+		t.Errorf("merchant %q records: %d", merchant, len(mine))
+	}
+	for _, rec := range mine {
+		if rec.(map[string]any)["merchantId"] != merchant {
+			t.Errorf("another merchant's record: %v", rec)
+		}
+	}
+	if none := must(t, g.Do("GET", "/_sim/vmgateway/payments?merchantId=nobody&environment=sandbox", nil), 200)["payments"].([]any); len(none) != 0 {
+		t.Errorf("records of no merchant: %v", none)
+	}
 }

@@ -21,14 +21,7 @@ func refundKey(merchant, environment, refundNumber string) string {
 // settles it first. refundNumber is the idempotency key: the same number for
 // the same payment and amount answers the existing refund.
 func (s *System) createRefund(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		paymentRef
-		Amount          string `json:"amount"`
-		ClientIP        string `json:"clientIp"`
-		NotificationURL string `json:"notificationUrl"`
-		Reason          string `json:"reason"`
-		RefundNumber    string `json:"refundNumber"`
-	}
+	var in refundIn
 	tok, p, err := s.paymentRequest(r, &in)
 	if err != nil {
 		return err

@@ -1,0 +1,155 @@
+package journal
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pspsim/pspsim/simulator/pan"
+)
+
+// Field is one entry of an event's data given as a list (Journal.RecordFields)
+// instead of a map. A request records several events, and a map of a dozen
+// entries, each value boxed into an interface, costs a dozen allocations and
+// more before the journal encodes it and throws it away; a list of fields
+// built on the caller's stack costs none. The journal keeps exactly what the
+// map of the same entries would give (TestFieldsEncodeAsTheirMap).
+type Field struct {
+	key  string
+	kind fieldKind
+	str  string
+	num  int64
+	val  any
+}
+
+type fieldKind uint8
+
+const (
+	fieldString fieldKind = iota
+	fieldInt
+	fieldBool
+	fieldAny
+)
+
+// String is a string entry (masked like any string of an event's data).
+func String(key, v string) Field { return Field{key: key, kind: fieldString, str: v} }
+
+// Int is an integer entry.
+func Int(key string, v int64) Field { return Field{key: key, kind: fieldInt, num: v} }
+
+// Bool is a boolean entry.
+func Bool(key string, v bool) Field {
+	f := Field{key: key, kind: fieldBool}
+	if v {
+		f.num = 1
+	}
+	return f
+}
+
+// Any is an entry of any other value, encoded as Data's values are (a body
+// view that is RedactedJSON appended as it is).
+func Any(key string, v any) Field { return Field{key: key, kind: fieldAny, val: v} }
+
+// Key returns the field's key.
+func (f Field) Key() string { return f.key }
+
+// value is the field as a Data value.
+func (f Field) value() any {
+	switch f.kind {
+	case fieldString:
+		return f.str
+	case fieldInt:
+		return f.num
+	case fieldBool:
+		return f.num != 0
+	}
+	return f.val
+}
+
+// appendFields appends the JSON object of fields as appendRedacted writes the
+// map of the same entries: keys sorted, a key given twice kept once with its
+// last value.
+func appendFields(b []byte, fields []Field) []byte {
+	var buf [24]int
+	order := buf[:0]
+	for i := range fields {
+		order = append(order, i)
+	}
+	// Stable: of the fields of one key, the last stays last.
+	slices.SortStableFunc(order, func(x, y int) int { return strings.Compare(fields[x].key, fields[y].key) })
+	b = append(b, '{')
+	first := true
+	for n, i := range order {
+		f := &fields[i]
+		if n+1 < len(order) && fields[order[n+1]].key == f.key {
+			continue // a later value of the same key wins, as in a map
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, f.key)
+		b = append(b, ':')
+		switch f.kind {
+		case fieldString:
+			b = appendString(b, pan.Value(f.key, f.str))
+		case fieldInt:
+			b = strconv.AppendInt(b, f.num, 10)
+		case fieldBool:
+			b = strconv.AppendBool(b, f.num != 0)
+		default:
+			b = appendRedacted(b, f.key, f.val)
+		}
+	}
+	return append(b, '}')
+}
+
+// dataJSON appends the JSON object of data and fields merged (a key in both
+// takes the field's value); data is nil or fields non-nil.
+func dataJSON(b []byte, data map[string]any, fields []Field) []byte {
+	switch {
+	case data != nil && len(fields) > 0:
+		m := make(map[string]any, len(data)+len(fields))
+		for k, v := range data {
+			m[k] = v
+		}
+		for _, f := range fields {
+			m[f.key] = f.value()
+		}
+		return appendRedacted(b, "", m)
+	case data != nil:
+		return appendRedacted(b, "", data)
+	}
+	return appendFields(b, fields)
+}
+
+// ID is one of an event's ids given as a list (Journal.RecordFields)
+// instead of a map, for the same reason as Field.
+type ID struct {
+	Name, Value string
+}
+
+// idsOf returns the sorted, masked id pairs of m and list (a name in both
+// takes the list's value, a name given twice in the list its last), or nil.
+func idsOf(m map[string]string, list []ID) []idPair {
+	n := len(m) + len(list)
+	if n == 0 {
+		return nil
+	}
+	ids := make([]idPair, 0, n)
+	for k, v := range m {
+		ids = append(ids, idPair{k, v})
+	}
+	for _, p := range list {
+		if i := slices.IndexFunc(ids, func(q idPair) bool { return q.name == p.Name }); i >= 0 {
+			ids[i].value = p.Value
+			continue
+		}
+		ids = append(ids, idPair{p.Name, p.Value})
+	}
+	for i := range ids {
+		ids[i].value = pan.Value(ids[i].name, ids[i].value)
+	}
+	slices.SortFunc(ids, func(a, b idPair) int { return strings.Compare(a.name, b.name) })
+	return ids
+}

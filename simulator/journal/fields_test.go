@@ -1,0 +1,111 @@
+package journal_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/clock"
+	"github.com/pspsim/pspsim/simulator/journal"
+)
+
+// TestFieldsEncodeAsTheirMap records random events twice — their data and
+// ids as maps with Record, and as lists with RecordFields (keys repeated,
+// the last value winning as in the map) — and expects the journal to give back the same
+// events, redaction included.
+func TestFieldsEncodeAsTheirMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := []string{"cardNo", "cvv", "reference", "amount", "pan", "message", "a", "b", "secret", "number", "z", "why"}
+	strs := []string{"", "4000123456000019", "hello", "pay 5100 1234 5600 0015 now", "<&>\u2028", "\xff", "123", "sk_live_abc"}
+	maps, lists := journal.New(clock.NewSim(time.Unix(0, 0)), 0), journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	for range 2000 {
+		data := map[string]any{}
+		var fields []journal.Field
+		n := rng.IntN(14)
+		if n == 0 && rng.IntN(2) == 0 {
+			data, fields = nil, nil // no data at all
+		} else if fields == nil && n == 0 {
+			fields = []journal.Field{} // an empty object
+		}
+		for range n {
+			k := keys[rng.IntN(len(keys))]
+			switch rng.IntN(5) {
+			case 0:
+				v := strs[rng.IntN(len(strs))]
+				data[k], fields = v, append(fields, journal.String(k, v))
+			case 1:
+				v := rng.Int64N(1<<40) - 1<<39
+				data[k], fields = v, append(fields, journal.Int(k, v))
+			case 2:
+				v := rng.IntN(2) == 0
+				data[k], fields = v, append(fields, journal.Bool(k, v))
+			case 3:
+				v := map[string]any{"number": strs[rng.IntN(len(strs))], "n": 1.5}
+				data[k], fields = v, append(fields, journal.Any(k, v))
+			case 4:
+				v := []string{strs[rng.IntN(len(strs))], "x"}
+				data[k], fields = v, append(fields, journal.Any(k, v))
+			}
+		}
+		ids := map[string]string{}
+		var list []journal.ID
+		for range rng.IntN(5) {
+			k, v := keys[rng.IntN(len(keys))], strs[rng.IntN(len(strs))]
+			ids[k], list = v, append(list, journal.ID{Name: k, Value: v})
+		}
+		msg := strs[rng.IntN(len(strs))]
+		maps.Record(journal.Event{System: "s", Kind: "k", Message: msg, IDs: ids, Data: data})
+		lists.RecordFields(journal.Event{System: "s", Kind: "k", Message: msg}, list, fields)
+	}
+	a, b := maps.Query(journal.Filter{}), lists.Query(journal.Filter{})
+	if len(a) != 2000 || len(b) != 2000 {
+		t.Fatalf("%d and %d events", len(a), len(b))
+	}
+	for i := range a {
+		ja, _ := json.Marshal(a[i])
+		jb, _ := json.Marshal(b[i])
+		if string(ja) != string(jb) {
+			t.Fatalf("event %d:\n%s\nwant\n%s", i, jb, ja)
+		}
+	}
+}
+
+// TestFieldsMergeWithData: Data and fields together give one object, a key
+// in both taking the field's value; IDs and a list of ids likewise.
+func TestFieldsMergeWithData(t *testing.T) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	j.RecordFields(journal.Event{System: "s", Kind: "k", Data: map[string]any{"a": "1", "b": "2"}, IDs: map[string]string{"x": "1", "y": "2"}},
+		[]journal.ID{{Name: "y", Value: "3"}, {Name: "z", Value: "4"}}, []journal.Field{journal.Int("b", 3), journal.Bool("c", true)})
+	e := j.Query(journal.Filter{})[0]
+	if got, _ := json.Marshal(e.Data); string(got) != `{"a":"1","b":3,"c":true}` {
+		t.Errorf("data %s", got)
+	}
+	if got, _ := json.Marshal(e.IDs); string(got) != `{"x":"1","y":"3","z":"4"}` {
+		t.Errorf("ids %s", got)
+	}
+}
+
+func BenchmarkRecordFields(b *testing.B) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 1000)
+	b.Run("map", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			s := strconv.Itoa(i)
+			j.Record(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "m",
+				IDs:  map[string]string{"orderNo": s, "tradeNo": s, "merchant": "M1", "appId": "A1"},
+				Data: map[string]any{"from": "", "to": "CAPTURED", "why": s, "environment": "sandbox", "amount": s, "currency": "USD", "method": "card"}})
+		}
+	})
+	b.Run("fields", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			s := strconv.Itoa(i)
+			j.RecordFields(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "m"},
+				[]journal.ID{{Name: "orderNo", Value: s}, {Name: "tradeNo", Value: s}, {Name: "merchant", Value: "M1"}, {Name: "appId", Value: "A1"}},
+				[]journal.Field{journal.String("from", ""), journal.String("to", "CAPTURED"), journal.String("why", s), journal.String("environment", "sandbox"),
+					journal.String("amount", s), journal.String("currency", "USD"), journal.String("method", "card")})
+		}
+	})
+}

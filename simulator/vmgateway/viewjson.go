@@ -1,0 +1,174 @@
+package vmgateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pspsim/pspsim/simulator/money"
+)
+
+// Every payment operation answers the spec's Payment (viewPayment). Building
+// the view formatted four amounts and up to four times into strings, and
+// json.Marshal then walked its two dozen fields by reflection: about fifteen
+// allocations of every createPayment and inquirePayment. appendPaymentJSON
+// writes the same bytes straight from the payment
+// (TestPaymentJSONIsMarshalOfTheView, FuzzPaymentJSONIsMarshalOfTheView):
+// the view stays for the webhooks, the admin API and the dashboard.
+
+// writePayment answers the view of p (as WriteJSON(w, status, viewPayment(p))),
+// written into one of the system's scratch buffers.
+func (s *System) writePayment(w http.ResponseWriter, status int, p *Payment) {
+	buf, _ := s.answers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	b := appendPaymentJSON((*buf)[:0], p)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	if cap(b) <= 64<<10 {
+		*buf = b
+		s.answers.Put(buf)
+	}
+}
+
+// appendPaymentJSON appends json.Marshal(viewPayment(*p)).
+func appendPaymentJSON(b []byte, p *Payment) []byte {
+	b = append(b, `{"tradeNo":`...)
+	b = appendJSONString(b, p.TradeNo)
+	b = append(b, `,"orderNo":`...)
+	b = appendJSONString(b, p.OrderNo)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, p.Status)
+	b = append(b, `,"paymentMethodType":`...)
+	b = appendJSONString(b, p.Method)
+	b = appendOmitEmpty(b, `,"productType":`, p.ProductType)
+	b = append(b, `,"amount":`...)
+	b = appendAmount(b, p.Amount, p.Currency)
+	b = append(b, `,"currency":`...)
+	b = appendJSONString(b, p.Currency)
+	b = append(b, `,"authorizedAmount":`...)
+	b = appendAmount(b, p.Authorized, p.Currency)
+	b = append(b, `,"capturedAmount":`...)
+	b = appendAmount(b, p.Captured, p.Currency)
+	b = append(b, `,"refundedAmount":`...)
+	b = appendAmount(b, p.Refunded, p.Currency)
+	b = append(b, `,"captureMethod":`...)
+	b = appendJSONString(b, p.CaptureMethod)
+	b = append(b, `,"environment":`...)
+	b = appendJSONString(b, p.Environment)
+	b = appendOmitEmpty(b, `,"description":`, p.Description)
+	b = appendOmitEmpty(b, `,"transactionIdentifier":`, p.TransactionIdentifier)
+	if d := p.ThreeDS; d != nil {
+		b = append(b, `,"threeDs":{"mode":`...)
+		b = appendJSONString(b, d.Mode)
+		b = append(b, `,"flow":`...)
+		b = appendJSONString(b, d.Flow)
+		b = appendOmitEmpty(b, `,"version":`, d.Version)
+		b = appendOmitEmpty(b, `,"transStatus":`, d.TransStatus)
+		b = appendOmitEmpty(b, `,"transStatusReason":`, d.TransStatusReason)
+		b = appendOmitEmpty(b, `,"eci":`, d.ECI)
+		b = appendOmitEmpty(b, `,"dsTransId":`, d.DSTransID)
+		b = appendOmitEmpty(b, `,"acsTransId":`, d.ACSTransID)
+		b = appendOmitEmpty(b, `,"threeDsServerTransId":`, d.ThreeDSServerTransID)
+		b = append(b, `,"liabilityShift":`...)
+		b = strconv.AppendBool(b, d.LiabilityShift)
+		b = append(b, '}')
+	}
+	b = append(b, `,"nextAction":{"type":`...)
+	if n := p.NextAction; n != nil {
+		b = appendJSONString(b, n.Type)
+		b = appendOmitEmpty(b, `,"redirectUrl":`, n.RedirectURL)
+		b = appendOmitEmpty(b, `,"qrCode":`, n.QRCode)
+		if n.ExpiresAt != nil {
+			b = append(b, `,"expiresAt":`...)
+			b = appendTime(b, *n.ExpiresAt)
+		}
+	} else {
+		b = append(b, `"none"`...)
+	}
+	b = append(b, '}')
+	b = appendOmitEmpty(b, `,"failureCode":`, p.FailureCode)
+	b = appendOmitEmpty(b, `,"failureMessage":`, p.FailureMessage)
+	b = appendOmitEmpty(b, `,"cardBrand":`, p.CardBrand)
+	b = appendOmitEmpty(b, `,"maskedCardNo":`, p.MaskedCardNo)
+	b = append(b, `,"createdAt":`...)
+	b = appendTime(b, p.CreatedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendTime(b, p.UpdatedAt)
+	if p.ExpiresAt != nil {
+		b = append(b, `,"expiresAt":`...)
+		b = appendTime(b, *p.ExpiresAt)
+	}
+	if p.AuthorizationExpiresAt != nil {
+		b = append(b, `,"authorizationExpiresAt":`...)
+		b = appendTime(b, *p.AuthorizationExpiresAt)
+	}
+	return append(b, '}')
+}
+
+// appendOmitEmpty appends key and s unless s is empty (omitempty).
+func appendOmitEmpty(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, key...), s)
+}
+
+// appendTime appends ts(t) as a JSON string.
+func appendTime(b []byte, t time.Time) []byte {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return appendJSONString(b, ts(t)) // as Format writes it, whatever it is
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
+}
+
+// appendAmount appends formatAmount(minor, currency) as a JSON string (its
+// text is digits, a sign and a point: nothing to escape), the way
+// money.Format makes it.
+func appendAmount(b []byte, minor int64, currency string) []byte {
+	exp, ok := money.Exponent(currency)
+	if !ok {
+		exp = 2
+	}
+	b = append(b, '"')
+	u := uint64(minor)
+	if minor < 0 {
+		b = append(b, '-')
+		u = uint64(-minor)
+	}
+	var buf [48]byte
+	d := strconv.AppendUint(buf[:0], u, 10)
+	if exp > 0 {
+		for len(d) <= exp { // a zero before the point, and after it as needed
+			d = append(d, 0)
+			copy(d[1:], d)
+			d[0] = '0'
+		}
+		b = append(b, d[:len(d)-exp]...)
+		b = append(b, '.')
+		d = d[len(d)-exp:]
+	}
+	b = append(b, d...)
+	return append(b, '"')
+}
+
+// appendJSONString appends s as encoding/json writes a string. Text of
+// printable ASCII without a quote, a backslash or an HTML character is
+// written as it is; anything else is left to encoding/json, which alone
+// decides its escapes (U+FFFD for invalid UTF-8, \u2028, \b...).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
