@@ -1,0 +1,759 @@
+package openapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Decoding a spec is most of pspsim's cold start, and nearly all of that is
+// kin-openapi's decoder doing the same work many times over: every type's
+// UnmarshalJSON decodes its whole object twice (into the struct, then into
+// a map for the extensions), the reference types decode it a third time,
+// and Paths and Responses decode theirs into maps and encode each entry
+// again — so every nested object is scanned and allocated once per level
+// above it, a dozen levels deep for a request body's field.
+//
+// decodeSpec gives the same document for a fraction of that, without
+// reimplementing any of kin-openapi's decoding: it calls the same
+// UnmarshalJSON methods, each on its own object with the values of its
+// nested kin-openapi objects (schemas, operations, responses...) replaced by
+// empty ones, then decodes those nested values the same way and puts them
+// in place. Each object is decoded by kin-openapi's code once, at its own
+// level. What differs from a whole-document decode is only which bytes
+// kin-openapi's methods see, so decodeSpec refuses what could make them
+// see something else — a key given twice, a key written with escapes, a
+// number that float64 may not hold exactly (Paths and Responses pass their
+// entries through float64), a nested key that matches a field only
+// case-insensitively — and Load falls back to kin-openapi's own decoder.
+// TestDecodeSpecMatchesKinOpenAPI holds it to the same document, every
+// unexported field included, for every embedded spec.
+func decodeSpec(raw []byte) (*openapi3.T, error) {
+	if err := checkSpecJSON(raw); err != nil {
+		return nil, err
+	}
+	d := &specDecoder{plans: map[reflect.Type]*decodePlan{}}
+	doc := &openapi3.T{}
+	if err := d.decode(reflect.ValueOf(doc), raw); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+var (
+	typesType       = reflect.TypeFor[*openapi3.Types]()
+	uint64PtrType   = reflect.TypeFor[*uint64]()
+	stringsType     = reflect.TypeFor[[]string]()
+	kinPackage      = reflect.TypeFor[openapi3.T]().PkgPath()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+)
+
+type specDecoder struct {
+	plans map[reflect.Type]*decodePlan
+}
+
+// A decodePlan says, for one kin-openapi type, which of its members are
+// decoded apart from it.
+type decodePlan struct {
+	maplike bool         // Paths, Responses, Callback: every non-x- member is an entry
+	entry   reflect.Type // maplike: the entry's struct type
+	ref     bool         // a reference type: its members are its Value's
+	value   *decodePlan  // ref: the plan of its Value's struct
+	nested  map[string]nestedField
+	folded  map[string]string // lower-case name of a nested field → its name
+	ext     bool              // the struct has Extensions map[string]any
+
+	// direct: the type's UnmarshalJSON is kin-openapi's usual one — decode
+	// the members into the fields, keep some in Extensions — so decodeSpec
+	// does that itself, member by member, asking the type (probe) which
+	// members it keeps as extensions.
+	direct   bool
+	fields   map[string]reflect.StructField // by JSON name
+	keeps    map[string]bool                // member name → kept in Extensions
+	emptyNil bool                           // no extensions: Extensions is nil (else empty)
+}
+
+// directTypes are the kin-openapi types whose UnmarshalJSON decodes the
+// object into an alias of the type, decodes it again into Extensions,
+// deletes some names from those, and sets an empty Extensions to nil — and
+// nothing else, but for the exceptions decodeStruct declines (Operation's
+// null responses). kin-openapi v0.152.0; TestDecodeSpecMatchesKinOpenAPI
+// checks every spec pspsim embeds against the real thing.
+var directTypes = map[string]bool{
+	"T": true, "Components": true, "Contact": true, "Discriminator": true, "Encoding": true, "Example": true,
+	"ExternalDocs": true, "Header": true, "Info": true, "License": true, "Link": true, "MediaType": true,
+	"Operation": true, "Parameter": true, "PathItem": true, "RequestBody": true, "Response": true,
+	"SecurityScheme": true, "OAuthFlows": true, "OAuthFlow": true, "Server": true, "ServerVariable": true,
+	"Tag": true, "XML": true, "Schema": true,
+}
+
+type nestedField struct {
+	index []int
+	kind  reflect.Kind // Pointer, Slice or Map
+	elem  reflect.Type // the kin-openapi struct pointed to
+}
+
+// kinStruct reports whether t is a kin-openapi struct with its own
+// UnmarshalJSON: the objects decodeSpec decodes apart.
+func kinStruct(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.PkgPath() == kinPackage && reflect.PointerTo(t).Implements(unmarshalerType)
+}
+
+func (d *specDecoder) plan(t reflect.Type) *decodePlan {
+	if p := d.plans[t]; p != nil {
+		return p
+	}
+	p := &decodePlan{}
+	d.plans[t] = p
+	pt := reflect.PointerTo(t)
+	if m, ok := pt.MethodByName("Value"); ok && m.Type.NumIn() == 2 && m.Type.In(1).Kind() == reflect.String &&
+		m.Type.NumOut() == 1 && m.Type.Out(0).Kind() == reflect.Pointer && kinStruct(m.Type.Out(0).Elem()) {
+		if _, ok := pt.MethodByName("Set"); ok {
+			p.maplike, p.entry = true, m.Type.Out(0).Elem()
+			return p
+		}
+	}
+	if v, ok := t.FieldByName("Value"); ok && strings.HasSuffix(t.Name(), "Ref") && v.Type.Kind() == reflect.Pointer && kinStruct(v.Type.Elem()) {
+		p.ref, p.value = true, d.plan(v.Type.Elem())
+		return p
+	}
+	if e, ok := t.FieldByName("Extensions"); ok && e.Type == reflect.TypeFor[map[string]any]() {
+		p.ext = true
+	}
+	p.nested, p.folded, p.fields = map[string]nestedField{}, map[string]string{}, map[string]reflect.StructField{}
+	p.direct = p.ext && directTypes[t.Name()]
+	if p.direct {
+		p.keeps = map[string]bool{}
+		probe := reflect.New(t)
+		if err := probe.Interface().(json.Unmarshaler).UnmarshalJSON([]byte("{}")); err != nil {
+			p.direct = false
+		}
+		p.emptyNil = probe.Elem().FieldByName("Extensions").IsNil()
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		p.fields[name] = f
+		p.folded[strings.ToLower(name)] = name
+		ft := f.Type
+		var nf nestedField
+		switch {
+		case ft.Kind() == reflect.Pointer && kinStruct(ft.Elem()):
+			nf = nestedField{kind: reflect.Pointer, elem: ft.Elem()}
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Pointer && kinStruct(ft.Elem().Elem()):
+			nf = nestedField{kind: reflect.Slice, elem: ft.Elem().Elem()}
+		case ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String && ft.Elem().Kind() == reflect.Pointer && kinStruct(ft.Elem().Elem()):
+			nf = nestedField{kind: reflect.Map, elem: ft.Elem().Elem()}
+		default:
+			continue
+		}
+		nf.index = f.Index
+		p.nested[name] = nf
+	}
+	return p
+}
+
+// decode decodes raw into ptr, a pointer to a kin-openapi struct, as its
+// UnmarshalJSON would.
+func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
+	u := ptr.Interface().(json.Unmarshaler)
+	if len(raw) == 0 || raw[0] != '{' {
+		return u.UnmarshalJSON(raw)
+	}
+	members := objectMembers(raw)
+	p := d.plan(ptr.Type().Elem())
+	if p.maplike {
+		return d.decodeMaplike(ptr, u, p, raw, members)
+	}
+	ref := p.ref
+	if ref {
+		for _, m := range members {
+			if strings.EqualFold(m.key, "$ref") {
+				if len(members) == 1 && m.key == "$ref" && plainString(m.value) {
+					// What the reference types' UnmarshalJSON sets for a
+					// lone $ref: Ref, and nil for the rest.
+					ptr.Elem().FieldByName("Ref").SetString(string(m.value[1 : len(m.value)-1]))
+					return nil
+				}
+				return u.UnmarshalJSON(raw) // a reference with siblings: decoded whole
+			}
+		}
+		p = p.value
+		if p.maplike {
+			return u.UnmarshalJSON(raw) // a callback: small, decoded whole
+		}
+		if p.direct {
+			// The reference types' UnmarshalJSON of an object without
+			// $ref: the Value decoded from it, and nothing else.
+			v := reflect.New(ptr.Type().Elem().FieldByIndex(valueIndex(ptr.Type().Elem())).Type.Elem())
+			if err := d.decodeDirect(v.Elem(), p, members); err != nil {
+				return err
+			}
+			ptr.Elem().FieldByName("Value").Set(v)
+			return nil
+		}
+	} else if p.direct {
+		ptr.Elem().SetZero()
+		return d.decodeDirect(ptr.Elem(), p, members)
+	}
+	var apart []int // indexes into members
+	for i, m := range members {
+		nf, ok := p.nested[m.key]
+		if !ok {
+			if name, ok := p.folded[strings.ToLower(m.key)]; (ok && name != m.key) || !isASCII(m.key) {
+				return fmt.Errorf("spec: key %q may match field %q only case-insensitively", m.key, name)
+			}
+			continue
+		}
+		if c := m.value[0]; (nf.kind == reflect.Slice && c == '[') || (nf.kind != reflect.Slice && c == '{') {
+			apart = append(apart, i)
+		}
+	}
+	if len(apart) == 0 {
+		return u.UnmarshalJSON(raw)
+	}
+	if err := u.UnmarshalJSON(shallow(members, apart, nil)); err != nil {
+		return err
+	}
+	target := ptr.Elem()
+	if ref {
+		target = target.FieldByName("Value")
+		if target.IsNil() {
+			return errors.New("spec: a reference type decoded no value")
+		}
+		target = target.Elem()
+	}
+	for _, i := range apart {
+		m := members[i]
+		if err := d.fill(target.FieldByIndex(p.nested[m.key].index), p.nested[m.key], m.value); err != nil {
+			return err
+		}
+	}
+	if p.ext {
+		// A type that keeps unknown members as extensions kept the
+		// placeholder of a member it has no rule for: give it the value.
+		ext := target.FieldByName("Extensions").Interface().(map[string]any)
+		for _, i := range apart {
+			m := members[i]
+			if _, ok := ext[m.key]; ok {
+				var v any
+				if err := json.Unmarshal(m.value, &v); err != nil {
+					return err
+				}
+				ext[m.key] = v
+			}
+		}
+	}
+	return nil
+}
+
+func valueIndex(t reflect.Type) []int {
+	f, _ := t.FieldByName("Value")
+	return f.Index
+}
+
+// decodeDirect decodes an object's members into s, a struct of a direct
+// type, as its UnmarshalJSON would: each member into the field of its exact
+// name, and into Extensions when the type keeps it there.
+func (d *specDecoder) decodeDirect(s reflect.Value, p *decodePlan, members []member) error {
+	var ext map[string]any
+	for _, m := range members {
+		f, ok := p.fields[m.key]
+		if !ok {
+			if name, ok := p.folded[strings.ToLower(m.key)]; ok || !isASCII(m.key) {
+				return fmt.Errorf("spec: key %q may match field %q only case-insensitively", m.key, name)
+			}
+		}
+		if ok {
+			if m.key == "responses" && string(m.value) == "null" && s.Type().Name() == "Operation" {
+				return errors.New("spec: an operation's responses are null") // Operation's UnmarshalJSON makes something of it
+			}
+			fv := s.FieldByIndex(f.Index)
+			if nf, nested := p.nested[m.key]; nested && ((nf.kind == reflect.Slice && m.value[0] == '[') || (nf.kind != reflect.Slice && m.value[0] == '{')) {
+				if err := d.fill(fv, nf, m.value); err != nil {
+					return err
+				}
+			} else if err := setValue(fv, m.value); err != nil {
+				return err
+			}
+		}
+		keep, probed := p.keeps[m.key]
+		if !probed {
+			probe := reflect.New(s.Type())
+			var err error
+			if err = probe.Interface().(json.Unmarshaler).UnmarshalJSON([]byte("{" + string(m.rawKey) + ":null}")); err == nil {
+				keep = probe.Elem().FieldByName("Extensions").MapIndex(reflect.ValueOf(m.key)).IsValid()
+			}
+			if err != nil {
+				return fmt.Errorf("spec: probing %s for %q: %w", s.Type(), m.key, err)
+			}
+			p.keeps[m.key] = keep
+		}
+		if keep {
+			if ext == nil {
+				ext = map[string]any{}
+			}
+			v, err := anyValue(m.value)
+			if err != nil {
+				return err
+			}
+			ext[m.key] = v
+		}
+	}
+	if ext == nil && !p.emptyNil {
+		ext = map[string]any{}
+	}
+	s.FieldByName("Extensions").Set(reflect.ValueOf(ext))
+	return nil
+}
+
+// plainString reports whether v is a JSON string that is its own text
+// between the quotes: no escape, nothing but ASCII.
+func plainString(v []byte) bool {
+	if len(v) < 2 || v[0] != '"' {
+		return false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// setValue decodes one member's value into its field as encoding/json
+// does; the common scalars without a call into encoding/json.
+func setValue(f reflect.Value, v []byte) error {
+	switch f.Kind() {
+	case reflect.String:
+		if plainString(v) {
+			f.SetString(string(v[1 : len(v)-1]))
+			return nil
+		}
+	case reflect.Bool:
+		switch string(v) {
+		case "true":
+			f.SetBool(true)
+			return nil
+		case "false":
+			f.SetBool(false)
+			return nil
+		}
+	case reflect.Uint64:
+		if n, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+			f.SetUint(n)
+			return nil
+		}
+	case reflect.Pointer:
+		if string(v) == "null" {
+			break
+		}
+		switch f.Type() {
+		case typesType:
+			// Types.UnmarshalJSON of one type name.
+			if plainString(v) {
+				t := openapi3.Types{string(v[1 : len(v)-1])}
+				f.Set(reflect.ValueOf(&t))
+				return nil
+			}
+		case uint64PtrType:
+			if n, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+				f.Set(reflect.ValueOf(&n))
+				return nil
+			}
+		}
+	case reflect.Slice:
+		if f.Type() == stringsType && v[0] == '[' {
+			elems := arrayElems(v)
+			ss := make([]string, len(elems))
+			plain := true
+			for i, e := range elems {
+				if plain = plainString(e); !plain {
+					break
+				}
+				ss[i] = string(e[1 : len(e)-1])
+			}
+			if plain {
+				f.Set(reflect.ValueOf(ss))
+				return nil
+			}
+		}
+	case reflect.Interface:
+		if f.NumMethod() == 0 {
+			a, err := anyValue(v)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				f.Set(reflect.ValueOf(a))
+			} else {
+				f.SetZero()
+			}
+			return nil
+		}
+	}
+	return json.Unmarshal(v, f.Addr().Interface())
+}
+
+// anyValue decodes v as encoding/json decodes into an any.
+func anyValue(v []byte) (any, error) {
+	switch {
+	case plainString(v):
+		return string(v[1 : len(v)-1]), nil
+	case string(v) == "true":
+		return true, nil
+	case string(v) == "false":
+		return false, nil
+	case string(v) == "null":
+		return nil, nil
+	}
+	var a any
+	err := json.Unmarshal(v, &a)
+	return a, err
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *specDecoder) decodeMaplike(ptr reflect.Value, u json.Unmarshaler, p *decodePlan, raw []byte, members []member) error {
+	if err := d.maplikeDirect(ptr, p, members); err != errDeclined {
+		return err
+	}
+	var apart []int
+	for i, m := range members {
+		if !strings.HasPrefix(m.key, "x-") && m.value[0] == '{' {
+			apart = append(apart, i)
+		}
+	}
+	if len(apart) == 0 {
+		return u.UnmarshalJSON(raw)
+	}
+	if err := u.UnmarshalJSON(shallow(members, apart, nil)); err != nil {
+		return err
+	}
+	value := ptr.MethodByName("Value")
+	for _, i := range apart {
+		m := members[i]
+		entry := value.Call([]reflect.Value{reflect.ValueOf(m.key)})[0]
+		if entry.IsNil() {
+			return fmt.Errorf("spec: entry %q was not decoded", m.key)
+		}
+		fresh := reflect.New(p.entry)
+		if err := d.decode(fresh, m.value); err != nil {
+			return err
+		}
+		entry.Elem().Set(fresh.Elem())
+	}
+	return nil
+}
+
+var errDeclined = errors.New("spec: declined")
+
+// maplikeDirect does what the UnmarshalJSON of Paths, Responses and
+// Callback does: x- members into Extensions (a map, even empty), every other
+// member an entry of its own type. It declines (errDeclined) an object
+// without entries (their map is then empty, where Set leaves it nil) and
+// an entry that is not an object.
+func (d *specDecoder) maplikeDirect(ptr reflect.Value, p *decodePlan, members []member) error {
+	entries := 0
+	for _, m := range members {
+		if strings.HasPrefix(m.key, "x-") {
+			continue
+		}
+		if m.value[0] != '{' {
+			return errDeclined
+		}
+		entries++
+	}
+	if entries == 0 {
+		return errDeclined
+	}
+	ptr.Elem().SetZero()
+	ext := map[string]any{}
+	set := ptr.MethodByName("Set")
+	for _, m := range members {
+		if strings.HasPrefix(m.key, "x-") {
+			v, err := anyValue(m.value)
+			if err != nil {
+				return err
+			}
+			ext[m.key] = v
+			continue
+		}
+		e := reflect.New(p.entry)
+		if err := d.decode(e, m.value); err != nil {
+			return err
+		}
+		set.Call([]reflect.Value{reflect.ValueOf(m.key), e})
+	}
+	ptr.Elem().FieldByName("Extensions").Set(reflect.ValueOf(ext))
+	return nil
+}
+
+// fill decodes raw into f, a field holding nested kin-openapi objects, as
+// encoding/json would: a new object per pointer, null left nil.
+func (d *specDecoder) fill(f reflect.Value, nf nestedField, raw []byte) error {
+	switch nf.kind {
+	case reflect.Pointer:
+		n := reflect.New(nf.elem)
+		if err := d.decode(n, raw); err != nil {
+			return err
+		}
+		f.Set(n)
+	case reflect.Slice:
+		elems := arrayElems(raw)
+		s := reflect.MakeSlice(f.Type(), len(elems), len(elems))
+		for i, e := range elems {
+			if string(e) == "null" {
+				continue
+			}
+			n := reflect.New(nf.elem)
+			if err := d.decode(n, e); err != nil {
+				return err
+			}
+			s.Index(i).Set(n)
+		}
+		f.Set(s)
+	case reflect.Map:
+		members := objectMembers(raw)
+		m := reflect.MakeMapWithSize(f.Type(), len(members))
+		for _, mb := range members {
+			v := reflect.Zero(f.Type().Elem())
+			if string(mb.value) != "null" {
+				n := reflect.New(nf.elem)
+				if err := d.decode(n, mb.value); err != nil {
+					return err
+				}
+				v = n
+			}
+			m.SetMapIndex(reflect.ValueOf(mb.key).Convert(f.Type().Key()), v)
+		}
+		f.Set(m)
+	}
+	return nil
+}
+
+// member is one member of a JSON object: its key as written (checkSpecJSON
+// refused escapes in keys) and its value's bytes.
+type member struct {
+	rawKey []byte // with its quotes
+	key    string
+	value  []byte
+}
+
+// shallow writes the object of members with the values of apart replaced
+// by an empty object or array.
+func shallow(members []member, apart []int, buf []byte) []byte {
+	buf = append(buf, '{')
+	next := 0
+	for i, m := range members {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, m.rawKey...)
+		buf = append(buf, ':')
+		if next < len(apart) && apart[next] == i {
+			next++
+			if m.value[0] == '[' {
+				buf = append(buf, "[]"...)
+			} else {
+				buf = append(buf, "{}"...)
+			}
+			continue
+		}
+		buf = append(buf, m.value...)
+	}
+	return append(buf, '}')
+}
+
+// objectMembers splits an object checkSpecJSON accepted into its members.
+func objectMembers(b []byte) []member {
+	var ms []member
+	i := skipSpace(b, 1)
+	if b[i] == '}' {
+		return ms
+	}
+	for {
+		end := skipString(b, i)
+		m := member{rawKey: b[i:end], key: string(b[i+1 : end-1])}
+		i = skipSpace(b, end)
+		i = skipSpace(b, i+1) // ':'
+		end = skipValue(b, i)
+		m.value = b[i:end]
+		ms = append(ms, m)
+		i = skipSpace(b, end)
+		if b[i] == '}' {
+			return ms
+		}
+		i = skipSpace(b, i+1) // ','
+	}
+}
+
+// arrayElems splits an array checkSpecJSON accepted into its elements.
+func arrayElems(b []byte) [][]byte {
+	var es [][]byte
+	i := skipSpace(b, 1)
+	if b[i] == ']' {
+		return es
+	}
+	for {
+		end := skipValue(b, i)
+		es = append(es, b[i:end])
+		i = skipSpace(b, end)
+		if b[i] == ']' {
+			return es
+		}
+		i = skipSpace(b, i+1)
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i].
+func skipString(b []byte, i int) int {
+	for i++; b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// skipValue returns the index after the value starting at b[i], in JSON
+// that checkSpecJSON accepted.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// checkSpecJSON accepts one valid JSON object whose objects have no key
+// twice and no key with an escape, and whose numbers have at most 15
+// significant digits (float64 holds them exactly).
+func checkSpecJSON(raw []byte) error {
+	if !json.Valid(raw) {
+		return errors.New("spec: not valid JSON")
+	}
+	i := skipSpace(raw, 0)
+	if i == len(raw) || raw[i] != '{' {
+		return errors.New("spec: not a JSON object")
+	}
+	end, err := checkValue(raw, i)
+	if err != nil {
+		return err
+	}
+	if skipSpace(raw, end) != len(raw) {
+		return errors.New("spec: text after the document")
+	}
+	return nil
+}
+
+func checkValue(b []byte, i int) (int, error) {
+	switch b[i] {
+	case '"':
+		return skipString(b, i), nil
+	case '[':
+		i = skipSpace(b, i+1)
+		if b[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			end, err := checkValue(b, i)
+			if err != nil {
+				return 0, err
+			}
+			i = skipSpace(b, end)
+			if b[i] == ']' {
+				return i + 1, nil
+			}
+			i = skipSpace(b, i+1)
+		}
+	case '{':
+		seen := map[string]bool{}
+		i = skipSpace(b, i+1)
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		for {
+			end := skipString(b, i)
+			key := string(b[i+1 : end-1])
+			if strings.IndexByte(key, '\\') >= 0 {
+				return 0, fmt.Errorf("spec: key %s has an escape", b[i:end])
+			}
+			if seen[key] {
+				return 0, fmt.Errorf("spec: key %q twice in one object", key)
+			}
+			seen[key] = true
+			i = skipSpace(b, skipSpace(b, end)+1)
+			end, err := checkValue(b, i)
+			if err != nil {
+				return 0, err
+			}
+			i = skipSpace(b, end)
+			if b[i] == '}' {
+				return i + 1, nil
+			}
+			i = skipSpace(b, i+1)
+		}
+	case 't', 'f', 'n':
+		return skipValue(b, i), nil
+	}
+	end := skipValue(b, i)
+	digits := 0
+	for _, c := range b[i:end] {
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	if digits > 15 {
+		return 0, fmt.Errorf("spec: number %s may not survive float64", b[i:end])
+	}
+	return end, nil
+}
