@@ -182,7 +182,7 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 	if ref {
 		for _, m := range members {
 			if strings.EqualFold(m.key, "$ref") {
-				if len(members) == 1 && m.key == "$ref" && plainString(m.value) {
+				if len(members) == 1 && m.key == "$ref" && plainString(m.value) && len(m.value) > 2 {
 					// What the reference types' UnmarshalJSON sets for a
 					// lone $ref: Ref, and nil for the rest.
 					ptr.Elem().FieldByName("Ref").SetString(string(m.value[1 : len(m.value)-1]))
