@@ -1,10 +1,12 @@
 package openapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,10 +36,10 @@ import (
 // TestDecodeSpecMatchesKinOpenAPI holds it to the same document, every
 // unexported field included, for every embedded spec.
 func decodeSpec(raw []byte) (*openapi3.T, error) {
-	if err := checkSpecJSON(raw); err != nil {
+	d := &specDecoder{plans: map[reflect.Type]*decodePlan{}, doc: raw, closeAt: make([]int32, len(raw))}
+	if err := d.check(); err != nil {
 		return nil, err
 	}
-	d := &specDecoder{plans: map[reflect.Type]*decodePlan{}}
 	doc := &openapi3.T{}
 	if err := d.decode(reflect.ValueOf(doc), raw); err != nil {
 		return nil, err
@@ -55,6 +57,11 @@ var (
 
 type specDecoder struct {
 	plans map[reflect.Type]*decodePlan
+	doc   []byte
+	// closeAt[i] is the index after the object or array opening at doc[i],
+	// so that splitting an object into its members does not scan its
+	// members' contents again (they are split in their turn).
+	closeAt []int32
 }
 
 // A decodePlan says, for one kin-openapi type, which of its members are
@@ -173,7 +180,7 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return u.UnmarshalJSON(raw)
 	}
-	members := objectMembers(raw)
+	members := d.objectMembers(raw)
 	p := d.plan(ptr.Type().Elem())
 	if p.maplike {
 		return d.decodeMaplike(ptr, u, p, raw, members)
@@ -286,7 +293,7 @@ func (d *specDecoder) decodeDirect(s reflect.Value, p *decodePlan, members []mem
 				if err := d.fill(fv, nf, m.value); err != nil {
 					return err
 				}
-			} else if err := setValue(fv, m.value); err != nil {
+			} else if err := d.setValue(fv, m.value); err != nil {
 				return err
 			}
 		}
@@ -336,7 +343,7 @@ func plainString(v []byte) bool {
 
 // setValue decodes one member's value into its field as encoding/json
 // does; the common scalars without a call into encoding/json.
-func setValue(f reflect.Value, v []byte) error {
+func (d *specDecoder) setValue(f reflect.Value, v []byte) error {
 	switch f.Kind() {
 	case reflect.String:
 		if plainString(v) {
@@ -377,7 +384,7 @@ func setValue(f reflect.Value, v []byte) error {
 		}
 	case reflect.Slice:
 		if f.Type() == stringsType && v[0] == '[' {
-			elems := arrayElems(v)
+			elems := d.arrayElems(v)
 			ss := make([]string, len(elems))
 			plain := true
 			for i, e := range elems {
@@ -520,7 +527,7 @@ func (d *specDecoder) fill(f reflect.Value, nf nestedField, raw []byte) error {
 		}
 		f.Set(n)
 	case reflect.Slice:
-		elems := arrayElems(raw)
+		elems := d.arrayElems(raw)
 		s := reflect.MakeSlice(f.Type(), len(elems), len(elems))
 		for i, e := range elems {
 			if string(e) == "null" {
@@ -534,7 +541,7 @@ func (d *specDecoder) fill(f reflect.Value, nf nestedField, raw []byte) error {
 		}
 		f.Set(s)
 	case reflect.Map:
-		members := objectMembers(raw)
+		members := d.objectMembers(raw)
 		m := reflect.MakeMapWithSize(f.Type(), len(members))
 		for _, mb := range members {
 			v := reflect.Zero(f.Type().Elem())
@@ -586,7 +593,7 @@ func shallow(members []member, apart []int, buf []byte) []byte {
 }
 
 // objectMembers splits an object checkSpecJSON accepted into its members.
-func objectMembers(b []byte) []member {
+func (d *specDecoder) objectMembers(b []byte) []member {
 	var ms []member
 	i := skipSpace(b, 1)
 	if b[i] == '}' {
@@ -597,7 +604,7 @@ func objectMembers(b []byte) []member {
 		m := member{rawKey: b[i:end], key: string(b[i+1 : end-1])}
 		i = skipSpace(b, end)
 		i = skipSpace(b, i+1) // ':'
-		end = skipValue(b, i)
+		end = d.skip(b, i)
 		m.value = b[i:end]
 		ms = append(ms, m)
 		i = skipSpace(b, end)
@@ -609,14 +616,14 @@ func objectMembers(b []byte) []member {
 }
 
 // arrayElems splits an array checkSpecJSON accepted into its elements.
-func arrayElems(b []byte) [][]byte {
+func (d *specDecoder) arrayElems(b []byte) [][]byte {
 	var es [][]byte
 	i := skipSpace(b, 1)
 	if b[i] == ']' {
 		return es
 	}
 	for {
-		end := skipValue(b, i)
+		end := d.skip(b, i)
 		es = append(es, b[i:end])
 		i = skipSpace(b, end)
 		if b[i] == ']' {
@@ -643,8 +650,21 @@ func skipString(b []byte, i int) int {
 	return i + 1
 }
 
+// skip returns the index after the value starting at b[i], b being the
+// document or a part of it cut from it (b[i:j], which keeps the capacity
+// that tells where it starts in the document).
+func (d *specDecoder) skip(b []byte, i int) int {
+	if c := b[i]; c == '{' || c == '[' {
+		off := cap(d.doc) - cap(b)
+		if off >= 0 && off+i < len(d.closeAt) && d.closeAt[off+i] > 0 {
+			return int(d.closeAt[off+i]) - off
+		}
+	}
+	return skipValue(b, i)
+}
+
 // skipValue returns the index after the value starting at b[i], in JSON
-// that checkSpecJSON accepted.
+// that check accepted.
 func skipValue(b []byte, i int) int {
 	switch b[i] {
 	case '"':
@@ -674,7 +694,11 @@ func skipValue(b []byte, i int) int {
 // checkSpecJSON accepts one valid JSON object whose objects have no key
 // twice and no key with an escape, and whose numbers have at most 15
 // significant digits (float64 holds them exactly).
-func checkSpecJSON(raw []byte) error {
+func (d *specDecoder) check() error {
+	raw := d.doc
+	if len(raw) >= 1<<31 {
+		return errors.New("spec: too long")
+	}
 	if !json.Valid(raw) {
 		return errors.New("spec: not valid JSON")
 	}
@@ -682,7 +706,7 @@ func checkSpecJSON(raw []byte) error {
 	if i == len(raw) || raw[i] != '{' {
 		return errors.New("spec: not a JSON object")
 	}
-	end, err := checkValue(raw, i)
+	end, err := d.checkValue(raw, i)
 	if err != nil {
 		return err
 	}
@@ -692,53 +716,61 @@ func checkSpecJSON(raw []byte) error {
 	return nil
 }
 
-func checkValue(b []byte, i int) (int, error) {
+func (d *specDecoder) checkValue(b []byte, i int) (int, error) {
+	start := i
 	switch b[i] {
 	case '"':
 		return skipString(b, i), nil
 	case '[':
 		i = skipSpace(b, i+1)
-		if b[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			end, err := checkValue(b, i)
+		for b[i] != ']' {
+			end, err := d.checkValue(b, i)
 			if err != nil {
 				return 0, err
 			}
-			i = skipSpace(b, end)
-			if b[i] == ']' {
-				return i + 1, nil
+			if i = skipSpace(b, end); b[i] == ',' {
+				i = skipSpace(b, i+1)
 			}
-			i = skipSpace(b, i+1)
 		}
+		d.closeAt[start] = int32(i + 1)
+		return i + 1, nil
 	case '{':
-		seen := map[string]bool{}
+		var keys [][]byte
+		var seen map[string]bool
 		i = skipSpace(b, i+1)
-		if b[i] == '}' {
-			return i + 1, nil
-		}
-		for {
+		for b[i] != '}' {
 			end := skipString(b, i)
-			key := string(b[i+1 : end-1])
-			if strings.IndexByte(key, '\\') >= 0 {
+			key := b[i+1 : end-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
 				return 0, fmt.Errorf("spec: key %s has an escape", b[i:end])
 			}
-			if seen[key] {
+			twice := false
+			if seen != nil {
+				twice = seen[string(key)]
+				seen[string(key)] = true
+			} else {
+				twice = slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, key) })
+				if keys = append(keys, key); len(keys) > 8 {
+					seen = map[string]bool{}
+					for _, k := range keys {
+						seen[string(k)] = true
+					}
+				}
+			}
+			if twice {
 				return 0, fmt.Errorf("spec: key %q twice in one object", key)
 			}
-			seen[key] = true
 			i = skipSpace(b, skipSpace(b, end)+1)
-			end, err := checkValue(b, i)
+			end, err := d.checkValue(b, i)
 			if err != nil {
 				return 0, err
 			}
-			i = skipSpace(b, end)
-			if b[i] == '}' {
-				return i + 1, nil
+			if i = skipSpace(b, end); b[i] == ',' {
+				i = skipSpace(b, i+1)
 			}
-			i = skipSpace(b, i+1)
 		}
+		d.closeAt[start] = int32(i + 1)
+		return i + 1, nil
 	case 't', 'f', 'n':
 		return skipValue(b, i), nil
 	}
