@@ -341,24 +341,28 @@ const coldStartRequest = `{"appId":"086666075137001","secret":"184E52CF5365D2D7E
 // coldStart execs `pspsim serve` n times and reports the median time to the
 // first answered request.
 func (lt *loadTest) coldStart(n int, addr string) {
-	var times []time.Duration
+	var times, cpus []time.Duration
 	for range n {
-		times = append(times, coldStartOnce(lt.pspsim, addr))
+		t, cpu := coldStartOnce(lt.pspsim, addr)
+		times, cpus = append(times, t), append(cpus, cpu)
 	}
-	fmt.Printf("\ncold start (exec → first answered request), %d starts: %s\n", n, summary(times))
+	fmt.Printf("\ncold start (exec → first answered request), %d starts: %s; its CPU (user+system): %s\n", n, summary(times), summary(cpus))
 }
 
 // coldStartVersus alternates the starts of two binaries, so that both meet
 // the same machine load, and reports the ratio of their medians.
 func (lt *loadTest) coldStartVersus(n int, addr, baseline string) {
-	var ours, theirs []time.Duration
+	var ours, theirs, oursCPU, theirsCPU []time.Duration
 	for range n {
-		theirs = append(theirs, coldStartOnce(baseline, addr))
-		ours = append(ours, coldStartOnce(lt.pspsim, addr))
+		t, cpu := coldStartOnce(baseline, addr)
+		theirs, theirsCPU = append(theirs, t), append(theirsCPU, cpu)
+		t, cpu = coldStartOnce(lt.pspsim, addr)
+		ours, oursCPU = append(ours, t), append(oursCPU, cpu)
 	}
 	fmt.Printf("\ncold start (exec → first answered request), %d starts each, alternated:\n", n)
-	fmt.Printf("  %-40s %s\n  %-40s %s\n", lt.pspsim, summary(ours), baseline, summary(theirs))
-	fmt.Printf("  median ratio %.2f\n", float64(median(ours))/float64(median(theirs)))
+	fmt.Printf("  %-32s %s\n  %-32s %s\n", lt.pspsim, summary(ours), baseline, summary(theirs))
+	fmt.Printf("  CPU of a start (user+system, to the answer):\n  %-32s %s\n  %-32s %s\n", lt.pspsim, summary(oursCPU), baseline, summary(theirsCPU))
+	fmt.Printf("  median ratio: time %.2f, CPU %.2f\n", float64(median(ours))/float64(median(theirs)), float64(median(oursCPU))/float64(median(theirsCPU)))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -374,8 +378,9 @@ func summary(ds []time.Duration) string {
 }
 
 // coldStartOnce execs `bin serve` and times it to its first answer of
-// coldStartRequest.
-func coldStartOnce(bin, addr string) time.Duration {
+// coldStartRequest; it also returns the CPU the process had used by then
+// (at USER_HZ resolution, 10 ms: a median over many starts).
+func coldStartOnce(bin, addr string) (time.Duration, time.Duration) {
 	// A fresh connection per attempt: none left over from the previous
 	// process.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -391,7 +396,8 @@ func coldStartOnce(bin, addr string) time.Duration {
 				stop(cmd)
 				fail(fmt.Sprintf("cold start: POST /vm/v1/auth/token: %d %s", res.StatusCode, b))
 			}
-			return time.Since(began)
+			took := time.Since(began)
+			return took, time.Duration(cpuOf(cmd.Process.Pid) * float64(time.Second))
 		}
 		time.Sleep(200 * time.Microsecond)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -49,6 +50,7 @@ func decodeSpec(raw []byte) (*openapi3.T, error) {
 
 var (
 	typesType       = reflect.TypeFor[*openapi3.Types]()
+	boolSchemaType  = reflect.TypeFor[openapi3.BoolSchema]()
 	uint64PtrType   = reflect.TypeFor[*uint64]()
 	stringsType     = reflect.TypeFor[[]string]()
 	kinPackage      = reflect.TypeFor[openapi3.T]().PkgPath()
@@ -199,14 +201,17 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 			}
 		}
 		p = p.value
-		if p.maplike {
-			return u.UnmarshalJSON(raw) // a callback: small, decoded whole
-		}
-		if p.direct {
+		if p.maplike || p.direct {
 			// The reference types' UnmarshalJSON of an object without
 			// $ref: the Value decoded from it, and nothing else.
 			v := reflect.New(ptr.Type().Elem().FieldByIndex(valueIndex(ptr.Type().Elem())).Type.Elem())
-			if err := d.decodeDirect(v.Elem(), p, members); err != nil {
+			var err error
+			if p.maplike {
+				err = d.decode(v, raw)
+			} else {
+				err = d.decodeDirect(v.Elem(), p, members)
+			}
+			if err != nil {
 				return err
 			}
 			ptr.Elem().FieldByName("Value").Set(v)
@@ -313,7 +318,7 @@ func (d *specDecoder) decodeDirect(s reflect.Value, p *decodePlan, members []mem
 			if ext == nil {
 				ext = map[string]any{}
 			}
-			v, err := anyValue(m.value)
+			v, err := d.anyValue(m.value)
 			if err != nil {
 				return err
 			}
@@ -398,9 +403,24 @@ func (d *specDecoder) setValue(f reflect.Value, v []byte) error {
 				return nil
 			}
 		}
+	case reflect.Struct:
+		if f.Type() == boolSchemaType && v[0] == '{' {
+			// BoolSchema.UnmarshalJSON of an object: an empty schema for
+			// {}, else the object decoded as a SchemaRef (from its
+			// re-encoding, which changes nothing check accepts).
+			ref := &openapi3.SchemaRef{Value: &openapi3.Schema{}}
+			if len(d.objectMembers(v)) > 0 {
+				ref = &openapi3.SchemaRef{}
+				if err := d.decode(reflect.ValueOf(ref), v); err != nil {
+					return err
+				}
+			}
+			f.Set(reflect.ValueOf(openapi3.BoolSchema{Schema: ref}))
+			return nil
+		}
 	case reflect.Interface:
 		if f.NumMethod() == 0 {
-			a, err := anyValue(v)
+			a, err := d.anyValue(v)
 			if err != nil {
 				return err
 			}
@@ -416,7 +436,7 @@ func (d *specDecoder) setValue(f reflect.Value, v []byte) error {
 }
 
 // anyValue decodes v as encoding/json decodes into an any.
-func anyValue(v []byte) (any, error) {
+func (d *specDecoder) anyValue(v []byte) (any, error) {
 	switch {
 	case plainString(v):
 		return string(v[1 : len(v)-1]), nil
@@ -426,6 +446,32 @@ func anyValue(v []byte) (any, error) {
 		return false, nil
 	case string(v) == "null":
 		return nil, nil
+	case v[0] == '{':
+		members := d.objectMembers(v)
+		m := make(map[string]any, len(members))
+		for _, mb := range members {
+			a, err := d.anyValue(mb.value)
+			if err != nil {
+				return nil, err
+			}
+			m[mb.key] = a
+		}
+		return m, nil
+	case v[0] == '[':
+		elems := d.arrayElems(v)
+		s := make([]any, len(elems))
+		for i, e := range elems {
+			a, err := d.anyValue(e)
+			if err != nil {
+				return nil, err
+			}
+			s[i] = a
+		}
+		return s, nil
+	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return f, nil
+		}
 	}
 	var a any
 	err := json.Unmarshal(v, &a)
@@ -499,7 +545,7 @@ func (d *specDecoder) maplikeDirect(ptr reflect.Value, p *decodePlan, members []
 	set := ptr.MethodByName("Set")
 	for _, m := range members {
 		if strings.HasPrefix(m.key, "x-") {
-			v, err := anyValue(m.value)
+			v, err := d.anyValue(m.value)
 			if err != nil {
 				return err
 			}
@@ -741,8 +787,8 @@ func (d *specDecoder) checkValue(b []byte, i int) (int, error) {
 		for b[i] != '}' {
 			end := skipString(b, i)
 			key := b[i+1 : end-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
-				return 0, fmt.Errorf("spec: key %s has an escape", b[i:end])
+			if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+				return 0, fmt.Errorf("spec: key %s has an escape or is not UTF-8", b[i:end])
 			}
 			twice := false
 			if seen != nil {
