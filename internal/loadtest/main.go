@@ -131,6 +131,8 @@ func (lt *loadTest) run(port int, stripeMock string, starts int) {
 		fmt.Println()
 	}
 
+	fmt.Printf("pspsim's peak resident memory (VmHWM): %s\n", peakRSS(sim.Process.Pid))
+
 	if stripeMock != "" {
 		lt.versusStripeMock(sim, stripeMock, port+2)
 	}
@@ -291,6 +293,20 @@ func atof(re *regexp.Regexp, out []byte) float64 {
 	}
 	f, _ := strconv.ParseFloat(string(m[1]), 64)
 	return f
+}
+
+// peakRSS returns a process's peak resident memory, as /proc says it.
+func peakRSS(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 // cpuOf returns a process's user+system CPU seconds so far.
