@@ -22,20 +22,26 @@ import (
 // again — so every nested object is scanned and allocated once per level
 // above it, a dozen levels deep for a request body's field.
 //
-// decodeSpec gives the same document for a fraction of that, without
-// reimplementing any of kin-openapi's decoding: it calls the same
-// UnmarshalJSON methods, each on its own object with the values of its
-// nested kin-openapi objects (schemas, operations, responses...) replaced by
-// empty ones, then decodes those nested values the same way and puts them
-// in place. Each object is decoded by kin-openapi's code once, at its own
-// level. What differs from a whole-document decode is only which bytes
-// kin-openapi's methods see, so decodeSpec refuses what could make them
-// see something else — a key given twice, a key written with escapes, a
-// number that float64 may not hold exactly (Paths and Responses pass their
-// entries through float64), a nested key that matches a field only
-// case-insensitively — and Load falls back to kin-openapi's own decoder.
-// TestDecodeSpecMatchesKinOpenAPI holds it to the same document, every
-// unexported field included, for every embedded spec.
+// decodeSpec gives the same document for a fraction of that: each object
+// is decoded once, at its own level. For kin-openapi's plain types (an
+// alias decode plus an extensions map: schemas, operations, parameters,
+// media types...) it does what their UnmarshalJSON does, member by member
+// — the member into the field of its JSON name, and into Extensions when
+// the type keeps it there, which it asks of the type itself (probe); the
+// reference types, Paths, Responses and Callback likewise; anything else
+// (a $ref with siblings, a type it does not know) goes to kin-openapi's
+// own UnmarshalJSON, with the nested kin-openapi objects replaced by empty
+// ones that it then decodes apart and puts in place. It refuses what could
+// make a part decode otherwise than inside the whole — a key given twice,
+// a key with an escape or not UTF-8, a number that float64 may not hold
+// exactly (Paths and Responses pass their entries through float64), a key
+// that matches a field only case-insensitively — and Load falls back to
+// kin-openapi's decoder.
+//
+// TestDecodeSpecMatchesKinOpenAPI holds the result to kin-openapi's, every
+// unexported field included, for every embedded spec — the only input the
+// server gives it; FuzzDecodeSpecMatchesKinOpenAPI for any input it
+// accepts.
 func decodeSpec(raw []byte) (*openapi3.T, error) {
 	d := &specDecoder{plans: map[reflect.Type]*decodePlan{}, doc: raw, closeAt: make([]int32, len(raw))}
 	if err := d.check(); err != nil {
@@ -90,7 +96,7 @@ type decodePlan struct {
 // directTypes are the kin-openapi types whose UnmarshalJSON decodes the
 // object into an alias of the type, decodes it again into Extensions,
 // deletes some names from those, and sets an empty Extensions to nil — and
-// nothing else, but for the exceptions decodeStruct declines (Operation's
+// nothing else, but for the exception decodeDirect declines (Operation's
 // null responses). kin-openapi v0.152.0; TestDecodeSpecMatchesKinOpenAPI
 // checks every spec pspsim embeds against the real thing.
 var directTypes = map[string]bool{
