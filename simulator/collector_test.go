@@ -21,8 +21,8 @@ import (
 // (getrusage, so the machine's other load does not count), the collector's
 // share of it (runtime/metrics' estimate, idle marking left out), the
 // collections run, and the
-// largest heap seen (objects, sampled every 500 payments). `pspsim serve`
-// picks its GOGC from this (cmd/pspsim, collector.go; docs/PERFORMANCE.md,
+// largest heap seen (objects, sampled every 500 payments) — what `pspsim
+// serve --gc-percent` trades (cmd/pspsim, collector.go; docs/PERFORMANCE.md,
 // "The collector"):
 //
 //	go test -run XXX -bench Collector -benchtime 20000x -count 3 ./simulator/

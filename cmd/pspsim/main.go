@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -331,8 +332,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		debug.SetMemoryLimit(namespaces.memoryLimit(sim.Retention()))
 	}
 	// The collector's target, under that limit (collector.go).
-	gcTarget := any("GOGC=" + os.Getenv("GOGC"))
-	if percent, set := server.gcTarget(os.Getenv); set {
+	gcTarget := any(cmp.Or(os.Getenv("GOGC"), "100"))
+	if percent, set := server.gcTarget(); set {
 		debug.SetGCPercent(percent)
 		gcTarget = percent
 	}

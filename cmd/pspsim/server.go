@@ -26,7 +26,7 @@ import (
 //	  idleTimeout: 2m          # a keep-alive connection with no request is closed
 //	  maxConnections: 4096     # connections served at once; more wait to be accepted
 //	  allowedHosts: [sandbox.internal]   # Host names the control API answers to
-//	  gcPercent: 400           # the garbage collector's GOGC (collector.go)
+//	  gcPercent: 400           # the garbage collector's target, as GOGC (collector.go)
 //
 // A slow client cannot hold a connection longer than these. What waits on
 // purpose is exempt: the live event stream, fault holds and added latency,
@@ -74,7 +74,7 @@ func serverFlags(fs *flag.FlagSet) (apply func(config []byte) (serverSettings, e
 	write := fs.Duration("write-timeout", time.Duration(d.WriteTimeout), "longest from the end of a request's headers to the end of its answer (the event stream and fault holds are exempt)")
 	idle := fs.Duration("idle-timeout", time.Duration(d.IdleTimeout), "a keep-alive connection idle this long is closed")
 	maxConns := fs.Int("max-connections", d.MaxConnections, "connections served at once; more wait to be accepted (0: no limit)")
-	gcPercent := fs.Int("gc-percent", defaultGCPercent, "the garbage collector's target, as GOGC: the heap grows by this percentage of the live heap before a collection, under the memory limit; -1 turns it off (the memory limit alone); default: GOGC from the environment if set, else 400")
+	gcPercent := fs.Int("gc-percent", 100, "the garbage collector's target, as GOGC: the heap grows by this percentage of its live data before a collection (under the memory limit); higher spends memory to save CPU, -1 leaves collections to the memory limit alone; unless set, GOGC from the environment, else Go's default")
 	hosts := fs.String("allowed-hosts", "", "comma-separated Host names the control API (/_sim) also answers to, besides loopback names and the listen and public addresses (name, name:port, or * for any)")
 	return func(config []byte) (serverSettings, error) {
 		s, err := serverSection(config)
