@@ -59,6 +59,8 @@ var (
 	boolSchemaType  = reflect.TypeFor[openapi3.BoolSchema]()
 	uint64PtrType   = reflect.TypeFor[*uint64]()
 	stringsType     = reflect.TypeFor[[]string]()
+	anysType        = reflect.TypeFor[[]any]()
+	float64PtrType  = reflect.TypeFor[*float64]()
 	kinPackage      = reflect.TypeFor[openapi3.T]().PkgPath()
 	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 )
@@ -82,6 +84,9 @@ type decodePlan struct {
 	nested  map[string]nestedField
 	folded  map[string]string // lower-case name of a nested field → its name
 	ext     bool              // the struct has Extensions map[string]any
+	extAt   []int             // ext: the index of Extensions
+	refAt   []int             // ref: the indexes of Ref and Value
+	valueAt []int
 
 	// direct: the type's UnmarshalJSON is kin-openapi's usual one — decode
 	// the members into the fields, keep some in Extensions — so decodeSpec
@@ -134,11 +139,13 @@ func (d *specDecoder) plan(t reflect.Type) *decodePlan {
 		}
 	}
 	if v, ok := t.FieldByName("Value"); ok && strings.HasSuffix(t.Name(), "Ref") && v.Type.Kind() == reflect.Pointer && kinStruct(v.Type.Elem()) {
-		p.ref, p.value = true, d.plan(v.Type.Elem())
-		return p
+		if r, ok := t.FieldByName("Ref"); ok && r.Type.Kind() == reflect.String {
+			p.ref, p.value, p.refAt, p.valueAt = true, d.plan(v.Type.Elem()), r.Index, v.Index
+			return p
+		}
 	}
 	if e, ok := t.FieldByName("Extensions"); ok && e.Type == reflect.TypeFor[map[string]any]() {
-		p.ext = true
+		p.ext, p.extAt = true, e.Index
 	}
 	p.nested, p.folded, p.fields = map[string]nestedField{}, map[string]string{}, map[string]reflect.StructField{}
 	p.direct = p.ext && directTypes[t.Name()]
@@ -148,7 +155,7 @@ func (d *specDecoder) plan(t reflect.Type) *decodePlan {
 		if err := probe.Interface().(json.Unmarshaler).UnmarshalJSON([]byte("{}")); err != nil {
 			p.direct = false
 		}
-		p.emptyNil = probe.Elem().FieldByName("Extensions").IsNil()
+		p.emptyNil = probe.Elem().FieldByIndex(p.extAt).IsNil()
 	}
 	for _, f := range reflect.VisibleFields(t) {
 		if f.Anonymous || !f.IsExported() {
@@ -200,17 +207,18 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 				if len(members) == 1 && m.key == "$ref" && plainString(m.value) && len(m.value) > 2 {
 					// What the reference types' UnmarshalJSON sets for a
 					// lone $ref: Ref, and nil for the rest.
-					ptr.Elem().FieldByName("Ref").SetString(string(m.value[1 : len(m.value)-1]))
+					ptr.Elem().FieldByIndex(p.refAt).SetString(string(m.value[1 : len(m.value)-1]))
 					return nil
 				}
 				return u.UnmarshalJSON(raw) // a reference with siblings: decoded whole
 			}
 		}
+		valueAt := p.valueAt
 		p = p.value
 		if p.maplike || p.direct {
 			// The reference types' UnmarshalJSON of an object without
 			// $ref: the Value decoded from it, and nothing else.
-			v := reflect.New(ptr.Type().Elem().FieldByIndex(valueIndex(ptr.Type().Elem())).Type.Elem())
+			v := reflect.New(ptr.Type().Elem().FieldByIndex(valueAt).Type.Elem())
 			var err error
 			if p.maplike {
 				err = d.decode(v, raw)
@@ -220,7 +228,7 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 			if err != nil {
 				return err
 			}
-			ptr.Elem().FieldByName("Value").Set(v)
+			ptr.Elem().FieldByIndex(valueAt).Set(v)
 			return nil
 		}
 	} else if p.direct {
@@ -263,7 +271,7 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 	if p.ext {
 		// A type that keeps unknown members as extensions kept the
 		// placeholder of a member it has no rule for: give it the value.
-		ext := target.FieldByName("Extensions").Interface().(map[string]any)
+		ext := target.FieldByIndex(p.extAt).Interface().(map[string]any)
 		for _, i := range apart {
 			m := members[i]
 			if _, ok := ext[m.key]; ok {
@@ -276,11 +284,6 @@ func (d *specDecoder) decode(ptr reflect.Value, raw []byte) error {
 		}
 	}
 	return nil
-}
-
-func valueIndex(t reflect.Type) []int {
-	f, _ := t.FieldByName("Value")
-	return f.Index
 }
 
 // decodeDirect decodes an object's members into s, a struct of a direct
@@ -313,7 +316,7 @@ func (d *specDecoder) decodeDirect(s reflect.Value, p *decodePlan, members []mem
 			probe := reflect.New(s.Type())
 			var err error
 			if err = probe.Interface().(json.Unmarshaler).UnmarshalJSON([]byte("{" + string(m.rawKey) + ":null}")); err == nil {
-				keep = probe.Elem().FieldByName("Extensions").MapIndex(reflect.ValueOf(m.key)).IsValid()
+				keep = probe.Elem().FieldByIndex(p.extAt).MapIndex(reflect.ValueOf(m.key)).IsValid()
 			}
 			if err != nil {
 				return fmt.Errorf("spec: probing %s for %q: %w", s.Type(), m.key, err)
@@ -334,7 +337,7 @@ func (d *specDecoder) decodeDirect(s reflect.Value, p *decodePlan, members []mem
 	if ext == nil && !p.emptyNil {
 		ext = map[string]any{}
 	}
-	s.FieldByName("Extensions").Set(reflect.ValueOf(ext))
+	s.FieldByIndex(p.extAt).Set(reflect.ValueOf(ext))
 	return nil
 }
 
@@ -392,8 +395,23 @@ func (d *specDecoder) setValue(f reflect.Value, v []byte) error {
 				f.Set(reflect.ValueOf(&n))
 				return nil
 			}
+		case float64PtrType:
+			if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
+				if n, err := strconv.ParseFloat(string(v), 64); err == nil {
+					f.Set(reflect.ValueOf(&n))
+					return nil
+				}
+			}
 		}
 	case reflect.Slice:
+		if f.Type() == anysType && v[0] == '[' {
+			a, err := d.anyValue(v)
+			if err != nil {
+				return err
+			}
+			f.Set(reflect.ValueOf(a))
+			return nil
+		}
 		if f.Type() == stringsType && v[0] == '[' {
 			elems := d.arrayElems(v)
 			ss := make([]string, len(elems))
