@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -330,6 +331,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		// twice it (README, "Memory and retention").
 		debug.SetMemoryLimit(namespaces.memoryLimit(sim.Retention()))
 	}
+	// The collector's target, under that limit (collector.go).
+	gcTarget := any(cmp.Or(os.Getenv("GOGC"), "100"))
+	if percent, set := server.gcTarget(); set {
+		debug.SetGCPercent(percent)
+		gcTarget = percent
+	}
 	srv := server.httpServer(withMetrics(reg, nsHost))
 	// Connections held by faults and live event streams end when shutdown
 	// starts, so that they do not hold it up.
@@ -341,7 +348,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		log.Warn(warning)
 		fmt.Fprintln(stderr, warning)
 	}
-	log.Info("pspsim serving", "url", base, "clock", opts.Clock.Mode(), "seed", opts.Seed, "store", storeName, "replica", opts.Replica,
+	log.Info("pspsim serving", "url", base, "gcPercent", gcTarget, "memoryLimit", debug.SetMemoryLimit(-1), "clock", opts.Clock.Mode(), "seed", opts.Seed, "store", storeName, "replica", opts.Replica,
 		"genstore", base+"/genstore", "codepay", base+"/codepay/api/entry", "vmgateway", base+"/vm", "admin", base+"/_sim/health",
 		"namespaces", base+"/ns/{name}/", "namespacesAuto", namespaces.Auto, "namespacesMax", namespaces.Max, "namespaceIdle", time.Duration(namespaces.Idle))
 	fmt.Fprintf(stdout, "pspsim %s listening on %s (replay with --seed %d)\n", simulator.Version, base, opts.Seed)

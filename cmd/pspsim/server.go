@@ -26,6 +26,7 @@ import (
 //	  idleTimeout: 2m          # a keep-alive connection with no request is closed
 //	  maxConnections: 4096     # connections served at once; more wait to be accepted
 //	  allowedHosts: [sandbox.internal]   # Host names the control API answers to
+//	  gcPercent: 400           # the garbage collector's target, as GOGC (collector.go)
 //
 // A slow client cannot hold a connection longer than these. What waits on
 // purpose is exempt: the live event stream, fault holds and added latency,
@@ -37,6 +38,7 @@ type serverSettings struct {
 	IdleTimeout       duration `yaml:"idleTimeout"`
 	MaxConnections    int      `yaml:"maxConnections"`
 	AllowedHosts      []string `yaml:"allowedHosts"`
+	GCPercent         *int     `yaml:"gcPercent"`
 }
 
 // defaultServer holds a busy CI's traffic and cuts what no client needs:
@@ -72,6 +74,7 @@ func serverFlags(fs *flag.FlagSet) (apply func(config []byte) (serverSettings, e
 	write := fs.Duration("write-timeout", time.Duration(d.WriteTimeout), "longest from the end of a request's headers to the end of its answer (the event stream and fault holds are exempt)")
 	idle := fs.Duration("idle-timeout", time.Duration(d.IdleTimeout), "a keep-alive connection idle this long is closed")
 	maxConns := fs.Int("max-connections", d.MaxConnections, "connections served at once; more wait to be accepted (0: no limit)")
+	gcPercent := fs.Int("gc-percent", 100, "the garbage collector's target, as GOGC: the heap grows by this percentage of its live data before a collection (under the memory limit); higher spends memory to save CPU, -1 leaves collections to the memory limit alone; unless set, GOGC from the environment, else Go's default")
 	hosts := fs.String("allowed-hosts", "", "comma-separated Host names the control API (/_sim) also answers to, besides loopback names and the listen and public addresses (name, name:port, or * for any)")
 	return func(config []byte) (serverSettings, error) {
 		s, err := serverSection(config)
@@ -90,6 +93,10 @@ func serverFlags(fs *flag.FlagSet) (apply func(config []byte) (serverSettings, e
 		}
 		if set["max-connections"] {
 			s.MaxConnections = *maxConns
+		}
+		if set["gc-percent"] {
+			v := *gcPercent
+			s.GCPercent = &v
 		}
 		for _, h := range strings.Split(*hosts, ",") {
 			if h = strings.TrimSpace(h); h != "" {

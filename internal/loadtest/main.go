@@ -9,8 +9,9 @@
 //
 //   - throughput against stripe-mock, when its binary is given;
 //
-//   - cold start: exec of `pspsim serve` to its first answered request,
-//     median of many starts.
+//   - cold start: exec of `pspsim serve` to its first answered request (a
+//     validated card-gateway operation, POST /vm/v1/auth/token), median of
+//     many starts.
 //
 //     go build -o /tmp/pspsim ./cmd/pspsim
 //     go run ./internal/loadtest -pspsim /tmp/pspsim [-stripe-mock /tmp/bin/stripe-mock] [-duration 10s]
@@ -54,6 +55,7 @@ func main() {
 	conns := flag.Int("connections", 32, "wrk connections")
 	starts := flag.Int("starts", 20, "cold starts to take the median of (0: skip)")
 	coldOnly := flag.Bool("cold-start-only", false, "measure the cold start only (no wrk)")
+	coldBaseline := flag.String("cold-start-baseline", "", "with -cold-start-only: another pspsim binary, started alternately with -pspsim, for the ratio of their medians in one run")
 	stores := flag.String("stores", "", "comma-separated --store values (memory,sqlite:PATH,postgres://…): compare the gateway's create and inquiry on each instead")
 	flag.Parse()
 	if *pspsim == "" {
@@ -66,7 +68,12 @@ func main() {
 	lt := &loadTest{pspsim: *pspsim, duration: *duration, threads: *threads, conns: *conns, dir: must(os.MkdirTemp("", "pspsim-loadtest"))}
 	defer os.RemoveAll(lt.dir)
 	if *coldOnly {
-		lt.coldStart(max(*starts, 1), fmt.Sprintf("127.0.0.1:%d", *port))
+		addr := fmt.Sprintf("127.0.0.1:%d", *port)
+		if *coldBaseline != "" {
+			lt.coldStartVersus(max(*starts, 1), addr, *coldBaseline)
+			return
+		}
+		lt.coldStart(max(*starts, 1), addr)
 		return
 	}
 	if *stores != "" {
@@ -123,6 +130,8 @@ func (lt *loadTest) run(port int, stripeMock string, starts int) {
 		}
 		fmt.Println()
 	}
+
+	fmt.Printf("pspsim's peak resident memory (VmHWM): %s\n", peakRSS(sim.Process.Pid))
 
 	if stripeMock != "" {
 		lt.versusStripeMock(sim, stripeMock, port+2)
@@ -286,6 +295,20 @@ func atof(re *regexp.Regexp, out []byte) float64 {
 	return f
 }
 
+// peakRSS returns a process's peak resident memory, as /proc says it.
+func peakRSS(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
 // cpuOf returns a process's user+system CPU seconds so far.
 func cpuOf(pid int) float64 {
 	raw := must(os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)))
@@ -325,26 +348,75 @@ func (lt *loadTest) versusStripeMock(sim *exec.Cmd, bin string, port int) {
 	}
 }
 
+// coldStartRequest is the request a cold start waits for: a real operation
+// of the card gateway, routed, validated against its spec and answered by
+// its handler (an access token) — not a health ping, which a server could
+// answer before its systems are built.
+const coldStartRequest = `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`
+
 // coldStart execs `pspsim serve` n times and reports the median time to the
-// first answered request, and whether a start ran a subprocess.
+// first answered request.
 func (lt *loadTest) coldStart(n int, addr string) {
-	var times []time.Duration
+	var times, cpus []time.Duration
 	for range n {
-		began := time.Now()
-		cmd := start(lt.pspsim, "serve", "--addr", addr, "--log-level", "error")
-		for {
-			if res, err := http.Get("http://" + addr + "/_sim/health"); err == nil {
-				res.Body.Close()
-				break
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-		times = append(times, time.Since(began))
-		stop(cmd)
+		t, cpu := coldStartOnce(lt.pspsim, addr)
+		times, cpus = append(times, t), append(cpus, cpu)
 	}
-	slices.Sort(times)
-	fmt.Printf("\ncold start (exec → first answered request), %d starts: median %s, min %s, max %s\n",
-		n, times[n/2].Round(100*time.Microsecond), times[0].Round(100*time.Microsecond), times[n-1].Round(100*time.Microsecond))
+	fmt.Printf("\ncold start (exec → first answered request), %d starts: %s; its CPU (user+system): %s\n", n, summary(times), summary(cpus))
+}
+
+// coldStartVersus alternates the starts of two binaries, so that both meet
+// the same machine load, and reports the ratio of their medians.
+func (lt *loadTest) coldStartVersus(n int, addr, baseline string) {
+	var ours, theirs, oursCPU, theirsCPU []time.Duration
+	for range n {
+		t, cpu := coldStartOnce(baseline, addr)
+		theirs, theirsCPU = append(theirs, t), append(theirsCPU, cpu)
+		t, cpu = coldStartOnce(lt.pspsim, addr)
+		ours, oursCPU = append(ours, t), append(oursCPU, cpu)
+	}
+	fmt.Printf("\ncold start (exec → first answered request), %d starts each, alternated:\n", n)
+	fmt.Printf("  %-32s %s\n  %-32s %s\n", lt.pspsim, summary(ours), baseline, summary(theirs))
+	fmt.Printf("  CPU of a start (user+system, to the answer):\n  %-32s %s\n  %-32s %s\n", lt.pspsim, summary(oursCPU), baseline, summary(theirsCPU))
+	fmt.Printf("  median ratio: time %.2f, CPU %.2f\n", float64(median(ours))/float64(median(theirs)), float64(median(oursCPU))/float64(median(theirsCPU)))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func summary(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return fmt.Sprintf("median %s, min %s, max %s", s[len(s)/2].Round(100*time.Microsecond), s[0].Round(100*time.Microsecond), s[len(s)-1].Round(100*time.Microsecond))
+}
+
+// coldStartOnce execs `bin serve` and times it to its first answer of
+// coldStartRequest; it also returns the CPU the process had used by then
+// (at USER_HZ resolution, 10 ms: a median over many starts).
+func coldStartOnce(bin, addr string) (time.Duration, time.Duration) {
+	// A fresh connection per attempt: none left over from the previous
+	// process.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	began := time.Now()
+	cmd := start(bin, "serve", "--addr", addr, "--log-level", "error")
+	defer stop(cmd)
+	for {
+		res, err := client.Post("http://"+addr+"/vm/v1/auth/token", "application/json", strings.NewReader(coldStartRequest))
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"accessToken"`)) {
+				stop(cmd)
+				fail(fmt.Sprintf("cold start: POST /vm/v1/auth/token: %d %s", res.StatusCode, b))
+			}
+			took := time.Since(began)
+			return took, time.Duration(cpuOf(cmd.Process.Pid) * float64(time.Second))
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }
 
 func start(name string, args ...string) *exec.Cmd {

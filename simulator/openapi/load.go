@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"reflect"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -25,6 +26,39 @@ import (
 // validate runs kin-openapi's full document validation (examples included);
 // the spec tests always do, the server may skip it to start faster.
 func Load(ctx context.Context, fsys fs.FS, name, prefix string, validate bool) (*openapi3.T, error) {
+	newLoader := func() *openapi3.Loader { return specLoader(ctx, fsys, name) }
+	location := &url.URL{Path: name}
+	// Prefer the generated JSON twin (specs/json/): decoding JSON skips the
+	// YAML parse, and the twin decodes without kin-openapi's repeated
+	// scans (decodeSpec). The YAML stays the source.
+	var doc *openapi3.T
+	raw, err := fs.ReadFile(fsys, "json/"+strings.TrimSuffix(name, ".yaml")+".json")
+	if err == nil {
+		// A twin decodeSpec declines is decoded by kin-openapi below.
+		doc, _ = loadTwin(newLoader(), raw, location)
+	} else {
+		raw, err = fs.ReadFile(fsys, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read spec %s: %w", name, err)
+	}
+	if doc == nil {
+		if doc, err = newLoader().LoadFromDataWithPath(raw, location); err != nil {
+			return nil, fmt.Errorf("load spec %s: %w", name, err)
+		}
+	}
+	if validate {
+		if err := doc.Validate(ctx, openapi3.EnableExamplesValidation(), openapi3.EnableSchemaFormatValidation()); err != nil {
+			return nil, fmt.Errorf("validate spec %s: %w", name, err)
+		}
+	}
+	doc.Servers = openapi3.Servers{{URL: prefix}}
+	return doc, nil
+}
+
+// specLoader returns a loader for the spec name that resolves $refs inside
+// fsys only.
+func specLoader(ctx context.Context, fsys fs.FS, name string) *openapi3.Loader {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
 	loader.IsExternalRefsAllowed = true
@@ -35,24 +69,31 @@ func Load(ctx context.Context, fsys fs.FS, name, prefix string, validate bool) (
 		p := path.Clean(strings.TrimPrefix(u.Path, "/"))
 		return fs.ReadFile(fsys, p)
 	}
-	// Prefer the generated JSON twin (specs/json/): decoding JSON skips the
-	// YAML parse, a third of start-up time. The YAML stays the source.
-	raw, err := fs.ReadFile(fsys, "json/"+strings.TrimSuffix(name, ".yaml")+".json")
+	return loader
+}
+
+// loadTwin is loader.LoadFromDataWithPath(raw, location) with the document
+// decoded by decodeSpec. The loader keeps the document's location in an
+// unexported field, and resolves references against it: it loads an empty
+// document at the location, which then receives the decoded one's fields,
+// and resolves its references as LoadFromDataWithPath does.
+func loadTwin(loader *openapi3.Loader, raw []byte, location *url.URL) (*openapi3.T, error) {
+	decoded, err := decodeSpec(raw)
 	if err != nil {
-		raw, err = fs.ReadFile(fsys, name)
+		return nil, err
 	}
+	doc, err := loader.LoadFromDataWithPath([]byte("{}"), location)
 	if err != nil {
-		return nil, fmt.Errorf("read spec %s: %w", name, err)
+		return nil, err
 	}
-	doc, err := loader.LoadFromDataWithPath(raw, &url.URL{Path: name})
-	if err != nil {
-		return nil, fmt.Errorf("load spec %s: %w", name, err)
-	}
-	if validate {
-		if err := doc.Validate(ctx, openapi3.EnableExamplesValidation(), openapi3.EnableSchemaFormatValidation()); err != nil {
-			return nil, fmt.Errorf("validate spec %s: %w", name, err)
+	dst, src := reflect.ValueOf(doc).Elem(), reflect.ValueOf(decoded).Elem()
+	for i := range dst.NumField() {
+		if dst.Type().Field(i).IsExported() {
+			dst.Field(i).Set(src.Field(i))
 		}
 	}
-	doc.Servers = openapi3.Servers{{URL: prefix}}
+	if err := loader.ResolveRefsIn(doc, location); err != nil {
+		return nil, err
+	}
 	return doc, nil
 }
