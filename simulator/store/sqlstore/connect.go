@@ -38,6 +38,16 @@ func newPatientConnector(dsn string) (*patientConnector, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+		// Every statement is planned for its own arguments. pgx prepares
+		// each query once per connection, and after five runs PostgreSQL
+		// may keep a generic plan chosen while the tables were nearly
+		// empty — a sequential scan — until an ANALYZE invalidates it. A
+		// server without autovacuum never runs one: a lookup by id then
+		// scanned the whole objects table (inquiries 20× slower after a
+		// few thousand payments). A custom plan costs a few microseconds.
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	return &patientConnector{inner: stdlib.GetConnector(*cfg), patience: 30 * time.Second, sleep: sleepCtx}, nil
 }
 

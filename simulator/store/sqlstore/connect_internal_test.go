@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
 // refusing is a connector that refuses its first n connections with err.
@@ -68,5 +69,26 @@ func TestPatientConnectorWaitsOnlyForPassingRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConnectionsPlanEachStatementForItsArguments: pspsim's PostgreSQL
+// connections use custom plans (see newPatientConnector), unless the URL
+// says otherwise.
+func TestConnectionsPlanEachStatementForItsArguments(t *testing.T) {
+	for _, c := range []struct{ query, want string }{
+		{"", "force_custom_plan"},
+		{"&plan_cache_mode=auto", "auto"},
+	} {
+		db, err := Open(context.Background(), pgtest.URL(t)+c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = db.db.QueryRowContext(context.Background(), "SHOW plan_cache_mode").Scan(&got)
+		db.Close()
+		if err != nil || got != c.want {
+			t.Errorf("URL%s: plan_cache_mode %q (%v), want %q", c.query, got, err, c.want)
+		}
 	}
 }

@@ -191,31 +191,42 @@ func (s *Store) Find(ctx context.Context, kind, index, key string, fn func(id st
 	if err := s.ensureIndex(ctx, kind, cfg, i); err != nil {
 		return true, err
 	}
-	conn, err := s.db.heldConn(ctx)
-	if err != nil {
-		return true, fmt.Errorf("find %s %s=%q: %w", kind, index, key, err)
+	// The matches are read whole and the connection let go of before fn
+	// sees them: fn is domain code, which may use the store (a lookup
+	// followed by a read of another object), and an index names few
+	// objects. Holding the connection meanwhile made every such lookup
+	// wait for a second one under load.
+	type match struct {
+		id  string
+		doc []byte
 	}
-	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, s.db.q(`SELECT o.id, o.doc FROM index_entries e
+	var found []match
+	err := func() error {
+		rows, err := s.db.db.QueryContext(ctx, s.db.q(`SELECT o.id, o.doc FROM index_entries e
 		JOIN objects o ON o.namespace = e.namespace AND o.kind = e.kind AND o.id = e.id
 		WHERE e.namespace = ? AND e.kind = ? AND e.name = ? AND e.key = ? ORDER BY o.seq`), s.scope.Namespace, kind, index, key)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m match
+			if err := rows.Scan(&m.id, &m.doc); err != nil {
+				return err
+			}
+			found = append(found, m)
+		}
+		return rows.Err()
+	}()
 	if err != nil {
 		return true, fmt.Errorf("find %s %s=%q: %w", kind, index, key, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			id  string
-			doc []byte
-		)
-		if err := rows.Scan(&id, &doc); err != nil {
-			return true, fmt.Errorf("find %s: %w", kind, err)
-		}
-		if !fn(id, doc) {
-			return true, nil
+	for _, m := range found {
+		if !fn(m.id, m.doc) {
+			break
 		}
 	}
-	return true, rows.Err()
+	return true, nil
 }
 
 // ensureIndex builds index i of kind from the documents unless the
