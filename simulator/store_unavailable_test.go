@@ -8,6 +8,8 @@ import (
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/genstore/genstoretest"
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/store/storetest"
@@ -153,5 +155,31 @@ func TestAStoreThatDoesNotAnswerIsUnavailable(t *testing.T) {
 				t.Fatalf("still 503 once the store answers: %s", r.Body)
 			}
 		})
+	}
+}
+
+// TestAReplacedTokenNotRevokedIsSaid: a reinstallation issues a new token
+// and revokes the old one; when the store does not answer that revocation,
+// the old token stays valid, and the journal says so instead of nothing.
+func TestAReplacedTokenNotRevokedIsSaid(t *testing.T) {
+	failing := storetest.NewFailing(store.NewMemory())
+	h := simtest.New(t, func(o *simulator.Options) { o.Store = failing })
+	app, err := genstoretest.New("revoke-app", "revoke-app-secret-0001", h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	app.Now = h.Clock.Now
+	gsInstall(t, h, app)
+	first := app.Token()
+	failing.Fail(storetest.OpUpdate)
+	failing.OnlyKinds("genstore.token")
+	r := h.Do("POST", "/_sim/genstore/shops/"+gsShop+"/installations", map[string]any{"clientId": app.ClientID})
+	failing.Heal()
+	if r.Status != 201 || app.Token() == first {
+		t.Fatalf("reinstallation: %d %s, token replaced %t", r.Status, r.Body, app.Token() != first)
+	}
+	if got := h.Sim.Journal().Query(journal.Filter{Kind: "installation.revoke_failed"}); len(got) != 1 {
+		t.Fatalf("journaled %d failed revocations, want 1", len(got))
 	}
 }

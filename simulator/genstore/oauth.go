@@ -113,7 +113,13 @@ func (s *System) exchangeAccessToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if previous != "" && previous != tok.Token {
 		// One installation, one token: a new exchange revokes the old token.
-		s.tokens.Update(ctx, previous, func(t *Token) error { t.Revoked = true; return nil })
+		_, err := s.tokens.Update(ctx, previous, func(t *Token) error { t.Revoked = true; return nil })
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			// Not silent: the old token stays valid until it is revoked.
+			s.env.Log.Error("genstore: the replaced access token was not revoked", "shop", code.ShopID, "app", app.ClientID, "error", err)
+			s.record("installation.revoke_failed", fmt.Sprintf("app %s on shop %s: the replaced access token could not be revoked (the store did not answer); it stays valid", app.ClientID, code.ShopID),
+				ids, nil)
+		}
 	}
 	s.record("installation.token_issued", fmt.Sprintf("app %s installed on shop %s: access token issued with scopes %s (ready: %t)", app.ClientID, code.ShopID, strings.Join(tok.Scopes, ","), in2.Ready),
 		ids, map[string]any{"scopes": tok.Scopes, "reinstall": previous != ""})
