@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/host"
 	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore"
@@ -22,19 +21,9 @@ const (
 	tokenBody     = `{"appId":"086666075137001","secret":"184E52CF5365D2D7EE8EDA************"}`
 )
 
-func openDB(t *testing.T, url string) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openDB(t *testing.T, url string) *sqlstore.DB { return simtest.OpenDB(t, url) }
 
-func onBackend(db *sqlstore.DB) simtest.Option {
-	return func(o *simulator.Options) { o.Backend = db }
-}
+func onBackend(db *sqlstore.DB) simtest.Option { return simtest.OnBackend(db) }
 
 func ruleCounts(t *testing.T, h *simtest.Harness, id string) (matched, hits string) {
 	t.Helper()

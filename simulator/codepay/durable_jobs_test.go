@@ -1,13 +1,10 @@
 package codepay_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/simtest"
-	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
@@ -19,17 +16,8 @@ func TestOrderJobsSurviveARestart(t *testing.T) {
 	for _, tc := range pgtest.Stores() {
 		t.Run(tc.Name, func(t *testing.T) {
 			url := tc.URL(t)
-			open := func() *sqlstore.DB {
-				db, err := sqlstore.Open(context.Background(), url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				return db
-			}
-			on := func(db *sqlstore.DB) simtest.Option { return func(o *simulator.Options) { o.Backend = db } }
-			db := open()
-			first := newCP(t, on(db))
+			db := simtest.OpenDB(t, url)
+			first := newCP(t, simtest.OnBackend(db))
 			if st, v := first.admin("PUT", "/codepay/terminals/"+termA+"/autopilot", map[string]any{"card": visaOK, "delay": "5s"}); st != 200 {
 				t.Fatalf("autopilot: %d %v", st, v)
 			}
@@ -38,7 +26,7 @@ func TestOrderJobsSurviveARestart(t *testing.T) {
 			first.h.Sim.Close()
 			db.Close()
 
-			second := newCP(t, on(open()))
+			second := newCP(t, simtest.OnBackend(simtest.OpenDB(t, url)))
 			if a, b := second.statusOf("DJ-1"), second.statusOf("DJ-2"); a != "9" || b != "9" {
 				t.Fatalf("after the restart: DJ-1 %s, DJ-2 %s; want both unpaid (9)", a, b)
 			}

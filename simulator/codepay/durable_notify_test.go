@@ -8,7 +8,6 @@ import (
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/simtest"
-	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
@@ -20,16 +19,8 @@ func TestHeldBackNotificationSurvivesARestart(t *testing.T) {
 	for _, tc := range pgtest.Stores() {
 		t.Run(tc.Name, func(t *testing.T) {
 			url := tc.URL(t)
-			open := func() *sqlstore.DB {
-				db, err := sqlstore.Open(context.Background(), url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			}
-			db := open()
-			on := func(db *sqlstore.DB) simtest.Option { return func(o *simulator.Options) { o.Backend = db } }
-			first := newCP(t, on(db))
+			db := simtest.OpenDB(t, url)
+			first := newCP(t, simtest.OnBackend(db))
 			late := newNotifyServer(t)
 			first.paidSale("DN1", "8.00", visaLate, map[string]any{"notify_url": late.URL, "terminal_sn": termB})
 			retried := newNotifyServer(t, "HTTP 500", "success")
@@ -49,9 +40,8 @@ func TestHeldBackNotificationSurvivesARestart(t *testing.T) {
 			first.h.Sim.Close()
 			db.Close()
 
-			db2 := open()
-			t.Cleanup(func() { db2.Close() })
-			second := newCP(t, on(db2))
+			db2 := simtest.OpenDB(t, url)
+			second := newCP(t, simtest.OnBackend(db2))
 			if late.count() != 0 {
 				t.Fatal("the held-back notification came before its time")
 			}

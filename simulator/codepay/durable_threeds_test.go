@@ -1,15 +1,12 @@
 package codepay_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/simtest"
-	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
@@ -25,16 +22,8 @@ func TestThreeDSResultReachesItsOrderAfterARestart(t *testing.T) {
 	for _, tc := range pgtest.Stores() {
 		t.Run(tc.Name, func(t *testing.T) {
 			dbURL := tc.URL(t)
-			open := func() *sqlstore.DB {
-				db, err := sqlstore.Open(context.Background(), dbURL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			}
-			on := func(db *sqlstore.DB) simtest.Option { return func(o *simulator.Options) { o.Backend = db } }
-			db := open()
-			first := newCP(t, on(db))
+			db := simtest.OpenDB(t, dbURL)
+			first := newCP(t, simtest.OnBackend(db))
 			ch := first.merchantCheckout("D3DS-C", visaChallenge, nil)
 			redirect, _ := ch.Data["redirect_url_3dsecure"].(string)
 			if ch.Code != "0" || ch.str("trans_status") != "0" || redirect == "" {
@@ -46,9 +35,8 @@ func TestThreeDSResultReachesItsOrderAfterARestart(t *testing.T) {
 			first.h.Sim.Close()
 			db.Close()
 
-			db2 := open()
-			t.Cleanup(func() { db2.Close() })
-			second := newCP(t, on(db2))
+			db2 := simtest.OpenDB(t, dbURL)
+			second := newCP(t, simtest.OnBackend(db2))
 			// The buyer's browser, on the new process: CodePay's 3-D Secure
 			// link leads to the challenge, which the buyer passes.
 			u, err := url.Parse(redirect)

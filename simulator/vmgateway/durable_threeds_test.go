@@ -1,14 +1,11 @@
 package vmgateway_test
 
 import (
-	"context"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/simtest"
-	"github.com/pspsim/pspsim/simulator/store/sqlstore"
 	"github.com/pspsim/pspsim/simulator/store/sqlstore/pgtest"
 )
 
@@ -23,16 +20,8 @@ func TestThreeDSResultReachesItsPaymentAfterARestart(t *testing.T) {
 	for _, tc := range pgtest.Stores() {
 		t.Run(tc.Name, func(t *testing.T) {
 			dbURL := tc.URL(t)
-			open := func() *sqlstore.DB {
-				db, err := sqlstore.Open(context.Background(), dbURL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			}
-			on := func(db *sqlstore.DB) simtest.Option { return func(o *simulator.Options) { o.Backend = db } }
-			db := open()
-			first := newGW(t, on(db))
+			db := simtest.OpenDB(t, dbURL)
+			first := newGW(t, simtest.OnBackend(db))
 			ch := first.pay("D3DS-C", "4000123456000068")
 			challenge := simtest.FieldString(ch, "nextAction.redirectUrl")
 			if ch["status"] != "REQUIRES_ACTION" || challenge == "" {
@@ -44,9 +33,8 @@ func TestThreeDSResultReachesItsPaymentAfterARestart(t *testing.T) {
 			first.Sim.Close()
 			db.Close()
 
-			db2 := open()
-			t.Cleanup(func() { db2.Close() })
-			second := newGW(t, on(db2))
+			db2 := simtest.OpenDB(t, dbURL)
+			second := newGW(t, simtest.OnBackend(db2))
 			u, err := url.Parse(challenge)
 			if err != nil {
 				t.Fatal(err)
