@@ -83,9 +83,9 @@ func (s *System) prepareRequest(p Payment, shop Shop, app App, kind, id, rawURL 
 // the clock.
 func (s *System) deliver(p Payment, shopID, kind, id, rawURL string, d *delivery.Delivery) {
 	req := d.Request()
-	attempts := len(s.requestPolicy(resumeData{Kind: kind}).Schedule) + 1
-	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(req.Body), attempts), req.IDs,
-		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(req.Body), "schedule": durationsText(s.requestPolicy(resumeData{Kind: kind}).Schedule)})
+	schedule := s.requestSchedule(kind)
+	s.record(kind+".request", fmt.Sprintf("%s %s → %s (%d bytes, %d attempts at most)", kind, id, rawURL, len(req.Body), len(schedule)+1), req.IDs,
+		map[string]any{"url": rawURL, "idempotencyKey": id, "bytes": len(req.Body), "schedule": durationsText(schedule)})
 	key := opKey(kind, shopID, id)
 	d.Go()
 	s.live.track(key, d)
@@ -120,12 +120,8 @@ func (s *System) requestHooks(req *delivery.Request, shop Shop, app App, rd resu
 // requestPolicy is the retry schedule and judgement of a request to an app:
 // each attempt's outcome is recorded on the payment (onAttempt).
 func (s *System) requestPolicy(rd resumeData) delivery.Policy {
-	schedule := s.settings.operationSchedule()
-	if rd.Kind == KindPayment {
-		schedule = s.settings.paymentSchedule()
-	}
 	return delivery.Policy{
-		Schedule: schedule,
+		Schedule: s.requestSchedule(rd.Kind),
 		Timeout:  s.settings.RequestTimeout.Std(),
 		Classify: func(resp *delivery.Response, err error) delivery.Outcome {
 			o := classify(resp, err)
@@ -133,6 +129,14 @@ func (s *System) requestPolicy(rd resumeData) delivery.Policy {
 			return o
 		},
 	}
+}
+
+// requestSchedule is the retry schedule of a kind of request to an app.
+func (s *System) requestSchedule(kind string) []time.Duration {
+	if kind == KindPayment {
+		return s.settings.paymentSchedule()
+	}
+	return s.settings.operationSchedule()
 }
 
 // requestDone is a request's onDone.
