@@ -219,5 +219,6 @@ func (s *System) adminGetTxn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return orAbsent(err, apierr.Field(apierr.NotFound, "transNo", "unknown", "no CodePay transaction %s", pathParam(r, "transNo")))
 	}
-	return adminView(w, s.txnView(r.Context(), t), nil)
+	v, err := s.txnView(r.Context(), t)
+	return adminView(w, v, err)
 }

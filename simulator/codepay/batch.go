@@ -62,13 +62,21 @@ func (s *System) addToBatch(ctx context.Context, t *Txn) error {
 	return nil
 }
 
-// batchClosed reports whether a transaction's batch has closed.
-func (s *System) batchClosed(ctx context.Context, t *Txn) bool {
+// batchClosed reports whether a transaction's batch has closed. A batch the
+// store did not answer for is an error, not an open batch: a void of a
+// closed batch's sale must not pass because the database was busy.
+func (s *System) batchClosed(ctx context.Context, t *Txn) (bool, error) {
 	if t.BatchNo == "" {
-		return false
+		return false, nil
 	}
 	b, err := s.batches.Get(ctx, t.BatchNo)
-	return err == nil && b.ClosedAt != nil
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("batch %s of %s: %w", t.BatchNo, t.TransNo, err)
+	}
+	return b.ClosedAt != nil, nil
 }
 
 // Decimal is an exact decimal amount: Units at scale 10^-4 (the largest

@@ -18,6 +18,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
+	"github.com/pspsim/pspsim/simulator/store"
 )
 
 // checkoutIn is the body of pay.checkout and pay.merchant.checkout.
@@ -384,20 +385,41 @@ func (s *System) authorizeOnline(ctx context.Context, fx *effects, t *Txn) error
 }
 
 // completeAuthentication receives the final result of a challenge or a
-// decoupled authentication.
+// decoupled authentication. The result is told once (threeds), so a store
+// that does not answer is asked again (store.Retry); if it still does not,
+// the order keeps waiting until its expiry, and the journal says why.
 func (s *System) completeAuthentication(transNo string, res ThreeDSResult) {
-	s.do(true, func(fx *effects) error {
-		ctx := context.Background()
-		t, err := s.txns.Get(ctx, transNo)
-		if err != nil || t.Status != StatusProcessing || t.ThreeDS == nil {
-			return nil
-		}
-		t.ThreeDS.TransStatus, t.ThreeDS.ECI, t.ThreeDS.ReasonCode = res.TransStatus, res.ECI, res.ReasonCode
-		t.ThreeDS.HasCAVV = res.CAVV != ""
-		s.record("order.3ds_completed", fmt.Sprintf("3-D Secure for %s ended: %s (transStatus %s)", t.MerchantOrderNo, res.Outcome, res.TransStatus), &t,
-			map[string]any{"outcome": string(res.Outcome), "transStatus": res.TransStatus, "eci": res.ECI})
-		return s.afterAuthentication(ctx, fx, &t, res, true)
+	ctx := context.Background()
+	err := store.Retry(ctx, func() error {
+		return s.do(true, func(fx *effects) error {
+			t, err := s.txns.Get(ctx, transNo)
+			if isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if t.Status != StatusProcessing || t.ThreeDS == nil {
+				return nil
+			}
+			t.ThreeDS.TransStatus, t.ThreeDS.ECI, t.ThreeDS.ReasonCode = res.TransStatus, res.ECI, res.ReasonCode
+			t.ThreeDS.HasCAVV = res.CAVV != ""
+			s.record("order.3ds_completed", fmt.Sprintf("3-D Secure for %s ended: %s (transStatus %s)", t.MerchantOrderNo, res.Outcome, res.TransStatus), &t,
+				map[string]any{"outcome": string(res.Outcome), "transStatus": res.TransStatus, "eci": res.ECI})
+			return s.afterAuthentication(ctx, fx, &t, res, true)
+		})
 	})
+	if err != nil {
+		s.unresolved(transNo, res.DSTransID, err)
+	}
+}
+
+// unresolved says that a 3-D Secure result could not be handed to the order
+// transNo: the store did not answer, or the order could not be completed.
+func (s *System) unresolved(transNo, dsTransID string, err error) {
+	s.env.Log.Error("codepay: a 3-D Secure result did not reach its order", "trans_no", transNo, "err", err)
+	s.env.Record(Name, "order.3ds_unresolved", "a 3-D Secure result could not be handed to its order ("+apierr.Wrap(err).Message+"); the order waits until it expires",
+		map[string]string{"trans_no": transNo, "dsTransId": dsTransID}, nil)
 }
 
 // payHosted pays a hosted-checkout order with a card the buyer typed on

@@ -94,10 +94,25 @@ func (s *System) ResumeNotifications() {
 // tampering. The message itself is sent as stored.
 func (s *System) resumeNotification(ctx context.Context, req delivery.Request) (delivery.Request, delivery.Policy, func(*delivery.Delivery), bool, error) {
 	full := req
-	if t, err := s.txns.Get(context.WithoutCancel(ctx), req.IDs["trans_no"]); err == nil {
+	t, err := s.txns.Get(context.WithoutCancel(ctx), req.IDs["trans_no"])
+	switch {
+	case err == nil:
 		s.notificationHooks(&full, t)
-	} else {
+	case isNotFound(err):
 		full.Tamper = tamperSign
+	default:
+		// The store did not answer now: the contradiction (only a fault
+		// asks for it) looks the transaction up when it is asked for.
+		s.notificationHooks(&full, Txn{})
+		full.Contradict = func() (delivery.Request, bool) {
+			t, err := s.txns.Get(context.Background(), req.IDs["trans_no"])
+			if err != nil {
+				return delivery.Request{}, false
+			}
+			h := req
+			s.notificationHooks(&h, t)
+			return h.Contradict()
+		}
 	}
 	return full, notificationPolicy, nil, true, nil
 }

@@ -164,7 +164,9 @@ func (s *System) mayReference(ctx context.Context, tt int, amt int64, o *Txn) *a
 		if o.Refunded > 0 {
 			return statusForbids("%s was partly refunded (%s): refund the rest instead of voiding it", o.MerchantOrderNo, fmtAmount(o.Refunded, o.Currency))
 		}
-		if s.batchClosed(ctx, o) {
+		if closed, err := s.batchClosed(ctx, o); err != nil {
+			return apierr.Wrap(err)
+		} else if closed {
 			return statusForbids("the batch %s of %s is closed: it can no longer be voided, only refunded", o.BatchNo, o.MerchantOrderNo)
 		}
 		if o.Instrument == InstrumentCardOnline {
@@ -240,9 +242,13 @@ func (s *System) mayAdjustTip(ctx context.Context, t *Txn, field string, tip int
 		return statusForbids("%s was not paid by card on a terminal: only offline card transactions take tip adjustments", t.MerchantOrderNo)
 	case t.Status != StatusSuccess:
 		return statusForbids("%s is %s (trans_status %d): only a successful transaction takes a tip adjustment", t.MerchantOrderNo, t.Status, t.Status)
-	case s.batchClosed(ctx, t):
+	}
+	if closed, err := s.batchClosed(ctx, t); err != nil {
+		return apierr.Wrap(err)
+	} else if closed {
 		return statusForbids("the batch %s of %s is closed: its tip can no longer be adjusted", t.BatchNo, t.MerchantOrderNo)
-	case t.Amount+tip < t.Refunded:
+	}
+	if t.Amount+tip < t.Refunded {
 		return apierr.Field(apierr.Unprocessable, field, "minimum", "%s would leave less than the %s already refunded",
 			fmtAmount(tip, t.Currency), fmtAmount(t.Refunded, t.Currency)).WithCode(CodeAmountExceeds)
 	}

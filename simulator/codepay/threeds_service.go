@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
 )
 
@@ -112,7 +113,12 @@ func (s *System) handleThreeDS() {
 // by construction, and a card number presented now could only repeat it.
 // Merchant, amount and currency are the order's stored values.
 func (s *System) resumeAuthentication(ctx context.Context, svc *threeds.Service, transNo string, r threeds.Result) {
-	t, err := s.txns.Get(ctx, transNo)
+	var t Txn
+	err := store.Retry(ctx, func() (err error) { t, err = s.txns.Get(ctx, transNo); return err })
+	if err != nil && !isNotFound(err) {
+		s.unresolved(transNo, r.DSTransID, err)
+		return
+	}
 	if err != nil || t.ThreeDS == nil || t.ThreeDS.DSTransID == "" || t.ThreeDS.DSTransID != r.DSTransID {
 		s.env.Record(Name, "order.3ds_orphaned", "a 3-D Secure result arrived for no order waiting for it",
 			map[string]string{"trans_no": transNo, "dsTransId": r.DSTransID}, nil)

@@ -272,9 +272,13 @@ type TxnView struct {
 	ExpiresAt      string       `json:"expiresAt,omitempty"`
 }
 
-func (s *System) txnView(ctx context.Context, t Txn) TxnView {
+func (s *System) txnView(ctx context.Context, t Txn) (TxnView, error) {
+	closed, err := s.batchClosed(ctx, &t)
+	if err != nil {
+		return TxnView{}, err
+	}
 	v := TxnView{Fields: orderFields(&t), Environment: t.Environment, AppID: t.AppID, MerchantNo: t.MerchantNo, Channel: t.Channel,
-		Instrument: t.Instrument, Card: t.CardMasked, Step: stepOf(&t), BatchNo: t.BatchNo, BatchClosed: s.batchClosed(ctx, &t),
+		Instrument: t.Instrument, Card: t.CardMasked, Step: stepOf(&t), BatchNo: t.BatchNo, BatchClosed: closed,
 		Refunds: t.Refunds, ThreeDS: t.ThreeDS}
 	if v.Refunds == nil {
 		v.Refunds = []string{}
@@ -286,5 +290,5 @@ func (s *System) txnView(ctx context.Context, t Txn) TxnView {
 	if !t.ExpiresAt.IsZero() {
 		v.ExpiresAt = t.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
-	return v
+	return v, nil
 }

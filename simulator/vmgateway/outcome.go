@@ -10,6 +10,7 @@ import (
 
 	"github.com/pspsim/pspsim/fixtures"
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
 )
 
@@ -300,23 +301,43 @@ func (s *System) handleThreeDS() {
 }
 
 // onAuthenticated continues a payment whose challenge or decoupled
-// authentication ended.
+// authentication ended. The result is told once (threeds), so a store that
+// does not answer is asked again (store.Retry); if it still does not, the
+// payment keeps waiting until its expiry, and the journal says why.
 func (s *System) onAuthenticated(ctx context.Context, tradeNo string, res threeds.Result) {
-	p, err := s.payments.Get(ctx, tradeNo)
-	if err != nil {
+	var p Payment
+	err := store.Retry(ctx, func() (err error) { p, err = s.payments.Get(ctx, tradeNo); return err })
+	if errors.Is(err, store.ErrNotFound) {
 		s.env.Record(Name, "payment.authentication_orphaned", "a 3-D Secure result arrived for an unknown payment", map[string]string{"tradeNo": tradeNo, "dsTransId": res.DSTransID}, nil)
 		return
 	}
-	m, _ := s.merchants.Get(ctx, p.MerchantID)
-	_, err = s.updatePayment(ctx, tradeNo, func(p *Payment, now time.Time) error {
-		if !waiting(p.Status) {
-			return errLate
+	var m Merchant
+	if err == nil {
+		err = store.Retry(ctx, func() (err error) { m, err = s.merchants.Get(ctx, p.MerchantID); return err })
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil // a merchant gone: no "3-D Secure unavailable" setting
 		}
-		return s.apply3DS(ctx, p, res, m.ThreeDSUnavailable, now)
-	})
-	if errors.Is(err, errLate) {
+	}
+	if err == nil {
+		err = store.Retry(ctx, func() error {
+			_, err := s.updatePayment(ctx, tradeNo, func(p *Payment, now time.Time) error {
+				if !waiting(p.Status) {
+					return errLate
+				}
+				return s.apply3DS(ctx, p, res, m.ThreeDSUnavailable, now)
+			})
+			return err
+		})
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, errLate):
 		s.env.Record(Name, "payment.authentication_late", "a 3-D Secure result arrived after the payment became "+p.Status+"; ignored",
 			s.paymentIDs(p), map[string]any{"transStatus": res.TransStatus})
+	default:
+		s.env.Log.Error("vmgateway: a 3-D Secure result did not reach its payment", "tradeNo", tradeNo, "err", err)
+		s.env.Record(Name, "payment.authentication_unresolved", "a 3-D Secure result could not be handed to its payment ("+apierr.Wrap(err).Message+"); the payment waits until it expires",
+			map[string]string{"tradeNo": tradeNo, "dsTransId": res.DSTransID}, map[string]any{"transStatus": res.TransStatus})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/apierr"
 	"github.com/pspsim/pspsim/simulator/delivery"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/store"
@@ -122,25 +123,61 @@ type target struct {
 	url, secret, subscriptionID string
 }
 
-func (s *System) targets(ctx context.Context, merchant, environment, appID, notificationURL string) []target {
+// targets looks up where an event about merchant's object goes: the
+// merchant's subscriptions in environment, and the app's notificationUrl
+// when the payment named one. A store that does not answer is asked again
+// (store.Retry): an event must not go unsent because one connection was
+// refused; if it still does not answer, the error says so.
+func (s *System) targets(ctx context.Context, merchant, environment, appID, notificationURL string) ([]target, error) {
+	out, err := s.lookupTargets(ctx, merchant, environment, appID, notificationURL)
+	if errors.Is(err, store.ErrUnavailable) {
+		err = store.Retry(ctx, func() error {
+			out, err = s.lookupTargets(ctx, merchant, environment, appID, notificationURL)
+			return err
+		})
+	}
+	return out, err
+}
+
+func (s *System) lookupTargets(ctx context.Context, merchant, environment, appID, notificationURL string) ([]target, error) {
 	var out []target
-	subs, _ := s.subs.Find(ctx, "merchant", merchant+"/"+environment, nil)
+	subs, err := s.subs.Find(ctx, "merchant", merchant+"/"+environment, nil)
+	if err != nil {
+		return nil, fmt.Errorf("webhook subscriptions of %s: %w", merchant, err)
+	}
 	for _, sub := range subs {
 		out = append(out, target{url: sub.SubscribeURL, secret: sub.Secret, subscriptionID: sub.SubscriptionID})
 	}
 	if notificationURL != "" {
-		if app, err := s.apps.Get(ctx, appID); err == nil {
+		app, err := s.apps.Get(ctx, appID)
+		switch {
+		case err == nil:
 			out = append(out, target{url: notificationURL, secret: app.secret(environment)})
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("app %s of a notificationUrl: %w", appID, err)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// unsent says that an event could not be sent: where it goes could not be
+// looked up.
+func (s *System) unsent(eventType string, ids map[string]string, err error) {
+	s.env.Log.Error("vmgateway: an event was not sent", "eventType", eventType, "err", err)
+	s.env.Record(Name, "webhook.unsent", eventType+" was not sent: where it goes could not be looked up ("+apierr.Wrap(err).Message+")",
+		ids, map[string]any{"eventType": eventType})
 }
 
 // publishPayment sends payment.status_changed for p's current status. Most
 // payments have no one to notify: the targets are looked up first, so that
 // the event's view, ids and closures are built only for those that do.
 func (s *System) publishPayment(ctx context.Context, p Payment) {
-	if targets := s.targets(ctx, p.MerchantID, p.Environment, p.AppID, p.NotificationURL); len(targets) > 0 {
+	targets, err := s.targets(ctx, p.MerchantID, p.Environment, p.AppID, p.NotificationURL)
+	if err != nil {
+		s.unsent("payment.status_changed", s.paymentIDs(p), err)
+		return
+	}
+	if len(targets) > 0 {
 		s.publishPaymentTo(ctx, targets, p)
 	}
 }
@@ -174,7 +211,12 @@ func paymentOpposite(p Payment) func() (any, bool) {
 
 // publishRefund sends refund.status_changed for rf's current status.
 func (s *System) publishRefund(ctx context.Context, rf Refund) {
-	if targets := s.targets(ctx, rf.MerchantID, rf.Environment, rf.AppID, rf.NotificationURL); len(targets) > 0 {
+	targets, err := s.targets(ctx, rf.MerchantID, rf.Environment, rf.AppID, rf.NotificationURL)
+	if err != nil {
+		s.unsent("refund.status_changed", map[string]string{"refundNumber": rf.RefundNumber, "tradeNo": rf.TradeNo, "merchant": rf.MerchantID}, err)
+		return
+	}
+	if len(targets) > 0 {
 		s.publishRefundTo(ctx, targets, rf)
 	}
 }

@@ -34,6 +34,7 @@ type Failing struct {
 	kinds map[string]bool // nil: every kind
 	all   bool
 	hits  int
+	left  int // FailTimes: failures left before healing (0: no limit)
 }
 
 // NewFailing wraps s.
@@ -45,6 +46,7 @@ func (f *Failing) Fail(ops ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.all = len(ops) == 0
+	f.left = 0
 	f.ops = map[string]bool{}
 	for _, op := range ops {
 		f.ops[op] = true
@@ -66,11 +68,20 @@ func (f *Failing) OnlyKinds(kinds ...string) {
 	}
 }
 
+// FailTimes is Fail for the next n failures only: then every operation
+// passes again — a database that refuses a few connections and recovers.
+func (f *Failing) FailTimes(n int, ops ...string) {
+	f.Fail(ops...)
+	f.mu.Lock()
+	f.left = n
+	f.mu.Unlock()
+}
+
 // Heal makes every operation pass again (and forgets OnlyKinds).
 func (f *Failing) Heal() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.all, f.ops, f.kinds = false, nil, nil
+	f.all, f.ops, f.kinds, f.left = false, nil, nil, 0
 }
 
 // Hits counts the operations failed so far: a test that expects a failure
@@ -86,6 +97,11 @@ func (f *Failing) fails(op, kind string) error {
 	defer f.mu.Unlock()
 	if (f.all || f.ops[op]) && (f.kinds == nil || f.kinds[kind]) {
 		f.hits++
+		if f.left > 0 {
+			if f.left--; f.left == 0 {
+				f.all, f.ops, f.kinds = false, nil, nil
+			}
+		}
 		return ErrRefused
 	}
 	return nil
