@@ -1,13 +1,19 @@
 package codepay_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pspsim/pspsim/simulator"
+	"github.com/pspsim/pspsim/simulator/codepay"
+	"github.com/pspsim/pspsim/simulator/delivery"
 	memstore "github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/store/storetest"
+	"github.com/pspsim/pspsim/simulator/threeds"
 )
 
 // withStore runs the simulator on s.
@@ -92,6 +98,50 @@ func TestAThreeDSResultWaitsForTheStore(t *testing.T) {
 		}
 		if n := len(c.events("order.3ds_unresolved")); n != 1 {
 			t.Fatalf("journaled %d unresolved results, want 1", n)
+		}
+	})
+}
+
+// TestResumedWorkWaitsForTheStore: what a process that did not start the
+// work resumes — the named 3-D Secure completion, a stored notification's
+// hooks — reads its order from the store. A store that does not answer is
+// said (order.3ds_unresolved, not "orphaned": the order exists), and a
+// notification resumed then still gets its contradiction once the store
+// answers, where before it silently had none.
+func TestResumedWorkWaitsForTheStore(t *testing.T) {
+	ctx := context.Background()
+	t.Run("3-D Secure result", func(t *testing.T) {
+		failing := storetest.NewFailing(memstore.NewMemory())
+		c := newCP(t, withStore(failing))
+		a := c.merchantCheckout("R3DS-1", mcDecoupled, nil)
+		transNo := a.str("trans_no")
+		ds := c.sys.DSTransID(ctx, transNo)
+		if a.Code != "0" || ds == "" {
+			t.Fatalf("decoupled checkout: %s (dsTransID %q)", a, ds)
+		}
+		failing.Fail(storetest.OpGet)
+		failing.OnlyKinds("codepay.txn")
+		c.sys.ResumeAuthentication(ctx, transNo, threeds.Result{DSTransID: ds, TransStatus: "Y"})
+		failing.Heal()
+		if u, o := len(c.events("order.3ds_unresolved")), len(c.events("order.3ds_orphaned")); u != 1 || o != 0 {
+			t.Fatalf("journaled %d unresolved and %d orphaned results; want 1 and 0", u, o)
+		}
+	})
+	t.Run("notification", func(t *testing.T) {
+		failing := storetest.NewFailing(memstore.NewMemory())
+		c := newCP(t, withStore(failing))
+		transNo := c.paidSale("RN-1", "8.00", visaOK, nil)
+		failing.Fail(storetest.OpGet)
+		failing.OnlyKinds("codepay.txn")
+		full := c.sys.ResumeNotification(ctx, delivery.Request{System: "codepay", Kind: "notification", IDs: map[string]string{"trans_no": transNo}})
+		failing.Heal()
+		if full.Contradict == nil || full.Tamper == nil {
+			t.Fatalf("resumed without its hooks: contradiction %t, tampering %t", full.Contradict != nil, full.Tamper != nil)
+		}
+		c2, ok := full.Contradict()
+		want := fmt.Sprintf(`"trans_status":%d,`, codepay.StatusFailed)
+		if !ok || !strings.Contains(string(c2.Body), want) {
+			t.Fatalf("the contradiction of a paid sale: %t %s; want %s", ok, c2.Body, want)
 		}
 	})
 }
