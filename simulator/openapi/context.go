@@ -52,7 +52,16 @@ type Request struct {
 	// doc is the validator's parse of Body while the handler runs (nil
 	// when Body was normalised, or once the mount has released it).
 	doc *schema.Doc
+	// bodyJSON says that the validator parsed Body as it is (see BodyJSON);
+	// set before the handler runs, never changed after.
+	bodyJSON bool
 }
+
+// BodyJSON reports that Body is one JSON value in valid UTF-8: the
+// validator parsed it as it is (schema.Doc.Parse accepts nothing else:
+// FuzzParseAcceptsOnlyValidJSON). A journal can take its view without
+// checking it again (bodies.OfJSON).
+func (r *Request) BodyJSON() bool { return r.bodyJSON }
 
 // Decode stores the JSON body in the value v points to, as
 // json.Unmarshal(r.Body, v) does — the same value, the same error. It reuses

@@ -460,6 +460,8 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		note.BodyIDs = bodyIDs(doc)
 	}
 	h := m.handlers[req.Key]
+	// doc is the parse of the body as sent; a normalised body replaces it below.
+	req.bodyJSON = doc != nil && o.body == nil
 	if h != nil && o.body == nil && doc != nil {
 		// The handler decodes the body from this parse (Request.Decode);
 		// ServeHTTP releases it when the handler has returned.
