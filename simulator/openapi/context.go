@@ -48,7 +48,12 @@ type Request struct {
 
 	mu        sync.Mutex
 	principal any
-	tags      map[string]string
+	// tags are the recorded tags, a key at most once, in tagBuf while they
+	// fit (a request has two to four): a map cost two allocations a request.
+	tags   []tag
+	tagBuf [4]tag
+	// authInputs is the scratch space of the request's authentication.
+	authInputs authInputs
 	// doc is the validator's parse of Body while the handler runs (nil
 	// when Body was normalised, or once the mount has released it).
 	doc *schema.Doc
@@ -122,18 +127,32 @@ func (r *Request) SetPrincipal(p any) {
 func (r *Request) Tag(key, value string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.tags == nil {
-		r.tags = map[string]string{}
+	for i := range r.tags {
+		if r.tags[i].key == key {
+			r.tags[i].value = value
+			return
+		}
 	}
-	r.tags[key] = value
+	if r.tags == nil {
+		r.tags = r.tagBuf[:0]
+	}
+	r.tags = append(r.tags, tag{key, value})
 }
+
+// tag is one recorded tag.
+type tag struct{ key, value string }
 
 // TagValue returns one recorded tag, or "" (the fault engine's hot path:
 // cheaper than copying them all).
 func (r *Request) TagValue(key string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.tags[key]
+	for _, t := range r.tags {
+		if t.key == key {
+			return t.value
+		}
+	}
+	return ""
 }
 
 // Tags returns a copy of the recorded tags.
@@ -141,8 +160,8 @@ func (r *Request) Tags() map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make(map[string]string, len(r.tags))
-	for k, v := range r.tags {
-		out[k] = v
+	for _, t := range r.tags {
+		out[t.key] = t.value
 	}
 	return out
 }
