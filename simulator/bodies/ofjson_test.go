@@ -113,3 +113,24 @@ func TestRecorderWriteJSON(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkOfJSON is a card payment's request body: Of checks it, OfJSON
+// trusts the caller that it is JSON in UTF-8.
+func BenchmarkOfJSON(b *testing.B) {
+	body := []byte(`{"orderNo":"B100000001","amount":"19.99","currency":"USD","paymentMethodType":"card","description":"test order","threeDsMode":"auto",` +
+		`"card":{"cardNo":"4000123456000019","expiryMonth":"12","expiryYear":"2030","cvc":"123","captureMethod":"auto"},` +
+		`"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (test)","javascriptEnable":true,` +
+		`"colorDepth":"24","screenHeight":"800","screenWidth":"1200","timeZone":"0"}}}`)
+	b.Run("Of", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Of(body)
+		}
+	})
+	b.Run("OfJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			OfJSON(body)
+		}
+	})
+}
