@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
+	"github.com/pspsim/pspsim/simulator/journal"
 	"github.com/pspsim/pspsim/simulator/money"
 	"github.com/pspsim/pspsim/simulator/openapi"
 	"github.com/pspsim/pspsim/simulator/pan"
@@ -356,9 +357,19 @@ func (s *System) getPayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pt := payTransaction(p, shop)
-	s.record("payment.queried", fmt.Sprintf("pay-transaction query for payment %s: status %s", id, pt.Status), p.ids(KindPayment, id),
-		map[string]any{"status": pt.Status, "fee": pt.Fee, "net": pt.Net})
-	WriteJSON(w, http.StatusOK, map[string]any{"payment": pt})
+	s.recordQueried(p, id, pt)
+	writeRawJSON(w, http.StatusOK, appendPayTransactionAnswer(make([]byte, 0, 320), pt))
+}
+
+// recordQueried journals a pay-transaction query (payment.queried) with the
+// ids and data lists of RecordFields: the event p.ids and the map of status,
+// fee and net would give (TestQueriedEventIsTheMapEvent), without the two
+// maps and the boxed values a read built only to be encoded.
+func (s *System) recordQueried(p Payment, id string, pt PayTransaction) {
+	ids := [...]journal.ID{{Name: "shopId", Value: p.ShopID}, {Name: "paymentId", Value: p.PaymentID}, {Name: "clientId", Value: p.ClientID}}
+	data := [...]journal.Field{journal.String("status", pt.Status), journal.String("fee", pt.Fee), journal.String("net", pt.Net)}
+	s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "payment.queried",
+		Message: "pay-transaction query for payment " + id + ": status " + pt.Status}, ids[:], data[:])
 }
 
 // RefundTransaction is Genstore's answer to the Query Refund of seed 001,

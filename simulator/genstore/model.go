@@ -3,6 +3,7 @@ package genstore
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -180,8 +181,9 @@ func (s Status) String() string {
 	return fmt.Sprintf("status(%d)", int(s))
 }
 
-// Code returns the status as the seed writes it: "1", "2", "3", "4", "9".
-func (s Status) Code() string { return fmt.Sprint(int(s)) }
+// Code returns the status as the seed writes it: "1", "2", "3", "4", "9"
+// (strconv, not fmt: every pay-transaction answer and journal event asks).
+func (s Status) Code() string { return strconv.Itoa(int(s)) }
 
 // OpStatus is where a capture, void or refund stands.
 type OpStatus string

@@ -48,11 +48,25 @@ type Request struct {
 
 	mu        sync.Mutex
 	principal any
-	tags      map[string]string
+	// tags are the recorded tags, a key at most once, in tagBuf while they
+	// fit (a request has two to four): a map cost two allocations a request.
+	tags   []tag
+	tagBuf [4]tag
+	// authInputs is the scratch space of the request's authentication.
+	authInputs authInputs
 	// doc is the validator's parse of Body while the handler runs (nil
 	// when Body was normalised, or once the mount has released it).
 	doc *schema.Doc
+	// bodyJSON says that the validator parsed Body as it is (see BodyJSON);
+	// set before the handler runs, never changed after.
+	bodyJSON bool
 }
+
+// BodyJSON reports that Body is one JSON value in valid UTF-8: the
+// validator parsed it as it is (schema.Doc.Parse accepts nothing else:
+// FuzzParseAcceptsOnlyValidJSON). A journal can take its view without
+// checking it again (bodies.OfJSON).
+func (r *Request) BodyJSON() bool { return r.bodyJSON }
 
 // Decode stores the JSON body in the value v points to, as
 // json.Unmarshal(r.Body, v) does — the same value, the same error. It reuses
@@ -113,18 +127,32 @@ func (r *Request) SetPrincipal(p any) {
 func (r *Request) Tag(key, value string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.tags == nil {
-		r.tags = map[string]string{}
+	for i := range r.tags {
+		if r.tags[i].key == key {
+			r.tags[i].value = value
+			return
+		}
 	}
-	r.tags[key] = value
+	if r.tags == nil {
+		r.tags = r.tagBuf[:0]
+	}
+	r.tags = append(r.tags, tag{key, value})
 }
+
+// tag is one recorded tag.
+type tag struct{ key, value string }
 
 // TagValue returns one recorded tag, or "" (the fault engine's hot path:
 // cheaper than copying them all).
 func (r *Request) TagValue(key string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.tags[key]
+	for _, t := range r.tags {
+		if t.key == key {
+			return t.value
+		}
+	}
+	return ""
 }
 
 // Tags returns a copy of the recorded tags.
@@ -132,8 +160,8 @@ func (r *Request) Tags() map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make(map[string]string, len(r.tags))
-	for k, v := range r.tags {
-		out[k] = v
+	for _, t := range r.tags {
+		out[t.key] = t.value
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,6 +164,38 @@ func BenchmarkMountToleratedRequest(b *testing.B) {
 		heard = heard[:0]
 		if rec := post(m, body); rec.Code != 200 {
 			b.Fatal(rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// TestBodyJSONSaysTheBodyParsedAsSent: a body the validator parsed as it is
+// is said to be JSON (the journal then takes its view without checking it
+// again); a normalised one is not, though it is JSON too: the parse was of
+// the body as sent.
+func TestBodyJSONSaysTheBodyParsedAsSent(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{`{"orderNo":"A0001","amount":12.5,"currency":"USD"}`, true},
+		{` {"orderNo":"A0001","amount":12.5,"currency":"USD"}` + "\n", true},
+		{`{"orderNo":"A0001","amount":2,"currency":"USD","extra":{"x":1}}`, false},
+		{`{"orderNo":"A0001","amount":"12.50","currency":"USD"}`, false},
+	} {
+		var ws []openapi.Warning
+		m := lenientMount(t, false, &ws)
+		var got, seen bool
+		var body []byte
+		m.HandleFunc("pay", func(w http.ResponseWriter, r *http.Request) {
+			req := openapi.FromContext(r.Context())
+			got, seen, body = req.BodyJSON(), true, req.Body
+		})
+		post(m, c.body)
+		if !seen || got != c.want {
+			t.Errorf("%s: BodyJSON %v (handler ran: %v), want %v", c.body, got, seen, c.want)
+		}
+		if got && !json.Valid(body) {
+			t.Errorf("%s: BodyJSON for a body that is not JSON: %s", c.body, body)
 		}
 	}
 }

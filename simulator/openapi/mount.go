@@ -380,8 +380,13 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &Request{System: m.cfg.System, OperationID: route.Operation.OperationID, Key: route.Operation.OperationID,
 		Operation: route.Operation, Route: route, PathParams: params, Body: body, Dialect: m.cfg.Dialect}
 	ctx := WithRequest(r.Context(), req)
+	noBody := r.Body == http.NoBody
 	r = r.WithContext(ctx)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !noBody {
+		// A request without a body keeps http.NoBody, which reads as the
+		// empty reader would, without two allocations.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 
 	op := m.byID[req.OperationID]
 	checking := m.cfg.CheckResponses != nil && !op.stream
@@ -431,7 +436,8 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 	if m.cfg.Strict {
 		md = modeStrict
 	}
-	o := op.check.run(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc}, md)
+	o := op.check.run(r.Context(), checkInput{r: r, route: req.Route, params: req.PathParams, body: req.Body, auth: m.opts.AuthenticationFunc,
+		scratch: &req.authInputs}, md)
 	doc := o.doc
 	if len(o.warnings) > 0 {
 		req.Warnings = o.warnings
@@ -460,6 +466,8 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		note.BodyIDs = bodyIDs(doc)
 	}
 	h := m.handlers[req.Key]
+	// doc is the parse of the body as sent; a normalised body replaces it below.
+	req.bodyJSON = doc != nil && o.body == nil
 	if h != nil && o.body == nil && doc != nil {
 		// The handler decodes the body from this parse (Request.Decode);
 		// ServeHTTP releases it when the handler has returned.
@@ -517,6 +525,11 @@ func dispatchKey(doc *schema.Doc, field string) (string, *apierr.Error) {
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
+	}
+	if r.Body == http.NoBody {
+		// What net/http gives a request without a body (every GET): io.ReadAll
+		// would allocate its 512-byte buffer to read nothing and answer this.
+		return []byte{}, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {

@@ -167,6 +167,15 @@ type checkInput struct {
 	params map[string]string
 	body   []byte
 	auth   openapi3filter.AuthenticationFunc
+	// scratch holds the inputs authenticate hands auth (in the Request, which
+	// is allocated anyway), or nil: they are then allocated.
+	scratch *authInputs
+}
+
+// authInputs are the kin-openapi inputs of one request's authentication.
+type authInputs struct {
+	validation     openapi3filter.RequestValidationInput
+	authentication openapi3filter.AuthenticationInput
 }
 
 // check validates a request exactly as kin-openapi would (every departure
@@ -296,12 +305,20 @@ func (rc *requestCheck) authenticate(ctx context.Context, in checkInput) *apierr
 		return nil
 	}
 	var errs []error
-	input := &openapi3filter.RequestValidationInput{Request: in.r, PathParams: in.params, Route: in.route}
+	sc := in.scratch
+	if sc == nil {
+		sc = new(authInputs)
+	}
+	input := &sc.validation
+	*input = openapi3filter.RequestValidationInput{Request: in.r, PathParams: in.params, Route: in.route}
 	for _, alt := range rc.security {
 		var failed error
 		for _, item := range alt {
-			if err := in.auth(ctx, &openapi3filter.AuthenticationInput{RequestValidationInput: input,
-				SecuritySchemeName: item.name, SecurityScheme: item.scheme, Scopes: item.scopes}); err != nil {
+			// One input per scheme, as before; auth does not keep it past its return.
+			ai := &sc.authentication
+			*ai = openapi3filter.AuthenticationInput{RequestValidationInput: input,
+				SecuritySchemeName: item.name, SecurityScheme: item.scheme, Scopes: item.scopes}
+			if err := in.auth(ctx, ai); err != nil {
 				failed = err
 				break
 			}

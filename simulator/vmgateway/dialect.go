@@ -159,7 +159,7 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		var fields [7]journal.Field
 		data := append(fields[:0], journal.String("operation", op), journal.Int("status", int64(sw.Status)))
 		if req := openapi.FromContext(r.Context()); req != nil {
-			if b := bodies.Of(req.Body); b != nil {
+			if b := requestView(req); b != nil {
 				data = append(data, journal.Any("request", b))
 			}
 		}
@@ -179,6 +179,15 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		}
 		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
 	})
+}
+
+// requestView is the journal's view of a request's body: one the validator
+// parsed as it is is not checked again (bodies.OfJSON gives bodies.Of's view).
+func requestView(req *openapi.Request) any {
+	if req.BodyJSON() {
+		return bodies.OfJSON(req.Body)
+	}
+	return bodies.Of(req.Body)
 }
 
 // fail answers an error in the gateway's envelope; an internal error's

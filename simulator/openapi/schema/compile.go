@@ -61,7 +61,7 @@ type Schema struct {
 
 	// strings
 	minLength, maxLength int64 // maxLength < 0: none
-	pattern              *regexp.Regexp
+	pattern              *pattern
 	patternReason        string
 	format               string
 	stringFormat         openapi3.StringFormatValidator
@@ -266,7 +266,7 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 			}
 			c.patterns[s.Pattern] = re
 		}
-		out.pattern = re
+		out.pattern = newPattern(re)
 		out.patternReason = fmt.Sprintf(`string doesn't match the regular expression "%s"`, s.Pattern)
 	}
 	if f := s.Format; f != "" {
