@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,6 +55,10 @@ type Retention struct {
 type kindConfig struct {
 	decode    func([]byte) (any, error) // a document into the table's value
 	encode    func(any) ([]byte, error) // the value back into a document
+	pack      func(any) ([]byte, error) // the value into its compact encoding; nil: values are kept
+	unpack    func([]byte) (any, error) // a compact encoding into a fresh value
+	keep      func(any) any             // a copy of a value to keep as one (pack nil)
+	typ       reflect.Type              // the table's value type (T of *T)
 	indexes   []string                  // index names, sorted
 	keys      []func(any) string        // each index's key of a value ("": not indexed)
 	evictable func(any, Peek) bool      // nil: never evicted
@@ -88,10 +94,11 @@ type object struct {
 	keys    []string // unique keys it claimed
 	removed bool
 
-	mu  sync.Mutex
-	doc []byte   // the document, when no value is kept
-	val any      // the value (a *T of the kind's table), owned by the store
-	ix  []string // its key in each index (guarded by the table's ixmu)
+	mu     sync.Mutex
+	packed bool     // data is the compact encoding of the value (kindConfig.pack)
+	data   []byte   // that encoding (never written once stored), or the document when no value is kept
+	val    any      // the value (a *T of the kind's table), owned by the store, when kept as one
+	ix     []string // its key in each index (guarded by the table's ixmu)
 }
 
 // NewMemory returns an empty in-memory store without retention.
@@ -152,28 +159,69 @@ func (m *Memory) object(kind, id string) (*object, *kindTable, error) {
 	return nil, nil, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 }
 
-// value returns the object's value, decoding (and keeping) its document
-// when it has none yet. The caller holds o.mu.
-func (o *object) value(cfg *kindConfig) (any, error) {
-	if o.val == nil && cfg != nil {
-		v, err := cfg.decode(o.doc)
-		if err != nil {
-			return nil, err
-		}
-		o.val, o.doc = v, nil
+// value returns the object's value, decoding (and keeping, as a value or
+// compactly) its document when it has none yet. fresh says the value is the
+// caller's (decoded from the compact encoding just now); otherwise it is the
+// store's own, which the caller must neither keep nor change. The caller
+// holds o.mu.
+func (o *object) value(cfg *kindConfig) (v any, fresh bool, err error) {
+	if o.packed {
+		v, err := cfg.unpack(o.data)
+		return v, true, err
 	}
-	return o.val, nil
+	if o.val == nil && cfg != nil {
+		v, err := cfg.decode(o.data)
+		if err != nil {
+			return nil, false, err
+		}
+		if cfg.pack != nil {
+			b, err := cfg.pack(v)
+			if err != nil {
+				return nil, false, err
+			}
+			o.data, o.packed = b, true
+			return v, true, nil
+		}
+		o.val, o.data = v, nil
+	}
+	return o.val, false, nil
 }
 
 // document returns the object's document. The caller holds o.mu.
 func (o *object) document(cfg *kindConfig) ([]byte, error) {
+	if o.packed {
+		v, err := cfg.unpack(o.data)
+		if err != nil {
+			return nil, err
+		}
+		return cfg.encode(v)
+	}
 	if o.val == nil {
-		return o.doc, nil
+		return o.data, nil
 	}
 	if cfg != nil {
 		return cfg.encode(o.val)
 	}
 	return json.Marshal(o.val)
+}
+
+// store keeps v as the object's value: its compact encoding when the kind
+// has one, else v itself when owned, or a copy (cfg.keep) the caller does
+// not share. The caller holds o.mu, or o is not yet shared.
+func (o *object) store(cfg *kindConfig, v any, owned bool) error {
+	if cfg != nil && cfg.pack != nil {
+		b, err := cfg.pack(v)
+		if err != nil {
+			return err
+		}
+		o.data, o.packed, o.val = b, true, nil
+		return nil
+	}
+	if !owned && cfg != nil && cfg.keep != nil {
+		v = cfg.keep(v)
+	}
+	o.val, o.data, o.packed = v, nil, false
+	return nil
 }
 
 // Get implements Store.
@@ -189,10 +237,10 @@ func (m *Memory) Get(_ context.Context, kind, id string) ([]byte, error) {
 
 // Create implements Store.
 func (m *Memory) Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error {
-	return m.create(kind, id, doc, nil, unique)
+	return m.create(kind, id, doc, nil, false, unique)
 }
 
-func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) error {
+func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique []string) error {
 	var now time.Time
 	if m.opts.Now != nil {
 		now = m.opts.Now()
@@ -213,10 +261,16 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		val, doc = v, nil
+		val, doc, owned = v, nil, true
+	}
+	o := &object{id: id, created: now.UnixNano(), data: doc}
+	if val != nil {
+		if err := o.store(t.cfg, val, owned); err != nil {
+			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+		}
 	}
 	m.seq++
-	o := &object{id: id, seq: m.seq, created: now.UnixNano(), doc: doc, val: val}
+	o.seq = m.seq
 	if len(unique) > 0 {
 		o.keys = append([]string(nil), unique...)
 	}
@@ -227,6 +281,13 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 	}
 	if t.indexes != nil {
 		keys := t.keysOf(val)
+		if o.packed {
+			// val is not kept: its strings may be views of another
+			// object's encoding, which the index would keep alive.
+			for i := range keys {
+				keys[i] = strings.Clone(keys[i])
+			}
+		}
 		t.ixmu.Lock()
 		o.ix = keys
 		t.indexAdd(o, keys)
@@ -319,15 +380,14 @@ func (m *Memory) Update(ctx context.Context, kind, id string, fn func(cur []byte
 			return err
 		}
 		if t.cfg == nil {
-			o.doc = next
+			o.data = next
 			return nil
 		}
 		v, err := t.cfg.decode(next)
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		t.setValue(o, v)
-		return nil
+		return t.setValue(o, v, true)
 	})
 }
 
@@ -342,18 +402,20 @@ func (m *Memory) update(kind, id string, fn func(o *object, t *kindTable) error)
 	return fn(o, t)
 }
 
-// setValue replaces an object's value (the caller holds o.mu) and moves it
-// in the indexes whose keys changed.
-func (t *kindTable) setValue(o *object, v any) {
-	o.val, o.doc = v, nil
+// setValue replaces an object's value (the caller holds o.mu; see store
+// for owned) and moves it in the indexes whose keys changed.
+func (t *kindTable) setValue(o *object, v any, owned bool) error {
+	if err := o.store(t.cfg, v, owned); err != nil {
+		return err
+	}
 	if t.indexes == nil {
-		return
+		return nil
 	}
 	keys := t.keysOf(v)
 	t.ixmu.Lock()
 	defer t.ixmu.Unlock()
 	if slices.Equal(keys, o.ix) || o.removed {
-		return
+		return nil
 	}
 	old := o.ix
 	o.ix = keys
@@ -361,6 +423,9 @@ func (t *kindTable) setValue(o *object, v any) {
 	for i := range keys {
 		if keys[i] != old[i] {
 			changed[i] = old[i]
+			if o.packed {
+				keys[i] = strings.Clone(keys[i]) // v is not kept (see create)
+			}
 		}
 	}
 	t.indexRemove(o, changed)
@@ -372,6 +437,7 @@ func (t *kindTable) setValue(o *object, v any) {
 		}
 	}
 	t.indexAdd(o, changed)
+	return nil
 }
 
 // Claim implements Store.
@@ -468,54 +534,66 @@ func (m *Memory) Reset(context.Context) error {
 
 // ---------------------------------------------------------------- values
 
-func (m *Memory) getValue(kind, id string) (any, error) {
+// getValue returns the object's value; fresh: the caller's own (see
+// object.value).
+func (m *Memory) getValue(kind, id string) (v any, fresh bool, err error) {
 	o, t, err := m.object(kind, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	v, err := o.value(t.cfg)
+	v, fresh, err = o.value(t.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s %q: %w", kind, id, err)
+		return nil, false, fmt.Errorf("decode %s %q: %w", kind, id, err)
 	}
-	return v, nil
+	return v, fresh, nil
 }
 
+// createValue stores v, which is the caller's: the store keeps its
+// encoding or a copy.
 func (m *Memory) createValue(kind, id string, v any, unique []string) error {
-	return m.create(kind, id, nil, v, unique)
+	return m.create(kind, id, nil, v, false, unique)
 }
 
 // updateValue runs fn on the current value under the object's lock and
-// keeps what it returns.
-func (m *Memory) updateValue(kind, id string, fn func(cur any) (any, error)) error {
+// keeps what it returns (its encoding or a copy, as createValue). fresh
+// says cur is fn's own; packed is then the encoding it was decoded from
+// (to decode anew when fn changed it and failed, say).
+func (m *Memory) updateValue(kind, id string, fn func(cur any, fresh bool, packed []byte) (any, error)) error {
 	return m.update(kind, id, func(o *object, t *kindTable) error {
-		cur, err := o.value(t.cfg)
+		cur, fresh, err := o.value(t.cfg)
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		next, err := fn(cur)
+		var packed []byte
+		if o.packed {
+			packed = o.data
+		}
+		next, err := fn(cur, fresh, packed)
 		if err != nil {
 			return err
 		}
-		t.setValue(o, next)
+		if err := t.setValue(o, next, false); err != nil {
+			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+		}
 		return nil
 	})
 }
 
 // eachValue calls fn on every value of kind in creation order. fn must not
-// keep or change the value.
-func (m *Memory) eachValue(kind string, fn func(id string, v any) bool) error {
+// keep or change the value unless fresh (see object.value).
+func (m *Memory) eachValue(kind string, fn func(id string, v any, fresh bool) bool) error {
 	var failed error
 	err := m.each(kind, func(o *object, cfg *kindConfig) bool {
 		o.mu.Lock()
-		v, err := o.value(cfg)
+		v, fresh, err := o.value(cfg)
 		o.mu.Unlock()
 		if err != nil {
 			failed = fmt.Errorf("decode %s %q: %w", kind, o.id, err)
 			return false
 		}
-		return fn(o.id, v)
+		return fn(o.id, v, fresh)
 	})
 	if err != nil {
 		return err
@@ -525,7 +603,7 @@ func (m *Memory) eachValue(kind string, fn func(id string, v any) bool) error {
 
 // findValues calls fn on the values listed under key in index, in creation
 // order; ok is false when the kind has no such index.
-func (m *Memory) findValues(kind, index, key string, fn func(id string, v any) bool) (ok bool, err error) {
+func (m *Memory) findValues(kind, index, key string, fn func(id string, v any, fresh bool) bool) (ok bool, err error) {
 	m.mu.RLock()
 	t := m.table(kind, false)
 	cfg := m.configs[kind]
@@ -552,12 +630,12 @@ func (m *Memory) findValues(kind, index, key string, fn func(id string, v any) b
 	m.mu.RUnlock()
 	for _, o := range objs {
 		o.mu.Lock()
-		v, err := o.value(cfg)
+		v, fresh, err := o.value(cfg)
 		o.mu.Unlock()
 		if err != nil {
 			return true, fmt.Errorf("decode %s %q: %w", kind, o.id, err)
 		}
-		if !fn(o.id, v) {
+		if !fn(o.id, v, fresh) {
 			break
 		}
 	}
@@ -606,7 +684,7 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 		if !o.mu.TryLock() {
 			continue
 		}
-		v, err := o.value(t.cfg)
+		v, _, err := o.value(t.cfg)
 		ok := err == nil && t.cfg.evictable(v, peek{m})
 		if ok {
 			t.ixmu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 )
 
@@ -20,6 +21,7 @@ type Table[T any] struct {
 	mem     *Memory // s, when it keeps values
 	kind    string
 	c       cloner[T]
+	cd      codec[T] // the memory store keeps T compactly when cd.plan is set
 	indexes map[string]func(*T) string
 }
 
@@ -65,6 +67,9 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		opt(&o)
 	}
 	t := Table[T]{s: s, kind: kind, c: newCloner[T](), indexes: map[string]func(*T) string{}}
+	if t.c.ok {
+		t.cd = newCodec[T]()
+	}
 	for i, name := range o.names {
 		t.indexes[name] = o.keys[i]
 	}
@@ -78,6 +83,41 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 				return v, nil
 			},
 			encode: func(v any) ([]byte, error) { return json.Marshal(v) },
+			typ:    reflect.TypeFor[T](),
+			keep: func(v any) any {
+				if p, ok := v.(*T); ok {
+					c := new(T)
+					*c = t.c.clone(*p)
+					return c
+				}
+				// Another table type's value: a copy through JSON.
+				if reflect.TypeOf(v).Kind() != reflect.Pointer {
+					return v
+				}
+				c := reflect.New(reflect.TypeOf(v).Elem())
+				if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, c.Interface()) == nil {
+					return c.Interface()
+				}
+				return v
+			},
+		}
+		if t.cd.plan != nil {
+			cfg.pack = func(v any) ([]byte, error) {
+				p, ok := v.(*T)
+				if !ok {
+					// Another table type wrote this kind: go through JSON.
+					p = new(T)
+					b, err := json.Marshal(v)
+					if err == nil {
+						err = json.Unmarshal(b, p)
+					}
+					if err != nil {
+						return nil, err
+					}
+				}
+				return t.cd.encode(p), nil
+			}
+			cfg.unpack = func(b []byte) (any, error) { return t.cd.decode(b) }
 		}
 		names := append([]string(nil), o.names...)
 		sort.Strings(names)
@@ -134,9 +174,13 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 // Kind returns the table's kind.
 func (t Table[T]) Kind() string { return t.kind }
 
-// value turns what the memory store holds into a copy the caller owns.
-func (t Table[T]) value(v any) (T, error) {
+// value turns what the memory store holds into a copy the caller owns;
+// fresh: v is already the caller's (see object.value).
+func (t Table[T]) value(v any, fresh bool) (T, error) {
 	if p, ok := v.(*T); ok {
+		if fresh {
+			return *p, nil
+		}
 		return t.c.clone(*p), nil
 	}
 	// Another table type wrote this kind: go through JSON.
@@ -152,11 +196,11 @@ func (t Table[T]) value(v any) (T, error) {
 func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
 	var v T
 	if t.mem != nil {
-		cur, err := t.mem.getValue(t.kind, id)
+		cur, fresh, err := t.mem.getValue(t.kind, id)
 		if err != nil {
 			return v, err
 		}
-		return t.value(cur)
+		return t.value(cur, fresh)
 	}
 	doc, err := t.s.Get(ctx, t.kind, id)
 	if err != nil {
@@ -187,9 +231,8 @@ func (t Table[T]) LookupID(ctx context.Context, key string) (string, error) {
 // Create stores a new object and claims its unique keys.
 func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) error {
 	if t.mem != nil {
-		p := new(T)
-		*p = t.c.clone(v)
-		return t.mem.createValue(t.kind, id, p, unique)
+		// Encoded (which copies) or, when the store keeps values, cloned.
+		return t.mem.createValue(t.kind, id, &v, unique)
 	}
 	doc, err := json.Marshal(v)
 	if err != nil {
@@ -204,24 +247,34 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 func (t Table[T]) Update(ctx context.Context, id string, fn func(*T) error) (T, error) {
 	var out T
 	if t.mem != nil {
-		err := t.mem.updateValue(t.kind, id, func(cur any) (any, error) {
+		err := t.mem.updateValue(t.kind, id, func(cur any, fresh bool, packed []byte) (any, error) {
 			p, ok := cur.(*T)
 			if !ok {
 				return nil, fmt.Errorf("%s %q holds a %T", t.kind, id, cur)
 			}
-			next := new(T)
-			*next = t.c.clone(*p)
+			next := p
+			if !fresh {
+				next = new(T)
+				*next = t.c.clone(*p)
+			}
 			if err := fn(next); err != nil {
-				out = t.c.clone(*p)
+				if fresh {
+					// fn may have changed cur: decode it anew.
+					was, e := t.cd.decode(packed)
+					if e != nil {
+						return nil, e
+					}
+					out = *was
+				} else {
+					out = t.c.clone(*p)
+				}
 				return nil, err
 			}
 			// fn may have kept pointers into next, or put in it slices its
-			// caller still holds: the store keeps a copy of its own, and the
-			// caller gets next.
+			// caller still holds: the store keeps an encoding or a copy of
+			// its own (kindConfig.keep), and the caller gets next.
 			out = *next
-			stored := new(T)
-			*stored = t.c.clone(*next)
-			return stored, nil
+			return next, nil
 		})
 		return out, err
 	}
@@ -266,8 +319,8 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	var out []T
 	if t.mem != nil {
 		var failed error
-		err := t.mem.eachValue(t.kind, func(id string, cur any) bool {
-			return t.collect(&out, cur, keep, &failed)
+		err := t.mem.eachValue(t.kind, func(id string, cur any, fresh bool) bool {
+			return t.collect(&out, cur, fresh, keep, &failed)
 		})
 		if err == nil {
 			err = failed
@@ -292,14 +345,18 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	return out, decodeErr
 }
 
-func (t Table[T]) collect(out *[]T, cur any, keep func(*T) bool, failed *error) bool {
+func (t Table[T]) collect(out *[]T, cur any, fresh bool, keep func(*T) bool, failed *error) bool {
 	if p, ok := cur.(*T); ok {
 		if keep == nil || keep(p) {
-			*out = append(*out, t.c.clone(*p))
+			if fresh {
+				*out = append(*out, *p)
+			} else {
+				*out = append(*out, t.c.clone(*p))
+			}
 		}
 		return true
 	}
-	v, err := t.value(cur)
+	v, err := t.value(cur, fresh)
 	if err != nil {
 		*failed = err
 		return false
@@ -321,8 +378,8 @@ func (t Table[T]) Find(ctx context.Context, index, key string, keep func(*T) boo
 	if t.mem != nil {
 		var out []T
 		var failed error
-		found, err := t.mem.findValues(t.kind, index, key, func(id string, cur any) bool {
-			return t.collect(&out, cur, keep, &failed)
+		found, err := t.mem.findValues(t.kind, index, key, func(id string, cur any, fresh bool) bool {
+			return t.collect(&out, cur, fresh, keep, &failed)
 		})
 		if err == nil {
 			err = failed
