@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator"
+	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/simtest"
 	"github.com/pspsim/pspsim/simulator/store"
 )

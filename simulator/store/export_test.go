@@ -47,4 +47,3 @@ func Random(typ reflect.Type, r *rand.Rand) reflect.Value {
 	fill(v.Elem(), r, 0)
 	return v
 }
-
