@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // every is a type with every kind the codec carries, so that the
@@ -226,5 +227,14 @@ func TestCompactLeavesOutInterfacesAndWhatTheClonerCannotCopy(t *testing.T) {
 	}
 	if newCodec[every]().plan == nil || newCodec[leaf]().plan == nil {
 		t.Fatal("no codec for a type it carries")
+	}
+}
+
+// TestObjectIsSmall holds the memory store's per-object bookkeeping to the
+// 80 B size class (it was 144 B before the compact encoding): three objects
+// are kept per card payment.
+func TestObjectIsSmall(t *testing.T) {
+	if n := unsafe.Sizeof(object{}); n > 80 {
+		t.Fatalf("object is %d B, more than 80", n)
 	}
 }

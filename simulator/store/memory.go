@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Memory is the in-memory Store. It is safe for concurrent use.
@@ -87,18 +89,67 @@ type kindTable struct {
 	lastSweep time.Time // last age sweep
 }
 
+// An object is 80 B (TestObjectIsSmall): there is one per stored object,
+// so its size counts in every stored payment three times over.
 type object struct {
 	id      string
 	seq     uint64
-	created int64    // UnixNano on the store's clock, for ages
-	keys    []string // unique keys it claimed
-	removed bool
+	created int64 // UnixNano on the store's clock, for ages
 
-	mu     sync.Mutex
-	packed bool     // data is the compact encoding of the value (kindConfig.pack)
-	data   []byte   // that encoding (never written once stored), or the document when no value is kept
-	val    any      // the value (a *T of the kind's table), owned by the store, when kept as one
-	ix     []string // its key in each index (guarded by the table's ixmu)
+	mu sync.Mutex
+	// data is what the object holds, as form says: the bytes of its
+	// compact encoding or of its document (n of them), or its value, a *T
+	// of the kind's kindConfig.typ owned by the store. An encoding is never
+	// written once stored: decoded strings are views of it.
+	data    unsafe.Pointer
+	n       uint32
+	form    uint8
+	removed bool
+	// strs is the object's key in each index of its kind (the first
+	// len(kindConfig.indexes); guarded by the table's ixmu, and changed in
+	// place), then the unique keys it claimed (guarded by the store's lock).
+	strs []string
+}
+
+// What an object's data holds.
+const (
+	formDoc    uint8 = iota // the document (a kind no table configured, or not decoded yet)
+	formPacked              // the compact encoding of the value (kindConfig.pack)
+	formValue               // the value itself (a kind the codec cannot carry)
+)
+
+// bytes returns the encoding or document the object holds.
+func (o *object) bytes() []byte {
+	if o.data == nil || o.form == formValue {
+		return nil
+	}
+	return unsafe.Slice((*byte)(o.data), o.n)
+}
+
+// setBytes makes b what the object holds, as form.
+func (o *object) setBytes(b []byte, form uint8) error {
+	if uint64(len(b)) > math.MaxUint32 {
+		return fmt.Errorf("%d bytes: too large for the memory store", len(b))
+	}
+	o.data, o.n, o.form = unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b)), form
+	return nil
+}
+
+// val returns the value the object holds as one (form formValue).
+func (o *object) val(cfg *kindConfig) any {
+	return reflect.NewAt(cfg.typ, o.data).Interface()
+}
+
+// ix returns the object's keys in its kind's indexes. The caller holds the
+// table's ixmu.
+func (o *object) ix(t *kindTable) []string {
+	return o.strs[:min(len(o.strs), len(t.indexes))]
+}
+
+// keys returns the unique keys the object claimed. The caller holds the
+// store's lock.
+func (o *object) keys(t *kindTable) []string {
+	return o.strs[min(len(o.strs), len(t.indexes)):]
 }
 
 // NewMemory returns an empty in-memory store without retention.
@@ -165,62 +216,62 @@ func (m *Memory) object(kind, id string) (*object, *kindTable, error) {
 // store's own, which the caller must neither keep nor change. The caller
 // holds o.mu.
 func (o *object) value(cfg *kindConfig) (v any, fresh bool, err error) {
-	if o.packed {
-		v, err := cfg.unpack(o.data)
+	switch {
+	case o.form == formPacked:
+		v, err := cfg.unpack(o.bytes())
 		return v, true, err
+	case o.form == formValue:
+		return o.val(cfg), false, nil
+	case cfg == nil:
+		return nil, false, nil
 	}
-	if o.val == nil && cfg != nil {
-		v, err := cfg.decode(o.data)
-		if err != nil {
-			return nil, false, err
-		}
-		if cfg.pack != nil {
-			b, err := cfg.pack(v)
-			if err != nil {
-				return nil, false, err
-			}
-			o.data, o.packed = b, true
-			return v, true, nil
-		}
-		o.val, o.data = v, nil
+	v, err = cfg.decode(o.bytes())
+	if err != nil {
+		return nil, false, err
 	}
-	return o.val, false, nil
+	if err := o.store(cfg, v, true); err != nil {
+		return nil, false, err
+	}
+	return v, o.form == formPacked, nil
 }
 
 // document returns the object's document. The caller holds o.mu.
 func (o *object) document(cfg *kindConfig) ([]byte, error) {
-	if o.packed {
-		v, err := cfg.unpack(o.data)
+	switch o.form {
+	case formPacked:
+		v, err := cfg.unpack(o.bytes())
 		if err != nil {
 			return nil, err
 		}
 		return cfg.encode(v)
+	case formValue:
+		return cfg.encode(o.val(cfg))
 	}
-	if o.val == nil {
-		return o.data, nil
-	}
-	if cfg != nil {
-		return cfg.encode(o.val)
-	}
-	return json.Marshal(o.val)
+	return o.bytes(), nil
 }
 
 // store keeps v as the object's value: its compact encoding when the kind
 // has one, else v itself when owned, or a copy (cfg.keep) the caller does
 // not share. The caller holds o.mu, or o is not yet shared.
 func (o *object) store(cfg *kindConfig, v any, owned bool) error {
-	if cfg != nil && cfg.pack != nil {
+	if cfg == nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return o.setBytes(b, formDoc)
+	}
+	if cfg.pack != nil {
 		b, err := cfg.pack(v)
 		if err != nil {
 			return err
 		}
-		o.data, o.packed, o.val = b, true, nil
-		return nil
+		return o.setBytes(b, formPacked)
 	}
-	if !owned && cfg != nil && cfg.keep != nil {
-		v = cfg.keep(v)
+	if rv := reflect.ValueOf(v); !owned || rv.Type() != reflect.PointerTo(cfg.typ) {
+		v = cfg.keep(v) // a copy, and a *T even when another table's type wrote it
 	}
-	o.val, o.data, o.packed = v, nil, false
+	o.data, o.n, o.form = reflect.ValueOf(v).UnsafePointer(), 0, formValue
 	return nil
 }
 
@@ -263,16 +314,19 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 		}
 		val, doc, owned = v, nil, true
 	}
-	o := &object{id: id, created: now.UnixNano(), data: doc}
+	o := &object{id: id, created: now.UnixNano()}
 	if val != nil {
 		if err := o.store(t.cfg, val, owned); err != nil {
 			return fmt.Errorf("encode %s %q: %w", kind, id, err)
 		}
+	} else if err := o.setBytes(doc, formDoc); err != nil {
+		return fmt.Errorf("%s %q: %w", kind, id, err)
 	}
 	m.seq++
 	o.seq = m.seq
-	if len(unique) > 0 {
-		o.keys = append([]string(nil), unique...)
+	if n := len(unique) + len(t.indexes); n > 0 {
+		o.strs = make([]string, len(t.indexes), n)
+		o.strs = append(o.strs, unique...)
 	}
 	t.objects[id] = o
 	t.order = append(t.order, o)
@@ -280,16 +334,16 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 		t.unique[k] = o
 	}
 	if t.indexes != nil {
-		keys := t.keysOf(val)
-		if o.packed {
-			// val is not kept: its strings may be views of another
-			// object's encoding, which the index would keep alive.
-			for i := range keys {
+		keys := o.strs[:len(t.indexes)]
+		for i, key := range t.cfg.keys {
+			keys[i] = key(val)
+			if o.form == formPacked {
+				// val is not kept: its strings may be views of another
+				// object's encoding, which the index would keep alive.
 				keys[i] = strings.Clone(keys[i])
 			}
 		}
 		t.ixmu.Lock()
-		o.ix = keys
 		t.indexAdd(o, keys)
 		t.ixmu.Unlock()
 	}
@@ -351,7 +405,7 @@ func (t *kindTable) indexRemove(o *object, keys []string) {
 // current reports whether o is listed under key k of index i. The caller
 // holds ixmu.
 func current(o *object, i int, k string) bool {
-	return !o.removed && i < len(o.ix) && o.ix[i] == k
+	return !o.removed && i < len(o.strs) && o.strs[i] == k
 }
 
 func (t *kindTable) compact(i int, k string, p *posting) {
@@ -380,8 +434,7 @@ func (m *Memory) Update(ctx context.Context, kind, id string, fn func(cur []byte
 			return err
 		}
 		if t.cfg == nil {
-			o.data = next
-			return nil
+			return o.setBytes(next, formDoc)
 		}
 		v, err := t.cfg.decode(next)
 		if err != nil {
@@ -414,18 +467,18 @@ func (t *kindTable) setValue(o *object, v any, owned bool) error {
 	keys := t.keysOf(v)
 	t.ixmu.Lock()
 	defer t.ixmu.Unlock()
-	if slices.Equal(keys, o.ix) || o.removed {
+	if slices.Equal(keys, o.ix(t)) || o.removed {
 		return nil
 	}
-	old := o.ix
-	o.ix = keys
+	old := slices.Clone(o.ix(t))
 	changed := make([]string, len(keys))
 	for i := range keys {
 		if keys[i] != old[i] {
 			changed[i] = old[i]
-			if o.packed {
+			if o.form == formPacked {
 				keys[i] = strings.Clone(keys[i]) // v is not kept (see create)
 			}
+			o.strs[i] = keys[i]
 		}
 	}
 	t.indexRemove(o, changed)
@@ -456,7 +509,10 @@ func (m *Memory) Claim(_ context.Context, kind, id string, unique ...string) err
 	}
 	for _, k := range unique {
 		if t.unique[k] == nil {
-			o.keys = append(o.keys, k)
+			// Under ixmu too: the index keys share the slice.
+			t.ixmu.Lock()
+			o.strs = append(o.strs, k)
+			t.ixmu.Unlock()
 		}
 		t.unique[k] = o
 	}
@@ -567,8 +623,8 @@ func (m *Memory) updateValue(kind, id string, fn func(cur any, fresh bool, packe
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
 		var packed []byte
-		if o.packed {
-			packed = o.data
+		if o.form == formPacked {
+			packed = o.bytes()
 		}
 		next, err := fn(cur, fresh, packed)
 		if err != nil {
@@ -690,7 +746,7 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 			t.ixmu.Lock()
 			o.removed = true
 			if t.indexes != nil {
-				t.indexRemove(o, o.ix)
+				t.indexRemove(o, o.ix(t))
 			}
 			t.ixmu.Unlock()
 		}
@@ -699,7 +755,7 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 			continue
 		}
 		delete(t.objects, o.id)
-		for _, k := range o.keys {
+		for _, k := range o.keys(t) {
 			if t.unique[k] == o {
 				delete(t.unique, k)
 			}

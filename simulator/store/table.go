@@ -90,15 +90,12 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 					*c = t.c.clone(*p)
 					return c
 				}
-				// Another table type's value: a copy through JSON.
-				if reflect.TypeOf(v).Kind() != reflect.Pointer {
-					return v
+				// Another table type's value: a *T through JSON.
+				c := new(T)
+				if b, err := json.Marshal(v); err == nil {
+					json.Unmarshal(b, c)
 				}
-				c := reflect.New(reflect.TypeOf(v).Elem())
-				if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, c.Interface()) == nil {
-					return c.Interface()
-				}
-				return v
+				return c
 			},
 		}
 		if t.cd.plan != nil {
