@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -44,6 +46,7 @@ type cplan struct {
 	key    *cplan   // maps
 	size   uintptr  // elements' size (slices, arrays)
 	n      int      // arrays: length
+	dict   *strdict // strings: the ones that recur
 }
 
 type cfield struct {
@@ -71,9 +74,12 @@ func cplanFor(t reflect.Type, seen map[reflect.Type]*cplan) (*cplan, bool) {
 		return p, true
 	}
 	switch t.Kind() {
+	case reflect.String:
+		p.dict = &strdict{seed: maphash.MakeSeed()}
+		return p, true
 	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.String:
+		reflect.Float32, reflect.Float64:
 		return p, true
 	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
 		seen[t] = p
@@ -215,8 +221,13 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 	case reflect.Float32:
 		return binary.LittleEndian.AppendUint32(b, math.Float32bits(*(*float32)(p)))
 	case reflect.String:
+		// A recurring string is its index in the field's dictionary (odd),
+		// any other its length (even) and its bytes.
 		s := *(*string)(p)
-		b = binary.AppendUvarint(b, uint64(len(s)))
+		if i, ok := pl.dict.lookup(s); ok {
+			return binary.AppendUvarint(b, i<<1|1)
+		}
+		b = binary.AppendUvarint(b, uint64(len(s))<<1)
 		return append(b, s...)
 	case reflect.Pointer:
 		q := *(*unsafe.Pointer)(p)
@@ -397,7 +408,16 @@ func (d *decoder) value(p unsafe.Pointer, pl *cplan) {
 			*(*float32)(p) = math.Float32frombits(binary.LittleEndian.Uint32(b))
 		}
 	case reflect.String:
-		if b := d.bytes(d.uvarint()); len(b) > 0 {
+		u := d.uvarint()
+		if u&1 == 1 {
+			s, ok := pl.dict.at(u >> 1)
+			if !ok {
+				d.err = errCorrupt
+			}
+			*(*string)(p) = s
+			return
+		}
+		if b := d.bytes(u >> 1); len(b) > 0 {
 			// A view of the stored bytes, which are never written again.
 			*(*string)(p) = unsafe.String(&b[0], len(b))
 		}
@@ -499,4 +519,90 @@ func (d *decoder) time() time.Time {
 		return t.UTC()
 	}
 	return asJSON(t.In(time.FixedZone("", int(off))))
+}
+
+// A strdict keeps the values of one string field (or element) that recur
+// across objects — a status, a currency, a merchant's id, a card's masked
+// number — so that an encoding holds their index (a byte or two) instead
+// of their bytes: ≈−190 B for a card payment. A string goes in once two of
+// the last few strings the field encoded outside it are the same (by hash),
+// so that fields of unique values (ids) leave it empty. It only grows
+// (up to dictMax strings of at most dictLen bytes, copied so that they
+// keep no encoding alive), so that an index, once written, means the same
+// string for as long as the table lives; readers take a snapshot without a
+// lock.
+type strdict struct {
+	seed   maphash.Seed
+	mu     sync.Mutex // serialises additions
+	snap   atomic.Pointer[dictSnap]
+	recent [8]atomic.Uint64 // hashes of strings encoded outside the dictionary
+	next   atomic.Uint32
+}
+
+type dictSnap struct {
+	index map[string]uint64
+	strs  []string
+}
+
+const (
+	dictMax = 256
+	dictLen = 48
+)
+
+// lookup returns s's index, adding s when it recurs.
+func (d *strdict) lookup(s string) (uint64, bool) {
+	if len(s) > dictLen || s == "" {
+		return 0, false
+	}
+	snap := d.snap.Load()
+	if snap != nil {
+		if i, ok := snap.index[s]; ok {
+			return i, true
+		}
+		if len(snap.strs) >= dictMax {
+			return 0, false
+		}
+	}
+	h := maphash.String(d.seed, s)
+	for i := range d.recent {
+		if d.recent[i].Load() == h {
+			return d.add(s)
+		}
+	}
+	d.recent[d.next.Add(1)%uint32(len(d.recent))].Store(h)
+	return 0, false
+}
+
+func (d *strdict) add(s string) (uint64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.snap.Load()
+	next := &dictSnap{index: map[string]uint64{}}
+	if old != nil {
+		if i, ok := old.index[s]; ok {
+			return i, true
+		}
+		if len(old.strs) >= dictMax {
+			return 0, false
+		}
+		next.index = make(map[string]uint64, len(old.strs)+1)
+		for k, v := range old.index {
+			next.index[k] = v
+		}
+		next.strs = append(make([]string, 0, len(old.strs)+1), old.strs...)
+	}
+	s = strings.Clone(s)
+	next.index[s] = uint64(len(next.strs))
+	next.strs = append(next.strs, s)
+	d.snap.Store(next)
+	return next.index[s], true
+}
+
+// at returns the string at index i.
+func (d *strdict) at(i uint64) (string, bool) {
+	snap := d.snap.Load()
+	if snap == nil || i >= uint64(len(snap.strs)) {
+		return "", false
+	}
+	return snap.strs[i], true
 }

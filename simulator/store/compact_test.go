@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -91,6 +93,11 @@ func fill(v reflect.Value, r *rand.Rand, depth int) {
 	case reflect.Float32, reflect.Float64:
 		v.SetFloat([]float64{1.5, -0.0 * -1, math.Inf(1), math.MaxFloat64, r.NormFloat64()}[r.IntN(5)])
 	case reflect.String:
+		if r.IntN(2) == 0 {
+			// Recurring values, which go through the dictionaries.
+			v.SetString([]string{"CAPTURED", "USD", "M086666075137", "approved by the issuer and captured", "\x00\xff"}[r.IntN(5)])
+			return
+		}
 		b := make([]byte, r.IntN(200))
 		for i := range b {
 			b[i] = byte(r.IntN(256))
@@ -236,5 +243,41 @@ func TestCompactLeavesOutInterfacesAndWhatTheClonerCannotCopy(t *testing.T) {
 func TestObjectIsSmall(t *testing.T) {
 	if n := unsafe.Sizeof(object{}); n > 80 {
 		t.Fatalf("object is %d B, more than 80", n)
+	}
+}
+
+// TestDictionaryKeepsRecurringStringsOnly: recurring values are encoded as
+// an index (and decode to the same strings), unique ones inline, and the
+// dictionary stays bounded.
+func TestDictionaryKeepsRecurringStringsOnly(t *testing.T) {
+	c := newCodec[leaf]()
+	first := c.encode(&leaf{Name: "CAPTURED", Tags: []string{"a-unique-0"}})
+	var last []byte
+	for i := range 10 {
+		last = c.encode(&leaf{Name: "CAPTURED", Tags: []string{fmt.Sprint("a-unique-", i+1)}})
+	}
+	if len(last) >= len(first) {
+		t.Fatalf("a recurring string still inline: %q then %q", first, last)
+	}
+	for _, b := range [][]byte{first, last} {
+		v, err := c.decode(b)
+		if err != nil || v.Name != "CAPTURED" {
+			t.Fatalf("%q: %+v %v", b, v, err)
+		}
+	}
+	name, tags := c.plan.fields[0].plan.dict.snap.Load(), c.plan.fields[4].plan.elem.dict.snap.Load()
+	if name == nil || len(name.strs) != 1 || tags != nil {
+		t.Fatalf("dictionaries: name %+v, tags %+v", name, tags)
+	}
+	for i := range 3 * dictMax {
+		s := fmt.Sprint("v", i)
+		c.encode(&leaf{Name: s})
+		c.encode(&leaf{Name: s})
+	}
+	if n := len(c.plan.fields[0].plan.dict.snap.Load().strs); n != dictMax {
+		t.Fatalf("%d strings in a dictionary; at most %d", n, dictMax)
+	}
+	if _, err := c.decode(binary.AppendUvarint([]byte{1}, 2*dictMax+1)); err == nil {
+		t.Fatal("an index past the dictionary decoded")
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"math/rand/v2"
 	"reflect"
+	"sync"
 )
 
 // KindTypes returns the value type of each kind m's tables configured, and
@@ -20,10 +21,18 @@ func KindTypes(m *Memory) (types map[string]reflect.Type, compact map[string]boo
 // RoundTrip encodes *v with the codec of its type and decodes it (got), and
 // deep-copies it with the cloner (want): the two must be equal. ok is false
 // when the type has no codec.
+// The plan (with its dictionaries) of a type is made once, so that
+// recurring strings go through the dictionaries as in a table.
 func RoundTrip(v reflect.Value) (got, want any, ok bool, err error) {
 	typ := v.Type().Elem()
-	cp, ok := cplanFor(typ, map[reflect.Type]*cplan{})
+	plansMu.Lock()
+	cp, ok := plans[typ]
 	if !ok {
+		cp, ok = cplanFor(typ, map[reflect.Type]*cplan{})
+		plans[typ] = cp
+	}
+	plansMu.Unlock()
+	if cp == nil {
 		return nil, nil, false, nil
 	}
 	b := encodeValue(nil, v.UnsafePointer(), cp)
@@ -40,6 +49,11 @@ func RoundTrip(v reflect.Value) (got, want any, ok bool, err error) {
 	}
 	return out.Interface(), c.Interface(), true, d.err
 }
+
+var (
+	plansMu sync.Mutex
+	plans   = map[reflect.Type]*cplan{}
+)
 
 // Random returns a pointer to a random value of typ (see fill).
 func Random(typ reflect.Type, r *rand.Rand) reflect.Value {
