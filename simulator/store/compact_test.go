@@ -238,11 +238,11 @@ func TestCompactLeavesOutInterfacesAndWhatTheClonerCannotCopy(t *testing.T) {
 }
 
 // TestObjectIsSmall holds the memory store's per-object bookkeeping to the
-// 80 B size class (it was 144 B before the compact encoding): three objects
+// 64 B size class (it was 144 B before the compact encoding): three objects
 // are kept per card payment.
 func TestObjectIsSmall(t *testing.T) {
-	if n := unsafe.Sizeof(object{}); n > 80 {
-		t.Fatalf("object is %d B, more than 80", n)
+	if n := unsafe.Sizeof(object{}); n > 64 {
+		t.Fatalf("object is %d B, more than 64", n)
 	}
 }
 

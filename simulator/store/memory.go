@@ -89,7 +89,7 @@ type kindTable struct {
 	lastSweep time.Time // last age sweep
 }
 
-// An object is 80 B (TestObjectIsSmall): there is one per stored object,
+// An object is 64 B (TestObjectIsSmall): there is one per stored object,
 // so its size counts in every stored payment three times over.
 type object struct {
 	id      string
@@ -101,14 +101,33 @@ type object struct {
 	// compact encoding or of its document (n of them), or its value, a *T
 	// of the kind's kindConfig.typ owned by the store. An encoding is never
 	// written once stored: decoded strings are views of it.
-	data    unsafe.Pointer
+	data unsafe.Pointer
+	// strs and nstrs are the object's key in each index of its kind (the
+	// first len(kindConfig.indexes); guarded by the table's ixmu, and
+	// changed in place), then the unique keys it claimed (guarded by the
+	// store's lock): a slice kept as its first element and its length
+	// (see list), 8 B less than a slice header.
+	strs    *string
 	n       uint32
+	nstrs   uint16
 	form    uint8
 	removed bool
-	// strs is the object's key in each index of its kind (the first
-	// len(kindConfig.indexes); guarded by the table's ixmu, and changed in
-	// place), then the unique keys it claimed (guarded by the store's lock).
-	strs []string
+}
+
+// maxStrs bounds an object's index and unique keys (nstrs).
+const maxStrs = math.MaxUint16
+
+// list returns the object's index keys, then its unique keys.
+func (o *object) list() []string {
+	if o.strs == nil {
+		return nil
+	}
+	return unsafe.Slice(o.strs, o.nstrs)
+}
+
+// setList makes l the object's keys; len(l) <= maxStrs.
+func (o *object) setList(l []string) {
+	o.strs, o.nstrs = unsafe.SliceData(l), uint16(len(l))
 }
 
 // What an object's data holds.
@@ -143,13 +162,15 @@ func (o *object) val(cfg *kindConfig) any {
 // ix returns the object's keys in its kind's indexes. The caller holds the
 // table's ixmu.
 func (o *object) ix(t *kindTable) []string {
-	return o.strs[:min(len(o.strs), len(t.indexes))]
+	l := o.list()
+	return l[:min(len(l), len(t.indexes))]
 }
 
 // keys returns the unique keys the object claimed. The caller holds the
 // store's lock.
 func (o *object) keys(t *kindTable) []string {
-	return o.strs[min(len(o.strs), len(t.indexes)):]
+	l := o.list()
+	return l[min(len(l), len(t.indexes)):]
 }
 
 // NewMemory returns an empty in-memory store without retention.
@@ -325,8 +346,10 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 	m.seq++
 	o.seq = m.seq
 	if n := len(unique) + len(t.indexes); n > 0 {
-		o.strs = make([]string, len(t.indexes), n)
-		o.strs = append(o.strs, unique...)
+		if n > maxStrs {
+			return fmt.Errorf("%s %q: %d unique keys: too many", kind, id, len(unique))
+		}
+		o.setList(append(make([]string, len(t.indexes), n), unique...))
 	}
 	t.objects[id] = o
 	t.order = append(t.order, o)
@@ -334,7 +357,7 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 		t.unique[k] = o
 	}
 	if t.indexes != nil {
-		keys := o.strs[:len(t.indexes)]
+		keys := o.list()[:len(t.indexes)]
 		for i, key := range t.cfg.keys {
 			keys[i] = key(val)
 			if o.form == formPacked {
@@ -405,7 +428,7 @@ func (t *kindTable) indexRemove(o *object, keys []string) {
 // current reports whether o is listed under key k of index i. The caller
 // holds ixmu.
 func current(o *object, i int, k string) bool {
-	return !o.removed && i < len(o.strs) && o.strs[i] == k
+	return !o.removed && i < int(o.nstrs) && o.list()[i] == k
 }
 
 func (t *kindTable) compact(i int, k string, p *posting) {
@@ -478,7 +501,7 @@ func (t *kindTable) setValue(o *object, v any, owned bool) error {
 			if o.form == formPacked {
 				keys[i] = strings.Clone(keys[i]) // v is not kept (see create)
 			}
-			o.strs[i] = keys[i]
+			o.list()[i] = keys[i]
 		}
 	}
 	t.indexRemove(o, changed)
@@ -507,11 +530,14 @@ func (m *Memory) Claim(_ context.Context, kind, id string, unique ...string) err
 			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
 		}
 	}
+	if int(o.nstrs)+len(unique) > maxStrs {
+		return fmt.Errorf("%s %q: %d more unique keys: too many", kind, id, len(unique))
+	}
 	for _, k := range unique {
 		if t.unique[k] == nil {
 			// Under ixmu too: the index keys share the slice.
 			t.ixmu.Lock()
-			o.strs = append(o.strs, k)
+			o.setList(append(slices.Clip(o.list()), k))
 			t.ixmu.Unlock()
 		}
 		t.unique[k] = o
