@@ -23,7 +23,10 @@ import (
 // as asJSON gives them back, nil and empty slices and maps told apart. A
 // struct is its non-zero fields, each as the distance from the previous
 // one's index (a uvarint) and its value, ended by 0; integers are varints,
-// strings and slices their length and contents inline.
+// slices their length and contents inline; a string is an index into its
+// field's dictionary when it recurs across objects (see strdict), a back
+// reference when the encoding already holds it (see strtab), else its
+// length and bytes.
 //
 // Decoding makes a fresh value whose strings are views of the encoded
 // bytes (unsafe.String): the store never writes to a buffer once encode has
@@ -33,7 +36,7 @@ import (
 // whatever the cloner cannot copy) is kept as Go values instead.
 type codec[T any] struct {
 	plan    *cplan     // nil: T cannot be encoded
-	scratch *sync.Pool // *[]byte to encode into before the exact copy is made
+	scratch *sync.Pool // *scratch to encode into before the exact copy is made
 }
 
 // cplan says how to encode and decode one type.
@@ -60,7 +63,7 @@ func newCodec[T any]() codec[T] {
 	if !ok {
 		return codec[T]{}
 	}
-	return codec[T]{plan: p, scratch: &sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+	return codec[T]{plan: p, scratch: &sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 512)} }}}
 }
 
 // cplanFor returns false for a type the codec cannot carry exactly.
@@ -131,13 +134,14 @@ func basic(k reflect.Kind) bool {
 // encode returns v's encoding. The store never writes to it afterwards:
 // decoded strings are views of it.
 func (c codec[T]) encode(v *T) []byte {
-	s := c.scratch.Get().(*[]byte)
-	b := encodeValue((*s)[:0], unsafe.Pointer(v), c.plan)
+	s := c.scratch.Get().(*scratch)
+	s.st.n = 0
+	b := encodeValue(s.b[:0], &s.st, unsafe.Pointer(v), c.plan)
 	// Keep exactly what was written: the slack of a grown buffer would be
 	// kept with it for the object's life.
 	out := append(make([]byte, 0, len(b)), b...)
 	if cap(b) <= 64<<10 {
-		*s = b
+		s.b = b
 		c.scratch.Put(s)
 	}
 	return out
@@ -189,7 +193,7 @@ func zero(p unsafe.Pointer, pl *cplan) bool {
 	return false // structs, times, arrays: written, then dropped if they wrote nothing
 }
 
-func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
+func encodeValue(b []byte, st *strtab, p unsafe.Pointer, pl *cplan) []byte {
 	switch pl.kind {
 	case reflect.Bool:
 		if *(*bool)(p) {
@@ -221,20 +225,29 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 	case reflect.Float32:
 		return binary.LittleEndian.AppendUint32(b, math.Float32bits(*(*float32)(p)))
 	case reflect.String:
-		// A recurring string is its index in the field's dictionary (odd),
-		// any other its length (even) and its bytes.
+		// A recurring string is its index in the field's dictionary (odd);
+		// one the encoding already holds, 0 and where (a back reference);
+		// any other its length +1 (even) and its bytes.
 		s := *(*string)(p)
 		if i, ok := pl.dict.lookup(s); ok {
 			return binary.AppendUvarint(b, i<<1|1)
 		}
-		b = binary.AppendUvarint(b, uint64(len(s))<<1)
+		if len(s) >= minBackRef {
+			if at, ok := st.find(b, s); ok {
+				b = append(b, 0)
+				b = binary.AppendUvarint(b, uint64(at))
+				return binary.AppendUvarint(b, uint64(len(s)))
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(len(s)+1)<<1)
+		st.add(len(b), len(s))
 		return append(b, s...)
 	case reflect.Pointer:
 		q := *(*unsafe.Pointer)(p)
 		if q == nil {
 			return append(b, 0)
 		}
-		return encodeValue(append(b, 1), q, pl.elem)
+		return encodeValue(append(b, 1), st, q, pl.elem)
 	case reflect.Slice:
 		h := (*sliceHeader)(p)
 		if h.data == nil {
@@ -245,12 +258,12 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 			return append(b, unsafe.Slice((*byte)(h.data), h.len)...)
 		}
 		for i := range h.len {
-			b = encodeValue(b, unsafe.Add(h.data, uintptr(i)*pl.size), pl.elem)
+			b = encodeValue(b, st, unsafe.Add(h.data, uintptr(i)*pl.size), pl.elem)
 		}
 		return b
 	case reflect.Array:
 		for i := range pl.n {
-			b = encodeValue(b, unsafe.Add(p, uintptr(i)*pl.size), pl.elem)
+			b = encodeValue(b, st, unsafe.Add(p, uintptr(i)*pl.size), pl.elem)
 		}
 		return b
 	case reflect.Map:
@@ -265,8 +278,8 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 		for it.Next() {
 			k.SetIterKey(it)
 			e.SetIterValue(it)
-			b = encodeValue(b, k.Addr().UnsafePointer(), pl.key)
-			b = encodeValue(b, e.Addr().UnsafePointer(), pl.elem)
+			b = encodeValue(b, st, k.Addr().UnsafePointer(), pl.key)
+			b = encodeValue(b, st, e.Addr().UnsafePointer(), pl.elem)
 		}
 		return b
 	case reflect.Struct:
@@ -283,7 +296,7 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 			at := len(b)
 			b = binary.AppendUvarint(b, f.tag-last)
 			mark := len(b)
-			b = encodeValue(b, q, f.plan)
+			b = encodeValue(b, st, q, f.plan)
 			if f.plan.kind == reflect.Struct && len(b) == mark+1 && b[mark] == 0 {
 				b = b[:at] // an all-zero struct (or the zero time): left out
 				continue
@@ -293,6 +306,41 @@ func encodeValue(b []byte, p unsafe.Pointer, pl *cplan) []byte {
 		return append(b, 0)
 	}
 	panic("store: compact: no encoding for " + pl.typ.String())
+}
+
+// scratch is what an encoding is made in.
+type scratch struct {
+	b  []byte
+	st strtab
+}
+
+// minBackRef is the shortest string written as a back reference (3-4
+// bytes) when the encoding already holds it: a 3-D Secure record holds its
+// payment's trade number three times.
+const minBackRef = 8
+
+// strtab remembers where an encoding holds its first strings of at least
+// minBackRef bytes.
+type strtab struct {
+	at [16]struct{ off, n uint32 }
+	n  int
+}
+
+func (t *strtab) add(off, n int) {
+	if n >= minBackRef && t.n < len(t.at) {
+		t.at[t.n].off, t.at[t.n].n = uint32(off), uint32(n)
+		t.n++
+	}
+}
+
+// find returns where b holds s.
+func (t *strtab) find(b []byte, s string) (int, bool) {
+	for _, e := range t.at[:t.n] {
+		if int(e.n) == len(s) && string(b[e.off:e.off+e.n]) == s {
+			return int(e.off), true
+		}
+	}
+	return 0, false
 }
 
 // encodeTime writes an asJSON time: 0 for the zero time, else its UTC
@@ -417,7 +465,17 @@ func (d *decoder) value(p unsafe.Pointer, pl *cplan) {
 			*(*string)(p) = s
 			return
 		}
-		if b := d.bytes(u >> 1); len(b) > 0 {
+		if u == 0 {
+			at, n := d.uvarint(), d.uvarint()
+			if d.err == nil && (at > uint64(d.i) || n > uint64(d.i)-at || n == 0) {
+				d.err = errCorrupt
+			}
+			if d.err == nil {
+				*(*string)(p) = unsafe.String(&d.b[at], int(n))
+			}
+			return
+		}
+		if b := d.bytes(u>>1 - 1); len(b) > 0 {
 			// A view of the stored bytes, which are never written again.
 			*(*string)(p) = unsafe.String(&b[0], len(b))
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -279,5 +280,26 @@ func TestDictionaryKeepsRecurringStringsOnly(t *testing.T) {
 	}
 	if _, err := c.decode(binary.AppendUvarint([]byte{1}, 2*dictMax+1)); err == nil {
 		t.Fatal("an index past the dictionary decoded")
+	}
+}
+
+// TestRepeatedStringsAreWrittenOnce: a string an encoding already holds
+// (a 3-D Secure record's trade number, three times) is a back reference,
+// and decodes to the same string.
+func TestRepeatedStringsAreWrittenOnce(t *testing.T) {
+	c := newCodec[leaf]()
+	trade := "20261122100000334578"
+	v := &leaf{Name: trade, Tags: []string{trade, "short", "short", "another long string", trade}}
+	b := c.encode(v)
+	if n := strings.Count(string(b), trade); n != 1 {
+		t.Fatalf("%q holds the trade number %d times", b, n)
+	}
+	got, err := c.decode(b)
+	if err != nil || !reflect.DeepEqual(got, v) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	// A reference past what precedes it is corrupt.
+	if _, err := c.decode([]byte{1, 0, 5, 3, 0}); err == nil {
+		t.Fatal("a reference forward decoded")
 	}
 }

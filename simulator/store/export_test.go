@@ -35,7 +35,7 @@ func RoundTrip(v reflect.Value) (got, want any, ok bool, err error) {
 	if cp == nil {
 		return nil, nil, false, nil
 	}
-	b := encodeValue(nil, v.UnsafePointer(), cp)
+	b := encodeValue(nil, &strtab{}, v.UnsafePointer(), cp)
 	out := reflect.New(typ)
 	d := decoder{b: b}
 	d.value(out.UnsafePointer(), cp)
