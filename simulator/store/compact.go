@@ -135,7 +135,7 @@ func basic(k reflect.Kind) bool {
 // decoded strings are views of it.
 func (c codec[T]) encode(v *T) []byte {
 	s := c.scratch.Get().(*scratch)
-	s.st.n = 0
+	s.st = strtab{}
 	b := encodeValue(s.b[:0], &s.st, unsafe.Pointer(v), c.plan)
 	// Keep exactly what was written: the slack of a grown buffer would be
 	// kept with it for the object's life.
@@ -284,7 +284,7 @@ func encodeValue(b []byte, st *strtab, p unsafe.Pointer, pl *cplan) []byte {
 		return b
 	case reflect.Struct:
 		if pl.time {
-			return encodeTime(b, asJSON(*(*time.Time)(p)))
+			return st.encodeTime(b, asJSON(*(*time.Time)(p)))
 		}
 		last := uint64(0)
 		for i := range pl.fields {
@@ -320,10 +320,12 @@ type scratch struct {
 const minBackRef = 8
 
 // strtab remembers where an encoding holds its first strings of at least
-// minBackRef bytes.
+// minBackRef bytes, and its first time's seconds (see encodeTime).
 type strtab struct {
-	at [16]struct{ off, n uint32 }
-	n  int
+	at      [16]struct{ off, n uint32 }
+	n       int
+	base    int64
+	hasBase bool
 }
 
 func (t *strtab) add(off, n int) {
@@ -344,14 +346,22 @@ func (t *strtab) find(b []byte, s string) (int, bool) {
 }
 
 // encodeTime writes an asJSON time: 0 for the zero time, else its UTC
-// offset in seconds +1 (zigzag), its Unix seconds and its nanoseconds.
-func encodeTime(b []byte, t time.Time) []byte {
+// offset in seconds (zigzag) ×2, +1 when the seconds are relative to the
+// encoding's first time (an object's times are close: 1-2 bytes instead of
+// 5), then +1; its Unix seconds (or their difference); its nanoseconds.
+func (st *strtab) encodeTime(b []byte, t time.Time) []byte {
 	if t == (time.Time{}) {
 		return append(b, 0)
 	}
 	_, off := t.Zone()
-	b = binary.AppendUvarint(b, zigzag(int64(off))+1)
-	b = binary.AppendVarint(b, t.Unix())
+	sec, rel := t.Unix(), uint64(0)
+	if st.hasBase {
+		sec, rel = sec-st.base, 1
+	} else {
+		st.base, st.hasBase = sec, true
+	}
+	b = binary.AppendUvarint(b, (zigzag(int64(off))<<1|rel)+1)
+	b = binary.AppendVarint(b, sec)
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
@@ -359,9 +369,11 @@ func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
 
 // decoder reads an encoding; the first error sticks and stops it.
 type decoder struct {
-	b   []byte
-	i   int
-	err error
+	b       []byte
+	i       int
+	base    int64 // the first time's seconds (see encodeTime)
+	hasBase bool
+	err     error
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -563,14 +575,21 @@ func (d *decoder) time() time.Time {
 		return time.Time{}
 	}
 	z--
+	rel := z&1 == 1
+	z >>= 1
 	off := int64(z>>1) ^ -int64(z&1)
 	sec := d.varint()
 	ns := d.uvarint()
-	if ns >= 1e9 || off != int64(int32(off)) {
+	if ns >= 1e9 || off != int64(int32(off)) || rel != d.hasBase {
 		d.err = errCorrupt
 	}
 	if d.err != nil {
 		return time.Time{}
+	}
+	if rel {
+		sec += d.base
+	} else {
+		d.base, d.hasBase = sec, true
 	}
 	t := time.Unix(sec, int64(ns))
 	if off == 0 {
