@@ -3,7 +3,9 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,5 +222,51 @@ func TestCompactConcurrentUseWithEviction(t *testing.T) {
 	}
 	if kept == 0 || kept != m.Count("plain") {
 		t.Fatalf("%d kept, %d counted", kept, m.Count("plain"))
+	}
+}
+
+// TestFindAgreesWithListUnderRandomChanges: the index (a key of one object
+// held without a posting, of more with one) answers Find as filtering List
+// would, through random creates, key changes and evictions.
+func TestFindAgreesWithListUnderRandomChanges(t *testing.T) {
+	m := store.NewMemoryWith(store.MemoryOptions{Retention: store.Retention{MaxObjects: 40}})
+	payments := plainTable(m)
+	r := rand.New(rand.NewPCG(5, 6))
+	merchants := []string{"M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7"}
+	n := 0
+	for step := range 3000 {
+		switch op := r.IntN(10); {
+		case op < 3 || n == 0:
+			p := samplePlain(fmt.Sprint("p", n))
+			p.Merchant = merchants[r.IntN(len(merchants))]
+			if r.IntN(3) == 0 {
+				p.Status = "CAPTURED"
+			}
+			payments.Create(ctx, p.ID, p)
+			n++
+		default:
+			payments.Update(ctx, fmt.Sprint("p", r.IntN(n)), func(p *plain) error {
+				p.Merchant = merchants[r.IntN(len(merchants))]
+				if r.IntN(3) == 0 {
+					p.Status = "CAPTURED"
+				}
+				return nil
+			})
+		}
+		all := must(payments.List(ctx, nil))
+		for _, merchant := range merchants {
+			var want, got []string
+			for _, p := range all {
+				if p.Merchant == merchant {
+					want = append(want, p.ID)
+				}
+			}
+			for _, p := range must(payments.Find(ctx, "merchant", merchant, nil)) {
+				got = append(got, p.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("step %d, %s: Find %v, List %v", step, merchant, got, want)
+			}
+		}
 	}
 }

@@ -74,6 +74,15 @@ type posting struct {
 	stale int
 }
 
+// An index maps its keys to their objects. A key of one object (a
+// payment's order number: most keys) maps to it in one, without a posting
+// (−40 B a payment); a key of more maps to their posting in many. An
+// object is in one only while it has the key: it goes at once.
+type index struct {
+	one  map[string]*object
+	many map[string]*posting
+}
+
 type kindTable struct {
 	cfg     *kindConfig
 	objects map[string]*object
@@ -83,7 +92,7 @@ type kindTable struct {
 	// ixmu guards indexes and the objects' ix: updates change index keys
 	// under the object's lock, without the store's.
 	ixmu    sync.Mutex
-	indexes []map[string]*posting // per index (cfg.indexes): key → objects
+	indexes []index // per index (cfg.indexes): key → objects
 
 	evictAt   int       // size at which the next eviction runs
 	lastSweep time.Time // last age sweep
@@ -196,9 +205,9 @@ func (m *Memory) table(kind string, create bool) *kindTable {
 	}
 	t := &kindTable{cfg: m.configs[kind], objects: map[string]*object{}, unique: map[string]*object{}}
 	if t.cfg != nil && len(t.cfg.indexes) > 0 {
-		t.indexes = make([]map[string]*posting, len(t.cfg.indexes))
+		t.indexes = make([]index, len(t.cfg.indexes))
 		for i := range t.indexes {
-			t.indexes[i] = map[string]*posting{}
+			t.indexes[i] = index{one: map[string]*object{}, many: map[string]*posting{}}
 		}
 	}
 	t.evictAt = m.limit(kind)
@@ -389,10 +398,20 @@ func (t *kindTable) indexAdd(o *object, keys []string) {
 		if k == "" {
 			continue
 		}
-		p := t.indexes[i][k]
+		ix := &t.indexes[i]
+		p := ix.many[k]
 		if p == nil {
-			p = &posting{}
-			t.indexes[i][k] = p
+			first, ok := ix.one[k]
+			if !ok {
+				ix.one[k] = o
+				continue
+			}
+			if first == o {
+				continue
+			}
+			delete(ix.one, k)
+			p = &posting{objs: []*object{first}}
+			ix.many[k] = p
 		}
 		// Creation order: o goes last, unless an update moves an older object
 		// here; an entry it left behind here is current again.
@@ -414,8 +433,12 @@ func (t *kindTable) indexRemove(o *object, keys []string) {
 		if k == "" {
 			continue
 		}
-		p := t.indexes[i][k]
+		ix := &t.indexes[i]
+		p := ix.many[k]
 		if p == nil {
+			if ix.one[k] == o {
+				delete(ix.one, k)
+			}
 			continue
 		}
 		p.stale++
@@ -440,8 +463,12 @@ func (t *kindTable) compact(i int, k string, p *posting) {
 	}
 	clear(p.objs[len(live):])
 	p.objs, p.stale = live, 0
-	if len(live) == 0 {
-		delete(t.indexes[i], k)
+	switch len(live) {
+	case 0:
+		delete(t.indexes[i].many, k)
+	case 1:
+		delete(t.indexes[i].many, k)
+		t.indexes[i].one[k] = live[0]
 	}
 }
 
@@ -700,13 +727,15 @@ func (m *Memory) findValues(kind, index, key string, fn func(id string, v any, f
 	i := slices.Index(cfg.indexes, index)
 	var objs []*object
 	t.ixmu.Lock()
-	if p := t.indexes[i][key]; p != nil {
+	if p := t.indexes[i].many[key]; p != nil {
 		objs = make([]*object, 0, len(p.objs)-p.stale)
 		for _, o := range p.objs {
 			if current(o, i, key) {
 				objs = append(objs, o)
 			}
 		}
+	} else if o := t.indexes[i].one[key]; o != nil && current(o, i, key) {
+		objs = []*object{o}
 	}
 	t.ixmu.Unlock()
 	m.mu.RUnlock()
