@@ -659,10 +659,10 @@ func (m *Memory) getValue(kind, id string) (v any, fresh bool, err error) {
 	return v, fresh, nil
 }
 
-// createValue stores v, which is the caller's: the store keeps its
-// encoding or a copy.
-func (m *Memory) createValue(kind, id string, v any, unique []string) error {
-	return m.create(kind, id, nil, v, false, unique)
+// createValue stores v: its encoding, or, when the kind keeps values, v
+// itself if owned (the caller gives it up), else a copy.
+func (m *Memory) createValue(kind, id string, v any, owned bool, unique []string) error {
+	return m.create(kind, id, nil, v, owned, unique)
 }
 
 // updateValue runs fn on the current value under the object's lock and

@@ -228,8 +228,15 @@ func (t Table[T]) LookupID(ctx context.Context, key string) (string, error) {
 // Create stores a new object and claims its unique keys.
 func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) error {
 	if t.mem != nil {
-		// Encoded (which copies) or, when the store keeps values, cloned.
-		return t.mem.createValue(t.kind, id, &v, unique)
+		if t.cd.plan == nil {
+			// Kept as a value: the store keeps this copy.
+			p := new(T)
+			*p = t.c.clone(v)
+			return t.mem.createValue(t.kind, id, p, true, unique)
+		}
+		// Encoded (a copy), or copied when another table's type made the
+		// kind one kept as values.
+		return t.mem.createValue(t.kind, id, &v, false, unique)
 	}
 	doc, err := json.Marshal(v)
 	if err != nil {
