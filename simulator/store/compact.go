@@ -150,15 +150,25 @@ func (c codec[T]) encode(v *T) []byte {
 // decode returns a fresh value from b, which must never change afterwards.
 func (c codec[T]) decode(b []byte) (*T, error) {
 	v := new(T)
+	if err := c.decodeInto(b, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decodeInto decodes b into *v, which is zero. v does not escape: a value
+// read by Table.Get costs no allocation of its own, as its copy by
+// assignment did not.
+func (c codec[T]) decodeInto(b []byte, v *T) error {
 	d := decoder{b: b}
 	d.value(unsafe.Pointer(v), c.plan)
 	if d.err == nil && d.i != len(b) {
 		d.err = errCorrupt
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("compact %v: %w", c.plan.typ, d.err)
+		return fmt.Errorf("compact %v: %w", c.plan.typ, d.err)
 	}
-	return v, nil
+	return nil
 }
 
 var errCorrupt = errors.New("corrupt encoding")
@@ -542,7 +552,9 @@ func (d *decoder) value(p unsafe.Pointer, pl *cplan) {
 			}
 			m.SetMapIndex(k, e.Elem())
 		}
-		reflect.NewAt(pl.typ, p).Elem().Set(m)
+		// A map is one pointer: written so, p does not escape (see
+		// decodeInto).
+		*(*unsafe.Pointer)(p) = m.UnsafePointer()
 	case reflect.Struct:
 		if pl.time {
 			*(*time.Time)(p) = d.time()

@@ -270,3 +270,33 @@ func TestFindAgreesWithListUnderRandomChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsAllocateAsCopiesDid: a read decodes into the value it returns,
+// so that it allocates what the deep copy did — nothing for a value of
+// strings alone (an order number's claim), one block per pointer or slice
+// otherwise.
+func TestReadsAllocateAsCopiesDid(t *testing.T) {
+	type claim struct {
+		Kind string `json:"kind"`
+		Ref  string `json:"ref"`
+	}
+	claims := store.NewTable[claim](store.NewMemory(), "claim")
+	claims.Create(ctx, "c1", claim{Kind: "payment", Ref: "20261122100000334578"})
+	if n := testing.AllocsPerRun(100, func() { claims.Get(ctx, "c1") }); n != 0 {
+		t.Fatalf("a claim's read allocates %v times", n)
+	}
+	// A payment: no more than its copy (payment, with an interface field,
+	// is still kept as a value and copied on reads).
+	payments := plainTable(store.NewMemory())
+	p := samplePlain("p1")
+	payments.Create(ctx, "p1", p)
+	copied := finalPayments(store.NewMemory())
+	q := samplePayment("p1")
+	q.Extra = nil
+	copied.Create(ctx, "p1", q)
+	decode := testing.AllocsPerRun(100, func() { payments.Get(ctx, "p1") })
+	clone := testing.AllocsPerRun(100, func() { copied.Get(ctx, "p1") })
+	if decode > clone || decode == 0 {
+		t.Fatalf("a payment's read allocates %v times, its copy %v", decode, clone)
+	}
+}

@@ -61,6 +61,7 @@ type kindConfig struct {
 	unpack    func([]byte) (any, error) // a compact encoding into a fresh value
 	keep      func(any) any             // a copy of a value to keep as one (pack nil)
 	typ       reflect.Type              // the table's value type (T of *T)
+	plan      *cplan                    // the codec of pack and unpack (nil: none)
 	indexes   []string                  // index names, sorted
 	keys      []func(any) string        // each index's key of a value ("": not indexed)
 	evictable func(any, Peek) bool      // nil: never evicted
@@ -657,6 +658,23 @@ func (m *Memory) getValue(kind, id string) (v any, fresh bool, err error) {
 		return nil, false, fmt.Errorf("decode %s %q: %w", kind, id, err)
 	}
 	return v, fresh, nil
+}
+
+// packed returns the compact encoding of an object and the plan of the
+// codec that made it; nil and nil when the object is not kept compactly
+// (getValue then). The bytes never change: the caller decodes them
+// without the object's lock.
+func (m *Memory) packed(kind, id string) ([]byte, *cplan, error) {
+	o, t, err := m.object(kind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.form != formPacked {
+		return nil, nil, nil
+	}
+	return o.bytes(), t.cfg.plan, nil
 }
 
 // createValue stores v: its encoding, or, when the kind keeps values, v

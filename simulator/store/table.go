@@ -115,6 +115,7 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 				return t.cd.encode(p), nil
 			}
 			cfg.unpack = func(b []byte) (any, error) { return t.cd.decode(b) }
+			cfg.plan = t.cd.plan
 		}
 		names := append([]string(nil), o.names...)
 		sort.Strings(names)
@@ -191,14 +192,34 @@ func (t Table[T]) value(v any, fresh bool) (T, error) {
 
 // Get loads one object.
 func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
-	var v T
-	if t.mem != nil {
-		cur, fresh, err := t.mem.getValue(t.kind, id)
-		if err != nil {
-			return v, err
-		}
-		return t.value(cur, fresh)
+	if t.mem == nil {
+		return t.getDoc(ctx, id)
 	}
+	var zero T
+	b, plan, err := t.mem.packed(t.kind, id)
+	if err != nil {
+		return zero, err
+	}
+	if plan != nil && plan == t.cd.plan {
+		// This table's codec made it (its dictionaries): decoded in place,
+		// with no allocation but the value's pointers' (out stays on the
+		// stack).
+		var out T
+		if err := t.cd.decodeInto(b, &out); err != nil {
+			return zero, fmt.Errorf("decode %s %q: %w", t.kind, id, err)
+		}
+		return out, nil
+	}
+	cur, fresh, err := t.mem.getValue(t.kind, id)
+	if err != nil {
+		return zero, err
+	}
+	return t.value(cur, fresh)
+}
+
+// getDoc loads one object from its document.
+func (t Table[T]) getDoc(ctx context.Context, id string) (T, error) {
+	var v T
 	doc, err := t.s.Get(ctx, t.kind, id)
 	if err != nil {
 		return v, Failed(err)
