@@ -255,15 +255,20 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 			*p = t.c.clone(v)
 			return t.mem.createValue(t.kind, id, p, true, unique)
 		}
-		// Encoded (a copy), or copied when another table's type made the
-		// kind one kept as values.
-		return t.mem.createValue(t.kind, id, &v, false, unique)
+		return t.createPacked(id, v, unique)
 	}
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s %q: %w", t.kind, id, err)
 	}
 	return Failed(t.s.Create(ctx, t.kind, id, doc, unique...))
+}
+
+// createPacked stores v encoded (a copy), or copied when another table's
+// type made the kind one kept as values. Apart from Create, so that only
+// this path moves its v to the heap.
+func (t Table[T]) createPacked(id string, v T, unique []string) error {
+	return t.mem.createValue(t.kind, id, &v, false, unique)
 }
 
 // Update changes one object under its lock: fn gets the current value and
