@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -301,5 +302,38 @@ func TestRepeatedStringsAreWrittenOnce(t *testing.T) {
 	// A reference past what precedes it is corrupt.
 	if _, err := c.decode([]byte{1, 0, 5, 3, 0}); err == nil {
 		t.Fatal("a reference forward decoded")
+	}
+}
+
+// TestIndexesHoldOnlyWhatIsCurrent: an index key of one object goes as
+// soon as the object loses the key or is evicted, so that the index keeps
+// nothing alive that Find would not answer.
+func TestIndexesHoldOnlyWhatIsCurrent(t *testing.T) {
+	type item struct {
+		Key  string `json:"key"`
+		Done bool   `json:"done"`
+	}
+	m := NewMemoryWith(MemoryOptions{Retention: Retention{MaxObjects: 20}})
+	items := NewTable[item](m, "item", Index("key", func(v *item) string { return v.Key }),
+		Evictable(func(v *item, _ Peek) bool { return v.Done }))
+	r := rand.New(rand.NewPCG(7, 8))
+	ctx := context.Background()
+	for i := range 500 {
+		items.Create(ctx, fmt.Sprint(i), item{Key: fmt.Sprint("k", i)})
+		items.Update(ctx, fmt.Sprint(r.IntN(i+1)), func(v *item) error {
+			v.Key, v.Done = fmt.Sprint("k", r.IntN(1000)), r.IntN(2) == 0
+			return nil
+		})
+	}
+	tb := m.kinds["item"]
+	tb.ixmu.Lock()
+	defer tb.ixmu.Unlock()
+	for k, o := range tb.indexes[0].one {
+		if !current(o, 0, k) {
+			t.Fatalf("key %q holds %s, which no longer has it", k, o.id)
+		}
+	}
+	if n := len(tb.indexes[0].one) + len(tb.indexes[0].many); n > len(tb.objects) {
+		t.Fatalf("%d index keys for %d objects", n, len(tb.objects))
 	}
 }
