@@ -640,6 +640,7 @@ type strdict struct {
 	snap   atomic.Pointer[dictSnap]
 	recent [8]atomic.Uint64 // hashes of strings encoded outside the dictionary
 	next   atomic.Uint32
+	misses atomic.Uint32 // strings encoded outside it since it last grew
 }
 
 type dictSnap struct {
@@ -650,6 +651,14 @@ type dictSnap struct {
 const (
 	dictMax = 256
 	dictLen = 48
+	// dictScan is the most strings looked up by comparing them all (a
+	// status's few values), not by hashing.
+	dictScan = 8
+	// dictIdle is how many strings in a row the dictionary may miss before
+	// only one in dictSample is hashed (a field of unique ids, whose hash
+	// would cost every encoding for nothing).
+	dictIdle   = 1024
+	dictSample = 64
 )
 
 // lookup returns s's index, adding s when it recurs.
@@ -659,12 +668,21 @@ func (d *strdict) lookup(s string) (uint64, bool) {
 	}
 	snap := d.snap.Load()
 	if snap != nil {
-		if i, ok := snap.index[s]; ok {
+		if len(snap.strs) <= dictScan {
+			for i, v := range snap.strs {
+				if v == s {
+					return uint64(i), true
+				}
+			}
+		} else if i, ok := snap.index[s]; ok {
 			return i, true
 		}
 		if len(snap.strs) >= dictMax {
 			return 0, false
 		}
+	}
+	if n := d.misses.Add(1); n > dictIdle && n%dictSample != 0 {
+		return 0, false
 	}
 	h := maphash.String(d.seed, s)
 	for i := range d.recent {
@@ -698,6 +716,7 @@ func (d *strdict) add(s string) (uint64, bool) {
 	next.index[s] = uint64(len(next.strs))
 	next.strs = append(next.strs, s)
 	d.snap.Store(next)
+	d.misses.Store(0)
 	return next.index[s], true
 }
 

@@ -337,3 +337,25 @@ func TestIndexesHoldOnlyWhatIsCurrent(t *testing.T) {
 		t.Fatalf("%d index keys for %d objects", n, len(tb.objects))
 	}
 }
+
+// TestIdleDictionaryStillLearns: a field of unique values stops hashing
+// most of its strings, yet a value that starts recurring still goes in.
+func TestIdleDictionaryStillLearns(t *testing.T) {
+	c := newCodec[leaf]()
+	for i := range 2 * dictIdle {
+		c.encode(&leaf{Name: fmt.Sprint("unique-", i)})
+	}
+	if c.plan.fields[0].plan.dict.snap.Load() != nil {
+		t.Fatal("unique values went into the dictionary")
+	}
+	for range 4 * dictSample {
+		c.encode(&leaf{Name: "CAPTURED"})
+	}
+	if d := c.plan.fields[0].plan.dict.snap.Load(); d == nil || d.strs[0] != "CAPTURED" {
+		t.Fatalf("a recurring value did not go in: %+v", d)
+	}
+	v, err := c.decode(c.encode(&leaf{Name: "CAPTURED"}))
+	if err != nil || v.Name != "CAPTURED" {
+		t.Fatalf("%+v %v", v, err)
+	}
+}
