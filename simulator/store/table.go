@@ -13,9 +13,10 @@ import (
 // through Update.
 //
 // On any Store the values travel as JSON documents. On the memory store they
-// are kept as values and copied (deep, by a plan made once per type), which
-// is several times cheaper than encoding and decoding; the copy carries
-// exactly what JSON would, so the two behave alike.
+// are kept in a compact encoding (codec) and decoded on reads, or, for a type
+// it cannot carry, kept as values and copied (deep, by a plan made once per
+// type): either is several times cheaper than encoding and decoding JSON,
+// and carries exactly what JSON would, so the stores behave alike.
 type Table[T any] struct {
 	s       Store
 	mem     *Memory // s, when it keeps values
