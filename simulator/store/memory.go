@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Memory is the in-memory Store. It is safe for concurrent use.
 //
-// Objects of a kind a Table configured (every kind pspsim uses) are kept as
-// Go values, not JSON: reading one is a deep copy, not a decode. That is a
+// Objects of a kind a Table configured (every kind pspsim uses) are kept in
+// a compact encoding of their value (see codec), not JSON: reading one is a
+// decode of a few hundred bytes into a fresh value, as cheap as the deep
+// copy it replaced, at half the memory (a type the encoding cannot carry, one
+// with an interface field, is kept as a Go value and deep-copied). That is a
 // property of this backend only — a durable one stores the documents and
 // serves every read from them, so nothing can be served stale across
 // processes. Memory also answers the tables' secondary indexes from maps,
@@ -53,6 +60,11 @@ type Retention struct {
 type kindConfig struct {
 	decode    func([]byte) (any, error) // a document into the table's value
 	encode    func(any) ([]byte, error) // the value back into a document
+	pack      func(any) ([]byte, error) // the value into its compact encoding; nil: values are kept
+	unpack    func([]byte) (any, error) // a compact encoding into a fresh value
+	keep      func(any) any             // a copy of a value to keep as one (pack nil)
+	typ       reflect.Type              // the table's value type (T of *T)
+	plan      *cplan                    // the codec of pack and unpack (nil: none)
 	indexes   []string                  // index names, sorted
 	keys      []func(any) string        // each index's key of a value ("": not indexed)
 	evictable func(any, Peek) bool      // nil: never evicted
@@ -66,6 +78,15 @@ type posting struct {
 	stale int
 }
 
+// An index maps its keys to their objects. A key of one object (a
+// payment's order number: most keys) maps to it in one, without a posting
+// (−40 B a payment); a key of more maps to their posting in many. An
+// object is in one only while it has the key: it goes at once.
+type index struct {
+	one  map[string]*object
+	many map[string]*posting
+}
+
 type kindTable struct {
 	cfg     *kindConfig
 	objects map[string]*object
@@ -75,23 +96,94 @@ type kindTable struct {
 	// ixmu guards indexes and the objects' ix: updates change index keys
 	// under the object's lock, without the store's.
 	ixmu    sync.Mutex
-	indexes []map[string]*posting // per index (cfg.indexes): key → objects
+	indexes []index // per index (cfg.indexes): key → objects
 
 	evictAt   int       // size at which the next eviction runs
 	lastSweep time.Time // last age sweep
 }
 
+// An object is 64 B (TestObjectIsSmall): there is one per stored object,
+// so its size counts in every stored payment three times over.
 type object struct {
 	id      string
 	seq     uint64
-	created int64    // UnixNano on the store's clock, for ages
-	keys    []string // unique keys it claimed
-	removed bool
+	created int64 // UnixNano on the store's clock, for ages
 
-	mu  sync.Mutex
-	doc []byte   // the document, when no value is kept
-	val any      // the value (a *T of the kind's table), owned by the store
-	ix  []string // its key in each index (guarded by the table's ixmu)
+	mu sync.Mutex
+	// data is what the object holds, as form says: the bytes of its
+	// compact encoding or of its document (n of them), or its value, a *T
+	// of the kind's kindConfig.typ owned by the store. An encoding is never
+	// written once stored: decoded strings are views of it.
+	data unsafe.Pointer
+	// strs and nstrs are the object's key in each index of its kind (the
+	// first len(kindConfig.indexes); guarded by the table's ixmu, and
+	// changed in place), then the unique keys it claimed (guarded by the
+	// store's lock): a slice kept as its first element and its length
+	// (see list), 8 B less than a slice header.
+	strs    *string
+	n       uint32
+	nstrs   uint16
+	form    uint8
+	removed bool
+}
+
+// maxStrs bounds an object's index and unique keys (nstrs).
+const maxStrs = math.MaxUint16
+
+// list returns the object's index keys, then its unique keys.
+func (o *object) list() []string {
+	if o.strs == nil {
+		return nil
+	}
+	return unsafe.Slice(o.strs, o.nstrs)
+}
+
+// setList makes l the object's keys; len(l) <= maxStrs.
+func (o *object) setList(l []string) {
+	o.strs, o.nstrs = unsafe.SliceData(l), uint16(len(l))
+}
+
+// What an object's data holds.
+const (
+	formDoc    uint8 = iota // the document (a kind no table configured, or not decoded yet)
+	formPacked              // the compact encoding of the value (kindConfig.pack)
+	formValue               // the value itself (a kind the codec cannot carry)
+)
+
+// bytes returns the encoding or document the object holds.
+func (o *object) bytes() []byte {
+	if o.data == nil || o.form == formValue {
+		return nil
+	}
+	return unsafe.Slice((*byte)(o.data), o.n)
+}
+
+// setBytes makes b what the object holds, as form.
+func (o *object) setBytes(b []byte, form uint8) error {
+	if uint64(len(b)) > math.MaxUint32 {
+		return fmt.Errorf("%d bytes: too large for the memory store", len(b))
+	}
+	o.data, o.n, o.form = unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b)), form
+	return nil
+}
+
+// val returns the value the object holds as one (form formValue).
+func (o *object) val(cfg *kindConfig) any {
+	return reflect.NewAt(cfg.typ, o.data).Interface()
+}
+
+// ix returns the object's keys in its kind's indexes. The caller holds the
+// table's ixmu.
+func (o *object) ix(t *kindTable) []string {
+	l := o.list()
+	return l[:min(len(l), len(t.indexes))]
+}
+
+// keys returns the unique keys the object claimed. The caller holds the
+// store's lock.
+func (o *object) keys(t *kindTable) []string {
+	l := o.list()
+	return l[min(len(l), len(t.indexes)):]
 }
 
 // NewMemory returns an empty in-memory store without retention.
@@ -117,9 +209,9 @@ func (m *Memory) table(kind string, create bool) *kindTable {
 	}
 	t := &kindTable{cfg: m.configs[kind], objects: map[string]*object{}, unique: map[string]*object{}}
 	if t.cfg != nil && len(t.cfg.indexes) > 0 {
-		t.indexes = make([]map[string]*posting, len(t.cfg.indexes))
+		t.indexes = make([]index, len(t.cfg.indexes))
 		for i := range t.indexes {
-			t.indexes[i] = map[string]*posting{}
+			t.indexes[i] = index{one: map[string]*object{}, many: map[string]*posting{}}
 		}
 	}
 	t.evictAt = m.limit(kind)
@@ -152,28 +244,69 @@ func (m *Memory) object(kind, id string) (*object, *kindTable, error) {
 	return nil, nil, fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 }
 
-// value returns the object's value, decoding (and keeping) its document
-// when it has none yet. The caller holds o.mu.
-func (o *object) value(cfg *kindConfig) (any, error) {
-	if o.val == nil && cfg != nil {
-		v, err := cfg.decode(o.doc)
-		if err != nil {
-			return nil, err
-		}
-		o.val, o.doc = v, nil
+// value returns the object's value, decoding (and keeping, as a value or
+// compactly) its document when it has none yet. fresh says the value is the
+// caller's (decoded from the compact encoding just now); otherwise it is the
+// store's own, which the caller must neither keep nor change. The caller
+// holds o.mu.
+func (o *object) value(cfg *kindConfig) (v any, fresh bool, err error) {
+	switch {
+	case o.form == formPacked:
+		v, err := cfg.unpack(o.bytes())
+		return v, true, err
+	case o.form == formValue:
+		return o.val(cfg), false, nil
+	case cfg == nil:
+		return nil, false, nil
 	}
-	return o.val, nil
+	v, err = cfg.decode(o.bytes())
+	if err != nil {
+		return nil, false, err
+	}
+	if err := o.store(cfg, v, true); err != nil {
+		return nil, false, err
+	}
+	return v, o.form == formPacked, nil
 }
 
 // document returns the object's document. The caller holds o.mu.
 func (o *object) document(cfg *kindConfig) ([]byte, error) {
-	if o.val == nil {
-		return o.doc, nil
+	switch o.form {
+	case formPacked:
+		v, err := cfg.unpack(o.bytes())
+		if err != nil {
+			return nil, err
+		}
+		return cfg.encode(v)
+	case formValue:
+		return cfg.encode(o.val(cfg))
 	}
-	if cfg != nil {
-		return cfg.encode(o.val)
+	return o.bytes(), nil
+}
+
+// store keeps v as the object's value: its compact encoding when the kind
+// has one, else v itself when owned, or a copy (cfg.keep) the caller does
+// not share. The caller holds o.mu, or o is not yet shared.
+func (o *object) store(cfg *kindConfig, v any, owned bool) error {
+	if cfg == nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return o.setBytes(b, formDoc)
 	}
-	return json.Marshal(o.val)
+	if cfg.pack != nil {
+		b, err := cfg.pack(v)
+		if err != nil {
+			return err
+		}
+		return o.setBytes(b, formPacked)
+	}
+	if rv := reflect.ValueOf(v); !owned || rv.Type() != reflect.PointerTo(cfg.typ) {
+		v = cfg.keep(v) // a copy, and a *T even when another table's type wrote it
+	}
+	o.data, o.n, o.form = reflect.ValueOf(v).UnsafePointer(), 0, formValue
+	return nil
 }
 
 // Get implements Store.
@@ -189,10 +322,10 @@ func (m *Memory) Get(_ context.Context, kind, id string) ([]byte, error) {
 
 // Create implements Store.
 func (m *Memory) Create(ctx context.Context, kind, id string, doc []byte, unique ...string) error {
-	return m.create(kind, id, doc, nil, unique)
+	return m.create(kind, id, doc, nil, false, unique)
 }
 
-func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) error {
+func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique []string) error {
 	var now time.Time
 	if m.opts.Now != nil {
 		now = m.opts.Now()
@@ -213,12 +346,23 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		val, doc = v, nil
+		val, doc, owned = v, nil, true
+	}
+	o := &object{id: id, created: now.UnixNano()}
+	if val != nil {
+		if err := o.store(t.cfg, val, owned); err != nil {
+			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+		}
+	} else if err := o.setBytes(doc, formDoc); err != nil {
+		return fmt.Errorf("%s %q: %w", kind, id, err)
 	}
 	m.seq++
-	o := &object{id: id, seq: m.seq, created: now.UnixNano(), doc: doc, val: val}
-	if len(unique) > 0 {
-		o.keys = append([]string(nil), unique...)
+	o.seq = m.seq
+	if n := len(unique) + len(t.indexes); n > 0 {
+		if n > maxStrs {
+			return fmt.Errorf("%s %q: %d unique keys: too many", kind, id, len(unique))
+		}
+		o.setList(append(make([]string, len(t.indexes), n), unique...))
 	}
 	t.objects[id] = o
 	t.order = append(t.order, o)
@@ -226,9 +370,16 @@ func (m *Memory) create(kind, id string, doc []byte, val any, unique []string) e
 		t.unique[k] = o
 	}
 	if t.indexes != nil {
-		keys := t.keysOf(val)
+		keys := o.list()[:len(t.indexes)]
+		for i, key := range t.cfg.keys {
+			keys[i] = key(val)
+			if o.form == formPacked {
+				// val is not kept: its strings may be views of another
+				// object's encoding, which the index would keep alive.
+				keys[i] = strings.Clone(keys[i])
+			}
+		}
 		t.ixmu.Lock()
-		o.ix = keys
 		t.indexAdd(o, keys)
 		t.ixmu.Unlock()
 	}
@@ -251,10 +402,20 @@ func (t *kindTable) indexAdd(o *object, keys []string) {
 		if k == "" {
 			continue
 		}
-		p := t.indexes[i][k]
+		ix := &t.indexes[i]
+		p := ix.many[k]
 		if p == nil {
-			p = &posting{}
-			t.indexes[i][k] = p
+			first, ok := ix.one[k]
+			if !ok {
+				ix.one[k] = o
+				continue
+			}
+			if first == o {
+				continue
+			}
+			delete(ix.one, k)
+			p = &posting{objs: []*object{first}}
+			ix.many[k] = p
 		}
 		// Creation order: o goes last, unless an update moves an older object
 		// here; an entry it left behind here is current again.
@@ -276,8 +437,12 @@ func (t *kindTable) indexRemove(o *object, keys []string) {
 		if k == "" {
 			continue
 		}
-		p := t.indexes[i][k]
+		ix := &t.indexes[i]
+		p := ix.many[k]
 		if p == nil {
+			if ix.one[k] == o {
+				delete(ix.one, k)
+			}
 			continue
 		}
 		p.stale++
@@ -290,7 +455,7 @@ func (t *kindTable) indexRemove(o *object, keys []string) {
 // current reports whether o is listed under key k of index i. The caller
 // holds ixmu.
 func current(o *object, i int, k string) bool {
-	return !o.removed && i < len(o.ix) && o.ix[i] == k
+	return !o.removed && i < int(o.nstrs) && o.list()[i] == k
 }
 
 func (t *kindTable) compact(i int, k string, p *posting) {
@@ -302,8 +467,12 @@ func (t *kindTable) compact(i int, k string, p *posting) {
 	}
 	clear(p.objs[len(live):])
 	p.objs, p.stale = live, 0
-	if len(live) == 0 {
-		delete(t.indexes[i], k)
+	switch len(live) {
+	case 0:
+		delete(t.indexes[i].many, k)
+	case 1:
+		delete(t.indexes[i].many, k)
+		t.indexes[i].one[k] = live[0]
 	}
 }
 
@@ -319,15 +488,13 @@ func (m *Memory) Update(ctx context.Context, kind, id string, fn func(cur []byte
 			return err
 		}
 		if t.cfg == nil {
-			o.doc = next
-			return nil
+			return o.setBytes(next, formDoc)
 		}
 		v, err := t.cfg.decode(next)
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		t.setValue(o, v)
-		return nil
+		return t.setValue(o, v, true)
 	})
 }
 
@@ -342,25 +509,30 @@ func (m *Memory) update(kind, id string, fn func(o *object, t *kindTable) error)
 	return fn(o, t)
 }
 
-// setValue replaces an object's value (the caller holds o.mu) and moves it
-// in the indexes whose keys changed.
-func (t *kindTable) setValue(o *object, v any) {
-	o.val, o.doc = v, nil
+// setValue replaces an object's value (the caller holds o.mu; see store
+// for owned) and moves it in the indexes whose keys changed.
+func (t *kindTable) setValue(o *object, v any, owned bool) error {
+	if err := o.store(t.cfg, v, owned); err != nil {
+		return err
+	}
 	if t.indexes == nil {
-		return
+		return nil
 	}
 	keys := t.keysOf(v)
 	t.ixmu.Lock()
 	defer t.ixmu.Unlock()
-	if slices.Equal(keys, o.ix) || o.removed {
-		return
+	if slices.Equal(keys, o.ix(t)) || o.removed {
+		return nil
 	}
-	old := o.ix
-	o.ix = keys
+	old := slices.Clone(o.ix(t))
 	changed := make([]string, len(keys))
 	for i := range keys {
 		if keys[i] != old[i] {
 			changed[i] = old[i]
+			if o.form == formPacked {
+				keys[i] = strings.Clone(keys[i]) // v is not kept (see create)
+			}
+			o.list()[i] = keys[i]
 		}
 	}
 	t.indexRemove(o, changed)
@@ -372,6 +544,7 @@ func (t *kindTable) setValue(o *object, v any) {
 		}
 	}
 	t.indexAdd(o, changed)
+	return nil
 }
 
 // Claim implements Store.
@@ -388,9 +561,15 @@ func (m *Memory) Claim(_ context.Context, kind, id string, unique ...string) err
 			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
 		}
 	}
+	if int(o.nstrs)+len(unique) > maxStrs {
+		return fmt.Errorf("%s %q: %d more unique keys: too many", kind, id, len(unique))
+	}
 	for _, k := range unique {
 		if t.unique[k] == nil {
-			o.keys = append(o.keys, k)
+			// Under ixmu too: the index keys share the slice.
+			t.ixmu.Lock()
+			o.setList(append(slices.Clip(o.list()), k))
+			t.ixmu.Unlock()
 		}
 		t.unique[k] = o
 	}
@@ -468,54 +647,83 @@ func (m *Memory) Reset(context.Context) error {
 
 // ---------------------------------------------------------------- values
 
-func (m *Memory) getValue(kind, id string) (any, error) {
+// getValue returns the object's value; fresh: the caller's own (see
+// object.value).
+func (m *Memory) getValue(kind, id string) (v any, fresh bool, err error) {
 	o, t, err := m.object(kind, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	v, err := o.value(t.cfg)
+	v, fresh, err = o.value(t.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s %q: %w", kind, id, err)
+		return nil, false, fmt.Errorf("decode %s %q: %w", kind, id, err)
 	}
-	return v, nil
+	return v, fresh, nil
 }
 
-func (m *Memory) createValue(kind, id string, v any, unique []string) error {
-	return m.create(kind, id, nil, v, unique)
+// packed returns the compact encoding of an object and the plan of the
+// codec that made it; nil and nil when the object is not kept compactly
+// (getValue then). The bytes never change: the caller decodes them
+// without the object's lock.
+func (m *Memory) packed(kind, id string) ([]byte, *cplan, error) {
+	o, t, err := m.object(kind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.form != formPacked {
+		return nil, nil, nil
+	}
+	return o.bytes(), t.cfg.plan, nil
+}
+
+// createValue stores v: its encoding, or, when the kind keeps values, v
+// itself if owned (the caller gives it up), else a copy.
+func (m *Memory) createValue(kind, id string, v any, owned bool, unique []string) error {
+	return m.create(kind, id, nil, v, owned, unique)
 }
 
 // updateValue runs fn on the current value under the object's lock and
-// keeps what it returns.
-func (m *Memory) updateValue(kind, id string, fn func(cur any) (any, error)) error {
+// keeps what it returns (its encoding or a copy, as createValue). fresh
+// says cur is fn's own; packed is then the encoding it was decoded from
+// (to decode anew when fn changed it and failed, say).
+func (m *Memory) updateValue(kind, id string, fn func(cur any, fresh bool, packed []byte) (any, error)) error {
 	return m.update(kind, id, func(o *object, t *kindTable) error {
-		cur, err := o.value(t.cfg)
+		cur, fresh, err := o.value(t.cfg)
 		if err != nil {
 			return fmt.Errorf("decode %s %q: %w", kind, id, err)
 		}
-		next, err := fn(cur)
+		var packed []byte
+		if o.form == formPacked {
+			packed = o.bytes()
+		}
+		next, err := fn(cur, fresh, packed)
 		if err != nil {
 			return err
 		}
-		t.setValue(o, next)
+		if err := t.setValue(o, next, false); err != nil {
+			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+		}
 		return nil
 	})
 }
 
 // eachValue calls fn on every value of kind in creation order. fn must not
-// keep or change the value.
-func (m *Memory) eachValue(kind string, fn func(id string, v any) bool) error {
+// keep or change the value unless fresh (see object.value).
+func (m *Memory) eachValue(kind string, fn func(id string, v any, fresh bool) bool) error {
 	var failed error
 	err := m.each(kind, func(o *object, cfg *kindConfig) bool {
 		o.mu.Lock()
-		v, err := o.value(cfg)
+		v, fresh, err := o.value(cfg)
 		o.mu.Unlock()
 		if err != nil {
 			failed = fmt.Errorf("decode %s %q: %w", kind, o.id, err)
 			return false
 		}
-		return fn(o.id, v)
+		return fn(o.id, v, fresh)
 	})
 	if err != nil {
 		return err
@@ -525,7 +733,7 @@ func (m *Memory) eachValue(kind string, fn func(id string, v any) bool) error {
 
 // findValues calls fn on the values listed under key in index, in creation
 // order; ok is false when the kind has no such index.
-func (m *Memory) findValues(kind, index, key string, fn func(id string, v any) bool) (ok bool, err error) {
+func (m *Memory) findValues(kind, index, key string, fn func(id string, v any, fresh bool) bool) (ok bool, err error) {
 	m.mu.RLock()
 	t := m.table(kind, false)
 	cfg := m.configs[kind]
@@ -540,24 +748,26 @@ func (m *Memory) findValues(kind, index, key string, fn func(id string, v any) b
 	i := slices.Index(cfg.indexes, index)
 	var objs []*object
 	t.ixmu.Lock()
-	if p := t.indexes[i][key]; p != nil {
+	if p := t.indexes[i].many[key]; p != nil {
 		objs = make([]*object, 0, len(p.objs)-p.stale)
 		for _, o := range p.objs {
 			if current(o, i, key) {
 				objs = append(objs, o)
 			}
 		}
+	} else if o := t.indexes[i].one[key]; o != nil && current(o, i, key) {
+		objs = []*object{o}
 	}
 	t.ixmu.Unlock()
 	m.mu.RUnlock()
 	for _, o := range objs {
 		o.mu.Lock()
-		v, err := o.value(cfg)
+		v, fresh, err := o.value(cfg)
 		o.mu.Unlock()
 		if err != nil {
 			return true, fmt.Errorf("decode %s %q: %w", kind, o.id, err)
 		}
-		if !fn(o.id, v) {
+		if !fn(o.id, v, fresh) {
 			break
 		}
 	}
@@ -606,13 +816,13 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 		if !o.mu.TryLock() {
 			continue
 		}
-		v, err := o.value(t.cfg)
+		v, _, err := o.value(t.cfg)
 		ok := err == nil && t.cfg.evictable(v, peek{m})
 		if ok {
 			t.ixmu.Lock()
 			o.removed = true
 			if t.indexes != nil {
-				t.indexRemove(o, o.ix)
+				t.indexRemove(o, o.ix(t))
 			}
 			t.ixmu.Unlock()
 		}
@@ -621,7 +831,7 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 			continue
 		}
 		delete(t.objects, o.id)
-		for _, k := range o.keys {
+		for _, k := range o.keys(t) {
 			if t.unique[k] == o {
 				delete(t.unique, k)
 			}

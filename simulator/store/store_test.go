@@ -536,6 +536,40 @@ func BenchmarkTable(b *testing.B) {
 			}
 		})
 	}
+	// A payment without interface fields, as every table of the simulator:
+	// kept compactly (before, as a value, like "values" above).
+	pl := samplePlain("p")
+	pl.Tags = nil
+	for _, c := range []struct {
+		name string
+		s    func() store.Store
+	}{{"compact", func() store.Store { return store.NewMemory() }}, {"json", func() store.Store { return jsonOnly{store.NewMemory()} }}} {
+		b.Run("create/plain-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			payments := store.NewTable[plain](c.s(), "payment")
+			n := 0
+			for b.Loop() {
+				n++
+				payments.Create(ctx, strconv.Itoa(n), pl)
+			}
+		})
+		b.Run("get/plain-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			payments := store.NewTable[plain](c.s(), "payment")
+			payments.Create(ctx, "p", pl)
+			for b.Loop() {
+				payments.Get(ctx, "p")
+			}
+		})
+		b.Run("update/plain-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			payments := store.NewTable[plain](c.s(), "payment")
+			payments.Create(ctx, "p", pl)
+			for b.Loop() {
+				payments.Update(ctx, "p", func(p *plain) error { p.Amount++; return nil })
+			}
+		})
+	}
 }
 
 // ListIDs gives the same ids as List, in creation order, and stops when

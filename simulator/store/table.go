@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 )
 
@@ -12,14 +13,16 @@ import (
 // through Update.
 //
 // On any Store the values travel as JSON documents. On the memory store they
-// are kept as values and copied (deep, by a plan made once per type), which
-// is several times cheaper than encoding and decoding; the copy carries
-// exactly what JSON would, so the two behave alike.
+// are kept in a compact encoding (codec) and decoded on reads, or, for a type
+// it cannot carry, kept as values and copied (deep, by a plan made once per
+// type): either is several times cheaper than encoding and decoding JSON,
+// and carries exactly what JSON would, so the stores behave alike.
 type Table[T any] struct {
 	s       Store
 	mem     *Memory // s, when it keeps values
 	kind    string
 	c       cloner[T]
+	cd      codec[T] // the memory store keeps T compactly when cd.plan is set
 	indexes map[string]func(*T) string
 }
 
@@ -65,6 +68,9 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		opt(&o)
 	}
 	t := Table[T]{s: s, kind: kind, c: newCloner[T](), indexes: map[string]func(*T) string{}}
+	if t.c.ok {
+		t.cd = newCodec[T]()
+	}
 	for i, name := range o.names {
 		t.indexes[name] = o.keys[i]
 	}
@@ -78,6 +84,39 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 				return v, nil
 			},
 			encode: func(v any) ([]byte, error) { return json.Marshal(v) },
+			typ:    reflect.TypeFor[T](),
+			keep: func(v any) any {
+				if p, ok := v.(*T); ok {
+					c := new(T)
+					*c = t.c.clone(*p)
+					return c
+				}
+				// Another table type's value: a *T through JSON.
+				c := new(T)
+				if b, err := json.Marshal(v); err == nil {
+					json.Unmarshal(b, c)
+				}
+				return c
+			},
+		}
+		if t.cd.plan != nil {
+			cfg.pack = func(v any) ([]byte, error) {
+				p, ok := v.(*T)
+				if !ok {
+					// Another table type wrote this kind: go through JSON.
+					p = new(T)
+					b, err := json.Marshal(v)
+					if err == nil {
+						err = json.Unmarshal(b, p)
+					}
+					if err != nil {
+						return nil, err
+					}
+				}
+				return t.cd.encode(p), nil
+			}
+			cfg.unpack = func(b []byte) (any, error) { return t.cd.decode(b) }
+			cfg.plan = t.cd.plan
 		}
 		names := append([]string(nil), o.names...)
 		sort.Strings(names)
@@ -134,9 +173,13 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 // Kind returns the table's kind.
 func (t Table[T]) Kind() string { return t.kind }
 
-// value turns what the memory store holds into a copy the caller owns.
-func (t Table[T]) value(v any) (T, error) {
+// value turns what the memory store holds into a copy the caller owns;
+// fresh: v is already the caller's (see object.value).
+func (t Table[T]) value(v any, fresh bool) (T, error) {
 	if p, ok := v.(*T); ok {
+		if fresh {
+			return *p, nil
+		}
 		return t.c.clone(*p), nil
 	}
 	// Another table type wrote this kind: go through JSON.
@@ -150,14 +193,34 @@ func (t Table[T]) value(v any) (T, error) {
 
 // Get loads one object.
 func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
-	var v T
-	if t.mem != nil {
-		cur, err := t.mem.getValue(t.kind, id)
-		if err != nil {
-			return v, err
-		}
-		return t.value(cur)
+	if t.mem == nil {
+		return t.getDoc(ctx, id)
 	}
+	var zero T
+	b, plan, err := t.mem.packed(t.kind, id)
+	if err != nil {
+		return zero, err
+	}
+	if plan != nil && plan == t.cd.plan {
+		// This table's codec made it (its dictionaries): decoded in place,
+		// with no allocation but the value's pointers' (out stays on the
+		// stack).
+		var out T
+		if err := t.cd.decodeInto(b, &out); err != nil {
+			return zero, fmt.Errorf("decode %s %q: %w", t.kind, id, err)
+		}
+		return out, nil
+	}
+	cur, fresh, err := t.mem.getValue(t.kind, id)
+	if err != nil {
+		return zero, err
+	}
+	return t.value(cur, fresh)
+}
+
+// getDoc loads one object from its document.
+func (t Table[T]) getDoc(ctx context.Context, id string) (T, error) {
+	var v T
 	doc, err := t.s.Get(ctx, t.kind, id)
 	if err != nil {
 		return v, Failed(err)
@@ -187,9 +250,13 @@ func (t Table[T]) LookupID(ctx context.Context, key string) (string, error) {
 // Create stores a new object and claims its unique keys.
 func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) error {
 	if t.mem != nil {
-		p := new(T)
-		*p = t.c.clone(v)
-		return t.mem.createValue(t.kind, id, p, unique)
+		if t.cd.plan == nil {
+			// Kept as a value: the store keeps this copy.
+			p := new(T)
+			*p = t.c.clone(v)
+			return t.mem.createValue(t.kind, id, p, true, unique)
+		}
+		return t.createPacked(id, v, unique)
 	}
 	doc, err := json.Marshal(v)
 	if err != nil {
@@ -198,30 +265,47 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 	return Failed(t.s.Create(ctx, t.kind, id, doc, unique...))
 }
 
+// createPacked stores v encoded (a copy), or copied when another table's
+// type made the kind one kept as values. Apart from Create, so that only
+// this path moves its v to the heap.
+func (t Table[T]) createPacked(id string, v T, unique []string) error {
+	return t.mem.createValue(t.kind, id, &v, false, unique)
+}
+
 // Update changes one object under its lock: fn gets the current value and
 // changes it in place; if fn returns an error nothing is stored. Update returns
 // the value as stored (or as it was, on error).
 func (t Table[T]) Update(ctx context.Context, id string, fn func(*T) error) (T, error) {
 	var out T
 	if t.mem != nil {
-		err := t.mem.updateValue(t.kind, id, func(cur any) (any, error) {
+		err := t.mem.updateValue(t.kind, id, func(cur any, fresh bool, packed []byte) (any, error) {
 			p, ok := cur.(*T)
 			if !ok {
 				return nil, fmt.Errorf("%s %q holds a %T", t.kind, id, cur)
 			}
-			next := new(T)
-			*next = t.c.clone(*p)
+			next := p
+			if !fresh {
+				next = new(T)
+				*next = t.c.clone(*p)
+			}
 			if err := fn(next); err != nil {
-				out = t.c.clone(*p)
+				if fresh {
+					// fn may have changed cur: decode it anew.
+					was, e := t.cd.decode(packed)
+					if e != nil {
+						return nil, e
+					}
+					out = *was
+				} else {
+					out = t.c.clone(*p)
+				}
 				return nil, err
 			}
 			// fn may have kept pointers into next, or put in it slices its
-			// caller still holds: the store keeps a copy of its own, and the
-			// caller gets next.
+			// caller still holds: the store keeps an encoding or a copy of
+			// its own (kindConfig.keep), and the caller gets next.
 			out = *next
-			stored := new(T)
-			*stored = t.c.clone(*next)
-			return stored, nil
+			return next, nil
 		})
 		return out, err
 	}
@@ -266,8 +350,8 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	var out []T
 	if t.mem != nil {
 		var failed error
-		err := t.mem.eachValue(t.kind, func(id string, cur any) bool {
-			return t.collect(&out, cur, keep, &failed)
+		err := t.mem.eachValue(t.kind, func(id string, cur any, fresh bool) bool {
+			return t.collect(&out, cur, fresh, keep, &failed)
 		})
 		if err == nil {
 			err = failed
@@ -292,14 +376,18 @@ func (t Table[T]) List(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	return out, decodeErr
 }
 
-func (t Table[T]) collect(out *[]T, cur any, keep func(*T) bool, failed *error) bool {
+func (t Table[T]) collect(out *[]T, cur any, fresh bool, keep func(*T) bool, failed *error) bool {
 	if p, ok := cur.(*T); ok {
 		if keep == nil || keep(p) {
-			*out = append(*out, t.c.clone(*p))
+			if fresh {
+				*out = append(*out, *p)
+			} else {
+				*out = append(*out, t.c.clone(*p))
+			}
 		}
 		return true
 	}
-	v, err := t.value(cur)
+	v, err := t.value(cur, fresh)
 	if err != nil {
 		*failed = err
 		return false
@@ -321,8 +409,8 @@ func (t Table[T]) Find(ctx context.Context, index, key string, keep func(*T) boo
 	if t.mem != nil {
 		var out []T
 		var failed error
-		found, err := t.mem.findValues(t.kind, index, key, func(id string, cur any) bool {
-			return t.collect(&out, cur, keep, &failed)
+		found, err := t.mem.findValues(t.kind, index, key, func(id string, cur any, fresh bool) bool {
+			return t.collect(&out, cur, fresh, keep, &failed)
 		})
 		if err == nil {
 			err = failed
