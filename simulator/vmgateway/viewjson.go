@@ -1,11 +1,11 @@
 package vmgateway
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/jsonw"
 	"github.com/pspsim/pspsim/simulator/money"
 )
 
@@ -47,18 +47,18 @@ type jsonWriter interface {
 // appendPaymentJSON appends json.Marshal(viewPayment(*p)).
 func appendPaymentJSON(b []byte, p *Payment) []byte {
 	b = append(b, `{"tradeNo":`...)
-	b = appendJSONString(b, p.TradeNo)
+	b = jsonw.AppendString(b, p.TradeNo)
 	b = append(b, `,"orderNo":`...)
-	b = appendJSONString(b, p.OrderNo)
+	b = jsonw.AppendString(b, p.OrderNo)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, p.Status)
+	b = jsonw.AppendString(b, p.Status)
 	b = append(b, `,"paymentMethodType":`...)
-	b = appendJSONString(b, p.Method)
+	b = jsonw.AppendString(b, p.Method)
 	b = appendOmitEmpty(b, `,"productType":`, p.ProductType)
 	b = append(b, `,"amount":`...)
 	b = appendAmount(b, p.Amount, p.Currency)
 	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, p.Currency)
+	b = jsonw.AppendString(b, p.Currency)
 	b = append(b, `,"authorizedAmount":`...)
 	b = appendAmount(b, p.Authorized, p.Currency)
 	b = append(b, `,"capturedAmount":`...)
@@ -66,16 +66,16 @@ func appendPaymentJSON(b []byte, p *Payment) []byte {
 	b = append(b, `,"refundedAmount":`...)
 	b = appendAmount(b, p.Refunded, p.Currency)
 	b = append(b, `,"captureMethod":`...)
-	b = appendJSONString(b, p.CaptureMethod)
+	b = jsonw.AppendString(b, p.CaptureMethod)
 	b = append(b, `,"environment":`...)
-	b = appendJSONString(b, p.Environment)
+	b = jsonw.AppendString(b, p.Environment)
 	b = appendOmitEmpty(b, `,"description":`, p.Description)
 	b = appendOmitEmpty(b, `,"transactionIdentifier":`, p.TransactionIdentifier)
 	if d := p.ThreeDS; d != nil {
 		b = append(b, `,"threeDs":{"mode":`...)
-		b = appendJSONString(b, d.Mode)
+		b = jsonw.AppendString(b, d.Mode)
 		b = append(b, `,"flow":`...)
-		b = appendJSONString(b, d.Flow)
+		b = jsonw.AppendString(b, d.Flow)
 		b = appendOmitEmpty(b, `,"version":`, d.Version)
 		b = appendOmitEmpty(b, `,"transStatus":`, d.TransStatus)
 		b = appendOmitEmpty(b, `,"transStatusReason":`, d.TransStatusReason)
@@ -89,7 +89,7 @@ func appendPaymentJSON(b []byte, p *Payment) []byte {
 	}
 	b = append(b, `,"nextAction":{"type":`...)
 	if n := p.NextAction; n != nil {
-		b = appendJSONString(b, n.Type)
+		b = jsonw.AppendString(b, n.Type)
 		b = appendOmitEmpty(b, `,"redirectUrl":`, n.RedirectURL)
 		b = appendOmitEmpty(b, `,"qrCode":`, n.QRCode)
 		if n.ExpiresAt != nil {
@@ -124,13 +124,13 @@ func appendOmitEmpty(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendJSONString(append(b, key...), s)
+	return jsonw.AppendString(append(b, key...), s)
 }
 
 // appendTime appends ts(t) as a JSON string.
 func appendTime(b []byte, t time.Time) []byte {
 	if y := t.UTC().Year(); y < 0 || y > 9999 {
-		return appendJSONString(b, ts(t)) // as Format writes it, whatever it is
+		return jsonw.AppendString(b, ts(t)) // as Format writes it, whatever it is
 	}
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339)
@@ -164,21 +164,5 @@ func appendAmount(b []byte, minor int64, currency string) []byte {
 		d = d[len(d)-exp:]
 	}
 	b = append(b, d...)
-	return append(b, '"')
-}
-
-// appendJSONString appends s as encoding/json writes a string. Text of
-// printable ASCII without a quote, a backslash or an HTML character is
-// written as it is; anything else is left to encoding/json, which alone
-// decides its escapes (U+FFFD for invalid UTF-8, \u2028, \b...).
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
 	return append(b, '"')
 }
