@@ -504,16 +504,7 @@ func (d *Delivery) Discard() {
 	close(d.done)
 	d.mu.Unlock()
 	s := d.sender
-	id := d.jobID()
-	s.mu.Lock()
-	delete(s.active, d)
-	s.markBusy(d.req.System, d.about, -1)
-	if id != "" {
-		delete(s.byID, id)
-	}
-	closed := s.closed
-	s.mu.Unlock()
-	if id != "" && !closed {
+	if id := d.unlist(); id != "" {
 		if err := s.keeper.Cancel(context.Background(), AttemptKind, id); err != nil && !errors.Is(err, jobs.ErrClosed) {
 			// Its resumer finds no object and drops it.
 			s.journalf(d.req.System, "delivery.volatile", "a discarded %s to %s keeps its row (%v): its resumer will drop it", d.req.Kind, d.req.URL, err)
@@ -842,6 +833,27 @@ func describe(a Attempt) string {
 	return fmt.Sprintf("HTTP %d → %s", a.Status, a.Outcome)
 }
 
+// unlist takes a delivery that has just ended off its sender's books: no
+// longer active, its object no longer busy, its job no longer live here. It
+// returns the job id whose row should now go: "" when it has no job, or when
+// the sender has closed (the rows stay, for the restart or another replica
+// to resume).
+func (d *Delivery) unlist() string {
+	s := d.sender
+	id := d.jobID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.active, d)
+	s.markBusy(d.req.System, d.about, -1)
+	if id != "" {
+		delete(s.byID, id)
+	}
+	if s.closed {
+		return ""
+	}
+	return id
+}
+
 func (d *Delivery) finish(state State, why string) {
 	d.mu.Lock()
 	if d.state != Pending {
@@ -852,18 +864,8 @@ func (d *Delivery) finish(state State, why string) {
 	close(d.done)
 	d.mu.Unlock()
 	s := d.sender
-	id := d.jobID()
-	s.mu.Lock()
-	delete(s.active, d)
-	s.markBusy(d.req.System, d.about, -1)
-	closed := s.closed
-	if id != "" {
-		delete(s.byID, id)
-	}
-	s.mu.Unlock()
-	if id != "" && !closed {
-		// Finished: its row goes (after Close the rows stay, for the
-		// restart or another replica to resume).
+	if id := d.unlist(); id != "" {
+		// Finished: its row goes.
 		if err := s.keeper.Cancel(context.Background(), AttemptKind, id); err != nil && !errors.Is(err, jobs.ErrClosed) {
 			s.record("delivery.volatile", d, fmt.Sprintf("%s %s: its finished job could not be deleted (%v): it may be sent again", d.req.Kind, d.req.URL, err), map[string]any{})
 		}
