@@ -500,73 +500,52 @@ func TestConcurrentUseWithEviction(t *testing.T) {
 	}
 }
 
-// BenchmarkTable compares, in one run, the memory store keeping values
-// with the same store behind the bare interface (JSON documents, as every
-// other backend), for a payment-like object: created, read, updated.
+// BenchmarkTable compares, in one run, the memory store with the same store
+// behind the bare interface (JSON documents, as every other backend), for a
+// payment-like object: created, read, updated. payment has an interface
+// field, so the memory store keeps it as a Go value ("values" rows); plain,
+// without one, is kept compactly, as every table of the simulator is
+// ("plain-compact" rows).
 func BenchmarkTable(b *testing.B) {
 	p := samplePayment("p")
 	p.Extra, p.Tags = nil, nil // like the gateway's payments: no maps, no interfaces
-	for _, c := range []struct {
-		name string
-		s    func() store.Store
-	}{{"values", func() store.Store { return store.NewMemory() }}, {"json", func() store.Store { return jsonOnly{store.NewMemory()} }}} {
-		b.Run("create/"+c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			payments := store.NewTable[payment](c.s(), "payment")
-			n := 0
-			for b.Loop() {
-				n++
-				payments.Create(ctx, strconv.Itoa(n), p)
-			}
-		})
-		b.Run("get/"+c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			payments := store.NewTable[payment](c.s(), "payment")
-			payments.Create(ctx, "p", p)
-			for b.Loop() {
-				payments.Get(ctx, "p")
-			}
-		})
-		b.Run("update/"+c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			payments := store.NewTable[payment](c.s(), "payment")
-			payments.Create(ctx, "p", p)
-			for b.Loop() {
-				payments.Update(ctx, "p", func(p *payment) error { p.Amount++; return nil })
-			}
-		})
-	}
-	// A payment without interface fields, as every table of the simulator:
-	// kept compactly (before, as a value, like "values" above).
+	benchTable(b, "", "values", p, func(p *payment) { p.Amount++ })
 	pl := samplePlain("p")
 	pl.Tags = nil
+	benchTable(b, "plain-", "compact", pl, func(p *plain) { p.Amount++ })
+}
+
+// benchTable runs BenchmarkTable's create, get and update of sample, on the
+// memory store (rows named prefix+memory) and behind the bare interface
+// (prefix+"json").
+func benchTable[T any](b *testing.B, prefix, memory string, sample T, bump func(*T)) {
 	for _, c := range []struct {
 		name string
 		s    func() store.Store
-	}{{"compact", func() store.Store { return store.NewMemory() }}, {"json", func() store.Store { return jsonOnly{store.NewMemory()} }}} {
-		b.Run("create/plain-"+c.name, func(b *testing.B) {
+	}{{memory, func() store.Store { return store.NewMemory() }}, {"json", func() store.Store { return jsonOnly{store.NewMemory()} }}} {
+		b.Run("create/"+prefix+c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			payments := store.NewTable[plain](c.s(), "payment")
+			tb := store.NewTable[T](c.s(), "payment")
 			n := 0
 			for b.Loop() {
 				n++
-				payments.Create(ctx, strconv.Itoa(n), pl)
+				tb.Create(ctx, strconv.Itoa(n), sample)
 			}
 		})
-		b.Run("get/plain-"+c.name, func(b *testing.B) {
+		b.Run("get/"+prefix+c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			payments := store.NewTable[plain](c.s(), "payment")
-			payments.Create(ctx, "p", pl)
+			tb := store.NewTable[T](c.s(), "payment")
+			tb.Create(ctx, "p", sample)
 			for b.Loop() {
-				payments.Get(ctx, "p")
+				tb.Get(ctx, "p")
 			}
 		})
-		b.Run("update/plain-"+c.name, func(b *testing.B) {
+		b.Run("update/"+prefix+c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			payments := store.NewTable[plain](c.s(), "payment")
-			payments.Create(ctx, "p", pl)
+			tb := store.NewTable[T](c.s(), "payment")
+			tb.Create(ctx, "p", sample)
 			for b.Loop() {
-				payments.Update(ctx, "p", func(p *plain) error { p.Amount++; return nil })
+				tb.Update(ctx, "p", func(v *T) error { bump(v); return nil })
 			}
 		})
 	}
