@@ -786,6 +786,19 @@ func (d *specDecoder) check() error {
 	return nil
 }
 
+// checkMember checks the array element or member value at i and returns
+// where the next one starts (past its comma) or the closing bracket is.
+func (d *specDecoder) checkMember(b []byte, i int) (int, error) {
+	end, err := d.checkValue(b, i)
+	if err != nil {
+		return 0, err
+	}
+	if i = skipSpace(b, end); b[i] == ',' {
+		i = skipSpace(b, i+1)
+	}
+	return i, nil
+}
+
 func (d *specDecoder) checkValue(b []byte, i int) (int, error) {
 	start := i
 	switch b[i] {
@@ -794,12 +807,9 @@ func (d *specDecoder) checkValue(b []byte, i int) (int, error) {
 	case '[':
 		i = skipSpace(b, i+1)
 		for b[i] != ']' {
-			end, err := d.checkValue(b, i)
-			if err != nil {
+			var err error
+			if i, err = d.checkMember(b, i); err != nil {
 				return 0, err
-			}
-			if i = skipSpace(b, end); b[i] == ',' {
-				i = skipSpace(b, i+1)
 			}
 		}
 		d.closeAt[start] = int32(i + 1)
@@ -830,13 +840,9 @@ func (d *specDecoder) checkValue(b []byte, i int) (int, error) {
 			if twice {
 				return 0, fmt.Errorf("spec: key %q twice in one object", key)
 			}
-			i = skipSpace(b, skipSpace(b, end)+1)
-			end, err := d.checkValue(b, i)
-			if err != nil {
+			var err error
+			if i, err = d.checkMember(b, skipSpace(b, skipSpace(b, end)+1)); err != nil {
 				return 0, err
-			}
-			if i = skipSpace(b, end); b[i] == ',' {
-				i = skipSpace(b, i+1)
 			}
 		}
 		d.closeAt[start] = int32(i + 1)
