@@ -205,16 +205,21 @@ func (g *Gate) Exclusive(reset func() error) error {
 	return err
 }
 
-type passKey struct{}
+// PassKey is the context key of a request's pass. It is exported for one
+// reader: a per-request context that carries the pass in a field of its own
+// (openapi's request scope, which the handler stack fills in place instead
+// of copying the *http.Request to add a value) answers Value(PassKey{})
+// with it. Everyone else uses With and From.
+type PassKey struct{}
 
 // With returns ctx carrying the pass of the request it belongs to.
 func With(ctx context.Context, p *Pass) context.Context {
-	return context.WithValue(ctx, passKey{}, p)
+	return context.WithValue(ctx, PassKey{}, p)
 }
 
 // From returns the pass ctx carries, or nil.
 func From(ctx context.Context) *Pass {
-	p, _ := ctx.Value(passKey{}).(*Pass)
+	p, _ := ctx.Value(PassKey{}).(*Pass)
 	return p
 }
 

@@ -379,10 +379,13 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &Request{System: m.cfg.System, OperationID: route.Operation.OperationID, Key: route.Operation.OperationID,
 		Operation: route.Operation, Route: route, PathParams: params, Body: body, Dialect: m.cfg.Dialect}
-	ctx := WithRequest(r.Context(), req)
-	noBody := r.Body == http.NoBody
-	r = r.WithContext(ctx)
-	if !noBody {
+	if !carryRequest(r.Context(), req) {
+		// Outside the handler stack's scope (a mount served on its own, or
+		// a second mount inside one request) the Request is added the usual
+		// way, on a copy of the request.
+		r = r.WithContext(WithRequest(r.Context(), req))
+	}
+	if r.Body != http.NoBody {
 		// A request without a body keeps http.NoBody, which reads as the
 		// empty reader would, without two allocations.
 		r.Body = io.NopCloser(bytes.NewReader(body))
