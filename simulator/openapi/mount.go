@@ -167,6 +167,8 @@ func compile(system, prefix string, doc *openapi3.T) (*compiled, error) {
 	}
 	c := &compiled{router: router, keys: map[string]*operation{}, byID: map[string]*operation{}}
 	paths := doc.Paths.InMatchingOrder()
+	// One pool of parsed bodies for the whole spec.
+	docs := new(docPool)
 	compiler := schema.NewCompiler(Formats())
 	if err := compiler.SetDocumentLenience(doc.Extensions[schema.LenientExtension]); err != nil {
 		return nil, fmt.Errorf("%s: %w", system, err)
@@ -186,6 +188,7 @@ func compile(system, prefix string, doc *openapi3.T) (*compiled, error) {
 			if op.check, err = compileRequest(doc, item, item.GetOperation(method), compiler); err != nil {
 				return nil, fmt.Errorf("%s: %s %s: %w", system, method, p, err)
 			}
+			op.check.docs = docs
 			c.ops = append(c.ops, op)
 			c.byID[op.id] = op
 			for _, k := range op.keys {
@@ -414,7 +417,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if h == nil {
-		releaseDoc(req.dropDoc())
+		op.check.docs.put(req.dropDoc())
 		if rec != nil {
 			m.check(r, req, rec)
 			rec.flushTo(w)
@@ -428,7 +431,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h = m.cfg.Wrap(h)
 	}
 	h.ServeHTTP(w, r)
-	releaseDoc(req.dropDoc())
+	op.check.docs.put(req.dropDoc())
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
@@ -459,7 +462,7 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		// The key is the value of the dispatch field (validated by the discriminator).
 		key, err := dispatchKey(doc, op.dispatch)
 		if err != nil {
-			releaseDoc(doc)
+			op.check.docs.put(doc)
 			m.cfg.Dialect.WriteError(w, r, err)
 			return nil
 		}
@@ -476,7 +479,7 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		// ServeHTTP releases it when the handler has returned.
 		req.keepDoc(doc)
 	} else {
-		releaseDoc(doc)
+		op.check.docs.put(doc)
 	}
 	if h == nil {
 		a := op.fallbacks[req.Key]
