@@ -67,6 +67,10 @@ type Config struct {
 	// wrapper receives the connection's own ResponseWriter, so it can hijack
 	// and reset the connection; response checking happens inside it, around
 	// the handler, so an answer a fault breaks on purpose is never checked.
+	// It must be a plain middleware (what it returns decides per request,
+	// from the request): the mount wraps each registered handler once, when
+	// it is registered, and wraps per request only what changes per request
+	// (a spec-example answer, a handler whose answer is checked).
 	Wrap func(http.Handler) http.Handler
 	// Strict refuses every departure from the documented tables, including
 	// those the spec tolerates (x-pspsim-lenient); by default they are
@@ -91,6 +95,9 @@ type Mount struct {
 	*compiled
 	opts     *openapi3filter.Options
 	handlers map[string]http.Handler
+	// wrapped are the handlers wrapped by cfg.Wrap once, at Handle: the
+	// wrapper closure was an allocation per request.
+	wrapped map[string]http.Handler
 }
 
 // compiled is what a mount derives from its spec alone: it never changes
@@ -139,7 +146,7 @@ func New(cfg Config) (*Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mount{cfg: cfg, compiled: c, handlers: map[string]http.Handler{}}
+	m := &Mount{cfg: cfg, compiled: c, handlers: map[string]http.Handler{}, wrapped: map[string]http.Handler{}}
 	m.opts = &openapi3filter.Options{
 		MultiError:          true,
 		SkipSettingDefaults: true,
@@ -322,6 +329,9 @@ func (m *Mount) Handle(key string, h http.Handler) error {
 		return fmt.Errorf("%s: no operation %q in the spec", m.cfg.System, key)
 	}
 	m.handlers[key] = h
+	if m.cfg.Wrap != nil {
+		m.wrapped[key] = m.cfg.Wrap(h)
+	}
 	return nil
 }
 
@@ -405,7 +415,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec = newRecorder()
 		out = rec
 	}
-	h := m.prepare(out, r, req, op)
+	h, own := m.prepare(out, r, req, op)
 	if note != nil {
 		note.Operation, note.PathParams = req.Key, req.PathParams
 	}
@@ -424,20 +434,29 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if checking {
+	switch {
+	case checking:
 		h = m.checked(h, req)
-	}
-	if m.cfg.Wrap != nil {
-		h = m.cfg.Wrap(h)
+		if m.cfg.Wrap != nil {
+			h = m.cfg.Wrap(h)
+		}
+	case m.cfg.Wrap != nil:
+		if own {
+			// The registered handler, wrapped once at Handle.
+			h = m.wrapped[req.Key]
+		} else {
+			h = m.cfg.Wrap(h)
+		}
 	}
 	h.ServeHTTP(w, r)
 	op.check.docs.put(req.dropDoc())
 }
 
 // prepare validates the request, picks its handler and runs the guard. It
-// returns nil when it has answered the request itself. The departures it
+// returns nil when it has answered the request itself, and whether the
+// handler is the one registered for req.Key (not a spec-example answer). The departures it
 // tolerated are on w's header (X-Pspsim-Warning) and in req.Warnings.
-func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) http.Handler {
+func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op *operation) (http.Handler, bool) {
 	md := modeLenient
 	if m.cfg.Strict {
 		md = modeStrict
@@ -456,7 +475,7 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 	}
 	if o.err != nil {
 		m.cfg.Dialect.WriteError(w, r, o.err)
-		return nil
+		return nil, false
 	}
 	if op.dispatch != "" {
 		// The key is the value of the dispatch field (validated by the discriminator).
@@ -464,7 +483,7 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		if err != nil {
 			op.check.docs.put(doc)
 			m.cfg.Dialect.WriteError(w, r, err)
-			return nil
+			return nil, false
 		}
 		req.Key = key
 	}
@@ -472,6 +491,7 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		note.BodyIDs = bodyIDs(doc)
 	}
 	h := m.handlers[req.Key]
+	own := h != nil
 	// doc is the parse of the body as sent; a normalised body replaces it below.
 	req.bodyJSON = doc != nil && o.body == nil
 	if h != nil && o.body == nil && doc != nil {
@@ -500,9 +520,9 @@ func (m *Mount) prepare(w http.ResponseWriter, r *http.Request, req *Request, op
 		r.ContentLength = int64(len(o.body))
 	}
 	if m.cfg.Guard != nil && !m.cfg.Guard(w, r) {
-		return nil
+		return nil, false
 	}
-	return h
+	return h, own
 }
 
 // checked buffers h's answer, validates it against the spec, then passes it
