@@ -612,13 +612,15 @@ func (s *Simulator) gated(next http.Handler) http.Handler {
 				s.opts.Logger.Warn("clock not read from the store", "err", err)
 			}
 		}
-		p := s.gate.Enter()
-		defer p.Leave()
-		if !openapi.CarryPass(r.Context(), p) {
-			// Not behind observe's scope (a test serving gated alone):
-			// the pass goes in a context of its own, on a request copy.
+		// The pass is kept and carried by the request's scope (observe's);
+		// outside one (a test serving gated alone) it goes in a context of
+		// its own, on a request copy.
+		p := openapi.EnterGate(r.Context(), s.gate)
+		if p == nil {
+			p = s.gate.Enter()
 			r = r.WithContext(gate.With(r.Context(), p))
 		}
+		defer p.Leave()
 		next.ServeHTTP(w, r)
 	})
 }

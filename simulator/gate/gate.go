@@ -61,12 +61,20 @@ type Pass struct {
 
 // Enter waits while a reset runs (or waits to run), then lets the caller in.
 func (g *Gate) Enter() *Pass {
+	p := new(Pass)
+	g.EnterAt(p)
+	return p
+}
+
+// EnterAt is Enter with a pass the caller keeps: p must be a zero Pass,
+// never used before, that stays where it is while it is in use (a
+// request's scope keeps its pass there, saving an allocation per request).
+func (g *Gate) EnterAt(p *Pass) {
 	g.mu.Lock()
 	g.waitOpen()
 	g.active++
-	p := &Pass{g: g, gen: g.gen, in: true}
+	p.g, p.gen, p.in = g, g.gen, true
 	g.mu.Unlock()
-	return p
 }
 
 // waitOpen returns, with g.mu held, once the gate is open.

@@ -33,7 +33,7 @@ type noteKey struct{}
 // WithNote returns ctx carrying an empty Note to fill. The context is the
 // request's scope: the later layers of the handler stack put the request's
 // other per-request values (its gate pass, the mount's Request) in it in
-// place (CarryPass), so the outermost layer's copy of the *http.Request is
+// place (EnterGate), so the outermost layer's copy of the *http.Request is
 // the only one.
 func WithNote(ctx context.Context) (context.Context, *Note) {
 	s := &scope{Context: ctx}

@@ -9,7 +9,7 @@ import (
 // scope is the context of one request from the outermost layer of the
 // handler stack (the access log's WithNote) on. It carries the request's
 // per-request values in fields — its Note, its gate pass, the mount's
-// Request — that the later layers fill in place (CarryPass, the mount),
+// Request — that the later layers fill in place (EnterGate, the mount),
 // instead of each adding one with context.WithValue and copying the
 // *http.Request (≈ 250 B) with r.WithContext to carry the new context: one
 // copy per request, not three.
@@ -25,6 +25,9 @@ type scope struct {
 	note Note
 	pass *gate.Pass
 	req  *Request
+	// passBuf holds the request's pass when EnterGate entered the gate for
+	// it (pass then points here).
+	passBuf gate.Pass
 }
 
 // Value answers the keys of the fields that are set; every other key, and
@@ -45,16 +48,19 @@ func (s *scope) Value(key any) any {
 	return s.Context.Value(key)
 }
 
-// CarryPass puts the request's gate pass in ctx in place when ctx is the
-// request's own scope (WithNote) without a pass yet, and reports whether it
-// did; otherwise the caller adds it with gate.With (and a request copy).
-func CarryPass(ctx context.Context, p *gate.Pass) bool {
+// EnterGate enters g for the request whose scope ctx is (WithNote), with a
+// pass kept in the scope and carried by it, and returns the pass; or
+// returns nil when ctx is not a request's own scope, or its scope already
+// carries a pass: the caller then enters with g.Enter and adds the pass to
+// the context with gate.With (and a request copy).
+func EnterGate(ctx context.Context, g *gate.Gate) *gate.Pass {
 	s, ok := ctx.(*scope)
-	if !ok || s.pass != nil || p == nil {
-		return false
+	if !ok || s.pass != nil {
+		return nil
 	}
-	s.pass = p
-	return true
+	g.EnterAt(&s.passBuf)
+	s.pass = &s.passBuf
+	return s.pass
 }
 
 // carryRequest puts the mount's Request in ctx in place when ctx is the

@@ -18,7 +18,7 @@ type otherKey struct{}
 // before that layer added its context), and every other key the parent's.
 func TestScopeAnswersAsTheValueChain(t *testing.T) {
 	g := gate.New()
-	outerPass := g.Enter()
+	outerPass := gate.New().Enter() // the outer request's, in its own simulator's gate
 	defer outerPass.Leave()
 	outerReq := &Request{OperationID: "outer"}
 	for _, parent := range []context.Context{
@@ -28,17 +28,14 @@ func TestScopeAnswersAsTheValueChain(t *testing.T) {
 		// pass and a Request of its own.
 		WithRequest(gate.With(context.WithValue(context.Background(), otherKey{}, "y"), outerPass), outerReq),
 	} {
-		pass := g.Enter()
 		req := &Request{OperationID: "inner"}
+		sc, note := WithNote(parent)
 
 		// The chain the stack used to build: note, then pass, then Request.
-		chainNote, note := context.WithValue(parent, noteKey{}, &Note{}), (*Note)(nil)
-		chain := []context.Context{chainNote}
-		chain = append(chain, gate.With(chainNote, pass))
-		chain = append(chain, WithRequest(chain[1], req))
+		chainNote := context.WithValue(parent, noteKey{}, &Note{})
+		chain := make([]context.Context, 3)
+		chain[0] = chainNote
 
-		sc, n := WithNote(parent)
-		note = n
 		same := func(step int, got, want context.Context) {
 			t.Helper()
 			if gate.From(got) != gate.From(want) {
@@ -65,9 +62,18 @@ func TestScopeAnswersAsTheValueChain(t *testing.T) {
 			}
 		}
 		same(0, sc, chain[0])
-		if !CarryPass(sc, pass) {
-			t.Fatal("CarryPass refused the request's own scope")
+		pass := EnterGate(sc, g)
+		if pass == nil {
+			t.Fatal("EnterGate refused the request's own scope")
 		}
+		short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		if g.Quiet(short) == nil {
+			t.Error("the pass EnterGate returned is not inside the gate")
+		}
+		stop()
+		// The chain's pass is the one EnterGate entered with.
+		chain[1] = gate.With(chainNote, pass)
+		chain[2] = WithRequest(chain[1], req)
 		same(1, sc, chain[1])
 		if !carryRequest(sc, req) {
 			t.Fatal("carryRequest refused the request's own scope")
@@ -76,16 +82,19 @@ func TestScopeAnswersAsTheValueChain(t *testing.T) {
 
 		// Set once: a second pass or Request (a second mount inside the
 		// same request) is refused, and goes on a context of its own.
-		if CarryPass(sc, g.Enter()) || carryRequest(sc, &Request{}) {
+		if EnterGate(sc, g) != nil || carryRequest(sc, &Request{}) {
 			t.Error("a field of the scope was set twice")
 		}
 		// Only the scope itself is filled, never one it was derived from
 		// or derives from.
 		d := context.WithValue(sc, otherKey{}, "z")
-		if CarryPass(d, pass) || carryRequest(d, req) || CarryPass(parent, pass) || carryRequest(parent, req) {
+		if EnterGate(d, g) != nil || carryRequest(d, req) || EnterGate(parent, g) != nil || carryRequest(parent, req) {
 			t.Error("a context other than the request's own scope was filled")
 		}
 		pass.Leave()
+		if err := g.Quiet(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
