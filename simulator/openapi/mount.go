@@ -557,7 +557,17 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 		// would allocate its 512-byte buffer to read nothing and answer this.
 		return []byte{}, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var buf []byte
+	if n := r.ContentLength; n > 0 && n <= max {
+		// The body's announced length, and one byte for the read that
+		// finds its end: io.ReadAll would start at 512 bytes and grow (a
+		// card payment's body, about a kilobyte, took three allocations
+		// and their copies; a small one took 512 bytes). A wrong
+		// Content-Length costs nothing but the buffer's size, bounded by
+		// max: the reading is io.ReadAll's.
+		buf = make([]byte, 0, n+1)
+	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, max), buf)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -566,6 +576,28 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 		return nil, apierr.New(apierr.Malformed, "could not read the request body")
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll reading into b (from len(b) on): the same bytes,
+// the same error (TestReadBodyIsReadAll).
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	if b == nil {
+		return io.ReadAll(r)
+	}
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			// Add more capacity (let append pick how much).
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // violationsError turns a request's violations into the error a client
