@@ -68,3 +68,27 @@ func TestReadBodyIsReadAll(t *testing.T) {
 	}
 	t.Logf("%d bodies read alike", n)
 }
+
+// TestMemBodyReadsAsNopCloser: the body the mount hands on reads as
+// io.NopCloser(bytes.NewReader(b)) did, whole, in pieces and through
+// io.WriterTo, and closes without error.
+func TestMemBodyReadsAsNopCloser(t *testing.T) {
+	for _, b := range [][]byte{nil, {}, []byte("x"), bytes.Repeat([]byte(`{"a":1}`), 300)} {
+		got, want := newBody(b), io.NopCloser(bytes.NewReader(b))
+		if _, ok := got.(io.WriterTo); !ok {
+			t.Error("the body is not an io.WriterTo")
+		}
+		g, err1 := io.ReadAll(iotest.OneByteReader(got))
+		w, err2 := io.ReadAll(iotest.OneByteReader(want))
+		if !bytes.Equal(g, w) || err1 != err2 {
+			t.Errorf("read %q %v, io.NopCloser %q %v", g, err1, w, err2)
+		}
+		if got.Close() != nil {
+			t.Error("Close failed")
+		}
+		var out bytes.Buffer
+		if n, err := newBody(b).(io.WriterTo).WriteTo(&out); err != nil || int(n) != len(b) || !bytes.Equal(out.Bytes(), b) {
+			t.Errorf("WriteTo: %d %v", n, err)
+		}
+	}
+}
