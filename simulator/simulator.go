@@ -537,13 +537,38 @@ func parseConfig(raw []byte) (map[string]*yaml.Node, error) {
 }
 
 func (s *Simulator) routes() http.Handler {
+	mux := s.mux(true)
+	guard := control.NewGuard(s.opts.Control, func() []string { return []string{s.BaseURL()} }, admin.Error)
+	return observe(s.opts.Logger, s.metrics, guard.Protect(s.gated(mux)))
+}
+
+// mux routes the simulator's paths: the control API, the systems' mounts
+// and pages, the dashboard.
+//
+// With methodPatterns, each mount is registered, with the same handler, as
+// "GET /genstore/" and "POST /genstore/" besides "/genstore/": a
+// method-specific pattern is more specific than the method-less one, so
+// the mux picks the same handler for every request (only r.Pattern, which
+// nothing reads, names the method), but it finds it in its tree for that
+// method instead of failing there first — a system's pages put literal
+// segments under the prefix in that tree — and trying the method-less
+// tree after: 3 allocations and about half the time instead of 7
+// (TestMountMethodPatternsRouteAlike holds the two muxes to one routing).
+func (s *Simulator) mux(methodPatterns bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(admin.Prefix+"/", s.admin)
 	s.env.ThreeDS.Routes(mux)
 	for _, sys := range s.systems {
 		// What apps send the systems is checked for canary card numbers;
 		// the card gateway's cardNo is where a card number belongs.
-		mux.Handle(sys.Mount().Prefix()+"/", s.canaries.Requests(sys.Name(), canaryAllowed[sys.Name()], sys.Mount()))
+		h := s.canaries.Requests(sys.Name(), canaryAllowed[sys.Name()], sys.Mount())
+		mux.Handle(sys.Mount().Prefix()+"/", h)
+		if methodPatterns {
+			// The methods of the APIs' hot operations.
+			for _, m := range []string{http.MethodGet, http.MethodPost} {
+				mux.Handle(m+" "+sys.Mount().Prefix()+"/", h)
+			}
+		}
 		if r, ok := sys.(Router); ok {
 			r.Routes(mux)
 		}
@@ -553,8 +578,7 @@ func (s *Simulator) routes() http.Handler {
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
-	guard := control.NewGuard(s.opts.Control, func() []string { return []string{s.BaseURL()} }, admin.Error)
-	return observe(s.opts.Logger, s.metrics, guard.Protect(s.gated(mux)))
+	return mux
 }
 
 // gated runs every request inside the gate, except those that only read
@@ -588,9 +612,16 @@ func (s *Simulator) gated(next http.Handler) http.Handler {
 				s.opts.Logger.Warn("clock not read from the store", "err", err)
 			}
 		}
-		p := s.gate.Enter()
+		// The pass is kept and carried by the request's scope (observe's);
+		// outside one (a test serving gated alone) it goes in a context of
+		// its own, on a request copy.
+		p := openapi.EnterGate(r.Context(), s.gate)
+		if p == nil {
+			p = s.gate.Enter()
+			r = r.WithContext(gate.With(r.Context(), p))
+		}
 		defer p.Leave()
-		next.ServeHTTP(w, r.WithContext(gate.With(r.Context(), p)))
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -61,12 +61,20 @@ type Pass struct {
 
 // Enter waits while a reset runs (or waits to run), then lets the caller in.
 func (g *Gate) Enter() *Pass {
+	p := new(Pass)
+	g.EnterAt(p)
+	return p
+}
+
+// EnterAt is Enter with a pass the caller keeps: p must be a zero Pass,
+// never used before, that stays where it is while it is in use (a
+// request's scope keeps its pass there, saving an allocation per request).
+func (g *Gate) EnterAt(p *Pass) {
 	g.mu.Lock()
 	g.waitOpen()
 	g.active++
-	p := &Pass{g: g, gen: g.gen, in: true}
+	p.g, p.gen, p.in = g, g.gen, true
 	g.mu.Unlock()
-	return p
 }
 
 // waitOpen returns, with g.mu held, once the gate is open.
@@ -205,16 +213,21 @@ func (g *Gate) Exclusive(reset func() error) error {
 	return err
 }
 
-type passKey struct{}
+// PassKey is the context key of a request's pass. It is exported for one
+// reader: a per-request context that carries the pass in a field of its own
+// (openapi's request scope, which the handler stack fills in place instead
+// of copying the *http.Request to add a value) answers Value(PassKey{})
+// with it. Everyone else uses With and From.
+type PassKey struct{}
 
 // With returns ctx carrying the pass of the request it belongs to.
 func With(ctx context.Context, p *Pass) context.Context {
-	return context.WithValue(ctx, passKey{}, p)
+	return context.WithValue(ctx, PassKey{}, p)
 }
 
 // From returns the pass ctx carries, or nil.
 func From(ctx context.Context) *Pass {
-	p, _ := ctx.Value(passKey{}).(*Pass)
+	p, _ := ctx.Value(PassKey{}).(*Pass)
 	return p
 }
 

@@ -358,7 +358,17 @@ func (s *System) getPayment(w http.ResponseWriter, r *http.Request) {
 	}
 	pt := payTransaction(p, shop)
 	s.recordQueried(p, id, pt)
-	writeRawJSON(w, http.StatusOK, appendPayTransactionAnswer(make([]byte, 0, 320), pt))
+	buf, _ := s.answers.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 0, 320)
+		buf = &b
+	}
+	b := appendPayTransactionAnswer((*buf)[:0], pt)
+	writeRawJSON(w, http.StatusOK, b)
+	if cap(b) <= 4<<10 {
+		*buf = b
+		s.answers.Put(buf)
+	}
 }
 
 // recordQueried journals a pay-transaction query (payment.queried) with the

@@ -542,3 +542,32 @@ func TestQueryRefund(t *testing.T) {
 		}
 	}
 }
+
+// TestGetPaymentAnswersFromARecycledBuffer: queries answered one after the
+// other from the system's recycled answer buffer, long and short answers
+// alternately, each answer the same as the first time it was given.
+func TestGetPaymentAnswersFromARecycledBuffer(t *testing.T) {
+	e := setup(t)
+	short := str(e.pay(map[string]any{"amount": "5.00"})["paymentId"])
+	long := str(e.pay(map[string]any{"amount": "19.99"})["paymentId"])
+	e.report(genstore.KindPayment, long, true, "", "psp_777777777777")
+	first := map[string]string{}
+	for i := range 12 {
+		id := short
+		if i%3 == 0 {
+			id = long
+		}
+		res, err := e.app.Call(context.Background(), "GET", "/genstore/api/202412/payment/"+id, nil)
+		if err != nil || res.Status != 200 || !json.Valid(res.Body) {
+			t.Fatalf("getPayment %s: %v %v", id, err, res)
+		}
+		if prev, ok := first[id]; !ok {
+			first[id] = string(res.Body)
+		} else if prev != string(res.Body) {
+			t.Fatalf("getPayment %s answered\n%s\nthen\n%s", id, prev, res.Body)
+		}
+	}
+	if len(first[long]) <= len(first[short]) {
+		t.Fatalf("the answers do not differ in length: %s %s", first[long], first[short])
+	}
+}

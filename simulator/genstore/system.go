@@ -60,6 +60,11 @@ type System struct {
 	live    *liveOps
 	browser *browser
 
+	// answers are scratch buffers of the pay-transaction answers
+	// (getPayment): the answer was a 320-byte allocation per query. A
+	// ResponseWriter does not keep what it is given to Write.
+	answers sync.Pool
+
 	appSpecOnce sync.Once
 	appSpec     *openapi3.T
 	appSpecErr  error

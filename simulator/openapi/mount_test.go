@@ -382,3 +382,48 @@ func TestWrapGetsTheConnectionWhileResponsesAreChecked(t *testing.T) {
 		t.Fatalf("checked %v; want both createOrder answers and not the stream", checked)
 	}
 }
+
+// TestWrapWrapsEveryRequest: the wrapper, applied once to a registered
+// handler (at Handle) and per request to a spec-example answer, runs around
+// every request that reaches a handler, with the request's Request in the
+// context, and the last handler registered for a key is the one wrapped.
+func TestWrapWrapsEveryRequest(t *testing.T) {
+	doc, err := openapi.Load(context.Background(), os.DirFS("testdata"), "shop.yaml", "/shop", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var around, handled []string
+	m, err := openapi.New(openapi.Config{System: "shop", Prefix: "/shop", Doc: doc, Dialect: testDialect, Auth: tokenAuth,
+		Wrap: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				around = append(around, openapi.FromContext(r.Context()).Key)
+				next.ServeHTTP(w, r)
+			})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.HandleFunc("createOrder", func(w http.ResponseWriter, r *http.Request) { handled = append(handled, "old"); w.WriteHeader(201) })
+	m.HandleFunc("createOrder", func(w http.ResponseWriter, r *http.Request) { handled = append(handled, "create"); w.WriteHeader(201) })
+	for range 3 {
+		if status, _, _ := do(t, m, "POST", "/shop/orders", "w", `{"orderNo":"A0001","amount":"1"}`); status != 201 {
+			t.Fatalf("createOrder: %d", status)
+		}
+	}
+	// getOrder has no handler: its spec example answers, wrapped too.
+	for range 2 {
+		if status, _, h := do(t, m, "GET", "/shop/orders/A0001", "r", ""); status != 200 || h.Get("X-Pspsim-Answer") != "spec-example" {
+			t.Fatalf("getOrder: %d %v", status, h)
+		}
+	}
+	// A refused request reaches no handler, and no wrapper.
+	if status, _, _ := do(t, m, "POST", "/shop/orders", "w", `{"orderNo":"A0001"}`); status != 400 {
+		t.Fatalf("invalid order: %d", status)
+	}
+	if got, want := strings.Join(around, ","), "createOrder,createOrder,createOrder,getOrder,getOrder"; got != want {
+		t.Errorf("wrapped: %s, want %s", got, want)
+	}
+	if got, want := strings.Join(handled, ","), "create,create,create"; got != want {
+		t.Errorf("handled: %s, want %s", got, want)
+	}
+}

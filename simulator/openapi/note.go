@@ -30,10 +30,14 @@ var BodyIDFields = []string{"orderNo", "tradeNo", "paymentId", "refundNumber", "
 
 type noteKey struct{}
 
-// WithNote returns ctx carrying an empty Note to fill.
+// WithNote returns ctx carrying an empty Note to fill. The context is the
+// request's scope: the later layers of the handler stack put the request's
+// other per-request values (its gate pass, the mount's Request) in it in
+// place (EnterGate), so the outermost layer's copy of the *http.Request is
+// the only one.
 func WithNote(ctx context.Context) (context.Context, *Note) {
-	n := &Note{}
-	return context.WithValue(ctx, noteKey{}, n), n
+	s := &scope{Context: ctx}
+	return s, &s.note
 }
 
 func noteFrom(ctx context.Context) *Note {

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -46,6 +47,11 @@ var typeBits = map[string]typeMask{
 
 // Schema is a compiled schema.
 type Schema struct {
+	// scalars recycles ValidateScalar's one-node documents: the pool of the
+	// Compiler that compiled the schema (one per spec, shared by all its
+	// schemas), nil for a schema compiled otherwise.
+	scalars *sync.Pool
+
 	empty    bool // kin-openapi's IsEmpty: accepts any value but null
 	nullable bool
 	types    typeMask // 0: every type is permitted (no `type`)
@@ -125,7 +131,8 @@ type Compiler struct{ c compiler }
 
 // NewCompiler returns a compiler checking formats (see Compile).
 func NewCompiler(formats Formats) *Compiler {
-	return &Compiler{compiler{done: map[*openapi3.Schema]*Schema{}, patterns: map[string]*regexp.Regexp{}, formats: formats}}
+	return &Compiler{compiler{done: map[*openapi3.Schema]*Schema{}, patterns: map[string]*regexp.Regexp{}, formats: formats,
+		scalars: new(sync.Pool)}}
 }
 
 // Compile compiles s (see the package function Compile).
@@ -135,7 +142,8 @@ type compiler struct {
 	done     map[*openapi3.Schema]*Schema
 	patterns map[string]*regexp.Regexp
 	formats  Formats
-	lenient  *lenience // the document's x-pspsim-lenient
+	lenient  *lenience  // the document's x-pspsim-lenient
+	scalars  *sync.Pool // every compiled Schema's scalars
 }
 
 // SetDocumentLenience sets the classes the document tolerates everywhere:
@@ -166,7 +174,7 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 	if out, ok := c.done[s]; ok {
 		return out, nil
 	}
-	out := &Schema{maxLength: -1, maxProps: -1, maxItems: -1, addAllowed: true}
+	out := &Schema{maxLength: -1, maxProps: -1, maxItems: -1, addAllowed: true, scalars: c.scalars}
 	c.done[s] = out
 	var err error
 	if err := unsupported(s); err != nil {

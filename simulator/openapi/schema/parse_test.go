@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -109,5 +110,30 @@ func BenchmarkParse(b *testing.B) {
 		if err := d.Parse(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestParseReusesItsDoc: a Doc parsed again (as the mount's pool reuses
+// them) allocates nothing once it has grown to the body: its nodes and
+// the parser's stack of open containers are kept; and a failed parse
+// leaves nothing behind for the next one.
+func TestParseReusesItsDoc(t *testing.T) {
+	body := []byte(`{"a":{"b":{"c":[1,{"d":[[2,3],{"e":"f"}]}]}},"g":[{"h":{"i":{"j":true}}}]}`)
+	var d Doc
+	if err := d.Parse(body); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]Node(nil), d.nodes...)
+	if n := testing.AllocsPerRun(100, func() { d.Parse(body) }); n != 0 {
+		t.Errorf("parsing again allocates %v times", n)
+	}
+	bad := []byte(`{"a":{"b":{"c":[1,{"d":[[2,3],{"e":`)
+	err := d.Parse(bad)
+	var fresh Doc
+	if want := fresh.Parse(bad); err == nil || err.Error() != want.Error() || err.(*SyntaxError).Field != want.(*SyntaxError).Field {
+		t.Errorf("a reused Doc fails with %v, a new one with %v", err, want)
+	}
+	if err := d.Parse(body); err != nil || !reflect.DeepEqual(d.nodes, want) {
+		t.Errorf("after a failed parse: %v, nodes differ: %v", err, !reflect.DeepEqual(d.nodes, want))
 	}
 }

@@ -78,3 +78,28 @@ func TestValidateScalarRecycledIsFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateScalarRecyclesItsDocument: a compiled schema checks a valid
+// parameter without allocating (its compiler's pool, which replaced a
+// package-level one, recycles the one-node document); a schema without a
+// pool still answers.
+func TestValidateScalarRecyclesItsDocument(t *testing.T) {
+	max := uint64(40)
+	s, err := NewCompiler(nil).Compile(&openapi3.Schema{Type: &openapi3.Types{"string"}, Pattern: `^PI[0-9]{3,}$`, MaxLength: &max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.scalars == nil {
+		t.Fatal("a compiled schema has no pool")
+	}
+	if !raceOn {
+		if n := testing.AllocsPerRun(100, func() { s.ValidateString("PI0020241010151755224", nil) }); n != 0 {
+			t.Errorf("ValidateString allocates %v times", n)
+		}
+	}
+	bare := *s
+	bare.scalars = nil
+	if got := bare.ValidateString("pi1", nil); len(got) != 1 || got[0].Rule != "pattern" {
+		t.Errorf("without a pool: %+v", got)
+	}
+}

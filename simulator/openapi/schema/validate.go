@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -61,12 +60,15 @@ func (s *Schema) ValidateString(raw string, out []Violation) []Violation {
 // ValidateScalar checks a parameter value already converted to a JSON kind:
 // text is the string itself (String) or the number or boolean literal.
 //
-// Its one-node document is recycled (scalarDocs): every path parameter of
+// Its one-node document is recycled (the compiler's pool): every path parameter of
 // every request is checked here, and the document, its text and its node
 // were three allocations each time. Violations copy what they name (Doc.text
 // copies), so nothing returned refers to the recycled document.
 func (s *Schema) ValidateScalar(k Kind, text string, out []Violation) []Violation {
-	d, _ := scalarDocs.Get().(*Doc)
+	var d *Doc
+	if s.scalars != nil {
+		d, _ = s.scalars.Get().(*Doc)
+	}
 	if d == nil {
 		d = new(Doc)
 	}
@@ -78,14 +80,11 @@ func (s *Schema) ValidateScalar(k Kind, text string, out []Violation) []Violatio
 	}
 	d.nodes = append(d.nodes[:0], Node{Kind: k, End: int32(len(d.src)), KeyStart: -1, KeyEnd: -1, First: -1, Next: -1})
 	out = s.Validate(d, out)
-	if cap(d.src) <= 4<<10 {
-		scalarDocs.Put(d)
+	if s.scalars != nil && cap(d.src) <= 4<<10 {
+		s.scalars.Put(d)
 	}
 	return out
 }
-
-// scalarDocs recycles ValidateScalar's documents.
-var scalarDocs sync.Pool
 
 type step struct {
 	member int32 // the member node whose key this step is, or -1
