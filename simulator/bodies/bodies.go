@@ -289,6 +289,9 @@ func (r *Recorder) Body() any {
 	return Of(r.buf)
 }
 
+// View is Body's view as a View: made as the journal records it.
+func (r *Recorder) View() View { return ViewOf(r.buf, r.json) }
+
 // escapeInvalid writes each byte of raw that is not UTF-8 as the text
 // \\xNN (a JSON-escaped backslash, so that a JSON body still parses and is
 // masked by its keys): decoding would replace it by U+FFFD, silently, and

@@ -112,6 +112,9 @@ type callInfo struct {
 	field string
 	buf   [6]journal.ID
 	rec   bodies.Recorder // the answer, allocated with the rest
+	// The views of the request and the answer, kept here so that the
+	// journal is given pointers (no allocation).
+	request, answer bodies.View
 }
 
 type callInfoKey struct{}
@@ -158,13 +161,16 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		// same entries would be (journal.Field), without building the map.
 		var fields [7]journal.Field
 		data := append(fields[:0], journal.String("operation", op), journal.Int("status", int64(sw.Status)))
+		// The views of the bodies are made as the journal writes them
+		// (bodies.View), the request's body and the recorder's being kept
+		// until RecordFields returns.
 		if req := openapi.FromContext(r.Context()); req != nil {
-			if b := requestView(req); b != nil {
-				data = append(data, journal.Any("request", b))
+			if info.request = requestView(req); !info.request.Empty() {
+				data = append(data, journal.Any("request", &info.request))
 			}
 		}
-		if b := sw.Body(); b != nil {
-			data = append(data, journal.Any("answer", b))
+		if info.answer = sw.View(); !info.answer.Empty() {
+			data = append(data, journal.Any("answer", &info.answer))
 		}
 		if t, ok := TokenFrom(r.Context()); ok {
 			info.ids = append(info.ids, journal.ID{Name: "appId", Value: t.AppID}, journal.ID{Name: "merchant", Value: t.MerchantID})
@@ -183,11 +189,8 @@ func (s *System) journaled(op string, h handler) http.Handler {
 
 // requestView is the journal's view of a request's body: one the validator
 // parsed as it is is not checked again (bodies.OfJSON gives bodies.Of's view).
-func requestView(req *openapi.Request) any {
-	if req.BodyJSON() {
-		return bodies.OfJSON(req.Body)
-	}
-	return bodies.Of(req.Body)
+func requestView(req *openapi.Request) bodies.View {
+	return bodies.ViewOf(req.Body, req.BodyJSON())
 }
 
 // fail answers an error in the gateway's envelope; an internal error's
