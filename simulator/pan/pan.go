@@ -34,16 +34,26 @@ func luhn[T string | []byte](s T) bool {
 
 // Mask keeps the first six and last four digits of a card number and replaces
 // the rest by '*'. Shorter inputs keep only their last four characters.
+//
+// The masked number is written into one allocation (strings.Repeat and a
+// concatenation made two): every card payment masks its number three times.
 func Mask(pan string) string {
 	n := len(pan)
+	keep, tail := 0, 0 // digits kept in front, and at the end
 	switch {
 	case n >= 13:
-		return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
+		keep, tail = 6, 4
 	case n > 4:
-		return strings.Repeat("*", n-4) + pan[n-4:]
-	default:
-		return strings.Repeat("*", n)
+		tail = 4
 	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(pan[:keep])
+	for range n - keep - tail {
+		b.WriteByte('*')
+	}
+	b.WriteString(pan[n-tail:])
+	return b.String()
 }
 
 // LooksLikePAN reports whether a run of digits is plausibly a card number: 13
@@ -313,9 +323,21 @@ func redact(key string, v any) any {
 	}
 }
 
+// onlyDigits returns the digits of s when s holds nothing else than digits,
+// spaces and dashes, else "". A card number field holds digits only, most
+// of the time: s itself is returned then, without a copy.
 func onlyDigits(s string) string {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		if isDigit(s[i]) {
 			b.WriteByte(s[i])
 		} else if s[i] != ' ' && s[i] != '-' {

@@ -62,3 +62,58 @@ func FuzzScrubIsItsSlowPath(f *testing.F) {
 		}
 	})
 }
+
+// maskAsConcatenated is Mask as it was written before it wrote into one
+// allocation.
+func maskAsConcatenated(pan string) string {
+	n := len(pan)
+	switch {
+	case n >= 13:
+		return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
+	case n > 4:
+		return strings.Repeat("*", n-4) + pan[n-4:]
+	default:
+		return strings.Repeat("*", n)
+	}
+}
+
+// onlyDigitsAsBuilt is onlyDigits as it was before it returned a text of
+// digits as it is.
+func onlyDigitsAsBuilt(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			b.WriteByte(s[i])
+		} else if s[i] != ' ' && s[i] != '-' {
+			return ""
+		}
+	}
+	return b.String()
+}
+
+func TestMaskAndOnlyDigitsAreAsBefore(t *testing.T) {
+	const digits = "40001234560000190123456789"
+	for n := range len(digits) + 1 {
+		if got, want := Mask(digits[:n]), maskAsConcatenated(digits[:n]); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", digits[:n], got, want)
+		}
+	}
+	for _, s := range []string{"", "4000123456000019", "4000 1234 5600 0019", "4000-1234-5600-0019", "-4000", "4000 ", "12a4", "a", " ", "x4000123456000019", "4000123456000019x"} {
+		if got, want := onlyDigits(s), onlyDigitsAsBuilt(s); got != want {
+			t.Errorf("onlyDigits(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzMaskAndOnlyDigitsAreAsBefore(f *testing.F) {
+	f.Add("4000123456000019")
+	f.Add("4000 1234-5600 0019")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Mask(s), maskAsConcatenated(s); got != want {
+			t.Fatalf("Mask(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := onlyDigits(s), onlyDigitsAsBuilt(s); got != want {
+			t.Fatalf("onlyDigits(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
