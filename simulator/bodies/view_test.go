@@ -148,3 +148,44 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) WriteHeader(int)             {}
+
+// A recorder keeping the answer in recycled memory (KeepIn), full of an
+// earlier answer, journals what a new recorder does; Release hands the
+// memory back and keeps nothing.
+func TestRecorderKeepsInRecycledMemory(t *testing.T) {
+	j := newTestJournal()
+	var mem []byte
+	for i, c := range viewCases() {
+		for _, whole := range []bool{true, false} {
+			if whole && !(utf8.ValidString(c) && json.Valid([]byte(c))) {
+				continue
+			}
+			write := func(r *Recorder) {
+				if whole {
+					r.WriteJSON([]byte(c))
+				} else {
+					r.Write([]byte(c))
+				}
+			}
+			fresh, reused := &Recorder{ResponseWriter: discard{}}, &Recorder{ResponseWriter: discard{}}
+			write(fresh)
+			reused.KeepIn(mem)
+			write(reused)
+			fv, rv := fresh.View(), reused.View()
+			if got, want := journaledAs(j, "answer", &rv), journaledAs(j, "answer", &fv); got != want || reused.json != fresh.json {
+				t.Fatalf("case %d: the recycled recorder journaled\n%s\nwant\n%s", i, got, want)
+			}
+			mem = reused.Release()
+			if len(mem) == 0 && len(c) > 0 || reused.buf != nil || reused.json {
+				t.Fatalf("case %d: Release gave %d bytes and kept %d", i, len(mem), len(reused.buf))
+			}
+		}
+	}
+	// Given after a write, the memory is not taken.
+	r := &Recorder{ResponseWriter: discard{}}
+	r.Write([]byte(`{"a":1}`))
+	r.KeepIn(make([]byte, 0, 64))
+	if string(r.buf) != `{"a":1}` {
+		t.Errorf("KeepIn after a write: %q", r.buf)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -148,10 +149,18 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // (kind api.request) with the operation, the answer's status and error code,
 // the environment of the credentials and the ids it concerned.
 func (s *System) journaled(op string, h handler) http.Handler {
+	// kept recycles the memory the recorder keeps answers in, once they are
+	// journaled (an answer was an allocation of its size on every request).
+	// One pool per operation, held by its handler.
+	var kept sync.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{}
 		info.ids = info.buf[:0]
 		info.rec.ResponseWriter = w
+		mem, _ := kept.Get().(*[]byte)
+		if mem != nil {
+			info.rec.KeepIn(*mem)
+		}
 		sw := &info.rec
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
@@ -184,6 +193,16 @@ func (s *System) journaled(op string, h handler) http.Handler {
 			msg += " " + info.code
 		}
 		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
+		// The event holds its own copy of the views: the answer's memory
+		// goes back to the pool.
+		info.answer = bodies.View{}
+		if b := info.rec.Release(); cap(b) > 0 {
+			if mem == nil {
+				mem = new([]byte)
+			}
+			*mem = b
+			kept.Put(mem)
+		}
 	})
 }
 
