@@ -188,10 +188,15 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		if info.code != "" {
 			data = append(data, journal.String("code", info.code), journal.String("field", info.field))
 		}
-		msg := op + " → " + strconv.Itoa(sw.Status)
+		// "op → status[ code]", made in one allocation (strconv.Itoa and
+		// the concatenation were two).
+		var mb [96]byte
+		m := append(append(mb[:0], op...), " → "...)
+		m = strconv.AppendInt(m, int64(sw.Status), 10)
 		if info.code != "" {
-			msg += " " + info.code
+			m = append(append(m, ' '), info.code...)
 		}
+		msg := string(m)
 		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
 		// The event holds its own copy of the views: the answer's memory
 		// goes back to the pool.
