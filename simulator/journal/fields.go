@@ -139,14 +139,10 @@ type ID struct {
 	Name, Value string
 }
 
-// idsOf returns the sorted, masked id pairs of m and list (a name in both
-// takes the list's value, a name given twice in the list its last), or nil.
-func idsOf(m map[string]string, list []ID) []idPair {
-	n := len(m) + len(list)
-	if n == 0 {
-		return nil
-	}
-	ids := make([]idPair, 0, n)
+// idsOf appends to ids (empty: scratch space) the sorted, masked id pairs
+// of m and list (a name in both takes the list's value, a name given twice
+// in the list its last).
+func idsOf(ids []idPair, m map[string]string, list []ID) []idPair {
 	for k, v := range m {
 		ids = append(ids, idPair{k, v})
 	}

@@ -158,3 +158,25 @@ func BenchmarkCardPaymentEvents(b *testing.B) {
 				journal.String("environment", "sandbox")})
 	}
 }
+
+// TestEventsNamingTheSameIDs: events that follow one another naming the
+// same ids (kept once, keepIDs) and others each keep their own.
+func TestEventsNamingTheSameIDs(t *testing.T) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	a := []journal.ID{{Name: "orderNo", Value: "A1"}, {Name: "tradeNo", Value: "T1"}}
+	b := []journal.ID{{Name: "orderNo", Value: "A1"}, {Name: "tradeNo", Value: "T2"}}
+	lists := [][]journal.ID{a, a, b, nil, a, {{Name: "tradeNo", Value: "T1"}, {Name: "orderNo", Value: "A1"}}, {{Name: "orderNo", Value: "A1"}}, a, a}
+	want := []string{`{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T2"}`, `null`,
+		`{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1"}`, `{"orderNo":"A1","tradeNo":"changed"}`, `{"orderNo":"A1","tradeNo":"changed"}`}
+	for i, ids := range lists {
+		j.RecordFields(journal.Event{System: "s", Kind: "k"}, ids, nil)
+		if i == 4 {
+			a[1].Value = "changed" // what was kept stays as it was
+		}
+	}
+	for i, e := range j.Query(journal.Filter{}) {
+		if got, _ := json.Marshal(e.IDs); string(got) != want[i] {
+			t.Errorf("event %d: ids %s, want %s", i, got, want[i])
+		}
+	}
+}

@@ -204,6 +204,7 @@ type Journal struct {
 	// times per request) does not pay for them.
 	indexed int64
 	intern  map[string]string
+	lastIDs []idPair           // the ids of the newest event (keepIDs)
 	systems map[string][]int64 // system → seqs
 	kinds   map[string][]int64 // kind and each dotted prefix of it → seqs
 	values  map[string][]int64 // id value → seqs (a name=value filter checks the name)
@@ -255,6 +256,7 @@ func (j *Journal) clear() {
 	j.base = j.first
 	j.indexed = j.seq
 	j.intern = map[string]string{}
+	j.lastIDs = nil
 	j.systems = map[string][]int64{}
 	j.kinds = map[string][]int64{}
 	j.values = map[string][]int64{}
@@ -273,7 +275,9 @@ func (j *Journal) Record(e Event) Event {
 // its last value (a list's over a map's), as in a map. The event kept is
 // the one Record would keep of the maps of the same entries.
 func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
-	r := record{message: pan.Scrub(e.Message), ids: idsOf(e.IDs, ids)}
+	r := record{message: pan.Scrub(e.Message)}
+	var idBuf [8]idPair
+	pairs := idsOf(idBuf[:0], e.IDs, ids)
 	if e.Data != nil || fields != nil {
 		buf, _ := j.bufs.Get().(*[]byte)
 		if buf == nil {
@@ -292,6 +296,7 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	j.seq++
 	r.seq, r.time = j.seq, now
 	r.system, r.kind = j.internString(e.System), j.internString(e.Kind)
+	r.ids = j.keepIDs(pairs)
 	if j.log != nil {
 		// Handed over in order, under the lock; the subscribers are fed
 		// from the log (follow), with its numbers.
@@ -323,6 +328,21 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	}
 	j.mu.Unlock()
 	return Event{Seq: r.seq, Time: r.time, Namespace: j.namespace, System: r.system, Kind: r.kind, Message: r.message}
+}
+
+// keepIDs returns the ids of an event to keep, pairs (scratch space) or
+// nil: the previous event's when they are the same — a payment's events
+// follow one another naming the same objects (3-D Secure's authentication
+// and its binding), and a kept list is never changed — else a copy. The
+// caller holds j.mu.
+func (j *Journal) keepIDs(pairs []idPair) []idPair {
+	if len(pairs) == 0 {
+		return nil
+	}
+	if !slices.Equal(pairs, j.lastIDs) {
+		j.lastIDs = slices.Clone(pairs)
+	}
+	return j.lastIDs
 }
 
 // matchable is the event without its data, enough for Filter.Match.
