@@ -289,6 +289,27 @@ func (r *Recorder) Body() any {
 	return Of(r.buf)
 }
 
+// KeepIn gives the recorder buf's memory to keep the answer in, before
+// anything is written: a caller that journals many answers recycles it
+// (Release) instead of allocating it on each.
+func (r *Recorder) KeepIn(buf []byte) {
+	if len(r.buf) == 0 && !r.wrote {
+		r.buf = buf[:0]
+	}
+}
+
+// Release returns the memory the answer was kept in, for KeepIn, once the
+// answer is journaled: the recorder keeps nothing from now on (a later
+// Write keeps its bytes in new memory).
+func (r *Recorder) Release() []byte {
+	b := r.buf
+	r.buf, r.json = nil, false
+	return b
+}
+
+// View is Body's view as a View: made as the journal records it.
+func (r *Recorder) View() View { return ViewOf(r.buf, r.json) }
+
 // escapeInvalid writes each byte of raw that is not UTF-8 as the text
 // \\xNN (a JSON-escaped backslash, so that a JSON body still parses and is
 // masked by its keys): decoding would replace it by U+FFFD, silently, and

@@ -64,6 +64,10 @@ func appendRedacted(b []byte, key string, v any) []byte {
 			b = appendRedacted(b, key, e)
 		}
 		return append(b, ']')
+	case Appender:
+		// Masks what it appends as this function would mask its value (a
+		// body's view, written straight into the event: see Appender).
+		return x.AppendRedactedJSON(b, key)
 	case RedactedJSON:
 		// Already masked valid JSON (a body view from package bodies, whose
 		// fuzz test holds it to that): appended as it is.
@@ -101,6 +105,15 @@ func appendRedacted(b []byte, key string, v any) []byte {
 // already masked: the journal appends it without walking it again.
 type RedactedJSON interface {
 	RedactedJSON() []byte
+}
+
+// Appender is a value that appends its own JSON to the event, masked as
+// appendRedacted would mask the value it stands for when found under key: a
+// body's view (package bodies, whose tests hold it to that) written straight
+// into the event's data, instead of being made apart, copied in and thrown
+// away. It is called while the event is recorded, never kept.
+type Appender interface {
+	AppendRedactedJSON(b []byte, key string) []byte
 }
 
 // appendStringMap appends a map of ids, its values masked by key.

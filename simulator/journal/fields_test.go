@@ -24,6 +24,9 @@ func TestFieldsEncodeAsTheirMap(t *testing.T) {
 		data := map[string]any{}
 		var fields []journal.Field
 		n := rng.IntN(14)
+		if rng.IntN(10) == 0 {
+			n = 20 + rng.IntN(20) // more than appendFields sorts in place
+		}
 		if n == 0 && rng.IntN(2) == 0 {
 			data, fields = nil, nil // no data at all
 		} else if fields == nil && n == 0 {
@@ -51,7 +54,7 @@ func TestFieldsEncodeAsTheirMap(t *testing.T) {
 		}
 		ids := map[string]string{}
 		var list []journal.ID
-		for range rng.IntN(5) {
+		for range rng.IntN(9) {
 			k, v := keys[rng.IntN(len(keys))], strs[rng.IntN(len(strs))]
 			ids[k], list = v, append(list, journal.ID{Name: k, Value: v})
 		}
@@ -68,6 +71,13 @@ func TestFieldsEncodeAsTheirMap(t *testing.T) {
 		jb, _ := json.Marshal(b[i])
 		if string(ja) != string(jb) {
 			t.Fatalf("event %d:\n%s\nwant\n%s", i, jb, ja)
+		}
+	}
+	// And byte for byte as kept: keys in the same order.
+	pa, pb := maps.Page(journal.Filter{}, true, 2000), lists.Page(journal.Filter{}, true, 2000)
+	for i := range pa.Events {
+		if string(pa.Events[i]) != string(pb.Events[i]) {
+			t.Fatalf("event %d kept as\n%s\nwant\n%s", i, pb.Events[i], pa.Events[i])
 		}
 	}
 }
@@ -108,4 +118,65 @@ func BenchmarkRecordFields(b *testing.B) {
 					journal.String("amount", s), journal.String("currency", "USD"), journal.String("method", "card")})
 		}
 	})
+}
+
+// rawJSON is a body view already masked (journal.RedactedJSON).
+type rawJSON []byte
+
+func (r rawJSON) RedactedJSON() []byte { return r }
+
+// BenchmarkCardPaymentEvents records the four events of a card payment
+// (BenchmarkVersusBare/vmgateway.createPayment) as their callers give them:
+// the authentication and its binding, the status change, the request with
+// its views (the answer a clipped text).
+func BenchmarkCardPaymentEvents(b *testing.B) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	request := rawJSON(`{"orderNo":"B100000001","amount":"19.99","currency":"USD","paymentMethodType":"card","description":"test order","threeDsMode":"auto","card":{"cardNo":"400012******0019","expiryMonth":"12","expiryYear":"2030","cvc":"***","captureMethod":"auto"},"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (test)","javascriptEnable":true,"colorDepth":"24","screenHeight":"800","screenWidth":"1200","timeZone":"0"}}}`)
+	answer := `{"tradeNo":"20261122100000305936","orderNo":"B100000001","status":"CAPTURED","paymentMethodType":"card","amount":"19.99","currency":"USD","authorizedAmount":"19.99","capturedAmount":"19.99","refundedAmount":"0.00","captureMethod":"auto","environment":"sandbox","description":"test order","threeDs":{"mode":"auto","flow":"frictionless","version":"2.2.0","transStatus":"Y","eci":"05","dsTransId":"2d4aa6de-f700-4655-bfd5-1fe4fe647bae","acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},"nextAction":{"type":"none"},"… (722 bytes)`
+	const (
+		ds, acs, server = "2d4aa6de-f700-4655-bfd5-1fe4fe647bae", "a9b923c4-4378-4f40-a54c-61e777837df3", "e0d866ae-779a-4149-8074-961f8e4de246"
+		trade, order    = "20261122100000305936", "B100000001"
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		threeDSIDs := []journal.ID{{Name: "threeDsServerTransId", Value: server}, {Name: "orderNo", Value: order}, {Name: "tradeNo", Value: trade},
+			{Name: "dsTransId", Value: ds}, {Name: "acsTransId", Value: acs}, {Name: "merchant", Value: "M086666075137"}}
+		j.RecordFields(journal.Event{System: "threeds", Kind: "threeds.authentication", Message: "visa 400012******0019 authentication for 19.99 USD: frictionless Y"},
+			threeDSIDs, []journal.Field{journal.Int("amountMinor", 1999), journal.String("currency", "USD"), journal.String("version", "2.2.0"),
+				journal.String("flow", "frictionless"), journal.String("transStatus", "Y"), journal.String("maskedPan", "400012******0019"), journal.String("brand", "visa")})
+		j.RecordFields(journal.Event{System: "threeds", Kind: "threeds.bound", Message: "authentication bound to authorization " + trade},
+			threeDSIDs, []journal.Field{journal.String("reference", trade),
+				journal.String("flow", "frictionless"), journal.String("transStatus", "Y"), journal.String("maskedPan", "400012******0019"), journal.String("brand", "visa")})
+		j.RecordFields(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "payment " + trade + ": new → CAPTURED (approved by the issuer and captured)"},
+			[]journal.ID{{Name: "tradeNo", Value: trade}, {Name: "orderNo", Value: order}, {Name: "merchant", Value: "M086666075137"}, {Name: "appId", Value: "086666075137001"}, {Name: "dsTransId", Value: ds}},
+			[]journal.Field{journal.String("from", ""), journal.String("to", "CAPTURED"), journal.String("why", "approved by the issuer and captured"),
+				journal.String("environment", "sandbox"), journal.String("amount", "19.99"), journal.String("currency", "USD"), journal.String("method", "card"),
+				journal.String("maskedCardNo", "400012******0019"), journal.String("threeDsMode", "auto"), journal.String("fraudMode", "N"), journal.String("dsTransId", ds)})
+		j.RecordFields(journal.Event{System: "vmgateway", Kind: "api.request", Message: "createPayment → 200"},
+			[]journal.ID{{Name: "orderNo", Value: order}, {Name: "tradeNo", Value: trade}, {Name: "appId", Value: "086666075137001"}, {Name: "merchant", Value: "M086666075137"}},
+			[]journal.Field{journal.String("operation", "createPayment"), journal.Int("status", 200), journal.Any("request", request), journal.Any("answer", answer),
+				journal.String("environment", "sandbox")})
+	}
+}
+
+// TestEventsNamingTheSameIDs: events that follow one another naming the
+// same ids (kept once, keepIDs) and others each keep their own.
+func TestEventsNamingTheSameIDs(t *testing.T) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	a := []journal.ID{{Name: "orderNo", Value: "A1"}, {Name: "tradeNo", Value: "T1"}}
+	b := []journal.ID{{Name: "orderNo", Value: "A1"}, {Name: "tradeNo", Value: "T2"}}
+	lists := [][]journal.ID{a, a, b, nil, a, {{Name: "tradeNo", Value: "T1"}, {Name: "orderNo", Value: "A1"}}, {{Name: "orderNo", Value: "A1"}}, a, a}
+	want := []string{`{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T2"}`, `null`,
+		`{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1","tradeNo":"T1"}`, `{"orderNo":"A1"}`, `{"orderNo":"A1","tradeNo":"changed"}`, `{"orderNo":"A1","tradeNo":"changed"}`}
+	for i, ids := range lists {
+		j.RecordFields(journal.Event{System: "s", Kind: "k"}, ids, nil)
+		if i == 4 {
+			a[1].Value = "changed" // what was kept stays as it was
+		}
+	}
+	for i, e := range j.Query(journal.Filter{}) {
+		if got, _ := json.Marshal(e.IDs); string(got) != want[i] {
+			t.Errorf("event %d: ids %s, want %s", i, got, want[i])
+		}
+	}
 }

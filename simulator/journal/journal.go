@@ -123,6 +123,11 @@ func (r *record) match(f *Filter) bool {
 			return false
 		}
 	}
+	return r.matchRest(f)
+}
+
+// matchRest is what match checks after the ids a filter names.
+func (r *record) matchRest(f *Filter) bool {
 	if f.AnyID != "" && !slices.ContainsFunc(r.ids, func(p idPair) bool { return p.value == f.AnyID }) {
 		return false
 	}
@@ -130,6 +135,24 @@ func (r *record) match(f *Filter) bool {
 		return false
 	}
 	return f.Since.IsZero() || !r.time.Before(f.Since)
+}
+
+// matchEvent is f.Match of the record's event, without making it (a map of
+// its ids for each subscriber, on every event): Match takes an id the event
+// does not name for "", which a filter may ask for (TestMatchEventIsMatch).
+func (r *record) matchEvent(f *Filter) bool {
+	if f.System != "" && r.system != f.System {
+		return false
+	}
+	if f.Kind != "" && r.kind != f.Kind && !strings.HasPrefix(r.kind, f.Kind+".") {
+		return false
+	}
+	for k, v := range f.IDs {
+		if got, _ := r.id(k); got != v {
+			return false
+		}
+	}
+	return r.matchRest(f)
 }
 
 // event materialises a record (its data decoded).
@@ -204,6 +227,7 @@ type Journal struct {
 	// times per request) does not pay for them.
 	indexed int64
 	intern  map[string]string
+	lastIDs []idPair           // the ids of the newest event (keepIDs)
 	systems map[string][]int64 // system → seqs
 	kinds   map[string][]int64 // kind and each dotted prefix of it → seqs
 	values  map[string][]int64 // id value → seqs (a name=value filter checks the name)
@@ -255,6 +279,7 @@ func (j *Journal) clear() {
 	j.base = j.first
 	j.indexed = j.seq
 	j.intern = map[string]string{}
+	j.lastIDs = nil
 	j.systems = map[string][]int64{}
 	j.kinds = map[string][]int64{}
 	j.values = map[string][]int64{}
@@ -273,7 +298,9 @@ func (j *Journal) Record(e Event) Event {
 // its last value (a list's over a map's), as in a map. The event kept is
 // the one Record would keep of the maps of the same entries.
 func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
-	r := record{message: pan.Scrub(e.Message), ids: idsOf(e.IDs, ids)}
+	r := record{message: pan.Scrub(e.Message)}
+	var idBuf [8]idPair
+	pairs := idsOf(idBuf[:0], e.IDs, ids)
 	if e.Data != nil || fields != nil {
 		buf, _ := j.bufs.Get().(*[]byte)
 		if buf == nil {
@@ -292,6 +319,7 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	j.seq++
 	r.seq, r.time = j.seq, now
 	r.system, r.kind = j.internString(e.System), j.internString(e.Kind)
+	r.ids = j.keepIDs(pairs)
 	if j.log != nil {
 		// Handed over in order, under the lock; the subscribers are fed
 		// from the log (follow), with its numbers.
@@ -311,7 +339,7 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	}
 	var out Event
 	for _, s := range j.subs {
-		if s.filter.Match(r.matchable()) {
+		if r.matchEvent(&s.filter) {
 			if out.Seq == 0 {
 				out = r.event(j.namespace)
 			}
@@ -325,16 +353,19 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	return Event{Seq: r.seq, Time: r.time, Namespace: j.namespace, System: r.system, Kind: r.kind, Message: r.message}
 }
 
-// matchable is the event without its data, enough for Filter.Match.
-func (r *record) matchable() Event {
-	e := Event{Seq: r.seq, Time: r.time, System: r.system, Kind: r.kind}
-	if len(r.ids) > 0 {
-		e.IDs = make(map[string]string, len(r.ids))
-		for _, p := range r.ids {
-			e.IDs[p.name] = p.value
-		}
+// keepIDs returns the ids of an event to keep, pairs (scratch space) or
+// nil: the previous event's when they are the same — a payment's events
+// follow one another naming the same objects (3-D Secure's authentication
+// and its binding), and a kept list is never changed — else a copy. The
+// caller holds j.mu.
+func (j *Journal) keepIDs(pairs []idPair) []idPair {
+	if len(pairs) == 0 {
+		return nil
 	}
-	return e
+	if !slices.Equal(pairs, j.lastIDs) {
+		j.lastIDs = slices.Clone(pairs)
+	}
+	return j.lastIDs
 }
 
 func (j *Journal) internString(s string) string {

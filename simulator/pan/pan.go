@@ -34,16 +34,26 @@ func luhn[T string | []byte](s T) bool {
 
 // Mask keeps the first six and last four digits of a card number and replaces
 // the rest by '*'. Shorter inputs keep only their last four characters.
+//
+// The masked number is written into one allocation (strings.Repeat and a
+// concatenation made two): every card payment masks its number three times.
 func Mask(pan string) string {
 	n := len(pan)
+	keep, tail := 0, 0 // digits kept in front, and at the end
 	switch {
 	case n >= 13:
-		return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
+		keep, tail = 6, 4
 	case n > 4:
-		return strings.Repeat("*", n-4) + pan[n-4:]
-	default:
-		return strings.Repeat("*", n)
+		tail = 4
 	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(pan[:keep])
+	for range n - keep - tail {
+		b.WriteByte('*')
+	}
+	b.WriteString(pan[n-tail:])
+	return b.String()
 }
 
 // LooksLikePAN reports whether a run of digits is plausibly a card number: 13
@@ -73,7 +83,8 @@ func looksLikePAN[T string | []byte](d T) bool {
 // within a run every span of whole groups is tried, longest first from the
 // left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
-	if !hasLongDigitRun(s) || !eachRun(s, nil) {
+	i := longDigitRun(s)
+	if i < 0 || !hasPAN(s[i:]) {
 		return s // most text holds long numbers (ids, timestamps), no card
 	}
 	var out strings.Builder
@@ -82,19 +93,53 @@ func Scrub(s string) string {
 	return out.String()
 }
 
-// eachRun walks the runs of digit groups of s (joined by single spaces or
-// dashes). With out nil it reports whether any would be masked; otherwise it
-// writes s to out with every card number masked.
-func eachRun(s string, out *strings.Builder) bool {
+// hasPAN reports whether Scrub would mask anything in s: whether a run of
+// digit groups (joined by single spaces or dashes, as eachRun reads them)
+// holds a span that looks like a card number. A run of fewer than 13 digits
+// holds none and is not looked into: a payment's ids and times are runs of
+// a few digits, a trade number one run without a card (FuzzScrubIsItsSlowPath
+// holds Scrub to writing every text through eachRun).
+func hasPAN(s string) bool {
 	var gbuf [16][2]int
 	var dbuf [19]byte
-	found := false
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		groups := gbuf[:0]
+		digits := 0
+		j := i
+		for {
+			start := j
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			groups = append(groups, [2]int{start, j})
+			digits += j - start
+			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if digits >= minPANDigits && scrubRun(nil, s, groups, dbuf[:0]) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// eachRun writes s to out with every card number masked: each run of digit
+// groups (joined by single spaces or dashes) through scrubRun.
+func eachRun(s string, out *strings.Builder) {
+	var gbuf [16][2]int
+	var dbuf [19]byte
 	i := 0
 	for i < len(s) {
 		if !isDigit(s[i]) {
-			if out != nil {
-				out.WriteByte(s[i])
-			}
+			out.WriteByte(s[i])
 			i++
 			continue
 		}
@@ -113,15 +158,9 @@ func eachRun(s string, out *strings.Builder) bool {
 			}
 			break
 		}
-		if scrubRun(out, s, groups, dbuf[:0]) {
-			found = true
-			if out == nil {
-				return true
-			}
-		}
+		scrubRun(out, s, groups, dbuf[:0])
 		i = groups[len(groups)-1][1]
 	}
-	return found
 }
 
 // scrubRun writes one run of digit groups to out (when not nil), masking
@@ -168,25 +207,28 @@ func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) bo
 	return found
 }
 
-// hasLongDigitRun reports whether s holds enough digits, counted across
-// spaces and dashes, to make a card number (13): the runs eachRun reads are
-// digit groups joined by single separators, so a text without such a count
-// holds no card, and most texts (ids, timestamps, amounts) stop here.
-func hasLongDigitRun(s string) bool {
-	run := 0
+// longDigitRun returns where the first stretch of s that holds enough
+// digits, counted across spaces and dashes, to make a card number (13)
+// begins, or -1. The runs eachRun reads are digit groups joined by single
+// separators, so a text without such a count holds no card, and most texts
+// (ids, timestamps, amounts) stop here; no run of digit groups begins in a
+// stretch before the one returned and ends after its start, so hasPAN may
+// read s from there.
+func longDigitRun(s string) int {
+	run, from := 0, 0
 	for i := 0; i < len(s); i++ {
-		switch {
-		case isDigit(s[i]):
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
 			run++
 			if run >= minPANDigits {
-				return true
+				return from
 			}
-		case s[i] == ' ' || s[i] == '-':
+		case c == ' ' || c == '-':
 		default:
-			run = 0
+			run, from = 0, i+1
 		}
 	}
-	return false
+	return -1
 }
 
 // minPANDigits is the fewest digits looksLikePAN accepts.
@@ -281,9 +323,21 @@ func redact(key string, v any) any {
 	}
 }
 
+// onlyDigits returns the digits of s when s holds nothing else than digits,
+// spaces and dashes, else "". A card number field holds digits only, most
+// of the time: s itself is returned then, without a copy.
 func onlyDigits(s string) string {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		if isDigit(s[i]) {
 			b.WriteByte(s[i])
 		} else if s[i] != ' ' && s[i] != '-' {

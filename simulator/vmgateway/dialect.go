@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pspsim/pspsim/simulator/apierr"
@@ -112,6 +113,9 @@ type callInfo struct {
 	field string
 	buf   [6]journal.ID
 	rec   bodies.Recorder // the answer, allocated with the rest
+	// The views of the request and the answer, kept here so that the
+	// journal is given pointers (no allocation).
+	request, answer bodies.View
 }
 
 type callInfoKey struct{}
@@ -145,10 +149,18 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // (kind api.request) with the operation, the answer's status and error code,
 // the environment of the credentials and the ids it concerned.
 func (s *System) journaled(op string, h handler) http.Handler {
+	// kept recycles the memory the recorder keeps answers in, once they are
+	// journaled (an answer was an allocation of its size on every request).
+	// One pool per operation, held by its handler.
+	var kept sync.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &callInfo{}
 		info.ids = info.buf[:0]
 		info.rec.ResponseWriter = w
+		mem, _ := kept.Get().(*[]byte)
+		if mem != nil {
+			info.rec.KeepIn(*mem)
+		}
 		sw := &info.rec
 		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
 		if err := h(sw, r); err != nil {
@@ -158,13 +170,16 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		// same entries would be (journal.Field), without building the map.
 		var fields [7]journal.Field
 		data := append(fields[:0], journal.String("operation", op), journal.Int("status", int64(sw.Status)))
+		// The views of the bodies are made as the journal writes them
+		// (bodies.View), the request's body and the recorder's being kept
+		// until RecordFields returns.
 		if req := openapi.FromContext(r.Context()); req != nil {
-			if b := requestView(req); b != nil {
-				data = append(data, journal.Any("request", b))
+			if info.request = requestView(req); !info.request.Empty() {
+				data = append(data, journal.Any("request", &info.request))
 			}
 		}
-		if b := sw.Body(); b != nil {
-			data = append(data, journal.Any("answer", b))
+		if info.answer = sw.View(); !info.answer.Empty() {
+			data = append(data, journal.Any("answer", &info.answer))
 		}
 		if t, ok := TokenFrom(r.Context()); ok {
 			info.ids = append(info.ids, journal.ID{Name: "appId", Value: t.AppID}, journal.ID{Name: "merchant", Value: t.MerchantID})
@@ -173,21 +188,33 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		if info.code != "" {
 			data = append(data, journal.String("code", info.code), journal.String("field", info.field))
 		}
-		msg := op + " → " + strconv.Itoa(sw.Status)
+		// "op → status[ code]", made in one allocation (strconv.Itoa and
+		// the concatenation were two).
+		var mb [96]byte
+		m := append(append(mb[:0], op...), " → "...)
+		m = strconv.AppendInt(m, int64(sw.Status), 10)
 		if info.code != "" {
-			msg += " " + info.code
+			m = append(append(m, ' '), info.code...)
 		}
+		msg := string(m)
 		s.env.Journal.RecordFields(journal.Event{System: Name, Kind: "api.request", Message: msg}, info.ids, data)
+		// The event holds its own copy of the views: the answer's memory
+		// goes back to the pool.
+		info.answer = bodies.View{}
+		if b := info.rec.Release(); cap(b) > 0 {
+			if mem == nil {
+				mem = new([]byte)
+			}
+			*mem = b
+			kept.Put(mem)
+		}
 	})
 }
 
 // requestView is the journal's view of a request's body: one the validator
 // parsed as it is is not checked again (bodies.OfJSON gives bodies.Of's view).
-func requestView(req *openapi.Request) any {
-	if req.BodyJSON() {
-		return bodies.OfJSON(req.Body)
-	}
-	return bodies.Of(req.Body)
+func requestView(req *openapi.Request) bodies.View {
+	return bodies.ViewOf(req.Body, req.BodyJSON())
 }
 
 // fail answers an error in the gateway's envelope; an internal error's
