@@ -241,7 +241,9 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 		// gives): its 3-D Secure part is overwritten rather than made again.
 		*p.ThreeDS = info
 	} else {
-		p.ThreeDS = &info
+		// A copy, so that info itself stays on the stack in the case above.
+		p.ThreeDS = new(ThreeDSInfo)
+		*p.ThreeDS = info
 	}
 	switch {
 	case res.Flow == threeds.FlowDSError:

@@ -247,11 +247,16 @@ func (s *System) paymentInput(tok Token, m Merchant, in *paymentIn) (*newPayment
 	if aerr != nil {
 		return nil, aerr
 	}
-	np := &newPayment{
+	// The payment and its card (when it has one) in one allocation.
+	pc := &struct {
+		np   newPayment
+		card cardData
+	}{np: newPayment{
 		tok: tok, merchant: m, orderNo: in.OrderNo, method: in.PaymentMethodType, amount: amount, currency: in.Currency,
 		capture: "auto", threeDSMode: orString(in.ThreeDsMode, "auto"), fraudMode: orString(in.FraudMode, "N"),
 		description: in.Description, billingDesc: in.BillingDesc, frontURL: in.FrontURL, notifyURL: in.NotificationURL, expiry: expiry,
-	}
+	}}
+	np := &pc.np
 	if in.Billing != nil {
 		np.storeCard = in.Billing.Storedcredentials == "store"
 		np.cir = in.Billing.CustomerInitiatedReason
@@ -272,7 +277,8 @@ func (s *System) paymentInput(tok Token, m Merchant, in *paymentIn) (*newPayment
 		if aerr := s.checkCard("card", c.CardNo, c.ExpiryMonth, c.ExpiryYear); aerr != nil {
 			return nil, aerr
 		}
-		np.card = &cardData{Number: c.CardNo, ExpiryMonth: c.ExpiryMonth, ExpiryYear: c.ExpiryYear}
+		pc.card = cardData{Number: c.CardNo, ExpiryMonth: c.ExpiryMonth, ExpiryYear: c.ExpiryYear}
+		np.card = &pc.card
 		np.expiryMonth, np.expiryYear = c.ExpiryMonth, c.ExpiryYear
 		np.capture = orString(c.CaptureMethod, "auto")
 		if in.ThreeDsData != nil {
@@ -433,7 +439,15 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 	}
 
 	if np.sessionID == "" {
-		claimed, err := s.claimOrder(ctx, p.MerchantID, p.Environment, p.OrderNo, "payment", store.Candidate(tradeNo, s.tradeNos(now)))
+		// The candidate first, then tradeNos' draws (store.Candidate of
+		// s.tradeNos(now), written out: this closure need not escape).
+		draw := func(attempt int) string {
+			if attempt == 0 {
+				return tradeNo
+			}
+			return s.env.IDs.Stamped("", now, 6, attempt)
+		}
+		claimed, err := s.claimOrder(ctx, p.MerchantID, p.Environment, p.OrderNo, "payment", draw)
 		if err != nil {
 			return Payment{}, false, err
 		}
