@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -358,8 +357,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if _, ok := money.Exponent(req.Currency); !ok {
 		return Result{}, &InvalidError{"currency", "must be an ISO 4217 code"}
 	}
-	if u, err := url.Parse(req.ReturnURL); err != nil || !((u.Scheme == "http" || u.Scheme == "https") && u.Host != "" ||
-		u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/")) {
+	if !returnURLValid(req.ReturnURL) {
 		return Result{}, &InvalidError{"returnUrl", "must be an absolute http(s) URL or a path on this simulator"}
 	}
 	row, brand, _ := s.cards.Lookup(req.CardNumber)
@@ -466,7 +464,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		// The ids are kept as the tails of their unique keys: one string
 		// each instead of two (the memory store keeps both the key and the
 		// value, for every authentication).
-		dsKey, acsKey := "ds/"+s.opts.IDs.UUID(), "acs/"+s.opts.IDs.UUID()
+		dsKey, acsKey := s.opts.IDs.PrefixedUUID("ds/"), s.opts.IDs.PrefixedUUID("acs/")
 		t.DSTransID, t.ACSTransID = dsKey[len("ds/"):], acsKey[len("acs/"):]
 		keys = append(keys, dsKey, acsKey)
 		switch flow {
