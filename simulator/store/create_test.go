@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -156,5 +157,41 @@ func TestCreateDoesNotAllocateItsValue(t *testing.T) {
 	// The encoding and the object; the maps' growth comes on top, rarely.
 	if allocs > 2.5 {
 		t.Fatalf("%.1f allocations a Create, want 2 (the encoding and the object)", allocs)
+	}
+}
+
+// TestShortSlicesDecodeInOneAllocation: a decoded slice, short (its backing
+// array made by its type) or long (reflect.MakeSlice), holds what was
+// encoded with its length for capacity, and a short one costs one
+// allocation.
+func TestShortSlicesDecodeInOneAllocation(t *testing.T) {
+	type row struct {
+		S []string
+		P []*int64
+		B []byte
+	}
+	c := newCodec[row]()
+	for n := range 2 * shortSlices {
+		v := row{S: make([]string, n), P: make([]*int64, n), B: make([]byte, n)}
+		for i := range n {
+			x := int64(i)
+			v.S[i], v.P[i], v.B[i] = strings.Repeat("x", i), &x, byte(i)
+		}
+		b := c.encode(&v)
+		var got row
+		if err := c.decodeInto(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, v) || cap(got.S) != n || cap(got.P) != n || cap(got.B) != n {
+			t.Fatalf("length %d: %+v (caps %d %d %d), want %+v", n, got, cap(got.S), cap(got.P), cap(got.B), v)
+		}
+	}
+	one := row{S: []string{"a", "b", "c"}}
+	b := c.encode(&one)
+	if n := testing.AllocsPerRun(100, func() {
+		var got row
+		c.decodeInto(b, &got)
+	}); n != 1 {
+		t.Fatalf("%.0f allocations to decode a slice of three strings, want 1", n)
 	}
 }
