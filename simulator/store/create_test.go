@@ -195,3 +195,47 @@ func TestShortSlicesDecodeInOneAllocation(t *testing.T) {
 		t.Fatalf("%.0f allocations to decode a slice of three strings, want 1", n)
 	}
 }
+
+// TestEvictionDecodesIntoItsOwnValueAsItWouldAFreshOne: eviction asking of
+// a compact value decoded into the value it keeps (evictPacked) evicts what
+// asking of a freshly decoded value evicts, for random values and a
+// predicate that reads them, pointers and slices included.
+func TestEvictionDecodesIntoItsOwnValueAsItWouldAFreshOne(t *testing.T) {
+	ctx := context.Background()
+	ok := func(k *keyed, _ Peek) bool {
+		return len(k.Status)%2 == 0 && (k.N == nil || *k.N%3 != 0) && len(k.Every.Ls)%2 == 0 && (k.Every.P == nil || k.Every.P.I%2 == 0)
+	}
+	mk := func(packed bool) (*Memory, Table[keyed]) {
+		m := NewMemoryWith(MemoryOptions{Retention: Retention{MaxObjects: 40}})
+		tab := NewTable(m, "keyed", Index("merchant", func(k *keyed) string { return k.Merchant }), Evictable(ok))
+		if !packed {
+			m.configs["keyed"].evictPacked = nil
+		} else if m.configs["keyed"].evictPacked == nil {
+			t.Fatal("no evictPacked for a compact kind")
+		}
+		return m, tab
+	}
+	fast, ft := mk(true)
+	slow, st := mk(false)
+	r := rand.New(rand.NewPCG(3, 4))
+	asked := 0
+	for i := range 600 {
+		v := Random(reflect.TypeFor[keyed](), r).Interface().(*keyed)
+		id := "k" + string(rune('A'+i%26)) + string(rune('A'+i/26%26)) + string(rune('A'+i/676))
+		if ok(v, nil) {
+			asked++
+		}
+		if err1, err2 := ft.Create(ctx, id, *v), st.Create(ctx, id, *v); err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+	}
+	if asked == 0 || asked == 600 {
+		t.Fatalf("the predicate held of %d values of 600", asked)
+	}
+	var ids1, ids2 []string
+	fast.ListIDs(ctx, "keyed", func(id string) bool { ids1 = append(ids1, id); return true })
+	slow.ListIDs(ctx, "keyed", func(id string) bool { ids2 = append(ids2, id); return true })
+	if !slices.Equal(ids1, ids2) || len(ids1) >= 600 {
+		t.Fatalf("kept %d objects one way, %d the other (of 600)", len(ids1), len(ids2))
+	}
+}

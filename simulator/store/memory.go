@@ -68,6 +68,10 @@ type kindConfig struct {
 	indexes   []string                  // index names, sorted
 	keys      []func(any) string        // each index's key of a value ("": not indexed)
 	evictable func(any, Peek) bool      // nil: never evicted
+	// evictPacked is evictable of the value a compact encoding made with
+	// plan holds, decoded into a value kept for it (nil: decode, then
+	// evictable). Only eviction calls it, under the store's lock.
+	evictPacked func(b []byte, peek Peek) (bool, error)
 }
 
 // posting lists the objects of one index key in creation order. Entries
@@ -919,8 +923,14 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 		if !o.mu.TryLock() {
 			continue
 		}
-		v, _, err := o.value(t.cfg)
-		ok := err == nil && t.cfg.evictable(v, peek{m})
+		var ok bool
+		if o.form == formPacked && t.cfg.evictPacked != nil {
+			evict, err := t.cfg.evictPacked(o.bytes(), peek{m})
+			ok = err == nil && evict
+		} else {
+			v, _, err := o.value(t.cfg)
+			ok = err == nil && t.cfg.evictable(v, peek{m})
+		}
 		if ok {
 			t.ixmu.Lock()
 			o.removed = true

@@ -64,7 +64,9 @@ func Index[T any](name string, key func(*T) string) Option[T] {
 // limits, oldest first, when ok says an object may go: final, with no
 // delivery or timer pending. ok runs under the store's lock: it must be
 // quick, must not call the store (peek is there for that) and may take only
-// locks nothing holds while calling the store.
+// locks nothing holds while calling the store. v is lent for the call: the
+// memory store decodes every candidate into the same value, so ok must
+// neither keep nor change it.
 func Evictable[T any](ok func(v *T, peek Peek) bool) Option[T] {
 	return func(o *tableOptions[T]) { o.evictable = ok }
 }
@@ -148,6 +150,24 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 			cfg.evictable = func(v any, peek Peek) bool {
 				p, isT := v.(*T)
 				return isT && ok(p, peek)
+			}
+			if t.cd.plan != nil {
+				// Eviction asks of every candidate, oldest first, and may ask
+				// of the same one round after round (an order's claim waits
+				// for its payment to go): decoded into one value kept for it
+				// (eviction runs under the store's lock, one at a time), the
+				// question costs no copy of its own.
+				scratch, cd := new(T), t.cd
+				cfg.evictPacked = func(b []byte, peek Peek) (bool, error) {
+					var zero T
+					*scratch = zero
+					if err := cd.decodeInto(b, scratch); err != nil {
+						return false, err
+					}
+					evict := ok(scratch, peek)
+					*scratch = zero // keeps nothing of b alive
+					return evict, nil
+				}
 			}
 		}
 		m.configure(kind, cfg)
