@@ -466,7 +466,7 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		// value, for every authentication).
 		dsKey, acsKey := s.opts.IDs.PrefixedUUID("ds/"), s.opts.IDs.PrefixedUUID("acs/")
 		t.DSTransID, t.ACSTransID = dsKey[len("ds/"):], acsKey[len("acs/"):]
-		keys = append(keys, dsKey, acsKey)
+		keys = append(make([]string, 0, 3), dsKey, acsKey) // and a CAVV's, below
 		switch flow {
 		case "challenge", "challenge_abandoned":
 			t.Flow, t.TransStatus = FlowChallenge, StatusC
