@@ -384,7 +384,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if !t.Final && req.OnComplete != nil {
 		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
-	s.record("threeds.authentication", t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount, t.Currency)+" "+t.Currency+": "+describe(t.Result), &t,
+	s.record("threeds.authentication", authenticationMessage(&t), &t,
 		journal.Int("amountMinor", t.Amount), journal.String("currency", t.Currency), journal.String("version", t.Version))
 	if t.BoundTo != "" {
 		s.recordBound(&t, t.BoundTo)
@@ -505,6 +505,50 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		t.ReturnURL, t.Notify, t.NotifyData = "", "", nil
 	}
 	return t, keys
+}
+
+// authenticationMessage is the journal's message of a new authentication,
+// t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount,
+// t.Currency)+" "+t.Currency+": "+describe(t.Result), made in one string
+// rather than three (TestAuthenticationMessageIsItsConcatenation).
+func authenticationMessage(t *Transaction) string {
+	amount := money.Format(t.Amount, t.Currency)
+	var b strings.Builder
+	b.Grow(len(t.Brand) + len(t.MaskedPAN) + len(amount) + len(t.Currency) + len(" authentication for : ") + 2 +
+		len(t.Flow) + len(t.TransStatus) + len(t.TransStatusReason) + len(" (reason )") + len("decoupled authentication started"))
+	b.WriteString(t.Brand)
+	b.WriteByte(' ')
+	b.WriteString(t.MaskedPAN)
+	b.WriteString(" authentication for ")
+	b.WriteString(amount)
+	b.WriteByte(' ')
+	b.WriteString(t.Currency)
+	b.WriteString(": ")
+	describeTo(&b, &t.Result)
+	return b.String()
+}
+
+// describeTo writes describe(*r) to b.
+func describeTo(b *strings.Builder, r *Result) {
+	switch {
+	case r.Flow == FlowDSError:
+		b.WriteString("directory server error")
+	case r.Flow == FlowNotEnrolled:
+		b.WriteString("card not enrolled")
+	case r.TransStatus == StatusC:
+		b.WriteString("challenge required")
+	case r.TransStatus == StatusD:
+		b.WriteString("decoupled authentication started")
+	default:
+		b.WriteString(r.Flow)
+		b.WriteByte(' ')
+		b.WriteString(r.TransStatus)
+		if r.TransStatusReason != "" {
+			b.WriteString(" (reason ")
+			b.WriteString(r.TransStatusReason)
+			b.WriteByte(')')
+		}
+	}
 }
 
 func describe(r Result) string {
