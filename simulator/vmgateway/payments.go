@@ -403,10 +403,16 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 		Amount: np.amount, Currency: np.currency, CaptureMethod: np.capture, Description: np.description, BillingDesc: np.billingDesc,
 		FraudMode: np.fraudMode, NotificationURL: np.notifyURL, FrontURL: np.frontURL,
 		StoreCard: np.storeCard, CustomerInitiatedReason: np.cir, MerchantInitiated: np.mit,
-		CreatedAt: now, UpdatedAt: now, NextAction: &NextAction{Type: "none"},
+		CreatedAt: now, UpdatedAt: now,
 	}
-	exp := now.Add(np.expiry)
-	p.ExpiresAt = &exp
+	// The first next action and the expiry in one allocation: nothing
+	// changes either in place (a move replaces them), and the store keeps
+	// copies of its own.
+	first := &struct {
+		next NextAction
+		exp  time.Time
+	}{NextAction{Type: "none"}, now.Add(np.expiry)}
+	p.NextAction, p.ExpiresAt = &first.next, &first.exp
 	if np.card != nil {
 		p.CardBrand, p.MaskedCardNo, p.CardFingerprint, p.CardNN = cardBrand(card.brand), maskPAN(np.card.Number), s.fingerprint(np.card.Number), card.row.NN
 		p.CardExpiry = np.card.ExpiryMonth + "/" + np.card.ExpiryYear
