@@ -405,14 +405,24 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 		StoreCard: np.storeCard, CustomerInitiatedReason: np.cir, MerchantInitiated: np.mit,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	// The first next action and the expiry in one allocation: nothing
-	// changes either in place (a move replaces them), and the store keeps
-	// copies of its own.
-	first := &struct {
-		next NextAction
-		exp  time.Time
-	}{NextAction{Type: "none"}, now.Add(np.expiry)}
-	p.NextAction, p.ExpiresAt = &first.next, &first.exp
+	// The first next action and the expiry in one allocation, with the 3-D
+	// Secure part decideCard fills in for a card: nothing changes the first
+	// two in place (a move replaces them), the third is this payment's own,
+	// and the store keeps copies of its own.
+	if np.method == "card" || np.token { // as decide: the card path
+		first := &struct {
+			next NextAction
+			exp  time.Time
+			tds  ThreeDSInfo
+		}{next: NextAction{Type: "none"}, exp: now.Add(np.expiry)}
+		p.NextAction, p.ExpiresAt, p.ThreeDS = &first.next, &first.exp, &first.tds
+	} else {
+		first := &struct {
+			next NextAction
+			exp  time.Time
+		}{NextAction{Type: "none"}, now.Add(np.expiry)}
+		p.NextAction, p.ExpiresAt = &first.next, &first.exp
+	}
 	if np.card != nil {
 		p.CardBrand, p.MaskedCardNo, p.CardFingerprint, p.CardNN = cardBrand(card.brand), maskPAN(np.card.Number), s.fingerprint(np.card.Number), card.row.NN
 		p.CardExpiry = np.card.ExpiryMonth + "/" + np.card.ExpiryYear
