@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	mrand "math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -174,13 +175,37 @@ const stampedAtFirst = 8
 // UUID returns a version-4 UUID drawn from the generator.
 func (g *Generator) UUID() string {
 	return g.draw("uuid", func() string {
-		var b [16]byte
-		binary.LittleEndian.PutUint64(b[:8], g.r.Uint64())
-		binary.LittleEndian.PutUint64(b[8:], g.r.Uint64())
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
+		b := g.uuidBits()
 		return formatUUID(&b)
 	})
+}
+
+// uuidBits draws a version 4 UUID's bytes. The caller holds g.mu.
+func (g *Generator) uuidBits() (b [16]byte) {
+	binary.LittleEndian.PutUint64(b[:8], g.r.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], g.r.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return b
+}
+
+// PrefixedUUID returns prefix and a UUID, drawn as UUID draws it, in one
+// string: prefix + g.UUID() in one allocation instead of two (a 3-D Secure
+// authentication keeps two UUIDs as the tails of their unique keys).
+func (g *Generator) PrefixedUUID(prefix string) string {
+	if g.echo != nil {
+		return prefix + g.UUID() // the echo keeps UUIDs, unprefixed
+	}
+	g.mu.Lock()
+	b := g.uuidBits()
+	g.mu.Unlock()
+	var out [36]byte
+	appendUUID(&out, &b)
+	var sb strings.Builder
+	sb.Grow(len(prefix) + len(out))
+	sb.WriteString(prefix)
+	sb.Write(out[:])
+	return sb.String()
 }
 
 // formatUUID writes b as 8-4-4-4-12 lower-case hex in one allocation (the
@@ -188,6 +213,12 @@ func (g *Generator) UUID() string {
 // three UUIDs).
 func formatUUID(b *[16]byte) string {
 	var out [36]byte
+	appendUUID(&out, b)
+	return string(out[:])
+}
+
+// appendUUID writes b as 8-4-4-4-12 lower-case hex into out.
+func appendUUID(out *[36]byte, b *[16]byte) {
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], b[4:6])
@@ -197,5 +228,4 @@ func formatUUID(b *[16]byte) string {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
-	return string(out[:])
 }

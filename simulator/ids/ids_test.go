@@ -95,3 +95,26 @@ func TestEchoHandsOutEveryIDTwice(t *testing.T) {
 		t.Fatal("a plain generator echoes")
 	}
 }
+
+// TestPrefixedUUIDIsPrefixAndUUID: PrefixedUUID draws what UUID would, in
+// the same sequence, echoing generators included.
+func TestPrefixedUUIDIsPrefixAndUUID(t *testing.T) {
+	for _, mk := range []func() *ids.Generator{func() *ids.Generator { return ids.New(5) }, func() *ids.Generator { return ids.NewEcho(5) }} {
+		a, b := mk(), mk()
+		for i := range 50 {
+			prefix := []string{"ds/", "acs/", ""}[i%3]
+			want := prefix + a.UUID()
+			if got := b.PrefixedUUID(prefix); got != want {
+				t.Fatalf("draw %d: %q, want %q", i, got, want)
+			}
+			if i%4 == 0 {
+				a.Digits(6) // other shapes in between
+				b.Digits(6)
+			}
+		}
+	}
+	g := ids.New(1)
+	if n := testing.AllocsPerRun(100, func() { g.PrefixedUUID("acs/") }); n != 1 {
+		t.Fatalf("%.0f allocations, want 1", n)
+	}
+}

@@ -50,7 +50,16 @@ type cplan struct {
 	size   uintptr  // elements' size (slices, arrays)
 	n      int      // arrays: length; structs: the presence bitmap's bytes
 	dict   *strdict // strings: the ones that recur
+	// arrays are slices' backing array types by length, for the short
+	// ones: reflect.New of one is a slice's contents in one allocation,
+	// where reflect.MakeSlice makes a second one for the slice header it
+	// returns (and takes half as long again).
+	arrays []reflect.Type
 }
+
+// shortSlices is how many lengths of slices (from 1) get their backing
+// array types made with their plan.
+const shortSlices = 8
 
 type cfield struct {
 	off  uintptr
@@ -92,6 +101,12 @@ func cplanFor(t reflect.Type, seen map[reflect.Type]*cplan) (*cplan, bool) {
 		p.size = t.Elem().Size()
 		if t.Kind() == reflect.Array {
 			p.n = t.Len()
+		}
+		if t.Kind() == reflect.Slice {
+			p.arrays = make([]reflect.Type, shortSlices+1)
+			for n := 1; n <= shortSlices; n++ {
+				p.arrays[n] = reflect.ArrayOf(n, t.Elem())
+			}
 		}
 		if t.Kind() == reflect.Map {
 			if p.key, ok = cplanFor(t.Key(), seen); !ok || !basic(t.Key().Kind()) {
@@ -277,10 +292,14 @@ func encodeValue(b []byte, st *strtab, p unsafe.Pointer, pl *cplan) []byte {
 		}
 		return b
 	case reflect.Map:
-		m := reflect.NewAt(pl.typ, p).Elem()
-		if m.IsNil() {
+		// The map is read through a copy of its pointer, not at p: p then
+		// does not escape, nor does the value a table encodes before storing
+		// it (Table.Create), for one small allocation per map encoded.
+		mp := *(*unsafe.Pointer)(p)
+		if mp == nil {
 			return append(b, 0)
 		}
+		m := reflect.NewAt(pl.typ, unsafe.Pointer(&mp)).Elem()
 		b = binary.AppendUvarint(b, uint64(m.Len())+1)
 		k := reflect.New(pl.typ.Key()).Elem()
 		e := reflect.New(pl.typ.Elem()).Elem()
@@ -538,8 +557,12 @@ func (d *decoder) value(p unsafe.Pointer, pl *cplan) {
 		if d.err != nil {
 			return
 		}
-		s := reflect.MakeSlice(pl.typ, n, n)
-		data := s.UnsafePointer()
+		var data unsafe.Pointer
+		if n > 0 && n < len(pl.arrays) {
+			data = reflect.New(pl.arrays[n]).UnsafePointer()
+		} else {
+			data = reflect.MakeSlice(pl.typ, n, n).UnsafePointer()
+		}
 		if pl.elem.kind == reflect.Uint8 {
 			copy(unsafe.Slice((*byte)(data), n), d.bytes(uint64(n)))
 		} else {

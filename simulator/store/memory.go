@@ -68,6 +68,10 @@ type kindConfig struct {
 	indexes   []string                  // index names, sorted
 	keys      []func(any) string        // each index's key of a value ("": not indexed)
 	evictable func(any, Peek) bool      // nil: never evicted
+	// evictPacked is evictable of the value a compact encoding made with
+	// plan holds, decoded into a value kept for it (nil: decode, then
+	// evictable). Only eviction calls it, under the store's lock.
+	evictPacked func(b []byte, peek Peek) (bool, error)
 }
 
 // posting lists the objects of one index key in creation order. Entries
@@ -98,6 +102,7 @@ type kindTable struct {
 	ixmu    sync.Mutex
 	indexes []index // per index (cfg.indexes): key → objects
 
+	limit     int       // the most objects kept (m.limit, fixed with cfg); 0: unlimited
 	evictAt   int       // size at which the next eviction runs
 	lastSweep time.Time // last age sweep
 }
@@ -200,6 +205,8 @@ func (m *Memory) configure(kind string, cfg *kindConfig) {
 	m.configs[kind] = cfg
 	if t := m.kinds[kind]; t != nil && len(t.objects) == 0 {
 		delete(m.kinds, kind) // rebuilt with the configuration on first use
+	} else if t != nil {
+		t.limit = m.limit(kind) // it follows the kind's configuration, as m.limit does
 	}
 }
 
@@ -214,7 +221,8 @@ func (m *Memory) table(kind string, create bool) *kindTable {
 			t.indexes[i] = index{one: map[string]*object{}, many: map[string]*posting{}}
 		}
 	}
-	t.evictAt = m.limit(kind)
+	t.limit = m.limit(kind)
+	t.evictAt = t.limit
 	m.kinds[kind] = t
 	return t
 }
@@ -326,20 +334,12 @@ func (m *Memory) Create(ctx context.Context, kind, id string, doc []byte, unique
 }
 
 func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique []string) error {
-	var now time.Time
-	if m.opts.Now != nil {
-		now = m.opts.Now()
-	}
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.table(kind, true)
-	if _, taken := t.objects[id]; taken {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrIDTaken)
-	}
-	for _, k := range unique {
-		if _, taken := t.unique[k]; taken {
-			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
-		}
+	if err := t.free(kind, id, unique); err != nil {
+		return err
 	}
 	if val == nil && t.cfg != nil {
 		v, err := t.cfg.decode(doc)
@@ -348,26 +348,16 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 		}
 		val, doc, owned = v, nil, true
 	}
-	o := &object{id: id, created: now.UnixNano()}
+	o, err := newObject(kind, id, now, len(t.indexes), unique)
+	if err != nil {
+		return err
+	}
 	if val != nil {
 		if err := o.store(t.cfg, val, owned); err != nil {
 			return fmt.Errorf("encode %s %q: %w", kind, id, err)
 		}
 	} else if err := o.setBytes(doc, formDoc); err != nil {
 		return fmt.Errorf("%s %q: %w", kind, id, err)
-	}
-	m.seq++
-	o.seq = m.seq
-	if n := len(unique) + len(t.indexes); n > 0 {
-		if n > maxStrs {
-			return fmt.Errorf("%s %q: %d unique keys: too many", kind, id, len(unique))
-		}
-		o.setList(append(make([]string, len(t.indexes), n), unique...))
-	}
-	t.objects[id] = o
-	t.order = append(t.order, o)
-	for _, k := range unique {
-		t.unique[k] = o
 	}
 	if t.indexes != nil {
 		keys := o.list()[:len(t.indexes)]
@@ -379,12 +369,129 @@ func (m *Memory) create(kind, id string, doc []byte, val any, owned bool, unique
 				keys[i] = strings.Clone(keys[i])
 			}
 		}
+	}
+	m.add(kind, t, o, unique, now)
+	return nil
+}
+
+// createPacked stores the compact encoding b of a new object, made by its
+// table with plan before the store's lock, and its index keys ix (owned: no
+// views of another object's encoding). It is Create of the value b encodes,
+// without the value: the table encodes and keys it without its escaping to
+// the heap. done is false, with nothing stored, when the kind's codec is
+// not plan (another table's type configured the kind since): the caller
+// then stores the value.
+func (m *Memory) createPacked(kind, id string, b []byte, plan *cplan, ix, unique []string) (done bool, err error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.table(kind, true)
+	if t.cfg == nil || t.cfg.plan != plan || len(ix) != len(t.indexes) {
+		return false, nil
+	}
+	if err := t.free(kind, id, unique); err != nil {
+		return true, err
+	}
+	o, err := newObject(kind, id, now, len(t.indexes), unique)
+	if err != nil {
+		return true, err
+	}
+	if err := o.setBytes(b, formPacked); err != nil {
+		return true, fmt.Errorf("encode %s %q: %w", kind, id, err)
+	}
+	copy(o.list(), ix)
+	m.add(kind, t, o, unique, now)
+	return true, nil
+}
+
+// now is the time of a new object: the store's clock when it evicts by
+// age, the only use of an object's time (the zero time otherwise, without
+// asking the clock).
+func (m *Memory) now() time.Time {
+	if m.opts.Now == nil || m.opts.Retention.MaxAge <= 0 {
+		return time.Time{}
+	}
+	return m.opts.Now()
+}
+
+// free checks that id and the unique keys are free. The caller holds m.mu.
+func (t *kindTable) free(kind, id string, unique []string) error {
+	if _, taken := t.objects[id]; taken {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrIDTaken)
+	}
+	for _, k := range unique {
+		if _, taken := t.unique[k]; taken {
+			return fmt.Errorf("%s key %q: %w", kind, k, ErrExists)
+		}
+	}
+	return nil
+}
+
+// newObject makes the object id with room for its keys in nix indexes
+// (left "") and its unique keys: for a few keys, the object and its keys
+// are one allocation instead of two (three objects per card payment).
+func newObject(kind, id string, now time.Time, nix int, unique []string) (*object, error) {
+	n := nix + len(unique)
+	if n > maxStrs {
+		return nil, fmt.Errorf("%s %q: %d unique keys: too many", kind, id, len(unique))
+	}
+	var o *object
+	var l []string
+	switch n {
+	case 0:
+		o = new(object)
+	case 1:
+		x := new(struct {
+			o object
+			l [1]string
+		})
+		o, l = &x.o, x.l[:]
+	case 2:
+		x := new(struct {
+			o object
+			l [2]string
+		})
+		o, l = &x.o, x.l[:]
+	case 3:
+		x := new(struct {
+			o object
+			l [3]string
+		})
+		o, l = &x.o, x.l[:]
+	case 4:
+		x := new(struct {
+			o object
+			l [4]string
+		})
+		o, l = &x.o, x.l[:]
+	default:
+		o, l = new(object), make([]string, n)
+	}
+	o.id, o.created = id, now.UnixNano()
+	if n > 0 {
+		copy(l[nix:], unique)
+		o.setList(l)
+	}
+	return o, nil
+}
+
+// add lists a new object o, its keys in place (o.list()), under its id, its
+// unique keys and its index keys, and applies the kind's retention. The
+// caller holds m.mu.
+func (m *Memory) add(kind string, t *kindTable, o *object, unique []string, now time.Time) {
+	m.seq++
+	o.seq = m.seq
+	t.objects[o.id] = o
+	t.order = append(t.order, o)
+	for _, k := range unique {
+		t.unique[k] = o
+	}
+	if t.indexes != nil {
 		t.ixmu.Lock()
-		t.indexAdd(o, keys)
+		t.indexAdd(o, o.list()[:len(t.indexes)])
 		t.ixmu.Unlock()
 	}
 	m.retain(kind, t, now)
-	return nil
 }
 
 // keysOf computes a value's key in each index.
@@ -781,7 +888,7 @@ func (m *Memory) retain(kind string, t *kindTable, now time.Time) {
 	if t.cfg == nil || t.cfg.evictable == nil {
 		return
 	}
-	if limit := m.limit(kind); limit > 0 && len(t.objects) > t.evictAt {
+	if limit := t.limit; limit > 0 && len(t.objects) > t.evictAt {
 		// Evict down to the limit, then let it grow a tenth over before the
 		// next round, so that eviction costs O(1) per object created. The
 		// newest half of the limit is never evicted by count: an object just
@@ -816,8 +923,14 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 		if !o.mu.TryLock() {
 			continue
 		}
-		v, _, err := o.value(t.cfg)
-		ok := err == nil && t.cfg.evictable(v, peek{m})
+		var ok bool
+		if o.form == formPacked && t.cfg.evictPacked != nil {
+			evict, err := t.cfg.evictPacked(o.bytes(), peek{m})
+			ok = err == nil && evict
+		} else {
+			v, _, err := o.value(t.cfg)
+			ok = err == nil && t.cfg.evictable(v, peek{m})
+		}
 		if ok {
 			t.ixmu.Lock()
 			o.removed = true
@@ -831,10 +944,10 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto int) {
 			continue
 		}
 		delete(t.objects, o.id)
+		// Every unique key o lists is o's: Create and Claim list a key only
+		// as they give it to o, and only eviction takes one back.
 		for _, k := range o.keys(t) {
-			if t.unique[k] == o {
-				delete(t.unique, k)
-			}
+			delete(t.unique, k)
 		}
 		t.dead++
 		removed++

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
+	"sync"
 )
 
 // Table is a typed view of one kind of document. A value read from the table
@@ -24,6 +28,10 @@ type Table[T any] struct {
 	c       cloner[T]
 	cd      codec[T] // the memory store keeps T compactly when cd.plan is set
 	indexes map[string]func(*T) string
+	// ixKeys are the indexes' key functions in name order (the memory
+	// store's); vals holds *T to call them on (see keysOf).
+	ixKeys []func(*T) string
+	vals   *sync.Pool
 }
 
 // Option configures a table.
@@ -56,7 +64,9 @@ func Index[T any](name string, key func(*T) string) Option[T] {
 // limits, oldest first, when ok says an object may go: final, with no
 // delivery or timer pending. ok runs under the store's lock: it must be
 // quick, must not call the store (peek is there for that) and may take only
-// locks nothing holds while calling the store.
+// locks nothing holds while calling the store. v is lent for the call: the
+// memory store decodes every candidate into the same value, so ok must
+// neither keep nor change it.
 func Evictable[T any](ok func(v *T, peek Peek) bool) Option[T] {
 	return func(o *tableOptions[T]) { o.evictable = ok }
 }
@@ -73,6 +83,12 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 	}
 	for i, name := range o.names {
 		t.indexes[name] = o.keys[i]
+	}
+	if sorted := slices.Sorted(maps.Keys(t.indexes)); len(sorted) > 0 {
+		for _, name := range sorted {
+			t.ixKeys = append(t.ixKeys, t.indexes[name])
+		}
+		t.vals = &sync.Pool{New: func() any { return new(T) }}
 	}
 	if m, ok := s.(*Memory); ok {
 		cfg := &kindConfig{
@@ -134,6 +150,24 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 			cfg.evictable = func(v any, peek Peek) bool {
 				p, isT := v.(*T)
 				return isT && ok(p, peek)
+			}
+			if t.cd.plan != nil {
+				// Eviction asks of every candidate, oldest first, and may ask
+				// of the same one round after round (an order's claim waits
+				// for its payment to go): decoded into one value kept for it
+				// (eviction runs under the store's lock, one at a time), the
+				// question costs no copy of its own.
+				scratch, cd := new(T), t.cd
+				cfg.evictPacked = func(b []byte, peek Peek) (bool, error) {
+					var zero T
+					*scratch = zero
+					if err := cd.decodeInto(b, scratch); err != nil {
+						return false, err
+					}
+					evict := ok(scratch, peek)
+					*scratch = zero // keeps nothing of b alive
+					return evict, nil
+				}
 			}
 		}
 		m.configure(kind, cfg)
@@ -256,6 +290,9 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 			*p = t.c.clone(v)
 			return t.mem.createValue(t.kind, id, p, true, unique)
 		}
+		if done, err := t.createEncoded(id, &v, unique); done {
+			return err
+		}
 		return t.createPacked(id, v, unique)
 	}
 	doc, err := json.Marshal(v)
@@ -263,6 +300,37 @@ func (t Table[T]) Create(ctx context.Context, id string, v T, unique ...string) 
 		return fmt.Errorf("encode %s %q: %w", t.kind, id, err)
 	}
 	return Failed(t.s.Create(ctx, t.kind, id, doc, unique...))
+}
+
+// createEncoded stores v's encoding, made and keyed here before the
+// store's lock, without v escaping to the heap (a copy of a payment per
+// payment stored, otherwise). done is false, with nothing stored, when the
+// kind is kept with another table's codec (createPacked then).
+func (t Table[T]) createEncoded(id string, v *T, unique []string) (done bool, err error) {
+	b := t.cd.encode(v)
+	var buf [4]string
+	ix := t.keysOf(v, buf[:0])
+	return t.mem.createPacked(t.kind, id, b, t.cd.plan, ix, unique)
+}
+
+// keysOf appends v's key in each index, in name order, to ix; owned copies
+// (v's strings may be views of another object's encoding, which the index
+// would keep alive). The key functions are called on a pooled copy of *v:
+// a pointer given to a function value escapes, and v would go to the heap
+// on every Create to be keyed.
+func (t Table[T]) keysOf(v *T, ix []string) []string {
+	if len(t.ixKeys) == 0 {
+		return ix
+	}
+	c := t.vals.Get().(*T)
+	*c = *v
+	for _, key := range t.ixKeys {
+		ix = append(ix, strings.Clone(key(c)))
+	}
+	var zero T
+	*c = zero // keeps nothing of v alive
+	t.vals.Put(c)
+	return ix
 }
 
 // createPacked stores v encoded (a copy), or copied when another table's

@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -358,8 +357,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if _, ok := money.Exponent(req.Currency); !ok {
 		return Result{}, &InvalidError{"currency", "must be an ISO 4217 code"}
 	}
-	if u, err := url.Parse(req.ReturnURL); err != nil || !((u.Scheme == "http" || u.Scheme == "https") && u.Host != "" ||
-		u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/")) {
+	if !returnURLValid(req.ReturnURL) {
 		return Result{}, &InvalidError{"returnUrl", "must be an absolute http(s) URL or a path on this simulator"}
 	}
 	row, brand, _ := s.cards.Lookup(req.CardNumber)
@@ -386,7 +384,7 @@ func (s *Service) Authenticate(ctx context.Context, req Request) (Result, error)
 	if !t.Final && req.OnComplete != nil {
 		s.keep(ctx, t.ThreeDSServerTransID, waiter{fn: req.OnComplete, named: req.Notify != ""})
 	}
-	s.record("threeds.authentication", t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount, t.Currency)+" "+t.Currency+": "+describe(t.Result), &t,
+	s.record("threeds.authentication", authenticationMessage(&t), &t,
 		journal.Int("amountMinor", t.Amount), journal.String("currency", t.Currency), journal.String("version", t.Version))
 	if t.BoundTo != "" {
 		s.recordBound(&t, t.BoundTo)
@@ -466,9 +464,9 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		// The ids are kept as the tails of their unique keys: one string
 		// each instead of two (the memory store keeps both the key and the
 		// value, for every authentication).
-		dsKey, acsKey := "ds/"+s.opts.IDs.UUID(), "acs/"+s.opts.IDs.UUID()
+		dsKey, acsKey := s.opts.IDs.PrefixedUUID("ds/"), s.opts.IDs.PrefixedUUID("acs/")
 		t.DSTransID, t.ACSTransID = dsKey[len("ds/"):], acsKey[len("acs/"):]
-		keys = append(keys, dsKey, acsKey)
+		keys = append(make([]string, 0, 3), dsKey, acsKey) // and a CAVV's, below
 		switch flow {
 		case "challenge", "challenge_abandoned":
 			t.Flow, t.TransStatus = FlowChallenge, StatusC
@@ -507,6 +505,50 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 		t.ReturnURL, t.Notify, t.NotifyData = "", "", nil
 	}
 	return t, keys
+}
+
+// authenticationMessage is the journal's message of a new authentication,
+// t.Brand+" "+t.MaskedPAN+" authentication for "+money.Format(t.Amount,
+// t.Currency)+" "+t.Currency+": "+describe(t.Result), made in one string
+// rather than three (TestAuthenticationMessageIsItsConcatenation).
+func authenticationMessage(t *Transaction) string {
+	amount := money.Format(t.Amount, t.Currency)
+	var b strings.Builder
+	b.Grow(len(t.Brand) + len(t.MaskedPAN) + len(amount) + len(t.Currency) + len(" authentication for : ") + 2 +
+		len(t.Flow) + len(t.TransStatus) + len(t.TransStatusReason) + len(" (reason )") + len("decoupled authentication started"))
+	b.WriteString(t.Brand)
+	b.WriteByte(' ')
+	b.WriteString(t.MaskedPAN)
+	b.WriteString(" authentication for ")
+	b.WriteString(amount)
+	b.WriteByte(' ')
+	b.WriteString(t.Currency)
+	b.WriteString(": ")
+	describeTo(&b, &t.Result)
+	return b.String()
+}
+
+// describeTo writes describe(*r) to b.
+func describeTo(b *strings.Builder, r *Result) {
+	switch {
+	case r.Flow == FlowDSError:
+		b.WriteString("directory server error")
+	case r.Flow == FlowNotEnrolled:
+		b.WriteString("card not enrolled")
+	case r.TransStatus == StatusC:
+		b.WriteString("challenge required")
+	case r.TransStatus == StatusD:
+		b.WriteString("decoupled authentication started")
+	default:
+		b.WriteString(r.Flow)
+		b.WriteByte(' ')
+		b.WriteString(r.TransStatus)
+		if r.TransStatusReason != "" {
+			b.WriteString(" (reason ")
+			b.WriteString(r.TransStatusReason)
+			b.WriteByte(')')
+		}
+	}
 }
 
 func describe(r Result) string {

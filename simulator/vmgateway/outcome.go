@@ -150,7 +150,7 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 	if np.mit {
 		mode = "no"
 	}
-	p.ThreeDS = &ThreeDSInfo{Mode: mode, Flow: "not_requested", ECI: threeds.ECI(card.brand, "")}
+	setThreeDS(p, ThreeDSInfo{Mode: mode, Flow: "not_requested", ECI: threeds.ECI(card.brand, "")})
 	if np.expiryMonth != "" && expired(np.expiryMonth, np.expiryYear, now) {
 		return false, p.fail(FailExpiredCard, "the card's expiry date has passed", now)
 	}
@@ -163,8 +163,8 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 		return true, p.transition(StatusPending, "the processor accepted the payment and never answered", now)
 	}
 	if d := np.external; d != nil {
-		p.ThreeDS = &ThreeDSInfo{Mode: np.threeDSMode, Flow: "external", Version: d.DsVersion, TransStatus: d.AuthenticationResultCode,
-			ECI: d.Eci, DSTransID: d.DsTransID, LiabilityShift: threeds.LiabilityShift(d.AuthenticationResultCode)}
+		setThreeDS(p, ThreeDSInfo{Mode: np.threeDSMode, Flow: "external", Version: d.DsVersion, TransStatus: d.AuthenticationResultCode,
+			ECI: d.Eci, DSTransID: d.DsTransID, LiabilityShift: threeds.LiabilityShift(d.AuthenticationResultCode)})
 		if card.bound {
 			if _, err := s.tds.Bind(ctx, card.binding); err != nil {
 				return false, p.fail(FailAuthenticationFailed, "the 3-D Secure result was used by another authorization meanwhile", now)
@@ -215,6 +215,15 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 	return false, s.apply3DS(ctx, p, res, np.merchant.ThreeDSUnavailable, now)
 }
 
+// setThreeDS makes info p's 3-D Secure part: in place when p has one (a
+// payment being made has its own, allocated with it by create), else new.
+func setThreeDS(p *Payment, info ThreeDSInfo) {
+	if p.ThreeDS == nil {
+		p.ThreeDS = new(ThreeDSInfo)
+	}
+	*p.ThreeDS = info
+}
+
 // threeDSField names a field of a 3-D Secure request as the gateway's
 // request names it; "" for what the gateway fills in itself.
 func threeDSField(f string) string {
@@ -236,13 +245,9 @@ func (s *System) apply3DS(ctx context.Context, p *Payment, res threeds.Result, u
 	}
 	info := ThreeDSInfo{Mode: mode, Flow: res.Flow, Version: res.Version, TransStatus: res.TransStatus, TransStatusReason: res.TransStatusReason,
 		ECI: res.ECI, DSTransID: res.DSTransID, ACSTransID: res.ACSTransID, ThreeDSServerTransID: res.ThreeDSServerTransID, LiabilityShift: res.LiabilityShift}
-	if p.ThreeDS != nil {
-		// p is the caller's own (a payment being made, or the copy an update
-		// gives): its 3-D Secure part is overwritten rather than made again.
-		*p.ThreeDS = info
-	} else {
-		p.ThreeDS = &info
-	}
+	// p is the caller's own (a payment being made, or the copy an update
+	// gives): its 3-D Secure part is overwritten rather than made again.
+	setThreeDS(p, info)
 	switch {
 	case res.Flow == threeds.FlowDSError:
 		p.ThreeDS.Flow = "error"

@@ -93,7 +93,10 @@ func (p *Payment) transition(to, why string, now time.Time) error {
 	}
 	if !waiting(to) {
 		p.ExpiresAt = nil
-		if p.NextAction != nil {
+		// A next action already "none" (a payment's first move, from its
+		// creation) is kept: no NextAction is ever changed in place, so the
+		// same value need not be made again.
+		if p.NextAction != nil && *p.NextAction != (NextAction{Type: "none"}) {
 			p.NextAction = &NextAction{Type: "none"}
 		}
 	}
