@@ -349,8 +349,18 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 			req.CardErr = err
 		}
 	}
-	status := a.answer(w, r.Context(), &req)
-	req.Answered = status
+	if status := a.answer(w, r.Context(), &req); status != dropped {
+		req.Answered = status
+		a.keep(req)
+	}
+}
+
+// dropped is answer's status for a request whose connection it closed
+// without an answer, having kept the request first.
+const dropped = -1
+
+// keep lists a request the app received.
+func (a *App) keep(req Request) {
 	a.mu.Lock()
 	a.requests = append(a.requests, req)
 	a.mu.Unlock()
@@ -403,8 +413,12 @@ func (a *App) answer(w http.ResponseWriter, ctx context.Context, req *Request) i
 	if rep.Drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
+				// Kept before the connection closes: the client sees the
+				// drop only once the request is listed, so a test counting
+				// requests after an attempt failed counts this one.
+				a.keep(*req)
 				conn.Close()
-				return 0
+				return dropped
 			}
 		}
 	}
