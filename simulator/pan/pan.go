@@ -107,26 +107,11 @@ func hasPAN(s string) bool {
 			i++
 			continue
 		}
-		groups := gbuf[:0]
-		digits := 0
-		j := i
-		for {
-			start := j
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
-			groups = append(groups, [2]int{start, j})
-			digits += j - start
-			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
-				j++
-				continue
-			}
-			break
-		}
+		groups, digits := digitRun(s, i, gbuf[:0])
 		if digits >= minPANDigits && scrubRun(nil, s, groups, dbuf[:0]) {
 			return true
 		}
-		i = j
+		i = groups[len(groups)-1][1]
 	}
 	return false
 }
@@ -143,23 +128,31 @@ func eachRun(s string, out *strings.Builder) {
 			i++
 			continue
 		}
-		// Collect a run of digit groups joined by single separators.
-		groups := gbuf[:0]
-		j := i
-		for {
-			start := j
-			for j < len(s) && isDigit(s[j]) {
-				j++
-			}
-			groups = append(groups, [2]int{start, j})
-			if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
-				j++
-				continue
-			}
-			break
-		}
+		groups, _ := digitRun(s, i, gbuf[:0])
 		scrubRun(out, s, groups, dbuf[:0])
 		i = groups[len(groups)-1][1]
+	}
+}
+
+// digitRun appends to groups the run of digit groups joined by single
+// spaces or dashes that starts at s[i] (a digit), as [start, end) pairs,
+// and returns them with how many digits they hold. hasPAN and eachRun read
+// runs alike through it.
+func digitRun(s string, i int, groups [][2]int) ([][2]int, int) {
+	digits := 0
+	j := i
+	for {
+		start := j
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		groups = append(groups, [2]int{start, j})
+		digits += j - start
+		if j+1 < len(s) && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) {
+			j++
+			continue
+		}
+		return groups, digits
 	}
 }
 
