@@ -38,30 +38,8 @@ func TestOfJSONIsOf(t *testing.T) {
 		check(c)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	leaves := []any{"", "x", "4000123456000019", "pay 5100 1234 5600 0015", "<&>\u2028", strings.Repeat("s", 90), `{"cardNo":"4000123456000019"}`,
-		1.5, 4000123456000019, true, nil}
-	keys := []string{"cardNo", "cvv", "a", "number", "biz_content", "note", "pan", "secret"}
-	var gen func(depth int) any
-	gen = func(depth int) any {
-		switch k := rng.IntN(4); {
-		case depth > 3 || k == 0:
-			return leaves[rng.IntN(len(leaves))]
-		case k == 1:
-			a := make([]any, rng.IntN(6))
-			for i := range a {
-				a[i] = gen(depth + 1)
-			}
-			return a
-		default:
-			m := map[string]any{}
-			for range rng.IntN(8) {
-				m[keys[rng.IntN(len(keys))]] = gen(depth + 1)
-			}
-			return m
-		}
-	}
 	for range 5000 {
-		b, _ := json.Marshal(gen(0))
+		b, _ := json.Marshal(randomDocument(rng, randomLeaves(), 6, 8))
 		check(string(b))
 	}
 }
@@ -133,4 +111,40 @@ func BenchmarkOfJSON(b *testing.B) {
 			OfJSON(body)
 		}
 	})
+}
+
+// randomLeaves are the values randomDocument puts at its leaves: empty and
+// plain text, card numbers alone, spaced and inside JSON text, characters
+// JSON escapes, a long string, numbers (one a card's digits), true and null.
+func randomLeaves() []any {
+	return []any{"", "x", "4000123456000019", "pay 5100 1234 5600 0015", "<&>\u2028", strings.Repeat("s", 90), `{"cardNo":"4000123456000019"}`,
+		1.5, 4000123456000019, true, nil}
+}
+
+// randomDocument is a random JSON value of leaves, arrays of up to
+// maxItems-1 values and objects of up to maxMembers-1 members, nested at
+// most four deep, under keys the journal masks (cardNo, cvv, number, pan,
+// secret), one that holds a document (biz_content) and plain ones.
+func randomDocument(rng *rand.Rand, leaves []any, maxItems, maxMembers int) any {
+	keys := []string{"cardNo", "cvv", "a", "number", "biz_content", "note", "pan", "secret"}
+	var gen func(depth int) any
+	gen = func(depth int) any {
+		switch k := rng.IntN(4); {
+		case depth > 3 || k == 0:
+			return leaves[rng.IntN(len(leaves))]
+		case k == 1:
+			a := make([]any, rng.IntN(maxItems))
+			for i := range a {
+				a[i] = gen(depth + 1)
+			}
+			return a
+		default:
+			m := map[string]any{}
+			for range rng.IntN(maxMembers) {
+				m[keys[rng.IntN(len(keys))]] = gen(depth + 1)
+			}
+			return m
+		}
+	}
+	return gen(0)
 }

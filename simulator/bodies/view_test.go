@@ -82,30 +82,9 @@ func TestViewIsOfInTheJournal(t *testing.T) {
 	}
 	// Random documents over and under the limit.
 	rng := rand.New(rand.NewPCG(7, 8))
-	leaves := []any{"", "x", "4000123456000019", "pay 5100 1234 5600 0015", "<&>\u2028", strings.Repeat("s", 90), `{"cardNo":"4000123456000019"}`,
-		1.5, 4000123456000019, true, nil, "0019 4000 1234 5600 0019"}
-	keys := []string{"cardNo", "cvv", "a", "number", "biz_content", "note", "pan", "secret"}
-	var gen func(depth int) any
-	gen = func(depth int) any {
-		switch k := rng.IntN(4); {
-		case depth > 3 || k == 0:
-			return leaves[rng.IntN(len(leaves))]
-		case k == 1:
-			a := make([]any, rng.IntN(8))
-			for i := range a {
-				a[i] = gen(depth + 1)
-			}
-			return a
-		default:
-			m := map[string]any{}
-			for range rng.IntN(10) {
-				m[keys[rng.IntN(len(keys))]] = gen(depth + 1)
-			}
-			return m
-		}
-	}
+	leaves := append(randomLeaves(), "0019 4000 1234 5600 0019")
 	for range 3000 {
-		b, _ := json.Marshal(gen(0))
+		b, _ := json.Marshal(randomDocument(rng, leaves, 8, 10))
 		checkViewIsOf(t, j, b)
 	}
 }
