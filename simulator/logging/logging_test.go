@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/pspsim/pspsim/simulator/logging"
 )
+
+// timeField matches a JSON record's time stamp.
+var timeField = regexp.MustCompile(`"time":"[^"]*",?`)
 
 func TestLoggerMasksCardDataEverywhere(t *testing.T) {
 	var buf bytes.Buffer
@@ -21,7 +25,9 @@ func TestLoggerMasksCardDataEverywhere(t *testing.T) {
 		slog.Group("req", "cardNo", "5100123456000023"),
 		"amount", 1234,
 	)
-	out := buf.String()
+	// The time stamp is left out of the leak check: its nanoseconds may
+	// hold the CVV's digits by chance (".737483836" did once).
+	out := timeField.ReplaceAllString(buf.String(), "")
 	for _, leak := range []string{"4000123456000019", "5100123456000015", "737", "4000123456000027", "4000123456000035", "5100123456000023"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("log leaked %s: %s", leak, out)
