@@ -3,7 +3,6 @@ package openapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 )
@@ -15,18 +14,7 @@ func TestBodyParsesAreRecycled(t *testing.T) {
 	if raceOn {
 		t.Skip("the race detector drops pooled values on purpose")
 	}
-	var ds *diffSpec
-	for _, d := range loadDiffSpecs(t) {
-		if d.name == "vmgateway.yaml" {
-			ds = d
-		}
-	}
-	var body []byte
-	for _, oc := range operationCases(t, []*diffSpec{ds}) {
-		if oc.op.OperationID == "createPayment" && len(oc.bodies) > 0 {
-			body, _ = json.Marshal(oc.bodies[0])
-		}
-	}
+	ds, body := cardPaymentExample(t)
 	r, _ := http.NewRequest("POST", "/vm/v1/payments", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	route, params, err := ds.router.FindRoute(r)
