@@ -61,11 +61,11 @@ func TestCreateEncodedIsCreateOfTheValue(t *testing.T) {
 		t.Fatalf("%d objects on the fast path, %d on the slow one", fast.Count("keyed"), slow.Count("keyed"))
 	}
 	ftab, stab := fast.kinds["keyed"], slow.kinds["keyed"]
-	if !reflect.DeepEqual(slices.Sorted(mapKeys(ftab.unique)), slices.Sorted(mapKeys(stab.unique))) {
+	if !reflect.DeepEqual(slices.Sorted(slices.Values(uniqueKeys(ftab))), slices.Sorted(slices.Values(uniqueKeys(stab)))) {
 		t.Fatal("the unique keys differ")
 	}
 	for _, id := range ids {
-		fo, so := ftab.objects[id], stab.objects[id]
+		fo, so := ftab.get(id), stab.get(id)
 		if (fo == nil) != (so == nil) {
 			t.Fatalf("%q kept on one path only", id)
 		}
@@ -96,16 +96,6 @@ func TestCreateEncodedIsCreateOfTheValue(t *testing.T) {
 	}
 }
 
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // TestCreateOfAKindAnotherTableConfigured: a table whose codec is no longer
 // the kind's (another table of the kind was made since) stores through the
 // kind's, as it did before the fast path.
@@ -119,7 +109,7 @@ func TestCreateOfAKindAnotherTableConfigured(t *testing.T) {
 	if err := first.Create(ctx, "k1", v, "u/1"); err != nil {
 		t.Fatal(err)
 	}
-	o := m.kinds["keyed"].objects["k1"]
+	o := m.kinds["keyed"].get("k1")
 	if o.form != formPacked || !slices.Equal(o.list(), []string{"M1", "S", "u/1"}) {
 		t.Fatalf("stored as %d with keys %q", o.form, o.list())
 	}
