@@ -111,7 +111,6 @@ type kindTable struct {
 	limit     int       // the most objects kept (m.limit, fixed with cfg); 0: unlimited
 	evictAt   int       // size at which the next eviction runs
 	kept      int       // size the last eviction round by count left (see evict)
-	touched   byte      // what touch read (so that its reads are not left out)
 	lastSweep time.Time // last age sweep
 }
 
@@ -968,9 +967,6 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto, keep, gap in
 		if n >= 0 && (removed >= n || miss >= gap && gap > 0 && t.count <= keep) {
 			break
 		}
-		if i%evictChunk == 0 {
-			t.touch(order[i:min(i+evictChunk, len(order))])
-		}
 		o := order[i]
 		if o.removed {
 			continue
@@ -1030,34 +1026,6 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto, keep, gap in
 		}
 		t.order, t.dead = live, 0
 	}
-}
-
-// evictChunk is how many objects eviction touches ahead (see touch).
-const evictChunk = 16
-
-// touch reads, for the next objects eviction walks, what it will read of
-// them without their locks: the object, the bytes of its id and its unique
-// keys (to delete them from the maps). Each object of a big kind is
-// somewhere in a heap far larger than the caches: read one at a time, as
-// eviction uses them, every read waits for memory in turn; read here,
-// independently of each other, the waits overlap. The caller holds m.mu
-// and ixmu (the keys).
-func (t *kindTable) touch(objs []*object) {
-	var sum byte
-	for _, o := range objs {
-		if o.removed {
-			continue
-		}
-		if o.id != "" {
-			sum += o.id[0]
-		}
-		for _, k := range o.keys(t) {
-			if k != "" {
-				sum += k[0]
-			}
-		}
-	}
-	t.touched += sum
 }
 
 // peek answers Evictable functions while the store's lock is held.
