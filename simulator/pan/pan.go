@@ -63,18 +63,27 @@ func Mask(pan string) string {
 func LooksLikePAN(d string) bool { return looksLikePAN(d) }
 
 func looksLikePAN[T string | []byte](d T) bool {
-	if len(d) < 13 || len(d) > 19 || !luhn(d) {
+	if len(d) < 13 || len(d) > 19 {
 		return false
 	}
+	// The range before the Luhn sum: most long runs that are no card
+	// (timestamps, app ids, trade numbers) fail it at the first digit.
 	switch d[0] {
 	case '3', '4', '5', '6':
-		return true
 	case '2':
 		p := (int(d[1]-'0')*10+int(d[2]-'0'))*10 + int(d[3]-'0')
-		return p >= 221 && p <= 720
+		if p < 221 || p > 720 {
+			return false
+		}
+	default:
+		return false
 	}
-	return false
+	return luhn(d)
 }
+
+// canStartPAN reports whether a card number may begin with the digit c
+// (looksLikePAN's first condition on its first digit).
+func canStartPAN(c byte) bool { return c >= '2' && c <= '6' }
 
 // Scrub masks every card number inside free text. Digits may be grouped by
 // single spaces or dashes ("4000 1234 5600 0019"); the masked form drops the
@@ -162,31 +171,20 @@ func digitRun(s string, i int, groups [][2]int) ([][2]int, int) {
 func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) bool {
 	found := false
 	for g := 0; g < len(groups); {
-		masked := false
-		// The longest span of groups starting at g whose digits could be a
-		// card number (at most 19 digits), shrinking until one is.
-		last := g
-		n := 0
-		for last < len(groups) && n+groups[last][1]-groups[last][0] <= 19 {
-			n += groups[last][1] - groups[last][0]
-			last++
+		end := -1
+		if canStartPAN(s[groups[g][0]]) {
+			// (Every span from g begins with this digit: when no card number
+			// can, none is, and its digits need not be gathered.)
+			end, digits = panSpan(s, groups, g, digits)
 		}
-		for end := last - 1; end >= g; end-- {
-			digits = digits[:0]
-			for k := g; k <= end; k++ {
-				digits = append(digits, s[groups[k][0]:groups[k][1]]...)
+		if end >= 0 {
+			if out == nil {
+				return true
 			}
-			if looksLikePAN(digits) {
-				if out == nil {
-					return true
-				}
-				out.WriteString(Mask(string(digits)))
-				g = end + 1
-				masked, found = true, true
-				break
-			}
-		}
-		if !masked {
+			out.WriteString(Mask(string(digits)))
+			g = end + 1
+			found = true
+		} else {
 			if out != nil {
 				out.WriteString(s[groups[g][0]:groups[g][1]])
 			}
@@ -198,6 +196,29 @@ func scrubRun(out *strings.Builder, s string, groups [][2]int, digits []byte) bo
 		}
 	}
 	return found
+}
+
+// panSpan finds the longest span of groups starting at g whose digits
+// (at most 19) look like a card number, shrinking from the longest: it
+// returns the span's last group and its digits (in digits, scratch space),
+// or -1.
+func panSpan(s string, groups [][2]int, g int, digits []byte) (int, []byte) {
+	last := g
+	n := 0
+	for last < len(groups) && n+groups[last][1]-groups[last][0] <= 19 {
+		n += groups[last][1] - groups[last][0]
+		last++
+	}
+	for end := last - 1; end >= g; end-- {
+		digits = digits[:0]
+		for k := g; k <= end; k++ {
+			digits = append(digits, s[groups[k][0]:groups[k][1]]...)
+		}
+		if looksLikePAN(digits) {
+			return end, digits
+		}
+	}
+	return -1, digits
 }
 
 // longDigitRun returns where the first stretch of s that holds enough
@@ -243,6 +264,21 @@ func keyClass(k string) (secret string, isPAN bool) {
 	if len(k) > 32 {
 		return "", false // longer than any name of either list
 	}
+	// Every name of the lists begins with one of six letters: most names
+	// (ids, a body's fields) are told apart by their first letter, without
+	// being normalised and compared (TestKeyClassIsAsBefore).
+	i := 0
+	for i < len(k) && (k[i] == '_' || k[i] == '-') {
+		i++
+	}
+	if i == len(k) {
+		return "", false
+	}
+	switch k[i] | 0x20 { // lower case ('A'–'Z' and only they become 'a'–'z')
+	case 'a', 'c', 'n', 'o', 'p', 's':
+	default:
+		return "", false
+	}
 	var buf [32]byte
 	n := 0
 	for i := 0; i < len(k); i++ {
@@ -281,6 +317,27 @@ func Value(key string, v string) string {
 	}
 	return Scrub(v)
 }
+
+// ByKey reports whether Value judges the values found under key by the
+// key's name — a secret's, a card number field's — and not by their shape
+// alone: under any other key, Value(key, v) is Scrub(v), and a writer may
+// look for card numbers in v with HoldsPAN while it copies v (the journal
+// writes its strings so, in one pass).
+func ByKey(key string) bool {
+	secret, isPAN := keyClass(key)
+	return secret != "" || isPAN
+}
+
+// HoldsPAN reports whether Scrub masks anything in s (Scrub(s) != s).
+func HoldsPAN(s string) bool {
+	i := longDigitRun(s)
+	return i >= 0 && hasPAN(s[i:])
+}
+
+// MinDigits is the fewest digits a card number has: a text in which no
+// stretch of digits, spaces and dashes holds as many holds none
+// (HoldsPAN is false).
+const MinDigits = minPANDigits
 
 // Redact walks decoded JSON-like data (maps, slices, strings) and returns a
 // copy in which secrets and card numbers are masked. Use it on anything that
