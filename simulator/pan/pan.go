@@ -228,22 +228,37 @@ func panSpan(s string, groups [][2]int, g int, digits []byte) (int, []byte) {
 // (ids, timestamps, amounts) stop here; no run of digit groups begins in a
 // stretch before the one returned and ends after its start, so hasPAN may
 // read s from there.
+//
+// The count is kept without a branch per byte (runClass): ids, UUIDs and
+// amounts mix digits and letters at random, and a branch on each
+// mispredicted often.
 func longDigitRun(s string) int {
-	run, from := 0, 0
+	run := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			run++
-			if run >= minPANDigits {
-				return from
+		k := runClass[s[i]]
+		run = (run + int(k&1)) & -int(k>>1)
+		if run >= minPANDigits {
+			from := i
+			for from > 0 && runClass[s[from-1]] != 0 {
+				from--
 			}
-		case c == ' ' || c == '-':
-		default:
-			run, from = 0, i+1
+			return from
 		}
 	}
 	return -1
 }
+
+// runClass is, for each byte, 3 for a digit (bit 0: counted; bit 1: the
+// stretch goes on), 2 for a space or dash, 0 for any other (TestRunClass).
+const runClass = "" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 // minPANDigits is the fewest digits looksLikePAN accepts.
 const minPANDigits = 13
@@ -264,19 +279,24 @@ func keyClass(k string) (secret string, isPAN bool) {
 	if len(k) > 32 {
 		return "", false // longer than any name of either list
 	}
-	// Every name of the lists begins with one of six letters: most names
-	// (ids, a body's fields) are told apart by their first letter, without
-	// being normalised and compared (TestKeyClassIsAsBefore).
-	i := 0
+	// Every name of the lists begins with one of six letters, and ends with
+	// one of a few after each: most names (ids, a body's fields) are told
+	// apart by their first and last letters, without being normalised and
+	// compared (TestKeyClassIsAsBefore).
+	i, last := 0, len(k)-1
 	for i < len(k) && (k[i] == '_' || k[i] == '-') {
 		i++
 	}
 	if i == len(k) {
 		return "", false
 	}
-	switch k[i] | 0x20 { // lower case ('A'–'Z' and only they become 'a'–'z')
-	case 'a', 'c', 'n', 'o', 'p', 's':
-	default:
+	for k[last] == '_' || k[last] == '-' {
+		last--
+	}
+	// In lower case: 'A'–'Z' become 'a'–'z'; a byte that becomes one of
+	// the letters or '2' compared with otherwise is one already (or, for
+	// '2', a control byte, which is only looked into further).
+	if !endsOfName(k[i]|0x20, k[last]|0x20) {
 		return "", false
 	}
 	var buf [32]byte
@@ -301,6 +321,26 @@ func keyClass(k string) (secret string, isPAN bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// endsOfName reports whether a name of keyClass's lists begins with first
+// and ends with last (in lower case).
+func endsOfName(first, last byte) bool {
+	switch first {
+	case 'c': // cvv, cvc, cvv2, cvc2, clientsecret, cardno, cardnumber
+		return last == 'v' || last == 'c' || last == '2' || last == 't' || last == 'o' || last == 'r'
+	case 's': // securitycode, secret
+		return last == 'e' || last == 't'
+	case 'o': // otp
+		return last == 'p'
+	case 'p': // privatekey, password, plaintext, pan
+		return last == 'y' || last == 'd' || last == 't' || last == 'n'
+	case 'a': // accesstoken, authorization, accountnumber
+		return last == 'n' || last == 'r'
+	case 'n': // number
+		return last == 'r'
+	}
+	return false
 }
 
 // Value masks a value found under key: secrets by name, card numbers by name

@@ -291,7 +291,7 @@ func TestKeyClassIsAsBefore(t *testing.T) {
 		"accesstoken", "authorization", "plaintext", "pan", "cardno", "cardnumber", "number", "accountnumber"}
 	found := 0
 	for _, n := range names {
-		for _, k := range []string{n, strings.ToUpper(n), "_" + n, "-_" + strings.ToUpper(n[:1]) + n[1:], n[:1] + "_" + n[1:], "x" + n, n + "x", "@" + n[1:], "\x01" + n[1:]} {
+		for _, k := range []string{n, strings.ToUpper(n), "_" + n, n + "_", "-" + n + "--", n[:len(n)-1] + "\x12", "-_" + strings.ToUpper(n[:1]) + n[1:], n[:1] + "_" + n[1:], "x" + n, n + "x", "@" + n[1:], "\x01" + n[1:]} {
 			checkKeyClass(t, k)
 			if s, p := keyClass(k); s != "" || p {
 				found++
@@ -312,5 +312,58 @@ func FuzzKeyClassIsAsBefore(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, k string) {
 		checkKeyClass(t, k)
+	})
+}
+
+func TestRunClass(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := byte(0)
+		switch {
+		case isDigit(byte(c)):
+			want = 3
+		case c == ' ' || c == '-':
+			want = 2
+		}
+		if runClass[c] != want {
+			t.Errorf("runClass[%#x] = %d, want %d", c, runClass[c], want)
+		}
+	}
+}
+
+// longDigitRunAsBefore is longDigitRun as it was before it counted
+// without a branch.
+func longDigitRunAsBefore(s string) int {
+	run, from := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			run++
+			if run >= minPANDigits {
+				return from
+			}
+		case c == ' ' || c == '-':
+		default:
+			run, from = 0, i+1
+		}
+	}
+	return -1
+}
+
+func TestLongDigitRunIsAsBefore(t *testing.T) {
+	for _, s := range append(scrubSamples, "1234567890123", "x1234567890123", "12 34-56  78--90 123x", "123456789012", "--1234567890123") {
+		if got, want := longDigitRun(s), longDigitRunAsBefore(s); got != want {
+			t.Errorf("longDigitRun(%q) = %d, before %d", s, got, want)
+		}
+	}
+}
+
+func FuzzLongDigitRunIsAsBefore(f *testing.F) {
+	for _, s := range scrubSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := longDigitRun(s), longDigitRunAsBefore(s); got != want {
+			t.Fatalf("longDigitRun(%q) = %d, before %d", s, got, want)
+		}
 	})
 }
