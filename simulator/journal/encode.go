@@ -205,7 +205,7 @@ func appendScrubbed(b []byte, s string) []byte {
 		if k < classEscape {
 			// The count, without a branch: a digit adds one, a separator
 			// keeps it, anything else (bit 1 clear) ends it.
-			run = (run + int(k&1)) * int(k>>1)
+			run = (run + int(k&1)) & -int(k>>1)
 			i++
 			if run < pan.MinDigits {
 				continue
