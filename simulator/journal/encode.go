@@ -198,9 +198,18 @@ func AppendValue(b []byte, key, s string) []byte {
 // copied as they are (TestAppendValueIsAsBefore, FuzzAppendValueIsAsBefore).
 func appendScrubbed(b []byte, s string) []byte {
 	mark := len(b)
-	b = append(b, '"')
-	start, run := 0, 0
-	for i := 0; i < len(s); {
+	if cap(b)-len(b) >= 2*len(s)+2 {
+		return appendScrubbedRoomy(b, s)
+	}
+	return appendScrubbedAt(append(b, '"'), mark, s, 0)
+}
+
+// appendScrubbedAt is appendScrubbed from s[i] on, s[:i] being written
+// after the opening quote at b[mark], and s[i] (if any) a byte that ends a
+// stretch of digits and separators when i > 0.
+func appendScrubbedAt(b []byte, mark int, s string, i int) []byte {
+	start, run := i, 0
+	for i < len(s) {
 		k := byteClass[s[i]]
 		if k < classEscape {
 			// The count, without a branch: a digit adds one, a separator
@@ -210,14 +219,8 @@ func appendScrubbed(b []byte, s string) []byte {
 			if run < pan.MinDigits {
 				continue
 			}
-			from, end := i-1, i
-			for from > 0 && byteClass[s[from-1]]&2 != 0 && byteClass[s[from-1]] < classEscape {
-				from--
-			}
-			for end < len(s) && byteClass[s[end]]&2 != 0 && byteClass[s[end]] < classEscape {
-				end++
-			}
-			if pan.HoldsPAN(s[from:end]) {
+			end, ok := stretchIsClean(s, i-1)
+			if !ok {
 				return appendString(b[:mark], pan.Scrub(s))
 			}
 			// The rest of the stretch needs no escaping; what follows it
@@ -237,6 +240,58 @@ func appendScrubbed(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendScrubbedRoomy is appendScrubbed where b has room for s with every
+// byte doubled: the bytes are written one by one, without a call or a
+// check of room for each escaped quote (a clipped view's text is JSON, a
+// quote every few bytes). At a byte that escapes otherwise, or begins a
+// rune of several bytes, appendScrubbedAt goes on.
+func appendScrubbedRoomy(b []byte, s string) []byte {
+	mark := len(b)
+	b = b[:cap(b)]
+	b[mark] = '"'
+	n, run := mark+1, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		k := byteClass[c]
+		if k < classEscape {
+			b[n] = c
+			n++
+			run = (run + int(k&1)) & -int(k>>1)
+			if run < pan.MinDigits {
+				continue
+			}
+			end, ok := stretchIsClean(s, i)
+			if !ok {
+				return appendString(b[:mark], pan.Scrub(s))
+			}
+			n += copy(b[n:], s[i+1:end])
+			i, run = end-1, 0
+			continue
+		}
+		if c != '"' && c != '\\' {
+			return appendScrubbedAt(b[:n], mark, s, i)
+		}
+		b[n], b[n+1] = '\\', c
+		n += 2
+		run = 0
+	}
+	b[n] = '"'
+	return b[:n+1]
+}
+
+// stretchIsClean reports whether Scrub masks nothing in the stretch of
+// digits, spaces and dashes around the digit s[i], and returns its end.
+func stretchIsClean(s string, i int) (int, bool) {
+	from, end := i, i+1
+	for from > 0 && byteClass[s[from-1]]&2 != 0 && byteClass[s[from-1]] < classEscape {
+		from--
+	}
+	for end < len(s) && byteClass[s[end]]&2 != 0 && byteClass[s[end]] < classEscape {
+		end++
+	}
+	return end, !pan.HoldsPAN(s[from:end])
 }
 
 // escapeAt writes what appendString writes of the byte at s[i] that may need

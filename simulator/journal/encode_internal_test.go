@@ -97,8 +97,14 @@ func checkAppendValue(t testing.TB, s string) {
 		t.Fatalf("appendString(%q) = %s, before %s", s, got, want)
 	}
 	for _, key := range []string{"answer", "message", "cardNo", "cvv", "number"} {
-		if got, want := string(AppendValue([]byte("x"), key, s)), string(appendStringAsBefore([]byte("x"), pan.Value(key, s))); got != want {
-			t.Fatalf("AppendValue(%q, %q) = %s, before %s", key, s, got, want)
+		want := string(appendStringAsBefore([]byte("x"), pan.Value(key, s)))
+		// In a buffer with little room (appended as it goes), and in ones
+		// with room for s doubled (written byte by byte), just and more.
+		for _, room := range []int{0, 2*len(s) + 2, 4*len(s) + 64} {
+			b := append(make([]byte, 0, 1+room), 'x')
+			if got := string(AppendValue(b, key, s)); got != want {
+				t.Fatalf("AppendValue(%q, %q) with room %d = %s, before %s", key, s, room, got, want)
+			}
 		}
 	}
 }
@@ -136,7 +142,7 @@ func FuzzAppendValueIsAsBefore(f *testing.F) {
 
 func BenchmarkAppendValue(b *testing.B) {
 	answer := `{"tradeNo":"20261122100000305936","orderNo":"B100000001","status":"CAPTURED","paymentMethodType":"card","amount":"19.99","currency":"USD","authorizedAmount":"19.99","capturedAmount":"19.99","refundedAmount":"0.00","captureMethod":"auto","environment":"sandbox","description":"test order","threeDs":{"mode":"auto","flow":"frictionless","version":"2.2.0","transStatus":"Y","eci":"05","dsTransId":"2d4aa6de-f700-4655-bfd5-1fe4fe647bae","acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},"nextAction":{"type":"none"},"… (722 bytes)`
-	buf := make([]byte, 0, 2048)
+	buf := make([]byte, 0, 4096)
 	for _, c := range []struct{ name, s string }{{"short", "approved by the issuer and captured"}, {"answer", answer}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
