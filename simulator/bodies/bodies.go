@@ -130,6 +130,10 @@ func value(b []byte, key string, s []byte, stop int) ([]byte, []byte) {
 		return append(b, closing), s[1:]
 	case '"':
 		v, rest := str(s)
+		if plainString(v) {
+			// shortenString would mask it only: masked while it is written.
+			return journal.AppendValue(b, key, v), rest
+		}
 		return journal.AppendString(b, shortenString(key, v)), rest
 	case 't', 'n':
 		return append(b, s[:4]...), s[4:]
@@ -163,6 +167,27 @@ func shortenString(key, v string) string {
 		return fmt.Sprintf("%s… (%d chars)", s[:cut], len(s))
 	}
 	return s
+}
+
+// plainString reports whether shortenString(key, v) is pan.Value(key, v)
+// whatever the key: v is not shortened (masking never makes a string longer
+// than it was or than a secret's replacement, both within longString) and
+// cannot be JSON text, its first byte being none that strings.TrimSpace
+// removes nor '{' or '[' (TestPlainStringIsShortenString). Nearly every
+// string of a body is such.
+func plainString(v string) bool {
+	if len(v) > longString {
+		return false
+	}
+	if len(v) == 0 {
+		return true
+	}
+	switch c := v[0]; c {
+	case '{', '[', ' ', '\t', '\n', '\v', '\f', '\r':
+		return false
+	default:
+		return c < utf8.RuneSelf
+	}
 }
 
 // str reads the JSON string at the start of s: its value and what follows.

@@ -66,8 +66,9 @@ func (v *View) AppendRedactedJSON(b []byte, key string) []byte {
 	end := len(b)
 	// The text is read where it lies: appending after end never writes over
 	// it, and when b grows the old array still holds it. pan.Value returns
-	// it or a new string, neither kept past this call.
+	// it or a new string, neither kept past this call, and AppendValue
+	// reads it, or pan.Value's string, while it appends.
 	text := unsafe.String(&b[start], end-start)
-	b = journal.AppendString(b, pan.Value(key, text))
+	b = journal.AppendValue(b, key, text)
 	return append(b[:start], b[end:]...)
 }

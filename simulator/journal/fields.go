@@ -102,7 +102,7 @@ func appendFields(b []byte, fields []Field) []byte {
 		b = append(b, ':')
 		switch f.kind {
 		case fieldString:
-			b = appendString(b, pan.Value(f.key, f.str))
+			b = AppendValue(b, f.key, f.str)
 		case fieldInt:
 			b = strconv.AppendInt(b, f.num, 10)
 		case fieldBool:

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,6 +179,41 @@ func TestEventsNamingTheSameIDs(t *testing.T) {
 	for i, e := range j.Query(journal.Filter{}) {
 		if got, _ := json.Marshal(e.IDs); string(got) != want[i] {
 			t.Errorf("event %d: ids %s, want %s", i, got, want[i])
+		}
+	}
+}
+
+// TestDataIsKeptApart: the data of events encoded into one slab (of a
+// goroutine's encoder) stays each event's own, whatever the events
+// recorded after it, their sizes (some outgrow the room an event is
+// encoded in, some the slab) or the goroutines recording them.
+func TestDataIsKeptApart(t *testing.T) {
+	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
+	sizes := []int{0, 1, 100, 1000, 3000, 5000, 20_000, 70_000}
+	const goroutines, each = 4, 200
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				n := sizes[(g+i)%len(sizes)]
+				j.RecordFields(journal.Event{System: "s", Kind: "k"}, []journal.ID{{Name: "g", Value: strconv.Itoa(g)}, {Name: "i", Value: strconv.Itoa(i)}},
+					[]journal.Field{journal.String("pad", strings.Repeat(string(rune('a'+g)), n)), journal.Int("i", int64(i))})
+			}
+		}()
+	}
+	wg.Wait()
+	events := j.Query(journal.Filter{})
+	if len(events) != goroutines*each {
+		t.Fatalf("%d events", len(events))
+	}
+	for _, e := range events {
+		g, _ := strconv.Atoi(e.IDs["g"])
+		i, _ := strconv.Atoi(e.IDs["i"])
+		want := strings.Repeat(string(rune('a'+g)), sizes[(g+i)%len(sizes)])
+		if e.Data["pad"] != want || e.Data["i"] != float64(i) {
+			t.Fatalf("event %d of goroutine %d holds %.40v", i, g, e.Data)
 		}
 	}
 }

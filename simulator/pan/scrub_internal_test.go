@@ -117,3 +117,253 @@ func FuzzMaskAndOnlyDigitsAreAsBefore(f *testing.F) {
 		}
 	})
 }
+
+// scrubAsBefore is Scrub's slow path as it was before scrubRun skipped the
+// runs that begin with a digit no card number begins with, and
+// looksLikePAN summed the digits before looking at the first.
+func scrubAsBefore(s string) string {
+	var out strings.Builder
+	var gbuf [16][2]int
+	var dbuf [19]byte
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			out.WriteByte(s[i])
+			i++
+			continue
+		}
+		groups, _ := digitRun(s, i, gbuf[:0])
+		scrubRunAsBefore(&out, s, groups, dbuf[:0])
+		i = groups[len(groups)-1][1]
+	}
+	return out.String()
+}
+
+func scrubRunAsBefore(out *strings.Builder, s string, groups [][2]int, digits []byte) {
+	for g := 0; g < len(groups); {
+		masked := false
+		last := g
+		n := 0
+		for last < len(groups) && n+groups[last][1]-groups[last][0] <= 19 {
+			n += groups[last][1] - groups[last][0]
+			last++
+		}
+		for end := last - 1; end >= g; end-- {
+			digits = digits[:0]
+			for k := g; k <= end; k++ {
+				digits = append(digits, s[groups[k][0]:groups[k][1]]...)
+			}
+			if looksLikePANAsBefore(string(digits)) {
+				out.WriteString(Mask(string(digits)))
+				g = end + 1
+				masked = true
+				break
+			}
+		}
+		if !masked {
+			out.WriteString(s[groups[g][0]:groups[g][1]])
+			g++
+		}
+		if g < len(groups) {
+			out.WriteString(s[groups[g-1][1]:groups[g][0]])
+		}
+	}
+}
+
+func looksLikePANAsBefore(d string) bool {
+	if len(d) < 13 || len(d) > 19 || !luhn(d) {
+		return false
+	}
+	switch d[0] {
+	case '3', '4', '5', '6':
+		return true
+	case '2':
+		p := (int(d[1]-'0')*10+int(d[2]-'0'))*10 + int(d[3]-'0')
+		return p >= 221 && p <= 720
+	}
+	return false
+}
+
+// checkScrubAsBefore holds Scrub to scrubAsBefore, HoldsPAN to Scrub
+// changing s, and Value under a key ByKey refuses to Scrub.
+func checkScrubAsBefore(t testing.TB, s string) {
+	t.Helper()
+	got, want := Scrub(s), scrubAsBefore(s)
+	if got != want {
+		t.Fatalf("Scrub(%q) = %q, before it gave %q", s, got, want)
+	}
+	if HoldsPAN(s) != (got != s) {
+		t.Fatalf("HoldsPAN(%q) = %v, Scrub gives %q", s, HoldsPAN(s), got)
+	}
+	for _, k := range byKeySamples {
+		if !ByKey(k) && Value(k, s) != got {
+			t.Fatalf("ByKey(%q) is false, yet Value(%[1]q, %q) = %q, not Scrub's %q", k, s, Value(k, s), got)
+		}
+	}
+}
+
+// byKeySamples are names of ids and fields, some that mask by name.
+var byKeySamples = []string{"", "answer", "request", "orderNo", "tradeNo", "appId", "cvv", "CVC2", "card_no", "cardNumber", "Card-Number",
+	"number", "pan", "secret", "clientSecret", "OTP", "pans", "numbers", "_pan_", "accountNumber", "authorization", "plain_text", "threeDsServerTransId"}
+
+func TestByKey(t *testing.T) {
+	want := map[string]bool{"cvv": true, "CVC2": true, "card_no": true, "cardNumber": true, "Card-Number": true, "number": true, "pan": true,
+		"secret": true, "clientSecret": true, "OTP": true, "_pan_": true, "accountNumber": true, "authorization": true, "plain_text": true}
+	for _, k := range byKeySamples {
+		if ByKey(k) != want[k] {
+			t.Errorf("ByKey(%q) = %v", k, ByKey(k))
+		}
+	}
+}
+
+// TestScrubIsAsBefore: the samples, then random texts of digits (more of
+// those a card number begins with), separators and letters.
+func TestScrubIsAsBefore(t *testing.T) {
+	for _, s := range scrubSamples {
+		checkScrubAsBefore(t, s)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alphabet = "01234567890123456789234562345645 - x*"
+	pans := []string{"4000123456000019", "5100123456000015", "4222222222222", "4571736012345674", "2223000048400011", "378282246310005"}
+	for range 200_000 {
+		var b strings.Builder
+		for range rng.IntN(60) {
+			if rng.IntN(20) == 0 {
+				b.WriteString(pans[rng.IntN(len(pans))])
+				continue
+			}
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		checkScrubAsBefore(t, b.String())
+	}
+}
+
+func FuzzScrubIsAsBefore(f *testing.F) {
+	for _, s := range scrubSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkScrubAsBefore(t, s)
+	})
+}
+
+// keyClassAsBefore is keyClass as it was before it told most names apart
+// by their first letter.
+func keyClassAsBefore(k string) (secret string, isPAN bool) {
+	if len(k) > 32 {
+		return "", false
+	}
+	var buf [32]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	switch string(buf[:n]) {
+	case "cvv", "cvc", "cvv2", "cvc2", "securitycode", "otp":
+		return "***", false
+	case "secret", "clientsecret", "privatekey", "password", "accesstoken", "authorization", "plaintext":
+		return "[redacted]", false
+	case "pan", "cardno", "cardnumber", "number", "accountnumber":
+		return "", true
+	}
+	return "", false
+}
+
+func checkKeyClass(t testing.TB, k string) {
+	t.Helper()
+	s, p := keyClass(k)
+	if ws, wp := keyClassAsBefore(k); s != ws || p != wp {
+		t.Fatalf("keyClass(%q) = %q, %v; before %q, %v", k, s, p, ws, wp)
+	}
+}
+
+// TestKeyClassIsAsBefore: every name of the lists, written in other
+// cases, with separators before and in them, and names that are not.
+func TestKeyClassIsAsBefore(t *testing.T) {
+	names := []string{"cvv", "cvc", "cvv2", "cvc2", "securitycode", "otp", "secret", "clientsecret", "privatekey", "password",
+		"accesstoken", "authorization", "plaintext", "pan", "cardno", "cardnumber", "number", "accountnumber"}
+	found := 0
+	for _, n := range names {
+		for _, k := range []string{n, strings.ToUpper(n), "_" + n, n + "_", "-" + n + "--", n[:len(n)-1] + "\x12", "-_" + strings.ToUpper(n[:1]) + n[1:], n[:1] + "_" + n[1:], "x" + n, n + "x", "@" + n[1:], "\x01" + n[1:]} {
+			checkKeyClass(t, k)
+			if s, p := keyClass(k); s != "" || p {
+				found++
+			}
+		}
+	}
+	if found < 4*len(names) {
+		t.Errorf("only %d names masked", found)
+	}
+	for _, k := range append(byKeySamples, "", "_", "--", "A", "Zpan", strings.Repeat("_", 40)+"pan") {
+		checkKeyClass(t, k)
+	}
+}
+
+func FuzzKeyClassIsAsBefore(f *testing.F) {
+	for _, k := range byKeySamples {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		checkKeyClass(t, k)
+	})
+}
+
+func TestRunClass(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := byte(0)
+		switch {
+		case isDigit(byte(c)):
+			want = 3
+		case c == ' ' || c == '-':
+			want = 2
+		}
+		if runClass[c] != want {
+			t.Errorf("runClass[%#x] = %d, want %d", c, runClass[c], want)
+		}
+	}
+}
+
+// longDigitRunAsBefore is longDigitRun as it was before it counted
+// without a branch.
+func longDigitRunAsBefore(s string) int {
+	run, from := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			run++
+			if run >= minPANDigits {
+				return from
+			}
+		case c == ' ' || c == '-':
+		default:
+			run, from = 0, i+1
+		}
+	}
+	return -1
+}
+
+func TestLongDigitRunIsAsBefore(t *testing.T) {
+	for _, s := range append(scrubSamples, "1234567890123", "x1234567890123", "12 34-56  78--90 123x", "123456789012", "--1234567890123") {
+		if got, want := longDigitRun(s), longDigitRunAsBefore(s); got != want {
+			t.Errorf("longDigitRun(%q) = %d, before %d", s, got, want)
+		}
+	}
+}
+
+func FuzzLongDigitRunIsAsBefore(f *testing.F) {
+	for _, s := range scrubSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := longDigitRun(s), longDigitRunAsBefore(s); got != want {
+			t.Fatalf("longDigitRun(%q) = %d, before %d", s, got, want)
+		}
+	})
+}
