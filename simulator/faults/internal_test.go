@@ -134,3 +134,50 @@ func TestUnitIsUniformEnoughAndFixed(t *testing.T) {
 		t.Fatalf("%d of 10000 draws below 0.25", below)
 	}
 }
+
+// bodyAmountExhaustive is bodyAmount walking the whole body: the reference
+// for its early stop.
+func bodyAmountExhaustive(body []byte) (decimal, bool) {
+	w := jwalk{b: body, mode: walkAmount, best: len(amountFields), bestDepth: 1 << 30, exhaustive: true}
+	w.value(nil, nil, 0)
+	if w.found == nil {
+		return decimal{}, false
+	}
+	return parseDecimalBytes(w.found)
+}
+
+// TestBodyAmountStopsEarlyAlike: bodyAmount stops at a top-level "amount"
+// and reads the same amount as the walk of the whole body.
+func TestBodyAmountStopsEarlyAlike(t *testing.T) {
+	bodies := []string{
+		`{"orderNo":"A1","amount":"199.68","currency":"USD","items":[{"amount":"1.00"}]}`,
+		`{"amount":"1.51","amount":"2.52"}`,
+		`{"amount":{"value":"7.51","currency":"EUR"},"amount":"3.00"}`,
+		`{"amount":{"currency":"EUR","value":"7.51"},"amount":"3.00"}`,
+		`{"order_amount":1.00,"amount":"2.00","captureAmount":"3.00"}`,
+		`{"amount":"5.00",`,
+		`{"amount":"lots","x":{"amount":"1.00"}}`,
+		`[{"amount":"4.00"},{"amount":"5.00"}]`,
+		`{"pay":{"amount":"4.20"},"amount":"6.00"}`,
+	}
+	for _, b := range bodies {
+		got, gotOK := bodyAmount([]byte(b))
+		want, wantOK := bodyAmountExhaustive([]byte(b))
+		if gotOK != wantOK || string(got.ip) != string(want.ip) || string(got.fp) != string(want.fp) {
+			t.Errorf("%s: %v %s.%s, the whole walk %v %s.%s", b, gotOK, got.ip, got.fp, wantOK, want.ip, want.fp)
+		}
+	}
+}
+
+func FuzzBodyAmountStopsEarlyAlike(f *testing.F) {
+	f.Add([]byte(`{"orderNo":"A1","amount":"199.68","currency":"USD","items":[{"amount":"1.00"}]}`))
+	f.Add([]byte(`{"amount":{"value":"7.51"},"amount":"3.00"}`))
+	f.Add([]byte(`[{"amount":"4.00"},{"amount":"5.00"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gotOK := bodyAmount(b)
+		want, wantOK := bodyAmountExhaustive(b)
+		if gotOK != wantOK || string(got.ip) != string(want.ip) || string(got.fp) != string(want.fp) {
+			t.Fatalf("%q: %v %s.%s, the whole walk %v %s.%s", b, gotOK, got.ip, got.fp, wantOK, want.ip, want.fp)
+		}
+	})
+}
