@@ -652,10 +652,9 @@ func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Han
 	ns := scope.Namespace()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, note := openapi.WithNote(r.Context())
+		ctx, note, sw := openapi.WithNoteRecorder(r.Context(), w)
 		logging := log.Enabled(ctx, slog.LevelInfo)
 		note.WantBodyIDs = logging
-		sw := &openapi.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		took := time.Since(start)
 		system, op := note.System, note.Operation
