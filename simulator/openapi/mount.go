@@ -350,6 +350,20 @@ func (m *Mount) Keys() []string {
 	return out
 }
 
+// OperationPath is an operation's method and path template, under the
+// mount's prefix ("/vm/v1/payments/{tradeNo}").
+type OperationPath struct{ Method, Path string }
+
+// OperationPaths lists the method and path template of every operation, in
+// the spec's matching order.
+func (m *Mount) OperationPaths() []OperationPath {
+	out := make([]OperationPath, 0, len(m.ops))
+	for _, op := range m.ops {
+		out = append(out, OperationPath{Method: op.method, Path: strings.TrimSuffix(m.cfg.Prefix, "/") + op.path})
+	}
+	return out
+}
+
 // Unhandled lists the keys that still answer from their spec example.
 func (m *Mount) Unhandled() []string {
 	var out []string
