@@ -36,6 +36,10 @@ func (d *Doc) Decode(v any) bool {
 		return false
 	}
 	e := rv.Elem()
+	if cap(d.fieldOf) < len(d.nodes) {
+		d.fieldOf = make([]int32, len(d.nodes))
+	}
+	d.fieldOf = d.fieldOf[:len(d.nodes)]
 	// Two passes: the first only checks (and reads v, for the state a
 	// decode into existing values depends on), so that declining never
 	// leaves v half written.
@@ -297,9 +301,17 @@ func (d *Doc) decode(p *plan, i int32, v reflect.Value, write bool) bool {
 		}
 		var seen uint64
 		for c := n.First; c >= 0; c = d.nodes[c].Next {
-			f, ok := d.field(p, c)
-			if !ok {
-				return false
+			var f int
+			if write {
+				// The checking pass found it (the same plan, the same
+				// member: each node is checked once, against one plan).
+				f = int(d.fieldOf[c])
+			} else {
+				var ok bool
+				if f, ok = d.field(p, c); !ok {
+					return false
+				}
+				d.fieldOf[c] = int32(f)
 			}
 			if f < 0 {
 				continue // encoding/json ignores unknown keys
