@@ -26,6 +26,11 @@ type router struct {
 
 type route struct {
 	segments []segment
+	// lead is the literal segments before the first parameter, each with
+	// the slash after it (all of them, without a trailing slash, for a
+	// route without parameters): a path the route matches starts with it,
+	// so that one comparison turns most routes away.
+	lead     string
 	params   int
 	byMethod map[string]*routers.Route // prepared once; shared, never changed
 }
@@ -58,6 +63,17 @@ func newRouter(doc *openapi3.T, prefix string) (*router, error) {
 				rt.segments = append(rt.segments, segment{literal: part})
 			}
 		}
+		var lead strings.Builder
+		for i, sg := range rt.segments {
+			if sg.param != "" {
+				break
+			}
+			lead.WriteString(sg.literal)
+			if i < len(rt.segments)-1 {
+				lead.WriteByte('/')
+			}
+		}
+		rt.lead = lead.String()
 		for method, op := range item.Operations() {
 			rt.byMethod[method] = &routers.Route{Spec: doc, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
 		}
@@ -84,7 +100,7 @@ func (r *router) find(req *http.Request) (*routers.Route, map[string]string, err
 		return nil, nil, routers.ErrPathNotFound
 	}
 	for _, rt := range r.bySegments[n] {
-		if !rt.matches(path) {
+		if !strings.HasPrefix(path, rt.lead) || !rt.matches(path) {
 			continue
 		}
 		found := rt.byMethod[req.Method]
