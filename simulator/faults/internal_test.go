@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -180,4 +181,38 @@ func FuzzBodyAmountStopsEarlyAlike(f *testing.F) {
 			t.Fatalf("%q: %v %s.%s, the whole walk %v %s.%s", b, gotOK, got.ip, got.fp, wantOK, want.ip, want.fp)
 		}
 	})
+}
+
+// TestAPIForOpIsAPIForWithoutOtherOperations: the rules a call of an
+// operation evaluates are the system's, in order, less those naming only
+// other operations (which Match.matches refuses).
+func TestAPIForOpIsAPIForWithoutOtherOperations(t *testing.T) {
+	e := New(Options{})
+	mk := func(id, system string, ops ...string) *installed {
+		return &installed{rule: Rule{ID: id, Match: Match{System: system, Operations: ops}}, target: API}
+	}
+	e.mu.Lock()
+	e.runtime = []*installed{mk("a", "vmgateway", "createPayment"), mk("b", ""), mk("c", "genstore", "getPayment", "getRefund"),
+		mk("d", "", "createPayment", "pay.order"), mk("e", "vmgateway"), mk("f", "", "getRefund")}
+	e.base = []*installed{mk("g", "", "createPayment"), mk("h", "codepay", "pay.order")}
+	e.publish()
+	e.mu.Unlock()
+	rs := e.rules.Load()
+	for _, sys := range []string{"vmgateway", "genstore", "codepay", "admin", ""} {
+		for _, op := range []string{"createPayment", "getPayment", "getRefund", "pay.order", "inquirePayment", ""} {
+			var want []string
+			for _, in := range rs.apiFor(sys) {
+				if len(in.rule.Match.Operations) == 0 || slices.Contains(in.rule.Match.Operations, op) {
+					want = append(want, in.rule.ID)
+				}
+			}
+			var got []string
+			for _, in := range rs.apiForOp(sys, op) {
+				got = append(got, in.rule.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: %v, want %v", sys, op, got, want)
+			}
+		}
+	}
 }
