@@ -80,6 +80,7 @@ type Schema struct {
 	// objects
 	props     map[string]*Schema
 	propIndex map[string]int // property name → its position in propNames
+	propQuick *quickNames    // propNames, found without hashing
 	propNames []string
 	propList  []*Schema // by index, as propIndex numbers them
 	required  []string
@@ -323,6 +324,7 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 			out.propList = append(out.propList, p)
 		}
 		out.propNames = names
+		out.propQuick = newQuickNames(names)
 	}
 	out.required = s.Required
 	for _, k := range out.required {

@@ -70,6 +70,7 @@ type plan struct {
 	elem   *plan          // pointer and slice
 	fields []planField    // struct
 	byName map[string]int // struct: json name → index in fields
+	quick  *quickNames    // byName's names, found without hashing (nil: none)
 }
 
 type planField struct {
@@ -168,6 +169,11 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		if len(p.fields) > 64 {
 			return nil // duplicate keys are tracked in 64 bits
 		}
+		names := make([]string, len(p.fields))
+		for i, f := range p.fields {
+			names[i] = f.name
+		}
+		p.quick = newQuickNames(names)
 	default:
 		return nil // maps, interfaces, arrays, channels, functions, complex numbers
 	}
@@ -343,6 +349,11 @@ func (d *Doc) field(p *plan, c int32) (int, bool) {
 	key, ok := d.keyBytes(c)
 	if !ok {
 		return 0, false
+	}
+	if p.quick != nil {
+		if f, ok := p.quick.find(key); ok {
+			return f, true
+		}
 	}
 	if f, ok := p.byName[string(key)]; ok {
 		return f, true

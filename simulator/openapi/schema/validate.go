@@ -671,6 +671,11 @@ func (v *validator) propOf(s *Schema, c int32) (int, bool) {
 		return 0, false
 	}
 	if k, ok := v.doc.keyBytes(c); ok {
+		if s.propQuick != nil {
+			if idx, found := s.propQuick.find(k); found {
+				return idx, true
+			}
+		}
 		idx, found := s.propIndex[string(k)]
 		return idx, found
 	}
