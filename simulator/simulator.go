@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -558,11 +559,13 @@ func (s *Simulator) mux(methodPatterns bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(admin.Prefix+"/", s.admin)
 	s.env.ThreeDS.Routes(mux)
+	mounts := map[string]mountRoute{}
 	for _, sys := range s.systems {
 		// What apps send the systems is checked for canary card numbers;
 		// the card gateway's cardNo is where a card number belongs.
 		h := s.canaries.Requests(sys.Name(), canaryAllowed[sys.Name()], sys.Mount())
 		mux.Handle(sys.Mount().Prefix()+"/", h)
+		mounts[sys.Mount().Prefix()] = mountRoute{sys.Mount(), h}
 		if methodPatterns {
 			// The methods of the APIs' hot operations.
 			for _, m := range []string{http.MethodGet, http.MethodPost} {
@@ -578,7 +581,103 @@ func (s *Simulator) mux(methodPatterns bool) *http.ServeMux {
 	mux.Handle("/", admin.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return apierr.New(apierr.NotFound, "nothing is served at %s: try /_sim/health, /genstore/…, /codepay/…, /vm/…", r.URL.Path)
 	}))
+	if methodPatterns {
+		operationPatterns(mux, mounts)
+	}
 	return mux
+}
+
+// operationPatterns registers, with its mount's handler, a pattern of each
+// operation of the systems' specs ("POST /vm/v1/payments", "GET
+// /genstore/api/202412/payment/{p0}"): a path the mount prefix's pattern
+// matched is matched inexactly (its multi wildcard takes the rest), and on
+// every such request the mux then matched the path again with a slash added,
+// looking for a redirect, with the allocation of that path; an operation's
+// pattern matches exactly, once (a fifth of a Genstore GET's routing).
+//
+// The handler is the one the mount prefix's pattern gives, so a request
+// that matches an operation pattern goes where it went, unless another
+// pattern had taken it from the prefix: one more specific than the prefix,
+// which would lose to the operation's. Such a pattern matches the
+// operation's paths, so the mux routes a path of the operation (its
+// parameters "x") elsewhere than to the prefix: an operation whose path
+// goes elsewhere gets no pattern, and nor does one whose pattern the mux
+// refuses (a conflict with another) or cannot hold (a parameter within a
+// segment, characters a pattern reads otherwise). TestMountMethodPatternsRouteAlike
+// holds the two muxes to one routing.
+func operationPatterns(mux *http.ServeMux, mounts map[string]mountRoute) {
+	type candidate struct {
+		pattern string
+		h       http.Handler
+	}
+	var todo []candidate
+	for prefix, mr := range mounts {
+		for _, op := range mr.mount.OperationPaths() {
+			pattern, probe, ok := muxPattern(op.Method, op.Path)
+			if !ok {
+				continue
+			}
+			req := &http.Request{Method: op.Method, URL: &url.URL{Path: probe}, Host: "localhost", Header: http.Header{}}
+			if _, got := mux.Handler(req); got != prefix+"/" && got != op.Method+" "+prefix+"/" {
+				continue
+			}
+			todo = append(todo, candidate{pattern, mr.h})
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].pattern < todo[j].pattern })
+	for _, c := range todo {
+		tryHandle(mux, c.pattern, c.h)
+	}
+}
+
+// mountRoute is a system's mount and the handler the mux serves it with.
+type mountRoute struct {
+	mount *openapi.Mount
+	h     http.Handler
+}
+
+// tryHandle registers pattern, and reports false when the mux refuses it
+// (it panics on a conflict, before changing anything).
+func tryHandle(mux *http.ServeMux, pattern string, h http.Handler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	mux.Handle(pattern, h)
+	return true
+}
+
+// muxPattern turns an operation's method and path template into a mux
+// pattern, each {parameter} a wildcard {p0}, {p1}..., and a path of it (the
+// parameters "x"); false when the template is not one a pattern matches as
+// the mount does: a parameter within a segment, an empty segment (a
+// trailing slash would make a prefix pattern), characters other than
+// unreserved and sub-delims.
+func muxPattern(method, path string) (pattern, probe string, ok bool) {
+	if !strings.HasPrefix(path, "/") {
+		return "", "", false
+	}
+	var pat, pr strings.Builder
+	pat.WriteString(method + " ")
+	for i, seg := range strings.Split(path[1:], "/") {
+		switch {
+		case seg == "":
+			return "", "", false
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && strings.Count(seg, "{") == 1 && strings.Count(seg, "}") == 1:
+			fmt.Fprintf(&pat, "/{p%d}", i)
+			pr.WriteString("/x")
+		default:
+			for _, c := range []byte(seg) {
+				if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0) {
+					return "", "", false
+				}
+			}
+			pat.WriteString("/" + seg)
+			pr.WriteString("/" + seg)
+		}
+	}
+	return pat.String(), pr.String(), true
 }
 
 // gated runs every request inside the gate, except those that only read
@@ -652,10 +751,9 @@ func observe(log *slog.Logger, scope *metrics.Scope, next http.Handler) http.Han
 	ns := scope.Namespace()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, note := openapi.WithNote(r.Context())
+		ctx, note, sw := openapi.WithNoteRecorder(r.Context(), w)
 		logging := log.Enabled(ctx, slog.LevelInfo)
 		note.WantBodyIDs = logging
-		sw := &openapi.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		took := time.Since(start)
 		system, op := note.System, note.Operation

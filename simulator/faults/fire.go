@@ -118,16 +118,21 @@ func (e *Engine) evaluate(list []*installed, ft *facts) (*installed, int64) {
 }
 
 // Wrap returns the middleware for one system's served API (env.Wrap). With
-// no rule for the system it costs one atomic load and a map lookup.
+// no rule for the system and the operation it costs one atomic load and two
+// map lookups.
 func (e *Engine) Wrap(system string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			list := e.rules.Load().apiFor(system)
+			req := openapi.FromContext(r.Context())
+			op := ""
+			if req != nil {
+				op = req.Key
+			}
+			list := e.rules.Load().apiForOp(system, op)
 			if len(list) == 0 {
 				next.ServeHTTP(w, r)
 				return
 			}
-			req := openapi.FromContext(r.Context())
 			ft := facts{system: system, method: r.Method, path: r.URL.Path, header: r.Header, req: req}
 			if req != nil {
 				ft.operation, ft.body = req.Key, req.Body

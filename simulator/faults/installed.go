@@ -3,6 +3,7 @@ package faults
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,12 +38,15 @@ type installed struct {
 // system. Each list holds the rules for one system followed, in evaluation
 // order, by the rules for any system.
 type ruleSet struct {
-	all      []*installed
-	api      map[string][]*installed
-	apiAny   []*installed
-	dlv      map[string][]*installed
-	dlvAny   []*installed
-	hasRules bool
+	all    []*installed
+	api    map[string][]*installed
+	apiAny []*installed
+	// apiOps and apiAnyOps are api and apiAny by operation (apiForOp).
+	apiOps    map[string]*opLists
+	apiAnyOps *opLists
+	dlv       map[string][]*installed
+	dlvAny    []*installed
+	hasRules  bool
 }
 
 func (rs *ruleSet) apiFor(system string) []*installed {
@@ -50,6 +54,55 @@ func (rs *ruleSet) apiFor(system string) []*installed {
 		return l
 	}
 	return rs.apiAny
+}
+
+// opLists are a list of rules by the operation of the call: for each
+// operation a rule names, the rules naming it or none; for any other, the
+// rules naming none (rest). A rule naming operations matches no other
+// (Match.matches), so a call evaluates only what could match it, in the
+// same order: a Genstore GET skipped the magic amounts' seven rules of
+// payment creations one by one.
+type opLists struct {
+	byOp map[string][]*installed
+	rest []*installed
+}
+
+func indexByOperation(list []*installed) *opLists {
+	ol := &opLists{byOp: map[string][]*installed{}}
+	for _, in := range list {
+		if len(in.rule.Match.Operations) == 0 {
+			ol.rest = append(ol.rest, in)
+		}
+		for _, op := range in.rule.Match.Operations {
+			ol.byOp[op] = nil
+		}
+	}
+	for op := range ol.byOp {
+		var l []*installed
+		for _, in := range list {
+			if len(in.rule.Match.Operations) == 0 || slices.Contains(in.rule.Match.Operations, op) {
+				l = append(l, in)
+			}
+		}
+		ol.byOp[op] = l
+	}
+	return ol
+}
+
+// apiForOp is apiFor(system) without the rules that cannot match
+// operation.
+func (rs *ruleSet) apiForOp(system, operation string) []*installed {
+	ol, ok := rs.apiOps[system]
+	if !ok {
+		ol = rs.apiAnyOps
+	}
+	if ol == nil {
+		return rs.apiFor(system) // a set built without the index (none is)
+	}
+	if l, ok := ol.byOp[operation]; ok {
+		return l
+	}
+	return ol.rest
 }
 
 func (rs *ruleSet) dlvFor(system string) []*installed {
@@ -232,6 +285,11 @@ func (e *Engine) publish() {
 		if rs.dlv[sys] == nil {
 			rs.dlv[sys] = rs.dlvAny
 		}
+	}
+	rs.apiAnyOps = indexByOperation(rs.apiAny)
+	rs.apiOps = map[string]*opLists{}
+	for sys, l := range rs.api {
+		rs.apiOps[sys] = indexByOperation(l)
 	}
 	rs.hasRules = len(rs.all) > 0
 	e.rules.Store(rs)

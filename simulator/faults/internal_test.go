@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,86 @@ func TestUnitIsUniformEnoughAndFixed(t *testing.T) {
 	}
 	if below < 2300 || below > 2700 {
 		t.Fatalf("%d of 10000 draws below 0.25", below)
+	}
+}
+
+// bodyAmountExhaustive is bodyAmount walking the whole body: the reference
+// for its early stop.
+func bodyAmountExhaustive(body []byte) (decimal, bool) {
+	w := jwalk{b: body, mode: walkAmount, best: len(amountFields), bestDepth: 1 << 30, exhaustive: true}
+	w.value(nil, nil, 0)
+	if w.found == nil {
+		return decimal{}, false
+	}
+	return parseDecimalBytes(w.found)
+}
+
+// TestBodyAmountStopsEarlyAlike: bodyAmount stops at a top-level "amount"
+// and reads the same amount as the walk of the whole body.
+func TestBodyAmountStopsEarlyAlike(t *testing.T) {
+	bodies := []string{
+		`{"orderNo":"A1","amount":"199.68","currency":"USD","items":[{"amount":"1.00"}]}`,
+		`{"amount":"1.51","amount":"2.52"}`,
+		`{"amount":{"value":"7.51","currency":"EUR"},"amount":"3.00"}`,
+		`{"amount":{"currency":"EUR","value":"7.51"},"amount":"3.00"}`,
+		`{"order_amount":1.00,"amount":"2.00","captureAmount":"3.00"}`,
+		`{"amount":"5.00",`,
+		`{"amount":"lots","x":{"amount":"1.00"}}`,
+		`[{"amount":"4.00"},{"amount":"5.00"}]`,
+		`{"pay":{"amount":"4.20"},"amount":"6.00"}`,
+	}
+	for _, b := range bodies {
+		got, gotOK := bodyAmount([]byte(b))
+		want, wantOK := bodyAmountExhaustive([]byte(b))
+		if gotOK != wantOK || string(got.ip) != string(want.ip) || string(got.fp) != string(want.fp) {
+			t.Errorf("%s: %v %s.%s, the whole walk %v %s.%s", b, gotOK, got.ip, got.fp, wantOK, want.ip, want.fp)
+		}
+	}
+}
+
+func FuzzBodyAmountStopsEarlyAlike(f *testing.F) {
+	f.Add([]byte(`{"orderNo":"A1","amount":"199.68","currency":"USD","items":[{"amount":"1.00"}]}`))
+	f.Add([]byte(`{"amount":{"value":"7.51"},"amount":"3.00"}`))
+	f.Add([]byte(`[{"amount":"4.00"},{"amount":"5.00"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gotOK := bodyAmount(b)
+		want, wantOK := bodyAmountExhaustive(b)
+		if gotOK != wantOK || string(got.ip) != string(want.ip) || string(got.fp) != string(want.fp) {
+			t.Fatalf("%q: %v %s.%s, the whole walk %v %s.%s", b, gotOK, got.ip, got.fp, wantOK, want.ip, want.fp)
+		}
+	})
+}
+
+// TestAPIForOpIsAPIForWithoutOtherOperations: the rules a call of an
+// operation evaluates are the system's, in order, less those naming only
+// other operations (which Match.matches refuses).
+func TestAPIForOpIsAPIForWithoutOtherOperations(t *testing.T) {
+	e := New(Options{})
+	mk := func(id, system string, ops ...string) *installed {
+		return &installed{rule: Rule{ID: id, Match: Match{System: system, Operations: ops}}, target: API}
+	}
+	e.mu.Lock()
+	e.runtime = []*installed{mk("a", "vmgateway", "createPayment"), mk("b", ""), mk("c", "genstore", "getPayment", "getRefund"),
+		mk("d", "", "createPayment", "pay.order"), mk("e", "vmgateway"), mk("f", "", "getRefund")}
+	e.base = []*installed{mk("g", "", "createPayment"), mk("h", "codepay", "pay.order")}
+	e.publish()
+	e.mu.Unlock()
+	rs := e.rules.Load()
+	for _, sys := range []string{"vmgateway", "genstore", "codepay", "admin", ""} {
+		for _, op := range []string{"createPayment", "getPayment", "getRefund", "pay.order", "inquirePayment", ""} {
+			var want []string
+			for _, in := range rs.apiFor(sys) {
+				if len(in.rule.Match.Operations) == 0 || slices.Contains(in.rule.Match.Operations, op) {
+					want = append(want, in.rule.ID)
+				}
+			}
+			var got []string
+			for _, in := range rs.apiForOp(sys, op) {
+				got = append(got, in.rule.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: %v, want %v", sys, op, got, want)
+			}
+		}
 	}
 }

@@ -40,6 +40,9 @@ type jwalk struct {
 	best, bestDepth int    // walkAmount: the best field so far
 	found           []byte // walkAmount: its value (inside b)
 	card            string // walkCard: the card's digits
+	// exhaustive walks the whole body even when the best field possible
+	// is found (tests: the reference the early stop is held to).
+	exhaustive bool
 }
 
 const (
@@ -60,7 +63,11 @@ func (w *jwalk) visit(parent, key, val []byte, depth int) bool {
 		if i >= 0 && (i < w.best || (i == w.best && depth < w.bestDepth)) {
 			w.best, w.bestDepth, w.found = i, depth, val
 		}
-		return true
+		// The most telling field at the top (depth 1, the least there is)
+		// cannot be bettered, only tied, and a tie keeps the first: the rest
+		// of the body need not be read (a card payment names its amount
+		// second, and its body is a kilobyte).
+		return w.exhaustive || w.best != 0 || w.bestDepth != 1
 	case walkCard:
 		if rank(cardField, key) < 0 && !(string(key) == "number" && rank(cardParent, parent) >= 0) {
 			return true

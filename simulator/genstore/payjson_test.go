@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pspsim/pspsim/simulator/money"
+
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/env"
 	"github.com/pspsim/pspsim/simulator/journal"
@@ -123,4 +125,47 @@ func BenchmarkPayTransactionAnswer(b *testing.B) {
 			json.Marshal(map[string]any{"payment": pt})
 		}
 	})
+}
+
+// payTransactionBefore is payTransaction as it was written before it made
+// its strings in one: the reference it is held to.
+func payTransactionBefore(p Payment, shop Shop) PayTransaction {
+	gross := p.Amount
+	if p.Status == StatusSuccess {
+		gross = p.CapturedMinor
+	}
+	fee := shop.FeePlan.Fee(gross)
+	net := gross - fee
+	if p.Status == StatusFailure || p.Status == StatusAuthVoid {
+		fee, net = 0, 0
+	}
+	pt := PayTransaction{
+		Amount: money.Format(gross, p.Currency), ChannelTrxNo: p.channelTrxNo(), PaymentID: p.PaymentID,
+		Fee: money.Format(fee, p.Currency), Currency: p.Currency, Net: money.Format(net, p.Currency),
+		OutOrderNo: p.OutOrderNo, Status: p.Status.Code(),
+	}
+	if p.SuccessAt != nil && p.Status == StatusSuccess {
+		pt.SuccessPaymentTime = p.SuccessAt.In(shop.Location()).Format(time.RFC3339)
+	}
+	return pt
+}
+
+// TestPayTransactionAsBefore: payTransaction renders every status, amount,
+// currency, fee plan and time zone as it did.
+func TestPayTransactionAsBefore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	at := time.Date(2026, 12, 6, 10, 30, 15, 123, time.UTC)
+	for i := range 5000 {
+		p := Payment{PaymentID: fmt.Sprintf("PI%d", i), OutOrderNo: "O1", Currency: []string{"USD", "JPY", "KWD", "EUR"}[i%4],
+			Amount: rng.Int64N(1_000_000_000) - 1000, CapturedMinor: rng.Int64N(1_000_000), Status: []Status{StatusProcessing, StatusSuccess, StatusAuthVoid, StatusAuthSuccess, StatusFailure}[i%5]}
+		if i%3 != 0 {
+			when := at.Add(time.Duration(rng.Int64N(1e15)))
+			p.SuccessAt = &when
+		}
+		shop := Shop{Timezone: []string{"", "Europe/London", "Asia/Shanghai", "America/New_York"}[(i/4)%4],
+			FeePlan: FeePlan{PercentBasisPoints: rng.Int64N(500), FixedMinor: rng.Int64N(100)}}
+		if got, want := payTransaction(p, shop), payTransactionBefore(p, shop); got != want {
+			t.Fatalf("%+v: %+v, want %+v", p, got, want)
+		}
+	}
 }

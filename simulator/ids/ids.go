@@ -111,16 +111,35 @@ func (g *Generator) IntN(n int) int {
 
 // Digits returns n decimal digits, the first one non-zero.
 func (g *Generator) Digits(n int) string {
+	if g.echo == nil && n >= 0 && n <= maxStackDigits {
+		// What draw does for a generator that does not echo, without its
+		// shape's name and closure: the string is the one allocation (a
+		// tradeNo's digits took four).
+		var buf [maxStackDigits]byte
+		g.mu.Lock()
+		g.fillDigits(buf[:n])
+		g.mu.Unlock()
+		return string(buf[:n])
+	}
 	return g.draw("digits/"+strconv.Itoa(n), func() string {
 		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('0' + g.r.IntN(10))
-		}
-		if n > 0 && b[0] == '0' {
-			b[0] = byte('1' + g.r.IntN(9))
-		}
+		g.fillDigits(b)
 		return string(b)
 	})
+}
+
+// maxStackDigits bounds the digits Digits and Stamped draw on the stack.
+const maxStackDigits = 64
+
+// fillDigits draws len(b) decimal digits into b, the first one non-zero.
+// The caller holds g.mu.
+func (g *Generator) fillDigits(b []byte) {
+	for i := range b {
+		b[i] = byte('0' + g.r.IntN(10))
+	}
+	if len(b) > 0 && b[0] == '0' {
+		b[0] = byte('1' + g.r.IntN(9))
+	}
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -166,7 +185,19 @@ func (g *Generator) Stamped(prefix string, at time.Time, n, attempt int) string 
 	if k := attempt - stampedAtFirst + 1; k > 0 {
 		at = at.Add(time.Duration(k*k) * time.Second)
 	}
-	return prefix + at.UTC().Format(StampLayout) + g.Digits(n)
+	if g.echo != nil || n < 0 || n > maxStackDigits {
+		return prefix + at.UTC().Format(StampLayout) + g.Digits(n)
+	}
+	// The same text written in one buffer: one allocation, not four (the
+	// stamp, the digits and their concatenation).
+	var buf [128]byte
+	b := at.UTC().AppendFormat(append(buf[:0], prefix...), StampLayout)
+	start := len(b)
+	b = append(b, buf[:n]...) // room for the digits
+	g.mu.Lock()
+	g.fillDigits(b[start:])
+	g.mu.Unlock()
+	return string(b)
 }
 
 // stampedAtFirst is how many draws of Stamped keep the given time.

@@ -93,22 +93,44 @@ func Format(minor int64, currency string) string {
 	if !ok {
 		exp = 2
 	}
-	neg := minor < 0
+	// Written in a buffer of the stack: the string is the one allocation
+	// (the digits, their padding and the point made three).
+	var buf [48]byte
+	return string(appendMinor(buf[:0], minor, exp))
+}
+
+// AppendFormat appends Format(minor, currency) to b.
+func AppendFormat(b []byte, minor int64, currency string) []byte {
+	exp, ok := Exponent(currency)
+	if !ok {
+		exp = 2
+	}
+	return appendMinor(b, minor, exp)
+}
+
+// appendMinor appends minor units as a decimal with exp fraction digits.
+func appendMinor(b []byte, minor int64, exp int) []byte {
 	u := uint64(minor)
-	if neg {
+	if minor < 0 {
+		b = append(b, '-')
 		u = uint64(-minor)
 	}
-	s := strconv.FormatUint(u, 10)
-	if exp > 0 {
-		if len(s) <= exp {
-			s = strings.Repeat("0", exp-len(s)+1) + s
+	var dbuf [20]byte
+	d := strconv.AppendUint(dbuf[:0], u, 10)
+	if exp <= 0 {
+		return append(b, d...)
+	}
+	if len(d) <= exp {
+		// Less than one unit: "0.", the fraction's leading zeros, d.
+		b = append(b, '0', '.')
+		for range exp - len(d) {
+			b = append(b, '0')
 		}
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+		return append(b, d...)
 	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	b = append(b, d[:len(d)-exp]...)
+	b = append(b, '.')
+	return append(b, d[len(d)-exp:]...)
 }
 
 // Amount is a value with its currency, for code that carries both together.

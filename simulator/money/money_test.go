@@ -2,6 +2,9 @@ package money_test
 
 import (
 	"errors"
+	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pspsim/pspsim/simulator/money"
@@ -123,4 +126,55 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// formatBefore is Format as it was written before it wrote into a buffer:
+// the reference it is held to.
+func formatBefore(minor int64, currency string) string {
+	exp, ok := money.Exponent(currency)
+	if !ok {
+		exp = 2
+	}
+	neg := minor < 0
+	u := uint64(minor)
+	if neg {
+		u = uint64(-minor)
+	}
+	s := strconv.FormatUint(u, 10)
+	if exp > 0 {
+		if len(s) <= exp {
+			s = strings.Repeat("0", exp-len(s)+1) + s
+		}
+		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func TestFormatAsBefore(t *testing.T) {
+	for _, cur := range []string{"USD", "JPY", "KWD", "CLF", "XXX-unknown", ""} {
+		for _, m := range []int64{0, 1, 9, 10, 99, 100, 101, 999, 1000, 12345, -1, -10, -100, -12345, math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
+			if got, want := money.Format(m, cur), formatBefore(m, cur); got != want {
+				t.Errorf("Format(%d, %s) = %q, want %q", m, cur, got, want)
+			}
+			if got, want := string(money.AppendFormat([]byte("x"), m, cur)), "x"+formatBefore(m, cur); got != want {
+				t.Errorf("AppendFormat(%d, %s) = %q, want %q", m, cur, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { money.Format(1999, "USD") }); n != 1 {
+		t.Errorf("Format: %.0f allocations, want 1", n)
+	}
+}
+
+func FuzzFormatAsBefore(f *testing.F) {
+	f.Add(int64(1999), "USD")
+	f.Add(int64(-5), "KWD")
+	f.Fuzz(func(t *testing.T, m int64, cur string) {
+		if got, want := money.Format(m, cur), formatBefore(m, cur); got != want {
+			t.Fatalf("Format(%d, %q) = %q, want %q", m, cur, got, want)
+		}
+	})
 }

@@ -60,6 +60,28 @@ type Request struct {
 	// bodyJSON says that the validator parsed Body as it is (see BodyJSON);
 	// set before the handler runs, never changed after.
 	bodyJSON bool
+	// held is what the handler's wrapper keeps for the handler (Hold).
+	held any
+}
+
+// Hold keeps v for the handler of the request and returns what was held
+// before, for the caller to hold again once the handler has returned: a
+// wrapper that collects what a handler says about its call (vmgateway's
+// journal entry) hands it over here, where the handler finds it through
+// FromContext, instead of in a context.WithValue carried by a copy of the
+// *http.Request (two allocations a request).
+func (r *Request) Hold(v any) (prev any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev, r.held = r.held, v
+	return prev
+}
+
+// Held returns what Hold keeps, or nil.
+func (r *Request) Held() any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
 }
 
 // BodyJSON reports that Body is one JSON value in valid UTF-8: the

@@ -72,3 +72,24 @@ func TestRequestWithoutABodyReadsAsEmpty(t *testing.T) {
 		t.Fatalf("the handler ran %d times, want 2", ran)
 	}
 }
+
+// TestHoldGivesBackWhatWasHeld: Hold keeps one value and returns the one
+// before it, so that a wrapper served twice (or nested) puts back what it
+// found.
+func TestHoldGivesBackWhatWasHeld(t *testing.T) {
+	r := &openapi.Request{}
+	if r.Held() != nil {
+		t.Fatal("a new request holds something")
+	}
+	if prev := r.Hold("outer"); prev != nil {
+		t.Fatalf("prev %v", prev)
+	}
+	prev := r.Hold("inner")
+	if prev != "outer" || r.Held() != "inner" {
+		t.Fatalf("prev %v, held %v", prev, r.Held())
+	}
+	r.Hold(prev)
+	if r.Held() != "outer" {
+		t.Fatalf("held %v after putting back", r.Held())
+	}
+}

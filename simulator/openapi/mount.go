@@ -350,6 +350,20 @@ func (m *Mount) Keys() []string {
 	return out
 }
 
+// OperationPath is an operation's method and path template, under the
+// mount's prefix ("/vm/v1/payments/{tradeNo}").
+type OperationPath struct{ Method, Path string }
+
+// OperationPaths lists the method and path template of every operation, in
+// the spec's matching order.
+func (m *Mount) OperationPaths() []OperationPath {
+	out := make([]OperationPath, 0, len(m.ops))
+	for _, op := range m.ops {
+		out = append(out, OperationPath{Method: op.method, Path: strings.TrimSuffix(m.cfg.Prefix, "/") + op.path})
+	}
+	return out
+}
+
 // Unhandled lists the keys that still answer from their spec example.
 func (m *Mount) Unhandled() []string {
 	var out []string
@@ -390,9 +404,11 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.cfg.Dialect.WriteError(w, r, err.(*apierr.Error))
 		return
 	}
-	req := &Request{System: m.cfg.System, OperationID: route.Operation.OperationID, Key: route.Operation.OperationID,
-		Operation: route.Operation, Route: route, PathParams: params, Body: body, Dialect: m.cfg.Dialect}
-	if !carryRequest(r.Context(), req) {
+	// The Request is allocated with the request's scope, which carries it.
+	req, carried := newRequest(r.Context())
+	req.System, req.OperationID, req.Key = m.cfg.System, route.Operation.OperationID, route.Operation.OperationID
+	req.Operation, req.Route, req.PathParams, req.Body, req.Dialect = route.Operation, route, params, body, m.cfg.Dialect
+	if !carried {
 		// Outside the handler stack's scope (a mount served on its own, or
 		// a second mount inside one request) the Request is added the usual
 		// way, on a copy of the request.
@@ -401,7 +417,7 @@ func (m *Mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != http.NoBody {
 		// A request without a body keeps http.NoBody, which reads as the
 		// empty reader would, without two allocations.
-		r.Body = newBody(body)
+		r.Body = newBodyIn(r.Context(), body)
 	}
 
 	op := m.byID[req.OperationID]

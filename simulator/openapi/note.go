@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/pspsim/pspsim/simulator/openapi/schema"
 )
@@ -38,6 +39,14 @@ type noteKey struct{}
 func WithNote(ctx context.Context) (context.Context, *Note) {
 	s := &scope{Context: ctx}
 	return s, &s.note
+}
+
+// WithNoteRecorder is WithNote, and a StatusRecorder over w allocated with
+// the scope (the access log's, one allocation fewer).
+func WithNoteRecorder(ctx context.Context, w http.ResponseWriter) (context.Context, *Note, *StatusRecorder) {
+	s := &scope{Context: ctx}
+	s.status.ResponseWriter = w
+	return s, &s.note, &s.status
 }
 
 func noteFrom(ctx context.Context) *Note {

@@ -17,10 +17,20 @@ import (
 // gorillamux gives them: as they appear in the escaped path.
 type router struct {
 	routes []*route
+	// bySegments holds the routes by their number of segments, each list
+	// in matching order: a path is tried only against the routes of its
+	// own length, the only ones that can match it (route.matches), instead
+	// of every route before its own (a Genstore GET tried dozens).
+	bySegments [][]*route
 }
 
 type route struct {
 	segments []segment
+	// lead is the literal segments before the first parameter, each with
+	// the slash after it (all of them, without a trailing slash, for a
+	// route without parameters): a path the route matches starts with it,
+	// so that one comparison turns most routes away.
+	lead     string
 	params   int
 	byMethod map[string]*routers.Route // prepared once; shared, never changed
 }
@@ -53,10 +63,26 @@ func newRouter(doc *openapi3.T, prefix string) (*router, error) {
 				rt.segments = append(rt.segments, segment{literal: part})
 			}
 		}
+		var lead strings.Builder
+		for i, sg := range rt.segments {
+			if sg.param != "" {
+				break
+			}
+			lead.WriteString(sg.literal)
+			if i < len(rt.segments)-1 {
+				lead.WriteByte('/')
+			}
+		}
+		rt.lead = lead.String()
 		for method, op := range item.Operations() {
 			rt.byMethod[method] = &routers.Route{Spec: doc, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
 		}
 		r.routes = append(r.routes, rt)
+		n := len(rt.segments)
+		for len(r.bySegments) <= n {
+			r.bySegments = append(r.bySegments, nil)
+		}
+		r.bySegments[n] = append(r.bySegments[n], rt)
 	}
 	return r, nil
 }
@@ -69,8 +95,12 @@ func (r *router) find(req *http.Request) (*routers.Route, map[string]string, err
 		return nil, nil, routers.ErrPathNotFound
 	}
 	path = path[1:]
-	for _, rt := range r.routes {
-		if !rt.matches(path) {
+	n := strings.Count(path, "/") + 1
+	if n >= len(r.bySegments) {
+		return nil, nil, routers.ErrPathNotFound
+	}
+	for _, rt := range r.bySegments[n] {
+		if !strings.HasPrefix(path, rt.lead) || !rt.matches(path) {
 			continue
 		}
 		found := rt.byMethod[req.Method]
@@ -88,9 +118,9 @@ func (r *router) find(req *http.Request) (*routers.Route, map[string]string, err
 				}
 				rest = after
 			}
-		} else {
-			params = map[string]string{}
 		}
+		// A route without parameters has none: nil, read as the empty map
+		// (an empty map was an allocation on every such request).
 		return found, params, nil
 	}
 	return nil, nil, routers.ErrPathNotFound

@@ -45,7 +45,8 @@ func TestRouterMatchesGorillaMux(t *testing.T) {
 					}
 				case wantRoute.Path != gotRoute.Path || wantRoute.Operation != gotRoute.Operation || wantRoute.Method != gotRoute.Method:
 					t.Errorf("%s %s: gorillamux %s %s, ours %s %s", method, p, wantRoute.Method, wantRoute.Path, gotRoute.Method, gotRoute.Path)
-				case !reflect.DeepEqual(wantParams, gotParams):
+				case !reflect.DeepEqual(wantParams, gotParams) && (len(wantParams) > 0 || len(gotParams) > 0):
+					// (a route without parameters gives nil, read as gorillamux's empty map)
 					t.Errorf("%s %s: gorillamux params %v, ours %v", method, p, wantParams, gotParams)
 				}
 			}

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"context"
+	"io"
 
 	"github.com/pspsim/pspsim/simulator/gate"
 )
@@ -28,6 +29,14 @@ type scope struct {
 	// passBuf holds the request's pass when EnterGate entered the gate for
 	// it (pass then points here).
 	passBuf gate.Pass
+	// The request's other per-request objects, allocated with the scope
+	// instead of one by one: the access log's status recorder
+	// (WithNoteRecorder), the mount's Request (reqBuf, req then points
+	// here) and the body the mount hands on (bodyBuf).
+	status  StatusRecorder
+	reqBuf  Request
+	bodyBuf memBody
+	bodyHad bool // bodyBuf is taken
 }
 
 // Value answers the keys of the fields that are set; every other key, and
@@ -63,13 +72,27 @@ func EnterGate(ctx context.Context, g *gate.Gate) *gate.Pass {
 	return s.pass
 }
 
-// carryRequest puts the mount's Request in ctx in place when ctx is the
-// request's own scope without one yet, and reports whether it did.
-func carryRequest(ctx context.Context, r *Request) bool {
+// newRequest returns the Request of the mount serving a request: the one
+// its scope carries, allocated with it, when ctx is the request's own scope
+// without one yet (carried reports it: the scope already carries it); a new
+// one otherwise, for the caller to add to the context.
+func newRequest(ctx context.Context) (r *Request, carried bool) {
 	s, ok := ctx.(*scope)
-	if !ok || s.req != nil || r == nil {
-		return false
+	if !ok || s.req != nil {
+		return new(Request), false
 	}
-	s.req = r
-	return true
+	s.req = &s.reqBuf
+	return s.req, true
+}
+
+// newBodyIn returns a reader of b: the scope's own the first time, when ctx
+// is a request's scope; else a new one.
+func newBodyIn(ctx context.Context, b []byte) io.ReadCloser {
+	s, ok := ctx.(*scope)
+	if !ok || s.bodyHad {
+		return newBody(b)
+	}
+	s.bodyHad = true
+	s.bodyBuf.Reset(b)
+	return &s.bodyBuf
 }

@@ -28,7 +28,6 @@ func TestScopeAnswersAsTheValueChain(t *testing.T) {
 		// pass and a Request of its own.
 		WithRequest(gate.With(context.WithValue(context.Background(), otherKey{}, "y"), outerPass), outerReq),
 	} {
-		req := &Request{OperationID: "inner"}
 		sc, note := WithNote(parent)
 
 		// The chain the stack used to build: note, then pass, then Request.
@@ -73,22 +72,26 @@ func TestScopeAnswersAsTheValueChain(t *testing.T) {
 		stop()
 		// The chain's pass is the one EnterGate entered with.
 		chain[1] = gate.With(chainNote, pass)
-		chain[2] = WithRequest(chain[1], req)
 		same(1, sc, chain[1])
-		if !carryRequest(sc, req) {
-			t.Fatal("carryRequest refused the request's own scope")
+		carriedReq, carried := newRequest(sc)
+		if !carried {
+			t.Fatal("newRequest refused the request's own scope")
 		}
+		carriedReq.OperationID = "inner"
+		chain[2] = WithRequest(chain[1], carriedReq)
 		same(2, sc, chain[2])
 
 		// Set once: a second pass or Request (a second mount inside the
 		// same request) is refused, and goes on a context of its own.
-		if EnterGate(sc, g) != nil || carryRequest(sc, &Request{}) {
+		if _, again := newRequest(sc); EnterGate(sc, g) != nil || again {
 			t.Error("a field of the scope was set twice")
 		}
 		// Only the scope itself is filled, never one it was derived from
 		// or derives from.
 		d := context.WithValue(sc, otherKey{}, "z")
-		if EnterGate(d, g) != nil || carryRequest(d, req) || EnterGate(parent, g) != nil || carryRequest(parent, req) {
+		_, inD := newRequest(d)
+		_, inParent := newRequest(parent)
+		if EnterGate(d, g) != nil || inD || EnterGate(parent, g) != nil || inParent {
 			t.Error("a context other than the request's own scope was filled")
 		}
 		pass.Leave()

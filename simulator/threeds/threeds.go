@@ -113,6 +113,10 @@ type Request struct {
 	Reference string
 	// CardNumber is the PAN. It is read, never stored or logged.
 	CardNumber string
+	// MaskedPAN, when set, is pan.Mask(CardNumber), which the caller has
+	// made already (its payment shows it too): the authentication keeps
+	// that string rather than masking the number a second time.
+	MaskedPAN string
 	// Amount (minor units) and Currency (ISO 4217) of the purchase.
 	Amount   int64
 	Currency string
@@ -438,13 +442,21 @@ func (s *Service) keep(ctx context.Context, id string, w waiter) {
 	s.mu.Unlock()
 }
 
+// maskedPAN is req's card number masked: as the caller gave it, or masked here.
+func maskedPAN(req Request) string {
+	if req.MaskedPAN != "" {
+		return req.MaskedPAN
+	}
+	return pan.Mask(req.CardNumber)
+}
+
 // newTransaction builds an authentication's transaction under the id
 // threeDSServerTransID, drawing its other ids, and returns the unique keys
 // it is found by.
 func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtures.TestCard, now time.Time) (Transaction, []string) {
 	t := Transaction{
 		Result: Result{
-			ThreeDSServerTransID: id, Version: Version, Brand: brand, MaskedPAN: pan.Mask(req.CardNumber),
+			ThreeDSServerTransID: id, Version: Version, Brand: brand, MaskedPAN: maskedPAN(req),
 			System: req.System, Merchant: req.MerchantID, Reference: req.Reference, Amount: req.Amount, Currency: req.Currency,
 			CreatedAt: now,
 		},

@@ -18,6 +18,7 @@ import (
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/ids"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/pan"
 	"github.com/pspsim/pspsim/simulator/store"
 	"github.com/pspsim/pspsim/simulator/threeds"
 )
@@ -411,5 +412,29 @@ func TestEveryEventCarriesTheCallersJournalIDs(t *testing.T) {
 	}
 	if !kinds["threeds.authentication"] || !kinds["threeds.bound"] {
 		t.Fatalf("events %v", kinds)
+	}
+}
+
+// TestMaskedPANGivenIsKept: an authentication given its card's masked
+// number (Request.MaskedPAN, as pan.Mask makes it) answers what one masking
+// the number itself answers.
+func TestMaskedPANGivenIsKept(t *testing.T) {
+	ctx := context.Background()
+	a, b := newEnv(t), newEnv(t)
+	for _, number := range []string{"4000123456000019", "5100123456000015", "4000123456000068"} {
+		plain := req(number)
+		given := req(number)
+		given.MaskedPAN = pan.Mask(number)
+		ra, err := a.svc.Authenticate(ctx, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := b.svc.Authenticate(ctx, given)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ra.MaskedPAN != rb.MaskedPAN || ra.MaskedPAN != pan.Mask(number) {
+			t.Errorf("%s: masked %q without, %q with the caller's", number[:6], ra.MaskedPAN, rb.MaskedPAN)
+		}
 	}
 }

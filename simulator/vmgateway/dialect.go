@@ -120,7 +120,14 @@ type callInfo struct {
 
 type callInfoKey struct{}
 
+// callInfoFrom returns the callInfo of the handler being served: the one
+// its mount's Request holds (journaled), or outside a mount the context's.
 func callInfoFrom(ctx context.Context) *callInfo {
+	if req := openapi.FromContext(ctx); req != nil {
+		if c, ok := req.Held().(*callInfo); ok {
+			return c
+		}
+	}
 	c, _ := ctx.Value(callInfoKey{}).(*callInfo)
 	return c
 }
@@ -162,9 +169,20 @@ func (s *System) journaled(op string, h handler) http.Handler {
 			info.rec.KeepIn(*mem)
 		}
 		sw := &info.rec
-		r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
+		// The handler finds info in its mount's Request, held there while
+		// it runs; outside a mount, in its context.
+		req := openapi.FromContext(r.Context())
+		var prev any
+		if req != nil {
+			prev = req.Hold(info)
+		} else {
+			r = r.WithContext(context.WithValue(r.Context(), callInfoKey{}, info))
+		}
 		if err := h(sw, r); err != nil {
 			s.fail(sw, r, err)
+		}
+		if req != nil {
+			req.Hold(prev)
 		}
 		// The data goes to the journal as a list, kept as the map of the
 		// same entries would be (journal.Field), without building the map.
@@ -173,7 +191,7 @@ func (s *System) journaled(op string, h handler) http.Handler {
 		// The views of the bodies are made as the journal writes them
 		// (bodies.View), the request's body and the recorder's being kept
 		// until RecordFields returns.
-		if req := openapi.FromContext(r.Context()); req != nil {
+		if req != nil {
 			if info.request = requestView(req); !info.request.Empty() {
 				data = append(data, journal.Any("request", &info.request))
 			}

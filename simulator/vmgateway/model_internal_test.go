@@ -31,3 +31,18 @@ func TestTransitionLeavesANextActionNone(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimKeysAreOrderKeyAndRefKey: the claim's id and key made in one
+// string are orderKey's and refKey's.
+func TestClaimKeysAreOrderKeyAndRefKey(t *testing.T) {
+	for _, c := range [][5]string{{"M1", "sandbox", "ORD-1", "payment", "2026120610000012345"}, {"", "", "", "session", ""},
+		{"M\x1f2", "live", "a/b", "session", "cs_0123"}, {"M", "sandbox", "é", "payment", "x/y"}} {
+		gotID, gotKey := claimKeys(c[0], c[1], c[2], c[3], c[4])
+		if wantID, wantKey := orderKey(c[0], c[1], c[2]), refKey(c[3], c[4]); gotID != wantID || gotKey != wantKey {
+			t.Errorf("%q: %q %q, want %q %q", c, gotID, gotKey, wantID, wantKey)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { claimKeys("M1", "sandbox", "ORD-1", "payment", "2026120610000012345") }); n != 1 {
+		t.Errorf("%.0f allocations, want 1", n)
+	}
+}

@@ -188,7 +188,7 @@ func (s *System) decideCard(ctx context.Context, p *Payment, np *newPayment, car
 	}
 	tradeNo := p.TradeNo
 	res, err := s.tds.Authenticate(ctx, threeds.Request{
-		System: Name, MerchantID: p.MerchantID, MerchantName: np.merchant.Name, Reference: tradeNo, CardNumber: np.card.Number,
+		System: Name, MerchantID: p.MerchantID, MerchantName: np.merchant.Name, Reference: tradeNo, CardNumber: np.card.Number, MaskedPAN: p.MaskedCardNo,
 		Amount: p.Amount, Currency: p.Currency, ReturnURL: s.env.BaseURL() + Prefix + "/return/" + tradeNo,
 		IDs: threeds.IDs{{Name: "orderNo", Value: p.OrderNo}, {Name: "tradeNo", Value: tradeNo}},
 		// The end of a challenge or a decoupled authentication reaches the

@@ -346,10 +346,12 @@ func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo,
 	var claimed string
 	_, err := store.NewID(draw, func(id string) error {
 		// The id claimed is kept as the tail of its key, so that the claim,
-		// the key and the payment (or session) share one copy of it.
-		key := refKey(kind, id)
+		// the key and the payment (or session) share one copy of it; the
+		// claim's own id (orderKey) and that key are made in one string,
+		// which the store keeps for as long as the claim.
+		claimID, key := claimKeys(merchant, environment, orderNo, kind, id)
 		claimed = key[len(kind)+1:]
-		err := s.orders.Create(ctx, orderKey(merchant, environment, orderNo), orderClaim{Kind: kind, Ref: claimed}, key)
+		err := s.orders.Create(ctx, claimID, orderClaim{Kind: kind, Ref: claimed}, key)
 		switch {
 		case errors.Is(err, store.ErrIDTaken): // the claim's own id is the orderNo
 			return apierr.Field(apierr.Conflict, "orderNo", "unique", "is already used by another order of this merchant").WithCode(CodeDuplicateOrder)
@@ -359,6 +361,14 @@ func (s *System) claimOrder(ctx context.Context, merchant, environment, orderNo,
 		return nil
 	})
 	return claimed, err
+}
+
+// claimKeys returns orderKey(merchant, environment, orderNo) and
+// refKey(kind, id) made in one string (one allocation, not two).
+func claimKeys(merchant, environment, orderNo, kind, id string) (claimID, key string) {
+	both := merchant + "\x1f" + environment + "\x1f" + "order" + "\x1f" + orderNo + kind + "/" + id
+	split := len(both) - len(kind) - 1 - len(id)
+	return both[:split], both[split:]
 }
 
 // refKey is the unique key by which an order claim holds the id of its

@@ -78,15 +78,19 @@ type Schema struct {
 	exclMin, exclMax bool
 
 	// objects
-	props      map[string]*Schema
-	propIndex  map[string]int // property name → its position in propNames
-	propNames  []string
-	propList   []*Schema // by index, as propIndex numbers them
-	required   []string
-	addAllowed bool    // additionalProperties is not false
-	addSchema  *Schema // additionalProperties' schema, or nil
-	minProps   int64
-	maxProps   int64 // < 0: none
+	props     map[string]*Schema
+	propIndex map[string]int // property name → its position in propNames
+	propQuick *quickNames    // propNames, found without hashing
+	propNames []string
+	propList  []*Schema // by index, as propIndex numbers them
+	required  []string
+	// requiredIndex is each required name's propIndex, -1 for a name
+	// that is not a property: found once here, not on every object.
+	requiredIndex []int
+	addAllowed    bool    // additionalProperties is not false
+	addSchema     *Schema // additionalProperties' schema, or nil
+	minProps      int64
+	maxProps      int64 // < 0: none
 
 	// arrays
 	items    *Schema
@@ -320,8 +324,16 @@ func (c *compiler) compile(s *openapi3.Schema, where string) (*Schema, error) {
 			out.propList = append(out.propList, p)
 		}
 		out.propNames = names
+		out.propQuick = newQuickNames(names)
 	}
 	out.required = s.Required
+	for _, k := range out.required {
+		idx, ok := out.propIndex[k]
+		if !ok {
+			idx = -1
+		}
+		out.requiredIndex = append(out.requiredIndex, idx)
+	}
 	if h := s.AdditionalProperties.Has; h != nil && !*h {
 		out.addAllowed = false
 	}

@@ -36,6 +36,10 @@ func (d *Doc) Decode(v any) bool {
 		return false
 	}
 	e := rv.Elem()
+	if cap(d.fieldOf) < len(d.nodes) {
+		d.fieldOf = make([]int32, len(d.nodes))
+	}
+	d.fieldOf = d.fieldOf[:len(d.nodes)]
 	// Two passes: the first only checks (and reads v, for the state a
 	// decode into existing values depends on), so that declining never
 	// leaves v half written.
@@ -66,6 +70,7 @@ type plan struct {
 	elem   *plan          // pointer and slice
 	fields []planField    // struct
 	byName map[string]int // struct: json name → index in fields
+	quick  *quickNames    // byName's names, found without hashing (nil: none)
 }
 
 type planField struct {
@@ -164,6 +169,11 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		if len(p.fields) > 64 {
 			return nil // duplicate keys are tracked in 64 bits
 		}
+		names := make([]string, len(p.fields))
+		for i, f := range p.fields {
+			names[i] = f.name
+		}
+		p.quick = newQuickNames(names)
 	default:
 		return nil // maps, interfaces, arrays, channels, functions, complex numbers
 	}
@@ -297,9 +307,17 @@ func (d *Doc) decode(p *plan, i int32, v reflect.Value, write bool) bool {
 		}
 		var seen uint64
 		for c := n.First; c >= 0; c = d.nodes[c].Next {
-			f, ok := d.field(p, c)
-			if !ok {
-				return false
+			var f int
+			if write {
+				// The checking pass found it (the same plan, the same
+				// member: each node is checked once, against one plan).
+				f = int(d.fieldOf[c])
+			} else {
+				var ok bool
+				if f, ok = d.field(p, c); !ok {
+					return false
+				}
+				d.fieldOf[c] = int32(f)
 			}
 			if f < 0 {
 				continue // encoding/json ignores unknown keys
@@ -331,6 +349,11 @@ func (d *Doc) field(p *plan, c int32) (int, bool) {
 	key, ok := d.keyBytes(c)
 	if !ok {
 		return 0, false
+	}
+	if p.quick != nil {
+		if f, ok := p.quick.find(key); ok {
+			return f, true
+		}
 	}
 	if f, ok := p.byName[string(key)]; ok {
 		return f, true

@@ -13,17 +13,25 @@ import (
 // pattern was 7 % of a Genstore GET. Any other pattern is left to regexp.
 type pattern struct {
 	re  *regexp.Regexp
-	run *classRun // nil: use re
+	run *classRun // nil: use dfa
+	dfa *dfa      // nil: use re
 }
 
 func newPattern(re *regexp.Regexp) *pattern {
-	return &pattern{re: re, run: compileClassRun(re.String())}
+	p := &pattern{re: re, run: compileClassRun(re.String())}
+	if p.run == nil {
+		p.dfa = compileDFA(re.String())
+	}
+	return p
 }
 
 // Match reports whether b matches, as re.Match(b) does.
 func (p *pattern) Match(b []byte) bool {
-	if p.run != nil {
+	switch {
+	case p.run != nil:
 		return p.run.match(b)
+	case p.dfa != nil:
+		return p.dfa.match(b)
 	}
 	return p.re.Match(b)
 }

@@ -15,6 +15,9 @@ var morePatterns = []string{
 	`^[^a-z]{2}$`, `^(?:[a-z][0-9])$`, `^a|b$`, `^[a-z]{0}$`, `^[a-z]{2,}[0-9]*$`, `^$`, `[a-z]+`, `^[a-z]+`, `[a-z]+$`,
 	`^abc$`, `^a*b*c*$`, `^[ab]*[bc]$`, `^\.[0-9]+$`, `^\x{41}+$`, `^[\x00-\x7f]*$`, `^.[a-z]$`, `^[a-z]?[a-z]$`,
 	`^-?[0-9]+$`, `^[0-9]{2}:[0-9]{2}$`, `^[A-Z]{3}$`, `^[+-]?[0-9]{1,4}$`,
+	// and what the dfa must decline or get right
+	`^$|^a$`, `^(a|)$`, `^(?:ab|a)(c|bc)?$`, `^x(?:$|y)`, `^\S+$`, `^.*$`, `^(?s).$`, `^[^\n]+\z`, `^(a*)*$`, `^(?m)a$`, `^\ba`,
+	`^[a-zé]+$`, `^[^é]+$`, `^(?i)k$`, `^(a|b|c|d){2,5}$`, `^[\x{80}-\x{10FFFF}]+$`, `^(x?)+y$`,
 }
 
 var patternAlphabet = []string{"a", "b", "c", "z", "A", "Z", "0", "1", "9", "-", "_", ".", ":", "+", "/", "=", "*", " ", "é", "µ", "\xff", "\x00", "\n", "ſ", "K"}
@@ -37,10 +40,11 @@ func TestClassRunIsRegexp(t *testing.T) {
 	for _, expr := range append(append([]string{}, specPatterns...), morePatterns...) {
 		re := regexp.MustCompile(expr)
 		p := newPattern(re)
-		if p.run != nil {
+		if p.run != nil || p.dfa != nil {
 			fast++
 		}
-		inputs := []string{"", "PI0020241010151755224", "USD", "2026-12-06 10:00:00", strings.Repeat("a", 70), strings.Repeat("0", 64)}
+		inputs := []string{"", "PI0020241010151755224", "USD", "2026-12-06 10:00:00", strings.Repeat("a", 70), strings.Repeat("0", 64),
+			"19.99", "0", "0.5", "01", "12", "13", "00", "https://x", "https://é", "http://a b", "ab", "abc", "abbc", "x", "xy", "y", "xxy", "aa"}
 		for range 3000 {
 			inputs = append(inputs, randomInput(rng))
 		}
@@ -49,12 +53,18 @@ func TestClassRunIsRegexp(t *testing.T) {
 		}
 		for _, in := range inputs {
 			if got, want := p.Match([]byte(in)), re.MatchString(in); got != want {
-				t.Fatalf("%s on %q: %v, regexp says %v (classRun: %v)", expr, in, got, want, p.run != nil)
+				t.Fatalf("%s on %q: %v, regexp says %v (classRun: %v, dfa: %v)", expr, in, got, want, p.run != nil, p.dfa != nil)
 			}
 		}
 	}
 	if fast < 30 {
 		t.Fatalf("only %d patterns take the fast path", fast)
+	}
+	// The card gateway's amounts and expiry months take the dfa.
+	for _, expr := range []string{`^(0|[1-9][0-9]*)(\.[0-9]+)?$`, `^(0[1-9]|1[0-2])$`, `^https?://\S+$`} {
+		if p := newPattern(regexp.MustCompile(expr)); p.run != nil || p.dfa == nil {
+			t.Errorf("%s does not take the dfa", expr)
+		}
 	}
 	for _, expr := range []string{`^[A-Za-z0-9][A-Za-z0-9_-]*$`, `^[A-Z]{3}$`, `^[0-9a-fA-F]{64}$`, `^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$`} {
 		if compileClassRun(expr) == nil {
@@ -122,6 +132,21 @@ func BenchmarkPattern(b *testing.B) {
 	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 	p, in := newPattern(re), []byte("PI0020241010151755224")
 	b.Run("classRun", func(b *testing.B) {
+		for b.Loop() {
+			p.Match(in)
+		}
+	})
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			re.Match(in)
+		}
+	})
+}
+
+func BenchmarkPatternDFA(b *testing.B) {
+	re := regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]+)?$`)
+	p, in := newPattern(re), []byte("19.99")
+	b.Run("dfa", func(b *testing.B) {
 		for b.Loop() {
 			p.Match(in)
 		}

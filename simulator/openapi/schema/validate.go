@@ -599,9 +599,9 @@ func (v *validator) object(s *Schema, n int32) {
 	if len(segs) > 1 {
 		v.sortSegments(segs)
 	}
-	for _, k := range s.required {
+	for i, k := range s.required {
 		present := false
-		if idx, ok := s.propIndex[k]; ok {
+		if idx := s.requiredIndex[i]; idx >= 0 {
 			present = seen[idx]
 		} else {
 			present = contains(unknown, k)
@@ -671,6 +671,11 @@ func (v *validator) propOf(s *Schema, c int32) (int, bool) {
 		return 0, false
 	}
 	if k, ok := v.doc.keyBytes(c); ok {
+		if s.propQuick != nil {
+			if idx, found := s.propQuick.find(k); found {
+				return idx, true
+			}
+		}
 		idx, found := s.propIndex[string(k)]
 		return idx, found
 	}
