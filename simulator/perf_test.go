@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pspsim/pspsim/fixtures"
+	"github.com/pspsim/pspsim/internal/threadcpu"
 	"github.com/pspsim/pspsim/simulator"
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/codepay"
@@ -58,7 +59,7 @@ func versus(b *testing.B, full, bare func(i int) (*http.Request, http.Handler), 
 	b.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	_, cpuOK := threadCPU()
+	_, cpuOK := threadcpu.Now()
 	var fullTime, bareTime, fullCPU, bareCPU time.Duration
 	n := 0
 	b.ReportAllocs()
@@ -66,22 +67,22 @@ func versus(b *testing.B, full, bare func(i int) (*http.Request, http.Handler), 
 		n++
 		req, h := full(n)
 		rec := httptest.NewRecorder()
-		c0, _ := threadCPU()
+		c0, _ := threadcpu.Now()
 		start := time.Now()
 		h.ServeHTTP(rec, req)
 		fullTime += time.Since(start)
-		c1, _ := threadCPU()
+		c1, _ := threadcpu.Now()
 		fullCPU += c1 - c0
 		if rec.Code != want {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 		req, h = bare(n)
 		rec = httptest.NewRecorder()
-		c0, _ = threadCPU()
+		c0, _ = threadcpu.Now()
 		start = time.Now()
 		h.ServeHTTP(rec, req)
 		bareTime += time.Since(start)
-		c1, _ = threadCPU()
+		c1, _ = threadcpu.Now()
 		bareCPU += c1 - c0
 	}
 	b.ReportMetric(float64(fullTime.Nanoseconds())/float64(n), "full-ns/op")
@@ -93,10 +94,10 @@ func versus(b *testing.B, full, bare func(i int) (*http.Request, http.Handler), 
 		var probe time.Duration
 		const probes = 1000
 		for range probes {
-			c0, _ := threadCPU()
+			c0, _ := threadcpu.Now()
 			start := time.Now()
 			_ = time.Since(start)
-			c1, _ := threadCPU()
+			c1, _ := threadcpu.Now()
 			probe += c1 - c0
 		}
 		read := probe / probes

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pspsim/pspsim/simulator/clock"
 	"github.com/pspsim/pspsim/simulator/journal"
+	"github.com/pspsim/pspsim/simulator/journal/journaltest"
 )
 
 // TestFieldsEncodeAsTheirMap records random events twice — their data and
@@ -135,29 +136,9 @@ func BenchmarkCardPaymentEvents(b *testing.B) {
 	j := journal.New(clock.NewSim(time.Unix(0, 0)), 0)
 	request := rawJSON(`{"orderNo":"B100000001","amount":"19.99","currency":"USD","paymentMethodType":"card","description":"test order","threeDsMode":"auto","card":{"cardNo":"400012******0019","expiryMonth":"12","expiryYear":"2030","cvc":"***","captureMethod":"auto"},"deviceInfo":{"clientIp":"10.1.1.1","language":"en-US","browser":{"acceptHeader":"text/html","userAgent":"Mozilla/5.0 (test)","javascriptEnable":true,"colorDepth":"24","screenHeight":"800","screenWidth":"1200","timeZone":"0"}}}`)
 	answer := `{"tradeNo":"20261122100000305936","orderNo":"B100000001","status":"CAPTURED","paymentMethodType":"card","amount":"19.99","currency":"USD","authorizedAmount":"19.99","capturedAmount":"19.99","refundedAmount":"0.00","captureMethod":"auto","environment":"sandbox","description":"test order","threeDs":{"mode":"auto","flow":"frictionless","version":"2.2.0","transStatus":"Y","eci":"05","dsTransId":"2d4aa6de-f700-4655-bfd5-1fe4fe647bae","acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},"nextAction":{"type":"none"},"… (722 bytes)`
-	const (
-		ds, acs, server = "2d4aa6de-f700-4655-bfd5-1fe4fe647bae", "a9b923c4-4378-4f40-a54c-61e777837df3", "e0d866ae-779a-4149-8074-961f8e4de246"
-		trade, order    = "20261122100000305936", "B100000001"
-	)
 	b.ReportAllocs()
 	for b.Loop() {
-		threeDSIDs := []journal.ID{{Name: "threeDsServerTransId", Value: server}, {Name: "orderNo", Value: order}, {Name: "tradeNo", Value: trade},
-			{Name: "dsTransId", Value: ds}, {Name: "acsTransId", Value: acs}, {Name: "merchant", Value: "M086666075137"}}
-		j.RecordFields(journal.Event{System: "threeds", Kind: "threeds.authentication", Message: "visa 400012******0019 authentication for 19.99 USD: frictionless Y"},
-			threeDSIDs, []journal.Field{journal.Int("amountMinor", 1999), journal.String("currency", "USD"), journal.String("version", "2.2.0"),
-				journal.String("flow", "frictionless"), journal.String("transStatus", "Y"), journal.String("maskedPan", "400012******0019"), journal.String("brand", "visa")})
-		j.RecordFields(journal.Event{System: "threeds", Kind: "threeds.bound", Message: "authentication bound to authorization " + trade},
-			threeDSIDs, []journal.Field{journal.String("reference", trade),
-				journal.String("flow", "frictionless"), journal.String("transStatus", "Y"), journal.String("maskedPan", "400012******0019"), journal.String("brand", "visa")})
-		j.RecordFields(journal.Event{System: "vmgateway", Kind: "payment.status_changed", Message: "payment " + trade + ": new → CAPTURED (approved by the issuer and captured)"},
-			[]journal.ID{{Name: "tradeNo", Value: trade}, {Name: "orderNo", Value: order}, {Name: "merchant", Value: "M086666075137"}, {Name: "appId", Value: "086666075137001"}, {Name: "dsTransId", Value: ds}},
-			[]journal.Field{journal.String("from", ""), journal.String("to", "CAPTURED"), journal.String("why", "approved by the issuer and captured"),
-				journal.String("environment", "sandbox"), journal.String("amount", "19.99"), journal.String("currency", "USD"), journal.String("method", "card"),
-				journal.String("maskedCardNo", "400012******0019"), journal.String("threeDsMode", "auto"), journal.String("fraudMode", "N"), journal.String("dsTransId", ds)})
-		j.RecordFields(journal.Event{System: "vmgateway", Kind: "api.request", Message: "createPayment → 200"},
-			[]journal.ID{{Name: "orderNo", Value: order}, {Name: "tradeNo", Value: trade}, {Name: "appId", Value: "086666075137001"}, {Name: "merchant", Value: "M086666075137"}},
-			[]journal.Field{journal.String("operation", "createPayment"), journal.Int("status", 200), journal.Any("request", request), journal.Any("answer", answer),
-				journal.String("environment", "sandbox")})
+		journaltest.RecordCardPayment(j, request, answer)
 	}
 }
 

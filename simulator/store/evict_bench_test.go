@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pspsim/pspsim/internal/threadcpu"
 	"github.com/pspsim/pspsim/simulator/store"
 )
 
@@ -94,14 +95,14 @@ func BenchmarkCreateEvicting(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
-			c0, cpuOK := threadCPU()
+			c0, cpuOK := threadcpu.Now()
 			n := 0
 			for b.Loop() {
 				pay(claims, txns, payments, i, c.withClaim)
 				i++
 				n++
 			}
-			if c1, _ := threadCPU(); cpuOK {
+			if c1, _ := threadcpu.Now(); cpuOK {
 				b.ReportMetric(float64(c1-c0)/float64(n), "cpu-ns/op")
 			}
 		})
