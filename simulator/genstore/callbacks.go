@@ -306,6 +306,21 @@ type PayTransaction struct {
 	Status             string `json:"status"`
 }
 
+// payAmounts are a pay transaction's gross amount, fee and net, in minor
+// units (see payTransaction).
+func payAmounts(p Payment, shop Shop) (gross, fee, net int64) {
+	gross = p.Amount
+	if p.Status == StatusSuccess {
+		gross = p.CapturedMinor
+	}
+	fee = shop.FeePlan.Fee(gross)
+	net = gross - fee
+	if p.Status == StatusFailure || p.Status == StatusAuthVoid {
+		fee, net = 0, 0
+	}
+	return gross, fee, net
+}
+
 // payTransaction renders a payment as seed 001 does. amount is the gross
 // amount of the transaction: what was captured once the payment succeeded
 // (a partial capture shows the captured part), the requested amount before.
@@ -313,15 +328,7 @@ type PayTransaction struct {
 // moved no money, so its fee and net are zero. Times are ISO-8601 with the
 // offset of the shop's time zone.
 func payTransaction(p Payment, shop Shop) PayTransaction {
-	gross := p.Amount
-	if p.Status == StatusSuccess {
-		gross = p.CapturedMinor
-	}
-	fee := shop.FeePlan.Fee(gross)
-	net := gross - fee
-	if p.Status == StatusFailure || p.Status == StatusAuthVoid {
-		fee, net = 0, 0
-	}
+	gross, fee, net := payAmounts(p, shop)
 	// The three amounts and the time are written into one string, sliced:
 	// one allocation instead of four. A PayTransaction is an answer's and
 	// an event's, read and dropped: no piece outlives the others.

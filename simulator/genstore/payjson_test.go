@@ -130,15 +130,7 @@ func BenchmarkPayTransactionAnswer(b *testing.B) {
 // payTransactionBefore is payTransaction as it was written before it made
 // its strings in one: the reference it is held to.
 func payTransactionBefore(p Payment, shop Shop) PayTransaction {
-	gross := p.Amount
-	if p.Status == StatusSuccess {
-		gross = p.CapturedMinor
-	}
-	fee := shop.FeePlan.Fee(gross)
-	net := gross - fee
-	if p.Status == StatusFailure || p.Status == StatusAuthVoid {
-		fee, net = 0, 0
-	}
+	gross, fee, net := payAmounts(p, shop)
 	pt := PayTransaction{
 		Amount: money.Format(gross, p.Currency), ChannelTrxNo: p.channelTrxNo(), PaymentID: p.PaymentID,
 		Fee: money.Format(fee, p.Currency), Currency: p.Currency, Net: money.Format(net, p.Currency),
