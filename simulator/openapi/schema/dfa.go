@@ -140,13 +140,11 @@ func (b *dfaBuilder) matches() uint64 {
 }
 
 // closure adds to s what the empty moves reach from it, at the start of
-// the text or not; `$` is not crossed (endClosure crosses it).
+// the text or not; `$` is not crossed (close with atEnd crosses it, for
+// matchAtEnd).
 func (b *dfaBuilder) closure(s uint64, atStart bool) uint64 {
 	return b.close(s, atStart, false)
 }
-
-// endClosure is closure at the end of the text (past the start).
-func (b *dfaBuilder) endClosure(s uint64) uint64 { return b.close(s, false, true) }
 
 func (b *dfaBuilder) close(s uint64, atStart, atEnd bool) uint64 {
 	stack := make([]int, 0, 64)
