@@ -191,7 +191,7 @@ func clipAsFormatted(s string, size int) string {
 	for cut > 0 && (s[cut]&0xC0) == 0x80 {
 		cut--
 	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:cut], size)
+	return fmt.Sprintf("%s… (%d bytes)", pan.Scrub(s[:cut]), size) // a card the cut made is masked (scrubCut)
 }
 
 func TestOfStopsAtTheLimitWithTheSameView(t *testing.T) {
@@ -249,4 +249,33 @@ func BenchmarkOfLong(b *testing.B) {
 			ofInFull(body)
 		}
 	})
+}
+
+// TestACutNeverMakesACardNumber: a clip keeps the first digits of a run too
+// long to be a card number, which may then pass for one (457173601234567491
+// is the first 18 of 22 digits, and passes the Luhn check): it is masked,
+// in a shortened string, a clipped view and a clipped text alike.
+func TestACutNeverMakesACardNumber(t *testing.T) {
+	const run = "4571736012345674910000" // 22 digits: no card
+	long := strings.Repeat("x", Limit)
+	for name, body := range map[string]string{
+		"shortened string": `{"note":"0000000A0000AA` + run + strings.Repeat("y", 40) + `"}`,
+		// The view is the body, cut at Limit after the run's first 18 digits.
+		"clipped view": `{"pad":[` + strings.Repeat(`"x",`, (Limit-36)/4) + `"x"],"n":"` + run + `","more":"` + long + `"}`,
+		"clipped text": long[:Limit-18] + run + long,
+	} {
+		var out string
+		switch v := Of([]byte(body)).(type) {
+		case JSON:
+			out = string(v)
+		case string:
+			out = v
+		}
+		if strings.Contains(out, "457173601234567491") {
+			t.Errorf("%s: the cut left a card number: %s", name, out)
+		}
+		if !strings.Contains(out, "******") {
+			t.Errorf("%s: nothing masked: %s", name, out)
+		}
+	}
 }

@@ -59,7 +59,7 @@ func (v *View) AppendRedactedJSON(b []byte, key string) []byte {
 	}
 	// Clipped as clipOwned clips, in place, then written as the journal
 	// writes a string after the text, which is then moved down over it.
-	b = b[:start+clipAt(b[start:])]
+	b = scrubCut(b[:start+clipAt(b[start:])], start)
 	b = append(b, "… ("...)
 	b = strconv.AppendInt(b, int64(len(raw)), 10)
 	b = append(b, " bytes)"...)
