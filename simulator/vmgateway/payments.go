@@ -494,7 +494,7 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {
 		return Payment{}, false, fmt.Errorf("store payment: %w", err)
 	}
-	s.afterChange(ctx, "", p)
+	s.afterChange(ctx, "", &p)
 	return p, hold, nil
 }
 
