@@ -196,7 +196,7 @@ func parseExpiryTime(text string) (time.Duration, *apierr.Error) {
 // threeDsMode, or external 3-D Secure data), Apple Pay, Google Pay, a wallet
 // or a QR code. What it leads to is decided in outcome.go.
 func (s *System) createPayment(w http.ResponseWriter, r *http.Request) error {
-	req := new(createRequest)
+	req := callInfoFrom(r.Context()).takeCreate()
 	tok, m, err := s.request(r, &req.in)
 	if err != nil {
 		return err
