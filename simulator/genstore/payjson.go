@@ -44,7 +44,7 @@ func appendPayTransactionAnswer(b []byte, pt PayTransaction) []byte {
 // writeRawJSON writes b, JSON made by the caller, as WriteJSON writes its
 // encoding: the same header, status and bytes.
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	jsonw.SetContentType(w.Header())
 	w.WriteHeader(status)
 	w.Write(b)
 }

@@ -3,7 +3,10 @@
 // pay-transaction answer), byte for byte as encoding/json would write it.
 package jsonw
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/http"
+)
 
 // AppendString appends s as encoding/json writes a string. Text of printable
 // ASCII without a quote, a backslash or an HTML character (every id, amount
@@ -20,4 +23,19 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// jsonContentType is the value SetContentType gives the header: one slice
+// shared by every answer, never written to (see SetContentType).
+var jsonContentType = []string{"application/json"}
+
+// SetContentType sets h's Content-Type to application/json, as
+// h.Set("Content-Type", "application/json") does, without allocating the
+// one-element slice Set makes on every answer: h holds a slice shared by
+// every answer. Nothing writes into a header's value slices in place
+// (net/http and httptest read or copy them; Header.Add appends, which
+// copies a full slice first: its capacity is its length), so sharing it
+// is safe.
+func SetContentType(h http.Header) {
+	h["Content-Type"] = jsonContentType[:1:1]
 }

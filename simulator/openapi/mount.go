@@ -574,6 +574,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 		return []byte{}, nil
 	}
 	var buf []byte
+	src := r.Body
 	if n := r.ContentLength; n > 0 && n <= max {
 		// The body's announced length, and one byte for the read that
 		// finds its end: io.ReadAll would start at 512 bytes and grow (a
@@ -582,8 +583,15 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 		// Content-Length costs nothing but the buffer's size, bounded by
 		// max: the reading is io.ReadAll's.
 		buf = make([]byte, 0, n+1)
+		read, rest, done := readAnnounced(r.Body, buf)
+		if done {
+			return read, nil
+		}
+		// Read again, from the start, into new memory (rest reads from
+		// buf's).
+		src, buf = rest, make([]byte, 0, 2*cap(buf))
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, max), buf)
+	body, err := readAll(http.MaxBytesReader(w, src, max), buf)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -593,6 +601,56 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	}
 	return body, nil
 }
+
+// readAnnounced reads a body of at most len announced bytes into b (empty,
+// of capacity announced+1) straight from body, without the
+// http.MaxBytesReader that bounds it (an allocation on every request): a
+// body that ends, or fails, within the length it announced, itself within
+// readBody's limit, is one the limit never stops. done reports that it
+// did: the body read (b) is the answer, and a failure, when there was one,
+// is the caller's to give as the reading's error. Otherwise — the body
+// goes on past its announcement, and may go past the limit — the caller
+// reads it all again, as before, through an http.MaxBytesReader from rest,
+// which gives what has been read and then what body still holds (or the
+// failure that came with the extra byte).
+func readAnnounced(body io.ReadCloser, b []byte) (_ []byte, rest io.ReadCloser, done bool) {
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if len(b) == cap(b) {
+			// One byte more than announced: read everything again.
+			var tail io.Reader = body
+			switch {
+			case err == io.EOF:
+				tail = eofReader{}
+			case err != nil:
+				tail = errReader{err}
+			}
+			return b, io.NopCloser(io.MultiReader(bytes.NewReader(b), tail)), false
+		}
+		if err == io.EOF {
+			return b, nil, true
+		}
+		if err != nil {
+			// Within the announced length, under the limit: the failure is
+			// the reading's, as http.MaxBytesReader passes it on.
+			return b, errReadCloser{err}, false
+		}
+	}
+}
+
+// eofReader is a body that has ended; errReader one whose read failed with
+// err (its reads keep failing so); errReadCloser the same, to close.
+type (
+	eofReader     struct{}
+	errReader     struct{ err error }
+	errReadCloser struct{ err error }
+)
+
+func (eofReader) Read([]byte) (int, error)       { return 0, io.EOF }
+func (e errReader) Read([]byte) (int, error)     { return 0, e.err }
+func (e errReadCloser) Read([]byte) (int, error) { return 0, e.err }
+func (errReadCloser) Close() error               { return nil }
 
 // memBody is a request body read from memory: what io.NopCloser over a
 // bytes.Reader reads, and the same interfaces (io.WriterTo, io.Seeker...),

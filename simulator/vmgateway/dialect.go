@@ -116,6 +116,38 @@ type callInfo struct {
 	// The views of the request and the answer, kept here so that the
 	// journal is given pointers (no allocation).
 	request, answer bodies.View
+	// create is the createRequest allocated with the callInfo of a
+	// createPayment (createCall), until the handler takes it.
+	create *createRequest
+}
+
+// createCall is a createPayment's callInfo and the createRequest its
+// handler fills, in one allocation instead of two: both live exactly as
+// long as the request (nothing the payment keeps points into either).
+type createCall struct {
+	info callInfo
+	req  createRequest
+}
+
+// newCallInfo returns the callInfo of a call to op.
+func newCallInfo(op string) *callInfo {
+	if op == "createPayment" {
+		c := &createCall{}
+		c.info.create = &c.req
+		return &c.info
+	}
+	return &callInfo{}
+}
+
+// takeCreate returns the createRequest allocated with c, once; a new one
+// when there is none (c nil, c not a createPayment's, or taken already).
+func (c *callInfo) takeCreate() *createRequest {
+	if c == nil || c.create == nil {
+		return new(createRequest)
+	}
+	req := c.create
+	c.create = nil
+	return req
 }
 
 type callInfoKey struct{}
@@ -161,7 +193,7 @@ func (s *System) journaled(op string, h handler) http.Handler {
 	// One pool per operation, held by its handler.
 	var kept sync.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &callInfo{}
+		info := newCallInfo(op)
 		info.ids = info.buf[:0]
 		info.rec.ResponseWriter = w
 		mem, _ := kept.Get().(*[]byte)

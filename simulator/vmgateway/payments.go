@@ -196,7 +196,7 @@ func parseExpiryTime(text string) (time.Duration, *apierr.Error) {
 // threeDsMode, or external 3-D Secure data), Apple Pay, Google Pay, a wallet
 // or a QR code. What it leads to is decided in outcome.go.
 func (s *System) createPayment(w http.ResponseWriter, r *http.Request) error {
-	req := new(createRequest)
+	req := callInfoFrom(r.Context()).takeCreate()
 	tok, m, err := s.request(r, &req.in)
 	if err != nil {
 		return err
@@ -494,7 +494,7 @@ func (s *System) create(ctx context.Context, np *newPayment) (Payment, bool, err
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {
 		return Payment{}, false, fmt.Errorf("store payment: %w", err)
 	}
-	s.afterChange(ctx, "", p)
+	s.afterChange(ctx, "", &p)
 	return p, hold, nil
 }
 

@@ -322,7 +322,7 @@ func (s *System) seedPayment(ctx context.Context, sp seedPayment) error {
 	if err := s.payments.Create(ctx, p.TradeNo, p); err != nil {
 		return err
 	}
-	s.schedule(ctx, p)
+	s.schedule(ctx, &p)
 	return nil
 }
 

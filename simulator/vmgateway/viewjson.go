@@ -25,7 +25,7 @@ func (s *System) writePayment(w http.ResponseWriter, status int, p *Payment) {
 		buf = new([]byte)
 	}
 	b := appendPaymentJSON((*buf)[:0], p)
-	w.Header().Set("Content-Type", "application/json")
+	jsonw.SetContentType(w.Header())
 	w.WriteHeader(status)
 	if jw, ok := w.(jsonWriter); ok {
 		jw.WriteJSON(b) // the journal's recorder: b is JSON, it need not check it

@@ -171,14 +171,14 @@ func (s *System) unsent(eventType string, ids map[string]string, err error) {
 // publishPayment sends payment.status_changed for p's current status. Most
 // payments have no one to notify: the targets are looked up first, so that
 // the event's view, ids and closures are built only for those that do.
-func (s *System) publishPayment(ctx context.Context, p Payment) {
+func (s *System) publishPayment(ctx context.Context, p *Payment) {
 	targets, err := s.targets(ctx, p.MerchantID, p.Environment, p.AppID, p.NotificationURL)
 	if err != nil {
-		s.unsent("payment.status_changed", s.paymentIDs(p), err)
+		s.unsent("payment.status_changed", s.paymentIDs(*p), err)
 		return
 	}
 	if len(targets) > 0 {
-		s.publishPaymentTo(ctx, targets, p)
+		s.publishPaymentTo(ctx, targets, *p)
 	}
 }
 
