@@ -266,15 +266,22 @@ func clipOwned(b []byte, size int) string {
 // card (an order number, a digit string) can pass for one once the rest is
 // cut off (FuzzOfNeverLeaksAPAN found it). Every clip of a view or a text
 // goes through it, so that Of and View clip alike.
+//
+// The text was masked before it was cut (view masks every value; a text
+// is scrubbed whole), and a card number lies within one stretch of digits,
+// spaces and dashes: the cut changed only the last stretch, and only that
+// one is looked at — scanning the whole clip again was 4 % of a card
+// payment, whose answer is clipped on every request.
 func scrubCut(b []byte, from int) []byte {
 	if from >= len(b) {
 		return b
 	}
 	text := unsafe.String(&b[from], len(b)-from) // read before b is written
-	if !pan.HoldsPAN(text) {
+	last := pan.LastStretch(text)
+	if len(text)-last < pan.MinDigits || !pan.HoldsPAN(text[last:]) {
 		return b
 	}
-	return append(b[:from], pan.Scrub(text)...) // a new string: not b's bytes
+	return append(b[:from+last], pan.Scrub(text[last:])...) // a new string: not b's bytes
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

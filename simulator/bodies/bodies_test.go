@@ -191,7 +191,14 @@ func clipAsFormatted(s string, size int) string {
 	for cut > 0 && (s[cut]&0xC0) == 0x80 {
 		cut--
 	}
-	return fmt.Sprintf("%s… (%d bytes)", pan.Scrub(s[:cut]), size) // a card the cut made is masked (scrubCut)
+	return fmt.Sprintf("%s… (%d bytes)", scrubCutAsWritten(s[:cut]), size) // a card the cut made is masked (scrubCut)
+}
+
+// scrubCutAsWritten is scrubCut's reference: the text's last stretch of
+// digits, spaces and dashes, the only one a cut changes, is scrubbed.
+func scrubCutAsWritten(s string) string {
+	kept := strings.TrimRight(s, "0123456789 -")
+	return kept + pan.Scrub(s[len(kept):])
 }
 
 func TestOfStopsAtTheLimitWithTheSameView(t *testing.T) {
@@ -278,4 +285,41 @@ func TestACutNeverMakesACardNumber(t *testing.T) {
 			t.Errorf("%s: nothing masked: %s", name, out)
 		}
 	}
+}
+
+// FuzzScrubCutIsAsBefore holds scrubCut, which looks at the cut's last
+// stretch of digits, spaces and dashes only, to the whole-text scrub it
+// replaced, on a text masked before it was cut (as a view and a scrubbed
+// text are). Where the masked text still holds what HoldsPAN takes for a
+// card number before that stretch (Scrub leaves some: "2400000
+// 40001000000000" becomes "2400000 400010****0000"), the text before the
+// stretch is kept as the writer masked it, as an unclipped body is. The
+// bytes before from are never touched.
+func FuzzScrubCutIsAsBefore(f *testing.F) {
+	f.Add("x 4000123456000019 y", 10)
+	f.Add("4571736012345674910000", 18)
+	f.Add("note 4571 7360 1234 5674 9100 00", 27)
+	f.Add("2400000 40001000000000 and 4571736012345674910000", 45)
+	f.Fuzz(func(t *testing.T, s string, cut int) {
+		masked := pan.Scrub(s)
+		if cut < 0 {
+			cut = -cut
+		}
+		text := masked[:cut%(len(masked)+1)]
+		const before = "pre 4000123456000019 "
+		b := scrubCut(append([]byte(before), text...), len(before))
+		if !strings.HasPrefix(string(b), before) {
+			t.Fatalf("scrubCut(%q) wrote before from: %q", text, b)
+		}
+		got := string(b[len(before):])
+		want := scrubCutAsWritten(text)
+		if kept := strings.TrimRight(text, "0123456789 -"); !pan.HoldsPAN(kept) && pan.HoldsPAN(text) {
+			want = pan.Scrub(text) // as before: the whole clip scrubbed
+		} else if !pan.HoldsPAN(kept) {
+			want = text
+		}
+		if got != want {
+			t.Fatalf("scrubCut(%q) = %q, want %q", text, got, want)
+		}
+	})
 }

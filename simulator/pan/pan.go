@@ -374,6 +374,19 @@ func HoldsPAN(s string) bool {
 	return i >= 0 && hasPAN(s[i:])
 }
 
+// LastStretch returns where the stretch of digits, spaces and dashes that
+// ends s begins (len(s) when s ends with another byte). A card number lies
+// within one such stretch, so a text cut short can hold a card number its
+// cut made only there: a writer that masked the whole text before cutting
+// it looks at that stretch alone (bodies' clip).
+func LastStretch(s string) int {
+	i := len(s)
+	for i > 0 && runClass[s[i-1]] != 0 {
+		i--
+	}
+	return i
+}
+
 // MinDigits is the fewest digits a card number has: a text in which no
 // stretch of digits, spaces and dashes holds as many holds none
 // (HoldsPAN is false).

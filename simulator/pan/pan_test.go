@@ -140,3 +140,22 @@ func BenchmarkRedact(b *testing.B) {
 		pan.Redact(v)
 	}
 }
+
+func TestLastStretch(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"abc", 3},
+		{"order 1234", 5},         // the space before the digits belongs to the stretch
+		{"no: 4000-1234 5600", 3}, // dashes and spaces, up to the colon
+		{"4000123456000019", 0},
+		{"x4000123456000019y", 18},
+		{"a 1 2", 1},
+	} {
+		if got := pan.LastStretch(c.in); got != c.want {
+			t.Errorf("LastStretch(%q) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
