@@ -41,6 +41,7 @@ type tableOptions[T any] struct {
 	names     []string
 	keys      []func(*T) string
 	evictable func(*T, Peek) bool
+	reads     []string // the fields evictable reads (EvictableReading); nil: all
 }
 
 // Peek lets an Evictable function look at other kinds: whether the object
@@ -68,7 +69,23 @@ func Index[T any](name string, key func(*T) string) Option[T] {
 // memory store decodes every candidate into the same value, so ok must
 // neither keep nor change it.
 func Evictable[T any](ok func(v *T, peek Peek) bool) Option[T] {
-	return func(o *tableOptions[T]) { o.evictable = ok }
+	return func(o *tableOptions[T]) { o.evictable, o.reads = ok, nil }
+}
+
+// EvictableReading is Evictable for an ok that reads only these fields of
+// T, named by their Go names (a field of a struct field as "Outer.Inner":
+// "Result.Final" for a field of an embedded Result). The memory store then
+// decodes only them for ok, the others left zero: a candidate costs no
+// allocation for the pointers, slices and maps it holds, at every eviction
+// (one per object created, once the store is full). ok must read nothing
+// else: its tests should hold it to its answer on the whole value
+// (storetest.OnlyFields). NewTable panics on a name that is no field the
+// store keeps of T.
+func EvictableReading[T any](fields []string, ok func(v *T, peek Peek) bool) Option[T] {
+	return func(o *tableOptions[T]) {
+		o.evictable = ok
+		o.reads = append([]string{}, fields...)
+	}
 }
 
 // NewTable returns the table of kind in s.
@@ -78,6 +95,10 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		opt(&o)
 	}
 	t := Table[T]{s: s, kind: kind, c: newCloner[T](), indexes: map[string]func(*T) string{}}
+	if err := fieldsExist(reflect.TypeFor[T](), o.reads); err != nil {
+		// Whatever the store: a misnamed field fails on every backend.
+		panic(fmt.Sprintf("store: table %s: EvictableReading: %v", kind, err))
+	}
 	if t.c.ok {
 		t.cd = newCodec[T]()
 	}
@@ -158,10 +179,23 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 				// (eviction runs under the store's lock, one at a time), the
 				// question costs no copy of its own.
 				scratch, cd := new(T), t.cd
+				var sel *selection
+				if o.reads != nil {
+					var err error
+					if sel, err = selectFields(cd.plan, o.reads); err != nil {
+						panic(fmt.Sprintf("store: table %s: EvictableReading: %v", kind, err))
+					}
+				}
 				cfg.evictPacked = func(b []byte, peek Peek) (bool, error) {
 					var zero T
 					*scratch = zero
-					if err := cd.decodeInto(b, scratch); err != nil {
+					var err error
+					if sel != nil {
+						err = cd.decodeFields(b, scratch, sel)
+					} else {
+						err = cd.decodeInto(b, scratch)
+					}
+					if err != nil {
 						return false, err
 					}
 					evict := ok(scratch, peek)
@@ -202,6 +236,25 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		c.ConfigureKind(kind, cfg)
 	}
 	return t
+}
+
+// fieldsExist checks that each name is a field of t, "Outer.Inner" a field
+// of a struct field.
+func fieldsExist(t reflect.Type, names []string) error {
+	for _, name := range names {
+		typ := t
+		for part := range strings.SplitSeq(name, ".") {
+			if typ.Kind() != reflect.Struct {
+				return fmt.Errorf("%v has no field %q", typ, part)
+			}
+			f, ok := typ.FieldByName(part)
+			if !ok || len(f.Index) != 1 {
+				return fmt.Errorf("%v has no field %q", typ, part)
+			}
+			typ = f.Type
+		}
+	}
+	return nil
 }
 
 // Kind returns the table's kind.

@@ -632,5 +632,11 @@ func (s *Service) find(ctx context.Context, id string) (Transaction, error) {
 // authenticationDone lets the store's retention forget an authentication
 // once it is final (no challenge or decoupled timer left), oldest first.
 func authenticationDone() store.Option[Transaction] {
-	return store.Evictable(func(t *Transaction, _ store.Peek) bool { return t.Final })
+	return store.EvictableReading(doneReads, authenticationEnded)
 }
+
+// doneReads are the fields authenticationEnded reads: the store decodes
+// only them to ask it (TestAuthenticationEndedReadsOnlyItsFields).
+var doneReads = []string{"Result.Final"}
+
+func authenticationEnded(t *Transaction, _ store.Peek) bool { return t.Final }
