@@ -32,6 +32,7 @@ type Table[T any] struct {
 	// store's); vals holds *T to call them on (see keysOf).
 	ixKeys []func(*T) string
 	vals   *sync.Pool
+	shared *sharedValues[T] // GetShared's values (memory store, compact kinds)
 }
 
 // Option configures a table.
@@ -208,6 +209,9 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		if t.c.ok {
 			t.mem = m
 		}
+		if t.cd.plan != nil {
+			t.shared = &sharedValues[T]{m: map[string]sharedValue[T]{}}
+		}
 	} else if c, ok := s.(Configurable); ok {
 		cfg := KindConfig{Decode: func(b []byte) (any, error) {
 			v := new(T)
@@ -303,6 +307,70 @@ func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
 		return zero, err
 	}
 	return t.value(cur, fresh)
+}
+
+// GetShared is Get for a value every request reads and that seldom changes
+// (a merchant): on the memory store the value decoded from an object's
+// encoding is kept and given to every reader until the object changes, so
+// that a read costs no decode and no allocation (a merchant's three lists:
+// three allocations a request). Its slices and maps are shared with every
+// other reader: the caller must not change what they hold (the struct is
+// its own copy). The kept value is the object's encoding's own: any write
+// stores a new encoding (the store never writes to one), so that a write,
+// an eviction or a Reset is seen by the next read, as Get would see it; on
+// another store GetShared is Get, as nothing there says whether another
+// process changed the object since.
+func (t Table[T]) GetShared(ctx context.Context, id string) (T, error) {
+	if t.mem == nil || t.shared == nil {
+		return t.Get(ctx, id)
+	}
+	b, plan, err := t.mem.packed(t.kind, id)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if plan == nil || plan != t.cd.plan || len(b) == 0 {
+		return t.Get(ctx, id)
+	}
+	return t.shared.get(t.kind, id, b, t.cd)
+}
+
+// sharedValues are GetShared's values by id, each with the encoding it was
+// decoded from (kept alive by it, so that its address names it alone).
+type sharedValues[T any] struct {
+	mu sync.Mutex
+	m  map[string]sharedValue[T]
+}
+
+type sharedValue[T any] struct {
+	enc *byte // the encoding's first byte
+	n   int
+	v   T
+}
+
+// maxShared bounds the values kept: GetShared is for a few objects read
+// over and over; past that many, the values are dropped and decoded anew.
+const maxShared = 256
+
+func (s *sharedValues[T]) get(kind, id string, b []byte, cd codec[T]) (T, error) {
+	s.mu.Lock()
+	e, ok := s.m[id]
+	s.mu.Unlock()
+	if ok && e.enc == &b[0] && e.n == len(b) {
+		return e.v, nil
+	}
+	var v T
+	if err := cd.decodeInto(b, &v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decode %s %q: %w", kind, id, err)
+	}
+	s.mu.Lock()
+	if len(s.m) >= maxShared {
+		clear(s.m)
+	}
+	s.m[id] = sharedValue[T]{enc: &b[0], n: len(b), v: v}
+	s.mu.Unlock()
+	return v, nil
 }
 
 // getDoc loads one object from its document.
