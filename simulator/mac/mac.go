@@ -63,11 +63,20 @@ func (m *Keyed) Hex(prefix, msg string, n int) string {
 
 // Base64 returns the first n bytes (at most 32) of HMAC-SHA256(key, prefix
 // || msg), in standard base64.
-func (m *Keyed) Base64(prefix, msg string, n int) string {
+func (m *Keyed) Base64(prefix, msg string, n int) string { return m.LabelledBase64("", prefix, msg, n) }
+
+// LabelledBase64 is label followed by Base64(prefix, msg, n), made in one
+// string: a value kept as the tail of the key it is found by (3-D Secure's
+// "cavv/" and its authentication value) costs one allocation, not two.
+func (m *Keyed) LabelledBase64(label, prefix, msg string, n int) string {
 	var out [sha256.Size]byte
 	m.sum(&out, prefix, msg)
-	var text [44]byte // base64 of 32 bytes
+	var text [64 + 44]byte // a short label, then base64 of 32 bytes
+	if len(label) > 64 {
+		return label + m.LabelledBase64("", prefix, msg, n)
+	}
 	enc := base64.StdEncoding
-	enc.Encode(text[:], out[:n])
-	return string(text[:enc.EncodedLen(n)])
+	copy(text[:], label)
+	enc.Encode(text[len(label):], out[:n])
+	return string(text[:len(label)+enc.EncodedLen(n)])
 }

@@ -46,7 +46,9 @@ type (
 // server that has run a while): one op is a card payment's three creates
 // (claim, 3-D Secure transaction, payment), "payment" the payment's alone.
 // cpu-ns/op is the benchmark thread's CPU time per op, the figure to
-// compare on a busy machine.
+// compare on a busy machine. "behind-a-pending-one" keeps the first
+// payment pending for ever, as a server's first authorized payment is: the
+// rounds walk past it.
 //
 //	go test -run XXX -bench CreateEvicting -benchmem ./simulator/store/
 func BenchmarkCreateEvicting(b *testing.B) {
@@ -63,7 +65,7 @@ func BenchmarkCreateEvicting(b *testing.B) {
 			store.Evictable(func(p *benchPayment, _ store.Peek) bool { return p.Status == "captured" }))
 		return claims, txns, payments
 	}
-	pay := func(claims store.Table[benchClaim], txns store.Table[benchTxn], payments store.Table[benchPayment], i int, withClaim bool) {
+	pay := func(claims store.Table[benchClaim], txns store.Table[benchTxn], payments store.Table[benchPayment], i int, withClaim, pendingFirst bool) {
 		n := strconv.Itoa(100000000 + i)
 		trade, order := "T2026112210"+n, "ORDER-"+n
 		if withClaim {
@@ -76,19 +78,22 @@ func BenchmarkCreateEvicting(b *testing.B) {
 			}
 		}
 		p := benchPayment{TradeNo: trade, OrderNo: order, MerchantID: "M1", Status: "captured", Amount: 1999, Currency: "USD", CreatedAt: at, UpdatedAt: at}
+		if pendingFirst && i == 0 {
+			p.Status = "authorized" // never evicted: the rounds walk behind it
+		}
 		if err := payments.Create(ctx, trade, p); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for _, c := range []struct {
-		name      string
-		withClaim bool
-	}{{"claim-txn-payment", true}, {"payment", false}} {
+		name                    string
+		withClaim, pendingFirst bool
+	}{{"claim-txn-payment", true, false}, {"payment", false, false}, {"claim-txn-payment-behind-a-pending-one", true, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			claims, txns, payments := setup()
 			i := 0
 			for ; i < limit*12/10; i++ {
-				pay(claims, txns, payments, i, c.withClaim)
+				pay(claims, txns, payments, i, c.withClaim, c.pendingFirst)
 			}
 			// The thread's CPU time too (cpu-ns/op): the figure to compare on
 			// a busy machine.
@@ -98,7 +103,7 @@ func BenchmarkCreateEvicting(b *testing.B) {
 			c0, cpuOK := threadcpu.Now()
 			n := 0
 			for b.Loop() {
-				pay(claims, txns, payments, i, c.withClaim)
+				pay(claims, txns, payments, i, c.withClaim, c.pendingFirst)
 				i++
 				n++
 			}

@@ -166,3 +166,55 @@ func TestEvictionRoundsKeepAboutWhatFullRoundsKeep(t *testing.T) {
 		t.Fatalf("%d payments kept once all are final, %d by full rounds: want the same, about the limit (%d)", n, want, limit)
 	}
 }
+
+// TestEvictionWalksNoRemovedObjectTwice: behind a payment that stays
+// pending (the oldest), every round used to walk again what the rounds
+// before it had removed, until half the creation order was dead (5 objects
+// walked for every one evicted); each round now drops from the order all
+// it walked and removed, keeping what it left in creation order, and
+// evicts what it did.
+func TestEvictionWalksNoRemovedObjectTwice(t *testing.T) {
+	ctx := context.Background()
+	var asked int
+	m, payments, claims := evictKinds(100, false, &asked)
+	r := rand.New(rand.NewPCG(9, 10))
+	var want []string // the payments pending, and the newest 100 captured ones
+	for i := range 3000 {
+		id := fmt.Sprint("p", i)
+		status := "captured"
+		if i == 0 || r.IntN(200) == 0 {
+			status = "authorized"
+		}
+		if err := claims.Create(ctx, "order/"+id, evictClaim{Kind: "payment", Ref: id}, "ref/"+id); err != nil {
+			t.Fatal(err)
+		}
+		if err := payments.Create(ctx, id, evictPayment{ID: id, Status: status}); err != nil {
+			t.Fatal(err)
+		}
+		if status == "authorized" {
+			want = append(want, id)
+		}
+		m.mu.RLock()
+		for _, kind := range []string{"payment", "claim"} {
+			tb := m.kinds[kind]
+			if tb.dead != 0 || len(tb.order) != tb.count {
+				t.Fatalf("after %d payments: %d %ss in the creation order for %d kept (%d dead)", i+1, len(tb.order), kind, tb.count, tb.dead)
+			}
+			for j, o := range tb.order {
+				if o.removed || j > 0 && o.seq < tb.order[j-1].seq {
+					t.Fatalf("after %d payments: %s %s at %d of the order: removed %v, out of order", i+1, kind, o.id, j, o.removed)
+				}
+			}
+		}
+		m.mu.RUnlock()
+	}
+	got := ids(m, "payment")
+	for _, id := range want {
+		if !slices.Contains(got, id) {
+			t.Fatalf("pending payment %s was evicted", id)
+		}
+	}
+	if len(got) > 110 || !slices.Contains(got, "p2999") {
+		t.Fatalf("%d payments kept (limit 100, slack 10), the newest one %v", len(got), slices.Contains(got, "p2999"))
+	}
+}

@@ -953,9 +953,17 @@ func (m *Memory) retain(kind string, t *kindTable, now time.Time) {
 func (m *Memory) evict(t *kindTable, n int, before time.Time, upto, keep, gap int) {
 	removed, miss := 0, 0
 	order := t.order[:max(0, min(upto, len(t.order)))]
-	// live is where the first object not removed is in t.order (all before
-	// it are: dropped from it at the end, so that no round walks them again).
-	live := -1
+	// kept counts the objects the round walked and left (not evictable, or
+	// busy), moved to the front of order as it goes: at the end they go
+	// right before the first object it did not walk, and everything it
+	// walked before them (what it removed, now or in an earlier round) is
+	// dropped from t.order, so that no round walks a removed object again.
+	// (Dropping only the removed objects before the first one left, as
+	// once, left every object removed behind a payment that waits — one
+	// authorized, one whose webhook is retried — to be walked by every
+	// round until half of t.order was dead: 5 objects walked, a cache miss
+	// each, for every one evicted.)
+	kept := 0
 	// The indexes' lock is held for the round, not taken for each object
 	// evicted: it is never awaited while holding what an Evictable takes
 	// (an update takes it under its object's lock, which eviction only
@@ -994,9 +1002,8 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto, keep, gap in
 			o.mu.Unlock()
 		}
 		if !ok {
-			if live < 0 {
-				live = i
-			}
+			order[kept] = o
+			kept++
 			miss++
 			continue
 		}
@@ -1010,12 +1017,10 @@ func (m *Memory) evict(t *kindTable, n int, before time.Time, upto, keep, gap in
 		t.dead++
 		removed, miss = removed+1, 0
 	}
-	if live < 0 {
-		live = i // every object the round walked is removed
-	}
-	if live > 0 {
-		clear(t.order[:live])
-		t.order, t.dead = t.order[live:], t.dead-live
+	if drop := i - kept; drop > 0 {
+		copy(t.order[drop:i], t.order[:kept]) // in creation order, as they were
+		clear(t.order[:drop])
+		t.order, t.dead = t.order[drop:], t.dead-drop
 	}
 	if t.dead > len(t.order)/2 {
 		live := make([]*object, 0, t.count)

@@ -32,6 +32,7 @@ type Table[T any] struct {
 	// store's); vals holds *T to call them on (see keysOf).
 	ixKeys []func(*T) string
 	vals   *sync.Pool
+	shared *sharedValues[T] // GetShared's values (memory store, compact kinds)
 }
 
 // Option configures a table.
@@ -41,6 +42,7 @@ type tableOptions[T any] struct {
 	names     []string
 	keys      []func(*T) string
 	evictable func(*T, Peek) bool
+	reads     []string // the fields evictable reads (EvictableReading); nil: all
 }
 
 // Peek lets an Evictable function look at other kinds: whether the object
@@ -68,7 +70,23 @@ func Index[T any](name string, key func(*T) string) Option[T] {
 // memory store decodes every candidate into the same value, so ok must
 // neither keep nor change it.
 func Evictable[T any](ok func(v *T, peek Peek) bool) Option[T] {
-	return func(o *tableOptions[T]) { o.evictable = ok }
+	return func(o *tableOptions[T]) { o.evictable, o.reads = ok, nil }
+}
+
+// EvictableReading is Evictable for an ok that reads only these fields of
+// T, named by their Go names (a field of a struct field as "Outer.Inner":
+// "Result.Final" for a field of an embedded Result). The memory store then
+// decodes only them for ok, the others left zero: a candidate costs no
+// allocation for the pointers, slices and maps it holds, at every eviction
+// (one per object created, once the store is full). ok must read nothing
+// else: its tests should hold it to its answer on the whole value
+// (storetest.OnlyFields). NewTable panics on a name that is no field the
+// store keeps of T.
+func EvictableReading[T any](fields []string, ok func(v *T, peek Peek) bool) Option[T] {
+	return func(o *tableOptions[T]) {
+		o.evictable = ok
+		o.reads = append([]string{}, fields...)
+	}
 }
 
 // NewTable returns the table of kind in s.
@@ -78,6 +96,10 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		opt(&o)
 	}
 	t := Table[T]{s: s, kind: kind, c: newCloner[T](), indexes: map[string]func(*T) string{}}
+	if err := fieldsExist(reflect.TypeFor[T](), o.reads); err != nil {
+		// Whatever the store: a misnamed field fails on every backend.
+		panic(fmt.Sprintf("store: table %s: EvictableReading: %v", kind, err))
+	}
 	if t.c.ok {
 		t.cd = newCodec[T]()
 	}
@@ -158,10 +180,23 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 				// (eviction runs under the store's lock, one at a time), the
 				// question costs no copy of its own.
 				scratch, cd := new(T), t.cd
+				var sel *selection
+				if o.reads != nil {
+					var err error
+					if sel, err = selectFields(cd.plan, o.reads); err != nil {
+						panic(fmt.Sprintf("store: table %s: EvictableReading: %v", kind, err))
+					}
+				}
 				cfg.evictPacked = func(b []byte, peek Peek) (bool, error) {
 					var zero T
 					*scratch = zero
-					if err := cd.decodeInto(b, scratch); err != nil {
+					var err error
+					if sel != nil {
+						err = cd.decodeFields(b, scratch, sel)
+					} else {
+						err = cd.decodeInto(b, scratch)
+					}
+					if err != nil {
 						return false, err
 					}
 					evict := ok(scratch, peek)
@@ -173,6 +208,9 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		m.configure(kind, cfg)
 		if t.c.ok {
 			t.mem = m
+		}
+		if t.cd.plan != nil {
+			t.shared = &sharedValues[T]{m: map[string]sharedValue[T]{}}
 		}
 	} else if c, ok := s.(Configurable); ok {
 		cfg := KindConfig{Decode: func(b []byte) (any, error) {
@@ -202,6 +240,25 @@ func NewTable[T any](s Store, kind string, opts ...Option[T]) Table[T] {
 		c.ConfigureKind(kind, cfg)
 	}
 	return t
+}
+
+// fieldsExist checks that each name is a field of t, "Outer.Inner" a field
+// of a struct field.
+func fieldsExist(t reflect.Type, names []string) error {
+	for _, name := range names {
+		typ := t
+		for part := range strings.SplitSeq(name, ".") {
+			if typ.Kind() != reflect.Struct {
+				return fmt.Errorf("%v has no field %q", typ, part)
+			}
+			f, ok := typ.FieldByName(part)
+			if !ok || len(f.Index) != 1 {
+				return fmt.Errorf("%v has no field %q", typ, part)
+			}
+			typ = f.Type
+		}
+	}
+	return nil
 }
 
 // Kind returns the table's kind.
@@ -250,6 +307,70 @@ func (t Table[T]) Get(ctx context.Context, id string) (T, error) {
 		return zero, err
 	}
 	return t.value(cur, fresh)
+}
+
+// GetShared is Get for a value every request reads and that seldom changes
+// (a merchant): on the memory store the value decoded from an object's
+// encoding is kept and given to every reader until the object changes, so
+// that a read costs no decode and no allocation (a merchant's three lists:
+// three allocations a request). Its slices and maps are shared with every
+// other reader: the caller must not change what they hold (the struct is
+// its own copy). The kept value is the object's encoding's own: any write
+// stores a new encoding (the store never writes to one), so that a write,
+// an eviction or a Reset is seen by the next read, as Get would see it; on
+// another store GetShared is Get, as nothing there says whether another
+// process changed the object since.
+func (t Table[T]) GetShared(ctx context.Context, id string) (T, error) {
+	if t.mem == nil || t.shared == nil {
+		return t.Get(ctx, id)
+	}
+	b, plan, err := t.mem.packed(t.kind, id)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if plan == nil || plan != t.cd.plan || len(b) == 0 {
+		return t.Get(ctx, id)
+	}
+	return t.shared.get(t.kind, id, b, t.cd)
+}
+
+// sharedValues are GetShared's values by id, each with the encoding it was
+// decoded from (kept alive by it, so that its address names it alone).
+type sharedValues[T any] struct {
+	mu sync.Mutex
+	m  map[string]sharedValue[T]
+}
+
+type sharedValue[T any] struct {
+	enc *byte // the encoding's first byte
+	n   int
+	v   T
+}
+
+// maxShared bounds the values kept: GetShared is for a few objects read
+// over and over; past that many, the values are dropped and decoded anew.
+const maxShared = 256
+
+func (s *sharedValues[T]) get(kind, id string, b []byte, cd codec[T]) (T, error) {
+	s.mu.Lock()
+	e, ok := s.m[id]
+	s.mu.Unlock()
+	if ok && e.enc == &b[0] && e.n == len(b) {
+		return e.v, nil
+	}
+	var v T
+	if err := cd.decodeInto(b, &v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decode %s %q: %w", kind, id, err)
+	}
+	s.mu.Lock()
+	if len(s.m) >= maxShared {
+		clear(s.m)
+	}
+	s.m[id] = sharedValue[T]{enc: &b[0], n: len(b), v: v}
+	s.mu.Unlock()
+	return v, nil
 }
 
 // getDoc loads one object from its document.

@@ -495,11 +495,8 @@ func (s *Service) newTransaction(req Request, id, brand, flow string, row fixtur
 			t.ExpiresAt = &exp
 		default: // frictionless, unavailable
 			t.Flow, t.Final = FlowFrictionless, true
-			s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now)
-			if t.AuthenticationValue != "" {
-				key := "cavv/" + t.AuthenticationValue
-				t.AuthenticationValue = key[len("cavv/"):] // shares the key's bytes, as the ids above
-				keys = append(keys, key)
+			if key := s.settle(&t, row.ThreeDS.TransStatus, row.ThreeDS.ReasonCode, now); key != "" {
+				keys = append(keys, key) // its value is the key's tail, as the ids above
 			}
 			if req.BindFinal && req.Reference != "" && t.LiabilityShift {
 				// What Bind would check of the request's own values holds by
@@ -581,18 +578,21 @@ func describe(r Result) string {
 	return s
 }
 
-// settle writes a final transStatus and what follows from it.
-func (s *Service) settle(t *Transaction, status, reason string, now time.Time) {
+// settle writes a final transStatus and what follows from it; cavvKey is
+// the unique key of its authentication value, when it has one.
+func (s *Service) settle(t *Transaction, status, reason string, now time.Time) (cavvKey string) {
 	t.TransStatus, t.TransStatusReason, t.Final = status, reason, true
 	t.ECI = ECI(t.Brand, status)
 	t.LiabilityShift = LiabilityShift(status)
 	if t.LiabilityShift {
-		t.AuthenticationValue = s.authenticationValue(t.DSTransID)
+		cavvKey = s.cavvKeyOf(t.DSTransID)
+		t.AuthenticationValue = cavvKey[len("cavv/"):]
 	}
 	t.ChallengeURL = ""
 	t.ExpiresAt = nil
 	done := now
 	t.CompletedAt = &done
+	return cavvKey
 }
 
 // Get returns an authentication by its threeDSServerTransID, dsTransID or
@@ -632,5 +632,11 @@ func (s *Service) find(ctx context.Context, id string) (Transaction, error) {
 // authenticationDone lets the store's retention forget an authentication
 // once it is final (no challenge or decoupled timer left), oldest first.
 func authenticationDone() store.Option[Transaction] {
-	return store.Evictable(func(t *Transaction, _ store.Peek) bool { return t.Final })
+	return store.EvictableReading(doneReads, authenticationEnded)
 }
+
+// doneReads are the fields authenticationEnded reads: the store decodes
+// only them to ask it (TestAuthenticationEndedReadsOnlyItsFields).
+var doneReads = []string{"Result.Final"}
+
+func authenticationEnded(t *Transaction, _ store.Peek) bool { return t.Final }

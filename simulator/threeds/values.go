@@ -67,8 +67,11 @@ func ValidAuthenticationValueShape(s string) bool {
 // under a key of the simulator run (s.key), the first 16 bytes in hex.
 func (s *Service) fingerprint(pan string) string { return s.key.Hex("", pan, 16) }
 
-// authenticationValue is AuthenticationValue under the service's kept HMAC
-// state (mac.Keyed): the same value, without deriving the key's pads anew.
-func (s *Service) authenticationValue(dsTransID string) string {
-	return s.cavv.Base64("cavv|", dsTransID, 20)
+// cavvKeyOf is "cavv/" and AuthenticationValue(dsTransID), the unique key
+// an authentication is found by its value with, made in one string under
+// the service's kept HMAC state (mac.Keyed): the same value, without
+// deriving the key's pads anew. The value is its tail (cavvKeyOf(id)[len(
+// "cavv/"):]), so that the transaction and its key share one copy of it.
+func (s *Service) cavvKeyOf(dsTransID string) string {
+	return s.cavv.LabelledBase64("cavv/", "cavv|", dsTransID, 20)
 }

@@ -151,12 +151,14 @@ func TokenFrom(ctx context.Context) (Token, bool) {
 }
 
 // caller returns the token and the merchant of an authenticated request.
+// The merchant's lists are shared with every other request
+// (Table.GetShared): the handlers only read them.
 func (s *System) caller(ctx context.Context) (Token, Merchant, error) {
 	t, ok := TokenFrom(ctx)
 	if !ok {
 		return Token{}, Merchant{}, apierr.New(apierr.Unauthorized, "Authorization: a Bearer access token is required")
 	}
-	m, err := s.merchants.Get(ctx, t.MerchantID)
+	m, err := s.merchants.GetShared(ctx, t.MerchantID)
 	if errors.Is(err, store.ErrNotFound) {
 		m = Merchant{MerchantID: t.MerchantID, Name: t.MerchantID, ThreeDSUnavailable: "fail"}
 	} else if err != nil {

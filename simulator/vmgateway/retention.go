@@ -15,14 +15,21 @@ import (
 // later, but nothing will happen to it on its own), no refund settling, no
 // webhook pending.
 func paymentDone(e *env.Env) store.Option[Payment] {
-	return store.Evictable(func(p *Payment, _ store.Peek) bool {
-		switch p.Status {
-		case StatusCaptured, StatusPartiallyRefunded, StatusRefunded, StatusFailed, StatusCancelled, StatusExpired:
-		default:
-			return false // waiting (expiry timer) or authorized (release timer)
-		}
-		return p.RefundPending == 0 && !e.Sender.Busy(Name, p.TradeNo)
-	})
+	return store.EvictableReading(paymentReads, func(p *Payment, _ store.Peek) bool { return paymentEnded(p, e.Sender.Busy) })
+}
+
+// paymentReads are the fields paymentEnded reads: the store decodes only
+// them to ask it (TestPaymentEndedReadsOnlyItsFields).
+var paymentReads = []string{"Status", "RefundPending", "TradeNo"}
+
+// paymentEnded is paymentDone's question; busy is the sender's.
+func paymentEnded(p *Payment, busy func(system, id string) bool) bool {
+	switch p.Status {
+	case StatusCaptured, StatusPartiallyRefunded, StatusRefunded, StatusFailed, StatusCancelled, StatusExpired:
+	default:
+		return false // waiting (expiry timer) or authorized (release timer)
+	}
+	return p.RefundPending == 0 && !busy(Name, p.TradeNo)
 }
 
 func refundDone(e *env.Env) store.Option[Refund] {

@@ -213,3 +213,24 @@ func TestProcessorSilenceHoldsTheRequest(t *testing.T) {
 	}
 	simtest.Eventually(t, "the withheld answer to be journaled", func() bool { return len(g.events("payment.answer_withheld", nil)) == 1 })
 }
+
+// TestPaymentsSeeEveryMerchantChange: the merchant a request reads is
+// shared between requests until it changes (store.Table.GetShared); each
+// change through the admin API is seen by the next payment, and a change
+// back too.
+func TestPaymentsSeeEveryMerchantChange(t *testing.T) {
+	g := newGW(t)
+	for i, c := range []struct {
+		methods []string
+		status  int
+	}{{nil, 200}, {[]string{"googlePay"}, 403}, {[]string{"card"}, 200}, {[]string{"applePay", "googlePay"}, 403}, {[]string{"applePay", "card"}, 200}} {
+		if c.methods != nil {
+			must(t, g.Do("PATCH", "/_sim/vmgateway/merchants/M086666075137", map[string]any{"methods": c.methods}), 200)
+		}
+		for range 2 {
+			if r := g.post("/payments", cardPayment(g.order(), "4000123456000019")); r.Status != c.status {
+				t.Fatalf("step %d, methods %q: a card payment answered %d %s, want %d", i, c.methods, r.Status, r.Body, c.status)
+			}
+		}
+	}
+}
