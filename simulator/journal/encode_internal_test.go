@@ -223,3 +223,15 @@ func FuzzPlainTokenIsAsWritten(f *testing.F) {
 		checkPlainToken(t, s)
 	})
 }
+
+// TestLessIsCompare holds less to the comparison of strings.
+func TestLessIsCompare(t *testing.T) {
+	words := []string{"", "a", "b", "ab", "ba", "aa", "abc", "\xff", "\x00", "A", "amountMinor", "amount", "tradeNo", "threeDsServerTransId"}
+	for _, a := range words {
+		for _, b := range words {
+			if got := less(a, b); got != (a < b) {
+				t.Errorf("less(%q, %q) = %v", a, b, got)
+			}
+		}
+	}
+}
