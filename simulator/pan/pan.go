@@ -92,8 +92,7 @@ func canStartPAN(c byte) bool { return c >= '2' && c <= '6' }
 // within a run every span of whole groups is tried, longest first from the
 // left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
-	i := longDigitRun(s)
-	if i < 0 || !hasPAN(s[i:]) {
+	if !holdsPAN(s) {
 		return s // most text holds long numbers (ids, timestamps), no card
 	}
 	var out strings.Builder
@@ -369,9 +368,31 @@ func ByKey(key string) bool {
 }
 
 // HoldsPAN reports whether Scrub masks anything in s (Scrub(s) != s).
-func HoldsPAN(s string) bool {
-	i := longDigitRun(s)
-	return i >= 0 && hasPAN(s[i:])
+func HoldsPAN(s string) bool { return holdsPAN(s) }
+
+// holdsPAN is hasPAN(s) looked into only in the stretches of digits, spaces
+// and dashes that hold as many digits as a card number (longDigitRun): a
+// run of digit groups lies in one stretch, and one of fewer digits holds
+// no card. A text with a long number (a trade number in a payment's
+// answer) was read from there to its end, each short run of digits after
+// it (amounts, dates, ids) gathered into groups and counted, where the
+// count without a branch of longDigitRun finds the next long stretch
+// (TestHoldsPANIsScrub).
+func holdsPAN(s string) bool {
+	for {
+		i := longDigitRun(s)
+		if i < 0 {
+			return false
+		}
+		end := i + 1
+		for end < len(s) && runClass[s[end]] != 0 {
+			end++
+		}
+		if hasPAN(s[i:end]) {
+			return true
+		}
+		s = s[end:]
+	}
 }
 
 // MinDigits is the fewest digits a card number has: a text in which no

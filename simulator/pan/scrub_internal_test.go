@@ -361,3 +361,38 @@ func FuzzLongDigitRunIsAsBefore(f *testing.F) {
 		}
 	})
 }
+
+// checkHoldsPAN holds HoldsPAN, which looks only into the stretches of
+// digits holding as many as a card number, to its word: Scrub's slow path
+// (every run looked into) changes s, and to hasPAN of the whole text.
+func checkHoldsPAN(t testing.TB, s string) {
+	t.Helper()
+	want := scrubSlow(s) != s
+	if got := HoldsPAN(s); got != want {
+		t.Fatalf("HoldsPAN(%q) = %v, the slow path changes it: %v", s, got, want)
+	}
+	if got := hasPAN(s); got != want {
+		t.Fatalf("hasPAN(%q) = %v, the slow path changes it: %v", s, got, want)
+	}
+}
+
+// TestHoldsPANIsScrub: the samples, each after a long number that holds no
+// card (as a payment's answer begins), then random texts.
+func TestHoldsPANIsScrub(t *testing.T) {
+	for _, s := range scrubSamples {
+		checkHoldsPAN(t, s)
+		checkHoldsPAN(t, "trade 20261122100000305936 amount 19.99 "+s)
+		checkHoldsPAN(t, s+" 1 2 3 4 5 6 7 8 9 0 1 2 3")
+	}
+	pans := []string{"4000123456000019", "5100123456000015", "4222222222222", "4571736012345674", "20261122100000305936", "1234567890123"}
+	eachRandomText(19, "0123456789012345678901234567894 - x*", pans, func(s string) { checkHoldsPAN(t, s) })
+}
+
+func FuzzHoldsPANIsScrub(f *testing.F) {
+	for _, s := range scrubSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkHoldsPAN(t, s)
+	})
+}
