@@ -232,11 +232,17 @@ func panSpan(s string, groups [][2]int, g int, digits []byte) (int, []byte) {
 // amounts mix digits and letters at random, and a branch on each
 // mispredicted often.
 func longDigitRun(s string) int {
-	run := 0
+	// The count is the digits read (n) less those read when the stretch
+	// began (at): chains of one operation per byte, where the count kept
+	// itself (an add, then a mask).
+	n, at := 0, 0
 	for i := 0; i < len(s); i++ {
 		k := runClass[s[i]]
-		run = (run + int(k&1)) & -int(k>>1)
-		if run >= minPANDigits {
+		n += int(k & 1)
+		if k == 0 {
+			at = n
+		}
+		if n-at >= minPANDigits {
 			from := i
 			for from > 0 && runClass[s[from-1]] != 0 {
 				from--

@@ -396,3 +396,14 @@ func FuzzHoldsPANIsScrub(f *testing.F) {
 		checkHoldsPAN(t, s)
 	})
 }
+
+// BenchmarkLongDigitRunText counts through a clipped payment answer that
+// holds no long number (as HoldsPAN reads a clipped body's text).
+func BenchmarkLongDigitRunText(b *testing.B) {
+	s := `{"tradeNo":"202611221000","orderNo":"B100000001","status":"CAPTURED","paymentMethodType":"card","amount":"19.99","currency":"USD","authorizedAmount":"19.99","capturedAmount":"19.99","refundedAmount":"0.00","captureMethod":"auto","environment":"sandbox","description":"test order","threeDs":{"mode":"auto","flow":"frictionless","version":"2.2.0","transStatus":"Y","eci":"05","dsTransId":"2d4aa6de-f700-4655-bfd5-1fe4fe647bae","acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},"nextAction":{"type":"none"},"… (722 bytes)`
+	for b.Loop() {
+		if longDigitRun(s) >= 0 {
+			b.Fatal("found")
+		}
+	}
+}
