@@ -116,8 +116,15 @@ func value(b []byte, key string, s []byte, stop int) ([]byte, []byte) {
 			k := key // an array's items are found under the array's key
 			if closing == '}' {
 				var rest []byte
-				k, rest = str(s)
-				b = journal.AppendString(b, k)
+				if n := journal.PlainToken(s); n > 0 {
+					// Written as it is read (what the other branch does
+					// with it, in one pass).
+					k, rest = tokenString(s, n), s[n:]
+					b = append(b, s[:n]...)
+				} else {
+					k, rest = str(s)
+					b = journal.AppendString(b, k)
+				}
 				b = append(b, ':')
 				s = skipSpace(skipSpace(rest)[1:]) // the colon
 			}
@@ -129,6 +136,10 @@ func value(b []byte, key string, s []byte, stop int) ([]byte, []byte) {
 		}
 		return append(b, closing), s[1:]
 	case '"':
+		if n := journal.PlainToken(s); n > 0 && (n == 2 || plainString(tokenString(s, n))) && !pan.ByKey(key) {
+			// What the branch below writes of it: the token as it is.
+			return append(b, s[:n]...), s[n:]
+		}
 		v, rest := str(s)
 		if plainString(v) {
 			// shortenString would mask it only: masked while it is written.
@@ -219,6 +230,15 @@ func str(s []byte) (string, []byte) {
 		}
 	}
 	return "", nil
+}
+
+// tokenString is the string a token of n bytes that journal.PlainToken
+// accepted holds (str's value of it, without a copy, for the same reasons).
+func tokenString(s []byte, n int) string {
+	if n == 2 {
+		return ""
+	}
+	return unsafe.String(&s[1], n-2)
 }
 
 func skipSpace(s []byte) []byte {

@@ -281,6 +281,37 @@ func appendScrubbedRoomy(b []byte, s string) []byte {
 	return b[:n+1]
 }
 
+// PlainToken returns the length of the JSON string token at the start of s
+// (s[0] is its opening quote) when the journal writes the string it holds
+// as the token itself: no byte in it is escaped, by the token (a
+// backslash) or by appendString (a control, HTML or multi-byte one), and no
+// stretch of digits, spaces and dashes in it holds as many digits as a card
+// number. It returns 0 otherwise, and for a token without its closing
+// quote. A string so told is written by AppendString, and by AppendValue
+// under a key that does not mask by name (pan.ByKey), as the token: a
+// body's view copies it whole, where reading it (to its quote) and writing
+// it (escaping it, counting its digits) were two passes over each of a
+// body's keys and values (TestPlainTokenIsAsWritten).
+func PlainToken(s []byte) int {
+	run := 0
+	for i := 1; i < len(s); i++ {
+		k := byteClass[s[i]]
+		if k >= classEscape {
+			if s[i] == '"' {
+				return i + 1
+			}
+			return 0
+		}
+		// The count of appendScrubbed, which looks into a stretch once it
+		// holds MinDigits digits: such a token is left to it.
+		run = (run + int(k&1)) & -int(k>>1)
+		if run >= pan.MinDigits {
+			return 0
+		}
+	}
+	return 0
+}
+
 // stretchIsClean reports whether Scrub masks nothing in the stretch of
 // digits, spaces and dashes around the digit s[i], and returns its end.
 func stretchIsClean(s string, i int) (int, bool) {

@@ -158,3 +158,80 @@ func BenchmarkAppendValue(b *testing.B) {
 		})
 	}
 }
+
+// checkPlainToken holds PlainToken to its word on the token of s: a token
+// it accepts (its whole length, the quote that ends it included) is what
+// AppendString and AppendValue, under a key that does not mask by name,
+// write of s. A quote ends the token: s is cut there.
+func checkPlainToken(t testing.TB, s string) bool {
+	t.Helper()
+	if i := strings.IndexByte(s, '"'); i >= 0 {
+		s = s[:i]
+	}
+	token := `"` + s + `"`
+	n := PlainToken([]byte(token + `,"x"`))
+	if n == 0 {
+		return false
+	}
+	if n != len(token) {
+		t.Fatalf("PlainToken(%q) = %d", token, n)
+	}
+	if got := string(AppendString(nil, s)); got != token {
+		t.Fatalf("PlainToken accepts %q, AppendString writes %s", token, got)
+	}
+	for _, key := range []string{"", "answer", "orderNo", "x"} {
+		if got := string(AppendValue(nil, key, s)); got != token {
+			t.Fatalf("PlainToken accepts %q, AppendValue under %q writes %s", token, key, got)
+		}
+	}
+	return true
+}
+
+// TestPlainTokenIsAsWritten: the samples, random texts (as
+// TestAppendValueIsAsBefore's), and tokens it must refuse: unclosed.
+func TestPlainTokenIsAsWritten(t *testing.T) {
+	accepted := 0
+	for _, s := range valueSamples {
+		if checkPlainToken(t, s) {
+			accepted++
+		}
+	}
+	if accepted < 5 || accepted == len(valueSamples) {
+		t.Errorf("%d of %d samples accepted: the test tests little", accepted, len(valueSamples))
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	const alphabet = "01234567890123456789234562345645 - - x*\"\\<\n\x01é\xff"
+	for range 100_000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		checkPlainToken(t, b.String())
+	}
+	for _, s := range []string{`"`, `"abc`, `"abc\"`, "\"\xff\"", `"4000123456000019"`, `"1 2 3 4 5 6 7 8 9 0 1 2 3"`} {
+		if n := PlainToken([]byte(s)); n != 0 {
+			t.Errorf("PlainToken(%q) = %d, want 0", s, n)
+		}
+	}
+}
+
+func FuzzPlainTokenIsAsWritten(f *testing.F) {
+	for _, s := range valueSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkPlainToken(t, s)
+	})
+}
+
+// TestLessIsCompare holds less to the comparison of strings.
+func TestLessIsCompare(t *testing.T) {
+	words := []string{"", "a", "b", "ab", "ba", "aa", "abc", "\xff", "\x00", "A", "amountMinor", "amount", "tradeNo", "threeDsServerTransId"}
+	for _, a := range words {
+		for _, b := range words {
+			if got := less(a, b); got != (a < b) {
+				t.Errorf("less(%q, %q) = %v", a, b, got)
+			}
+		}
+	}
+}

@@ -228,6 +228,7 @@ type Journal struct {
 	indexed int64
 	intern  map[string]string
 	lastIDs []idPair           // the ids of the newest event (keepIDs)
+	lastRaw []idPair           // lastIDs as given, before masking, or nil (keepIDs)
 	systems map[string][]int64 // system → seqs
 	kinds   map[string][]int64 // kind and each dotted prefix of it → seqs
 	values  map[string][]int64 // id value → seqs (a name=value filter checks the name)
@@ -282,7 +283,7 @@ func (j *Journal) clear() {
 	j.base = j.first
 	j.indexed = j.seq
 	j.intern = map[string]string{}
-	j.lastIDs, j.idSlab, j.slabs = nil, nil, nil
+	j.lastIDs, j.lastRaw, j.idSlab, j.slabs = nil, nil, nil, nil
 	j.systems = map[string][]int64{}
 	j.kinds = map[string][]int64{}
 	j.values = map[string][]int64{}
@@ -304,13 +305,20 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	r := record{message: pan.Scrub(e.Message)}
 	var idBuf [8]idPair
 	pairs := idsOf(idBuf[:0], e.IDs, ids)
+	// The previous event's ids, as given and masked (see maskIDs): lists
+	// never changed once kept, read after the lock is let go of.
+	var lastRaw, lastIDs []idPair
 	// slab is the slab the data is encoded at the end of (at start), or nil.
 	var slab []byte
 	start := 0
 	if e.Data != nil || fields != nil {
 		j.mu.Lock()
 		slab = j.takeSlab()
+		lastRaw, lastIDs = j.lastRaw, j.lastIDs
 		j.mu.Unlock()
+	}
+	masked := maskIDs(pairs, lastRaw, lastIDs)
+	if slab != nil {
 		start = len(slab)
 		b := dataJSON(slab, e.Data, fields)
 		if cap(b) == cap(slab) {
@@ -330,7 +338,7 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 	j.seq++
 	r.seq, r.time = j.seq, now
 	r.system, r.kind = j.internString(e.System), j.internString(e.Kind)
-	r.ids = j.keepIDs(pairs)
+	r.ids = j.keepIDs(pairs, masked)
 	if j.log != nil {
 		// Handed over in order, under the lock; the subscribers are fed
 		// from the log (follow), with its numbers. The row holds a copy of
@@ -374,9 +382,11 @@ func (j *Journal) RecordFields(e Event, ids []ID, fields []Field) Event {
 // keepIDs returns the ids of an event to keep, pairs (scratch space) or
 // nil: the previous event's when they are the same — a payment's events
 // follow one another naming the same objects (3-D Secure's authentication
-// and its binding), and a kept list is never changed — else a copy. The
-// caller holds j.mu.
-func (j *Journal) keepIDs(pairs []idPair) []idPair {
+// and its binding), and a kept list is never changed — else a copy.
+// masked says that masking (maskIDs) changed a value of pairs: unless it
+// did, the next event masks its ids knowing these (lastRaw). The caller
+// holds j.mu.
+func (j *Journal) keepIDs(pairs []idPair, masked bool) []idPair {
 	if len(pairs) == 0 {
 		return nil
 	}
@@ -387,6 +397,14 @@ func (j *Journal) keepIDs(pairs []idPair) []idPair {
 		n := len(j.idSlab)
 		j.idSlab = append(j.idSlab, pairs...)
 		j.lastIDs = j.idSlab[n:len(j.idSlab):len(j.idSlab)]
+		// The ids as given are the ones kept, unless masking changed one:
+		// then none is known (the next event masks its own), so that the
+		// journal never holds a card number, even where nothing reads it.
+		// lastRaw[i] masks to lastIDs[i].
+		j.lastRaw = j.lastIDs
+		if masked {
+			j.lastRaw = nil
+		}
 	}
 	return j.lastIDs
 }

@@ -92,8 +92,7 @@ func canStartPAN(c byte) bool { return c >= '2' && c <= '6' }
 // within a run every span of whole groups is tried, longest first from the
 // left, and each span that looks like a card number is masked on its own.
 func Scrub(s string) string {
-	i := longDigitRun(s)
-	if i < 0 || !hasPAN(s[i:]) {
+	if !holdsPAN(s) {
 		return s // most text holds long numbers (ids, timestamps), no card
 	}
 	var out strings.Builder
@@ -233,11 +232,17 @@ func panSpan(s string, groups [][2]int, g int, digits []byte) (int, []byte) {
 // amounts mix digits and letters at random, and a branch on each
 // mispredicted often.
 func longDigitRun(s string) int {
-	run := 0
+	// The count is the digits read (n) less those read when the stretch
+	// began (at): chains of one operation per byte, where the count kept
+	// itself (an add, then a mask).
+	n, at := 0, 0
 	for i := 0; i < len(s); i++ {
 		k := runClass[s[i]]
-		run = (run + int(k&1)) & -int(k>>1)
-		if run >= minPANDigits {
+		n += int(k & 1)
+		if k == 0 {
+			at = n
+		}
+		if n-at >= minPANDigits {
 			from := i
 			for from > 0 && runClass[s[from-1]] != 0 {
 				from--
@@ -369,9 +374,31 @@ func ByKey(key string) bool {
 }
 
 // HoldsPAN reports whether Scrub masks anything in s (Scrub(s) != s).
-func HoldsPAN(s string) bool {
-	i := longDigitRun(s)
-	return i >= 0 && hasPAN(s[i:])
+func HoldsPAN(s string) bool { return holdsPAN(s) }
+
+// holdsPAN is hasPAN(s) looked into only in the stretches of digits, spaces
+// and dashes that hold as many digits as a card number (longDigitRun): a
+// run of digit groups lies in one stretch, and one of fewer digits holds
+// no card. A text with a long number (a trade number in a payment's
+// answer) was read from there to its end, each short run of digits after
+// it (amounts, dates, ids) gathered into groups and counted, where the
+// count without a branch of longDigitRun finds the next long stretch
+// (TestHoldsPANIsScrub).
+func holdsPAN(s string) bool {
+	for {
+		i := longDigitRun(s)
+		if i < 0 {
+			return false
+		}
+		end := i + 1
+		for end < len(s) && runClass[s[end]] != 0 {
+			end++
+		}
+		if hasPAN(s[i:end]) {
+			return true
+		}
+		s = s[end:]
+	}
 }
 
 // LastStretch returns where the stretch of digits, spaces and dashes that

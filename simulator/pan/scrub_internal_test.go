@@ -361,3 +361,49 @@ func FuzzLongDigitRunIsAsBefore(f *testing.F) {
 		}
 	})
 }
+
+// checkHoldsPAN holds HoldsPAN, which looks only into the stretches of
+// digits holding as many as a card number, to its word: Scrub's slow path
+// (every run looked into) changes s, and to hasPAN of the whole text.
+func checkHoldsPAN(t testing.TB, s string) {
+	t.Helper()
+	want := scrubSlow(s) != s
+	if got := HoldsPAN(s); got != want {
+		t.Fatalf("HoldsPAN(%q) = %v, the slow path changes it: %v", s, got, want)
+	}
+	if got := hasPAN(s); got != want {
+		t.Fatalf("hasPAN(%q) = %v, the slow path changes it: %v", s, got, want)
+	}
+}
+
+// TestHoldsPANIsScrub: the samples, each after a long number that holds no
+// card (as a payment's answer begins), then random texts.
+func TestHoldsPANIsScrub(t *testing.T) {
+	for _, s := range scrubSamples {
+		checkHoldsPAN(t, s)
+		checkHoldsPAN(t, "trade 20261122100000305936 amount 19.99 "+s)
+		checkHoldsPAN(t, s+" 1 2 3 4 5 6 7 8 9 0 1 2 3")
+	}
+	pans := []string{"4000123456000019", "5100123456000015", "4222222222222", "4571736012345674", "20261122100000305936", "1234567890123"}
+	eachRandomText(19, "0123456789012345678901234567894 - x*", pans, func(s string) { checkHoldsPAN(t, s) })
+}
+
+func FuzzHoldsPANIsScrub(f *testing.F) {
+	for _, s := range scrubSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkHoldsPAN(t, s)
+	})
+}
+
+// BenchmarkLongDigitRunText counts through a clipped payment answer that
+// holds no long number (as HoldsPAN reads a clipped body's text).
+func BenchmarkLongDigitRunText(b *testing.B) {
+	s := `{"tradeNo":"202611221000","orderNo":"B100000001","status":"CAPTURED","paymentMethodType":"card","amount":"19.99","currency":"USD","authorizedAmount":"19.99","capturedAmount":"19.99","refundedAmount":"0.00","captureMethod":"auto","environment":"sandbox","description":"test order","threeDs":{"mode":"auto","flow":"frictionless","version":"2.2.0","transStatus":"Y","eci":"05","dsTransId":"2d4aa6de-f700-4655-bfd5-1fe4fe647bae","acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},"nextAction":{"type":"none"},"… (722 bytes)`
+	for b.Loop() {
+		if longDigitRun(s) >= 0 {
+			b.Fatal("found")
+		}
+	}
+}
