@@ -227,6 +227,8 @@ type Journal struct {
 	// times per request) does not pay for them.
 	indexed int64
 	intern  map[string]string
+	recent  [8]string          // the strings interned last (internString), a ring
+	recentN uint8              // where the next one goes in recent
 	lastIDs []idPair           // the ids of the newest event (keepIDs)
 	lastRaw []idPair           // lastIDs as given, before masking, or nil (keepIDs)
 	systems map[string][]int64 // system → seqs
@@ -282,7 +284,7 @@ func (j *Journal) clear() {
 	j.first = j.seq + 1
 	j.base = j.first
 	j.indexed = j.seq
-	j.intern = map[string]string{}
+	j.intern, j.recent = map[string]string{}, [8]string{}
 	j.lastIDs, j.lastRaw, j.idSlab, j.slabs = nil, nil, nil, nil
 	j.systems = map[string][]int64{}
 	j.kinds = map[string][]int64{}
@@ -455,14 +457,27 @@ const (
 	maxSlabs = 8
 )
 
+// internString returns the one copy of s the journal keeps for every event
+// that names it (a system's name, an event kind). The strings interned last
+// are looked at first: a request's events name the same few, and comparing
+// with eight short strings costs less than hashing s for the map (two per
+// event, under the journal's lock). The caller holds j.mu.
 func (j *Journal) internString(s string) string {
-	if v, ok := j.intern[s]; ok {
-		return v
+	for _, r := range &j.recent {
+		if r == s {
+			return r
+		}
 	}
-	if len(j.intern) < 10_000 {
-		j.intern[s] = s
+	v, ok := j.intern[s]
+	if !ok {
+		v = s
+		if len(j.intern) < 10_000 {
+			j.intern[s] = s
+		}
 	}
-	return s
+	j.recent[j.recentN%uint8(len(j.recent))] = v
+	j.recentN++
+	return v
 }
 
 // catchUp indexes the events recorded since the last query.
