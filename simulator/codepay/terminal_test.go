@@ -16,7 +16,6 @@ import (
 // the terminal shows is confirmed, tipped, paid and signed `delay` later.
 func TestAutopilotCompletesOrdersOnTheClock(t *testing.T) {
 	c := newCP(t)
-	v := map[string]any{}
 	st, v := c.admin("PUT", "/codepay/terminals/"+termA+"/autopilot", map[string]any{"card": visaOK, "delay": "5s", "tip_amount": "1.25"})
 	if st != 200 || v["autopilot"].(map[string]any)["card"] != "400012******0001" {
 		t.Fatalf("autopilot: %d %v", st, v)

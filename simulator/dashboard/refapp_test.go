@@ -2,8 +2,6 @@ package dashboard_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 
@@ -88,15 +86,6 @@ func (ra *refApp) pay(t testing.TB, amount, card string) string {
 // payment reads a Genstore payment.
 func (ra *refApp) payment(t testing.TB, id string) map[string]any {
 	return ra.must(t, "GET", "/_sim/genstore/shops/7001/payments/"+id, nil)
-}
-
-func dumpJournal(t testing.TB, h *simtest.Harness) {
-	r := h.Do("GET", "/_sim/events", nil)
-	var out struct{ Events []json.RawMessage }
-	json.Unmarshal(r.Body, &out)
-	for _, e := range out.Events {
-		fmt.Println(string(e))
-	}
 }
 
 var _ = context.Background

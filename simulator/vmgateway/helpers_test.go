@@ -110,12 +110,6 @@ func (g *gw) events(kind string, ids map[string]string) []journal.Event {
 	return g.Sim.Journal().Query(journal.Filter{Kind: kind, IDs: ids})
 }
 
-func decode(b []byte) map[string]any {
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return m
-}
-
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
