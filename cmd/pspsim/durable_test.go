@@ -440,6 +440,7 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 	type answer struct {
 		code int
 		id   string
+		body map[string]any
 	}
 	answers := make(chan answer, total)
 	work := make(chan int, total)
@@ -454,19 +455,28 @@ func TestTwoReplicasShareOnePostgres(t *testing.T) {
 			for range work {
 				code, m := r.do(t, "POST", "/vm/v1/refunds", refund, auth...)
 				id, _ := m["refundId"].(string)
-				answers <- answer{code, id}
+				answers <- answer{code, id, m}
 			}
 		})
 	}
 	wg.Wait()
 	close(answers)
 	ids := map[string]int{}
+	failed := false
 	for an := range answers {
 		if an.code != 200 {
-			t.Errorf("a duplicate refund answered %d", an.code)
+			t.Errorf("a duplicate refund answered %d: %v", an.code, an.body)
+			failed = true
 			continue
 		}
 		ids[an.id]++
+	}
+	if failed {
+		for name, r := range map[string]*child{"a": a, "b": b} {
+			r.kill() // its log is complete, and no longer written
+			t.Logf("replica %s's log:\n%s", name, r.errb)
+		}
+		t.FailNow()
 	}
 	if len(ids) != 1 || ids[""] > 0 {
 		t.Fatalf("%d duplicate refunds made %d refunds: %v", total, len(ids), ids)
