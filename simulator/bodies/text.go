@@ -160,6 +160,19 @@ func (t *textView) value(key string, s []byte) []byte {
 		at := len(t.b)
 		if plainString(v) {
 			t.b = journal.AppendValue(t.b, key, v)
+			if w := t.b[at:]; len(w) == len(v)+2 && string(w[1:len(w)-1]) == v && !pan.ByKey(key) {
+				// Written as it is by appendScrubbed: nothing in v is
+				// escaped, and no stretch in it holds a card number (a
+				// stretch that did would have been masked), as piece
+				// would find again (a trade number: HoldsPAN twice). Only
+				// its quotes are escaped.
+				n := len(t.b)
+				t.b = append(t.b, 0, 0)
+				copy(t.b[at+2:], t.b[at+1:n-1])
+				t.b[at], t.b[at+1], t.b[n], t.b[n+1] = '\\', '"', '\\', '"'
+				t.extra += 2
+				return rest
+			}
 		} else {
 			t.b = journal.AppendString(t.b, shortenString(key, v))
 		}
