@@ -26,7 +26,8 @@ import (
 // every stretch. Where AppendValue would mask or escape more than the
 // quotes and backslashes (a stretch holding a card number once the view is
 // text, a byte that is not the view's), textView gives up and the caller
-// makes the view as before (TestTextViewIsAsBefore, FuzzViewIsOfInTheJournal).
+// makes the view as before (TestTextViewIsAsBefore, FuzzTextViewIsAsBefore,
+// FuzzViewIsOfInTheJournal).
 
 // textView is the state of a view made as the text of a JSON string.
 type textView struct {
@@ -53,7 +54,7 @@ func (t *textView) textLen() int { return len(t.b) - t.start - t.extra }
 // the text would be masked or escaped otherwise than by its quotes and
 // backslashes. A view that fits in Limit after all (long strings
 // shortened, space dropped) is JSON: its backslashes are taken out again.
-// Either way b[:len(b)] is kept.
+// Either way what b held is kept.
 func appendTextView(b []byte, key string, raw []byte) ([]byte, bool) {
 	if pan.ByKey(key) {
 		return b, false
