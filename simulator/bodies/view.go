@@ -52,6 +52,14 @@ func (v *View) AppendRedactedJSON(b []byte, key string) []byte {
 	if !container {
 		return journal.AppendString(b, pan.Value(key, clip(pan.Scrub(string(raw)), len(raw))))
 	}
+	if len(raw) > Limit {
+		// Likely clipped: made as the text it is then written as, in one
+		// pass (appendTextView), unless that cannot be.
+		var ok bool
+		if b, ok = appendTextView(b, key, raw); ok {
+			return b
+		}
+	}
 	start := len(b)
 	b = view(b, "", raw, start+Limit)
 	if len(b)-start <= Limit {

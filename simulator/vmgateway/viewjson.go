@@ -127,14 +127,23 @@ func appendOmitEmpty(b []byte, key, s string) []byte {
 	return jsonw.AppendString(append(b, key...), s)
 }
 
-// appendTime appends ts(t) as a JSON string.
+// appendTime appends ts(t) as a JSON string. In years 0 to 9999, RFC 3339
+// of a time in UTC to the second is digits in fixed places
+// (YYYY-MM-DDTHH:MM:SSZ): written from the date and the clock, where
+// AppendFormat read its layout again for each of an answer's times
+// (TestAppendTimeIsTs, FuzzAppendTimeIsTs).
 func appendTime(b []byte, t time.Time) []byte {
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
 		return jsonw.AppendString(b, ts(t)) // as Format writes it, whatever it is
 	}
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339)
-	return append(b, '"')
+	hour, minute, second := t.Clock()
+	return append(b, '"',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+second/10), byte('0'+second%10), 'Z', '"')
 }
 
 // appendAmount appends formatAmount(minor, currency) as a JSON string (its
