@@ -132,6 +132,43 @@ func TestDecodeMatchesUnmarshal(t *testing.T) {
 	}
 }
 
+// TestFillIsTwoPasses holds the one pass Decode takes into a zero value to
+// the two passes it takes into one holding data: the same value, the same
+// decline, and a decline leaves the value zero.
+func TestFillIsTwoPasses(t *testing.T) {
+	for _, src := range []string{
+		`{"orderNo":"A1","amount":"19.99","card":{"cardNo":"4000123456000019","expiryMonth":"12"},"live":true}`,
+		`{"lines":[{"name":"x","qty":2,"price":1.5},{"name":"y","qty":-3,"price":1e2}],"tags":["a","b"]}`,
+		`{"card":null,"lines":null,"tags":[],"note":null,"orderNo":null,"live":null,"self":{"note":"n"}}`,
+		`{"tags":[null,"x"],"lines":[null,{}],"nested":{"A":"a"},"Untagged":"u","unknown":[{"x":1}]}`,
+		`{"self":{"self":{"orderNo":"deep"}}}`,
+		`null`,
+		`{"card":{"cardNo":"1"},"card":{"expiryMonth":"2"}}`,
+		`{"orderNo":"a","card":{"cardNo":5}}`,
+		`{"self":{"lines":[{"qty":1},{"qty":1.5}]}}`,
+		`{"tags":["a",{}]}`,
+		`{"note":"n","orderno":"case-folded"}`,
+		`{"count":128}`,
+		`[]`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			var d Doc
+			if err := d.Parse([]byte(src)); err != nil {
+				t.Fatal(err)
+			}
+			var one, two decBody
+			tookOne := d.Decode(&one)
+			tookTwo := d.twoPasses(planOf(reflect.TypeFor[decBody]()), reflect.ValueOf(&two).Elem())
+			if tookOne != tookTwo || !reflect.DeepEqual(one, two) {
+				t.Fatalf("one pass %v %+v, two passes %v %+v", tookOne, one, tookTwo, two)
+			}
+			if !tookOne && !reflect.DeepEqual(one, decBody{}) {
+				t.Fatalf("declined but left %+v", one)
+			}
+		})
+	}
+}
+
 func TestDecodeDeclinesWhatItDoesNotModel(t *testing.T) {
 	cases := []struct {
 		name, src string
@@ -185,6 +222,15 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var v decBody
+			if !d.Decode(&v) {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("DecodeIntoData", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v := decBody{Skipped: "x"} // not zero: the two passes
 			if !d.Decode(&v) {
 				b.Fatal("declined")
 			}

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -414,6 +416,7 @@ func (p *parser) str() (bool, *SyntaxError) {
 	p.pos++ // "
 	esc := false
 	for {
+		p.pos = plainRun(p.src, p.pos)
 		if p.pos >= len(p.src) {
 			return false, p.fail("parse", "the body ends inside a string")
 		}
@@ -439,6 +442,32 @@ func (p *parser) str() (bool, *SyntaxError) {
 			p.pos += size
 		}
 	}
+}
+
+// plainRun returns where the run of plain bytes in a string starting at
+// pos ends: printable ASCII but for '"' and '\\', the bytes the loop of str
+// passes one by one with nothing else to do (most of a body). It reads
+// eight bytes at a time and returns the first other byte's offset, or,
+// when fewer than eight bytes are left, where it stopped short of them
+// (TestPlainRunStopsAtWhatStrReads).
+func plainRun(src []byte, pos int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for pos+8 <= len(src) {
+		x := binary.LittleEndian.Uint64(src[pos:])
+		// A byte's high bit is set when it is below 0x20, '"', '\\' or
+		// 0x80 and above. Only a byte after such a byte can be set
+		// without being one (a borrow): the lowest set is the first.
+		q := x ^ ('"' * ones)
+		b := x ^ ('\\' * ones)
+		if m := ((x - 0x20*ones) | (q - ones) | (b - ones) | x) & highs; m != 0 {
+			return pos + bits.TrailingZeros64(m)/8
+		}
+		pos += 8
+	}
+	return pos
 }
 
 func (p *parser) escape() *SyntaxError {

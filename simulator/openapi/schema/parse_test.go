@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -135,5 +136,31 @@ func TestParseReusesItsDoc(t *testing.T) {
 	}
 	if err := d.Parse(body); err != nil || !reflect.DeepEqual(d.nodes, want) {
 		t.Errorf("after a failed parse: %v, nodes differ: %v", err, !reflect.DeepEqual(d.nodes, want))
+	}
+}
+
+// TestPlainRunStopsAtWhatStrReads: plainRun stops at the first byte str
+// must look at (a quote, a backslash, a control character, a byte of a
+// multi-byte character), or before it where fewer than eight bytes are
+// left.
+func TestPlainRunStopsAtWhatStrReads(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	for _, filler := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+		for c := 0; c < 256; c++ {
+			for at := 0; at < 19; at++ {
+				for _, start := range []int{0, 1, 5} {
+					src := bytes.Repeat([]byte{filler}, 20)
+					src[at] = byte(c)
+					want := start
+					for want < len(src) && plain(src[want]) {
+						want++
+					}
+					got := plainRun(src, start)
+					if got != want && (got > want || got+8 <= len(src)) {
+						t.Fatalf("filler %q, byte %#x at %d, from %d: plainRun %d, the first byte to read is at %d", filler, c, at, start, got, want)
+					}
+				}
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -101,5 +102,16 @@ func TestValidateScalarRecyclesItsDocument(t *testing.T) {
 	bare.scalars = nil
 	if got := bare.ValidateString("pi1", nil); len(got) != 1 || got[0].Rule != "pattern" {
 		t.Errorf("without a pool: %+v", got)
+	}
+}
+
+// TestUTF16LenIsRuneCount: the word-at-a-time count of an ASCII string is
+// the rune count, wherever a non-ASCII character falls (or none does).
+func TestUTF16LenIsRuneCount(t *testing.T) {
+	for _, s := range []string{"", "a", "1234567", "12345678", "123456789", "0123456789abcdefX",
+		"é", "1234567é", "12345678é", "é12345678", "0123456789abcdeé", "0123456789abcdefé", "€uro sign: 12345678", "😀 in the middle of a long ASCII string"} {
+		if got, want := utf16Len([]byte(s)), int64(utf8.RuneCountInString(s)); got != want {
+			t.Errorf("utf16Len(%q) = %d, want %d", s, got, want)
+		}
 	}
 }

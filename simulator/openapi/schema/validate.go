@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -471,7 +472,16 @@ func (s *Schema) enumFold(text string) (string, bool) {
 // maxLength: one per rune (it adds two for a rune that is itself a UTF-16
 // surrogate, which valid UTF-8 — all the parser accepts — never holds).
 func utf16Len(b []byte) int64 {
-	for _, c := range b {
+	// Eight bytes at a time while they are ASCII (most strings are): the
+	// length is then the count of bytes.
+	rest := b
+	for len(rest) >= 8 {
+		if binary.LittleEndian.Uint64(rest)&0x8080808080808080 != 0 {
+			return int64(utf8.RuneCount(b))
+		}
+		rest = rest[8:]
+	}
+	for _, c := range rest {
 		if c >= utf8.RuneSelf {
 			return int64(utf8.RuneCount(b))
 		}
