@@ -33,3 +33,30 @@ func TestNowCountsTheThreadsWork(t *testing.T) {
 		t.Errorf("a sleep of %v counted %v of the thread's CPU", time.Since(wall), slept)
 	}
 }
+
+// TestLoopReportsTheThreadsCPUPerOp: Loop runs op once per iteration and
+// reports the CPU time it took per op, where the clock can be read.
+func TestLoopReportsTheThreadsCPUPerOp(t *testing.T) {
+	calls := 0
+	r := testing.Benchmark(func(b *testing.B) {
+		Loop(b, func() {
+			calls++
+			for i := range 20000 {
+				runtime.KeepAlive(i)
+			}
+		})
+	})
+	if r.N == 0 || calls < r.N {
+		t.Fatalf("op ran %d times for N=%d", calls, r.N)
+	}
+	cpu, ok := r.Extra["cpu-ns/op"]
+	if _, can := Now(); !can {
+		if ok {
+			t.Fatalf("cpu-ns/op reported without a clock: %v", cpu)
+		}
+		t.Skip("no thread CPU time here")
+	}
+	if !ok || cpu <= 0 {
+		t.Fatalf("cpu-ns/op = %v, %v; want a positive figure", cpu, ok)
+	}
+}

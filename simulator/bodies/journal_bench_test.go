@@ -1,7 +1,6 @@
 package bodies
 
 import (
-	"runtime"
 	"testing"
 
 	"github.com/pspsim/pspsim/internal/threadcpu"
@@ -27,16 +26,5 @@ func BenchmarkCardPaymentJournal(b *testing.B) {
 	req, ans := ViewOf(request, true), ViewOf(answer, true)
 	// The thread's CPU time too (cpu-ns/op): the figure to compare on a
 	// busy machine.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	b.ReportAllocs()
-	c0, cpuOK := threadcpu.Now()
-	n := 0
-	for b.Loop() {
-		journaltest.RecordCardPayment(j, &req, &ans)
-		n++
-	}
-	if c1, _ := threadcpu.Now(); cpuOK {
-		b.ReportMetric(float64(c1-c0)/float64(n), "cpu-ns/op")
-	}
+	threadcpu.Loop(b, func() { journaltest.RecordCardPayment(j, &req, &ans) })
 }

@@ -3,7 +3,6 @@ package bodies
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,26 +150,10 @@ func BenchmarkAnswerText(b *testing.B) {
 		`"acsTransId":"a9b923c4-4378-4f40-a54c-61e777837df3","threeDsServerTransId":"e0d866ae-779a-4149-8074-961f8e4de246","liabilityShift":true},` +
 		`"nextAction":{"type":"none"},"cardBrand":"VISA","maskedCardNo":"400012******0019","createdAt":"2026-11-22T10:00:00Z","updatedAt":"2026-11-22T10:00:00Z"}`)
 	buf := make([]byte, 0, 2048)
-	// The thread's CPU time too (cpu-ns/op): the figure to compare on a
-	// busy machine.
-	run := func(b *testing.B, view func()) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		b.ReportAllocs()
-		c0, cpuOK := threadcpu.Now()
-		n := 0
-		for b.Loop() {
-			view()
-			n++
-		}
-		if c1, _ := threadcpu.Now(); cpuOK {
-			b.ReportMetric(float64(c1-c0)/float64(n), "cpu-ns/op")
-		}
-	}
 	b.Run("before", func(b *testing.B) {
-		run(b, func() { buf = appendViewAsBefore(buf[:0], "answer", answer) })
+		threadcpu.Loop(b, func() { buf = appendViewAsBefore(buf[:0], "answer", answer) })
 	})
 	b.Run("text", func(b *testing.B) {
-		run(b, func() { buf, _ = appendTextView(buf[:0], "answer", answer) })
+		threadcpu.Loop(b, func() { buf, _ = appendTextView(buf[:0], "answer", answer) })
 	})
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -97,19 +96,10 @@ func BenchmarkCreateEvicting(b *testing.B) {
 			}
 			// The thread's CPU time too (cpu-ns/op): the figure to compare on
 			// a busy machine.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			b.ReportAllocs()
-			c0, cpuOK := threadcpu.Now()
-			n := 0
-			for b.Loop() {
+			threadcpu.Loop(b, func() {
 				pay(claims, txns, payments, i, c.withClaim, c.pendingFirst)
 				i++
-				n++
-			}
-			if c1, _ := threadcpu.Now(); cpuOK {
-				b.ReportMetric(float64(c1-c0)/float64(n), "cpu-ns/op")
-			}
+			})
 		})
 	}
 }
