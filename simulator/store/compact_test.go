@@ -190,10 +190,10 @@ func TestCompactRoundTripIsTheClone(t *testing.T) {
 	}
 }
 
-func TestCompactDecodesCorruptBytesAsAnError(t *testing.T) {
-	c := newCodec[every]()
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 2000 {
+// eachCorruptEncoding calls fn with n encodings of random values, each
+// with one byte changed and half of them cut short.
+func eachCorruptEncoding(c codec[every], r *rand.Rand, n int, fn func(b []byte)) {
+	for range n {
 		v := Random(reflect.TypeFor[every](), r).Interface().(*every)
 		b := c.encode(v)
 		if len(b) == 0 {
@@ -203,8 +203,15 @@ func TestCompactDecodesCorruptBytesAsAnError(t *testing.T) {
 		if n := r.IntN(len(b) + 1); r.IntN(2) == 0 {
 			b = b[:n]
 		}
-		c.decode(b) // must not panic; an error or some value
+		fn(b)
 	}
+}
+
+func TestCompactDecodesCorruptBytesAsAnError(t *testing.T) {
+	c := newCodec[every]()
+	eachCorruptEncoding(c, rand.New(rand.NewPCG(3, 4)), 2000, func(b []byte) {
+		c.decode(b) // must not panic; an error or some value
+	})
 	if _, err := c.decode([]byte{0x7f}); err == nil {
 		t.Fatal("a field past the struct's last decoded without an error")
 	}
